@@ -1,0 +1,13 @@
+"""The embedded settlement engine: pure, Decimal, no I/O (engine-contract.md).
+
+    claim = parse_claim(json.loads(text, parse_float=Decimal))
+    settlement = settle(claim, pack)
+"""
+from .claim import Claim, ClaimError, parse_claim
+from .policy import PackError, PolicyPack, pack_from_mapping
+from .settlement import PackNotInForce, Settlement, settle
+
+__all__ = [
+    "Claim", "ClaimError", "PackError", "PackNotInForce", "PolicyPack", "Settlement",
+    "pack_from_mapping", "parse_claim", "settle",
+]

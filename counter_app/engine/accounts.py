@@ -1,0 +1,147 @@
+"""Who pays the personal part: the own account, then family accounts, then cash (decision 3).
+
+The personal part (`psn_part_amt`) is split into what no account may pay (WH-9 items), what only
+the own account may pay (outside the pack's family scope), and what family accounts may also pay
+(HF-4 or WH-8 (2)). The own account pays the own-only part first so the cash left is the least
+possible; then providers are drawn in binding order, each as far as its balance goes (HF-5).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .claim import Claim
+from .money import ZERO, cents, fmt
+from .policy import PolicyPack
+
+
+@dataclass(frozen=True, slots=True)
+class Burden:
+    """The personal part of a claim, by who may pay it."""
+
+    total: Decimal            # psn_part_amt
+    account_payable: Decimal  # what the own account may pay
+    family_payable: Decimal   # the part of that which family accounts may pay
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyDraw:
+    psn_no: str
+    relation: str
+    paid: Decimal
+    balc: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPayment:
+    own: Decimal
+    own_balc: Decimal
+    family: tuple[FamilyDraw, ...]
+    trace: tuple[tuple[str, str], ...]
+
+
+def burden(claim: Claim, pack: PolicyPack, prepay: list[Decimal], scope_total: Decimal,
+           fund: Decimal) -> Burden:
+    """Split the personal part by payer eligibility.
+
+    The personal share of the policy-scope amount (deductible plus co-payment, `scope_total -
+    fund`) is attributed to items in proportion to their scope amounts; only the share of items
+    no account may pay is rounded, so the parts still add up exactly.
+    """
+    scope_personal = scope_total - fund
+    class_c = blocked_c = blocked_prepay = blocked_scope = ZERO
+    for item, pre in zip(claim.items, prepay):
+        if item.cls == "C":
+            class_c += item.amount
+            if not item.account_payable:
+                blocked_c += item.amount
+        elif not item.account_payable:
+            blocked_prepay += pre
+            blocked_scope += item.amount - pre
+    blocked_share = cents(scope_personal * blocked_scope / scope_total) if blocked_scope else ZERO
+    total = class_c + sum(prepay, ZERO) + scope_personal
+    payable = total - blocked_c - blocked_prepay - blocked_share
+    if pack.family.scope == "policy_selfpay":  # HF-4: never class C (or over-limit, none yet)
+        family = payable - (class_c - blocked_c)
+    else:  # WH-8 (2): the whole personal burden
+        family = payable
+    return Burden(total, payable, family)
+
+
+def own_account_usable(claim: Claim) -> tuple[Decimal, str | None]:
+    """The own balance that may pay, or 0 with the reason it may not."""
+    person = claim.person
+    if person.psn_type == "flexible_pooling_only":
+        return ZERO, "WH-5: pooling-only flexible worker has no personal account"
+    if person.insutype != "310":
+        return ZERO, f"WH-5: no employee personal account (insutype {person.insutype})"
+    if not claim.use_own_account:
+        return ZERO, "decision 5: the patient chose not to use the own account"
+    return person.account_balance, None
+
+
+def _family_refusal(claim: Claim, pack: PolicyPack) -> str | None:
+    """Why no family account may be drawn for this claim, or None if they may."""
+    rules, person = pack.family, claim.person
+    if not claim.use_family_account:
+        return "decision 5: the patient chose not to use family accounts"
+    if not claim.use_own_account and person.insutype == "310" and person.account_balance > 0:
+        return "HF-5: own account switched off while it has money, so no family account is drawn"
+    if person.insutype not in rules.beneficiary_insutypes:
+        return f"{rules.beneficiary_rule}: insutype {person.insutype} may not receive family mutual aid"
+    if person.status != "normal":
+        return f"{rules.beneficiary_rule}: beneficiary's benefit status is {person.status}, not normal"
+    if claim.med_type not in rules.med_types:
+        return f"{rules.scope_rule}: med_type {claim.med_type} is outside family mutual aid"
+    return None
+
+
+def accounts_may_pay(claim: Claim) -> bool:
+    """Accounts pay only at designated institutions; emergency is not restricted (WH-29)."""
+    return claim.institution.designated or claim.med_type == "13"
+
+
+def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
+    trace: list[tuple[str, str]] = []
+    balance = claim.person.account_balance
+    if not accounts_may_pay(claim):
+        trace.append(("WH-26", "not a designated institution: no account may pay"))
+        return AccountPayment(ZERO, balance, (), tuple(trace))
+    if due.account_payable < due.total:
+        trace.append(("WH-9", f"{fmt(due.total - due.account_payable)} is on items no account may pay"))
+    usable, why_not = own_account_usable(claim)
+    own = min(usable, due.account_payable)
+    if why_not and due.account_payable:
+        trace.append((why_not.split(":")[0], why_not))
+    if own:
+        trace.append(("WH-26", f"own account pays {fmt(own)}, balance {fmt(balance)} -> {fmt(balance - own)}"))
+    own_only = due.account_payable - due.family_payable
+    need = min(due.family_payable, due.account_payable - own)
+    draws: list[FamilyDraw] = []
+    if need > 0 and claim.family:
+        refusal = _family_refusal(claim, pack)
+        if refusal:
+            trace.append((refusal.split(":")[0], refusal))
+            need = ZERO
+        if own_only and need:
+            trace.append((pack.family.scope_rule, f"{fmt(own_only)} is outside family scope ({pack.family.scope})"))
+    for provider in claim.family if need > 0 else ():
+        rules = pack.family
+        if provider.insutype not in rules.provider_insutypes:
+            trace.append((rules.provider_rule, f"{provider.psn_no} ({provider.relation}) is not an employee "
+                                               f"account holder (insutype {provider.insutype}), skipped"))
+            continue
+        if provider.status != "normal":
+            trace.append(("HF-2.2", f"{provider.psn_no} ({provider.relation}) status {provider.status}, skipped"))
+            continue
+        paid = min(provider.account_balance, need)
+        if not paid:
+            continue
+        left = provider.account_balance - paid
+        draws.append(FamilyDraw(provider.psn_no, provider.relation, paid, left))
+        trace.append(("HF-5", f"{provider.relation} {provider.psn_no} pays {fmt(paid)}, "
+                              f"balance {fmt(provider.account_balance)} -> {fmt(left)}"))
+        need -= paid
+        if not need:
+            break
+    return AccountPayment(own, balance - own, tuple(draws), tuple(trace))

@@ -1,0 +1,234 @@
+"""Policy packs: a region's numbers as data, each beside the rule id that gives it (WH-17).
+
+A pack is read from TOML by `counter_app.policies` (the only I/O); this module turns the parsed
+mapping into typed, validated values. A pack that is malformed is refused as a whole with a
+`PackError` naming the key, so a wrong number can never reach a settlement.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping
+
+from .money import MoneyError, cents, to_decimal
+
+FAMILY_SCOPES = ("policy_selfpay", "personal_burden")
+RELATIONS = ("father", "mother", "spouse", "child")
+MED_TYPES = ("11", "13", "14", "21", "41", "51", "52")
+INSUTYPES = ("310", "390", "510")
+
+
+class PackError(ValueError):
+    """A policy pack that cannot be used; the message names the pack and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ruled:
+    """A number from the seeds and the rule id that gives it."""
+
+    value: Decimal
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyRules:
+    """Who may draw on whose account, and for what (HF-1..6, WH-8 (2), WH-25)."""
+
+    scope: str
+    scope_rule: str
+    relations: tuple[str, ...]
+    provider_insutypes: tuple[str, ...]
+    provider_rule: str
+    beneficiary_insutypes: tuple[str, ...]
+    beneficiary_rule: str
+    med_types: tuple[str, ...]
+    max_per_relation: Mapping[str, int] | None  # None: the pack's seed sets no limit
+    max_total: int | None
+    limits_rule: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutpatientPool:
+    """One period of outpatient pooling numbers (WH-14..18); periods change by effective date."""
+
+    effective_from: dt.date
+    insutypes: tuple[str, ...]
+    med_types: tuple[str, ...]
+    pharmacy_med_type: str
+    min_prescribing_level: int
+    deductible: Ruled
+    annual_cap: Ruled
+    ratio_in_service: Mapping[int, Decimal]  # level tier 1..3 (level 0 shares tier 1)
+    ratio_rule: str
+    retiree_extra: Ruled
+    referral_in_service: Ruled
+    referral_retired: Ruled
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPack:
+    id: str
+    name: str
+    version: str
+    effective_from: dt.date
+    effective_rule: str
+    family: FamilyRules
+    outpatient_pool: tuple[OutpatientPool, ...]  # sorted by effective_from; empty: no section
+
+    def pool_for(self, visit: dt.date) -> OutpatientPool | None:
+        """The outpatient pooling period in force on the visit date, if any."""
+        chosen = None
+        for period in self.outpatient_pool:
+            if period.effective_from <= visit:
+                chosen = period
+        return chosen
+
+
+class _Reader:
+    """Reads one table of a pack, naming the dotted key in every error."""
+
+    def __init__(self, pack_id: str, table: Mapping[str, Any], where: str = "") -> None:
+        if not isinstance(table, Mapping):
+            raise PackError(f"policy pack {pack_id}: {where or 'top level'}: expected a table")
+        self.pack_id, self.table, self.where = pack_id, table, where
+
+    def _key(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def fail(self, key: str, message: str) -> PackError:
+        return PackError(f"policy pack {self.pack_id}: {self._key(key)}: {message}")
+
+    def raw(self, key: str) -> Any:
+        if key not in self.table:
+            raise self.fail(key, "missing")
+        return self.table[key]
+
+    def text(self, key: str) -> str:
+        value = self.raw(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"expected non-empty text, got {value!r}")
+        return value
+
+    def date(self, key: str) -> dt.date:
+        value = self.raw(key)
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise self.fail(key, f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+    def decimal(self, key: str, low: Decimal, high: Decimal | None = None) -> Decimal:
+        value = self.raw(key)
+        if not isinstance(value, str):
+            raise self.fail(key, f"numbers are written as strings (\"0.55\"), got {value!r}")
+        try:
+            number = to_decimal(value)
+        except MoneyError as exc:
+            raise self.fail(key, str(exc)) from None
+        if not number.is_finite() or number < low or (high is not None and number > high):
+            raise self.fail(key, f"{value} is outside [{low}, {high if high is not None else '∞'}]")
+        return number
+
+    def ruled(self, key: str, low: Decimal, high: Decimal | None = None, money: bool = False) -> Ruled:
+        sub = self.sub(key)
+        number = sub.decimal("value", low, high)
+        if money and number != cents(number):
+            raise sub.fail("value", f"money has at most two decimals, got {number}")
+        return Ruled(number, sub.text("rule"))
+
+    def codes(self, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.raw(key)
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "expected a non-empty list")
+        for code in value:
+            if code not in allowed:
+                raise self.fail(key, f"unknown code {code!r} (known: {', '.join(allowed)})")
+        return tuple(value)
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        value = self.raw(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(key, f"expected a whole number in [{low}, {high}], got {value!r}")
+        return value
+
+    def sub(self, key: str) -> "_Reader":
+        return _Reader(self.pack_id, self.raw(key), self._key(key))
+
+
+def _family(r: _Reader) -> FamilyRules:
+    relations = r.codes("relations", RELATIONS)
+    per_relation = max_total = limits_rule = None
+    if "limits" in r.table:
+        limits = r.sub("limits")
+        per_relation = {rel: limits.integer(rel, 0, 99) for rel in relations}
+        max_total, limits_rule = limits.integer("total", 1, 99), limits.text("rule")
+    return FamilyRules(
+        scope=_one_of(r, "scope", FAMILY_SCOPES),
+        scope_rule=r.text("scope_rule"),
+        relations=relations,
+        provider_insutypes=r.codes("provider_insutypes", INSUTYPES),
+        provider_rule=r.text("provider_rule"),
+        beneficiary_insutypes=r.codes("beneficiary_insutypes", INSUTYPES),
+        beneficiary_rule=r.text("beneficiary_rule"),
+        med_types=r.codes("med_types", MED_TYPES),
+        max_per_relation=per_relation,
+        max_total=max_total,
+        limits_rule=limits_rule,
+    )
+
+
+def _one_of(r: _Reader, key: str, allowed: tuple[str, ...]) -> str:
+    value = r.text(key)
+    if value not in allowed:
+        raise r.fail(key, f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _pool(r: _Reader) -> OutpatientPool:
+    ratios = r.sub("ratio_in_service")
+    one = Decimal(1)
+    by_tier = {tier: ratios.decimal(str(tier), Decimal(0), one) for tier in (1, 2, 3)}
+    return OutpatientPool(
+        effective_from=r.date("effective_from"),
+        insutypes=r.codes("insutypes", INSUTYPES),
+        med_types=r.codes("med_types", MED_TYPES),
+        pharmacy_med_type=_one_of(r, "pharmacy_med_type", MED_TYPES),
+        min_prescribing_level=r.integer("min_prescribing_level", 0, 3),
+        deductible=r.ruled("deductible", Decimal(0), money=True),
+        annual_cap=r.ruled("annual_cap", Decimal(0), money=True),
+        ratio_in_service=by_tier,
+        ratio_rule=ratios.text("rule"),
+        retiree_extra=r.ruled("retiree_extra", Decimal(0), one),
+        referral_in_service=r.ruled("referral_in_service", Decimal(0), one),
+        referral_retired=r.ruled("referral_retired", Decimal(0), one),
+    )
+
+
+def pack_from_mapping(pack_id: str, data: Mapping[str, Any]) -> PolicyPack:
+    """Validate a parsed pack; raises PackError naming the first key that is wrong."""
+    r = _Reader(pack_id, data)
+    if r.text("id") != pack_id:
+        raise r.fail("id", f"{data['id']!r} does not match the file name {pack_id!r}")
+    periods = data.get("outpatient_pool", [])
+    if not isinstance(periods, list):
+        raise r.fail("outpatient_pool", "expected an array of tables [[outpatient_pool]]")
+    pools = tuple(
+        sorted(
+            (_pool(_Reader(pack_id, p, f"outpatient_pool[{i}]")) for i, p in enumerate(periods)),
+            key=lambda p: p.effective_from,
+        )
+    )
+    pack = PolicyPack(
+        id=pack_id,
+        name=r.text("name"),
+        version=r.text("version"),
+        effective_from=r.date("effective_from"),
+        effective_rule=r.text("effective_rule"),
+        family=_family(r.sub("family")),
+        outpatient_pool=pools,
+    )
+    if pools and pools[0].effective_from < pack.effective_from:
+        raise r.fail("outpatient_pool[0].effective_from", "is before the pack's own effective_from")
+    return pack

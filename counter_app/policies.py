@@ -1,0 +1,38 @@
+"""Loads policy packs from `resources/policies/*.toml` (the engine itself does no I/O)."""
+from __future__ import annotations
+
+import functools
+import tomllib
+from pathlib import Path
+
+from .engine.policy import PackError, PolicyPack, pack_from_mapping
+from .resources import resource_dir
+
+
+def policy_dir() -> Path:
+    return resource_dir() / "policies"
+
+
+def pack_ids(folder: Path | None = None) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in (folder or policy_dir()).glob("*.toml")))
+
+
+def load_pack_file(path: Path) -> PolicyPack:
+    """One pack from its file; a missing, unreadable or malformed file is a PackError naming it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PackError(f"policy pack {path.stem}: no file {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(f"policy pack {path.stem}: cannot read {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PackError(f"policy pack {path.stem}: {path.name} is not valid TOML: {exc}") from None
+    return pack_from_mapping(path.stem, data)
+
+
+@functools.cache
+def load_pack(pack_id: str) -> PolicyPack:
+    """A shipped pack by id (cached: packs are immutable data)."""
+    if pack_id not in pack_ids():
+        raise PackError(f"unknown policy pack {pack_id!r} (known: {', '.join(pack_ids())})")
+    return load_pack_file(policy_dir() / f"{pack_id}.toml")
