@@ -9,12 +9,15 @@ from .engine.policy import PackError, PolicyPack, pack_from_mapping
 from .resources import resource_dir
 
 
+@functools.cache
 def policy_dir() -> Path:
     return resource_dir() / "policies"
 
 
-def pack_ids(folder: Path | None = None) -> tuple[str, ...]:
-    return tuple(sorted(p.stem for p in (folder or policy_dir()).glob("*.toml")))
+@functools.cache
+def pack_ids() -> tuple[str, ...]:
+    """The shipped packs' ids (cached: the folder is part of the installed application)."""
+    return tuple(sorted(p.stem for p in policy_dir().glob("*.toml")))
 
 
 def load_pack_file(path: Path) -> PolicyPack:

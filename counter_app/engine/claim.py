@@ -100,16 +100,14 @@ class Claim:
 class _Fields:
     """Reads one JSON object, recording problems against dotted paths instead of raising."""
 
-    def __init__(self, problems: list[str], obj: Any, path: str, known: tuple[str, ...]) -> None:
+    def __init__(self, problems: list[str], obj: Any, path: str, known: frozenset[str]) -> None:
         self.problems, self.path = problems, path
         self.ok = isinstance(obj, dict)
         self.obj: dict[str, Any] = obj if self.ok else {}
         if not self.ok:
             self.problems.append(f"{path or 'claim'}: expected a JSON object, got {_kind(obj)}")
-            return
-        for key in obj:
-            if key not in known:
-                self.problems.append(f"{self.at(key)}: unknown field")
+        elif not known.issuperset(obj):
+            self.problems.extend(f"{self.at(key)}: unknown field" for key in obj if key not in known)
 
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -119,14 +117,16 @@ class _Fields:
 
     def get(self, key: str, convert: Callable[[Any], Any], default: Any = ..., fallback: Any = None) -> Any:
         """The converted value, or `fallback` after recording why it could not be had."""
-        if key not in self.obj:
+        try:
+            value = self.obj[key]
+        except KeyError:
             if default is ...:
                 if self.ok:
                     self.bad(key, "missing")
                 return fallback
             return default
         try:
-            return convert(self.obj[key])
+            return convert(value)
         except (MoneyError, ValueError, TypeError) as exc:
             self.bad(key, str(exc))
             return fallback
@@ -197,7 +197,7 @@ def _list(value: Any) -> list:
 
 
 def _ytd(problems: list[str], obj: Any, path: str, visit: dt.date | None) -> Ytd:
-    f = _Fields(problems, obj, path, ("year", "deductible_paid", "outpatient_pool_paid"))
+    f = _Fields(problems, obj, path, _YTD_FIELDS)
     return Ytd(
         year=f.get("year", _year, fallback=visit.year if visit else 0),
         deductible_paid=f.get("deductible_paid", parse_money, ZERO, ZERO),
@@ -206,9 +206,7 @@ def _ytd(problems: list[str], obj: Any, path: str, visit: dt.date | None) -> Ytd
 
 
 def _person(problems: list[str], obj: Any, visit: dt.date | None) -> Person:
-    known = ("psn_no", "insutype", "psn_type", "retired_on", "status", "hospitalized",
-             "account_balance", "ytd")
-    f = _Fields(problems, obj, "person", known)
+    f = _Fields(problems, obj, "person", _PERSON_FIELDS)
     if "ytd" in f.obj:
         ytd = _ytd(problems, f.obj["ytd"], "person.ytd", visit)
     else:
@@ -226,7 +224,7 @@ def _person(problems: list[str], obj: Any, visit: dt.date | None) -> Person:
 
 
 def _institution(problems: list[str], obj: Any) -> Institution:
-    f = _Fields(problems, obj, "institution", ("code", "level", "kind", "designated"))
+    f = _Fields(problems, obj, "institution", _INSTITUTION_FIELDS)
     return Institution(
         code=f.get("code", _text),
         level=f.get("level", _level, fallback=0),
@@ -236,8 +234,7 @@ def _institution(problems: list[str], obj: Any) -> Institution:
 
 
 def _provider(problems: list[str], obj: Any, path: str) -> Provider:
-    known = ("psn_no", "relation", "insutype", "status", "account_balance")
-    f = _Fields(problems, obj, path, known)
+    f = _Fields(problems, obj, path, _PROVIDER_FIELDS)
     return Provider(
         psn_no=f.get("psn_no", _text),
         relation=f.get("relation", _code(RELATIONS)),
@@ -248,8 +245,7 @@ def _provider(problems: list[str], obj: Any, path: str) -> Provider:
 
 
 def _item(problems: list[str], obj: Any, path: str) -> Item:
-    known = ("code", "name", "class", "amount", "prepay_ratio", "account_payable")
-    f = _Fields(problems, obj, path, known)
+    f = _Fields(problems, obj, path, _ITEM_FIELDS)
     cls = f.get("class", _code(CLASSES))
     ratio = ZERO
     if cls == "B":
@@ -269,8 +265,14 @@ def _item(problems: list[str], obj: Any, path: str) -> Item:
     )
 
 
-_TOP = ("policy", "visit_date", "med_type", "institution", "prescribing_level", "location", "person",
-        "family", "use_own_account", "use_family_account", "items")
+_TOP = frozenset(("policy", "visit_date", "med_type", "institution", "prescribing_level", "location",
+                  "person", "family", "use_own_account", "use_family_account", "items"))
+_YTD_FIELDS = frozenset(("year", "deductible_paid", "outpatient_pool_paid"))
+_PERSON_FIELDS = frozenset(("psn_no", "insutype", "psn_type", "retired_on", "status", "hospitalized",
+                            "account_balance", "ytd"))
+_INSTITUTION_FIELDS = frozenset(("code", "level", "kind", "designated"))
+_PROVIDER_FIELDS = frozenset(("psn_no", "relation", "insutype", "status", "account_balance"))
+_ITEM_FIELDS = frozenset(("code", "name", "class", "amount", "prepay_ratio", "account_payable"))
 
 
 def parse_claim(data: Any, packs: tuple[str, ...] | None = None) -> Claim:

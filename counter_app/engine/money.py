@@ -70,4 +70,4 @@ def to_decimal(text: str) -> Decimal:
 
 def fmt(value: Decimal) -> str:
     """Money as the JSON string the contract shows: always two decimals."""
-    return str(cents(value))
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
