@@ -33,12 +33,55 @@ def _cmd_settle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_db(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .store import Database, DatabaseError
+
+    try:
+        return Database(args.db)
+    except DatabaseError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    db = _open_db(args)  # opening upgrades
+    print(f"{db.describe()}: schema at revision {db.current_revision()}")
+    return 0
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from .services.demo import create_demo
+
+    db = _open_db(args)
+    try:
+        counts = create_demo(db, args.persons, seed=args.seed)
+    except ValueError as exc:
+        print(f"demo-data: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{db.describe()}: {counts['persons']} persons, {counts['accounts']} accounts, "
+          f"{counts['bindings']} family bindings")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="counter-app", description="Billing counter for medical insurance.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     settle = sub.add_parser("settle", help="settle one claim (JSON) and print the settlement JSON")
     settle.add_argument("claim", help="claim file, or - for standard input")
     settle.set_defaults(run=_cmd_settle)
+
+    db_help = "database URL (default: SQLite file in the user data folder; postgresql://... for a shared one)"
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="create or upgrade the schema to the newest migration")
+    upgrade.add_argument("--db", help=db_help)
+    upgrade.set_defaults(run=_cmd_db_upgrade)
+
+    demo = sub.add_parser("demo-data", help="fill an empty database with a demo population and catalogue")
+    demo.add_argument("--persons", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=20221)
+    demo.add_argument("--db", help=db_help)
+    demo.set_defaults(run=_cmd_demo_data)
     return parser
 
 

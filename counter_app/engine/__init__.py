@@ -3,11 +3,11 @@
     claim = parse_claim(json.loads(text, parse_float=Decimal))
     settlement = settle(claim, pack)
 """
-from .claim import Claim, ClaimError, parse_claim
+from .claim import Claim, ClaimError, claim_to_json, parse_claim
 from .policy import PackError, PolicyPack, pack_from_mapping
 from .settlement import PackNotInForce, Settlement, settle
 
 __all__ = [
     "Claim", "ClaimError", "PackError", "PackNotInForce", "PolicyPack", "Settlement",
-    "pack_from_mapping", "parse_claim", "settle",
+    "claim_to_json", "pack_from_mapping", "parse_claim", "settle",
 ]

@@ -323,3 +323,35 @@ def _cross_check(claim: Claim, problems: list[str]) -> None:
             seen.add(provider.psn_no)
     if claim.prescribing_level is not None and claim.med_type not in ("41", None):
         problems.append("prescribing_level: only a pharmacy purchase (med_type 41) has a prescribing level")
+
+
+def claim_to_json(claim: Claim) -> dict[str, Any]:
+    """The contract's claim JSON for a Claim: what `parse_claim` reads back to the same Claim."""
+    from .money import fmt
+
+    p, inst = claim.person, claim.institution
+    return {
+        "policy": claim.policy,
+        "visit_date": claim.visit_date.isoformat(),
+        "med_type": claim.med_type,
+        "institution": {"code": inst.code, "level": inst.level, "kind": inst.kind, "designated": inst.designated},
+        "prescribing_level": claim.prescribing_level,
+        "location": claim.location,
+        "person": {
+            "psn_no": p.psn_no, "insutype": p.insutype, "psn_type": p.psn_type,
+            "retired_on": p.retired_on.isoformat() if p.retired_on else None, "status": p.status,
+            "hospitalized": p.hospitalized, "account_balance": fmt(p.account_balance),
+            "ytd": {"year": p.ytd.year, "deductible_paid": fmt(p.ytd.deductible_paid),
+                    "outpatient_pool_paid": fmt(p.ytd.outpatient_pool_paid)},
+        },
+        "family": [{"psn_no": f.psn_no, "relation": f.relation, "insutype": f.insutype, "status": f.status,
+                    "account_balance": fmt(f.account_balance)} for f in claim.family],
+        "use_own_account": claim.use_own_account,
+        "use_family_account": claim.use_family_account,
+        "items": [
+            {"code": i.code, "name": i.name, "class": i.cls, "amount": fmt(i.amount),
+             **({"prepay_ratio": str(i.prepay_ratio)} if i.cls == "B" else {}),
+             "account_payable": i.account_payable}
+            for i in claim.items
+        ],
+    }

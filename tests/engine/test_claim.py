@@ -94,3 +94,14 @@ def test_not_json_and_not_an_object():
     assert err.value.problems[0].startswith("claim: not valid JSON: ")
     assert problems([1, 2]) == ["claim: expected a JSON object, got a list"]
     assert problems(claim(person="P0001")) == ["person: expected a JSON object, got a string"]
+
+
+def test_claim_to_json_reads_back_to_the_same_claim():
+    from counter_app.engine import claim_to_json, parse_claim
+
+    from .builders import provider
+
+    data = claim(items=[item("B1", "10.05", "B", prepay_ratio="0.15"), item("C1", "3.00", "C")],
+                 family=[provider()], person={"retired_on": "2020-01-31", "psn_type": "retired"})
+    first = parse_claim(data)
+    assert parse_claim(claim_to_json(first)) == first

@@ -1,0 +1,173 @@
+"""Family bindings: a provider opens their account to direct relatives (HF-1..3, HF-6, WH-25).
+
+Every refusal names the rule. Proof documents are kept content-addressed (by SHA-256) in a
+folder beside the database, and their hashes in the binding's rows, so a proof cannot be swapped
+without the record showing it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import identity
+from ..engine.policy import PolicyPack
+from ..store import Database
+from ..store.models import Account, BindingProof, FamilyBinding, Person
+from . import ledger
+from .errors import BindingRefused, NotFound
+
+RELATION_NAMES = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女"}
+PROOF_KINDS = {"marriage_certificate": "结婚证", "household_register": "居民户口簿", "birth_certificate": "出生医学证明",
+               "other": "其他证明"}
+MAX_PROOF_BYTES = 20 * 1024 * 1024
+
+# HF-3: the provider's commitment (承诺书), in substance as the Hefei notice words it.
+COMMITMENT_TEXT = (
+    "本人为城镇职工基本医疗保险参保人员，自愿申请在本人与本人直系亲属之间建立“医保个人账户亲属支付关系”，"
+    "使用本人职工医保个人账户资金为直系亲属支付符合医保政策的医疗费用。本人确认所提供的直系亲属信息真实、准确、"
+    "完整、有效；因信息提供不实或录入错误导致的资金损失、违规责任等后果，由本人承担。"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    kind: str
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BindRequest:
+    provider_certno: str
+    beneficiary_certno: str
+    beneficiary_certno_again: str  # HF-3: typed a second time to confirm
+    relation: str  # the beneficiary's relation to the provider
+    commitment_signed: bool
+    proofs: tuple[Proof, ...] = ()
+
+
+def _person_by_certno(session: Session, certno: str, who: str) -> Person:
+    try:
+        normal = identity.normalise(certno)
+    except identity.CertnoError as exc:
+        raise BindingRefused(f"{who}{exc}") from None
+    person = session.scalar(select(Person).where(Person.certno == normal))
+    if person is None:
+        raise NotFound(f"{who}身份证号 {identity.mask(normal)} 未找到参保记录")
+    return person
+
+
+def active_bindings(session: Session, provider_id: int) -> list[FamilyBinding]:
+    return list(session.scalars(select(FamilyBinding).where(
+        FamilyBinding.provider_id == provider_id, FamilyBinding.ended_at.is_(None)).order_by(FamilyBinding.id)))
+
+
+def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person, Person]:
+    """Every binding rule, in the order a clerk meets them; returns (provider, beneficiary)."""
+    rules = pack.family
+    if req.relation not in rules.relations:
+        raise BindingRefused(f"关系只能是父亲、母亲、配偶或子女（{req.relation}）", "HF-1.1")
+    if req.beneficiary_certno.strip().upper() != req.beneficiary_certno_again.strip().upper():
+        raise BindingRefused("两次输入的享受人身份证号不一致", "HF-3")
+    if not req.commitment_signed:
+        raise BindingRefused("提供人须签署《医保个人账户亲属支付关系确认承诺书》", "HF-3")
+    provider = _person_by_certno(session, req.provider_certno, "提供人")
+    beneficiary = _person_by_certno(session, req.beneficiary_certno, "享受人")
+    if provider.id == beneficiary.id:
+        raise BindingRefused("提供人不能绑定本人", "HF-1.1")
+    if provider.insutype not in rules.provider_insutypes:
+        raise BindingRefused(f"提供人须为职工医保参保人员（当前险种 {provider.insutype}）", rules.provider_rule)
+    account = session.scalar(select(Account).where(Account.person_id == provider.id))
+    if account is None or account.closed_on is not None:
+        raise BindingRefused("提供人没有可用的职工医保个人账户", "HF-2.2")
+    if beneficiary.insutype not in rules.beneficiary_insutypes:
+        raise BindingRefused(f"享受人须为职工医保、城乡居民医保或职工生育保险参保人员（当前险种 {beneficiary.insutype}）",
+                             rules.beneficiary_rule)
+    if beneficiary.status != "normal" or beneficiary.died_on is not None:
+        raise BindingRefused("享受人待遇状态须为正常", rules.beneficiary_rule)
+    current = active_bindings(session, provider.id)
+    if any(b.beneficiary_id == beneficiary.id for b in current):
+        raise BindingRefused(f"{beneficiary.name} 已与该提供人绑定")
+    if rules.max_per_relation is not None:
+        same = sum(1 for b in current if b.relation == req.relation)
+        limit = rules.max_per_relation[req.relation]
+        if same >= limit:
+            raise BindingRefused(f"一名提供人最多绑定{RELATION_NAMES[req.relation]} {limit} 人，已绑定 {same} 人",
+                                 rules.limits_rule)
+        if len(current) >= rules.max_total:
+            raise BindingRefused(f"一名提供人同一时间最多与 {rules.max_total} 名直系亲属建立共济关系", rules.limits_rule)
+    for proof in req.proofs:
+        if proof.kind not in PROOF_KINDS:
+            raise BindingRefused(f"未知的证明材料类型：{proof.kind}", "WH-25")
+        if not proof.content or len(proof.content) > MAX_PROOF_BYTES:
+            raise BindingRefused(f"证明材料 {proof.filename} 为空或超过 20 MB", "WH-25")
+    return provider, beneficiary
+
+
+def _store_proof(folder: Path, content: bytes) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    path = folder / digest[:2] / digest
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(content)
+        tmp.replace(path)  # atomic: a crash never leaves half a proof under its hash
+    return digest
+
+
+def bind(db: Database, pack: PolicyPack, req: BindRequest, clerk: str, proof_dir: Path,
+         *, now: dt.datetime | None = None) -> int:
+    at = now or dt.datetime.now()
+    with db.transaction() as session:
+        provider, beneficiary = check(session, pack, req)
+        binding = FamilyBinding(provider_id=provider.id, beneficiary_id=beneficiary.id, relation=req.relation,
+                                bound_at=at, commitment_signed_at=at,
+                                commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(), clerk=clerk)
+        session.add(binding)
+        session.flush()
+        for proof in req.proofs:
+            digest = _store_proof(proof_dir, proof.content)
+            session.add(BindingProof(binding_id=binding.id, kind=proof.kind, filename=proof.filename[:200],
+                                     sha256=digest, size=len(proof.content)))
+        return binding.id
+
+
+def unbind(db: Database, binding_id: int, provider_certno: str, *, now: dt.datetime | None = None) -> None:
+    """HF-3: only the provider unbinds; the binding row is ended, never deleted."""
+    with db.transaction() as session:
+        binding = session.get(FamilyBinding, binding_id)
+        if binding is None or binding.ended_at is not None:
+            raise NotFound("没有这条有效的共济绑定")
+        if binding.provider.certno != provider_certno.strip().upper():
+            raise BindingRefused("只有提供人本人可以解除绑定", "HF-3")
+        binding.ended_at = now or dt.datetime.now()
+        binding.ended_reason = "提供人解除"
+
+
+def close_account(db: Database, person_id: int, reason: str, *, now: dt.datetime | None = None) -> int:
+    """Transfer away or withdrawal: the account pays out and closes, and every binding of this
+    provider ends with it (HF-2.2). Returns how many bindings ended."""
+    at = now or dt.datetime.now()
+    with db.transaction() as session:
+        account = session.scalar(select(Account).where(Account.person_id == person_id).with_for_update())
+        if account is None or account.closed_on is not None:
+            raise NotFound("该参保人没有可关闭的个人账户")
+        if account.balance:
+            ledger.post(session, account, -account.balance, "withdrawal", f"账户{reason}", at=at)
+        account.closed_on = at.date()
+        ended = active_bindings(session, person_id)
+        for binding in ended:
+            binding.ended_at, binding.ended_reason = at, f"提供人账户{reason}（HF-2.2）"
+        return len(ended)
+
+
+def binding_counts(session: Session, provider_id: int) -> dict[str, int]:
+    """Active bindings by relation, for the desk to show against the HF-6 limits."""
+    rows = session.execute(select(FamilyBinding.relation, func.count()).where(
+        FamilyBinding.provider_id == provider_id, FamilyBinding.ended_at.is_(None)).group_by(FamilyBinding.relation))
+    return {relation: count for relation, count in rows}

@@ -1,0 +1,201 @@
+"""A realistic demo population for training, screenshots and the README's run command.
+
+Households around an employee provider (spouse, children, parents) with family bindings;
+retirees (some who retired this year), flexible workers in both modes, people in arrears, and
+year-to-date history. Seeded, so the same command gives the same people. Rows are written in
+bulk, in one transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select, text
+
+from .. import identity
+from ..store import Database
+from ..store.models import (
+    Account, CatalogueItem, Credential, FamilyBinding, Institution, LedgerEntry, Person, YearTotal,
+)
+from .binding import COMMITMENT_TEXT
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥建华文辉力斌宇浩凯鹏晨欣怡梓涵子轩浩然雨桐思远佳琪俊杰嘉怡志强淑珍凤兰国庆春梅海燕永刚"
+REGIONS = ("340202", "340203", "340207", "340208")  # Wuhu districts
+
+INSTITUTIONS = (
+    # code, name, level, kind, policy
+    ("H34020200001", "芜湖市第一人民医院", 3, "hospital", "wuhu-2022"),
+    ("H34020200002", "芜湖市镜湖区范罗山街道社区卫生服务中心", 1, "primary_care", "wuhu-2022"),
+    ("P34020200003", "芜湖国药大药房（门诊慢特病定点）", 0, "pharmacy", "wuhu-2022"),
+    ("H34010000001", "合肥市第二人民医院", 3, "hospital", "hefei-2019"),
+)
+DEMO_INSTITUTION = INSTITUTIONS[0][0]
+
+# (name, pinyin initials) parts, so search by initials works without a pinyin library.
+DRUGS = [("阿莫西林", "AMXL"), ("头孢克肟", "TBKW"), ("布洛芬", "BLF"), ("对乙酰氨基酚", "DYXAJF"),
+         ("二甲双胍", "EJSG"), ("硝苯地平", "XBDP"), ("氨氯地平", "ALDP"), ("阿托伐他汀", "ATFTT"),
+         ("奥美拉唑", "AMLZ"), ("蒙脱石", "MTS"), ("氯雷他定", "LLTD"), ("左氧氟沙星", "ZYFSX"),
+         ("阿司匹林", "ASPL"), ("厄贝沙坦", "EBST"), ("美托洛尔", "MTLE"), ("格列齐特", "GLQT"),
+         ("甲钴胺", "JGA"), ("维生素C", "WSSC"), ("复方甘草", "FFGC"), ("板蓝根", "BLG"),
+         ("连花清瘟", "LHQW"), ("藿香正气", "HXZQ"), ("六味地黄", "LWDH"), ("银翘解毒", "YQJD"),
+         ("孟鲁司特", "MLST"), ("沙丁胺醇", "SDAC"), ("泮托拉唑", "PTLZ"), ("瑞舒伐他汀", "RSFTT"),
+         ("替米沙坦", "TMST"), ("缬沙坦", "XST")]
+FORMS = [("片", "P"), ("胶囊", "JN"), ("颗粒", "KL"), ("缓释片", "HSP"), ("口服液", "KFY"), ("注射液", "ZSY")]
+SERVICES = [("普通门诊诊查费", "PTMZZCF", "A", "12.00"), ("专家门诊诊查费", "ZJMZZCF", "A", "30.00"),
+            ("血常规", "XCG", "A", "20.00"), ("尿常规", "NCG", "A", "10.00"), ("肝功能", "GGN", "A", "60.00"),
+            ("肾功能", "SGN", "A", "45.00"), ("血脂四项", "XZSX", "A", "48.00"), ("心电图", "XDT", "A", "25.00"),
+            ("胸部X线摄影", "XBXXSY", "B", "80.00"), ("腹部彩超", "FBCC", "B", "160.00"),
+            ("头颅CT", "TLCT", "B", "260.00"), ("核磁共振", "HCGZ", "B", "600.00"),
+            ("静脉输液", "JMSY", "A", "8.00"), ("雾化吸入", "WHXR", "A", "15.00"),
+            ("针灸", "ZJ", "B", "35.00"), ("推拿", "TN", "B", "40.00"),
+            ("体检套餐（公共卫生）", "TJTC", "C", "300.00"), ("美容咨询", "MRZX", "C", "200.00")]
+MATERIALS = [("一次性注射器", "YCXZSQ", "A", "0.80"), ("医用纱布", "YYSB", "A", "2.50"),
+             ("医用胶带", "YYJD", "A", "3.00"), ("血糖试纸", "XTSZ", "B", "45.00"),
+             ("弹力绷带", "TLBD", "B", "18.00"), ("留置针", "LZZ", "B", "25.00")]
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def catalogue_rows(rng: random.Random) -> list[dict]:
+    rows = []
+    for d, (drug, di) in enumerate(DRUGS):
+        for f, (form, fi) in enumerate(FORMS):
+            for s, strength in enumerate(("0.1g", "0.25g", "0.5g", "5mg", "10mg", "20mg", "50mg", "100mg",
+                                          "10ml", "100ml", "0.2g", "1g", "25mg", "40mg", "75mg", "150mg")):
+                cls = rng.choice("AAABBC")
+                rows.append(dict(
+                    code=f"XD{d:03d}{f:02d}{s:02d}", name=f"{drug}{form} {strength}", pinyin=di + fi, kind="drug",
+                    cls=cls, prepay_ratio=Decimal(rng.choice(("0.10", "0.15", "0.20"))) if cls == "B" else Decimal(0),
+                    price=Decimal(rng.randint(150, 25000)) / 100, unit=form[-1] if form != "口服液" else "支",
+                    account_payable=True))
+    for n, (name, initials, cls, price) in enumerate(SERVICES):
+        rows.append(dict(code=f"FW{n:05d}", name=name, pinyin=initials, kind="service", cls=cls,
+                         prepay_ratio=Decimal("0.10") if cls == "B" else Decimal(0), price=Decimal(price), unit="次",
+                         account_payable=not name.endswith(("（公共卫生）", "咨询"))))  # WH-9
+    for n, (name, initials, cls, price) in enumerate(MATERIALS):
+        rows.append(dict(code=f"CL{n:05d}", name=name, pinyin=initials, kind="material", cls=cls,
+                         prepay_ratio=Decimal("0.20") if cls == "B" else Decimal(0), price=Decimal(price), unit="个",
+                         account_payable=True))
+    return rows
+
+
+class _People:
+    """Collects rows for bulk insert, handing out ids and valid ID numbers."""
+
+    def __init__(self, rng: random.Random, first_id: int, today: dt.date) -> None:
+        self.rng, self.next_id, self.today = rng, first_id, today
+        self.persons: list[dict] = []
+        self.accounts: list[dict] = []
+        self.entries: list[dict] = []
+        self.credentials: list[dict] = []
+        self.totals: list[dict] = []
+        self.bindings: list[dict] = []
+        self.serials: dict[tuple[str, dt.date], int] = {}
+
+    def add(self, age: int, male: bool, insutype: str, psn_type: str, *, status: str = "normal",
+            retired_on: dt.date | None = None, balance: Decimal | None = None) -> dict:
+        rng = self.rng
+        pid = self.next_id
+        self.next_id += 1
+        born = self.today.replace(year=self.today.year - age, month=rng.randint(1, 12), day=rng.randint(1, 28))
+        region = rng.choice(REGIONS)
+        key = (region, born)
+        serial = self.serials.get(key, rng.randint(0, 40) * 2)
+        serial = serial + 1 if (serial % 2 == 1) != male else serial  # odd 17th digit for men
+        self.serials[key] = serial + 2
+        certno = identity.make(region, born, serial % 1000)
+        person = dict(id=pid, psn_no=f"34020{pid:010d}", certno=certno, name=_name(rng), insutype=insutype,
+                      psn_type=psn_type, retired_on=retired_on, status=status, hospitalized=False,
+                      contribution_base=Decimal(rng.randint(4000, 15000)) if insutype == "310" else None, died_on=None)
+        self.persons.append(person)
+        self.credentials.append(dict(person_id=pid, kind="card", code=f"A{pid:08d}"))
+        self.credentials.append(dict(person_id=pid, kind="evoucher",
+                                     code="EV" + hashlib.sha1(certno.encode()).hexdigest()[:30].upper()))
+        if insutype == "310" and psn_type != "flexible_pooling_only":  # WH-5
+            amount = balance if balance is not None else Decimal(rng.randint(0, 600_000)) / 100
+            self.accounts.append(dict(id=pid, person_id=pid, opened_on=dt.date(2010, 1, 1), closed_on=None,
+                                      balance=amount, version=1))
+            self.entries.append(dict(account_id=pid, amount=amount, balance_after=amount, kind="opening",
+                                     note="期初余额（演示数据）", settlement_id=None, period=None,
+                                     created_at=dt.datetime(self.today.year, 1, 1)))
+            if rng.random() < 0.5:
+                deductible = Decimal(rng.randint(0, 800))
+                pooled = Decimal(rng.randint(0, 1500)) if deductible == 800 else Decimal(0)
+                self.totals.append(dict(person_id=pid, year=self.today.year, deductible_paid=deductible,
+                                        outpatient_pool_paid=pooled, settlement_id=None, note="年初至今（演示数据）"))
+        return person
+
+    def bind(self, provider: dict, beneficiary: dict, relation: str, at: dt.datetime) -> None:
+        self.bindings.append(dict(provider_id=provider["id"], beneficiary_id=beneficiary["id"], relation=relation,
+                                  bound_at=at, commitment_signed_at=at,
+                                  commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(),
+                                  ended_at=None, ended_reason=None, clerk="demo"))
+
+
+def _household(p: _People) -> None:
+    rng, today = p.rng, p.today
+    at = dt.datetime(today.year - 1, rng.randint(1, 12), rng.randint(1, 28), 9, rng.randint(0, 59))
+    mode = rng.random()
+    psn_type = "in_service" if mode < 0.8 else ("flexible_combined" if mode < 0.93 else "flexible_pooling_only")
+    status = "arrears" if rng.random() < 0.04 else "normal"
+    male = rng.random() < 0.5
+    age = rng.randint(28, 55)
+    provider = p.add(age, male, "310", psn_type, status=status)
+    if psn_type == "flexible_pooling_only":
+        return  # no account to share (WH-5)
+    n = 1
+    if rng.random() < 0.7:
+        spouse = p.add(age + rng.randint(-4, 4), not male, rng.choice(("310", "310", "390")), "in_service",
+                       balance=Decimal(rng.randint(0, 3000)) / 100 if rng.random() < 0.5 else None)
+        p.bind(provider, spouse, "spouse", at)
+        n += 1
+    for k in range(rng.choice((0, 1, 1, 2, 3))):
+        child = p.add(rng.randint(1, max(1, age - 22)), rng.random() < 0.5, "390", "in_service")
+        p.bind(provider, child, "child", at + dt.timedelta(minutes=k + 1))
+        n += 1
+    if rng.random() < 0.35:
+        for parent_male, relation in ((True, "father"), (False, "mother")):
+            if rng.random() < 0.7:
+                retired = rng.random() < 0.6
+                retired_on = (dt.date(today.year, max(1, today.month - 2), 15) if rng.random() < 0.15
+                              else dt.date(today.year - rng.randint(1, 15), rng.randint(1, 12), 28)) if retired else None
+                parent = p.add(age + rng.randint(24, 32), parent_male, "310" if retired else "390",
+                               "retired" if retired else "in_service", retired_on=retired_on)
+                p.bind(provider, parent, relation, at + dt.timedelta(minutes=10))
+
+
+def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: dt.date | None = None) -> dict[str, int]:
+    """Add institutions, a catalogue and about `persons` people (fewer is never made); returns counts."""
+    if persons < 1:
+        raise ValueError("persons must be at least 1")
+    rng = random.Random(seed)
+    today = today or dt.date.today()
+    with db.transaction() as session:
+        existing = {code for code in session.scalars(select(Institution.code))}
+        for code, name, level, kind, policy in INSTITUTIONS:
+            if code not in existing:
+                session.add(Institution(code=code, name=name, level=level, kind=kind, designated=True,
+                                        admdvs=code[1:7], policy=policy))
+        if not session.scalar(select(func.count()).select_from(CatalogueItem)):
+            session.execute(insert(CatalogueItem), catalogue_rows(rng))
+        already = session.scalar(select(func.count()).select_from(Person))
+        if already:
+            raise ValueError(f"the database already holds {already} persons; demo data goes into an empty one")
+        people = _People(rng, 1, today)
+        while len(people.persons) < persons:
+            _household(people)
+        for model, rows in ((Person, people.persons), (Account, people.accounts), (LedgerEntry, people.entries),
+                            (Credential, people.credentials), (YearTotal, people.totals),
+                            (FamilyBinding, people.bindings)):
+            for start in range(0, len(rows), 5000):
+                session.execute(insert(model), rows[start:start + 5000])
+        if session.get_bind().dialect.name == "postgresql":  # explicit ids do not advance the sequences
+            for table in ("person", "account"):
+                session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT max(id) FROM {table}))"))
+        return {"persons": len(people.persons), "accounts": len(people.accounts), "bindings": len(people.bindings)}

@@ -1,0 +1,314 @@
+"""Pre-settle, settle and refund: the counter's money, each in one transaction.
+
+`preview` builds the claim from the store and runs the engine, writing nothing. `settle` does the
+same again inside a transaction that holds the locks on every account it may touch, refuses if
+the split differs from the preview the cashier confirmed (`SplitChanged` carries the new one), and
+then writes the settlement, its ledger entries, the year totals and an outbox row together.
+`refund` writes a reversal that mirrors all of that; the original is never edited or deleted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..engine import Settlement as EngineSettlement
+from ..engine import claim_to_json, settle as engine_settle
+from ..engine.claim import Claim, Institution as ClaimInstitution, Item, Person as ClaimPerson, Provider, Ytd
+from ..engine.money import ZERO, cents, fmt
+from ..policies import load_pack
+from ..store import Database
+from ..store.models import (
+    Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, Settlement, YearTotal,
+)
+from . import ledger, numbers
+from .context import CounterContext
+from .errors import NotFound, RefundRefused, ServiceError
+from .lookup import account_state, provider_relation, year_totals
+
+MAX_QUANTITY = Decimal("9999")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimLine:
+    code: str
+    quantity: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """What the cashier entered: who, what kind of visit, which catalogue items."""
+
+    person_id: int
+    lines: tuple[ClaimLine, ...]
+    visit_date: dt.date
+    med_type: str = "11"
+    location: str = "local"
+    prescribing_level: int | None = None
+    use_own_account: bool = True
+    use_family_account: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    claim: Claim
+    result: EngineSettlement
+
+    @property
+    def split(self) -> tuple:
+        return split_of(self.result)
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    settlement_id: int
+    setl_no: str
+    settled_at: dt.datetime
+    result: EngineSettlement
+    msgid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refunded:
+    settlement_id: int
+    setl_no: str
+    reverses_setl_no: str
+    settled_at: dt.datetime
+    msgid: str
+    reversed_entries: tuple[tuple[str, Decimal], ...] = field(default=())
+
+
+class SplitChanged(ServiceError):
+    """Balances moved since the preview: the cashier must show the new split and confirm again."""
+
+    def __init__(self, preview: Preview) -> None:
+        super().__init__("余额已变动（可能另一窗口已使用同一共济账户），请向参保人确认新的分摊后再结算")
+        self.preview = preview
+
+
+def split_of(result: EngineSettlement) -> tuple:
+    """What the patient agreed to: fund, own account, each family account, cash."""
+    return (result.medfee_sumamt, result.fund_pay_sumamt, result.own_acct_pay,
+            tuple((d.psn_no, d.paid) for d in result.mulaid), result.psn_cash_pay)
+
+
+def _institution(session: Session, code: str) -> Institution:
+    inst = session.scalar(select(Institution).where(Institution.code == code))
+    if inst is None:
+        raise NotFound(f"未知的定点机构编码：{code}")
+    return inst
+
+
+def _items(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[Item, ...]:
+    if not lines:
+        raise ServiceError("请至少录入一个收费项目")
+    codes = {line.code for line in lines}
+    found = {c.code: c for c in session.scalars(select(CatalogueItem).where(CatalogueItem.code.in_(codes)))}
+    items = []
+    for n, line in enumerate(lines, 1):
+        cat = found.get(line.code)
+        if cat is None:
+            raise NotFound(f"第 {n} 行：目录中没有编码 {line.code}")
+        if not ZERO < line.quantity <= MAX_QUANTITY:
+            raise ServiceError(f"第 {n} 行：数量应大于 0 且不超过 {MAX_QUANTITY}（{line.quantity}）")
+        items.append(Item(cat.code, cat.name, cat.cls, cents(cat.price * line.quantity),
+                          cat.prepay_ratio if cat.cls == "B" else ZERO, cat.account_payable))
+    return tuple(items)
+
+
+def _lock_people(session: Session, person_ids: list[int]) -> None:
+    """Row locks in id order (PostgreSQL); SQLite already holds the write lock (BEGIN IMMEDIATE)."""
+    if person_ids and session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Person.id).where(Person.id.in_(person_ids)).order_by(Person.id).with_for_update())
+        session.execute(select(Account.id).where(Account.person_id.in_(person_ids))
+                        .order_by(Account.id).with_for_update())
+
+
+def _active_bindings(session: Session, person_id: int) -> list[FamilyBinding]:
+    return list(session.scalars(
+        select(FamilyBinding).where(FamilyBinding.beneficiary_id == person_id, FamilyBinding.ended_at.is_(None))
+        .order_by(FamilyBinding.bound_at, FamilyBinding.id)))
+
+
+def build_claim(session: Session, ctx: CounterContext, request: ClaimRequest, *, lock: bool = False
+                ) -> tuple[Claim, Institution, dict[str, Account]]:
+    """The engine's claim from the store as it is now; with `lock`, every account it reads is locked."""
+    inst = _institution(session, ctx.institution_code)
+    person = session.get(Person, request.person_id)
+    if person is None:
+        raise NotFound(f"未找到参保人（内部编号 {request.person_id}）")
+    bindings = _active_bindings(session, person.id)
+    if lock:
+        _lock_people(session, sorted({person.id, *(b.provider_id for b in bindings)}))
+        bindings = _active_bindings(session, person.id)  # as they are under the lock
+        session.expire_all()
+        person = session.get(Person, request.person_id)
+    accounts = {a.person_id: a for a in session.scalars(
+        select(Account).where(Account.person_id.in_([person.id, *(b.provider_id for b in bindings)])))}
+    year = request.visit_date.year
+    deductible, pooled = year_totals(session, person.id, year)
+    own_balance, _ = account_state(accounts.get(person.id))
+    family = []
+    by_psn_no: dict[str, Account] = {}
+    if person.id in accounts:
+        by_psn_no[person.psn_no] = accounts[person.id]
+    for binding in bindings:
+        provider = binding.provider
+        balance, is_open = account_state(accounts.get(provider.id))
+        if not is_open:
+            continue  # HF-2.2: a withdrawn or transferred account pays nobody
+        family.append(Provider(provider.psn_no, provider_relation(binding.relation, provider.certno),
+                               provider.insutype, provider.status, balance))
+        by_psn_no[provider.psn_no] = accounts[provider.id]
+    claim = Claim(
+        policy=inst.policy,
+        visit_date=request.visit_date,
+        med_type=request.med_type,
+        institution=ClaimInstitution(inst.code, inst.level, inst.kind, inst.designated),
+        prescribing_level=request.prescribing_level,
+        location=request.location,
+        person=ClaimPerson(person.psn_no, person.insutype, person.psn_type, person.retired_on, person.status,
+                           person.hospitalized, own_balance, Ytd(year, deductible, pooled)),
+        family=tuple(family),
+        items=_items(session, request.lines),
+        use_own_account=request.use_own_account,
+        use_family_account=request.use_family_account,
+    )
+    return claim, inst, by_psn_no
+
+
+def _run_engine(claim: Claim) -> EngineSettlement:
+    from ..engine import ClaimError, PackError, PackNotInForce
+
+    try:
+        return engine_settle(claim, load_pack(claim.policy))
+    except (PackNotInForce, PackError, ClaimError) as exc:
+        raise ServiceError(f"无法结算：{exc}") from exc
+
+
+def preview(db: Database, ctx: CounterContext, request: ClaimRequest) -> Preview:
+    """Pre-settlement: what would be paid by whom; writes nothing."""
+    with db.sessions() as session:
+        claim, _, _ = build_claim(session, ctx, request)
+        return Preview(claim, _run_engine(claim))
+
+
+def settle(db: Database, ctx: CounterContext, request: ClaimRequest, confirmed: Preview | None,
+           *, now: dt.datetime | None = None) -> Settled:
+    """Settle atomically. With `confirmed`, refuses (SplitChanged) unless the split is the same."""
+    at = now or dt.datetime.now()
+    with db.transaction() as session:
+        claim, inst, accounts = build_claim(session, ctx, request, lock=True)
+        result = _run_engine(claim)
+        if confirmed is not None and split_of(result) != confirmed.split:
+            raise SplitChanged(Preview(claim, result))
+        person = session.get(Person, request.person_id)
+        row = Settlement(
+            setl_no=numbers.settlement_number(session, inst), kind="settle", institution_id=inst.id,
+            person_id=person.id, med_type=claim.med_type, visit_date=claim.visit_date, settled_at=at,
+            cashier=ctx.cashier, approver=None, counter=ctx.counter, policy=result.policy,
+            policy_version=result.policy_version, medfee_sumamt=result.medfee_sumamt,
+            fund_pay_sumamt=result.fund_pay_sumamt, hifp_pay=result.hifp_pay, acct_pay=result.acct_pay,
+            acct_mulaid_pay=result.acct_mulaid_pay, psn_cash_pay=result.psn_cash_pay,
+            claim_json=json.dumps(claim_to_json(claim), ensure_ascii=False),
+            result_json=json.dumps(result.to_json(), ensure_ascii=False),
+        )
+        session.add(row)
+        session.flush()
+        if result.own_acct_pay:
+            ledger.post(session, accounts[person.psn_no], -result.own_acct_pay, "settle",
+                        f"结算 {row.setl_no}", at=at, settlement_id=row.id)
+        for draw in result.mulaid:
+            ledger.post(session, accounts[draw.psn_no], -draw.paid, "mulaid",
+                        f"家庭共济 {row.setl_no}：{person.name}（{draw.relation}）", at=at, settlement_id=row.id)
+        if result.act_pay_dedc or result.hifp_pay:
+            session.add(YearTotal(person_id=person.id, year=claim.visit_date.year,
+                                  deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
+                                  settlement_id=row.id, note=f"结算 {row.setl_no}"))
+        msgid = _queue(session, inst, row, "2207", person.psn_no, at,
+                       {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
+                        "med_type": claim.med_type, "setlinfo": result.to_json()})
+        return Settled(row.id, row.setl_no, at, result, msgid)
+
+
+def _queue(session: Session, inst: Institution, row: Settlement, infno: str, person_key: str,
+           at: dt.datetime, data: dict[str, Any]) -> str:
+    """The outbox row, in the caller's transaction (issue: never lose a settlement upstream)."""
+    msgid = numbers.msgid(session, inst, at)
+    session.add(Outbox(msgid=msgid, infno=infno, settlement_id=row.id, person_key=person_key,
+                       payload=json.dumps(data, ensure_ascii=False), status="pending",
+                       next_attempt_at=at, created_at=at))
+    return msgid
+
+
+_MONEY_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+                 "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay",
+                 "psn_cash_pay")
+
+
+def _mirror(result: dict[str, Any]) -> dict[str, Any]:
+    """The settlement JSON with every amount negated: a cancellation mirrors its original."""
+    out = dict(result)
+    for key in _MONEY_FIELDS:
+        out[key] = fmt(ZERO - Decimal(result[key]))  # ZERO - x: never "-0.00"
+    out["mulaid"] = [dict(m, paid=fmt(ZERO - Decimal(m["paid"]))) for m in result["mulaid"]]
+    return out
+
+
+def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reason: str,
+           *, now: dt.datetime | None = None) -> Refunded:
+    """Reverse a settlement (decision 7): account entries, year totals, and a 2208 upstream."""
+    if not approver.strip():
+        raise RefundRefused("退费须由主管审批")
+    if not reason.strip():
+        raise RefundRefused("请填写退费原因")
+    at = now or dt.datetime.now()
+    with db.transaction() as session:
+        inst = _institution(session, ctx.institution_code)
+        orig = session.scalar(select(Settlement).where(Settlement.institution_id == inst.id,
+                                                       Settlement.setl_no == setl_no))
+        if orig is None:
+            raise NotFound(f"本机构没有结算单号 {setl_no}")
+        if orig.kind != "settle":
+            raise RefundRefused(f"{setl_no} 本身是一笔退费，不能再退")
+        if session.scalar(select(Settlement.id).where(Settlement.reverses_id == orig.id)) is not None:
+            raise RefundRefused(f"结算 {setl_no} 已经退费")
+        entries = list(session.scalars(select(LedgerEntry).where(LedgerEntry.settlement_id == orig.id)
+                                       .order_by(LedgerEntry.id)))
+        account_ids = sorted({e.account_id for e in entries})
+        owners = list(session.scalars(select(Account.person_id).where(Account.id.in_(account_ids))))
+        _lock_people(session, sorted({orig.person_id, *owners}))
+        person = session.get(Person, orig.person_id)
+        result = _mirror(json.loads(orig.result_json))
+        row = Settlement(
+            setl_no=numbers.settlement_number(session, inst), kind="refund", reverses_id=orig.id,
+            institution_id=inst.id, person_id=orig.person_id, med_type=orig.med_type, visit_date=orig.visit_date,
+            settled_at=at, cashier=ctx.cashier, approver=approver, counter=ctx.counter, policy=orig.policy,
+            policy_version=orig.policy_version, medfee_sumamt=-orig.medfee_sumamt,
+            fund_pay_sumamt=-orig.fund_pay_sumamt, hifp_pay=-orig.hifp_pay, acct_pay=-orig.acct_pay,
+            acct_mulaid_pay=-orig.acct_mulaid_pay, psn_cash_pay=-orig.psn_cash_pay,
+            claim_json=orig.claim_json, result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
+        )
+        session.add(row)
+        session.flush()
+        reversed_entries = []
+        for entry in entries:
+            account = session.get(Account, entry.account_id)
+            ledger.post(session, account, -entry.amount, "refund", f"退费 {row.setl_no}（原 {setl_no}）",
+                        at=at, settlement_id=row.id)
+            reversed_entries.append((session.get(Person, account.person_id).psn_no, -entry.amount))
+        for total in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id)):
+            session.add(YearTotal(person_id=total.person_id, year=total.year,
+                                  deductible_paid=-total.deductible_paid,
+                                  outpatient_pool_paid=-total.outpatient_pool_paid,
+                                  settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
+        orig_msgid = session.scalar(select(Outbox.msgid).where(Outbox.settlement_id == orig.id))
+        msgid = _queue(session, inst, row, "2208", person.psn_no, at,
+                       {"setl_no": row.setl_no, "psn_no": person.psn_no, "setl_id": setl_no,
+                        "omsgid": orig_msgid, "reason": reason})
+        return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))

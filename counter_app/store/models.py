@@ -1,0 +1,222 @@
+"""The counter's tables (SQLAlchemy 2 typed ORM).
+
+Balances and year totals are ledgers: every change is a new row with its reason and the
+settlement that caused it, and nothing is updated in place except the cached balance and version
+on `Account`, which exist for fast reads and row locking and are checked against the ledger.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .types import Money, Ratio
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Institution(Base):
+    """A designated medical institution or pharmacy that runs counters."""
+
+    __tablename__ = "institution"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)  # fixmedins_code
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[int] = mapped_column(Integer)  # 0..3
+    kind: Mapped[str] = mapped_column(String(20))  # hospital, primary_care, clinic, pharmacy, internet
+    designated: Mapped[bool] = mapped_column(Boolean, default=True)
+    admdvs: Mapped[str] = mapped_column(String(6))  # administrative division
+    policy: Mapped[str] = mapped_column(String(40))  # policy pack id in force here
+
+
+class Person(Base):
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    psn_no: Mapped[str] = mapped_column(String(30), unique=True)
+    certno: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    insutype: Mapped[str] = mapped_column(String(3))  # 310, 390, 510
+    psn_type: Mapped[str] = mapped_column(String(30))  # in_service, retired, flexible_*
+    retired_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="normal")  # normal, suspended, arrears
+    hospitalized: Mapped[bool] = mapped_column(Boolean, default=False)
+    contribution_base: Mapped[Decimal | None] = mapped_column(Money)  # for monthly crediting, WH-6
+    died_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    account: Mapped["Account | None"] = relationship(back_populates="person", uselist=False)
+    credentials: Mapped[list["Credential"]] = relationship(back_populates="person")
+
+
+class Credential(Base):
+    """Something scanned at the counter that resolves to a person (WH-26)."""
+
+    __tablename__ = "credential"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # card (社保卡), evoucher (医保电子凭证)
+    code: Mapped[str] = mapped_column(String(200))
+    person: Mapped[Person] = relationship(back_populates="credentials")
+
+
+class CatalogueItem(Base):
+    """A drug, service or material with its class and pre-pay share (WH-3)."""
+
+    __tablename__ = "catalogue_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    pinyin: Mapped[str] = mapped_column(String(50), index=True)  # initials, for search as you type
+    kind: Mapped[str] = mapped_column(String(12))  # drug, service, material
+    cls: Mapped[str] = mapped_column(String(1))  # A, B, C
+    prepay_ratio: Mapped[Decimal] = mapped_column(Ratio, default=Decimal("0"))
+    price: Mapped[Decimal] = mapped_column(Money)
+    unit: Mapped[str] = mapped_column(String(10))
+    account_payable: Mapped[bool] = mapped_column(Boolean, default=True)  # WH-9
+
+
+class Account(Base):
+    """A personal account (个人账户). `balance` caches the ledger sum; `version` guards writes."""
+
+    __tablename__ = "account"
+    __table_args__ = (CheckConstraint("balance >= 0", name="account_balance_not_negative"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)  # withdrawn or transferred (HF-2.2)
+    balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    person: Mapped[Person] = relationship(back_populates="account")
+
+
+class LedgerEntry(Base):
+    """One credit or debit of an account; never updated or deleted."""
+
+    __tablename__ = "ledger_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)  # + credit, - debit
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    kind: Mapped[str] = mapped_column(String(20))  # opening, credit, interest, settle, mulaid, refund
+    note: Mapped[str] = mapped_column(String(200))
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), index=True)
+    period: Mapped[str | None] = mapped_column(String(7))  # crediting month "2024-05" (idempotence)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class YearTotal(Base):
+    """A change to a person's year accumulators (deductible met, outpatient pooling paid)."""
+
+    __tablename__ = "year_total"
+    __table_args__ = (Index("ix_year_total_person_year", "person_id", "year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    deductible_paid: Mapped[Decimal] = mapped_column(Money)
+    outpatient_pool_paid: Mapped[Decimal] = mapped_column(Money)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
+    note: Mapped[str] = mapped_column(String(200))
+
+
+class FamilyBinding(Base):
+    """A provider's account opened to a direct relative (HF-1..3, WH-25).
+
+    `relation` is the beneficiary's relation to the provider, as the provider declares it (HF-6
+    counts these); the claim needs the provider's relation to the patient, derived from it.
+    """
+
+    __tablename__ = "family_binding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(10))  # father, mother, spouse, child
+    bound_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    commitment_signed_at: Mapped[dt.datetime] = mapped_column(DateTime)  # HF-3 承诺书
+    commitment_sha256: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(100))
+    clerk: Mapped[str] = mapped_column(String(30))
+
+    provider: Mapped[Person] = relationship(foreign_keys=[provider_id])
+    beneficiary: Mapped[Person] = relationship(foreign_keys=[beneficiary_id])
+    proofs: Mapped[list["BindingProof"]] = relationship(back_populates="binding")
+
+
+class BindingProof(Base):
+    """A proof document (marriage certificate, household register) kept as a file and its hash."""
+
+    __tablename__ = "binding_proof"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    binding_id: Mapped[int] = mapped_column(ForeignKey("family_binding.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    binding: Mapped[FamilyBinding] = relationship(back_populates="proofs")
+
+
+class NumberSequence(Base):
+    """Per-institution counters for settlement numbers: incremented under the write lock, so a
+    committed number is never issued twice."""
+
+    __tablename__ = "number_sequence"
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Settlement(Base):
+    """A settlement or its reversal (kind `refund`), with the engine's whole answer kept."""
+
+    __tablename__ = "settlement"
+    __table_args__ = (UniqueConstraint("institution_id", "setl_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    setl_no: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(10))  # settle, refund
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), unique=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    med_type: Mapped[str] = mapped_column(String(2))
+    visit_date: Mapped[dt.date] = mapped_column(Date)
+    settled_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    cashier: Mapped[str] = mapped_column(String(30))
+    approver: Mapped[str | None] = mapped_column(String(30))
+    counter: Mapped[str] = mapped_column(String(30))
+    policy: Mapped[str] = mapped_column(String(40))
+    policy_version: Mapped[str] = mapped_column(String(20))
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    hifp_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
+    claim_json: Mapped[str] = mapped_column(Text)
+    result_json: Mapped[str] = mapped_column(Text)
+
+    person: Mapped[Person] = relationship()
+    institution: Mapped[Institution] = relationship()
+
+
+class Outbox(Base):
+    """A message for the insurance centre, written in the same transaction as its settlement."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    msgid: Mapped[str] = mapped_column(String(30), unique=True)
+    infno: Mapped[str] = mapped_column(String(4))
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(30), index=True)  # order is kept per person
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, sent, parked
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    response: Mapped[str | None] = mapped_column(Text)
