@@ -1,0 +1,58 @@
+"""Shared fixtures: real databases (a SQLite file; a fresh PostgreSQL database per test).
+
+PostgreSQL is the one on this machine (127.0.0.1:5432, user postgres, trust), or COUNTER_APP_PG
+(a server URL without a database name). Outside CI an unreachable server skips those tests with
+the reason; in CI (CI=true) it fails them, so a green CI always means both databases ran.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+PG_SERVER = os.environ.get("COUNTER_APP_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+def _pg_admin():
+    import psycopg
+
+    return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5)
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> None:
+    try:
+        with _pg_admin():
+            pass
+    except Exception as exc:  # noqa: BLE001
+        message = f"PostgreSQL at {PG_SERVER} is not reachable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must run the PostgreSQL tests)")
+        pytest.skip(message)
+
+
+@pytest.fixture
+def pg_url(pg_available: None) -> Iterator[str]:
+    name = f"counter_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'counter.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return request.getfixturevalue(name)

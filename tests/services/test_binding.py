@@ -1,0 +1,139 @@
+"""Family binding rules (HF-1..3, HF-6, HF-2.2, WH-25): each refusal names its rule."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from sqlalchemy import select
+
+from counter_app import identity
+from counter_app.policies import load_pack
+from counter_app.services import binding as svc
+from counter_app.services.errors import BindingRefused, NotFound
+from counter_app.store.models import BindingProof, FamilyBinding, Person
+
+from .world import build, person
+
+HEFEI = load_pack("hefei-2019")
+WUHU = load_pack("wuhu-2022")
+
+
+def req(provider: str, beneficiary: str, relation: str = "child", *, again: str | None = None,
+        signed: bool = True, proofs=()) -> svc.BindRequest:
+    return svc.BindRequest(provider, beneficiary, beneficiary if again is None else again, relation, signed, proofs)
+
+
+def refused(w, request, pack=HEFEI) -> BindingRefused:
+    with pytest.raises(BindingRefused) as err:
+        svc.bind(w.db, pack, request, "clerk", w.proofs)
+    return err.value
+
+
+@pytest.fixture
+def w(db_url, tmp_path):
+    world = build(db_url)
+    world.proofs = tmp_path / "proofs"
+    return world
+
+
+def add_children(w, n: int, start: int = 10) -> list[str]:
+    certnos = []
+    with w.db.transaction() as s:
+        for k in range(n):
+            certno = identity.make("340202", dt.date(2010, 1, 1 + k), 20 + 2 * k)
+            person(s, start + k, f"孩子{k}", certno, "390")
+            certnos.append(certno)
+    return certnos
+
+
+def test_HF_3_binding_with_commitment_and_proof_is_recorded(w):
+    proof = svc.Proof("household_register", "户口簿.jpg", b"\xff\xd8 scanned page")
+    bid = svc.bind(w.db, HEFEI, req(w.certnos["retiree"], w.certnos["stranger"], "child", proofs=(proof,)),
+                   "clerk", w.proofs)
+    with w.db.sessions() as s:
+        b = s.get(FamilyBinding, bid)
+        assert (b.provider.name, b.beneficiary.name, b.relation, b.ended_at) == ("王建国", "赵强", "child", None)
+        assert b.commitment_sha256 == hashlib.sha256(svc.COMMITMENT_TEXT.encode()).hexdigest()
+        stored = s.scalar(select(BindingProof))
+    digest = hashlib.sha256(proof.content).hexdigest()
+    assert stored.sha256 == digest and (w.proofs / digest[:2] / digest).read_bytes() == proof.content
+
+
+def test_HF_3_beneficiary_id_must_be_entered_twice_the_same(w):
+    e = refused(w, req(w.certnos["retiree"], w.certnos["stranger"], again=w.certnos["child"]))
+    assert e.rule == "HF-3" and "两次输入" in e.message
+
+
+def test_HF_3_commitment_must_be_signed(w):
+    assert refused(w, req(w.certnos["retiree"], w.certnos["stranger"], signed=False)).rule == "HF-3"
+
+
+def test_HF_1_1_only_father_mother_spouse_child(w):
+    assert refused(w, req(w.certnos["retiree"], w.certnos["stranger"], "uncle")).rule == "HF-1.1"
+    assert refused(w, req(w.certnos["retiree"], w.certnos["retiree"])).rule == "HF-1.1"
+
+
+def test_HF_1_2_provider_must_be_an_employee(w):
+    assert refused(w, req(w.certnos["child"], w.certnos["stranger"], "father")).rule == "HF-1.2"
+
+
+def test_HF_1_3_beneficiary_must_be_normal(w):
+    with w.db.transaction() as s:
+        s.scalar(select(Person).where(Person.certno == w.certnos["stranger"])).status = "suspended"
+    assert refused(w, req(w.certnos["retiree"], w.certnos["stranger"])).rule == "HF-1.3"
+
+
+def test_HF_6_at_most_four_children_and_seven_in_all(w):
+    kids = add_children(w, 5)
+    for certno in kids[:4]:
+        svc.bind(w.db, HEFEI, req(w.certnos["retiree"], certno), "clerk", w.proofs)
+    e = refused(w, req(w.certnos["retiree"], kids[4]))
+    assert e.rule == "HF-6" and "子女 4 人" in e.message
+
+
+def test_HF_6_one_spouse(w):
+    svc.bind(w.db, HEFEI, req(w.certnos["retiree"], w.certnos["stranger"], "spouse"), "clerk", w.proofs)
+    assert refused(w, req(w.certnos["retiree"], w.certnos["child"], "spouse")).rule == "HF-6"
+
+
+def test_wuhu_sets_no_count_limit(w):
+    for certno in add_children(w, 5):
+        svc.bind(w.db, WUHU, req(w.certnos["retiree"], certno), "clerk", w.proofs)
+
+
+def test_same_pair_cannot_be_bound_twice(w):
+    e = refused(w, req(w.certnos["mother"], w.certnos["child"]))
+    assert "已与该提供人绑定" in e.message
+
+
+def test_malformed_or_unknown_id_numbers(w):
+    assert "校验位错误" in refused(w, req(w.certnos["retiree"][:-1] + "0", w.certnos["stranger"])).message
+    with pytest.raises(NotFound):
+        svc.bind(w.db, HEFEI, req(w.certnos["retiree"], identity.make("110105", dt.date(2000, 1, 1), 1)),
+                 "clerk", w.proofs)
+
+
+def test_WH_25_empty_proof_is_refused_and_nothing_written(w):
+    e = refused(w, req(w.certnos["retiree"], w.certnos["stranger"], proofs=(svc.Proof("marriage_certificate", "x.pdf", b""),)))
+    assert e.rule == "WH-25"
+    with w.db.sessions() as s:
+        assert len(svc.active_bindings(s, 4)) == 0
+
+
+def test_HF_3_only_the_provider_unbinds(w):
+    with w.db.sessions() as s:
+        binding_id = s.scalar(select(FamilyBinding.id).where(FamilyBinding.provider_id == w.mother))
+    with pytest.raises(BindingRefused, match="只有提供人本人"):
+        svc.unbind(w.db, binding_id, w.certnos["father"])
+    svc.unbind(w.db, binding_id, w.certnos["mother"])
+    with w.db.sessions() as s:
+        assert s.get(FamilyBinding, binding_id).ended_reason == "提供人解除"
+
+
+def test_HF_2_2_account_withdrawal_ends_all_of_the_providers_bindings(w):
+    svc.bind(w.db, HEFEI, req(w.certnos["mother"], w.certnos["stranger"], "spouse"), "clerk", w.proofs)
+    assert svc.close_account(w.db, w.mother, "提取") == 2
+    with w.db.sessions() as s:
+        assert svc.active_bindings(s, w.mother) == []
+    assert refused(w, req(w.certnos["mother"], w.certnos["retiree"], "father")).rule == "HF-2.2"
