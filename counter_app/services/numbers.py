@@ -24,12 +24,15 @@ def next_value(session: Session, institution: Institution, name: str) -> int:
     return seq.last_value
 
 
-def settlement_number(session: Session, institution: Institution) -> str:
-    """Institution code + 10-digit serial: unique per institution and never issued twice."""
-    return f"{institution.code}{next_value(session, institution, 'settlement'):010d}"
+def settlement_number(institution: Institution, serial: int) -> str:
+    """Institution code + 10-digit serial (from `next_value`): unique per institution, never reused."""
+    return f"{institution.code}{serial:010d}"
 
 
-def msgid(session: Session, institution: Institution, at: dt.datetime) -> str:
-    """national-interface.md: institution code (12) + yyyyMMddHHmmss (14) + serial (4)."""
-    serial = next_value(session, institution, "msgid") % 10000
-    return f"{institution.code:<12.12}{at:%Y%m%d%H%M%S}{serial:04d}"
+def msgid(institution: Institution, at: dt.datetime, serial: int) -> str:
+    """national-interface.md: institution code (12) + yyyyMMddHHmmss (14) + serial (4).
+
+    The serial is the settlement's own, so two messages of one institution in the same second
+    differ unless 10,000 settlements share that second; the outbox's unique index guards that.
+    """
+    return f"{institution.code:<12.12}{at:%Y%m%d%H%M%S}{serial % 10000:04d}"

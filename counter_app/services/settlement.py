@@ -129,42 +129,43 @@ def _lock_people(session: Session, person_ids: list[int]) -> None:
                         .order_by(Account.id).with_for_update())
 
 
-def _active_bindings(session: Session, person_id: int) -> list[FamilyBinding]:
-    return list(session.scalars(
-        select(FamilyBinding).where(FamilyBinding.beneficiary_id == person_id, FamilyBinding.ended_at.is_(None))
-        .order_by(FamilyBinding.bound_at, FamilyBinding.id)))
+def _bound_providers(session: Session, person_id: int) -> list[tuple[FamilyBinding, Person, Account | None]]:
+    """The patient's active bindings with each provider and account, oldest first, in one query."""
+    return [tuple(row) for row in session.execute(
+        select(FamilyBinding, Person, Account)
+        .join(Person, Person.id == FamilyBinding.provider_id)
+        .outerjoin(Account, Account.person_id == Person.id)
+        .where(FamilyBinding.beneficiary_id == person_id, FamilyBinding.ended_at.is_(None))
+        .order_by(FamilyBinding.bound_at, FamilyBinding.id))]
 
 
 def build_claim(session: Session, ctx: CounterContext, request: ClaimRequest, *, lock: bool = False
                 ) -> tuple[Claim, Institution, dict[str, Account]]:
-    """The engine's claim from the store as it is now; with `lock`, every account it reads is locked."""
+    """The engine's claim from the store as it is now; with `lock`, every account it reads is locked.
+
+    Locks are taken before any row is loaded, so what is read is what the lock protects.
+    """
     inst = _institution(session, ctx.institution_code)
+    if lock:
+        provider_ids = session.scalars(select(FamilyBinding.provider_id).where(
+            FamilyBinding.beneficiary_id == request.person_id, FamilyBinding.ended_at.is_(None))).all()
+        _lock_people(session, sorted({request.person_id, *provider_ids}))
     person = session.get(Person, request.person_id)
     if person is None:
         raise NotFound(f"未找到参保人（内部编号 {request.person_id}）")
-    bindings = _active_bindings(session, person.id)
-    if lock:
-        _lock_people(session, sorted({person.id, *(b.provider_id for b in bindings)}))
-        bindings = _active_bindings(session, person.id)  # as they are under the lock
-        session.expire_all()
-        person = session.get(Person, request.person_id)
-    accounts = {a.person_id: a for a in session.scalars(
-        select(Account).where(Account.person_id.in_([person.id, *(b.provider_id for b in bindings)])))}
+    own_account = session.scalar(select(Account).where(Account.person_id == person.id))
     year = request.visit_date.year
     deductible, pooled = year_totals(session, person.id, year)
-    own_balance, _ = account_state(accounts.get(person.id))
+    own_balance, _ = account_state(own_account)
     family = []
-    by_psn_no: dict[str, Account] = {}
-    if person.id in accounts:
-        by_psn_no[person.psn_no] = accounts[person.id]
-    for binding in bindings:
-        provider = binding.provider
-        balance, is_open = account_state(accounts.get(provider.id))
+    accounts: dict[str, Account] = {person.psn_no: own_account} if own_account is not None else {}
+    for binding, provider, account in _bound_providers(session, person.id):
+        balance, is_open = account_state(account)
         if not is_open:
             continue  # HF-2.2: a withdrawn or transferred account pays nobody
         family.append(Provider(provider.psn_no, provider_relation(binding.relation, provider.certno),
                                provider.insutype, provider.status, balance))
-        by_psn_no[provider.psn_no] = accounts[provider.id]
+        accounts[provider.psn_no] = account
     claim = Claim(
         policy=inst.policy,
         visit_date=request.visit_date,
@@ -179,7 +180,7 @@ def build_claim(session: Session, ctx: CounterContext, request: ClaimRequest, *,
         use_own_account=request.use_own_account,
         use_family_account=request.use_family_account,
     )
-    return claim, inst, by_psn_no
+    return claim, inst, accounts
 
 
 def _run_engine(claim: Claim) -> EngineSettlement:
@@ -208,8 +209,9 @@ def settle(db: Database, ctx: CounterContext, request: ClaimRequest, confirmed: 
         if confirmed is not None and split_of(result) != confirmed.split:
             raise SplitChanged(Preview(claim, result))
         person = session.get(Person, request.person_id)
+        serial = numbers.next_value(session, inst, "settlement")
         row = Settlement(
-            setl_no=numbers.settlement_number(session, inst), kind="settle", institution_id=inst.id,
+            setl_no=numbers.settlement_number(inst, serial), kind="settle", institution_id=inst.id,
             person_id=person.id, med_type=claim.med_type, visit_date=claim.visit_date, settled_at=at,
             cashier=ctx.cashier, approver=None, counter=ctx.counter, policy=result.policy,
             policy_version=result.policy_version, medfee_sumamt=result.medfee_sumamt,
@@ -230,16 +232,16 @@ def settle(db: Database, ctx: CounterContext, request: ClaimRequest, confirmed: 
             session.add(YearTotal(person_id=person.id, year=claim.visit_date.year,
                                   deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
                                   settlement_id=row.id, note=f"结算 {row.setl_no}"))
-        msgid = _queue(session, inst, row, "2207", person.psn_no, at,
+        msgid = _queue(session, inst, row, "2207", person.psn_no, at, serial,
                        {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
                         "med_type": claim.med_type, "setlinfo": result.to_json()})
         return Settled(row.id, row.setl_no, at, result, msgid)
 
 
 def _queue(session: Session, inst: Institution, row: Settlement, infno: str, person_key: str,
-           at: dt.datetime, data: dict[str, Any]) -> str:
+           at: dt.datetime, serial: int, data: dict[str, Any]) -> str:
     """The outbox row, in the caller's transaction (issue: never lose a settlement upstream)."""
-    msgid = numbers.msgid(session, inst, at)
+    msgid = numbers.msgid(inst, at, serial)
     session.add(Outbox(msgid=msgid, infno=infno, settlement_id=row.id, person_key=person_key,
                        payload=json.dumps(data, ensure_ascii=False), status="pending",
                        next_attempt_at=at, created_at=at))
@@ -285,8 +287,9 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
         _lock_people(session, sorted({orig.person_id, *owners}))
         person = session.get(Person, orig.person_id)
         result = _mirror(json.loads(orig.result_json))
+        serial = numbers.next_value(session, inst, "settlement")
         row = Settlement(
-            setl_no=numbers.settlement_number(session, inst), kind="refund", reverses_id=orig.id,
+            setl_no=numbers.settlement_number(inst, serial), kind="refund", reverses_id=orig.id,
             institution_id=inst.id, person_id=orig.person_id, med_type=orig.med_type, visit_date=orig.visit_date,
             settled_at=at, cashier=ctx.cashier, approver=approver, counter=ctx.counter, policy=orig.policy,
             policy_version=orig.policy_version, medfee_sumamt=-orig.medfee_sumamt,
@@ -308,7 +311,7 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
                                   outpatient_pool_paid=-total.outpatient_pool_paid,
                                   settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
         orig_msgid = session.scalar(select(Outbox.msgid).where(Outbox.settlement_id == orig.id))
-        msgid = _queue(session, inst, row, "2208", person.psn_no, at,
+        msgid = _queue(session, inst, row, "2208", person.psn_no, at, serial,
                        {"setl_no": row.setl_no, "psn_no": person.psn_no, "setl_id": setl_no,
                         "omsgid": orig_msgid, "reason": reason})
         return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))
