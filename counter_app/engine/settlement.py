@@ -17,6 +17,12 @@ from .money import ZERO, cents, fmt
 from .policy import PolicyPack
 
 
+# The money fields of the settlement JSON (besides mulaid[].paid/balc and ytd), in contract order.
+MONEY_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+                "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay",
+                "psn_cash_pay", "balc")
+
+
 class SettlementInvariantError(AssertionError):
     """The engine produced a split that breaks the contract's identities (a bug, never input)."""
 

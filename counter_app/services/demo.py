@@ -17,9 +17,10 @@ from sqlalchemy import func, insert, select, text
 from .. import identity
 from ..store import Database
 from ..store.models import (
-    Account, CatalogueItem, Credential, FamilyBinding, Institution, LedgerEntry, Person, YearTotal,
+    Account, CatalogueItem, Credential, FamilyBinding, Institution, LedgerEntry, Person, Staff, YearTotal,
 )
 from .binding import COMMITMENT_TEXT
+from .staff import hash_password
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥建华文辉力斌宇浩凯鹏晨欣怡梓涵子轩浩然雨桐思远佳琪俊杰嘉怡志强淑珍凤兰国庆春梅海燕永刚"
@@ -33,6 +34,9 @@ INSTITUTIONS = (
     ("H34010000001", "合肥市第二人民医院", 3, "hospital", "hefei-2019"),
 )
 DEMO_INSTITUTION = INSTITUTIONS[0][0]
+DEMO_PASSWORD = "1234"
+STAFF = (("c001", "张晓燕", "outpatient_cashier"), ("c002", "刘洋", "inpatient_cashier"),
+         ("p001", "陈静", "pharmacy_clerk"), ("s001", "王建华", "supervisor"))
 
 # (name, pinyin initials) parts, so search by initials works without a pinyin library.
 DRUGS = [("阿莫西林", "AMXL"), ("头孢克肟", "TBKW"), ("布洛芬", "BLF"), ("对乙酰氨基酚", "DYXAJF"),
@@ -181,6 +185,11 @@ def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: 
             if code not in existing:
                 session.add(Institution(code=code, name=name, level=level, kind=kind, designated=True,
                                         admdvs=code[1:7], policy=policy))
+        known_staff = set(session.scalars(select(Staff.staff_no)))
+        for staff_no, name, role in STAFF:
+            if staff_no not in known_staff:
+                session.add(Staff(staff_no=staff_no, name=name, role=role, active=True,
+                                  password_hash=hash_password(DEMO_PASSWORD)))
         if not session.scalar(select(func.count()).select_from(CatalogueItem)):
             session.execute(insert(CatalogueItem), catalogue_rows(rng))
         already = session.scalar(select(func.count()).select_from(Person))

@@ -21,6 +21,7 @@ from ..engine import Settlement as EngineSettlement
 from ..engine import claim_to_json, settle as engine_settle
 from ..engine.claim import Claim, Institution as ClaimInstitution, Item, Person as ClaimPerson, Provider, Ytd
 from ..engine.money import ZERO, cents, fmt
+from ..engine.settlement import MONEY_FIELDS
 from ..policies import load_pack
 from ..store import Database
 from ..store.models import (
@@ -248,16 +249,12 @@ def _queue(session: Session, inst: Institution, row: Settlement, infno: str, per
     return msgid
 
 
-_MONEY_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-                 "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay",
-                 "psn_cash_pay")
-
-
 def _mirror(result: dict[str, Any]) -> dict[str, Any]:
     """The settlement JSON with every amount negated: a cancellation mirrors its original."""
     out = dict(result)
-    for key in _MONEY_FIELDS:
-        out[key] = fmt(ZERO - Decimal(result[key]))  # ZERO - x: never "-0.00"
+    for key in MONEY_FIELDS:
+        if key != "balc":  # a balance after is a state, not an amount moved
+            out[key] = fmt(ZERO - Decimal(result[key]))  # ZERO - x: never "-0.00"
     out["mulaid"] = [dict(m, paid=fmt(ZERO - Decimal(m["paid"]))) for m in result["mulaid"]]
     return out
 

@@ -220,3 +220,28 @@ class Outbox(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     response: Mapped[str | None] = mapped_column(Text)
+
+
+class Staff(Base):
+    """A user of the counters; the role decides what they may do (services/staff.py)."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_no: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(30))  # outpatient_cashier, inpatient_cashier, pharmacy_clerk, supervisor
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SlipPrint(Base):
+    """Every slip printed or reprinted: the slip number is the settlement number and this count."""
+
+    __tablename__ = "slip_print"
+    __table_args__ = (UniqueConstraint("settlement_id", "copy"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), index=True)
+    copy: Mapped[int] = mapped_column(Integer)  # 1 = the original print, 2.. = reprints
+    printed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    printed_by: Mapped[str] = mapped_column(String(30))
+    target: Mapped[str] = mapped_column(String(100))  # pdf path or printer name

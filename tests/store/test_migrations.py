@@ -14,11 +14,11 @@ from counter_app.store.models import Account, Person
 
 def test_migrations_run_up_from_empty_and_are_idempotent(db_url):
     db = Database(db_url)
-    assert db.current_revision() == db.head_revision() == "0001"
+    assert db.current_revision() == db.head_revision() is not None
     tables = set(inspect(db.engine).get_table_names())
     assert {"person", "account", "ledger_entry", "year_total", "family_binding", "settlement", "outbox"} <= tables
     db.upgrade()  # again: nothing to do, no error
-    assert db.current_revision() == "0001"
+    assert db.current_revision() == db.head_revision()
 
 
 def test_sqlite_file_is_in_wal_mode(sqlite_url):

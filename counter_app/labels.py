@@ -1,0 +1,47 @@
+"""Chinese names of codes, for screens and slips (one table each; national codes as keys)."""
+from __future__ import annotations
+
+INSUTYPE = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险", "510": "职工生育保险"}
+PSN_TYPE = {"in_service": "在职", "retired": "退休", "flexible_combined": "灵活就业（统账结合）",
+            "flexible_pooling_only": "灵活就业（单建统筹）"}
+STATUS = {"normal": "正常", "suspended": "停保", "arrears": "欠费"}
+MED_TYPE = {"11": "普通门诊", "13": "急诊", "14": "门诊慢特病", "21": "住院", "41": "定点药店购药",
+            "51": "生育门诊", "52": "生育住院"}
+RELATION = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女"}
+CLASS = {"A": "甲类", "B": "乙类", "C": "丙类（全自费）"}
+LOCATION = {"local": "本地", "referral": "转诊异地", "relocated": "异地安置", "offsite": "异地（未转诊）"}
+LEVEL = {0: "未定级", 1: "一级", 2: "二级", 3: "三级"}
+
+# Why pooling did not apply, by the rule id the engine gives (engine reasons are English).
+POOLING_REASON = {
+    "WH-2": "门诊共济仅限职工医保参保人员",
+    "WH-5": "单建统筹人员无个人账户",
+    "WH-14": "不符合门诊共济就医条件（机构级别、定点或外配处方）",
+    "WH-15 (2)": "异地就医未办理转诊或异地安置备案",
+    "WH-22 (1)": "停缴或未按规定缴费期间的门诊费用不予支付",
+    "WH-22 (2)": "住院期间发生的门诊费用不纳入门诊共济",
+    "WH-22 (3)": "已纳入住院、门诊慢特病或生育等支付范围，不纳入门诊共济",
+    "WH-36": "门诊共济自2022年7月1日起执行",
+}
+
+
+def pooling_reason(reason: str, applies: bool) -> str:
+    """The engine's pooling reason as the screen and slip show it: Chinese text and the rule id."""
+    if applies:
+        return "符合门诊共济支付条件"
+    rule = reason.split(":", 1)[0].strip()
+    text = POOLING_REASON.get(rule)
+    if text:
+        return f"{text}（{rule}）"
+    if "no outpatient pooling section" in reason or "no inpatient section" in reason:
+        return f"所用政策（{rule}）无此项统筹支付规定，统筹基金不支付"
+    return reason
+
+
+def mask_name(name: str) -> str:
+    """张* / 李*芳: enough for the patient to recognise, not enough to identify a stranger."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -1,0 +1,180 @@
+"""Slips as PDF (reportlab), with the CJK font embedded so any machine shows every character.
+
+Two layouts: an 80 mm thermal roll whose height follows the content, and A5. Long names wrap
+(wordWrap="CJK"), they never run off the roll.
+"""
+from __future__ import annotations
+
+import functools
+import io
+from decimal import Decimal
+
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A5
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from ..engine.money import fmt
+from ..resources import resource_dir
+from .slip import Slip
+
+FONT = "WenQuanYiMicroHei"
+LAYOUTS = ("thermal80", "a5")
+
+
+@functools.cache
+def register_font() -> str:
+    """Embed WenQuanYi Micro Hei (TrueType outlines, so reportlab embeds a subset)."""
+    path = resource_dir() / "fonts" / "wqy-microhei.ttc"
+    pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=0))
+    return FONT
+
+
+def _styles(base: float) -> dict[str, ParagraphStyle]:
+    font = register_font()
+    body = ParagraphStyle("body", fontName=font, fontSize=base, leading=base * 1.3, wordWrap="CJK")
+    return {
+        "body": body,
+        "title": ParagraphStyle("title", parent=body, fontSize=base * 1.4, leading=base * 1.8, alignment=TA_CENTER),
+        "center": ParagraphStyle("center", parent=body, alignment=TA_CENTER),
+        "right": ParagraphStyle("right", parent=body, alignment=TA_RIGHT),
+        "small": ParagraphStyle("small", parent=body, fontSize=base * 0.85, leading=base * 1.1),
+        "big": ParagraphStyle("big", parent=body, fontSize=base * 1.5, leading=base * 1.9),
+        "bigright": ParagraphStyle("bigright", parent=body, fontSize=base * 1.5, leading=base * 1.9, alignment=TA_RIGHT),
+        "stamp": ParagraphStyle("stamp", parent=body, fontSize=base * 1.3, leading=base * 1.7, alignment=TA_CENTER,
+                                textColor=colors.red),
+    }
+
+
+class _Rule(Flowable):
+    """A dashed line across the slip."""
+
+    def __init__(self, width: float) -> None:
+        super().__init__()
+        self.width, self.height = width, 2 * mm
+
+    def draw(self) -> None:
+        self.canv.setDash(1, 2)
+        self.canv.line(0, self.height / 2, self.width, self.height / 2)
+
+
+def _rows(rows: list[tuple[str, str]], width: float, st: dict, *, left: float = 0.62) -> Table:
+    data = [[Paragraph(a, st["body"]), Paragraph(b, st["right"])] for a, b in rows]
+    table = Table(data, colWidths=[width * left, width * (1 - left)])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0.5),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]))
+    return table
+
+
+def _grid(rows: list[tuple[str, str]], width: float, st: dict) -> Table:
+    """Two label/value pairs per row: the A5 sheet is wide enough, and the slip stays one page."""
+    cells = [[Paragraph(a, st["body"]), Paragraph(b, st["right"])] for a, b in rows]
+    if len(cells) % 2:
+        cells.append([Paragraph("", st["body"]), Paragraph("", st["body"])])
+    data = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
+    col = width / 2
+    table = Table(data, colWidths=[col * 0.42, col * 0.53, col * 0.47, col * 0.58])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("RIGHTPADDING", (0, 0), (1, -1), 8), ("RIGHTPADDING", (2, 0), (-1, -1), 0),
+                               ("TOPPADDING", (0, 0), (-1, -1), 0.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]))
+    return table
+
+
+def _qr(text: str, size: float) -> Drawing:
+    widget = QrCodeWidget(text)
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
+    st = _styles(base)
+    m = fmt
+    pairs = (lambda rows, **kw: _grid(rows, width, st)) if wide else (lambda rows, **kw: _rows(rows, width, st, **kw))
+    story: list = [Paragraph(slip.institution, st["center"]), Paragraph(slip.title, st["title"])]
+    for mark in slip.marks:
+        story.append(Paragraph(f"【{mark}】", st["stamp"]))
+    head = [
+        ("结算单号", slip.setl_no), ("票据号", slip.slip_no),
+        ("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"), ("窗口/收费员", f"{slip.counter} / {slip.cashier}"),
+    ]
+    if slip.reverses_setl_no:
+        head.append(("原结算单号", slip.reverses_setl_no))
+    if slip.approver:
+        head.append(("审批", slip.approver))
+    head += [("姓名", slip.patient_name), ("身份证号", slip.masked_certno), ("险种", slip.insutype),
+             ("人员类别", slip.psn_type), ("医疗类别", slip.med_type)]
+    if wide:  # the long numbers get whole rows; the rest pairs up
+        story += [_Rule(width), _rows(head[:2], width, st, left=0.3), pairs(head[2:]), _Rule(width)]
+    else:
+        story += [_Rule(width), _rows(head, width, st, left=0.3), _Rule(width)]
+    for name, items, subtotal in slip.groups:
+        story.append(Paragraph(name, st["body"]))
+        story.append(_rows([(f"{i.name}", m(i.amount)) for i in items] + [("小计", m(subtotal))], width, st))
+    story.append(_Rule(width))
+    story.append(pairs([(label, m(value)) for label, value in slip.amounts]))
+    story.append(_Rule(width))
+    pay = [("个人账户支付", m(slip.own_paid)), ("个人账户余额", m(slip.own_balance_after))]
+    story.append(pairs(pay))
+    story.append(Paragraph(f"家庭共济支付：{m(slip.mulaid_total)}", st["big"] if slip.providers else st["body"]))
+    if slip.providers:
+        story.append(_rows([(f"{p.masked_name}（{p.relation}）共济账户", m(p.paid)) for p in slip.providers],
+                           width, st))
+    story.append(_Rule(width))
+    story.append(Table([[Paragraph("现金支付", st["big"]), Paragraph(m(slip.cash), st["bigright"])]],
+                       colWidths=[width * 0.5, width * 0.5],
+                       style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    story.append(_Rule(width))
+    if slip.deductible is not None:
+        ytd = [(f"{slip.ytd_year}年累计起付线", f"{m(slip.ytd_deductible)} / {m(slip.deductible)}"),
+               (f"{slip.ytd_year}年门诊统筹累计", f"{m(slip.ytd_pooled)} / {m(slip.annual_cap)}")]
+        story.append(pairs(ytd, left=0.5))
+    story.append(Paragraph(f"门诊共济：{slip.pooling_note}", st["small"]))
+    story.append(Paragraph(f"政策：{slip.policy}", st["small"]))
+    story.append(Spacer(1, 2 * mm))
+    qr = _qr(slip.qr_text, 22 * mm if wide else min(28 * mm, width * 0.4))
+    story.append(Table([[qr]], colWidths=[width], style=[("ALIGN", (0, 0), (-1, -1), "CENTER")]))
+    story.append(Paragraph("请妥善保管，退费凭此单办理", st["center"]))
+    return story
+
+
+FRAME_PADDING = 6  # points, each side: platypus' default Frame padding, inside the margins
+
+
+def render(slip: Slip, layout: str = "thermal80") -> bytes:
+    """The slip as PDF bytes in one of LAYOUTS."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown slip layout {layout!r} (known: {', '.join(LAYOUTS)})")
+    out = io.BytesIO()
+    if layout == "a5":
+        margin = 12 * mm
+        width = A5[0] - 2 * margin - 2 * FRAME_PADDING
+        doc = SimpleDocTemplate(out, pagesize=A5, leftMargin=margin, rightMargin=margin, topMargin=margin,
+                                bottomMargin=margin, title=slip.title, author=slip.institution)
+        doc.build(_story(slip, width, 8.5, wide=True))
+        return out.getvalue()
+    paper, margin = 80 * mm, 2 * mm
+    width = paper - 2 * margin - 2 * FRAME_PADDING
+    story = _story(slip, width, 8)
+    height = sum(f.wrap(width, 100_000)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in story)
+    page = (paper, height + 2 * margin + 2 * FRAME_PADDING + 2 * mm)  # the roll is cut where the content ends
+    doc = SimpleDocTemplate(out, pagesize=page, leftMargin=margin, rightMargin=margin, topMargin=margin,
+                            bottomMargin=margin, title=slip.title, author=slip.institution)
+    doc.build(story)  # the measured flowables themselves: wrapping again is allowed
+    return out.getvalue()
+
+
+def amounts_shown(slip: Slip) -> list[Decimal]:
+    """Every amount the slip prints, for tests that read the PDF back."""
+    values = [v for _, v in slip.amounts] + [slip.own_paid, slip.own_balance_after, slip.mulaid_total, slip.cash]
+    values += [p.paid for p in slip.providers]
+    values += [i.amount for _, items, _ in slip.groups for i in items]
+    return values

@@ -1,0 +1,162 @@
+"""What a settlement slip says, independent of how it is drawn.
+
+`load_slip` reads one settlement (or refund) from the store into a `Slip`; the PDF renderer
+(`pdf.py`) and the Qt printer renderer (`ui/slip_printer.py`) both draw the same `Slip`, so a slip
+printed on paper and the PDF kept on disk never disagree.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from .. import identity, labels
+from ..engine.money import ZERO
+from ..engine.settlement import MONEY_FIELDS
+from ..store import Database
+from ..store.models import Person, Settlement, SlipPrint
+
+
+@dataclass(frozen=True, slots=True)
+class SlipItem:
+    code: str
+    name: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SlipProvider:
+    masked_name: str
+    relation: str  # Chinese, the provider's relation to the patient
+    paid: Decimal
+    balance_after: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Slip:
+    title: str
+    marks: tuple[str, ...]  # 退费 / 补打 (reprint) stamps
+    institution: str
+    setl_no: str
+    slip_no: str
+    reverses_setl_no: str | None
+    settled_at: dt.datetime
+    counter: str
+    cashier: str
+    approver: str | None
+    patient_name: str
+    masked_certno: str
+    insutype: str
+    psn_type: str
+    med_type: str
+    groups: tuple[tuple[str, tuple[SlipItem, ...], Decimal], ...]  # class name, items, subtotal
+    amounts: tuple[tuple[str, Decimal], ...]  # the summary rows, in the order printed
+    own_paid: Decimal
+    own_balance_after: Decimal
+    providers: tuple[SlipProvider, ...]
+    mulaid_total: Decimal
+    cash: Decimal
+    ytd_year: int
+    ytd_deductible: Decimal
+    ytd_pooled: Decimal
+    deductible: Decimal | None
+    annual_cap: Decimal | None
+    policy: str
+    pooling_note: str
+    qr_text: str
+
+
+def _sign(kind: str, value: Decimal) -> Decimal:
+    return ZERO - value if kind == "refund" else value
+
+
+def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
+    """The slip of one settlement; `copy` > 1 marks it a reprint (defaults to the prints so far + 1)."""
+    from ..policies import load_pack
+
+    with db.sessions() as s:
+        row = s.scalar(select(Settlement).where(Settlement.setl_no == setl_no))
+        if row is None:
+            raise LookupError(f"没有结算单号 {setl_no}")
+        person = row.person
+        institution = row.institution.name
+        claim = json.loads(row.claim_json)
+        result = json.loads(row.result_json)
+        reverses = s.get(Settlement, row.reverses_id).setl_no if row.reverses_id else None
+        if copy is None:
+            copy = (s.scalar(select(func.max(SlipPrint.copy)).where(SlipPrint.settlement_id == row.id)) or 0) + 1
+        provider_names = dict(s.execute(select(Person.psn_no, Person.name).where(
+            Person.psn_no.in_([m["psn_no"] for m in result["mulaid"]]))).all())
+    kind = row.kind
+    D = Decimal
+    money = {k: D(result[k]) for k in MONEY_FIELDS}
+    by_class: dict[str, list[SlipItem]] = {}
+    for item in claim["items"]:
+        by_class.setdefault(item["class"], []).append(
+            SlipItem(item["code"], item["name"], _sign(kind, D(item["amount"]))))
+    groups = tuple((labels.CLASS[c], tuple(items), sum((i.amount for i in items), ZERO))
+                   for c, items in sorted(by_class.items()))
+    copay = money["inscp_scp_amt"] - money["act_pay_dedc"] - money["hifp_pay"]
+    amounts = (
+        ("医疗费总额", money["medfee_sumamt"]),
+        ("全自费", money["fulamt_ownpay_amt"]),
+        ("超限价自费", money["overlmt_selfpay"]),
+        ("先行自付（乙类）", money["preselfpay_amt"]),
+        ("符合范围费用", money["inscp_scp_amt"]),
+        ("本次起付线", money["act_pay_dedc"]),
+        ("统筹基金支付", money["hifp_pay"]),
+        ("统筹共付（个人）", copay),
+        ("个人负担", money["psn_part_amt"]),
+    )
+    providers = tuple(
+        SlipProvider(labels.mask_name(provider_names.get(m["psn_no"], m["psn_no"])), labels.RELATION[m["relation"]],
+                     D(m["paid"]), D(m["balc"]))
+        for m in result["mulaid"])
+    pack = load_pack(row.policy)
+    period = pack.pool_for(row.visit_date) if person.insutype == "310" else None  # WH-2: employees only
+    marks = (("退费",) if kind == "refund" else ()) + (("补打",) if copy > 1 else ())
+    ytd = result["ytd"]
+    return Slip(
+        title="医疗保险结算单" + ("（退费）" if kind == "refund" else ""),
+        marks=marks,
+        institution=institution,
+        setl_no=row.setl_no,
+        slip_no=f"{row.setl_no}-{copy:02d}",
+        reverses_setl_no=reverses,
+        settled_at=row.settled_at,
+        counter=row.counter,
+        cashier=row.cashier,
+        approver=row.approver,
+        patient_name=person.name,
+        masked_certno=identity.mask(person.certno),
+        insutype=labels.INSUTYPE.get(person.insutype, person.insutype),
+        psn_type=labels.PSN_TYPE.get(person.psn_type, person.psn_type),
+        med_type=labels.MED_TYPE.get(row.med_type, row.med_type),
+        groups=groups,
+        amounts=amounts,
+        own_paid=money["acct_pay"] - money["acct_mulaid_pay"],
+        own_balance_after=money["balc"],
+        providers=providers,
+        mulaid_total=money["acct_mulaid_pay"],
+        cash=money["psn_cash_pay"],
+        ytd_year=ytd["year"],
+        ytd_deductible=D(ytd["deductible_paid"]),
+        ytd_pooled=D(ytd["outpatient_pool_paid"]),
+        deductible=period.deductible.value if period else None,
+        annual_cap=period.annual_cap.value if period else None,
+        policy=f"{pack.name}（{row.policy} 版本 {row.policy_version}）",
+        pooling_note=labels.pooling_reason(result["pooling"]["reason"], result["pooling"]["applies"]),
+        qr_text=row.setl_no,
+    )
+
+
+def record_print(db: Database, setl_no: str, copy: int, by: str, target: str,
+                 *, now: dt.datetime | None = None) -> None:
+    """Log a print after it succeeded; a failed print logs nothing, so the next is not a reprint."""
+    with db.transaction() as s:
+        settlement_id = s.scalar(select(Settlement.id).where(Settlement.setl_no == setl_no))
+        s.add(SlipPrint(settlement_id=settlement_id, copy=copy, printed_at=now or dt.datetime.now(),
+                        printed_by=by, target=target[:100]))
