@@ -63,6 +63,28 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from .services.demo import DEMO_INSTITUTION, create_demo
+    from .store.models import Person
+
+    db = _open_db(args)
+    if args.demo:
+        with db.sessions() as s:
+            empty = not s.scalar(select(func.count()).select_from(Person))
+        if empty:
+            counts = create_demo(db, args.persons)
+            print(f"demo data: {counts['persons']} persons in {db.describe()}; sign in as c001 / 1234 "
+                  f"(supervisor s001 / 1234)")
+    from pathlib import Path
+
+    from .ui.app import default_slip_dir, run
+
+    return run(db, args.institution or DEMO_INSTITUTION, args.counter,
+               Path(args.slips) if args.slips else default_slip_dir(), args.printer)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="counter-app", description="Billing counter for medical insurance.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -82,15 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=20221)
     demo.add_argument("--db", help=db_help)
     demo.set_defaults(run=_cmd_demo_data)
+
+    run = sub.add_parser("run", help="start the counter application (the default command)")
+    run.add_argument("--db", help=db_help)
+    run.add_argument("--demo", action="store_true", help="fill an empty database with demo data first")
+    run.add_argument("--persons", type=int, default=2000, help="demo population size with --demo")
+    run.add_argument("--institution", help="this counter's institution code (default: the demo hospital)")
+    run.add_argument("--counter", default="门诊1", help="this counter's name on slips and settlements")
+    run.add_argument("--slips", help="folder for slip PDFs (default: user data folder)")
+    run.add_argument("--printer", help="system printer for slips (default: PDF files only)")
+    run.set_defaults(run=_cmd_run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("--"):
+        argv = ["run", *argv]  # `counter-app` alone starts the application
     args = parser.parse_args(argv)
-    if not getattr(args, "run", None):
-        parser.print_help()
-        return 0
     return args.run(args)
 
 

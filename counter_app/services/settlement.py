@@ -312,3 +312,18 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
                        {"setl_no": row.setl_no, "psn_no": person.psn_no, "setl_id": setl_no,
                         "omsgid": orig_msgid, "reason": reason})
         return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))
+
+
+def pool_limits(db: Database, institution_code: str, visit_date: dt.date) -> tuple[Decimal, Decimal] | None:
+    """The deductible and annual cap in force at this institution on this date, if it has pooling."""
+    with db.sessions() as session:
+        policy = _institution(session, institution_code).policy
+    period = load_pack(policy).pool_for(visit_date)
+    return (period.deductible.value, period.annual_cap.value) if period else None
+
+
+def institution_label(db: Database, institution_code: str) -> tuple[str, int, str]:
+    """(name, level, policy pack id) of the counter's institution, for the window's header."""
+    with db.sessions() as session:
+        inst = _institution(session, institution_code)
+        return inst.name, inst.level, inst.policy

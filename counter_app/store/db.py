@@ -37,7 +37,8 @@ def sqlite_url(path: Path | str) -> str:
 
 
 def _sqlite_engine(url: URL) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30})
+    # check_same_thread off: pooled connections are handed between the UI's worker thread and others
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,39 @@
+"""Catalogue search as the cashier types: by code prefix, pinyin initials or part of the name."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, or_, select
+from sqlalchemy.orm import Session
+
+from ..store.models import CatalogueItem
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    code: str
+    name: str
+    cls: str
+    price: Decimal
+    unit: str
+    prepay_ratio: Decimal
+    account_payable: bool
+
+
+def search(session: Session, text: str, limit: int = 30) -> list[CatalogueEntry]:
+    """Code prefix first, then pinyin-initials prefix, then name containing the text."""
+    text = text.strip()
+    if not text:
+        return []
+    upper = text.upper()
+    like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rank = case((CatalogueItem.code.like(f"{upper}%", escape="\\"), 0),
+                (CatalogueItem.pinyin.like(f"{upper}%", escape="\\"), 1), else_=2)
+    rows = session.scalars(
+        select(CatalogueItem)
+        .where(or_(CatalogueItem.code.like(f"{upper}%", escape="\\"),
+                   CatalogueItem.pinyin.like(f"{upper}%", escape="\\"),
+                   CatalogueItem.name.like(f"%{like}%", escape="\\")))
+        .order_by(rank, CatalogueItem.code).limit(limit))
+    return [CatalogueEntry(c.code, c.name, c.cls, c.price, c.unit, c.prepay_ratio, c.account_payable) for c in rows]

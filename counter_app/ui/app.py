@@ -1,0 +1,50 @@
+"""Starting the application: Qt, the CJK font, the database, sign-in, the counter window."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import platformdirs
+
+from ..resources import resource_dir
+from ..services.context import CounterContext
+from ..services.staff import User
+from ..store import Database
+from .counter_window import CounterSettings, CounterWindow
+from .qt import QApplication, QFont, QFontDatabase
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with the shipped CJK font as its default, so every machine shows Chinese."""
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    font_id = QFontDatabase.addApplicationFont(str(resource_dir() / "fonts" / "wqy-microhei.ttc"))
+    families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+    if families:
+        app.setFont(QFont(families[0], 10))
+    app.setApplicationName("counter_app")
+    return app
+
+
+def default_slip_dir() -> Path:
+    return Path(platformdirs.user_data_dir("counter_app", appauthor=False)) / "slips"
+
+
+def open_counter(db: Database, user: User, institution: str, counter: str, slip_dir: Path,
+                 printer: str | None = None) -> CounterWindow:
+    settings = CounterSettings(CounterContext(institution, counter, user.staff_no), slip_dir, printer)
+    return CounterWindow(db, user, settings)
+
+
+def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
+        user: User | None = None) -> int:
+    app = application()
+    if user is None:
+        from .signin import SignInDialog
+
+        dialog = SignInDialog(db, institution)
+        if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.user is None:
+            return 0
+        user = dialog.user
+    window = open_counter(db, user, institution, counter, slip_dir, printer)
+    window.show()
+    return app.exec()

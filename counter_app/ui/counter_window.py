@@ -1,0 +1,588 @@
+"""The outpatient counter: scan, build the claim, preview the split, settle, print, next patient.
+
+Every step has a function key shown on its button; the scan field takes the focus whenever the
+window is idle. The window keeps only what it displays (the person on screen, the claim lines,
+the preview the patient was shown); every rule is in `services`, and every call to them runs as a
+background `Op`, so the window never freezes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .. import identity, labels
+from ..engine.money import ZERO, cents, fmt
+from ..printing import output
+from ..services import catalogue, lookup, settlement as svc
+from ..services.catalogue import CatalogueEntry
+from ..services.context import CounterContext
+from ..services.errors import ServiceError
+from ..services.staff import User, approve_refund
+from ..services.sync_status import SyncStatus, sync_status
+from ..store import Database
+from . import slip_printer
+from .ops import Op
+from .qt import (
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QFrame,
+    QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QKeySequence, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QShortcut, Qt, QTableWidget, QTableWidgetItem,
+    QTimer, QVBoxLayout, QWidget,
+)
+
+COUNTER_MED_TYPES = ("11", "13", "14", "51")  # what an outpatient counter settles
+
+
+@dataclass
+class Line:
+    entry: CatalogueEntry
+    quantity: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return cents(self.entry.price * self.quantity)
+
+
+@dataclass(frozen=True)
+class CounterSettings:
+    """Where this counter works and where its slips go."""
+
+    context: CounterContext
+    slip_dir: Path
+    printer: str | None = None  # a system printer name; None keeps slips as PDF files only
+    today: dt.date | None = None  # fixed visit date (tests, training); None = the real date
+
+    def visit_date(self) -> dt.date:
+        return self.today or dt.date.today()
+
+
+def _label(text: str = "", *, name: str | None = None, big: bool = False) -> QLabel:
+    label = QLabel(text)
+    if name:
+        label.setObjectName(name)
+    if big:
+        font = label.font()
+        font.setPointSize(font.pointSize() * 2 + 6)
+        font.setBold(True)
+        label.setFont(font)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class PersonPanel(QGroupBox):
+    def __init__(self) -> None:
+        super().__init__("参保人")
+        form = QFormLayout(self)
+        self.fields: dict[str, QLabel] = {}
+        for key, title in (("name", "姓名"), ("certno", "身份证号"), ("insutype", "险种"), ("psn_type", "人员类别"),
+                           ("status", "参保状态"), ("balance", "个人账户余额"), ("deductible", "本年起付线"),
+                           ("pooled", "本年门诊统筹")):
+            self.fields[key] = _label(name=f"person_{key}")
+            form.addRow(title + "：", self.fields[key])
+        self.providers = _label(name="person_providers")
+        self.providers.setWordWrap(True)
+        form.addRow("共济提供人：", self.providers)
+
+    def show_person(self, view: lookup.PersonView | None, deductible: str, cap: str) -> None:
+        if view is None:
+            for label in (*self.fields.values(), self.providers):
+                label.setText("")
+            return
+        f = self.fields
+        f["name"].setText(view.name)
+        f["certno"].setText(view.masked_certno)
+        f["insutype"].setText(labels.INSUTYPE.get(view.insutype, view.insutype))
+        f["psn_type"].setText(labels.PSN_TYPE.get(view.psn_type, view.psn_type)
+                              + (f"（{view.retired_on:%Y-%m-%d}退休）" if view.retired_on else ""))
+        f["status"].setText(labels.STATUS.get(view.status, view.status) + ("，住院中" if view.hospitalized else ""))
+        f["balance"].setText(fmt(view.balance) if view.account_open else "无个人账户")
+        employee = view.insutype == "310"  # outpatient pooling is for employees only (WH-2)
+        f["deductible"].setText(f"{fmt(view.deductible_paid)} / {deductible}" if employee else "不适用（非职工医保）")
+        f["pooled"].setText(f"{fmt(view.outpatient_pool_paid)} / {cap}" if employee else "不适用")
+        self.providers.setText("\n".join(
+            f"{p.name}（{labels.RELATION[p.relation]}）余额 {fmt(p.balance)}" for p in view.providers) or "无")
+
+
+class PreviewPanel(QGroupBox):
+    """The split the patient is shown before confirming: who pays what, and cash in large type."""
+
+    ROWS = (("medfee", "医疗费总额"), ("fund", "统筹基金支付"), ("prepay", "先行自付"), ("deductible", "本次起付线"),
+            ("copay", "统筹共付（个人）"), ("fulamt", "全自费"), ("own", "个人账户支付"), ("mulaid", "家庭共济支付"))
+
+    def __init__(self) -> None:
+        super().__init__("预结算（请向参保人确认）")
+        layout = QVBoxLayout(self)
+        grid = QGridLayout()
+        self.values: dict[str, QLabel] = {}
+        for n, (key, title) in enumerate(self.ROWS):
+            grid.addWidget(QLabel(title), n // 2, (n % 2) * 2)
+            self.values[key] = _label(name=f"preview_{key}")
+            self.values[key].setAlignment(Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(self.values[key], n // 2, (n % 2) * 2 + 1)
+        layout.addLayout(grid)
+        self.family = _label(name="preview_family")
+        self.family.setWordWrap(True)
+        layout.addWidget(self.family)
+        row = QHBoxLayout()
+        row.addWidget(_label("应收现金", big=True))
+        self.cash = _label("", name="preview_cash", big=True)
+        self.cash.setAlignment(Qt.AlignmentFlag.AlignRight)
+        row.addWidget(self.cash)
+        layout.addLayout(row)
+        self.reason = _label(name="preview_reason")
+        self.reason.setWordWrap(True)
+        layout.addWidget(self.reason)
+        self.notice = _label(name="preview_notice")
+        self.notice.setStyleSheet("color: #b00020; font-weight: bold")
+        self.notice.setWordWrap(True)
+        layout.addWidget(self.notice)
+
+    def show_preview(self, pv: svc.Preview | None, provider_names: dict[str, str], notice: str = "") -> None:
+        self.notice.setText(notice)
+        if pv is None:
+            for label in (*self.values.values(), self.family, self.cash, self.reason):
+                label.setText("")
+            return
+        r = pv.result
+        shown = {"medfee": r.medfee_sumamt, "fund": r.hifp_pay, "prepay": r.preselfpay_amt,
+                 "deductible": r.act_pay_dedc, "copay": r.inscp_scp_amt - r.act_pay_dedc - r.hifp_pay,
+                 "fulamt": r.fulamt_ownpay_amt, "own": r.own_acct_pay, "mulaid": r.acct_mulaid_pay}
+        for key, value in shown.items():
+            self.values[key].setText(fmt(value))
+        self.family.setText("\n".join(
+            f"家庭共济：{labels.mask_name(provider_names.get(d.psn_no, d.psn_no))}（{labels.RELATION[d.relation]}）"
+            f"支付 {fmt(d.paid)}，余额 {fmt(d.balc)}" for d in r.mulaid))
+        self.cash.setText(fmt(r.psn_cash_pay))
+        self.reason.setText("门诊共济：" + labels.pooling_reason(r.pooling_reason, r.pooling_applies))
+
+
+class SettlementDialog(QDialog):
+    """Pick an earlier settlement and see what it paid; for a refund, a supervisor signs in here.
+
+    Non-modal to the application (window-modal), so the cashier's keyboard flow and the tests
+    drive it the same way: type, Enter, fill in, OK.
+    """
+
+    def __init__(self, window: "CounterWindow", title: str, *, approval: bool, setl_no: str) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle(title)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        form = QFormLayout(self)
+        self.setl_no = QLineEdit(setl_no, objectName="dialog_setl_no")
+        self.setl_no.returnPressed.connect(self.load)
+        form.addRow("结算单号", self.setl_no)
+        self.summary = _label(name="dialog_summary")
+        self.summary.setWordWrap(True)
+        self.summary.setMinimumWidth(420)
+        form.addRow("内容" if not approval else "将撤销", self.summary)
+        self.reason = QLineEdit(objectName="refund_reason")
+        self.staff_no = QLineEdit(objectName="approver_no")
+        self.password = QLineEdit(objectName="approver_password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        if approval:
+            form.addRow("退费原因", self.reason)
+            form.addRow("主管工号", self.staff_no)
+            form.addRow("主管密码", self.password)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        """Show what the settlement paid (a refund reverses exactly this)."""
+        setl_no = self.setl_no.text().strip()
+        if not setl_no:
+            return
+
+        def describe() -> str:
+            from ..printing.slip import load_slip
+
+            slip = load_slip(self.window_.db, setl_no, copy=1)
+            amounts = dict(slip.amounts)
+            family = "；".join(f"{p.masked_name}（{p.relation}）{fmt(p.paid)}" for p in slip.providers) or "无"
+            return (f"{slip.title} {slip.patient_name} {slip.settled_at:%Y-%m-%d %H:%M}\n"
+                    f"医疗费 {fmt(amounts['医疗费总额'])}，统筹基金 {fmt(amounts['统筹基金支付'])}，"
+                    f"个人账户 {fmt(slip.own_paid)}，家庭共济 {family}，现金 {fmt(slip.cash)}")
+
+        Op(self.window_, describe).success(self.summary.setText).failure(
+            lambda e: self.summary.setText(str(e))).run()
+
+
+class CounterWindow(QMainWindow):
+    def __init__(self, db: Database, user: User, settings: CounterSettings) -> None:
+        super().__init__()
+        self.db, self.user, self.settings = db, user, settings
+        self.person: lookup.PersonView | None = None
+        self.lines: list[Line] = []
+        self.shown: svc.Preview | None = None  # the preview the patient saw, for confirm
+        self.matches: list[CatalogueEntry] = []
+        self.last_setl_no: str | None = None
+        self.last_slip: Path | None = None
+        self.errors: list[str] = []  # every message shown, newest last (tests read it)
+        self.busy = False
+        self.setWindowTitle(f"医保收费 — {settings.context.institution_code} {settings.context.counter}")
+        self._build()
+        self._shortcuts()
+        self.status_timer = QTimer(self)
+        self.status_timer.timeout.connect(self.refresh_status)
+        self.status_timer.start(5000)
+        self.refresh_status()
+        Op(self, lambda: svc.institution_label(db, settings.context.institution_code)).success(
+            lambda info: self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}，{info[2]}）")).run()
+        self.reset()
+
+    # ----- layout
+    def _build(self) -> None:
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        scan_row = QHBoxLayout()
+        scan_row.addWidget(QLabel("扫码 / 证件号"))
+        self.scan = QLineEdit(objectName="scan")
+        self.scan.setPlaceholderText("扫描医保电子凭证、社保卡，或输入身份证号后回车")
+        self.scan.returnPressed.connect(self.on_scan)
+        scan_row.addWidget(self.scan, 1)
+        self.message = _label(name="message")
+        self.message.setStyleSheet("color: #b00020")
+        outer.addLayout(scan_row)
+        outer.addWidget(self.message)
+
+        body = QHBoxLayout()
+        self.person_panel = PersonPanel()
+        body.addWidget(self.person_panel, 2)
+        right = QVBoxLayout()
+        claim_box = QGroupBox("收费项目")
+        claim = QVBoxLayout(claim_box)
+        search_row = QHBoxLayout()
+        search_row.addWidget(QLabel("项目"))
+        self.search = QLineEdit(objectName="search")
+        self.search.setPlaceholderText("编码、名称或拼音首字母")
+        self.search.textEdited.connect(self.on_search_text)
+        self.search.returnPressed.connect(self.add_current_match)
+        self.search.installEventFilter(self)
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(QLabel("数量"))
+        self.quantity = QDoubleSpinBox(objectName="quantity")
+        self.quantity.setDecimals(2)
+        self.quantity.setRange(0.01, 9999)
+        self.quantity.setValue(1)
+        search_row.addWidget(self.quantity)
+        claim.addLayout(search_row)
+        self.match_list = QListWidget(objectName="matches")
+        self.match_list.setMaximumHeight(110)
+        self.match_list.itemActivated.connect(lambda _: self.add_current_match())
+        claim.addWidget(self.match_list)
+        self.table = QTableWidget(0, 6, objectName="claim_lines")
+        self.table.setHorizontalHeaderLabels(["编码", "名称", "类别", "单价", "数量", "金额"])
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        claim.addWidget(self.table)
+        options = QHBoxLayout()
+        options.addWidget(QLabel("医疗类别"))
+        self.med_type = QComboBox(objectName="med_type")
+        for code in COUNTER_MED_TYPES:
+            self.med_type.addItem(f"{code} {labels.MED_TYPE[code]}", code)
+        self.med_type.currentIndexChanged.connect(self.claim_changed)
+        options.addWidget(self.med_type)
+        self.level = _label(name="institution_level")
+        options.addWidget(self.level)
+        self.use_own = QCheckBox("使用个人账户", objectName="use_own")
+        self.use_family = QCheckBox("使用家庭共济账户", objectName="use_family")
+        for box in (self.use_own, self.use_family):
+            box.setChecked(True)
+            box.toggled.connect(self.claim_changed)
+            options.addWidget(box)
+        options.addStretch(1)
+        self.total = _label(name="claim_total")
+        options.addWidget(self.total)
+        claim.addLayout(options)
+        right.addWidget(claim_box, 3)
+        self.preview_panel = PreviewPanel()
+        right.addWidget(self.preview_panel, 2)
+        body.addLayout(right, 5)
+        outer.addLayout(body, 1)
+
+        keys = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for key, title, slot in (("F2", "扫码", self.focus_scan), ("F3", "项目", self.focus_search),
+                                 ("Del", "删除行", self.remove_line), ("F5", "预结算", self.preview),
+                                 ("F9", "确认结算", self.confirm), ("F10", "补打", self.reprint),
+                                 ("F11", "退费", self.refund), ("Esc", "取消", self.reset)):
+            button = QPushButton(f"{title} [{key}]", objectName=f"button_{key}")
+            button.clicked.connect(slot)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            keys.addWidget(button)
+            self.buttons[key] = button
+        outer.addLayout(keys)
+        self.setCentralWidget(central)
+        self.status_db = QLabel(f"数据库：{self.db.describe()}")
+        self.status_user = QLabel(f"{self.user.name}（{self.user.role_name}）")
+        self.status_sync = QLabel("上传：—", objectName="status_sync")
+        self.status_busy = QLabel("", objectName="status_busy")
+        for widget in (self.status_db, self.status_user, self.status_sync, self.status_busy):
+            self.statusBar().addPermanentWidget(widget)
+        self.resize(1180, 760)
+
+    def _shortcuts(self) -> None:
+        for key, slot in (("F2", self.focus_scan), ("F3", self.focus_search), ("F5", self.preview),
+                          ("F9", self.confirm), ("F10", self.reprint), ("F11", self.refund), ("Esc", self.reset),
+                          ("Del", self.remove_line)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        """Up/Down in the search field move through the matches, so hands stay on the keyboard."""
+        if obj is self.search and event.type() == event.Type.KeyPress and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            row = self.match_list.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)
+            if 0 <= row < self.match_list.count():
+                self.match_list.setCurrentRow(row)
+            return True
+        return super().eventFilter(obj, event)
+
+    # ----- state shown
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.status_busy.setText("处理中…" if busy else "")
+
+    def show_error(self, exc: Exception) -> None:
+        known = isinstance(exc, (ServiceError, ValueError, LookupError, slip_printer.PrinterError))
+        text = str(exc) if known else f"系统错误：{exc}"
+        self.errors.append(text)
+        self.message.setStyleSheet("color: #b00020")
+        self.message.setText(text)
+
+    def say(self, text: str) -> None:
+        self.message.setStyleSheet("color: #1b5e20")
+        self.message.setText(text)
+
+    def reset(self) -> None:
+        """Esc: drop the patient on screen and wait for the next scan."""
+        self.person, self.lines, self.shown = None, [], None
+        self.person_panel.show_person(None, "", "")
+        self.preview_panel.show_preview(None, {})
+        self.table.setRowCount(0)
+        self.match_list.clear()
+        self.search.clear()
+        self.use_own.setChecked(True)
+        self.use_family.setChecked(True)
+        self.med_type.setCurrentIndex(0)
+        self.total.setText("合计 0.00")
+        self.scan.clear()
+        self.focus_scan()
+
+    def _dialog_closed(self, _result: int) -> None:
+        """Back to the counter: the window takes the keyboard again, so F-keys keep working."""
+        self.activateWindow()
+        self.focus_scan()
+
+    def focus_scan(self) -> None:
+        self.scan.setFocus()
+        self.scan.selectAll()
+
+    def focus_search(self) -> None:
+        if self.person is not None:
+            self.search.setFocus()
+            self.search.selectAll()
+
+    def refresh_status(self) -> None:
+        def done(status: SyncStatus) -> None:
+            last = f"{status.last_sent:%m-%d %H:%M}" if status.last_sent else "—"
+            self.status_sync.setText(f"上传：待传 {status.pending} / 挂起 {status.parked} / 最近成功 {last}")
+
+        Op(self, lambda: sync_status(self.db)).success(done).failure(lambda e: self.status_sync.setText("上传：状态不可用")).run()
+
+    # ----- scan and person
+    def on_scan(self) -> None:
+        text = self.scan.text()
+        year = self.settings.visit_date().year
+
+        def find() -> tuple[lookup.PersonView, str, str]:
+            with self.db.sessions() as s:
+                view = lookup.person_view(s, lookup.find_person_id(s, text), year)
+            return view, *self._year_limits()
+
+        def found(result: tuple[lookup.PersonView, str, str]) -> None:
+            self.reset()
+            self.person = result[0]
+            self.person_panel.show_person(*result)
+            self.message.setText("")
+            self.focus_search()
+
+        def refused(exc: Exception) -> None:
+            self.show_error(exc)
+            self.focus_scan()  # nothing else changes: the patient on screen, if any, stays
+
+        Op(self, find).success(found).failure(refused).run()
+
+    def _year_limits(self) -> tuple[str, str]:
+        limits = svc.pool_limits(self.db, self.settings.context.institution_code, self.settings.visit_date())
+        return (fmt(limits[0]), fmt(limits[1])) if limits else ("—", "—")
+
+    # ----- claim
+    def on_search_text(self, text: str) -> None:
+        def found(entries: list[CatalogueEntry]) -> None:
+            if self.search.text() != text:
+                return  # typed on since: a newer search is on its way
+            self.matches = entries
+            self.match_list.clear()
+            for e in entries:
+                ratio = f" 先付{e.prepay_ratio * 100:.0f}%" if e.cls == "B" else ""
+                QListWidgetItem(f"{e.code}  {e.name}  {labels.CLASS[e.cls]}{ratio}  {fmt(e.price)}/{e.unit}",
+                                self.match_list)
+            if entries:
+                self.match_list.setCurrentRow(0)
+
+        def search() -> list[CatalogueEntry]:
+            with self.db.sessions() as s:
+                return catalogue.search(s, text)
+
+        Op(self, search).success(found).run()
+
+    def add_current_match(self) -> None:
+        row = self.match_list.currentRow()
+        if self.person is None or not 0 <= row < len(self.matches):
+            return
+        quantity = Decimal(str(self.quantity.value())).quantize(Decimal("0.01"))
+        entry = self.matches[row]
+        for line in self.lines:
+            if line.entry.code == entry.code:
+                line.quantity += quantity
+                break
+        else:
+            self.lines.append(Line(entry, quantity))
+        self.search.clear()
+        self.match_list.clear()
+        self.quantity.setValue(1)
+        self.claim_changed()
+
+    def remove_line(self) -> None:
+        row = self.table.currentRow()
+        if 0 <= row < len(self.lines):
+            del self.lines[row]
+            self.claim_changed()
+
+    def claim_changed(self) -> None:
+        """Any change to the claim voids the preview: the patient must see the new split."""
+        self.table.setRowCount(len(self.lines))
+        for n, line in enumerate(self.lines):
+            e = line.entry
+            for col, text in enumerate((e.code, e.name, labels.CLASS[e.cls], fmt(e.price), str(line.quantity),
+                                        fmt(line.amount))):
+                item = QTableWidgetItem(text)
+                if col >= 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(n, col, item)
+        self.total.setText(f"合计 {fmt(sum((l.amount for l in self.lines), ZERO))}")
+        self.shown = None
+        self.preview_panel.show_preview(None, {})
+
+    def request(self) -> svc.ClaimRequest:
+        assert self.person is not None
+        return svc.ClaimRequest(
+            self.person.id, tuple(svc.ClaimLine(l.entry.code, l.quantity) for l in self.lines),
+            self.settings.visit_date(), med_type=self.med_type.currentData(),
+            use_own_account=self.use_own.isChecked(), use_family_account=self.use_family.isChecked())
+
+    def _provider_names(self) -> dict[str, str]:
+        return {p.psn_no: p.name for p in self.person.providers} if self.person else {}
+
+    # ----- preview and settle
+    def preview(self) -> None:
+        if self.person is None or not self.lines:
+            self.show_error(ServiceError("请先扫码并录入收费项目"))
+            return
+        request = self.request()
+
+        def shown(pv: svc.Preview) -> None:
+            if request != self.request():
+                return  # the claim changed while previewing
+            self.shown = pv
+            self.preview_panel.show_preview(pv, self._provider_names())
+            self.message.setText("")
+
+        Op(self, lambda: svc.preview(self.db, self.settings.context, request)).success(shown).run()
+
+    def confirm(self) -> None:
+        if self.shown is None:
+            self.show_error(ServiceError("请先预结算（F5），向参保人确认分摊后再结算"))
+            return
+        request, confirmed = self.request(), self.shown
+
+        def settled(done: svc.Settled) -> None:
+            self.last_setl_no = done.setl_no
+            self.say(f"结算成功 {done.setl_no}，现金 {fmt(done.result.psn_cash_pay)}；正在打印结算单")
+            self.print_slip(done.setl_no)
+            self.reset()
+
+        def refused(exc: Exception) -> None:
+            if isinstance(exc, svc.SplitChanged):
+                self.shown = exc.preview  # show the new split; the cashier confirms again
+                self.preview_panel.show_preview(exc.preview, self._provider_names(), exc.message)
+                self.errors.append(exc.message)
+            else:
+                self.show_error(exc)
+
+        Op(self, lambda: svc.settle(self.db, self.settings.context, request, confirmed)).success(settled).failure(refused).run()
+
+    # ----- slips: only after the settlement is committed
+    def print_slip(self, setl_no: str) -> None:
+        def printed(result: tuple[Path, Any]) -> None:
+            path, slip = result
+            self.last_slip = path
+            if self.settings.printer:
+                try:
+                    slip_printer.print_slip(slip, slip_printer.thermal_printer(self.settings.printer))
+                except slip_printer.PrinterError as exc:
+                    self.show_error(exc)
+                    return
+            self.say(f"{self.message.text().split('；')[0]}；结算单 {path.name}")
+
+        def failed(exc: Exception) -> None:
+            self.show_error(RuntimeError(f"结算已完成（{setl_no}），但结算单未能打印：{exc}。可按 F10 补打"))
+
+        Op(self, lambda: output.save_pdf(self.db, setl_no, self.settings.slip_dir, self.user.staff_no)) \
+            .success(printed).failure(failed).run()
+
+    def reprint(self) -> None:
+        """F10: reprint any earlier slip, marked as a reprint (its own permission)."""
+        if not self.user.may("reprint"):
+            self.show_error(ServiceError(f"{self.user.role_name}无补打权限"))
+            return
+        dialog = SettlementDialog(self, "补打结算单", approval=False, setl_no=self.last_setl_no or "")
+        dialog.accepted.connect(lambda: self.print_slip(dialog.setl_no.text().strip()))
+        self._open(dialog)
+
+    def refund(self) -> None:
+        """F11: show what will be reversed, take a supervisor's approval, then reverse it all."""
+        if not self.user.may("refund"):
+            self.show_error(ServiceError(f"{self.user.role_name}无退费权限"))
+            return
+        dialog = SettlementDialog(self, "退费", approval=True, setl_no=self.last_setl_no or "")
+
+        def accepted() -> None:
+            setl_no, staff_no = dialog.setl_no.text().strip(), dialog.staff_no.text()
+            password, reason = dialog.password.text(), dialog.reason.text()
+
+            def run() -> svc.Refunded:
+                approver = approve_refund(self.db, staff_no, password)
+                return svc.refund(self.db, self.settings.context, setl_no, approver.staff_no, reason)
+
+            def done(refunded: svc.Refunded) -> None:
+                self.last_setl_no = refunded.setl_no
+                self.say(f"退费成功 {refunded.setl_no}（原 {setl_no}）")
+                self.print_slip(refunded.setl_no)
+
+            Op(self, run).success(done).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def _open(self, dialog: QDialog) -> None:
+        self.dialog = dialog  # the open dialog (tests and screenshots reach it here)
+        dialog.finished.connect(self._dialog_closed)
+        dialog.open()
+        dialog.load()

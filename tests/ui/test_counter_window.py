@@ -1,0 +1,229 @@
+"""The counter window driven with the keyboard, as a cashier works: real widgets, real database."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from counter_app.services import settlement as svc
+from counter_app.services.context import CounterContext
+from counter_app.services.staff import add_staff, authenticate
+from counter_app.store.models import FamilyBinding, Outbox, Settlement, SlipPrint
+from counter_app.ui.app import application
+from counter_app.ui.counter_window import CounterSettings, CounterWindow
+from counter_app.ui.qt import Qt
+from tests.services.world import CTX, HOSPITAL, TODAY, build
+
+D = Decimal
+
+
+@pytest.fixture
+def world(sqlite_url):
+    w = build(sqlite_url)
+    add_staff(w.db, "c001", "张晓燕", "outpatient_cashier", "1234")
+    add_staff(w.db, "s001", "王建华", "supervisor", "5678")
+    add_staff(w.db, "p001", "陈静", "pharmacy_clerk", "1234")
+    return w
+
+
+@pytest.fixture
+def window(qtbot, world, tmp_path) -> CounterWindow:
+    return open_window(qtbot, world, tmp_path, "c001", "1234")
+
+
+def open_window(qtbot, world, tmp_path: Path, staff_no: str, password: str) -> CounterWindow:
+    application()
+    user = authenticate(world.db, staff_no, password)
+    settings = CounterSettings(CounterContext(HOSPITAL, "门诊1", user.staff_no), tmp_path / "slips", today=TODAY)
+    win = CounterWindow(world.db, user, settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    idle(qtbot, win)
+    return win
+
+
+def idle(qtbot, win: CounterWindow) -> None:
+    qtbot.waitUntil(lambda: not win.busy, timeout=10_000)
+
+
+def scan(qtbot, win: CounterWindow, text: str) -> None:
+    assert win.scan.hasFocus()  # the scan field has the focus whenever the window is idle
+    qtbot.keyClicks(win.scan, text)
+    qtbot.keyClick(win.scan, Qt.Key.Key_Return)
+    idle(qtbot, win)
+
+
+def add_item(qtbot, win: CounterWindow, query: str, quantity: str | None = None) -> None:
+    qtbot.keyClicks(win.search, query)
+    qtbot.waitUntil(lambda: win.match_list.count() > 0 and not win.busy, timeout=10_000)
+    if quantity:
+        win.quantity.setValue(float(quantity))
+    qtbot.keyClick(win.search, Qt.Key.Key_Return)
+
+
+def press(qtbot, win: CounterWindow, key: Qt.Key) -> None:
+    qtbot.keyClick(win, key)
+    idle(qtbot, win)
+
+
+def settlements(world) -> list[Settlement]:
+    with world.db.sessions() as s:
+        return list(s.scalars(select(Settlement).order_by(Settlement.id)))
+
+
+def test_scan_add_preview_confirm_settles_and_prints(qtbot, window, world, tmp_path):
+    scan(qtbot, window, world.certnos["child"])
+    assert window.person_panel.fields["name"].text() == "张小明"
+    assert "李芳（母亲）余额 500.00" in window.person_panel.providers.text()
+    assert window.search.hasFocus()
+    add_item(qtbot, window, "A001")
+    add_item(qtbot, window, "B001", quantity="2")
+    assert window.total.text() == "合计 500.00"
+    press(qtbot, window, Qt.Key.Key_F5)
+    panel = window.preview_panel
+    assert panel.values["mulaid"].text() == "500.00" and panel.cash.text() == "0.00"
+    assert "李*（母亲）支付 500.00" in panel.family.text()
+    assert "WH-2" in panel.reason.text()
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)
+    [row] = settlements(world)
+    assert (row.acct_mulaid_pay, row.psn_cash_pay, row.cashier, row.counter) == (D("500.00"), D("0.00"), "c001", "门诊1")
+    assert window.last_slip == tmp_path / "slips" / f"{row.setl_no}-01.pdf" and window.last_slip.stat().st_size > 5000
+    with world.db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(SlipPrint)) == 1
+        assert s.scalar(select(Outbox.infno)) == "2207"
+    assert window.person is None and window.scan.hasFocus()  # ready for the next patient
+    assert row.setl_no in window.message.text()
+
+
+def test_bad_scans_are_refused_with_the_reason_and_change_nothing(qtbot, window, world):
+    certno = world.certnos["child"]
+    wrong = certno[:-1] + ("1" if certno[-1] != "1" else "2")
+    scan(qtbot, window, wrong)
+    assert "校验位错误" in window.message.text() and window.person is None
+    scan(qtbot, window, "EV0000UNKNOWN")
+    assert "未找到参保人" in window.message.text() and window.person is None
+    assert window.scan.hasFocus() and settlements(world) == []
+
+
+def test_family_fallback_is_shown_when_the_own_account_is_short(qtbot, window, world):
+    with world.db.transaction() as s:  # the stranger (own balance 50.00) is bound to the retiree as spouse
+        s.add(FamilyBinding(provider_id=world.retiree, beneficiary_id=5, relation="spouse",
+                            bound_at=dt.datetime(2023, 1, 1), commitment_signed_at=dt.datetime(2023, 1, 1),
+                            commitment_sha256="0" * 64, clerk="t"))
+    scan(qtbot, window, world.certnos["stranger"])
+    add_item(qtbot, window, "A001")  # 100.00: level 3, deductible not met, so the fund pays nothing
+    press(qtbot, window, Qt.Key.Key_F5)
+    values = window.preview_panel.values
+    assert (values["own"].text(), values["mulaid"].text(), window.preview_panel.cash.text()) == ("50.00", "50.00", "0.00")
+    assert "王*国（配偶）支付 50.00" in window.preview_panel.family.text()
+    window.use_family.setChecked(False)  # the patient declines: the preview is void until redone
+    assert window.shown is None and window.preview_panel.cash.text() == ""
+    press(qtbot, window, Qt.Key.Key_F5)
+    assert window.preview_panel.cash.text() == "50.00"
+
+
+def test_balances_changed_since_preview_show_the_new_split_before_settling(qtbot, window, world):
+    scan(qtbot, window, world.certnos["child"])
+    add_item(qtbot, window, "B001")
+    press(qtbot, window, Qt.Key.Key_F5)
+    assert "李*（母亲）支付 200.00" in window.preview_panel.family.text()
+    other = svc.ClaimRequest(world.child, (svc.ClaimLine("A001"),) * 5, TODAY)
+    svc.settle(world.db, CTX, other, None)  # another counter empties the mother's account
+    press(qtbot, window, Qt.Key.Key_F9)
+    assert "余额已变动" in window.preview_panel.notice.text()
+    assert "张*（父亲）支付 200.00" in window.preview_panel.family.text()
+    assert len(settlements(world)) == 1  # only the other counter's
+    press(qtbot, window, Qt.Key.Key_F9)  # the cashier confirms the new split
+    qtbot.waitUntil(lambda: len(settlements(world)) == 2, timeout=10_000)
+    assert settlements(world)[1].acct_mulaid_pay == D("200.00")
+
+
+def settle_one(qtbot, window, world) -> str:
+    scan(qtbot, window, world.certnos["retiree"])
+    add_item(qtbot, window, "A001")
+    press(qtbot, window, Qt.Key.Key_F5)
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)
+    return settlements(world)[-1].setl_no
+
+
+def fill_refund(qtbot, window, staff_no: str, password: str) -> None:
+    dialog = window.dialog
+    qtbot.waitUntil(lambda: "医疗费 100.00" in dialog.summary.text(), timeout=10_000)
+    dialog.reason.setText("患者退药")  # typed through an input method; QTest types ASCII only
+    qtbot.keyClicks(dialog.staff_no, staff_no)
+    qtbot.keyClicks(dialog.password, password)
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    idle(qtbot, window)
+
+
+def test_refund_with_supervisor_approval_reverses_and_prints(qtbot, window, world):
+    setl_no = settle_one(qtbot, window, world)
+    press(qtbot, window, Qt.Key.Key_F11)
+    assert window.dialog.setl_no.text() == setl_no
+    fill_refund(qtbot, window, "s001", "5678")
+    qtbot.waitUntil(lambda: len(settlements(world)) == 2 and window.last_slip.name.endswith("-01.pdf")
+                    and settlements(world)[1].setl_no in window.last_slip.name, timeout=10_000)
+    refund = settlements(world)[1]
+    assert (refund.kind, refund.approver, refund.cashier) == ("refund", "s001", "c001")
+    assert "退费成功" in window.message.text()
+
+
+def test_refund_without_supervisor_approval_is_refused(qtbot, window, world):
+    settle_one(qtbot, window, world)
+    press(qtbot, window, Qt.Key.Key_F11)
+    fill_refund(qtbot, window, "c001", "1234")  # a cashier cannot approve
+    assert "无退费审批权限" in window.message.text()
+    first = window.dialog
+    press(qtbot, window, Qt.Key.Key_F11)
+    assert window.dialog is not first and window.dialog.isVisible()
+    fill_refund(qtbot, window, "s001", "wrong")
+    assert "工号或密码错误" in window.message.text()
+    assert [s.kind for s in settlements(world)] == ["settle"]
+
+
+def test_reprint_is_marked_and_numbered(qtbot, window, world):
+    setl_no = settle_one(qtbot, window, world)
+    press(qtbot, window, Qt.Key.Key_F10)
+    qtbot.keyClick(window.dialog.setl_no, Qt.Key.Key_Return)
+    window.dialog.accept()
+    qtbot.waitUntil(lambda: window.last_slip.name == f"{setl_no}-02.pdf", timeout=10_000)
+
+
+def test_pharmacy_clerk_may_reprint_but_not_refund(qtbot, world, tmp_path):
+    win = open_window(qtbot, world, tmp_path, "p001", "1234")
+    press(qtbot, win, Qt.Key.Key_F11)
+    assert "无退费权限" in win.message.text()
+
+
+def test_esc_cancels_the_patient_on_screen(qtbot, window, world):
+    scan(qtbot, window, world.certnos["child"])
+    add_item(qtbot, window, "A001")
+    press(qtbot, window, Qt.Key.Key_Escape)
+    assert window.person is None and window.lines == [] and window.scan.hasFocus()
+
+
+def test_function_keys_are_shown_on_the_buttons(window):
+    labels = {key: button.text() for key, button in window.buttons.items()}
+    assert all(f"[{key}]" in text for key, text in labels.items())
+    assert {"F5", "F9", "F10", "F11", "Esc"} <= set(labels)
+
+
+def test_status_bar_shows_database_user_and_sync_state(qtbot, window, world):
+    settle_one(qtbot, window, world)
+    window.refresh_status()
+    qtbot.waitUntil(lambda: "待传 1" in window.status_sync.text(), timeout=10_000)
+    assert "张晓燕（门诊收费员）" in window.status_user.text() and "sqlite" in window.status_db.text()
+
+
+def test_qt_is_imported_in_one_place_only():
+    root = Path(__file__).resolve().parents[2] / "counter_app"
+    importers = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+                 if re.search(r"^\s*(from|import) PySide6", p.read_text(encoding="utf-8"), re.M)]
+    assert importers == ["ui/qt.py"]
