@@ -170,6 +170,7 @@ class SettlementDialog(QDialog):
         self.window_ = window
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumWidth(680)
         form = QFormLayout(self)
         self.setl_no = QLineEdit(setl_no, objectName="dialog_setl_no")
         self.setl_no.returnPressed.connect(self.load)
@@ -516,6 +517,7 @@ class CounterWindow(QMainWindow):
             self.last_setl_no = done.setl_no
             self.say(f"结算成功 {done.setl_no}，现金 {fmt(done.result.psn_cash_pay)}；正在打印结算单")
             self.print_slip(done.setl_no)
+            self.refresh_status()  # one more message waits for upstream
             self.reset()
 
         def refused(exc: Exception) -> None:
@@ -575,6 +577,7 @@ class CounterWindow(QMainWindow):
                 self.last_setl_no = refunded.setl_no
                 self.say(f"退费成功 {refunded.setl_no}（原 {setl_no}）")
                 self.print_slip(refunded.setl_no)
+                self.refresh_status()
 
             Op(self, run).success(done).run()
 

@@ -111,6 +111,7 @@ def preview(slip: Slip, parent: QtWidgets.QWidget | None = None) -> QtPrintSuppo
     """The print preview dialog for a slip (not shown; the caller calls exec() or open())."""
     printer = thermal_printer()
     dialog = QtPrintSupport.QPrintPreviewDialog(printer, parent)
+    dialog.printer_ = printer  # the dialog holds only a pointer: keep the QPrinter alive with it
     dialog.setWindowTitle(f"打印预览 {slip.slip_no}")
     dialog.paintRequested.connect(lambda p: print_slip(slip, p))
     return dialog
