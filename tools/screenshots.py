@@ -105,6 +105,10 @@ def main() -> None:
     wait(app, lambda: False, 0.5)
     preview.grab().save(str(OUT / "06-slip-print-preview.png"))
     preview.close()
+    from counter_app.ui import ops
+
+    window.status_timer.stop()
+    ops.shutdown()
     for path in sorted(OUT.glob("*.png")):
         print(path)
 

@@ -10,6 +10,7 @@ from ..resources import resource_dir
 from ..services.context import CounterContext
 from ..services.staff import User
 from ..store import Database
+from . import ops
 from .counter_window import CounterSettings, CounterWindow
 from .qt import QApplication, QFont, QFontDatabase
 
@@ -47,4 +48,6 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
         user = dialog.user
     window = open_counter(db, user, institution, counter, slip_dir, printer)
     window.show()
-    return app.exec()
+    code = app.exec()
+    ops.shutdown()
+    return code

@@ -25,6 +25,12 @@ def pool() -> QThreadPool:
     return _pool
 
 
+def shutdown() -> None:
+    """Let running ops finish before Qt and Python tear down (else PySide may crash at exit)."""
+    if _pool is not None:
+        _pool.waitForDone()
+
+
 class _Relay(QObject):
     """Lives on the UI thread; its own slots receive the worker's signals, so Qt queues the
     delivery to the UI thread (a plain Python callable as receiver has no thread to queue to)."""
