@@ -82,7 +82,57 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .ui.app import default_slip_dir, run
 
     return run(db, args.institution or DEMO_INSTITUTION, args.counter,
-               Path(args.slips) if args.slips else default_slip_dir(), args.printer)
+               Path(args.slips) if args.slips else default_slip_dir(), args.printer, centre=args.centre)
+
+
+def _cmd_centre(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .sync.centre import serve
+
+    serve(args.host, args.port, Path(args.centre_db))
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    import time
+
+    from .sync.client import CentreClient
+    from .sync.outbox import drain, unsent
+
+    db = _open_db(args)
+    client = CentreClient(args.centre)
+    try:
+        while True:
+            report = drain(db, client)
+            left = unsent(db)
+            parked = sum(1 for m in left if m.status == "parked")
+            print(f"sent {report.sent}, parked {report.parked}, to retry {report.retried}; "
+                  f"waiting: {len(left) - parked} pending, {parked} parked"
+                  + (f" (last error: {report.errors[-1]})" if report.errors else ""), flush=True)
+            if args.once:
+                return 0 if not report.errors else 3
+            time.sleep(args.every)
+    finally:
+        client.close()
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .services.demo import DEMO_INSTITUTION
+    from .sync.client import CentreClient
+    from .sync.reconcile import describe, reconcile_day
+
+    db = _open_db(args)
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+    except ValueError:
+        print(f"--date: not a date YYYY-MM-DD: {args.date!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    report = reconcile_day(db, CentreClient(args.centre), args.institution or DEMO_INSTITUTION, day)
+    print(describe(report))
+    return 0 if report.ties else 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help=db_help)
     demo.set_defaults(run=_cmd_demo_data)
 
+    centre = sub.add_parser("centre", help="run the reference insurance centre over HTTP (tests, training)")
+    centre.add_argument("--host", default="127.0.0.1")
+    centre.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
+    centre.add_argument("--centre-db", default="centre.sqlite3", help="the centre's own SQLite file")
+    centre.set_defaults(run=_cmd_centre)
+
+    sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")
+    sync.add_argument("--centre", default="http://127.0.0.1:8765")
+    sync.add_argument("--db", help=db_help)
+    sync.add_argument("--once", action="store_true", help="drain what is due once and exit")
+    sync.add_argument("--every", type=float, default=5.0, help="seconds between drains")
+    sync.set_defaults(run=_cmd_sync)
+
+    rec = sub.add_parser("reconcile", help="3201 reconciliation of one day with the centre")
+    rec.add_argument("--centre", default="http://127.0.0.1:8765")
+    rec.add_argument("--db", help=db_help)
+    rec.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    rec.add_argument("--institution", help="institution code (default: the demo hospital)")
+    rec.set_defaults(run=_cmd_reconcile)
+
     run = sub.add_parser("run", help="start the counter application (the default command)")
     run.add_argument("--db", help=db_help)
     run.add_argument("--demo", action="store_true", help="fill an empty database with demo data first")
@@ -113,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--counter", default="门诊1", help="this counter's name on slips and settlements")
     run.add_argument("--slips", help="folder for slip PDFs (default: user data folder)")
     run.add_argument("--printer", help="system printer for slips (default: PDF files only)")
+    run.add_argument("--centre", help="insurance centre URL: sync in the background while the app runs")
     run.set_defaults(run=_cmd_run)
     return parser
 

@@ -235,7 +235,8 @@ def settle(db: Database, ctx: CounterContext, request: ClaimRequest, confirmed: 
                                   settlement_id=row.id, note=f"结算 {row.setl_no}"))
         msgid = _queue(session, inst, row, "2207", person.psn_no, at, serial,
                        {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
-                        "med_type": claim.med_type, "setlinfo": result.to_json()})
+                        "med_type": claim.med_type, "setl_time": at.isoformat(timespec="seconds"),
+                        "setlinfo": result.to_json()})
         return Settled(row.id, row.setl_no, at, result, msgid)
 
 
@@ -309,8 +310,9 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
                                   settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
         orig_msgid = session.scalar(select(Outbox.msgid).where(Outbox.settlement_id == orig.id))
         msgid = _queue(session, inst, row, "2208", person.psn_no, at, serial,
-                       {"setl_no": row.setl_no, "psn_no": person.psn_no, "setl_id": setl_no,
-                        "omsgid": orig_msgid, "reason": reason})
+                       {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
+                        "med_type": orig.med_type, "setl_time": at.isoformat(timespec="seconds"),
+                        "original_setl_no": setl_no, "omsgid": orig_msgid, "reason": reason, "setlinfo": result})
         return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))
 
 

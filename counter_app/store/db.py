@@ -1,8 +1,10 @@
 """Opening the database: SQLite (WAL) by default, PostgreSQL by URL; migrations run on open.
 
-On SQLite every transaction starts with BEGIN IMMEDIATE, so a writer holds the write lock from
-its first read: two counters settling against the same family account serialise instead of one
-failing at commit. On PostgreSQL the services lock the rows they read (SELECT ... FOR UPDATE).
+On SQLite a writing transaction (`Database.transaction`) starts with BEGIN IMMEDIATE, so a writer
+holds the write lock from its first read: two counters settling against the same family account
+serialise instead of one failing at commit. Read-only sessions (`Database.sessions`) begin
+deferred and never wait for writers (WAL). On PostgreSQL the services lock the rows they read
+(SELECT ... FOR UPDATE).
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path)}"
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, begin: str) -> Engine:
+    """An engine whose transactions start with `begin` ("BEGIN IMMEDIATE" for writers)."""
     # check_same_thread off: pooled connections are handed between the UI's worker thread and others
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -52,7 +55,7 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
     return engine
 
@@ -65,14 +68,17 @@ class Database:
         if self.url.get_backend_name() == "sqlite":
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = _sqlite_engine(self.url)
+            self.engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
+            self.read_engine = _sqlite_engine(self.url, "BEGIN")  # WAL readers never wait for writers
         elif self.url.get_backend_name() == "postgresql":
             if self.url.drivername == "postgresql":
                 self.url = self.url.set(drivername="postgresql+psycopg")
             self.engine = create_engine(self.url, pool_pre_ping=True)
+            self.read_engine = self.engine
         else:
             raise DatabaseError(f"unsupported database {self.url.get_backend_name()!r}: use sqlite or postgresql")
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.read_engine, expire_on_commit=False)  # reads: see transaction()
+        self._writers = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             self.upgrade()
 
@@ -109,9 +115,12 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One atomic unit of work: commits on success, rolls back on any exception."""
-        with self.sessions() as session, session.begin():
+        """One atomic unit of work that writes: commits on success, rolls back on any exception.
+        On SQLite it holds the write lock from its first statement (BEGIN IMMEDIATE)."""
+        with self._writers() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

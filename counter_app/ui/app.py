@@ -37,7 +37,8 @@ def open_counter(db: Database, user: User, institution: str, counter: str, slip_
 
 
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
-        user: User | None = None) -> int:
+        user: User | None = None, centre: str | None = None) -> int:
+    """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
     if user is None:
         from .signin import SignInDialog
@@ -46,8 +47,16 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
         if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.user is None:
             return 0
         user = dialog.user
+    worker = None
+    if centre:
+        from ..sync.worker import SyncWorker
+
+        worker = SyncWorker(db, centre)
+        worker.start()
     window = open_counter(db, user, institution, counter, slip_dir, printer)
     window.show()
     code = app.exec()
     ops.shutdown()
+    if worker is not None:
+        worker.stop()
     return code

@@ -1,0 +1,53 @@
+"""The counter's HTTP client of the insurance centre: one envelope in, one answer out.
+
+A failure is either transient (no connection, timeout, a dropped reply, a 5xx: try again later
+with the same msgid) or a rejection (the centre answered infcode != 0: it will never accept this
+message as it is, so it is parked for a supervisor).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from . import fields as F
+
+
+class Transient(Exception):
+    """Could not get an answer; the same message may be sent again."""
+
+
+class Rejected(Exception):
+    """The centre answered and said no; `response` is its answer."""
+
+    def __init__(self, message: str, response: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class CentreClient:
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout,
+                                 limits=httpx.Limits(max_keepalive_connections=4))
+
+    def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """The centre's answer to one message; raises Transient or Rejected."""
+        try:
+            reply = self.http.post(F.API_PATH, json=envelope)
+        except httpx.TransportError as exc:  # refused, timed out, reply dropped mid-way
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        if reply.status_code >= 500:
+            raise Transient(f"HTTP {reply.status_code}")
+        if reply.status_code != 200:
+            raise Transient(f"HTTP {reply.status_code} from {self.base_url}")
+        try:
+            body = reply.json()
+        except ValueError as exc:
+            raise Transient(f"answer is not JSON: {reply.text[:100]!r}") from exc
+        if body.get("infcode") != F.SUCCESS:
+            raise Rejected(str(body.get("err_msg") or f"infcode {body.get('infcode')}"), body)
+        return body
+
+    def close(self) -> None:
+        self.http.close()
