@@ -171,7 +171,7 @@ class CentreStore:
             "medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancels, status) "
             "VALUES (?, ?, 'cancel', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled')",
             (setl_id, env["msgid"], env["fixmedins_code"], original[1], original[2], str(data.get("setl_no", "")),
-             env["inf_time"][:10], *negated, original[0]))
+             str(data.get("setl_time") or env["inf_time"])[:10], *negated, original[0]))
         self.db.execute("UPDATE record SET status = 'cancelled' WHERE setl_id = ?", (original[0],))
         keys = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
         return {"setlinfo": dict(zip(keys, negated), setl_id=setl_id, psn_no=original[1])}

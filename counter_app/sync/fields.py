@@ -81,7 +81,7 @@ def settle_data(payload: dict[str, Any], msgid: str) -> dict[str, Any]:
 def cancel_data(payload: dict[str, Any], original_setl_id: str) -> dict[str, Any]:
     """2208/2305 input: the centre's setl_id of the settlement being cancelled."""
     return {"psn_no": payload["psn_no"], "setl_id": original_setl_id, "mdtrt_id": "",
-            "setl_no": payload["setl_no"], "omsgid": payload.get("omsgid")}
+            "setl_no": payload["setl_no"], "omsgid": payload.get("omsgid"), "setl_time": payload["setl_time"]}
 
 
 def reversal_data(psn_no: str, omsgid: str, oinfno: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
 from ..store import Database
@@ -51,14 +51,16 @@ class DrainReport:
         return self
 
 
-def due(session: Any, now: dt.datetime, limit: int) -> list[Outbox]:
-    """Pending messages that are due and have nothing unsent before them for the same person."""
+def due(session: Any, now: dt.datetime, limit: int) -> list[tuple[Outbox, Settlement]]:
+    """Pending messages that are due and have nothing unsent before them for the same person,
+    each with its settlement (one query for the batch)."""
     earlier = aliased(Outbox)
     blocked = exists().where(and_(earlier.person_key == Outbox.person_key, earlier.id < Outbox.id,
                                   earlier.status != "sent"))
-    return list(session.scalars(
-        select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= now, ~blocked)
-        .order_by(Outbox.id).limit(limit)))
+    return [tuple(row) for row in session.execute(
+        select(Outbox, Settlement).join(Settlement, Settlement.id == Outbox.settlement_id)
+        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, ~blocked)
+        .order_by(Outbox.id).limit(limit))]
 
 
 class Sender:
@@ -69,9 +71,8 @@ class Sender:
         self._institutions: dict[int, Institution] = {}
         self._names: dict[str, str] = {}
 
-    def envelope(self, session: Any, msg: Outbox, now: dt.datetime) -> dict[str, Any]:
+    def envelope(self, session: Any, msg: Outbox, settlement: Settlement, now: dt.datetime) -> dict[str, Any]:
         payload = json.loads(msg.payload)
-        settlement = session.get(Settlement, msg.settlement_id)
         inst = self._institutions.get(settlement.institution_id)
         if inst is None:
             inst = self._institutions[settlement.institution_id] = session.get(Institution, settlement.institution_id)
@@ -106,7 +107,8 @@ def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] 
     while max_messages is None or report.sent + report.parked < max_messages:
         size = batch if max_messages is None else min(batch, max_messages - report.sent - report.parked)
         with db.sessions() as session:  # read and build, then let go before any network wait
-            envelopes = [(msg.id, sender.envelope(session, msg, now())) for msg in due(session, now(), size)]
+            envelopes = [((msg.id, msg.attempts + 1), sender.envelope(session, msg, settlement, now()))
+                         for msg, settlement in due(session, now(), size)]
         if not envelopes:
             break
         outcomes: list[tuple[int, str, Any]] = []
@@ -129,29 +131,31 @@ def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] 
     return report
 
 
-def _record(db: Database, outcomes: list[tuple[int, str, Any]], at: dt.datetime, policy: RetryPolicy,
-            rng: random.Random) -> DrainReport:
+def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any]], at: dt.datetime,
+            policy: RetryPolicy, rng: random.Random) -> DrainReport:
+    """Write the batch's results in one transaction, as one bulk UPDATE per kind of outcome."""
     report = DrainReport()
-    if not outcomes:
-        return report
-    with db.transaction() as session:
-        for msg_id, outcome, detail in outcomes:
-            msg = session.get(Outbox, msg_id)
-            msg.attempts += 1
-            if outcome == "sent":
-                msg.status, msg.sent_at, msg.last_error = "sent", at, None
-                msg.response = json.dumps(detail, ensure_ascii=False)
-                report.sent += 1
-            elif outcome == "parked":
-                reason, response = detail
-                msg.status, msg.last_error = "parked", f"中心拒绝：{reason}"
-                msg.response = json.dumps(response, ensure_ascii=False)
-                report.parked += 1
-            else:
-                msg.last_error = detail
-                msg.next_attempt_at = at + policy.delay(msg.attempts, rng)
-                report.retried += 1
-                report.errors.append(detail)
+    rows: dict[str, list[dict[str, Any]]] = {"sent": [], "parked": [], "retry": []}
+    for (msg_id, attempts), outcome, detail in outcomes:
+        if outcome == "sent":
+            rows["sent"].append({"id": msg_id, "attempts": attempts, "status": "sent", "sent_at": at,
+                                 "last_error": None, "response": json.dumps(detail, ensure_ascii=False)})
+            report.sent += 1
+        elif outcome == "parked":
+            reason, response = detail
+            rows["parked"].append({"id": msg_id, "attempts": attempts, "status": "parked",
+                                   "last_error": f"中心拒绝：{reason}", "response": json.dumps(response, ensure_ascii=False)})
+            report.parked += 1
+        else:
+            rows["retry"].append({"id": msg_id, "attempts": attempts, "last_error": detail,
+                                  "next_attempt_at": at + policy.delay(attempts, rng)})
+            report.retried += 1
+            report.errors.append(detail)
+    if outcomes:
+        with db.transaction() as session:
+            for batch in rows.values():
+                if batch:
+                    session.execute(update(Outbox), batch)
     return report
 
 

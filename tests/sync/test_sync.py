@@ -1,0 +1,230 @@
+"""Sync against a real `counter-app centre` process: outages, lost replies, crashes, rejections."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from counter_app.services import settlement as svc
+from counter_app.store.models import Outbox
+from counter_app.sync.client import CentreClient
+from counter_app.sync.outbox import RetryPolicy, drain, release, reverse, unsent
+from counter_app.sync.reconcile import reconcile_day
+from tests.services.world import CTX, TODAY, build
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2024, 5, 10, 18, 0)
+
+
+class CentreProcess:
+    """A reference centre in its own process, on a free port, with its own database."""
+
+    def __init__(self, folder: Path, port: int = 0) -> None:
+        self.folder, self.port = folder, port
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "CentreProcess":
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "counter_app", "centre", "--port", str(self.port),
+             "--centre-db", str(self.folder / "centre.sqlite3")],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert "centre listening on" in line, self.proc.stderr.read()
+        self.url = line.split()[3]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=10)
+
+    def stats(self) -> dict:
+        return httpx.get(f"{self.url}/_admin/stats").json()
+
+    def fault(self, mode: str, count: int = 1, seconds: float = 0) -> None:
+        httpx.post(f"{self.url}/_admin/faults", json={"mode": mode, "count": count, "seconds": seconds})
+
+
+@pytest.fixture
+def centre(tmp_path):
+    c = CentreProcess(tmp_path).start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def world(sqlite_url):
+    return build(sqlite_url, mother_balance="100000.00")
+
+
+def settle(world, person: int | None = None, code: str = "A001") -> svc.Settled:
+    req = svc.ClaimRequest(person or world.child, (svc.ClaimLine(code),), TODAY)
+    return svc.settle(world.db, CTX, req, None, now=NOW)
+
+
+def statuses(world) -> dict[str, int]:
+    with world.db.sessions() as s:
+        return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+
+
+def fast() -> RetryPolicy:
+    return RetryPolicy(base_seconds=0.0, cap_seconds=0.0)
+
+
+def test_centre_down_while_1000_settlements_are_made_then_all_arrive_once(world, tmp_path):
+    for n in range(1000):
+        settle(world, person=(world.child, world.retiree, world.mother)[n % 3])
+    client = CentreClient("http://127.0.0.1:9", timeout=1)  # nothing listens: the centre is down
+    report = drain(world.db, client, policy=fast())
+    assert (report.sent, report.retried) == (0, 1) and "ConnectError" in report.errors[0]
+    centre = CentreProcess(tmp_path).start()
+    try:
+        client = CentreClient(centre.url)
+        total = drain(world.db, client, policy=fast())
+        assert total.sent == 1000 and statuses(world) == {"sent": 1000}
+        stats = centre.stats()
+        assert stats["records"] == {"settle:settled": 1000} and stats["duplicates"] == 0
+    finally:
+        centre.stop()
+
+
+def test_replies_lost_after_commit_leave_no_duplicates(world, centre):
+    for _ in range(20):
+        settle(world)
+    centre.fault("drop_after_commit", count=5)
+    client = CentreClient(centre.url, timeout=5)
+    while statuses(world).get("pending"):
+        drain(world.db, client, policy=fast())
+    stats = centre.stats()
+    assert stats["records"] == {"settle:settled": 20}  # each settled once
+    assert stats["duplicates"] == 5  # the five lost answers were asked again and answered the same
+    with world.db.sessions() as s:
+        answers = [json.loads(r) for r in s.scalars(select(Outbox.response))]
+    assert len({a["output"]["setlinfo"]["setl_id"] for a in answers}) == 20
+
+
+def test_500s_and_delays_are_retried_with_the_same_msgid(world, centre):
+    done = settle(world)
+    centre.fault("error500", count=2)
+    client = CentreClient(centre.url)
+    for _ in range(3):
+        drain(world.db, client, policy=fast())
+    assert statuses(world) == {"sent": 1}
+    with world.db.sessions() as s:
+        msg = s.scalar(select(Outbox))
+    assert (msg.msgid, msg.attempts) == (done.msgid, 3)
+    centre.fault("delay", count=1, seconds=2)
+    settle(world)
+    assert drain(world.db, CentreClient(centre.url, timeout=0.5), policy=fast()).retried == 1
+    time.sleep(2)
+    assert drain(world.db, client, policy=fast()).sent == 1
+    assert centre.stats()["records"] == {"settle:settled": 2}
+
+
+def test_a_refund_never_arrives_before_its_settlement(world, centre):
+    first = settle(world)
+    refund = svc.refund(world.db, CTX, first.setl_no, "s001", "退药", now=NOW)
+    centre.fault("error500", count=1)  # the settlement's first attempt fails
+    client = CentreClient(centre.url)
+    assert drain(world.db, client, policy=fast()).sent == 0  # nothing overtakes it
+    with world.db.sessions() as s:
+        due_now = s.scalars(select(Outbox.msgid).where(Outbox.status == "pending")).all()
+    assert set(due_now) == {first.msgid, refund.msgid}
+    assert drain(world.db, client, policy=fast()).sent == 2
+    # the centre found the original when the cancellation came: it came second
+    assert centre.stats()["records"] == {"settle:cancelled": 1, "cancel:settled": 1}
+
+
+def test_a_rejected_message_is_parked_not_retried_and_blocks_only_that_person(world, centre):
+    bad = settle(world)
+    behind = svc.refund(world.db, CTX, bad.setl_no, "s001", "x", now=NOW)
+    settle(world, person=world.retiree)
+    centre.fault("reject", count=1)
+    client = CentreClient(centre.url)
+    report = drain(world.db, client, policy=fast())
+    assert (report.sent, report.parked) == (1, 1)
+    for _ in range(3):
+        assert drain(world.db, client, policy=fast()).sent == 0  # not retried
+    parked = unsent(world.db, "parked")
+    assert [(m.msgid, m.status) for m in parked] == [(bad.msgid, "parked")]
+    assert "injected rejection" in parked[0].last_error
+    assert [m.msgid for m in unsent(world.db, "pending")] == [behind.msgid]  # waits behind it
+    release(world.db, bad.msgid)  # the supervisor sends it again
+    assert drain(world.db, client, policy=fast()).sent == 2
+    assert statuses(world) == {"sent": 3}
+
+
+def test_the_centre_refusing_connections_for_a_while(world, centre):
+    settle(world)
+    centre.fault("refuse", seconds=1.5)
+    time.sleep(0.3)
+    assert drain(world.db, CentreClient(centre.url, timeout=1), policy=fast()).retried == 1
+    time.sleep(1.6)
+    assert drain(world.db, CentreClient(centre.url), policy=fast()).sent == 1
+
+
+def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world, centre, sqlite_url):
+    for _ in range(400):
+        settle(world)
+    script = ("import sys; from counter_app.store import Database; from counter_app.sync.client import CentreClient;"
+              "from counter_app.sync.outbox import drain;"
+              f"drain(Database({sqlite_url!r}, migrate=False), CentreClient({centre.url!r}), batch=50)")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    deadline = time.time() + 30
+    while centre.stats()["messages"] < 120 and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    partly = statuses(world)
+    assert partly.get("pending", 0) > 0  # it really died part-way
+    drain(world.db, CentreClient(centre.url), policy=fast())
+    assert statuses(world) == {"sent": 400}
+    assert centre.stats()["records"] == {"settle:settled": 400}
+
+
+def test_reconciliation_ties_and_names_what_differs(world, centre):
+    a = settle(world)
+    settle(world, person=world.retiree)
+    svc.refund(world.db, CTX, a.setl_no, "s001", "x", now=NOW)
+    client = CentreClient(centre.url)
+    drain(world.db, client, policy=fast())
+    report = reconcile_day(world.db, client, CTX.institution_code, NOW.date(), now=NOW)
+    assert report.ties and [(r.insutype, r.count) for r in report.results] == [("310", 1), ("390", 2)]
+    late = settle(world, person=world.retiree)  # made but not yet sent
+    report = reconcile_day(world.db, client, CTX.institution_code, NOW.date(), now=NOW + dt.timedelta(seconds=1))
+    assert not report.ties
+    [employee] = [r for r in report.results if r.insutype == "310"]
+    assert [(d.setl_no, d.what) for d in employee.differences] == [(late.setl_no, "中心无此笔（未上传或被拒）")]
+
+
+def test_reversal_2601_of_a_message_whose_answer_was_lost(world, centre):
+    done = settle(world)
+    centre.fault("drop_after_commit", count=1)
+    client = CentreClient(centre.url, timeout=5)
+    drain(world.db, client, policy=fast())  # the centre has it; the counter does not know
+    answer = reverse(world.db, client, done.msgid, now=NOW)
+    assert answer["infcode"] == "0" and "已冲正" in answer["output"]["result"]
+    assert centre.stats()["records"] == {"settle:reversed": 1}
+
+
+def test_centre_validates_envelopes(centre):
+    reply = httpx.post(f"{centre.url}/fsi/api", json={"infno": "2207"}).json()
+    assert reply["infcode"] == "-1" and "报文缺少字段" in reply["err_msg"]
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap():
+    policy, rng = RetryPolicy(base_seconds=2, cap_seconds=60, jitter=0.5), random.Random(1)
+    for attempts, step in ((1, 2), (2, 4), (3, 8), (6, 60), (20, 60)):
+        waits = [policy.delay(attempts, rng).total_seconds() for _ in range(50)]
+        assert all(step * 0.5 <= w <= step for w in waits) and len(set(waits)) > 1
