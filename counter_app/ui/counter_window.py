@@ -212,6 +212,56 @@ class SettlementDialog(QDialog):
             lambda e: self.summary.setText(str(e))).run()
 
 
+class OutboxDialog(QDialog):
+    """The supervisor's view of what has not reached the centre: pending and parked messages,
+    with the centre's reason, and a button to send a parked one again once it is put right."""
+
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("上传队列（未上传与挂起的报文）")
+        self.setMinimumSize(900, 360)
+        layout = QVBoxLayout(self)
+        self.table = QTableWidget(0, 7, objectName="outbox_table")
+        self.table.setHorizontalHeaderLabels(["状态", "交易", "结算单号", "参保人", "尝试次数", "原因", "报文号"])
+        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        layout.addWidget(self.table)
+        row = QHBoxLayout()
+        self.release_button = QPushButton("重新发送所选挂起报文", objectName="outbox_release")
+        self.release_button.clicked.connect(self.release_selected)
+        row.addWidget(self.release_button)
+        row.addStretch(1)
+        close = QPushButton("关闭")
+        close.clicked.connect(self.accept)
+        row.addWidget(close)
+        layout.addLayout(row)
+        self.entries: list = []
+
+    def load(self) -> None:
+        from ..sync.outbox import unsent
+
+        def show(entries: list) -> None:
+            self.entries = entries
+            self.table.setRowCount(len(entries))
+            for n, e in enumerate(entries):
+                for col, text in enumerate(("挂起" if e.status == "parked" else "待传", e.infno, e.setl_no,
+                                            e.name, str(e.attempts), e.last_error or "", e.msgid)):
+                    self.table.setItem(n, col, QTableWidgetItem(text))
+
+        Op(self.window_, lambda: unsent(self.window_.db)).success(show).run()
+
+    def release_selected(self) -> None:
+        from ..sync.outbox import release
+
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.entries) or self.entries[row].status != "parked":
+            return
+        msgid = self.entries[row].msgid
+        Op(self.window_, lambda: release(self.window_.db, msgid)).success(lambda _: self.load()).run()
+
+
 class CounterWindow(QMainWindow):
     def __init__(self, db: Database, user: User, settings: CounterSettings) -> None:
         super().__init__()
@@ -311,7 +361,8 @@ class CounterWindow(QMainWindow):
         for key, title, slot in (("F2", "扫码", self.focus_scan), ("F3", "项目", self.focus_search),
                                  ("Del", "删除行", self.remove_line), ("F5", "预结算", self.preview),
                                  ("F9", "确认结算", self.confirm), ("F10", "补打", self.reprint),
-                                 ("F11", "退费", self.refund), ("Esc", "取消", self.reset)):
+                                 ("F11", "退费", self.refund), ("F12", "上传队列", self.outbox),
+                                 ("Esc", "取消", self.reset)):
             button = QPushButton(f"{title} [{key}]", objectName=f"button_{key}")
             button.clicked.connect(slot)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -329,7 +380,8 @@ class CounterWindow(QMainWindow):
 
     def _shortcuts(self) -> None:
         for key, slot in (("F2", self.focus_scan), ("F3", self.focus_search), ("F5", self.preview),
-                          ("F9", self.confirm), ("F10", self.reprint), ("F11", self.refund), ("Esc", self.reset),
+                          ("F9", self.confirm), ("F10", self.reprint), ("F11", self.refund), ("F12", self.outbox),
+                          ("Esc", self.reset),
                           ("Del", self.remove_line)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
@@ -583,6 +635,13 @@ class CounterWindow(QMainWindow):
 
         dialog.accepted.connect(accepted)
         self._open(dialog)
+
+    def outbox(self) -> None:
+        """F12 (supervisors): what has not reached the centre, and why."""
+        if not self.user.may("approve_refund"):
+            self.show_error(ServiceError(f"{self.user.role_name}无权查看上传队列"))
+            return
+        self._open(OutboxDialog(self))
 
     def _open(self, dialog: QDialog) -> None:
         self.dialog = dialog  # the open dialog (tests and screenshots reach it here)

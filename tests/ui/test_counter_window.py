@@ -227,3 +227,23 @@ def test_qt_is_imported_in_one_place_only():
     importers = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
                  if re.search(r"^\s*(from|import) PySide6", p.read_text(encoding="utf-8"), re.M)]
     assert importers == ["ui/qt.py"]
+
+
+def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot, world, tmp_path):
+    from counter_app.store.models import Outbox
+
+    done = svc.settle(world.db, CTX, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None)
+    with world.db.transaction() as s:  # as the drain leaves a message the centre rejected
+        msg = s.scalar(select(Outbox).where(Outbox.msgid == done.msgid))
+        msg.status, msg.last_error = "parked", "中心拒绝：人员编号不存在"
+    cashier = open_window(qtbot, world, tmp_path, "c001", "1234")
+    press(qtbot, cashier, Qt.Key.Key_F12)
+    assert "无权查看上传队列" in cashier.message.text()
+    win = open_window(qtbot, world, tmp_path, "s001", "5678")
+    press(qtbot, win, Qt.Key.Key_F12)
+    table = win.dialog.table
+    qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=10_000)
+    assert [table.item(0, c).text() for c in (0, 1, 2, 5)] == ["挂起", "2207", done.setl_no, "中心拒绝：人员编号不存在"]
+    table.selectRow(0)
+    win.dialog.release_button.click()
+    qtbot.waitUntil(lambda: table.rowCount() == 1 and table.item(0, 0).text() == "待传", timeout=10_000)
