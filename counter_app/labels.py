@@ -1,6 +1,8 @@
 """Chinese names of codes, for screens and slips (one table each; national codes as keys)."""
 from __future__ import annotations
 
+import re
+
 INSUTYPE = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险", "510": "职工生育保险"}
 PSN_TYPE = {"in_service": "在职", "retired": "退休", "flexible_combined": "灵活就业（统账结合）",
             "flexible_pooling_only": "灵活就业（单建统筹）"}
@@ -25,17 +27,22 @@ POOLING_REASON = {
 }
 
 
+_PACK_ID = re.compile(r"\b[a-z]+-\d{4}\b")  # a policy pack id as the engine names it: wuhu-2022
+
+
 def pooling_reason(reason: str, applies: bool) -> str:
     """The engine's pooling reason as the screen and slip show it: Chinese text and the rule id."""
     if applies:
         return "符合门诊共济支付条件"
     rule = reason.split(":", 1)[0].strip()
+    pack = _PACK_ID.search(reason)
+    if "no inpatient section" in reason:  # say it, rather than let anyone think a ratio applies
+        why = f"住院费用不纳入门诊共济（{rule}）；" if rule.startswith("WH-") else ""
+        return f"{why}所用政策 {pack.group(0) if pack else ''} 无住院统筹支付规定，统筹基金不支付"
+    if "no outpatient pooling section" in reason:
+        return f"所用政策 {pack.group(0) if pack else rule} 无门诊统筹支付规定，统筹基金不支付"
     text = POOLING_REASON.get(rule)
-    if text:
-        return f"{text}（{rule}）"
-    if "no outpatient pooling section" in reason or "no inpatient section" in reason:
-        return f"所用政策（{rule}）无此项统筹支付规定，统筹基金不支付"
-    return reason
+    return f"{text}（{rule}）" if text else reason
 
 
 def mask_name(name: str) -> str:

@@ -171,3 +171,44 @@ def binding_counts(session: Session, provider_id: int) -> dict[str, int]:
     rows = session.execute(select(FamilyBinding.relation, func.count()).where(
         FamilyBinding.provider_id == provider_id, FamilyBinding.ended_at.is_(None)).group_by(FamilyBinding.relation))
     return {relation: count for relation, count in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class BoundRelative:
+    binding_id: int
+    name: str
+    masked_certno: str
+    relation: str
+    bound_at: dt.datetime
+    proofs: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderDesk:
+    """What the binding desk shows for a provider as the clerk types."""
+
+    name: str
+    masked_certno: str
+    insutype: str
+    account_open: bool
+    relatives: tuple[BoundRelative, ...]
+    counts: dict[str, int]
+    limits: dict[str, int] | None
+    max_total: int | None
+    limits_rule: str | None
+
+
+def provider_desk(db: Database, pack: PolicyPack, provider_certno: str) -> ProviderDesk:
+    with db.sessions() as session:
+        provider = _person_by_certno(session, provider_certno, "提供人")
+        account = session.scalar(select(Account).where(Account.person_id == provider.id))
+        relatives = tuple(
+            BoundRelative(b.id, b.beneficiary.name, identity.mask(b.beneficiary.certno), b.relation, b.bound_at,
+                          len(b.proofs))
+            for b in active_bindings(session, provider.id))
+        counts = binding_counts(session, provider.id)
+    rules = pack.family
+    return ProviderDesk(provider.name, identity.mask(provider.certno), provider.insutype,
+                        account is not None and account.closed_on is None, relatives, counts,
+                        dict(rules.max_per_relation) if rules.max_per_relation else None, rules.max_total,
+                        rules.limits_rule)

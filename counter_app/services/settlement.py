@@ -31,6 +31,7 @@ from . import ledger, numbers
 from .context import CounterContext
 from .errors import NotFound, RefundRefused, ServiceError
 from .lookup import account_state, provider_relation, year_totals
+from .shift import TENDERS, business_day, require_shift
 
 MAX_QUANTITY = Decimal("9999")
 
@@ -200,44 +201,58 @@ def preview(db: Database, ctx: CounterContext, request: ClaimRequest) -> Preview
         return Preview(claim, _run_engine(claim))
 
 
+INPATIENT_MED_TYPES = ("21", "52")
+
+
 def settle(db: Database, ctx: CounterContext, request: ClaimRequest, confirmed: Preview | None,
-           *, now: dt.datetime | None = None) -> Settled:
-    """Settle atomically. With `confirmed`, refuses (SplitChanged) unless the split is the same."""
-    at = now or dt.datetime.now()
+           *, now: dt.datetime | None = None, tender: str = "cash") -> Settled:
+    """Settle atomically. With `confirmed`, refuses (SplitChanged) unless the split is the same.
+    Needs the cashier's open shift; `tender` is how the patient pays the cash part."""
     with db.transaction() as session:
-        claim, inst, accounts = build_claim(session, ctx, request, lock=True)
-        result = _run_engine(claim)
-        if confirmed is not None and split_of(result) != confirmed.split:
-            raise SplitChanged(Preview(claim, result))
-        person = session.get(Person, request.person_id)
-        serial = numbers.next_value(session, inst, "settlement")
-        row = Settlement(
-            setl_no=numbers.settlement_number(inst, serial), kind="settle", institution_id=inst.id,
-            person_id=person.id, med_type=claim.med_type, visit_date=claim.visit_date, settled_at=at,
-            cashier=ctx.cashier, approver=None, counter=ctx.counter, policy=result.policy,
-            policy_version=result.policy_version, medfee_sumamt=result.medfee_sumamt,
-            fund_pay_sumamt=result.fund_pay_sumamt, hifp_pay=result.hifp_pay, acct_pay=result.acct_pay,
-            acct_mulaid_pay=result.acct_mulaid_pay, psn_cash_pay=result.psn_cash_pay,
-            claim_json=json.dumps(claim_to_json(claim), ensure_ascii=False),
-            result_json=json.dumps(result.to_json(), ensure_ascii=False),
-        )
-        session.add(row)
-        session.flush()
-        if result.own_acct_pay:
-            ledger.post(session, accounts[person.psn_no], -result.own_acct_pay, "settle",
-                        f"结算 {row.setl_no}", at=at, settlement_id=row.id)
-        for draw in result.mulaid:
-            ledger.post(session, accounts[draw.psn_no], -draw.paid, "mulaid",
-                        f"家庭共济 {row.setl_no}：{person.name}（{draw.relation}）", at=at, settlement_id=row.id)
-        if result.act_pay_dedc or result.hifp_pay:
-            session.add(YearTotal(person_id=person.id, year=claim.visit_date.year,
-                                  deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
-                                  settlement_id=row.id, note=f"结算 {row.setl_no}"))
-        msgid = _queue(session, inst, row, "2207", person.psn_no, at, serial,
-                       {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
-                        "med_type": claim.med_type, "setl_time": at.isoformat(timespec="seconds"),
-                        "setlinfo": result.to_json()})
-        return Settled(row.id, row.setl_no, at, result, msgid)
+        return settle_in(session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender)
+
+
+def settle_in(session: Session, ctx: CounterContext, request: ClaimRequest, confirmed: Preview | None,
+              *, at: dt.datetime, tender: str = "cash") -> Settled:
+    """The body of `settle`, inside the caller's transaction (a discharge settles within its own)."""
+    if tender not in TENDERS:
+        raise ServiceError(f"未知的支付方式：{tender}")
+    shift = require_shift(session, ctx)
+    claim, inst, accounts = build_claim(session, ctx, request, lock=True)
+    result = _run_engine(claim)
+    if confirmed is not None and split_of(result) != confirmed.split:
+        raise SplitChanged(Preview(claim, result))
+    person = session.get(Person, request.person_id)  # already loaded: no query
+    serial = numbers.next_value(session, inst, "settlement")
+    row = Settlement(
+        setl_no=numbers.settlement_number(inst, serial), kind="settle", institution_id=inst.id,
+        person_id=person.id, med_type=claim.med_type, visit_date=claim.visit_date, settled_at=at,
+        cashier=ctx.cashier, approver=None, counter=ctx.counter, policy=result.policy,
+        policy_version=result.policy_version, medfee_sumamt=result.medfee_sumamt,
+        fund_pay_sumamt=result.fund_pay_sumamt, hifp_pay=result.hifp_pay, acct_pay=result.acct_pay,
+        acct_mulaid_pay=result.acct_mulaid_pay, psn_cash_pay=result.psn_cash_pay,
+        claim_json=json.dumps(claim_to_json(claim), ensure_ascii=False),
+        result_json=json.dumps(result.to_json(), ensure_ascii=False),
+        shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=tender,
+    )
+    session.add(row)
+    session.flush()
+    if result.own_acct_pay:
+        ledger.post(session, accounts[person.psn_no], -result.own_acct_pay, "settle",
+                    f"结算 {row.setl_no}", at=at, settlement_id=row.id)
+    for draw in result.mulaid:
+        ledger.post(session, accounts[draw.psn_no], -draw.paid, "mulaid",
+                    f"家庭共济 {row.setl_no}：{person.name}（{draw.relation}）", at=at, settlement_id=row.id)
+    if result.act_pay_dedc or result.hifp_pay:
+        session.add(YearTotal(person_id=person.id, year=claim.visit_date.year,
+                              deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
+                              settlement_id=row.id, note=f"结算 {row.setl_no}"))
+    infno = "2304" if claim.med_type in INPATIENT_MED_TYPES else "2207"
+    msgid = _queue(session, inst, row, infno, person.psn_no, at, serial,
+                   {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
+                    "med_type": claim.med_type, "setl_time": at.isoformat(timespec="seconds"),
+                    "setlinfo": result.to_json()})
+    return Settled(row.id, row.setl_no, at, result, msgid)
 
 
 def _queue(session: Session, inst: Institution, row: Settlement, infno: str, person_key: str,
@@ -269,6 +284,7 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
         raise RefundRefused("请填写退费原因")
     at = now or dt.datetime.now()
     with db.transaction() as session:
+        shift = require_shift(session, ctx)
         inst = _institution(session, ctx.institution_code)
         orig = session.scalar(select(Settlement).where(Settlement.institution_id == inst.id,
                                                        Settlement.setl_no == setl_no))
@@ -294,6 +310,7 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
             fund_pay_sumamt=-orig.fund_pay_sumamt, hifp_pay=-orig.hifp_pay, acct_pay=-orig.acct_pay,
             acct_mulaid_pay=-orig.acct_mulaid_pay, psn_cash_pay=-orig.psn_cash_pay,
             claim_json=orig.claim_json, result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
+            shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=orig.tender,
         )
         session.add(row)
         session.flush()
@@ -309,7 +326,8 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
                                   outpatient_pool_paid=-total.outpatient_pool_paid,
                                   settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
         orig_msgid = session.scalar(select(Outbox.msgid).where(Outbox.settlement_id == orig.id))
-        msgid = _queue(session, inst, row, "2208", person.psn_no, at, serial,
+        infno = "2305" if orig.med_type in INPATIENT_MED_TYPES else "2208"
+        msgid = _queue(session, inst, row, infno, person.psn_no, at, serial,
                        {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
                         "med_type": orig.med_type, "setl_time": at.isoformat(timespec="seconds"),
                         "original_setl_no": setl_no, "omsgid": orig_msgid, "reason": reason, "setlinfo": result})

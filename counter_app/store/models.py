@@ -198,6 +198,9 @@ class Settlement(Base):
     psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
     claim_json: Mapped[str] = mapped_column(Text)
     result_json: Mapped[str] = mapped_column(Text)
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"), index=True)
+    business_day: Mapped[dt.date | None] = mapped_column(Date, index=True)  # the day it is closed under
+    tender: Mapped[str] = mapped_column(String(10), default="cash")  # how the cash part was paid
 
     person: Mapped[Person] = relationship()
     institution: Mapped[Institution] = relationship()
@@ -207,6 +210,10 @@ class Outbox(Base):
     """A message for the insurance centre, written in the same transaction as its settlement."""
 
     __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_id", "status", "id"),  # the drain walks pending messages in id order
+        Index("ix_outbox_person_id", "person_key", "id"),  # "anything earlier unsent for this person?"
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     msgid: Mapped[str] = mapped_column(String(30), unique=True)
     infno: Mapped[str] = mapped_column(String(4))
@@ -245,3 +252,76 @@ class SlipPrint(Base):
     printed_at: Mapped[dt.datetime] = mapped_column(DateTime)
     printed_by: Mapped[str] = mapped_column(String(30))
     target: Mapped[str] = mapped_column(String(100))  # pdf path or printer name
+
+
+class Shift(Base):
+    """A cashier's shift at one counter: opened with a cash float before any money is taken."""
+
+    __tablename__ = "shift"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    counter: Mapped[str] = mapped_column(String(30))
+    cashier: Mapped[str] = mapped_column(String(30), index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    opening_float: Mapped[Decimal] = mapped_column(Money)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    counted_cash: Mapped[Decimal | None] = mapped_column(Money)
+    expected_cash: Mapped[Decimal | None] = mapped_column(Money)
+    report_json: Mapped[str | None] = mapped_column(Text)
+
+
+class DayClose(Base):
+    """A business day closed for an institution; once only. Later settlements go to the next day."""
+
+    __tablename__ = "day_close"
+    __table_args__ = (UniqueConstraint("institution_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    closed_by: Mapped[str] = mapped_column(String(30))
+    report_json: Mapped[str] = mapped_column(Text)
+
+
+class Admission(Base):
+    """An inpatient stay: deposit taken on admission, fees posted during it, settled at discharge."""
+
+    __tablename__ = "admission"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    adm_no: Mapped[str] = mapped_column(String(30), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    admitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    admitted_by: Mapped[str] = mapped_column(String(30))
+    discharged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
+    status: Mapped[str] = mapped_column(String(12), default="admitted")  # admitted, discharged
+
+    person: Mapped[Person] = relationship()
+
+
+class AdmissionFee(Base):
+    """A fee item posted to a stay (never edited; a correction is a negative quantity line)."""
+
+    __tablename__ = "admission_fee"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    admission_id: Mapped[int] = mapped_column(ForeignKey("admission.id"), index=True)
+    code: Mapped[str] = mapped_column(String(50))
+    quantity: Mapped[Decimal] = mapped_column(Ratio)
+    posted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    posted_by: Mapped[str] = mapped_column(String(30))
+
+
+class DepositEntry(Base):
+    """Deposit (押金) taken, applied at discharge, or paid back: a ledger per stay."""
+
+    __tablename__ = "deposit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    admission_id: Mapped[int] = mapped_column(ForeignKey("admission.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)  # + taken, - applied or paid back
+    kind: Mapped[str] = mapped_column(String(12))  # taken, applied, refunded
+    receipt_no: Mapped[str] = mapped_column(String(30), unique=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    cashier: Mapped[str] = mapped_column(String(30))
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"))
+    tender: Mapped[str] = mapped_column(String(10), default="cash")

@@ -16,10 +16,11 @@ from typing import Any
 from .. import identity, labels
 from ..engine.money import ZERO, cents, fmt
 from ..printing import output
-from ..services import catalogue, lookup, settlement as svc
+from ..services import catalogue, inpatient, lookup, settlement as svc
 from ..services.catalogue import CatalogueEntry
 from ..services.context import CounterContext
 from ..services.errors import ServiceError
+from ..services.shift import TENDERS, ShiftHasPending, ShiftState, close_shift, open_shift, shift_state
 from ..services.staff import User, approve_refund
 from ..services.sync_status import SyncStatus, sync_status
 from ..store import Database
@@ -32,7 +33,10 @@ from .qt import (
     QTimer, QVBoxLayout, QWidget,
 )
 
-COUNTER_MED_TYPES = ("11", "13", "14", "51")  # what an outpatient counter settles
+# What each counter settles: outpatient (general, emergency, special disease, maternity) or a pharmacy.
+COUNTER_MED_TYPES = {"outpatient": ("11", "13", "14", "51"), "pharmacy": ("41",), "inpatient": ("21", "52")}
+COUNTER_KIND = {"pharmacy_clerk": "pharmacy", "inpatient_cashier": "inpatient"}
+PRESCRIBING_LEVELS = ((None, "无外配处方"), (1, "一级机构处方"), (2, "二级机构处方"), (3, "三级机构处方"))
 
 
 @dataclass
@@ -127,6 +131,10 @@ class PreviewPanel(QGroupBox):
         layout.addWidget(self.family)
         row = QHBoxLayout()
         row.addWidget(_label("应收现金", big=True))
+        self.tender = QComboBox(objectName="tender")
+        for code, name in TENDERS.items():
+            self.tender.addItem(name, code)
+        row.addWidget(self.tender)
         self.cash = _label("", name="preview_cash", big=True)
         self.cash.setAlignment(Qt.AlignmentFlag.AlignRight)
         row.addWidget(self.cash)
@@ -212,6 +220,133 @@ class SettlementDialog(QDialog):
             lambda e: self.summary.setText(str(e))).run()
 
 
+def _money_text(text: str, field: str) -> Decimal:
+    """Money typed by the cashier, checked by the one money parser (two decimals, not negative)."""
+    from ..engine.money import MoneyError, parse_money
+
+    try:
+        return parse_money(text.strip())
+    except MoneyError as exc:
+        raise ServiceError(f"{field}：{exc}") from None
+
+
+class OpenShiftDialog(QDialog):
+    """No money is taken before the shift is opened with the drawer's cash float."""
+
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("开班")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        form = QFormLayout(self)
+        form.addRow(_label(f"{window.user.name}，请清点备用金后开班（{window.settings.context.counter}）"))
+        self.opening_float = QLineEdit("0.00", objectName="opening_float")
+        form.addRow("备用金", self.opening_float)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        self.opening_float.setFocus()
+        self.opening_float.selectAll()
+
+
+class DayCloseDialog(QDialog):
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.setWindowTitle("日结")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        form = QFormLayout(self)
+        form.addRow(_label("日结后当日不能再结算，之后的结算计入次日"))
+        self.day = QLineEdit(window.settings.visit_date().isoformat(), objectName="close_day")
+        form.addRow("营业日", self.day)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        self.day.setFocus()
+
+
+class AdmitDialog(QDialog):
+    """Admission: the deposit (押金) taken and receipted."""
+
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.setWindowTitle(f"办理入院 — {window.person.name}")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        form = QFormLayout(self)
+        self.deposit = QLineEdit("0.00", objectName="deposit")
+        form.addRow("押金", self.deposit)
+        self.tender = QComboBox(objectName="deposit_tender")
+        for code, name in TENDERS.items():
+            self.tender.addItem(name, code)
+        form.addRow("支付方式", self.tender)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        self.deposit.setFocus()
+        self.deposit.selectAll()
+
+
+class CloseShiftDialog(QDialog):
+    """Count the drawer against what the shift's settlements, refunds and deposits say."""
+
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.state: ShiftState | None = None
+        self.setWindowTitle("交班")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumWidth(620)
+        form = QFormLayout(self)
+        self.summary = _label(name="shift_summary")
+        self.summary.setWordWrap(True)
+        form.addRow("本班合计", self.summary)
+        self.expected = _label(name="shift_expected", big=True)
+        form.addRow("应有现金", self.expected)
+        self.pending = _label(name="shift_pending")
+        self.pending.setWordWrap(True)
+        self.pending.setStyleSheet("color: #b00020")
+        form.addRow(self.pending)
+        self.acknowledge = QCheckBox("已知晓以上未上传报文，仍然交班", objectName="shift_acknowledge")
+        self.acknowledge.hide()
+        form.addRow(self.acknowledge)
+        self.counted = QLineEdit(objectName="counted_cash")
+        form.addRow("实点现金", self.counted)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        def show(state: ShiftState | None) -> None:
+            if state is None:
+                self.summary.setText("当前没有未交班的班次")
+                return
+            self.state = state
+            t = state.totals
+            tenders = "，".join(f"{TENDERS.get(k, k)} {fmt(v)}" for k, v in sorted(t.cash_by_tender.items())) or "无"
+            self.summary.setText(
+                f"结算 {t.settlements} 笔，退费 {t.refunds} 笔；医疗费 {fmt(t.medfee)}，统筹 {fmt(t.fund)}，"
+                f"个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}；个人现金部分：{tenders}；"
+                f"备用金 {fmt(state.opening_float)}" + ("" if t.ties_to_ledger else "；账户合计与流水不一致！"))
+            self.expected.setText(fmt(state.expected_cash))
+            if state.unsent:
+                self.pending.setText(f"还有 {len(state.unsent)} 笔未上传医保中心：" + "；".join(
+                    f"{e.setl_no} {e.name}（{'挂起' if e.status == 'parked' else '待传'}）" for e in state.unsent[:8])
+                    + ("…" if len(state.unsent) > 8 else ""))
+                self.acknowledge.show()
+            self.counted.setFocus()
+
+        Op(self.window_, lambda: shift_state(self.window_.db, self.window_.settings.context)).success(show).run()
+
+
 class OutboxDialog(QDialog):
     """The supervisor's view of what has not reached the centre: pending and parked messages,
     with the centre's reason, and a button to send a parked one again once it is put right."""
@@ -272,9 +407,14 @@ class CounterWindow(QMainWindow):
         self.matches: list[CatalogueEntry] = []
         self.last_setl_no: str | None = None
         self.last_slip: Path | None = None
+        self.last_shift_report: Path | None = None
+        self.shift: ShiftState | None = None
+        self.stay: inpatient.Stay | None = None  # the inpatient counter's open stay for the person
+        self.discharge: inpatient.DischargePreview | None = None
         self.errors: list[str] = []  # every message shown, newest last (tests read it)
         self.busy = False
-        self.setWindowTitle(f"医保收费 — {settings.context.institution_code} {settings.context.counter}")
+        kind = {"pharmacy_clerk": "药店", "inpatient_cashier": "住院"}.get(user.role, "门诊")
+        self.setWindowTitle(f"医保{kind}收费 — {settings.context.institution_code} {settings.context.counter}")
         self._build()
         self._shortcuts()
         self.status_timer = QTimer(self)
@@ -284,6 +424,7 @@ class CounterWindow(QMainWindow):
         Op(self, lambda: svc.institution_label(db, settings.context.institution_code)).success(
             lambda info: self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}，{info[2]}）")).run()
         self.reset()
+        self.check_shift()
 
     # ----- layout
     def _build(self) -> None:
@@ -334,10 +475,17 @@ class CounterWindow(QMainWindow):
         options = QHBoxLayout()
         options.addWidget(QLabel("医疗类别"))
         self.med_type = QComboBox(objectName="med_type")
-        for code in COUNTER_MED_TYPES:
+        self.kind = COUNTER_KIND.get(self.user.role, "outpatient")
+        for code in COUNTER_MED_TYPES[self.kind]:
             self.med_type.addItem(f"{code} {labels.MED_TYPE[code]}", code)
         self.med_type.currentIndexChanged.connect(self.claim_changed)
         options.addWidget(self.med_type)
+        self.prescribing = QComboBox(objectName="prescribing_level")  # WH-14, WH-23: outside prescriptions
+        for level, name in PRESCRIBING_LEVELS:
+            self.prescribing.addItem(name, level)
+        self.prescribing.currentIndexChanged.connect(self.claim_changed)
+        self.prescribing.setVisible(self.kind == "pharmacy")
+        options.addWidget(self.prescribing)
         self.level = _label(name="institution_level")
         options.addWidget(self.level)
         self.use_own = QCheckBox("使用个人账户", objectName="use_own")
@@ -358,8 +506,10 @@ class CounterWindow(QMainWindow):
 
         keys = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for key, title, slot in (("F2", "扫码", self.focus_scan), ("F3", "项目", self.focus_search),
+        admit = (("F4", "入院", self.admit),) if self.kind == "inpatient" else ()
+        for key, title, slot in (("F2", "扫码", self.focus_scan), ("F3", "项目", self.focus_search), *admit,
                                  ("Del", "删除行", self.remove_line), ("F5", "预结算", self.preview),
+                                 ("F7", "交班", self.close_shift),
                                  ("F9", "确认结算", self.confirm), ("F10", "补打", self.reprint),
                                  ("F11", "退费", self.refund), ("F12", "上传队列", self.outbox),
                                  ("Esc", "取消", self.reset)):
@@ -370,6 +520,7 @@ class CounterWindow(QMainWindow):
             self.buttons[key] = button
         outer.addLayout(keys)
         self.setCentralWidget(central)
+        self._menu()
         self.status_db = QLabel(f"数据库：{self.db.describe()}")
         self.status_user = QLabel(f"{self.user.name}（{self.user.role_name}）")
         self.status_sync = QLabel("上传：—", objectName="status_sync")
@@ -378,8 +529,60 @@ class CounterWindow(QMainWindow):
             self.statusBar().addPermanentWidget(widget)
         self.resize(1180, 760)
 
+    def _menu(self) -> None:
+        """功能 menu: what this role may open besides the counter itself."""
+        menu = self.menuBar().addMenu("功能")
+        entries = [("交班 (F7)", self.close_shift, True),
+                   ("家庭共济绑定 (Ctrl+B)", self.binding_desk, self.user.may("bind")),
+                   ("日结", self.close_day, self.user.may("reports")),
+                   ("上传队列 (F12)", self.outbox, self.user.may("approve_refund"))]
+        self.menu_actions = {}
+        for title, slot, allowed in entries:
+            if allowed:
+                self.menu_actions[title] = menu.addAction(title, slot)
+        if self.user.may("bind"):
+            shortcut = QShortcut(QKeySequence("Ctrl+B"), self)
+            shortcut.activated.connect(self.binding_desk)
+
+    def binding_desk(self) -> None:
+        from .binding_desk import BindingDesk
+
+        if not self.user.may("bind"):
+            self.show_error(ServiceError(f"{self.user.role_name}无家庭共济绑定权限"))
+            return
+        desk = BindingDesk(self)
+        self.dialog = desk
+        desk.finished.connect(self._dialog_closed)
+        desk.open()
+
+    def close_day(self) -> None:
+        from ..services.shift import close_day
+
+        dialog = DayCloseDialog(self)
+
+        def accepted() -> None:
+            text = dialog.day.text().strip()
+
+            def run():  # noqa: ANN202
+                try:
+                    day = dt.date.fromisoformat(text)
+                except ValueError:
+                    raise ServiceError(f"日期应为 YYYY-MM-DD：{text}") from None
+                return day, close_day(self.db, self.settings.context.institution_code, day, self.user.staff_no)
+
+            def done(result) -> None:  # noqa: ANN001
+                day, t = result
+                self.say(f"{day} 已日结：结算 {t.settlements} 笔，退费 {t.refunds} 笔，医疗费 {fmt(t.medfee)}，"
+                         f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}")
+
+            Op(self, run).success(done).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
     def _shortcuts(self) -> None:
         for key, slot in (("F2", self.focus_scan), ("F3", self.focus_search), ("F5", self.preview),
+                          ("F7", self.close_shift), ("F4", self.admit),
                           ("F9", self.confirm), ("F10", self.reprint), ("F11", self.refund), ("F12", self.outbox),
                           ("Esc", self.reset),
                           ("Del", self.remove_line)):
@@ -415,6 +618,7 @@ class CounterWindow(QMainWindow):
     def reset(self) -> None:
         """Esc: drop the patient on screen and wait for the next scan."""
         self.person, self.lines, self.shown = None, [], None
+        self.stay = self.discharge = None
         self.person_panel.show_person(None, "", "")
         self.preview_panel.show_preview(None, {})
         self.table.setRowCount(0)
@@ -423,6 +627,7 @@ class CounterWindow(QMainWindow):
         self.use_own.setChecked(True)
         self.use_family.setChecked(True)
         self.med_type.setCurrentIndex(0)
+        self.prescribing.setCurrentIndex(0)
         self.total.setText("合计 0.00")
         self.scan.clear()
         self.focus_scan()
@@ -464,6 +669,8 @@ class CounterWindow(QMainWindow):
             self.person_panel.show_person(*result)
             self.message.setText("")
             self.focus_search()
+            if self.kind == "inpatient":
+                self.load_stay()
 
         def refused(exc: Exception) -> None:
             self.show_error(exc)
@@ -495,12 +702,66 @@ class CounterWindow(QMainWindow):
 
         Op(self, search).success(found).run()
 
+    # ----- inpatient: the stay's fees live in the store, not in the window
+    def load_stay(self) -> None:
+        person_id = self.person.id if self.person else None
+        if person_id is None:
+            return
+
+        def show(stay: inpatient.Stay | None) -> None:
+            self.stay, self.discharge = stay, None
+            self.lines = [Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity)
+                          for f in stay.fees] if stay else []
+            self.claim_changed()
+            if stay is None:
+                self.say("该参保人不在院：按 F4 办理入院（收取押金）")
+            else:
+                self.say(f"在院 {stay.adm_no}，{stay.admitted_at:%Y-%m-%d} 入院，押金 {fmt(stay.deposit)}，"
+                         f"已记费用 {fmt(stay.fees_total)}")
+
+        Op(self, lambda: inpatient.current_stay(self.db, self.settings.context, person_id)).success(show).run()
+
+    def admit(self) -> None:
+        """F4 (inpatient): admission with a deposit; the person is hospitalized from now on."""
+        if self.kind != "inpatient" or self.person is None:
+            return
+        if self.stay is not None:
+            self.show_error(ServiceError(f"{self.person.name} 已在院（{self.stay.adm_no}）"))
+            return
+        dialog = AdmitDialog(self)
+
+        def accepted() -> None:
+            person_id, tender = self.person.id, dialog.tender.currentData()
+
+            def run() -> str:
+                deposit = _money_text(dialog.deposit.text(), "押金")
+                return inpatient.admit(self.db, self.settings.context, person_id, deposit, tender=tender)
+
+            Op(self, run).success(lambda adm_no: (self.say(f"已入院 {adm_no}"), self.load_stay())).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def _post_fee(self, code: str, quantity: Decimal) -> None:
+        if self.stay is None:
+            self.show_error(ServiceError("该参保人不在院，请先办理入院（F4）"))
+            return
+        adm_no = self.stay.adm_no
+        Op(self, lambda: inpatient.post_fee(self.db, self.settings.context, adm_no, code, quantity)).success(
+            lambda _: self.load_stay()).run()
+
     def add_current_match(self) -> None:
         row = self.match_list.currentRow()
         if self.person is None or not 0 <= row < len(self.matches):
             return
         quantity = Decimal(str(self.quantity.value())).quantize(Decimal("0.01"))
         entry = self.matches[row]
+        if self.kind == "inpatient":  # a fee posted to the stay, kept in the store at once
+            self.search.clear()
+            self.match_list.clear()
+            self.quantity.setValue(1)
+            self._post_fee(entry.code, quantity)
+            return
         for line in self.lines:
             if line.entry.code == entry.code:
                 line.quantity += quantity
@@ -515,6 +776,9 @@ class CounterWindow(QMainWindow):
     def remove_line(self) -> None:
         row = self.table.currentRow()
         if 0 <= row < len(self.lines):
+            if self.kind == "inpatient":  # posted fees are never deleted: a negative line corrects them
+                self._post_fee(self.lines[row].entry.code, -self.lines[row].quantity)
+                return
             del self.lines[row]
             self.claim_changed()
 
@@ -538,6 +802,7 @@ class CounterWindow(QMainWindow):
         return svc.ClaimRequest(
             self.person.id, tuple(svc.ClaimLine(l.entry.code, l.quantity) for l in self.lines),
             self.settings.visit_date(), med_type=self.med_type.currentData(),
+            prescribing_level=self.prescribing.currentData() if self.med_type.currentData() == "41" else None,
             use_own_account=self.use_own.isChecked(), use_family_account=self.use_family.isChecked())
 
     def _provider_names(self) -> dict[str, str]:
@@ -547,6 +812,9 @@ class CounterWindow(QMainWindow):
     def preview(self) -> None:
         if self.person is None or not self.lines:
             self.show_error(ServiceError("请先扫码并录入收费项目"))
+            return
+        if self.kind == "inpatient":
+            self.preview_discharge()
             return
         request = self.request()
 
@@ -559,15 +827,53 @@ class CounterWindow(QMainWindow):
 
         Op(self, lambda: svc.preview(self.db, self.settings.context, request)).success(shown).run()
 
+    def preview_discharge(self) -> None:
+        if self.stay is None:
+            self.show_error(ServiceError("该参保人不在院"))
+            return
+        adm_no, day, med_type = self.stay.adm_no, self.settings.visit_date(), self.med_type.currentData()
+
+        def shown(pv: inpatient.DischargePreview) -> None:
+            self.discharge, self.shown = pv, pv.preview
+            deposit = (f"押金 {fmt(pv.stay.deposit)}：" + (f"出院应补收 {fmt(pv.to_collect)}" if pv.to_collect
+                                                         else f"出院应退还 {fmt(pv.to_refund)}"))
+            self.preview_panel.show_preview(pv.preview, self._provider_names(), deposit)
+
+        Op(self, lambda: inpatient.discharge_preview(self.db, self.settings.context, adm_no, day, med_type)) \
+            .success(shown).run()
+
+    def confirm_discharge(self) -> None:
+        pv, tender = self.discharge, self.preview_panel.tender.currentData()
+        day, med_type = self.settings.visit_date(), self.med_type.currentData()
+
+        def done(result: inpatient.Discharged) -> None:
+            self.last_setl_no = result.settled.setl_no
+            self.say(f"出院结算成功 {result.settled.setl_no}；押金抵扣 {fmt(result.applied)}，"
+                     f"补收 {fmt(result.to_collect)}，退还 {fmt(result.to_refund)}")
+            self.print_slip(result.settled.setl_no)
+            self.refresh_status()
+            self.reset()
+
+        def refused(exc: Exception) -> None:
+            if isinstance(exc, svc.SplitChanged):
+                self.preview_discharge()
+            self.show_error(exc)
+
+        Op(self, lambda: inpatient.discharge(self.db, self.settings.context, pv.stay.adm_no, day, pv.preview,
+                                             med_type=med_type, tender=tender)).success(done).failure(refused).run()
+
     def confirm(self) -> None:
         if self.shown is None:
             self.show_error(ServiceError("请先预结算（F5），向参保人确认分摊后再结算"))
+            return
+        if self.kind == "inpatient":
+            self.confirm_discharge()
             return
         request, confirmed = self.request(), self.shown
 
         def settled(done: svc.Settled) -> None:
             self.last_setl_no = done.setl_no
-            self.say(f"结算成功 {done.setl_no}，现金 {fmt(done.result.psn_cash_pay)}；正在打印结算单")
+            self.say(f"结算成功 {done.setl_no}，应收现金 {fmt(done.result.psn_cash_pay)}")
             self.print_slip(done.setl_no)
             self.refresh_status()  # one more message waits for upstream
             self.reset()
@@ -580,7 +886,9 @@ class CounterWindow(QMainWindow):
             else:
                 self.show_error(exc)
 
-        Op(self, lambda: svc.settle(self.db, self.settings.context, request, confirmed)).success(settled).failure(refused).run()
+        tender = self.preview_panel.tender.currentData()
+        Op(self, lambda: svc.settle(self.db, self.settings.context, request, confirmed, tender=tender)) \
+            .success(settled).failure(refused).run()
 
     # ----- slips: only after the settlement is committed
     def print_slip(self, setl_no: str) -> None:
@@ -593,7 +901,7 @@ class CounterWindow(QMainWindow):
                 except slip_printer.PrinterError as exc:
                     self.show_error(exc)
                     return
-            self.say(f"{self.message.text().split('；')[0]}；结算单 {path.name}")
+            self.say(f"{self.message.text()}；结算单 {path.name}")  # keep what the cashier must act on
 
         def failed(exc: Exception) -> None:
             self.show_error(RuntimeError(f"结算已完成（{setl_no}），但结算单未能打印：{exc}。可按 F10 补打"))
@@ -632,6 +940,66 @@ class CounterWindow(QMainWindow):
                 self.refresh_status()
 
             Op(self, run).success(done).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def check_shift(self) -> None:
+        """Ask for the opening float when this cashier has no open shift at this counter."""
+        def checked(state: ShiftState | None) -> None:
+            self.shift = state
+            if state is None:
+                self.open_shift_dialog()
+
+        Op(self, lambda: shift_state(self.db, self.settings.context)).success(checked).run()
+
+    def open_shift_dialog(self) -> None:
+        dialog = OpenShiftDialog(self)
+
+        def accepted() -> None:
+            def run() -> int:
+                return open_shift(self.db, self.settings.context, _money_text(dialog.opening_float.text(), "备用金"))
+
+            def failed(exc: Exception) -> None:
+                self.show_error(exc)
+                self.open_shift_dialog()
+
+            Op(self, run).success(lambda _: (self.say("已开班，可以收费"), self.check_shift())).failure(failed).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def close_shift(self) -> None:
+        """F7: count the drawer, see the totals and anything not yet sent, close and print."""
+        dialog = CloseShiftDialog(self)
+
+        def accepted() -> None:
+            acknowledged = dialog.acknowledge.isChecked()
+
+            def run() -> tuple:
+                from ..printing import shift_report
+
+                counted = _money_text(dialog.counted.text(), "实点现金")
+                report = close_shift(self.db, self.settings.context, counted, acknowledge_pending=acknowledged)
+                name = svc.institution_label(self.db, self.settings.context.institution_code)[0]
+                path = self.settings.slip_dir / f"shift-{report.shift_id}.pdf"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(shift_report.render(report, name))
+                return report, path
+
+            def done(result: tuple) -> None:
+                report, path = result
+                self.last_shift_report = path
+                self.say(f"已交班：应有现金 {fmt(report.expected_cash)}，实点 {fmt(report.counted_cash)}，"
+                         f"差额 {fmt(report.difference)}；交班报表 {path.name}")
+                self.check_shift()
+
+            def failed(exc: Exception) -> None:
+                self.show_error(exc)
+                if isinstance(exc, ShiftHasPending):
+                    self.close_shift()  # show the list; the cashier confirms to close anyway
+
+            Op(self, run).success(done).failure(failed).run()
 
         dialog.accepted.connect(accepted)
         self._open(dialog)

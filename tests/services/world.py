@@ -43,7 +43,9 @@ def person(session, pid: int, name: str, certno: str, insutype: str, psn_type: s
     return pid
 
 
-def build(url: str, *, mother_balance: str = "500.00", father_balance: str = "300.00") -> World:
+def build(url: str, *, mother_balance: str = "500.00", father_balance: str = "300.00",
+          open_shift: bool = True) -> World:
+    """The world in a fresh database; CTX's cashier has an open shift (float 200.00) unless told not."""
     db = Database(url)
     certnos = {
         "child": identity.make("340202", dt.date(2015, 3, 1), 22),
@@ -74,4 +76,7 @@ def build(url: str, *, mother_balance: str = "500.00", father_balance: str = "30
                                 commitment_signed_at=at, commitment_sha256="0" * 64, clerk="t"))
         s.add(YearTotal(person_id=retiree, year=2024, deductible_paid=Decimal("800.00"),
                         outpatient_pool_paid=Decimal("0.00"), note="ytd"))
+    if open_shift:
+        from counter_app.services.shift import open_shift as open_
+        open_(db, CTX, Decimal("200.00"), now=dt.datetime(2024, 5, 10, 8, 0))
     return World(db, child, mother, father, retiree, certnos)

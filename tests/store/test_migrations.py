@@ -62,3 +62,16 @@ def test_unusable_database_is_a_clear_error(tmp_path):
     assert corrupt.read_bytes() == b"this is not a database" * 100  # nothing written over it
     with pytest.raises(DatabaseError, match="unsupported database 'mysql'"):
         Database("mysql://nobody@localhost/x")
+
+
+def test_migrations_match_the_models(db_url):
+    """A model changed without a migration (or the reverse) shows up here, on both databases."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from counter_app.store.models import Base
+
+    db = Database(db_url)
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

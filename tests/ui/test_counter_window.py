@@ -35,10 +35,15 @@ def window(qtbot, world, tmp_path) -> CounterWindow:
     return open_window(qtbot, world, tmp_path, "c001", "1234")
 
 
-def open_window(qtbot, world, tmp_path: Path, staff_no: str, password: str) -> CounterWindow:
+def open_window(qtbot, world, tmp_path: Path, staff_no: str, password: str, *, shift: bool = True) -> CounterWindow:
+    from counter_app.services.shift import open_shift
+
     application()
     user = authenticate(world.db, staff_no, password)
-    settings = CounterSettings(CounterContext(HOSPITAL, "门诊1", user.staff_no), tmp_path / "slips", today=TODAY)
+    ctx = CounterContext(HOSPITAL, f"窗口-{user.staff_no}", user.staff_no)  # CTX's cashier holds 门诊1
+    if shift:
+        open_shift(world.db, ctx, D("100.00"))
+    settings = CounterSettings(ctx, tmp_path / "slips", today=TODAY)
     win = CounterWindow(world.db, user, settings)
     qtbot.addWidget(win)
     win.show()
@@ -92,7 +97,7 @@ def test_scan_add_preview_confirm_settles_and_prints(qtbot, window, world, tmp_p
     press(qtbot, window, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)
     [row] = settlements(world)
-    assert (row.acct_mulaid_pay, row.psn_cash_pay, row.cashier, row.counter) == (D("500.00"), D("0.00"), "c001", "门诊1")
+    assert (row.acct_mulaid_pay, row.psn_cash_pay, row.cashier, row.counter) == (D("500.00"), D("0.00"), "c001", "窗口-c001")
     assert window.last_slip == tmp_path / "slips" / f"{row.setl_no}-01.pdf" and window.last_slip.stat().st_size > 5000
     with world.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(SlipPrint)) == 1

@@ -1,0 +1,226 @@
+"""Shifts and days: a shift is opened with the cash float before any money is taken, and closed
+by counting the drawer against what the settlements, refunds and deposits say it should hold.
+
+Totals are by payer (fund, own accounts, family accounts, cash by tender) and by medical type,
+with refunds and reversals in every total, and they are checked against the account ledger.
+Closing warns about messages not yet accepted upstream. A business day is closed once; anything
+settled after its close belongs to the next day.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..engine.money import ZERO, cents, fmt
+from ..store import Database
+from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Settlement, Shift
+from .context import CounterContext
+from .errors import NotFound, ServiceError
+
+TENDERS = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": "支付宝"}
+
+
+class ShiftHasPending(ServiceError):
+    """Messages are still waiting for the centre; the cashier must see them before closing."""
+
+    def __init__(self, entries: list) -> None:
+        super().__init__(f"还有 {len(entries)} 笔结算或退费未上传到医保中心，确认后再交班")
+        self.entries = entries
+
+
+@dataclass
+class Totals:
+    """Everything a shift or a day took in, refunds and reversals included (they are negative)."""
+
+    settlements: int = 0
+    refunds: int = 0
+    medfee: Decimal = ZERO
+    fund: Decimal = ZERO
+    own_accounts: Decimal = ZERO
+    family_accounts: Decimal = ZERO
+    cash_by_tender: dict[str, Decimal] = field(default_factory=dict)
+    deposits_by_tender: dict[str, Decimal] = field(default_factory=dict)
+    by_med_type: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    ledger_accounts: Decimal = ZERO  # the same account money, summed from the ledger instead
+
+    @property
+    def ties_to_ledger(self) -> bool:
+        return self.ledger_accounts == -(self.own_accounts + self.family_accounts)
+
+    def as_json(self) -> dict:
+        def conv(value):  # noqa: ANN001, ANN202
+            if isinstance(value, Decimal):
+                return fmt(value)
+            if isinstance(value, dict):
+                return {k: conv(v) for k, v in value.items()}
+            return value
+        return {k: conv(v) for k, v in asdict(self).items()} | {"ties_to_ledger": self.ties_to_ledger}
+
+
+@dataclass(frozen=True)
+class ShiftReport:
+    shift_id: int
+    counter: str
+    cashier: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime
+    opening_float: Decimal
+    expected_cash: Decimal
+    counted_cash: Decimal
+    totals: Totals
+    pending_upstream: int
+
+    @property
+    def difference(self) -> Decimal:
+        return self.counted_cash - self.expected_cash
+
+
+def _institution(session: Session, code: str) -> Institution:
+    inst = session.scalar(select(Institution).where(Institution.code == code))
+    if inst is None:
+        raise NotFound(f"未知的定点机构编码：{code}")
+    return inst
+
+
+def current_shift(session: Session, ctx: CounterContext) -> Shift | None:
+    return session.scalar(select(Shift).join(Institution).where(
+        Institution.code == ctx.institution_code, Shift.counter == ctx.counter, Shift.cashier == ctx.cashier,
+        Shift.closed_at.is_(None)))
+
+
+def require_shift(session: Session, ctx: CounterContext) -> Shift:
+    """No money without an open shift."""
+    shift = current_shift(session, ctx)
+    if shift is None:
+        raise ServiceError("请先开班（录入备用金）后再收费")
+    return shift
+
+
+def open_shift(db: Database, ctx: CounterContext, opening_float: Decimal, *, now: dt.datetime | None = None) -> int:
+    if not isinstance(opening_float, Decimal) or opening_float < 0 or opening_float != cents(opening_float):
+        raise ServiceError(f"备用金应为不小于 0 的金额（两位小数）：{opening_float}")
+    with db.transaction() as session:
+        inst = _institution(session, ctx.institution_code)
+        busy = session.scalar(select(Shift).where(Shift.institution_id == inst.id, Shift.closed_at.is_(None),
+                                                  (Shift.counter == ctx.counter) | (Shift.cashier == ctx.cashier)))
+        if busy is not None:
+            who = "本窗口" if busy.counter == ctx.counter else f"窗口 {busy.counter}"
+            raise ServiceError(f"{who}已有未交班的班次（{busy.cashier}，{busy.opened_at:%m-%d %H:%M} 开班），请先交班")
+        shift = Shift(institution_id=inst.id, counter=ctx.counter, cashier=ctx.cashier, opened_at=now or dt.datetime.now(),
+                      opening_float=opening_float)
+        session.add(shift)
+        session.flush()
+        return shift.id
+
+
+def business_day(session: Session, institution_id: int, at: dt.datetime) -> dt.date:
+    """The calendar day, unless that day is already closed: then the day after the last close."""
+    last = session.scalar(select(func.max(DayClose.day)).where(DayClose.institution_id == institution_id))
+    return max(at.date(), last + dt.timedelta(days=1)) if last else at.date()
+
+
+def _totals(session: Session, where) -> Totals:  # noqa: ANN001
+    t = Totals()
+    rows = session.scalars(select(Settlement).where(where)).all()
+    for row in rows:
+        if row.kind == "refund":
+            t.refunds += 1
+        else:
+            t.settlements += 1
+        own = row.acct_pay - row.acct_mulaid_pay
+        t.medfee += row.medfee_sumamt
+        t.fund += row.fund_pay_sumamt
+        t.own_accounts += own
+        t.family_accounts += row.acct_mulaid_pay
+        t.cash_by_tender[row.tender] = t.cash_by_tender.get(row.tender, ZERO) + row.psn_cash_pay
+        per = t.by_med_type.setdefault(row.med_type, {"medfee": ZERO, "fund": ZERO, "accounts": ZERO, "cash": ZERO})
+        per["medfee"] += row.medfee_sumamt
+        per["fund"] += row.fund_pay_sumamt
+        per["accounts"] += row.acct_pay
+        per["cash"] += row.psn_cash_pay
+    ids = [row.id for row in rows]
+    if ids:
+        t.ledger_accounts = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), ZERO))
+                                           .where(LedgerEntry.settlement_id.in_(ids)))
+    return t
+
+
+def shift_totals(session: Session, shift_id: int) -> Totals:
+    totals = _totals(session, Settlement.shift_id == shift_id)
+    # Deposits taken (+) and paid back (-) move money through the drawer; a deposit applied at
+    # discharge (-, in the settlement's tender) is the part of that settlement's cash not collected.
+    for entry in session.scalars(select(DepositEntry).where(DepositEntry.shift_id == shift_id)):
+        totals.deposits_by_tender[entry.tender] = totals.deposits_by_tender.get(entry.tender, ZERO) + entry.amount
+    return totals
+
+
+def expected_cash(shift: Shift, totals: Totals) -> Decimal:
+    return shift.opening_float + totals.cash_by_tender.get("cash", ZERO) + totals.deposits_by_tender.get("cash", ZERO)
+
+
+def close_shift(db: Database, ctx: CounterContext, counted_cash: Decimal, *, acknowledge_pending: bool = False,
+                now: dt.datetime | None = None) -> ShiftReport:
+    """Count the drawer and close; ShiftHasPending first if anything waits for the centre."""
+    from ..sync.outbox import unsent
+
+    if not isinstance(counted_cash, Decimal) or counted_cash < 0 or counted_cash != cents(counted_cash):
+        raise ServiceError(f"清点现金应为不小于 0 的金额（两位小数）：{counted_cash}")
+    waiting = unsent(db)
+    if waiting and not acknowledge_pending:
+        raise ShiftHasPending(waiting)
+    at = now or dt.datetime.now()
+    with db.transaction() as session:
+        shift = require_shift(session, ctx)
+        totals = shift_totals(session, shift.id)
+        expected = expected_cash(shift, totals)
+        shift.closed_at, shift.counted_cash, shift.expected_cash = at, counted_cash, expected
+        shift.report_json = json.dumps(totals.as_json(), ensure_ascii=False)
+        return ShiftReport(shift.id, shift.counter, shift.cashier, shift.opened_at, at, shift.opening_float,
+                           expected, counted_cash, totals, len(waiting))
+
+
+def close_day(db: Database, institution_code: str, day: dt.date, by: str, *, now: dt.datetime | None = None) -> Totals:
+    """Close a business day for the institution: once, and only when every shift is closed."""
+    with db.transaction() as session:
+        inst = _institution(session, institution_code)
+        if session.scalar(select(DayClose.id).where(DayClose.institution_id == inst.id, DayClose.day == day)):
+            raise ServiceError(f"{day} 已日结，不能重复日结")
+        open_shifts = session.scalars(select(Shift).where(Shift.institution_id == inst.id,
+                                                          Shift.closed_at.is_(None))).all()
+        if open_shifts:
+            raise ServiceError("还有未交班的班次：" + "，".join(f"{s.counter}（{s.cashier}）" for s in open_shifts))
+        totals = _totals(session, (Settlement.institution_id == inst.id) & (Settlement.business_day == day))
+        session.add(DayClose(institution_id=inst.id, day=day, closed_at=now or dt.datetime.now(), closed_by=by,
+                             report_json=json.dumps(totals.as_json(), ensure_ascii=False)))
+        return totals
+
+
+@dataclass(frozen=True)
+class ShiftState:
+    """What the close-shift screen shows before the drawer is counted."""
+
+    shift_id: int
+    opened_at: dt.datetime
+    opening_float: Decimal
+    totals: Totals
+    expected_cash: Decimal
+    unsent: list
+
+
+def shift_state(db: Database, ctx: CounterContext) -> ShiftState | None:
+    """The cashier's open shift with its running totals, or None when no shift is open."""
+    from ..sync.outbox import unsent
+
+    with db.sessions() as session:
+        shift = current_shift(session, ctx)
+        if shift is None:
+            return None
+        totals = shift_totals(session, shift.id)
+        state = ShiftState(shift.id, shift.opened_at, shift.opening_float, totals, expected_cash(shift, totals), [])
+    return ShiftState(state.shift_id, state.opened_at, state.opening_float, state.totals, state.expected_cash,
+                      unsent(db))

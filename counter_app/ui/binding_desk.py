@@ -1,0 +1,199 @@
+"""The family binding desk: a provider binds or unbinds relatives (HF-1..3, HF-6, WH-25).
+
+The provider's current bindings and the HF-6 counts show as soon as their ID is entered; the
+beneficiary's ID is typed twice; the commitment is printed for signature and ticked as signed;
+proof files are picked and kept with their hash. Every refusal names its rule (services/binding).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ..policies import load_pack
+from ..printing import commitment
+from ..services import binding as svc
+from ..services.binding import RELATION_NAMES, ProviderDesk
+from ..services.errors import ServiceError
+from ..services.settlement import institution_label
+from .ops import Op
+from .qt import (
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QListWidget, QPushButton, Qt, QTableWidget, QTableWidgetItem, QtWidgets, QVBoxLayout,
+)
+
+
+class BindingDesk(QDialog):
+    def __init__(self, window) -> None:  # noqa: ANN001 - the CounterWindow
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("家庭共济绑定（个人账户提供人办理）")
+        self.setMinimumSize(860, 560)
+        name, _level, policy = institution_label(window.db, window.settings.context.institution_code)
+        self.institution, self.pack = name, load_pack(policy)
+        self.desk: ProviderDesk | None = None
+        self.proofs: list[svc.Proof] = []
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.provider = QLineEdit(objectName="provider_certno")
+        self.provider.setPlaceholderText("提供人身份证号，回车查询")
+        self.provider.returnPressed.connect(self.load)
+        form.addRow("提供人身份证号", self.provider)
+        self.provider_info = QLabel(objectName="provider_info")
+        self.provider_info.setWordWrap(True)
+        form.addRow("提供人", self.provider_info)
+        self.limits = QLabel(objectName="binding_limits")
+        form.addRow("绑定情况", self.limits)
+        layout.addLayout(form)
+        self.table = QTableWidget(0, 5, objectName="bindings")
+        self.table.setHorizontalHeaderLabels(["享受人", "身份证号", "关系", "绑定时间", "证明材料"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setMaximumHeight(170)
+        layout.addWidget(self.table)
+        self.unbind_button = QPushButton("解除所选绑定", objectName="unbind")
+        self.unbind_button.clicked.connect(self.unbind)
+        layout.addWidget(self.unbind_button, alignment=Qt.AlignmentFlag.AlignLeft)
+
+        new = QFormLayout()
+        self.beneficiary = QLineEdit(objectName="beneficiary_certno")
+        self.beneficiary_again = QLineEdit(objectName="beneficiary_certno_again")
+        self.relation = QComboBox(objectName="relation")
+        for code in self.pack.family.relations:
+            self.relation.addItem(RELATION_NAMES[code], code)
+        self.relation.currentIndexChanged.connect(self.show_limits)
+        new.addRow("享受人身份证号", self.beneficiary)
+        new.addRow("再次输入身份证号", self.beneficiary_again)
+        new.addRow("享受人是提供人的", self.relation)
+        proof_row = QHBoxLayout()
+        self.proof_kind = QComboBox(objectName="proof_kind")
+        for code, text in svc.PROOF_KINDS.items():
+            self.proof_kind.addItem(text, code)
+        proof_row.addWidget(self.proof_kind)
+        add = QPushButton("添加证明材料…", objectName="add_proof")
+        add.clicked.connect(self.pick_proofs)
+        proof_row.addWidget(add)
+        new.addRow("证明材料", proof_row)
+        self.proof_list = QListWidget(objectName="proof_list")
+        self.proof_list.setMaximumHeight(60)
+        new.addRow("", self.proof_list)
+        sign_row = QHBoxLayout()
+        print_button = QPushButton("打印承诺书", objectName="print_commitment")
+        print_button.clicked.connect(self.print_commitment)
+        sign_row.addWidget(print_button)
+        self.signed = QCheckBox("提供人已签署承诺书", objectName="commitment_signed")
+        sign_row.addWidget(self.signed)
+        new.addRow("承诺书", sign_row)
+        layout.addLayout(new)
+        buttons = QHBoxLayout()
+        self.bind_button = QPushButton("确认绑定", objectName="bind")
+        self.bind_button.clicked.connect(self.bind)
+        buttons.addWidget(self.bind_button)
+        buttons.addStretch(1)
+        close = QPushButton("关闭")
+        close.clicked.connect(self.accept)
+        buttons.addWidget(close)
+        layout.addLayout(buttons)
+        self.message = QLabel(objectName="desk_message")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        self.last_commitment: Path | None = None
+
+    def say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #b00020" if error else "color: #1b5e20")
+        self.message.setText(text)
+
+    def fail(self, exc: Exception) -> None:
+        self.say(str(exc), error=True)
+
+    def load(self) -> None:
+        certno = self.provider.text()
+        if not certno.strip():
+            return
+
+        def show(desk: ProviderDesk) -> None:
+            self.desk = desk
+            account = "个人账户正常" if desk.account_open else "无可用个人账户"
+            self.provider_info.setText(f"{desk.name}（{desk.masked_certno}），险种 {desk.insutype}，{account}")
+            self.table.setRowCount(len(desk.relatives))
+            for n, r in enumerate(desk.relatives):
+                for col, text in enumerate((r.name, r.masked_certno, RELATION_NAMES[r.relation],
+                                            f"{r.bound_at:%Y-%m-%d}", f"{r.proofs} 份")):
+                    self.table.setItem(n, col, QTableWidgetItem(text))
+            self.show_limits()
+            self.message.setText("")
+            self.beneficiary.setFocus()
+
+        Op(self.window_, lambda: svc.provider_desk(self.window_.db, self.pack, certno)).success(show).failure(self.fail).run()
+
+    def show_limits(self) -> None:
+        """HF-6 as the clerk chooses the relation: how many of each are bound, against the limit."""
+        desk = self.desk
+        if desk is None:
+            return
+        counts = "，".join(f"{RELATION_NAMES[r]} {desk.counts.get(r, 0)}"
+                          + (f"/{desk.limits[r]}" if desk.limits else "") for r in self.pack.family.relations)
+        total = sum(desk.counts.values())
+        if desk.limits is None:
+            self.limits.setText(f"{counts}；共 {total} 人（本政策未设绑定人数上限）")
+            return
+        chosen = self.relation.currentData()
+        full = desk.counts.get(chosen, 0) >= desk.limits[chosen] or total >= (desk.max_total or 0)
+        warning = f"　{RELATION_NAMES[chosen]}已满，不能再绑定（{desk.limits_rule}）" if full else ""
+        self.limits.setText(f"{counts}；共 {total}/{desk.max_total} 人{warning}")
+        self.limits.setStyleSheet("color: #b00020" if full else "")
+
+    def pick_proofs(self, paths: list[str] | None = None) -> None:
+        if not paths:
+            paths, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "选择证明材料（扫描件或照片）", "",
+                                                             "图片或 PDF (*.jpg *.jpeg *.png *.pdf);;所有文件 (*)")
+        for path in paths or []:
+            try:
+                content = Path(path).read_bytes()
+            except OSError as exc:
+                self.fail(ServiceError(f"无法读取 {path}：{exc}"))
+                continue
+            self.proofs.append(svc.Proof(self.proof_kind.currentData(), Path(path).name, content))
+            self.proof_list.addItem(f"{self.proof_kind.currentText()}：{Path(path).name}（{len(content)} 字节）")
+
+    def print_commitment(self) -> None:
+        if self.desk is None:
+            self.fail(ServiceError("请先输入提供人身份证号并回车"))
+            return
+        from .. import identity
+
+        text = self.beneficiary.text().strip().upper()
+        masked = identity.mask(text) if len(text) == 18 else text
+        data = commitment.render(self.desk.name, self.desk.masked_certno, "（见身份证号）", masked,
+                                 self.relation.currentData(), self.institution, dt.datetime.now())
+        folder = self.window_.settings.slip_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        self.last_commitment = folder / f"commitment-{dt.datetime.now():%Y%m%d%H%M%S}.pdf"
+        self.last_commitment.write_bytes(data)
+        self.say(f"承诺书已生成：{self.last_commitment.name}，请提供人签字")
+
+    def bind(self) -> None:
+        request = svc.BindRequest(self.provider.text(), self.beneficiary.text(), self.beneficiary_again.text(),
+                                  self.relation.currentData(), self.signed.isChecked(), tuple(self.proofs))
+        proof_dir = self.window_.settings.slip_dir.parent / "proofs"
+        clerk = self.window_.user.staff_no
+
+        def done(_binding_id: int) -> None:
+            self.say("绑定成功")
+            self.beneficiary.clear()
+            self.beneficiary_again.clear()
+            self.signed.setChecked(False)
+            self.proofs.clear()
+            self.proof_list.clear()
+            self.load()
+
+        Op(self.window_, lambda: svc.bind(self.window_.db, self.pack, request, clerk, proof_dir)) \
+            .success(done).failure(self.fail).run()
+
+    def unbind(self) -> None:
+        row = self.table.currentRow()
+        if self.desk is None or not 0 <= row < len(self.desk.relatives):
+            return
+        binding_id, certno = self.desk.relatives[row].binding_id, self.provider.text()
+        Op(self.window_, lambda: svc.unbind(self.window_.db, binding_id, certno)).success(
+            lambda _: (self.say("已解除绑定"), self.load())).failure(self.fail).run()

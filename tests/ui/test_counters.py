@@ -1,0 +1,213 @@
+"""Every counter by role: shifts, pharmacy, maternity and special disease, inpatient, binding desk."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from counter_app import identity
+from counter_app.services.context import CounterContext
+from counter_app.services.staff import add_staff, authenticate
+from counter_app.store.models import (
+    DepositEntry, FamilyBinding, Institution, Outbox, Person, Settlement, Shift,
+)
+from counter_app.ui.app import application
+from counter_app.ui.counter_window import CounterSettings, CounterWindow
+from counter_app.ui.qt import Qt
+from tests.services.world import HOSPITAL, TODAY, build
+
+from .test_counter_window import add_item, idle, press, scan
+
+D = Decimal
+PHARMACY = "P34020200003"
+
+
+@pytest.fixture
+def world(sqlite_url):
+    w = build(sqlite_url)
+    for staff_no, name, role in (("c001", "张晓燕", "outpatient_cashier"), ("z001", "刘洋", "inpatient_cashier"),
+                                 ("p001", "陈静", "pharmacy_clerk"), ("s001", "王建华", "supervisor")):
+        add_staff(w.db, staff_no, name, role, "1234")
+    with w.db.transaction() as s:
+        s.add(Institution(code=PHARMACY, name="芜湖国药大药房", level=0, kind="pharmacy", designated=True,
+                          admdvs="340202", policy="wuhu-2022"))
+    return w
+
+
+def window(qtbot, world, tmp_path: Path, staff_no: str, institution: str = HOSPITAL) -> CounterWindow:
+    application()
+    user = authenticate(world.db, staff_no, "1234")
+    settings = CounterSettings(CounterContext(institution, f"窗口-{staff_no}", staff_no), tmp_path / "slips",
+                               today=TODAY)
+    win = CounterWindow(world.db, user, settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    idle(qtbot, win)
+    return win
+
+
+def open_shift_in_window(qtbot, win: CounterWindow, amount: str = "300.00") -> None:
+    qtbot.waitUntil(lambda: getattr(win, "dialog", None) is not None and win.dialog.isVisible(), timeout=10_000)
+    win.dialog.opening_float.setText(amount)
+    qtbot.keyClick(win.dialog.opening_float, Qt.Key.Key_Return)
+    idle(qtbot, win)
+    qtbot.waitUntil(lambda: win.shift is not None, timeout=10_000)
+
+
+def test_a_shift_opens_with_the_float_and_closes_counted_against_expected(qtbot, world, tmp_path):
+    win = window(qtbot, world, tmp_path, "c001")
+    assert win.dialog.windowTitle() == "开班"  # asked before any money is taken
+    open_shift_in_window(qtbot, win, "300.00")
+    scan(qtbot, win, world.certnos["stranger"])
+    add_item(qtbot, win, "C001")  # 80.00, no account may pay: cash
+    press(qtbot, win, Qt.Key.Key_F5)
+    win.preview_panel.tender.setCurrentIndex(0)  # cash
+    press(qtbot, win, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: win.last_slip is not None, timeout=10_000)
+    press(qtbot, win, Qt.Key.Key_F7)
+    dialog = win.dialog
+    qtbot.waitUntil(lambda: dialog.expected.text() == "380.00", timeout=10_000)
+    assert "还有 1 笔未上传医保中心" in dialog.pending.text() and dialog.acknowledge.isVisible()
+    dialog.acknowledge.setChecked(True)
+    qtbot.keyClicks(dialog.counted, "380.00")
+    qtbot.keyClick(dialog.counted, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.last_shift_report is not None, timeout=10_000)
+    assert "差额 0.00" in win.message.text()
+    text = " ".join(PdfReader(io.BytesIO(win.last_shift_report.read_bytes())).pages[0].extract_text().split())
+    assert "实点现金 380.00" in text and "个人现金部分（现金） 80.00" in text
+    with world.db.sessions() as s:
+        shift = s.scalar(select(Shift).where(Shift.cashier == "c001"))
+        assert (shift.counted_cash, shift.expected_cash) == (D("380.00"), D("380.00")) and shift.closed_at
+    qtbot.waitUntil(lambda: win.dialog is not dialog and win.dialog.windowTitle() == "开班", timeout=10_000)
+
+
+def test_a_bad_float_is_refused_and_asked_again(qtbot, world, tmp_path):
+    win = window(qtbot, world, tmp_path, "c001")
+    first = win.dialog
+    open_float = first.opening_float
+    open_float.setText("12,50")
+    qtbot.keyClick(open_float, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.dialog is not first and win.dialog.isVisible(), timeout=10_000)
+    assert 'not a decimal: "12,50"' in win.message.text()
+
+
+def test_pharmacy_clerk_settles_an_outside_prescription_at_the_prescribing_level(qtbot, world, tmp_path):
+    win = window(qtbot, world, tmp_path, "p001", PHARMACY)
+    open_shift_in_window(qtbot, win)
+    assert [win.med_type.itemData(i) for i in range(win.med_type.count())] == ["41"] and win.prescribing.isVisible()
+    scan(qtbot, win, world.certnos["retiree"])  # deductible met this year
+    add_item(qtbot, win, "A001")
+    win.prescribing.setCurrentIndex(2)  # a level-2 hospital wrote it: WH-23
+    press(qtbot, win, Qt.Key.Key_F5)
+    assert win.preview_panel.values["fund"].text() == "60.00"  # retiree at level 2: 60 %
+    win.prescribing.setCurrentIndex(0)  # no outside prescription
+    press(qtbot, win, Qt.Key.Key_F5)
+    assert win.preview_panel.values["fund"].text() == "0.00" and "WH-14" in win.preview_panel.reason.text()
+
+
+@pytest.mark.parametrize("med_type", ["14", "51"])
+def test_special_disease_and_maternity_show_why_there_is_no_pooling(qtbot, world, tmp_path, med_type):
+    win = window(qtbot, world, tmp_path, "c001")
+    open_shift_in_window(qtbot, win)
+    scan(qtbot, win, world.certnos["retiree"])
+    add_item(qtbot, win, "A001")
+    win.med_type.setCurrentIndex([win.med_type.itemData(i) for i in range(win.med_type.count())].index(med_type))
+    press(qtbot, win, Qt.Key.Key_F5)
+    assert win.preview_panel.values["fund"].text() == "0.00"
+    assert "WH-22 (3)" in win.preview_panel.reason.text() and win.preview_panel.values["own"].text() == "100.00"
+
+
+def test_inpatient_admit_post_fees_and_discharge_with_the_deposit(qtbot, world, tmp_path):
+    win = window(qtbot, world, tmp_path, "z001")
+    open_shift_in_window(qtbot, win, "0.00")
+    assert [win.med_type.itemData(i) for i in range(win.med_type.count())] == ["21", "52"]
+    scan(qtbot, win, world.certnos["child"])
+    qtbot.waitUntil(lambda: "不在院" in win.message.text(), timeout=10_000)
+    press(qtbot, win, Qt.Key.Key_F4)
+    win.dialog.deposit.setText("1000.00")
+    qtbot.keyClick(win.dialog.deposit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.stay is not None, timeout=10_000)
+    with world.db.sessions() as s:
+        assert s.get(Person, world.child).hospitalized
+    add_item(qtbot, win, "A001", quantity="6")
+    qtbot.waitUntil(lambda: win.stay is not None and win.stay.fees_total == D("600.00"), timeout=10_000)
+    add_item(qtbot, win, "C001")
+    qtbot.waitUntil(lambda: win.stay.fees_total == D("680.00"), timeout=10_000)
+    win.table.selectRow(1)
+    press(qtbot, win, Qt.Key.Key_Delete)  # a correcting line, not a deletion
+    qtbot.waitUntil(lambda: win.stay.fees_total == D("600.00"), timeout=10_000)
+    press(qtbot, win, Qt.Key.Key_F5)
+    assert win.preview_panel.values["fund"].text() == "0.00"
+    assert "无住院统筹支付规定，统筹基金不支付" in win.preview_panel.reason.text()  # no invented ratio
+    assert win.preview_panel.values["mulaid"].text() == "600.00"
+    assert "出院应退还 1000.00" in win.preview_panel.notice.text()
+    press(qtbot, win, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: win.last_slip is not None, timeout=10_000)
+    assert "退还 1000.00" in win.message.text()
+    with world.db.sessions() as s:
+        row = s.scalar(select(Settlement).where(Settlement.med_type == "21"))
+        assert row.acct_mulaid_pay == D("600.00") and not s.get(Person, world.child).hospitalized
+        assert s.scalar(select(Outbox.infno).where(Outbox.settlement_id == row.id)) == "2304"
+        assert [k for k, in s.execute(select(DepositEntry.kind).order_by(DepositEntry.id))] == ["taken", "refunded"]
+
+
+def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_path):
+    win = window(qtbot, world, tmp_path, "s001")
+    open_shift_in_window(qtbot, win)
+    assert "家庭共济绑定 (Ctrl+B)" in win.menu_actions
+    qtbot.keyClick(win, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    desk = win.dialog
+    qtbot.keyClicks(desk.provider, world.certnos["retiree"])
+    qtbot.keyClick(desk.provider, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "王建国" in desk.provider_info.text(), timeout=10_000)
+    assert "本政策未设绑定人数上限" in desk.limits.text()  # Wuhu sets none (HF-6 is Hefei's)
+    qtbot.keyClicks(desk.beneficiary, world.certnos["stranger"])
+    qtbot.keyClicks(desk.beneficiary_again, world.certnos["stranger"][:-1] + "0")
+    desk.relation.setCurrentIndex(3)  # child
+    desk.bind_button.click()
+    qtbot.waitUntil(lambda: "两次输入" in desk.message.text(), timeout=10_000)
+    desk.beneficiary_again.setText(world.certnos["stranger"])
+    desk.bind_button.click()
+    qtbot.waitUntil(lambda: "承诺书" in desk.message.text() and "HF-3" in desk.message.text(), timeout=10_000)
+    proof = tmp_path / "户口簿.jpg"
+    proof.write_bytes(b"\xff\xd8 scanned")
+    desk.pick_proofs([str(proof)])
+    desk.print_commitment()
+    assert desk.last_commitment.exists()
+    assert "确认承诺书" in PdfReader(io.BytesIO(desk.last_commitment.read_bytes())).pages[0].extract_text()
+    desk.signed.setChecked(True)
+    desk.bind_button.click()
+    qtbot.waitUntil(lambda: desk.table.rowCount() == 1, timeout=10_000)
+    assert desk.table.item(0, 0).text() == "赵强" and desk.table.item(0, 4).text() == "1 份"
+    desk.table.selectRow(0)
+    desk.unbind_button.click()
+    qtbot.waitUntil(lambda: desk.table.rowCount() == 0, timeout=10_000)
+    with world.db.sessions() as s:
+        assert s.scalar(select(FamilyBinding).where(FamilyBinding.provider_id == world.retiree)).ended_reason == "提供人解除"
+
+
+def test_cashier_has_no_binding_desk_or_day_close(qtbot, world, tmp_path):
+    win = window(qtbot, world, tmp_path, "c001")
+    assert set(win.menu_actions) == {"交班 (F7)"}
+    win.binding_desk()
+    assert "无家庭共济绑定权限" in win.message.text()
+
+
+def test_supervisor_closes_the_day_once(qtbot, world, tmp_path):
+    from counter_app.services.shift import close_shift
+    from tests.services.world import CTX
+
+    close_shift(world.db, CTX, D("200.00"), acknowledge_pending=True)
+    win = window(qtbot, world, tmp_path, "s001")
+    win.dialog.reject()  # no shift needed to close the day
+    for expected in ("已日结：结算 0 笔", "已日结，不能重复日结"):
+        win.close_day()
+        qtbot.keyClick(win.dialog.day, Qt.Key.Key_Return)
+        idle(qtbot, win)
+        qtbot.waitUntil(lambda: expected in win.message.text(), timeout=10_000)
