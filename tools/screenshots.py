@@ -39,7 +39,7 @@ def wait(app, condition, seconds: float = 10) -> None:
     app.processEvents()
 
 
-def employee_with_short_account_and_family(db: Database) -> str:
+def employee_with_short_account_and_family(db: Database, offset: int = 0) -> str:
     """An employee whose own balance is small and who has a bound provider with money."""
     with db.sessions() as s:
         rows = s.execute(
@@ -48,7 +48,22 @@ def employee_with_short_account_and_family(db: Database) -> str:
             .join(FamilyBinding, FamilyBinding.beneficiary_id == Person.id)
             .where(Person.insutype == "310", Person.status == "normal", Account.balance < Decimal("30.00"))
             .order_by(Person.id)).all()
-    return rows[0][0]
+    return rows[offset][0]
+
+
+def retiree_with_deductible_met(db: Database) -> str:
+    from counter_app.store.models import YearTotal
+
+    with db.sessions() as s:  # the retiree furthest through this year's deductible
+        return s.execute(select(Person.certno).join(YearTotal, YearTotal.person_id == Person.id)
+                         .where(Person.psn_type == "retired", Person.status == "normal")
+                         .order_by(YearTotal.deductible_paid.desc(), Person.id)).first()[0]
+
+
+def provider_with_relatives(db: Database) -> str:
+    with db.sessions() as s:
+        return s.execute(select(Person.certno).join(FamilyBinding, FamilyBinding.provider_id == Person.id)
+                         .group_by(Person.id, Person.certno).order_by(Person.id.desc())).first()[0]
 
 
 def main() -> None:
@@ -69,7 +84,11 @@ def main() -> None:
     user = authenticate(db, "c001", "1234")
     window = CounterWindow(db, user, CounterSettings(CounterContext(DEMO_INSTITUTION, "门诊1", "c001"), tmp / "slips"))
     window.show()
-    wait(app, lambda: not window.busy)
+    wait(app, lambda: not window.busy and getattr(window, "dialog", None) is not None)
+    window.dialog.opening_float.setText("500.00")
+    window.dialog.grab().save(str(OUT / "01b-open-shift.png"))
+    window.dialog.accept()
+    wait(app, lambda: not window.busy and window.shift is not None)
     window.grab().save(str(OUT / "02-counter-idle.png"))
 
     window.scan.setText(employee_with_short_account_and_family(db))
@@ -96,6 +115,71 @@ def main() -> None:
     window.dialog.grab().save(str(OUT / "05-refund-approval.png"))
     window.dialog.reject()
 
+    window.close_shift()
+    wait(app, lambda: bool(window.dialog.expected.text()) and not window.busy)
+    window.dialog.counted.setText(window.dialog.expected.text())
+    window.dialog.grab().save(str(OUT / "07-close-shift.png"))
+    window.dialog.reject()
+
+    from counter_app.services.shift import open_shift
+
+    other = {}
+    for staff_no, counter, institution in (("p001", "药房1", "P34020200003"), ("z001", "住院处1", DEMO_INSTITUTION),
+                                           ("s001", "主管", DEMO_INSTITUTION)):
+        open_shift(db, CounterContext(institution, counter, staff_no), Decimal("500.00"))
+        other[staff_no] = CounterWindow(db, authenticate(db, staff_no, "1234"),
+                                        CounterSettings(CounterContext(institution, counter, staff_no), tmp / "slips"))
+        other[staff_no].show()
+        wait(app, lambda w=other[staff_no]: not w.busy and w.shift is not None)
+
+    def fill(win, certno: str, items) -> None:  # noqa: ANN001
+        win.scan.setText(certno)
+        win.on_scan()
+        wait(app, lambda: win.person is not None and not win.busy)
+        for query, qty in items:
+            win.search.setText(query)
+            win.on_search_text(query)
+            wait(app, lambda: win.match_list.count() > 0 and not win.busy)
+            win.quantity.setValue(qty)
+            win.add_current_match()
+            wait(app, lambda: not win.busy)
+
+    pharmacy = other["p001"]
+    fill(pharmacy, retiree_with_deductible_met(db), (("ALDP", 3), ("XTSZ", 1)))
+    pharmacy.prescribing.setCurrentIndex(2)
+    pharmacy.preview()
+    wait(app, lambda: pharmacy.shown is not None and not pharmacy.busy)
+    pharmacy.grab().save(str(OUT / "08-pharmacy-outside-prescription.png"))
+
+    ward = other["z001"]
+    patient = employee_with_short_account_and_family(db, offset=1)
+    ward.scan.setText(patient)
+    ward.on_scan()
+    wait(app, lambda: ward.person is not None and not ward.busy)
+    wait(app, lambda: "不在院" in ward.message.text())
+    ward.admit()
+    ward.dialog.deposit.setText("3000.00")
+    ward.dialog.accept()
+    wait(app, lambda: ward.stay is not None and not ward.busy)
+    for query, qty in (("JMSY", 6), ("TLCT", 1), ("AMXL", 4), ("XCG", 2)):
+        ward.search.setText(query)
+        ward.on_search_text(query)
+        wait(app, lambda: ward.match_list.count() > 0 and not ward.busy)
+        ward.quantity.setValue(qty)
+        ward.add_current_match()
+        wait(app, lambda: not ward.busy)
+    ward.preview()
+    wait(app, lambda: ward.shown is not None and not ward.busy)
+    ward.grab().save(str(OUT / "09-inpatient-discharge-preview.png"))
+
+    boss = other["s001"]
+    boss.binding_desk()
+    desk = boss.dialog
+    desk.provider.setText(provider_with_relatives(db))
+    desk.load()
+    wait(app, lambda: desk.desk is not None and not boss.busy)
+    desk.grab().save(str(OUT / "10-binding-desk.png"))
+
     from counter_app.printing.slip import load_slip
     from counter_app.ui import slip_printer
 
@@ -107,7 +191,8 @@ def main() -> None:
     preview.close()
     from counter_app.ui import ops
 
-    window.status_timer.stop()
+    for w in (window, *other.values()):
+        w.status_timer.stop()
     ops.shutdown()
     for path in sorted(OUT.glob("*.png")):
         print(path)

@@ -35,7 +35,7 @@ INSTITUTIONS = (
 )
 DEMO_INSTITUTION = INSTITUTIONS[0][0]
 DEMO_PASSWORD = "1234"
-STAFF = (("c001", "张晓燕", "outpatient_cashier"), ("c002", "刘洋", "inpatient_cashier"),
+STAFF = (("c001", "张晓燕", "outpatient_cashier"), ("z001", "刘洋", "inpatient_cashier"),
          ("p001", "陈静", "pharmacy_clerk"), ("s001", "王建华", "supervisor"))
 
 # (name, pinyin initials) parts, so search by initials works without a pinyin library.

@@ -46,6 +46,7 @@ class BindingDesk(QDialog):
         layout.addLayout(form)
         self.table = QTableWidget(0, 5, objectName="bindings")
         self.table.setHorizontalHeaderLabels(["享受人", "身份证号", "关系", "绑定时间", "证明材料"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

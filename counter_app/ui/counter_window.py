@@ -134,6 +134,7 @@ class PreviewPanel(QGroupBox):
         self.tender = QComboBox(objectName="tender")
         for code, name in TENDERS.items():
             self.tender.addItem(name, code)
+        self.tender.setMaximumWidth(120)
         row.addWidget(self.tender)
         self.cash = _label("", name="preview_cash", big=True)
         self.cash.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -309,6 +310,7 @@ class CloseShiftDialog(QDialog):
         self.summary.setWordWrap(True)
         form.addRow("本班合计", self.summary)
         self.expected = _label(name="shift_expected", big=True)
+        self.expected.setMinimumHeight(self.expected.fontMetrics().height() + 12)  # large type, not clipped
         form.addRow("应有现金", self.expected)
         self.pending = _label(name="shift_pending")
         self.pending.setWordWrap(True)
