@@ -54,12 +54,12 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
     db = _open_db(args)
     try:
-        counts = create_demo(db, args.persons, seed=args.seed)
+        counts = create_demo(db, args.persons, seed=args.seed, history_months=args.history_months)
     except ValueError as exc:
         print(f"demo-data: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"{db.describe()}: {counts['persons']} persons, {counts['accounts']} accounts, "
-          f"{counts['bindings']} family bindings")
+          f"{counts['bindings']} family bindings, {counts.get('settlements', 0)} settlements of history")
     return 0
 
 
@@ -74,7 +74,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with db.sessions() as s:
             empty = not s.scalar(select(func.count()).select_from(Person))
         if empty:
-            counts = create_demo(db, args.persons)
+            counts = create_demo(db, args.persons, history_months=6)
             print(f"demo data: {counts['persons']} persons in {db.describe()}; sign in as c001 / 1234 "
                   f"(supervisor s001 / 1234)")
     from pathlib import Path
@@ -135,6 +135,94 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     return 0 if report.ties else 4
 
 
+def _month_arg(text: str | None) -> "dt.date":
+    """YYYY-MM, or the last full month when not given (what an agency runs in the new month)."""
+    import datetime as dt
+
+    from .engine.crediting import parse_period
+
+    if text is None:
+        return (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    return parse_period(text)
+
+
+def _batch(run) -> int:  # type: ignore[no-untyped-def]
+    """Run an agency batch; a refusal (BatchError, bad month, policy or rates) is one line and exit 2."""
+    from .batch.runs import BatchError
+    from .engine.interest import RatesError
+    from .engine.policy import PackError
+
+    try:
+        return run()
+    except (BatchError, PackError, RatesError, ValueError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _cmd_credit(args: argparse.Namespace) -> int:
+    from .batch.crediting import credit_month
+
+    def run() -> int:
+        month = _month_arg(args.month)
+        print(credit_month(_open_db(args), month, run_by=args.by, policy=args.policy).describe())
+        return 0
+    return _batch(run)
+
+
+def _cmd_interest(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .batch.interest import post_interest
+
+    def run() -> int:
+        year = args.year if args.year is not None else dt.date.today().year - 1
+        print(post_interest(_open_db(args), year, run_by=args.by).describe())
+        return 0
+    return _batch(run)
+
+
+def _cmd_declaration(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .batch.declaration import monthly_declaration, write_csv
+    from .printing.agency_reports import declaration_pdf
+    from .services.demo import DEMO_INSTITUTION
+
+    def run() -> int:
+        decl = monthly_declaration(_open_db(args), args.institution or DEMO_INSTITUTION, _month_arg(args.month))
+        out = Path(args.out)
+        summary, detail = write_csv(decl, out)
+        pdf = out / f"declaration-{decl.institution_code}-{decl.period}.pdf"
+        pdf.write_bytes(declaration_pdf(decl))
+        t = decl.total
+        print(f"{decl.institution_code} {decl.period}: {t.count} settlements, fund {t.fund}, own accounts "
+              f"{t.own_account}, family accounts {t.family_account}; ledger "
+              f"{'ties' if decl.ties else 'DOES NOT TIE'}\n  {summary}\n  {detail}\n  {pdf}")
+        return 0 if decl.ties else 4
+    return _batch(run)
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .batch.monitoring import INDICATOR_LABELS, monitor_month
+    from .printing.agency_reports import monitoring_pdf
+
+    def run() -> int:
+        report = monitor_month(_open_db(args), _month_arg(args.month))
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        pdf = out / f"monitoring-{report.period}.pdf"
+        pdf.write_bytes(monitoring_pdf(report))
+        print(f"monitoring {report.period}: {len(report.anomalies)} anomalies")
+        for a in report.anomalies:
+            print(f"  {a.rule} {INDICATOR_LABELS[a.indicator]} {a.institution_code} {a.institution_name}: "
+                  f"{a.value} (threshold {a.threshold}); {a.detail}")
+        print(f"  {pdf}")
+        return 0
+    return _batch(run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="counter-app", description="Billing counter for medical insurance.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -152,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="fill an empty database with a demo population and catalogue")
     demo.add_argument("--persons", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=20221)
+    demo.add_argument("--history-months", type=int, default=6,
+                      help="months of settlements before this one (for the agency's batches; 0: none)")
     demo.add_argument("--db", help=db_help)
     demo.set_defaults(run=_cmd_demo_data)
 
@@ -174,6 +264,33 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--date", help="YYYY-MM-DD (default: today)")
     rec.add_argument("--institution", help="institution code (default: the demo hospital)")
     rec.set_defaults(run=_cmd_reconcile)
+
+    month_help = "YYYY-MM (default: the last full month)"
+    credit = sub.add_parser("credit", help="monthly crediting of personal accounts (WH-6, WH-7)")
+    credit.add_argument("--month", help=month_help)
+    credit.add_argument("--policy", default="wuhu-2022", help="policy pack with the crediting rules")
+    credit.add_argument("--by", default="agency", help="who runs it (staff number), recorded on the run")
+    credit.add_argument("--db", help=db_help)
+    credit.set_defaults(run=_cmd_credit)
+
+    interest = sub.add_parser("interest", help="post a year's interest on personal accounts (WH-11)")
+    interest.add_argument("--year", type=int, help="the year to post (default: last year)")
+    interest.add_argument("--by", default="agency", help="who runs it (staff number), recorded on the run")
+    interest.add_argument("--db", help=db_help)
+    interest.set_defaults(run=_cmd_interest)
+
+    decl = sub.add_parser("declaration", help="an institution's monthly declaration as CSV and PDF (WH-28)")
+    decl.add_argument("--month", help=month_help)
+    decl.add_argument("--institution", help="institution code (default: the demo hospital)")
+    decl.add_argument("--out", default=".", help="folder for the CSV and PDF files")
+    decl.add_argument("--db", help=db_help)
+    decl.set_defaults(run=_cmd_declaration)
+
+    monitor = sub.add_parser("monitor", help="fund monitoring of a month: anomalies and a PDF with charts (WH-31)")
+    monitor.add_argument("--month", help=month_help)
+    monitor.add_argument("--out", default=".", help="folder for the PDF")
+    monitor.add_argument("--db", help=db_help)
+    monitor.set_defaults(run=_cmd_monitor)
 
     run = sub.add_parser("run", help="start the counter application (the default command)")
     run.add_argument("--db", help=db_help)

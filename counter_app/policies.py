@@ -4,9 +4,13 @@ from __future__ import annotations
 import functools
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .engine.policy import PackError, PolicyPack, pack_from_mapping
 from .resources import resource_dir
+
+if TYPE_CHECKING:
+    from .engine.interest import InterestRules
 
 
 @functools.cache
@@ -39,3 +43,15 @@ def load_pack(pack_id: str) -> PolicyPack:
     if pack_id not in pack_ids():
         raise PackError(f"unknown policy pack {pack_id!r} (known: {', '.join(pack_ids())})")
     return load_pack_file(policy_dir() / f"{pack_id}.toml")
+
+
+@functools.cache
+def load_interest_rules() -> "InterestRules":
+    """The deposit rates for personal-account interest (WH-11), `resources/rates/deposit-rates.toml`."""
+    from .engine.interest import RatesError, rates_from_mapping
+
+    path = resource_dir() / "rates" / "deposit-rates.toml"
+    try:
+        return rates_from_mapping(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RatesError(f"deposit rates: cannot read {path}: {exc}") from None

@@ -67,6 +67,15 @@ class OutpatientPool:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditingPeriod:
+    """Monthly crediting of personal accounts (WH-6) from an effective date (WH-17, WH-36)."""
+
+    effective_from: dt.date
+    employee_rate: Ruled  # share of the person's own contribution base, WH-6 (1)
+    retiree_monthly: Ruled  # flat amount from the pooling fund, WH-6 (2)
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyPack:
     id: str
     name: str
@@ -75,6 +84,15 @@ class PolicyPack:
     effective_rule: str
     family: FamilyRules
     outpatient_pool: tuple[OutpatientPool, ...]  # sorted by effective_from; empty: no section
+    crediting: tuple[CreditingPeriod, ...] = ()  # sorted by effective_from; empty: the seed sets none
+
+    def crediting_for(self, month: dt.date) -> CreditingPeriod | None:
+        """The crediting period in force for a month (its first day), if any."""
+        chosen = None
+        for period in self.crediting:
+            if period.effective_from <= month:
+                chosen = period
+        return chosen
 
     def pool_for(self, visit: dt.date) -> OutpatientPool | None:
         """The outpatient pooling period in force on the visit date, if any."""
@@ -206,6 +224,14 @@ def _pool(r: _Reader) -> OutpatientPool:
     )
 
 
+def _crediting(r: _Reader) -> CreditingPeriod:
+    return CreditingPeriod(
+        effective_from=r.date("effective_from"),
+        employee_rate=r.ruled("employee_rate", Decimal(0), Decimal(1)),
+        retiree_monthly=r.ruled("retiree_monthly", Decimal(0), money=True),
+    )
+
+
 def pack_from_mapping(pack_id: str, data: Mapping[str, Any]) -> PolicyPack:
     """Validate a parsed pack; raises PackError naming the first key that is wrong."""
     r = _Reader(pack_id, data)
@@ -220,6 +246,12 @@ def pack_from_mapping(pack_id: str, data: Mapping[str, Any]) -> PolicyPack:
             key=lambda p: p.effective_from,
         )
     )
+    credit_periods = data.get("account_crediting", [])
+    if not isinstance(credit_periods, list):
+        raise r.fail("account_crediting", "expected an array of tables [[account_crediting]]")
+    crediting = tuple(sorted(
+        (_crediting(_Reader(pack_id, c, f"account_crediting[{i}]")) for i, c in enumerate(credit_periods)),
+        key=lambda c: c.effective_from))
     pack = PolicyPack(
         id=pack_id,
         name=r.text("name"),
@@ -228,6 +260,7 @@ def pack_from_mapping(pack_id: str, data: Mapping[str, Any]) -> PolicyPack:
         effective_rule=r.text("effective_rule"),
         family=_family(r.sub("family")),
         outpatient_pool=pools,
+        crediting=crediting,
     )
     if pools and pools[0].effective_from < pack.effective_from:
         raise r.fail("outpatient_pool[0].effective_from", "is before the pack's own effective_from")

@@ -173,10 +173,14 @@ def _household(p: _People) -> None:
                 p.bind(provider, parent, relation, at + dt.timedelta(minutes=10))
 
 
-def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: dt.date | None = None) -> dict[str, int]:
-    """Add institutions, a catalogue and about `persons` people (fewer is never made); returns counts."""
+def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: dt.date | None = None,
+                history_months: int = 0) -> dict[str, int]:
+    """Add institutions, a catalogue and about `persons` people (fewer is never made); returns counts.
+    With `history_months`, also that many months of settlements before today's (demo_history)."""
     if persons < 1:
         raise ValueError("persons must be at least 1")
+    if not 0 <= history_months <= 24:
+        raise ValueError(f"history months must be between 0 and 24, got {history_months}")
     rng = random.Random(seed)
     today = today or dt.date.today()
     with db.transaction() as session:
@@ -207,4 +211,9 @@ def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: 
             for table in ("person", "account"):
                 session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT max(id) FROM {table}))"))
-        return {"persons": len(people.persons), "accounts": len(people.accounts), "bindings": len(people.bindings)}
+        counts = {"persons": len(people.persons), "accounts": len(people.accounts), "bindings": len(people.bindings)}
+    if history_months:
+        from .demo_history import create_history
+
+        counts["settlements"] = create_history(db, history_months, today=today)["settlements"]
+    return counts

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO
@@ -40,3 +41,34 @@ def mismatched_accounts(session: Session) -> list[tuple[int, Decimal, Decimal]]:
         .outerjoin(sums, sums.c.account_id == Account.id)
     ).all()
     return [(i, cached, total) for i, cached, total in rows if cached != total]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPosting:
+    """One entry of a batch, for an account whose balance the caller read under its lock."""
+
+    account_id: int
+    balance_before: Decimal
+    amount: Decimal
+    note: str
+
+
+def post_batch(session: Session, postings: list[BatchPosting], kind: str, period: str, *, at: dt.datetime) -> None:
+    """Post many entries of one kind and period (crediting, interest) in two statements.
+
+    The caller has locked the accounts (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL) and
+    read `balance_before` in the same transaction. The unique (account, kind, period) index makes a
+    second posting of the same period fail as a whole instead of crediting twice."""
+    if not postings:
+        return
+    for p in postings:
+        if p.balance_before + p.amount < ZERO:
+            raise ServiceError(f"账户 {p.account_id} 余额不足：余额 {p.balance_before}，需扣 {-p.amount}")
+    session.execute(insert(LedgerEntry), [
+        dict(account_id=p.account_id, amount=p.amount, balance_after=p.balance_before + p.amount, kind=kind,
+             note=p.note, settlement_id=None, period=period, created_at=at) for p in postings])
+    table = Account.__table__
+    session.execute(
+        table.update().where(table.c.id == bindparam("b_id"))
+        .values(balance=bindparam("b_balance"), version=table.c.version + 1),
+        [dict(b_id=p.account_id, b_balance=p.balance_before + p.amount) for p in postings])

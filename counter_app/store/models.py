@@ -99,6 +99,9 @@ class LedgerEntry(Base):
     """One credit or debit of an account; never updated or deleted."""
 
     __tablename__ = "ledger_entry"
+    # A batch posts at most one entry of a kind per account and period (crediting month "2026-05",
+    # interest year "2025"): running a batch twice credits once. Counter entries have no period.
+    __table_args__ = (Index("uq_ledger_entry_batch_period", "account_id", "kind", "period", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)  # + credit, - debit
@@ -325,3 +328,24 @@ class DepositEntry(Base):
     cashier: Mapped[str] = mapped_column(String(30))
     shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"))
     tender: Mapped[str] = mapped_column(String(10), default="cash")
+
+
+class BatchRun(Base):
+    """One run of an agency batch (monthly crediting, yearly interest): who, when, and its totals.
+
+    The entries themselves are in the ledger; this is the run's receipt, shown to the supervisor
+    and kept for audit. A run that stopped part way is finished by running it again."""
+
+    __tablename__ = "batch_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # crediting, interest
+    period: Mapped[str] = mapped_column(String(7))  # "2026-05" or "2025"
+    policy: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    run_by: Mapped[str] = mapped_column(String(30))
+    posted: Mapped[int] = mapped_column(Integer, default=0)  # entries written by this run
+    already: Mapped[int] = mapped_column(Integer, default=0)  # accounts found done by an earlier run
+    skipped: Mapped[int] = mapped_column(Integer, default=0)  # accounts with no entry due, by rule
+    total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    report_json: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Agency batches over the store: monthly crediting, interest, the monthly declaration, monitoring."""

@@ -1,0 +1,75 @@
+"""Monthly crediting of every personal account (WH-6, WH-7, WH-21), as ledger entries.
+
+The rule for one person and month is `engine.crediting.monthly_credit`; this walks the accounts
+in chunks of `chunk`, each chunk one transaction that locks its accounts, skips those already
+credited for the month, and posts the rest (`ledger.post_batch`). Running a month twice credits
+once; a run stopped part way (a crash, a killed process) is finished by running it again.
+Each entry is dated the first day of its month (its value date for interest, WH-11), whenever
+the batch runs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, exists, select
+
+from ..engine.crediting import Credit, Member, monthly_credit, period_label
+from ..policies import load_pack
+from ..services.ledger import BatchPosting, post_batch
+from ..store import Database
+from ..store.models import Account, LedgerEntry, Person
+from .runs import BatchError, RunReport, finish_run, start_run
+
+KIND = "credit"
+DEFAULT_POLICY = "wuhu-2022"
+
+
+def credit_month(db: Database, month: dt.date, *, run_by: str, policy: str = DEFAULT_POLICY,
+                 today: dt.date | None = None, chunk: int = 20_000) -> RunReport:
+    """Credit `month` (any day in it) to every account it is due to; returns the run's report."""
+    month = month.replace(day=1)
+    today = today or dt.date.today()
+    if month > today:
+        raise BatchError(f"{period_label(month)} has not begun: a month is credited once it has started")
+    pack = load_pack(policy)
+    if pack.crediting_for(month) is None:
+        raise BatchError(f"policy pack {policy} has no account crediting rules for {period_label(month)}")
+    period = period_label(month)
+    report = RunReport("crediting", period, policy)
+    start_run(db, report, run_by, dt.datetime.now())
+    done = exists().where(and_(LedgerEntry.account_id == Account.id, LedgerEntry.kind == KIND,
+                               LedgerEntry.period == period))
+    query = (select(Account.id, Account.balance, Account.opened_on, Account.closed_on, Person.insutype,
+                    Person.psn_type, Person.status, Person.contribution_base, Person.retired_on, Person.died_on,
+                    done.label("done"))
+             .join(Person, Person.id == Account.person_id).order_by(Account.id).limit(chunk))
+    value_date = dt.datetime.combine(month, dt.time())  # a month's credit counts from its first day (interest)
+    last_id = 0
+    while True:
+        with db.transaction() as session:
+            q = query.where(Account.id > last_id)
+            if not db.is_sqlite:
+                q = q.with_for_update(of=Account)
+            rows = session.execute(q).all()
+            if not rows:
+                break
+            postings = []
+            for (account_id, balance, opened, closed, insutype, psn_type, status, base, retired_on, died_on,
+                 already) in rows:
+                if already:
+                    report.already += 1
+                    continue
+                outcome = monthly_credit(pack, Member(insutype, psn_type, status, base, retired_on, died_on,
+                                                      opened, closed), month)
+                if isinstance(outcome, Credit):
+                    postings.append(BatchPosting(account_id, balance, outcome.amount,
+                                                 f"{period} {outcome.note}（{outcome.rule}）"))
+                    report.total += outcome.amount
+                    report.by_source[outcome.source] += outcome.amount
+                else:
+                    report.skipped[f"{outcome.rule}: {outcome.reason}"] += 1
+            post_batch(session, postings, KIND, period, at=value_date)
+            report.posted += len(postings)
+            last_id = rows[-1][0]
+    finish_run(db, report, dt.datetime.now())
+    return report

@@ -1,0 +1,104 @@
+"""Yearly interest on every personal account (WH-10, WH-11), posted once as ledger entries.
+
+The calculation for one account is `engine.interest.year_interest`, with the rates and day count
+of `resources/rates/deposit-rates.toml`. A year is posted only after it has ended. The entry is
+written when the batch runs but its value date is the year's end: the next year's calculation
+counts it in the balance brought forward (period = the year it was earned in), not as a movement.
+Running a year twice posts once; closed accounts (transferred or withdrawn) are left out.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..engine.interest import Movement, year_interest
+from ..engine.money import ZERO
+from ..policies import load_interest_rules
+from ..services.ledger import BatchPosting, post_batch
+from ..store import Database
+from ..store.models import Account, LedgerEntry
+from .runs import BatchError, RunReport, finish_run, start_run
+
+KIND = "interest"
+
+
+def post_interest(db: Database, year: int, *, run_by: str, today: dt.date | None = None,
+                  chunk: int = 5_000) -> RunReport:
+    """Post `year`'s interest to every open account; returns the run's report."""
+    today = today or dt.date.today()
+    if dt.date(year, 12, 31) >= today:
+        raise BatchError(f"{year} has not ended: interest is posted once, after the year's last day")
+    rules = load_interest_rules()
+    period = str(year)
+    report = RunReport("interest", period, f"{rules.rule} deposit rates")
+    start_run(db, report, run_by, dt.datetime.now())
+    done = exists().where(and_(LedgerEntry.account_id == Account.id, LedgerEntry.kind == KIND,
+                               LedgerEntry.period == period))
+    query = (select(Account.id, Account.balance, Account.closed_on, done.label("done"))
+             .order_by(Account.id).limit(chunk))
+    last_id = 0
+    while True:
+        with db.transaction() as session:
+            q = query.where(Account.id > last_id)
+            if not db.is_sqlite:
+                q = q.with_for_update(of=Account)
+            rows = session.execute(q).all()
+            if not rows:
+                break
+            last_id = rows[-1][0]
+            ids = [r[0] for r in rows]
+            forward, moves = _year_ledger(session, ids, year)
+            postings = []
+            for account_id, balance, closed, already in rows:
+                if already:
+                    report.already += 1
+                    continue
+                if closed is not None and closed <= dt.date(year, 12, 31):
+                    report.skipped["WH-10: account closed (transferred or withdrawn) during the year"] += 1
+                    continue
+                result = year_interest(rules, year, forward.get(account_id) or ZERO, moves.get(account_id, ()))
+                if result.interest <= 0:
+                    report.skipped[f"{rules.rule}: no interest due (no balance during {year})"] += 1
+                    continue
+                postings.append(BatchPosting(account_id, balance, result.interest, f"{year} 年利息 {result.note(rules)}"))
+                report.total += result.interest
+                report.by_source["interest"] += result.interest
+            post_batch(session, postings, KIND, period, at=dt.datetime.now())
+            report.posted += len(postings)
+    finish_run(db, report, dt.datetime.now())
+    return report
+
+
+def _year_ledger(session: Session, ids: list[int], year: int
+                 ) -> tuple[dict[int, Decimal], dict[int, list[Movement]]]:
+    """Per account: the balance brought forward into `year` and the year's movements.
+
+    Brought forward is everything before the year plus interest earned in earlier years whenever
+    it was posted (its value date is that year's end); this year's movements leave interest out."""
+    start, end = dt.datetime(year, 1, 1), dt.datetime(year + 1, 1, 1)
+    earlier_interest = and_(LedgerEntry.kind == KIND, LedgerEntry.period < str(year))
+    forward = dict(session.execute(
+        select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.account_id.in_(ids),
+               or_(and_(LedgerEntry.created_at < start, LedgerEntry.kind != KIND), earlier_interest))
+        .group_by(LedgerEntry.account_id)).all())
+    moves: dict[int, list[Movement]] = defaultdict(list)
+    for account_id, created_at, amount, kind in session.execute(
+            select(LedgerEntry.account_id, LedgerEntry.created_at, LedgerEntry.amount, LedgerEntry.kind)
+            .where(LedgerEntry.account_id.in_(ids), LedgerEntry.created_at >= start,
+                   LedgerEntry.created_at < end, LedgerEntry.kind != KIND)
+            .order_by(LedgerEntry.id)):
+        moves[account_id].append(Movement(created_at.date(), amount, kind))
+    return forward, moves
+
+
+def interest_for_account(db: Database, account_id: int, year: int) -> Decimal:
+    """What `post_interest` would post for one account (for the supervisor's check and tests)."""
+    with db.sessions() as session:
+        forward, moves = _year_ledger(session, [account_id], year)
+    return year_interest(load_interest_rules(), year, forward.get(account_id) or ZERO,
+                         moves.get(account_id, ())).interest

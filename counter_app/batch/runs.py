@@ -1,0 +1,71 @@
+"""The receipt of an agency batch run (`BatchRun`), and the error a batch refuses with."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..engine.money import ZERO, fmt
+from ..store import Database
+from ..store.models import BatchRun
+
+
+class BatchError(ValueError):
+    """A batch that cannot run as asked (a month not begun, a year not ended, no rules); says why."""
+
+
+@dataclass
+class RunReport:
+    """What one run did; `already` counts accounts an earlier run had done (idempotence)."""
+
+    kind: str
+    period: str
+    policy: str
+    run_id: int = 0
+    posted: int = 0
+    already: int = 0
+    total: Decimal = ZERO
+    by_source: Counter = field(default_factory=Counter)  # amount per funding source
+    skipped: Counter = field(default_factory=Counter)  # "rule: reason" -> accounts
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    def as_json(self) -> dict:
+        return {"kind": self.kind, "period": self.period, "policy": self.policy, "posted": self.posted,
+                "already": self.already, "total": fmt(self.total),
+                "by_source": {k: fmt(v) for k, v in sorted(self.by_source.items())},
+                "skipped": dict(sorted(self.skipped.items()))}
+
+    def describe(self) -> str:
+        lines = [f"{self.kind} {self.period} ({self.policy}): posted {self.posted} entries, total {fmt(self.total)}; "
+                 f"{self.already} accounts already done by an earlier run"]
+        lines += [f"  from {source}: {fmt(amount)}" for source, amount in sorted(self.by_source.items())]
+        lines += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
+        return "\n".join(lines)
+
+
+def start_run(db: Database, report: RunReport, run_by: str, at: dt.datetime) -> None:
+    with db.transaction() as session:
+        row = BatchRun(kind=report.kind, period=report.period, policy=report.policy, started_at=at,
+                       run_by=run_by, posted=0, already=0, skipped=0, total=ZERO)
+        session.add(row)
+        session.flush()
+        report.run_id, report.started_at = row.id, at
+
+
+def finish_run(db: Database, report: RunReport, at: dt.datetime) -> None:
+    with db.transaction() as session:
+        row = session.get(BatchRun, report.run_id)
+        row.finished_at, report.finished_at = at, at
+        row.posted, row.already, row.skipped = report.posted, report.already, sum(report.skipped.values())
+        row.total = report.total
+        row.report_json = json.dumps(report.as_json(), ensure_ascii=False)
+
+
+def recent_runs(db: Database, limit: int = 20) -> list[BatchRun]:
+    with db.sessions() as session:
+        return list(session.scalars(select(BatchRun).order_by(BatchRun.id.desc()).limit(limit)))
