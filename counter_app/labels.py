@@ -52,3 +52,23 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+# Why a batch left an account out, by the rule id the batch gives (engine reasons are English).
+BATCH_SKIP = {
+    "WH-5": "非职工或账户尚未开立",
+    "WH-6 (1)": "无缴费基数，未划入",
+    "WH-7 (1)": "在职人员停缴或未按规定缴费",
+    "WH-7 (2)": "单建统筹灵活就业人员不划入",
+    "WH-7 (3)": "死亡次月起停止划入",
+    "WH-7 (4)": "停保等其他停止划入情形",
+    "WH-10": "账户已转出或注销",
+    "WH-11": "年内无余额，无利息",
+}
+FUND_SOURCE = {"contribution": "个人缴费划入", "pooling_fund": "统筹基金划入", "interest": "利息"}
+
+
+def batch_skip(key: str) -> str:
+    """A batch report's "rule: reason" as the screen shows it."""
+    rule = key.split(":", 1)[0].strip()
+    return f"{BATCH_SKIP.get(rule, key)}（{rule}）"

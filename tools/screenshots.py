@@ -72,7 +72,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     db = Database(f"sqlite:///{tmp / 'demo.sqlite3'}")
     today = dt.date.today()
-    create_demo(db, 600, today=today)
+    create_demo(db, 2000, today=today, history_months=6)  # history: the agency desk has months to show
 
     signin = SignInDialog(db, DEMO_INSTITUTION)
     signin.staff_no.setText("c001")
@@ -179,6 +179,29 @@ def main() -> None:
     desk.load()
     wait(app, lambda: desk.desk is not None and not boss.busy)
     desk.grab().save(str(OUT / "10-binding-desk.png"))
+    desk.close()
+
+    boss.agency_desk()
+    agency = boss.dialog
+    agency.resize(1180, 900)
+    wait(app, lambda: agency.busy.text() == "")
+    agency.tabs.setCurrentIndex(3)
+    agency.run_monitoring()
+    wait(app, lambda: agency.monitor_result.text() != "" and agency.busy.text() == "", 60)
+    agency.grab().save(str(OUT / "11-agency-monitoring.png"))
+    from counter_app.batch.monitoring import monitor_month
+    from counter_app.printing.charts import visits_chart
+
+    (OUT / "monitoring-chart.png").write_bytes(visits_chart(monitor_month(db, agency.last_month)))
+    agency.tabs.setCurrentIndex(0)
+    agency.run_crediting()
+    wait(app, lambda: agency.credit_result.text() != "" and agency.busy.text() == "", 60)
+    agency.grab().save(str(OUT / "12-agency-crediting.png"))
+    agency.tabs.setCurrentIndex(2)
+    agency.run_declaration()
+    wait(app, lambda: agency.decl_result.text() != "" and agency.busy.text() == "", 60)
+    agency.grab().save(str(OUT / "13-agency-declaration.png"))
+    agency.close()
 
     from counter_app.printing.slip import load_slip
     from counter_app.ui import slip_printer

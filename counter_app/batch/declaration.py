@@ -75,6 +75,12 @@ class Declaration:
         return self.ledger_own == self.total.own_account and self.ledger_family == self.total.family_account
 
 
+def institutions(db: Database) -> list[tuple[str, str]]:
+    """(code, name) of every institution, for choosing whose declaration to make."""
+    with db.sessions() as session:
+        return [tuple(r) for r in session.execute(select(Institution.code, Institution.name).order_by(Institution.code))]
+
+
 def monthly_declaration(db: Database, institution_code: str, month: dt.date) -> Declaration:
     month = month.replace(day=1)
     with db.sessions() as session:

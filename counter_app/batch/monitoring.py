@@ -155,6 +155,8 @@ def monitor_month(db: Database, month: dt.date, *, history_months: int = 12) -> 
         for iid, row in by_id.items():
             row.visits, row.previous_visits = counts[month].get(iid, 0), previous.get(iid, 0)
             row.inpatient_stays = stays.get(iid, 0)
+        first = next((i for i, m in enumerate(months) if any(counts[m].values())), len(months) - 1)
+        months = months[first:]  # from the first month with any settlement: no flat line before the data
         history = {by_id[iid].code: [(m, counts[m].get(iid, 0)) for m in months] for iid in by_id}
 
         # The cap share: parse the engine's answer of each outpatient settlement with pooling due.

@@ -537,6 +537,7 @@ class CounterWindow(QMainWindow):
         entries = [("交班 (F7)", self.close_shift, True),
                    ("家庭共济绑定 (Ctrl+B)", self.binding_desk, self.user.may("bind")),
                    ("日结", self.close_day, self.user.may("reports")),
+                   ("经办业务（划入、计息、申报、监测）", self.agency_desk, self.user.may("reports")),
                    ("上传队列 (F12)", self.outbox, self.user.may("approve_refund"))]
         self.menu_actions = {}
         for title, slot, allowed in entries:
@@ -553,6 +554,14 @@ class CounterWindow(QMainWindow):
             self.show_error(ServiceError(f"{self.user.role_name}无家庭共济绑定权限"))
             return
         desk = BindingDesk(self)
+        self.dialog = desk
+        desk.finished.connect(self._dialog_closed)
+        desk.open()
+
+    def agency_desk(self) -> None:
+        from .agency_desk import AgencyDesk
+
+        desk = AgencyDesk(self)
         self.dialog = desk
         desk.finished.connect(self._dialog_closed)
         desk.open()

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtPrintSupport, QtWidgets  # noqa: F401
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot  # noqa: F401
-from PySide6.QtGui import QFont, QFontDatabase, QKeySequence, QShortcut  # noqa: F401
+from PySide6.QtGui import QFont, QFontDatabase, QKeySequence, QPixmap, QShortcut  # noqa: F401
 from PySide6.QtWidgets import (  # noqa: F401
     QAbstractItemView, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
     QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
     QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QSizePolicy, QSplitter, QStatusBar,
-    QTableWidget, QTableWidgetItem, QTextEdit, QVBoxLayout, QWidget,
+    QTableWidget, QTableWidgetItem, QTabWidget, QTextEdit, QVBoxLayout, QWidget,
 )

@@ -1,0 +1,81 @@
+"""Monthly crediting of 1,000,000 accounts on SQLite (issue: aim under a minute), and a second run
+of the same month (idempotence: it must post nothing and should be cheap).
+
+    .venv/bin/python bench/batch.py [--accounts 1000000] [--db URL]
+
+Builds a population of in-service employees, retirees, flexible workers and people in arrears
+with one opening ledger entry each, then times `credit_month` end to end: reading, the rules of
+every account, the ledger entries and the balance updates, committed in chunks.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from counter_app.batch.crediting import credit_month  # noqa: E402
+from counter_app.services.ledger import mismatched_accounts  # noqa: E402
+from counter_app.store import Database  # noqa: E402
+from counter_app.store.models import Account, LedgerEntry, Person  # noqa: E402
+
+KINDS = (("in_service", "normal"), ("in_service", "normal"), ("in_service", "normal"), ("retired", "normal"),
+         ("flexible_combined", "normal"), ("in_service", "arrears"))
+
+
+def populate(db: Database, n: int) -> float:
+    start = time.perf_counter()
+    opened, at = dt.date(2010, 1, 1), dt.datetime(2026, 1, 1)
+    with db.transaction() as s:
+        for first in range(1, n + 1, 50_000):
+            ids = range(first, min(n, first + 49_999) + 1)
+            s.execute(insert(Person), [dict(
+                id=i, psn_no=f"B{i:011d}", certno=f"{i:018d}", name="测试", insutype="310",
+                psn_type=KINDS[i % 6][0], status=KINDS[i % 6][1], hospitalized=False,
+                retired_on=dt.date(2015, 1, 1) if KINDS[i % 6][0] == "retired" else None,
+                contribution_base=Decimal(4000 + i % 9000)) for i in ids])
+            s.execute(insert(Account), [dict(id=i, person_id=i, opened_on=opened, balance=Decimal("100.00"), version=1)
+                                        for i in ids])
+            s.execute(insert(LedgerEntry), [dict(account_id=i, amount=Decimal("100.00"), balance_after=Decimal("100.00"),
+                                                 kind="opening", note="bench", period=None, created_at=at) for i in ids])
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp folder)")
+    args = parser.parse_args()
+    db = Database(args.db or f"sqlite:///{tempfile.mkdtemp()}/batch.sqlite3")
+    load = populate(db, args.accounts)
+    month = dt.date(2026, 10, 1)
+    start = time.perf_counter()
+    first = credit_month(db, month, run_by="bench", today=dt.date(2026, 11, 29))
+    first_s = time.perf_counter() - start
+    start = time.perf_counter()
+    second = credit_month(db, month, run_by="bench", today=dt.date(2026, 11, 29))
+    second_s = time.perf_counter() - start
+    with db.sessions() as s:
+        entries = s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "credit"))
+        start = time.perf_counter()
+        mismatched = len(mismatched_accounts(s))
+        check_s = time.perf_counter() - start
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}, database {db.engine.dialect.name}")
+    print(f"population of {args.accounts:,} accounts loaded in {load:.1f} s")
+    print(f"credit {first.period}: {first.posted:,} entries, total {first.total}, skipped "
+          f"{sum(first.skipped.values()):,}: {first_s:.1f} s  ({args.accounts / first_s:,.0f} accounts/s; aim < 60 s)")
+    print(f"same month again: {second.posted} posted, {second.already:,} already done: {second_s:.1f} s")
+    print(f"ledger check: {entries:,} credit entries, {mismatched} accounts whose balance differs from the "
+          f"ledger ({check_s:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

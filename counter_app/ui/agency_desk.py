@@ -1,0 +1,286 @@
+"""The supervisor's agency desk: monthly crediting, yearly interest, the monthly declaration and
+fund monitoring (WH-6/7, WH-11, WH-28, WH-31/32), one tab each.
+
+Every button runs its batch as a background op (`ops.Op`); the numbers and rules are all in
+`counter_app.batch`, this only shows what it answers. Files (CSV, PDF) go to the reports folder
+beside the slips folder.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from .. import labels
+from ..batch import crediting, declaration, interest, monitoring
+from ..batch.runs import RunReport, recent_runs
+from ..engine.crediting import parse_period, period_label
+from ..engine.money import fmt
+from ..printing import agency_reports, charts
+from .ops import Op
+from .qt import (
+    QAbstractItemView, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPixmap,
+    QPushButton, Qt, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+)
+
+KIND_NAMES = {"crediting": "账户划入", "interest": "年度计息"}
+
+
+def _table(headers: list[str], name: str) -> QTableWidget:
+    table = QTableWidget(0, len(headers), objectName=name)
+    table.setHorizontalHeaderLabels(headers)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    return table
+
+
+def _note(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(text))
+
+
+def describe_run(report: RunReport) -> str:
+    """A run's report in the screen's words."""
+    name = KIND_NAMES[report.kind]
+    lines = [f"{name} {report.period}：本次记入 {report.posted} 户，合计 {fmt(report.total)} 元；"
+             f"此前已记入 {report.already} 户（同一期间不重复记入）"]
+    lines += [f"　{labels.FUND_SOURCE.get(k, k)}：{fmt(v)} 元" for k, v in sorted(report.by_source.items())]
+    lines += [f"　未记入 {n} 户：{labels.batch_skip(k)}" for k, n in sorted(report.skipped.items())]
+    return "\n".join(lines)
+
+
+class AgencyDesk(QDialog):
+    def __init__(self, window) -> None:  # noqa: ANN001 - the CounterWindow
+        super().__init__(window)
+        self.window_ = window
+        self.db = window.db
+        self.setWindowTitle("经办业务：账户划入、计息、月度申报、基金监测")
+        self.setMinimumSize(980, 680)
+        today = window.settings.visit_date()
+        self.last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        self.last_year = today.year - 1
+        self.reports_dir = Path(window.settings.slip_dir).parent / "reports"
+        self.last_report: object | None = None
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget(objectName="agency_tabs")
+        layout.addWidget(self.tabs)
+        self.tabs.addTab(self._crediting_tab(), "账户划入")
+        self.tabs.addTab(self._interest_tab(), "年度计息")
+        self.tabs.addTab(self._declaration_tab(), "月度申报")
+        self.tabs.addTab(self._monitoring_tab(), "基金监测")
+        self.message = QLabel(objectName="agency_message")
+        self.message.setWordWrap(True)
+        self.busy = QLabel(objectName="agency_busy")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.busy)
+        layout.addLayout(bottom)
+        self.refresh_runs()
+
+    # -- shared ---------------------------------------------------------------------------------
+    def set_busy(self, busy: bool) -> None:
+        for button in self.findChildren(QPushButton):
+            button.setEnabled(not busy)
+        self.busy.setText("正在处理……" if busy else "")
+
+    def show_error(self, exc: Exception) -> None:
+        self.message.setStyleSheet("color: #b00020")
+        self.message.setText(str(exc))
+
+    def say(self, text: str) -> None:
+        self.message.setStyleSheet("color: #1b5e20")
+        self.message.setText(text)
+
+    def _month(self, field: QLineEdit) -> dt.date:
+        return parse_period(field.text().strip())
+
+    # -- crediting and interest -----------------------------------------------------------------
+    def _crediting_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        form = QFormLayout()
+        self.credit_month = QLineEdit(period_label(self.last_month), objectName="credit_month")
+        form.addRow("划入月份（YYYY-MM）", self.credit_month)
+        layout.addLayout(form)
+        layout.addWidget(_note("在职职工、统账结合灵活就业人员按本人缴费基数 2% 划入；退休人员自退休次月起每月定额 70 元"
+                                "（WH-6、WH-21）。欠费、单建统筹、死亡次月起不划入（WH-7）。同一月份重复执行只记入一次。"))
+        run = QPushButton("执行划入", objectName="run_crediting")
+        run.clicked.connect(self.run_crediting)
+        layout.addWidget(run, alignment=Qt.AlignmentFlag.AlignLeft)
+        self.credit_result = QLabel(objectName="credit_result")
+        self.credit_result.setWordWrap(True)
+        layout.addWidget(self.credit_result)
+        layout.addWidget(QLabel("最近的批处理"))
+        self.runs = _table(["编号", "业务", "期间", "执行人", "开始", "结束", "记入户数", "已记入", "未记入", "合计"], "batch_runs")
+        layout.addWidget(self.runs)
+        return tab
+
+    def _interest_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        form = QFormLayout()
+        self.interest_year = QLineEdit(str(self.last_year), objectName="interest_year")
+        form.addRow("计息年度", self.interest_year)
+        layout.addLayout(form)
+        layout.addWidget(_note("当年划入资金按活期利率、上年结转本息按三个月整存整取利率，按日积数计息（年利率÷360），"
+                                "每户每年四舍五入到分、入账一次（WH-11）。年度结束后方可计息。"))
+        run = QPushButton("执行计息", objectName="run_interest")
+        run.clicked.connect(self.run_interest)
+        layout.addWidget(run, alignment=Qt.AlignmentFlag.AlignLeft)
+        self.interest_result = QLabel(objectName="interest_result")
+        self.interest_result.setWordWrap(True)
+        layout.addWidget(self.interest_result)
+        layout.addStretch(1)
+        return tab
+
+    def refresh_runs(self) -> None:
+        def shown(runs):  # noqa: ANN001, ANN202
+            _fill(self.runs, [[str(r.id), KIND_NAMES.get(r.kind, r.kind), r.period, r.run_by,
+                               f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.finished_at:%H:%M:%S}" if r.finished_at else "未完成",
+                               str(r.posted), str(r.already), str(r.skipped), fmt(r.total)] for r in runs])
+        Op(self, lambda: recent_runs(self.db)).success(shown).run()
+
+    def run_crediting(self) -> None:
+        try:
+            month = self._month(self.credit_month)
+        except ValueError as exc:
+            self.show_error(exc)
+            return
+        by, today = self.window_.user.staff_no, self.window_.settings.visit_date()
+
+        def done(report: RunReport) -> None:
+            self.last_report = report
+            self.credit_result.setText(describe_run(report))
+            self.say(f"{period_label(month)} 账户划入完成")
+            self.refresh_runs()
+        Op(self, lambda: crediting.credit_month(self.db, month, run_by=by, today=today)).success(done).run()
+
+    def run_interest(self) -> None:
+        text = self.interest_year.text().strip()
+        if not (text.isdigit() and len(text) == 4):
+            self.show_error(ValueError(f"计息年度应为四位年份：{text!r}"))
+            return
+        year, by, today = int(text), self.window_.user.staff_no, self.window_.settings.visit_date()
+
+        def done(report: RunReport) -> None:
+            self.last_report = report
+            self.interest_result.setText(describe_run(report))
+            self.say(f"{year} 年度计息完成")
+            self.refresh_runs()
+        Op(self, lambda: interest.post_interest(self.db, year, run_by=by, today=today)).success(done).run()
+
+    # -- declaration ----------------------------------------------------------------------------
+    def _declaration_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        row = QHBoxLayout()
+        self.decl_institution = QComboBox(objectName="decl_institution")
+        for code, name in declaration.institutions(self.db):
+            self.decl_institution.addItem(f"{code} {name}", code)
+        index = self.decl_institution.findData(self.window_.settings.context.institution_code)
+        self.decl_institution.setCurrentIndex(max(index, 0))
+        self.decl_month = QLineEdit(period_label(self.last_month), objectName="decl_month")
+        self.decl_month.setMaximumWidth(100)
+        make = QPushButton("生成申报（CSV、PDF）", objectName="run_declaration")
+        make.clicked.connect(self.run_declaration)
+        for widget in (QLabel("机构"), self.decl_institution, QLabel("月份"), self.decl_month, make):
+            row.addWidget(widget)
+        layout.addLayout(row)
+        self.decl_table = _table(["医疗类别", "业务", "笔数", "医疗费总额", "基金支付", "个人账户（本人）", "家庭共济", "现金"],
+                                 "declaration_lines")
+        layout.addWidget(self.decl_table)
+        self.decl_result = QLabel(objectName="decl_result")
+        self.decl_result.setWordWrap(True)
+        layout.addWidget(self.decl_result)
+        return tab
+
+    def run_declaration(self) -> None:
+        try:
+            month = self._month(self.decl_month)
+        except ValueError as exc:
+            self.show_error(exc)
+            return
+        code, folder = self.decl_institution.currentData(), self.reports_dir
+
+        def make():  # noqa: ANN202
+            decl = declaration.monthly_declaration(self.db, code, month)
+            summary, detail = declaration.write_csv(decl, folder)
+            pdf = folder / f"declaration-{decl.institution_code}-{decl.period}.pdf"
+            pdf.write_bytes(agency_reports.declaration_pdf(decl))
+            return decl, (summary, detail, pdf)
+
+        def done(result) -> None:  # noqa: ANN001
+            decl, files = result
+            self.last_report = decl
+            _fill(self.decl_table, [[labels.MED_TYPE.get(l.med_type, "合计") if l.med_type else "合计",
+                                     declaration.KIND_LABELS[l.kind], str(l.count),
+                                     *(fmt(getattr(l, a)) for a in declaration.AMOUNTS)]
+                                    for l in [*decl.lines, decl.total]])
+            tie = "与个人账户流水一致" if decl.ties else "与个人账户流水不一致，请核查！"
+            self.decl_result.setText(f"{decl.institution_name} {decl.period}：账户划扣 {fmt(decl.total.accounts)} 元，"
+                                     f"统筹基金记账 {fmt(decl.total.fund)} 元；{tie}\n" + "\n".join(map(str, files)))
+            self.say(f"{decl.period} 月度申报已生成")
+        Op(self, make).success(done).run()
+
+    # -- monitoring -----------------------------------------------------------------------------
+    def _monitoring_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        row = QHBoxLayout()
+        self.monitor_month = QLineEdit(period_label(self.last_month), objectName="monitor_month")
+        self.monitor_month.setMaximumWidth(100)
+        analyse = QPushButton("分析并生成报告", objectName="run_monitoring")
+        analyse.clicked.connect(self.run_monitoring)
+        for widget in (QLabel("监测月份"), self.monitor_month, analyse):
+            row.addWidget(widget)
+        row.addStretch(1)
+        layout.addLayout(row)
+        charts_row = QHBoxLayout()
+        self.visits_chart = QLabel(objectName="visits_chart")
+        self.indicators_chart = QLabel(objectName="indicators_chart")
+        for chart in (self.visits_chart, self.indicators_chart):
+            chart.setMinimumHeight(260)
+            charts_row.addWidget(chart)
+        layout.addLayout(charts_row)
+        self.anomalies = _table(["指标", "依据", "机构", "数值", "阈值", "说明"], "anomalies")
+        layout.addWidget(self.anomalies)
+        self.monitor_result = QLabel(objectName="monitor_result")
+        layout.addWidget(self.monitor_result)
+        return tab
+
+    def run_monitoring(self) -> None:
+        try:
+            month = self._month(self.monitor_month)
+        except ValueError as exc:
+            self.show_error(exc)
+            return
+        folder = self.reports_dir
+
+        def analyse():  # noqa: ANN202
+            report = monitoring.monitor_month(self.db, month)
+            folder.mkdir(parents=True, exist_ok=True)
+            pdf = folder / f"monitoring-{report.period}.pdf"
+            pdf.write_bytes(agency_reports.monitoring_pdf(report))
+            return report, charts.visits_chart(report), charts.indicators_chart(report), pdf
+
+        def done(result) -> None:  # noqa: ANN001
+            report, visits_png, indicators_png, pdf = result
+            self.last_report = report
+            for label, png in ((self.visits_chart, visits_png), (self.indicators_chart, indicators_png)):
+                pixmap = QPixmap()
+                pixmap.loadFromData(png, "PNG")
+                label.setPixmap(pixmap.scaledToWidth(560, Qt.TransformationMode.SmoothTransformation))
+            _fill(self.anomalies, [[monitoring.INDICATOR_LABELS[a.indicator], a.rule, a.institution_name, a.value,
+                                    a.threshold, a.detail] for a in report.anomalies])
+            self.monitor_result.setText(f"{report.period}：发现异常 {len(report.anomalies)} 项；报告 {pdf}")
+            self.say(f"{report.period} 基金监测完成")
+        Op(self, analyse).success(done).run()
