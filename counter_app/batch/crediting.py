@@ -18,7 +18,7 @@ from ..policies import load_pack
 from ..services.ledger import BatchPosting, post_batch
 from ..store import Database
 from ..store.models import Account, LedgerEntry, Person
-from .runs import BatchError, RunReport, finish_run, start_run
+from .runs import BatchError, RunReport, account_chunks, finish_run, start_run
 
 KIND = "credit"
 DEFAULT_POLICY = "wuhu-2022"
@@ -44,32 +44,23 @@ def credit_month(db: Database, month: dt.date, *, run_by: str, policy: str = DEF
                     done.label("done"))
              .join(Person, Person.id == Account.person_id).order_by(Account.id).limit(chunk))
     value_date = dt.datetime.combine(month, dt.time())  # a month's credit counts from its first day (interest)
-    last_id = 0
-    while True:
-        with db.transaction() as session:
-            q = query.where(Account.id > last_id)
-            if not db.is_sqlite:
-                q = q.with_for_update(of=Account)
-            rows = session.execute(q).all()
-            if not rows:
-                break
-            postings = []
-            for (account_id, balance, opened, closed, insutype, psn_type, status, base, retired_on, died_on,
-                 already) in rows:
-                if already:
-                    report.already += 1
-                    continue
-                outcome = monthly_credit(pack, Member(insutype, psn_type, status, base, retired_on, died_on,
-                                                      opened, closed), month)
-                if isinstance(outcome, Credit):
-                    postings.append(BatchPosting(account_id, balance, outcome.amount,
-                                                 f"{period} {outcome.note}（{outcome.rule}）"))
-                    report.total += outcome.amount
-                    report.by_source[outcome.source] += outcome.amount
-                else:
-                    report.skipped[f"{outcome.rule}: {outcome.reason}"] += 1
-            post_batch(session, postings, KIND, period, at=value_date)
-            report.posted += len(postings)
-            last_id = rows[-1][0]
+    for session, rows in account_chunks(db, query):
+        postings = []
+        for (account_id, balance, opened, closed, insutype, psn_type, status, base, retired_on, died_on,
+             already) in rows:
+            if already:
+                report.already += 1
+                continue
+            outcome = monthly_credit(pack, Member(insutype, psn_type, status, base, retired_on, died_on,
+                                                  opened, closed), month)
+            if isinstance(outcome, Credit):
+                postings.append(BatchPosting(account_id, balance, outcome.amount,
+                                             f"{period} {outcome.note}（{outcome.rule}）"))
+                report.total += outcome.amount
+                report.by_source[outcome.source] += outcome.amount
+            else:
+                report.skipped[f"{outcome.rule}: {outcome.reason}"] += 1
+        post_batch(session, postings, KIND, period, at=value_date)
+        report.posted += len(postings)
     finish_run(db, report, dt.datetime.now())
     return report

@@ -21,7 +21,7 @@ from ..policies import load_interest_rules
 from ..services.ledger import BatchPosting, post_batch
 from ..store import Database
 from ..store.models import Account, LedgerEntry
-from .runs import BatchError, RunReport, finish_run, start_run
+from .runs import BatchError, RunReport, account_chunks, finish_run, start_run
 
 KIND = "interest"
 
@@ -40,35 +40,25 @@ def post_interest(db: Database, year: int, *, run_by: str, today: dt.date | None
                                LedgerEntry.period == period))
     query = (select(Account.id, Account.balance, Account.closed_on, done.label("done"))
              .order_by(Account.id).limit(chunk))
-    last_id = 0
-    while True:
-        with db.transaction() as session:
-            q = query.where(Account.id > last_id)
-            if not db.is_sqlite:
-                q = q.with_for_update(of=Account)
-            rows = session.execute(q).all()
-            if not rows:
-                break
-            last_id = rows[-1][0]
-            ids = [r[0] for r in rows]
-            forward, moves = _year_ledger(session, ids, year)
-            postings = []
-            for account_id, balance, closed, already in rows:
-                if already:
-                    report.already += 1
-                    continue
-                if closed is not None and closed <= dt.date(year, 12, 31):
-                    report.skipped["WH-10: account closed (transferred or withdrawn) during the year"] += 1
-                    continue
-                result = year_interest(rules, year, forward.get(account_id) or ZERO, moves.get(account_id, ()))
-                if result.interest <= 0:
-                    report.skipped[f"{rules.rule}: no interest due (no balance during {year})"] += 1
-                    continue
-                postings.append(BatchPosting(account_id, balance, result.interest, f"{year} 年利息 {result.note(rules)}"))
-                report.total += result.interest
-                report.by_source["interest"] += result.interest
-            post_batch(session, postings, KIND, period, at=dt.datetime.now())
-            report.posted += len(postings)
+    for session, rows in account_chunks(db, query):
+        forward, moves = _year_ledger(session, [r[0] for r in rows], year)
+        postings = []
+        for account_id, balance, closed, already in rows:
+            if already:
+                report.already += 1
+                continue
+            if closed is not None and closed <= dt.date(year, 12, 31):
+                report.skipped["WH-10: account closed (transferred or withdrawn) during the year"] += 1
+                continue
+            result = year_interest(rules, year, forward.get(account_id) or ZERO, moves.get(account_id, ()))
+            if result.interest <= 0:
+                report.skipped[f"{rules.rule}: no interest due (no balance during {year})"] += 1
+                continue
+            postings.append(BatchPosting(account_id, balance, result.interest, f"{year} 年利息 {result.note(rules)}"))
+            report.total += result.interest
+            report.by_source["interest"] += result.interest
+        post_batch(session, postings, KIND, period, at=dt.datetime.now())
+        report.posted += len(postings)
     finish_run(db, report, dt.datetime.now())
     return report
 

@@ -7,11 +7,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from typing import Iterator
+
+from sqlalchemy import Row, Select, select
+from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO, fmt
 from ..store import Database
-from ..store.models import BatchRun
+from ..store.models import Account, BatchRun
 
 
 class BatchError(ValueError):
@@ -46,6 +49,23 @@ class RunReport:
         lines += [f"  from {source}: {fmt(amount)}" for source, amount in sorted(self.by_source.items())]
         lines += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
         return "\n".join(lines)
+
+
+def account_chunks(db: Database, query: Select) -> Iterator[tuple[Session, list[Row]]]:
+    """Walk `query` (rows starting with Account.id, ordered by it, with a LIMIT) a chunk at a time,
+    each chunk in its own writing transaction with its accounts locked: BEGIN IMMEDIATE on SQLite,
+    FOR UPDATE on PostgreSQL. What the caller writes for a chunk commits with it."""
+    last_id = 0
+    while True:
+        with db.transaction() as session:
+            q = query.where(Account.id > last_id)
+            if not db.is_sqlite:
+                q = q.with_for_update(of=Account)
+            rows = session.execute(q).all()
+            if not rows:
+                return
+            last_id = rows[-1][0]
+            yield session, rows
 
 
 def start_run(db: Database, report: RunReport, run_by: str, at: dt.datetime) -> None:
