@@ -139,10 +139,10 @@ def _month_arg(text: str | None) -> "dt.date":
     """YYYY-MM, or the last full month when not given (what an agency runs in the new month)."""
     import datetime as dt
 
-    from .engine.crediting import parse_period
+    from .engine.crediting import parse_period, previous_month
 
     if text is None:
-        return (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        return previous_month(dt.date.today())
     return parse_period(text)
 
 

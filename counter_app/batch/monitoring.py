@@ -23,15 +23,14 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
-from ..engine.crediting import next_month, period_label
+from ..engine.crediting import next_month, period_label, previous_month
 from ..engine.money import ZERO, fmt, to_decimal
 from ..policies import load_pack
 from ..resources import resource_dir
+from ..services.settlement import INPATIENT_MED_TYPES
 from ..store import Database
 from ..store.models import Account, Institution, LedgerEntry, Person, Settlement
 from .runs import BatchError
-
-INPATIENT_MED_TYPES = ("21", "52")
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,7 @@ class MonitoringReport:
 def _months_back(month: dt.date, n: int) -> list[dt.date]:
     months = [month]
     for _ in range(n - 1):
-        months.append((months[-1] - dt.timedelta(days=1)).replace(day=1))
+        months.append(previous_month(months[-1]))
     return months[::-1]
 
 
@@ -150,7 +149,7 @@ def monitor_month(db: Database, month: dt.date, *, history_months: int = 12) -> 
 
         months = _months_back(month, history_months)
         counts = {m: visits_in(m) for m in months}
-        previous = visits_in(_months_back(month, 2)[0])
+        previous = visits_in(previous_month(month))
         stays = visits_in(month, inpatient=True)
         for iid, row in by_id.items():
             row.visits, row.previous_visits = counts[month].get(iid, 0), previous.get(iid, 0)

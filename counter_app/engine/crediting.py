@@ -63,6 +63,11 @@ def next_month(month: dt.date) -> dt.date:
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
+def previous_month(month: dt.date) -> dt.date:
+    """The first day of the month before the one `month` falls in."""
+    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
 def period_label(month: dt.date) -> str:
     """The ledger's crediting period, "2026-05": one credit per account and period."""
     return f"{month.year:04d}-{month.month:02d}"

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from ..engine.crediting import previous_month
 from ..store import Database
 from ..store.models import Account, CatalogueItem, FamilyBinding, Institution, Outbox, Person, Shift
 from .context import CounterContext
@@ -29,10 +30,12 @@ PLANTED_DRAWS = 12
 
 
 def _months_before(today: dt.date, n: int) -> list[dt.date]:
-    months, m = [], today.replace(day=1)
-    for _ in range(n):
-        m = (m - dt.timedelta(days=1)).replace(day=1)
-        months.append(m)
+    """The `n` full months before today's, oldest first."""
+    if n < 1:
+        return []
+    months = [previous_month(today)]
+    while len(months) < n:
+        months.append(previous_month(months[-1]))
     return months[::-1]
 
 

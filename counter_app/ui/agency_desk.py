@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import labels
 from ..batch import crediting, declaration, interest, monitoring
 from ..batch.runs import RunReport, recent_runs
-from ..engine.crediting import parse_period, period_label
+from ..engine.crediting import parse_period, period_label, previous_month
 from ..engine.money import fmt
 from ..printing import agency_reports, charts
 from .ops import Op
@@ -66,7 +66,7 @@ class AgencyDesk(QDialog):
         self.setWindowTitle("经办业务：账户划入、计息、月度申报、基金监测")
         self.setMinimumSize(980, 680)
         today = window.settings.visit_date()
-        self.last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        self.last_month = previous_month(today)
         self.last_year = today.year - 1
         self.reports_dir = Path(window.settings.slip_dir).parent / "reports"
         self.last_report: object | None = None
