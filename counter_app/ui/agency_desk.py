@@ -104,41 +104,42 @@ class AgencyDesk(QDialog):
         return parse_period(field.text().strip())
 
     # -- crediting and interest -----------------------------------------------------------------
-    def _crediting_tab(self) -> QWidget:
+    def _batch_tab(self, field_label: str, field: QLineEdit, note: str, button: str, button_name: str,
+                   slot, result_name: str) -> tuple[QWidget, QVBoxLayout, QLabel]:  # noqa: ANN001
+        """A batch's tab: its period field, what the rules are, the run button, the run's result."""
         tab = QWidget()
         layout = QVBoxLayout(tab)
         form = QFormLayout()
-        self.credit_month = QLineEdit(period_label(self.last_month), objectName="credit_month")
-        form.addRow("划入月份（YYYY-MM）", self.credit_month)
+        form.addRow(field_label, field)
         layout.addLayout(form)
-        layout.addWidget(_note("在职职工、统账结合灵活就业人员按本人缴费基数 2% 划入；退休人员自退休次月起每月定额 70 元"
-                                "（WH-6、WH-21）。欠费、单建统筹、死亡次月起不划入（WH-7）。同一月份重复执行只记入一次。"))
-        run = QPushButton("执行划入", objectName="run_crediting")
-        run.clicked.connect(self.run_crediting)
+        layout.addWidget(_note(note))
+        run = QPushButton(button, objectName=button_name)
+        run.clicked.connect(slot)
         layout.addWidget(run, alignment=Qt.AlignmentFlag.AlignLeft)
-        self.credit_result = QLabel(objectName="credit_result")
-        self.credit_result.setWordWrap(True)
-        layout.addWidget(self.credit_result)
+        result = QLabel(objectName=result_name)
+        result.setWordWrap(True)
+        layout.addWidget(result)
+        return tab, layout, result
+
+    def _crediting_tab(self) -> QWidget:
+        self.credit_month = QLineEdit(period_label(self.last_month), objectName="credit_month")
+        tab, layout, self.credit_result = self._batch_tab(
+            "划入月份（YYYY-MM）", self.credit_month,
+            "在职职工、统账结合灵活就业人员按本人缴费基数 2% 划入；退休人员自退休次月起每月定额 70 元"
+            "（WH-6、WH-21）。欠费、单建统筹、死亡次月起不划入（WH-7）。同一月份重复执行只记入一次。",
+            "执行划入", "run_crediting", self.run_crediting, "credit_result")
         layout.addWidget(QLabel("最近的批处理"))
         self.runs = _table(["编号", "业务", "期间", "执行人", "开始", "结束", "记入户数", "已记入", "未记入", "合计"], "batch_runs")
         layout.addWidget(self.runs)
         return tab
 
     def _interest_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        form = QFormLayout()
         self.interest_year = QLineEdit(str(self.last_year), objectName="interest_year")
-        form.addRow("计息年度", self.interest_year)
-        layout.addLayout(form)
-        layout.addWidget(_note("当年划入资金按活期利率、上年结转本息按三个月整存整取利率，按日积数计息（年利率÷360），"
-                                "每户每年四舍五入到分、入账一次（WH-11）。年度结束后方可计息。"))
-        run = QPushButton("执行计息", objectName="run_interest")
-        run.clicked.connect(self.run_interest)
-        layout.addWidget(run, alignment=Qt.AlignmentFlag.AlignLeft)
-        self.interest_result = QLabel(objectName="interest_result")
-        self.interest_result.setWordWrap(True)
-        layout.addWidget(self.interest_result)
+        tab, layout, self.interest_result = self._batch_tab(
+            "计息年度", self.interest_year,
+            "当年划入资金按活期利率、上年结转本息按三个月整存整取利率，按日积数计息（年利率÷360），"
+            "每户每年四舍五入到分、入账一次（WH-11）。年度结束后方可计息。",
+            "执行计息", "run_interest", self.run_interest, "interest_result")
         layout.addStretch(1)
         return tab
 
@@ -149,6 +150,15 @@ class AgencyDesk(QDialog):
                                str(r.posted), str(r.already), str(r.skipped), fmt(r.total)] for r in runs])
         Op(self, lambda: recent_runs(self.db)).success(shown).run()
 
+    def _run_batch(self, batch, result: QLabel, finished: str) -> None:  # noqa: ANN001
+        """Run a batch off the UI thread; show its report, then the refreshed list of runs."""
+        def done(report: RunReport) -> None:
+            self.last_report = report
+            result.setText(describe_run(report))
+            self.say(finished)
+            self.refresh_runs()
+        Op(self, batch).success(done).run()
+
     def run_crediting(self) -> None:
         try:
             month = self._month(self.credit_month)
@@ -156,13 +166,8 @@ class AgencyDesk(QDialog):
             self.show_error(exc)
             return
         by, today = self.window_.user.staff_no, self.window_.settings.visit_date()
-
-        def done(report: RunReport) -> None:
-            self.last_report = report
-            self.credit_result.setText(describe_run(report))
-            self.say(f"{period_label(month)} 账户划入完成")
-            self.refresh_runs()
-        Op(self, lambda: crediting.credit_month(self.db, month, run_by=by, today=today)).success(done).run()
+        self._run_batch(lambda: crediting.credit_month(self.db, month, run_by=by, today=today), self.credit_result,
+                        f"{period_label(month)} 账户划入完成")
 
     def run_interest(self) -> None:
         text = self.interest_year.text().strip()
@@ -170,13 +175,8 @@ class AgencyDesk(QDialog):
             self.show_error(ValueError(f"计息年度应为四位年份：{text!r}"))
             return
         year, by, today = int(text), self.window_.user.staff_no, self.window_.settings.visit_date()
-
-        def done(report: RunReport) -> None:
-            self.last_report = report
-            self.interest_result.setText(describe_run(report))
-            self.say(f"{year} 年度计息完成")
-            self.refresh_runs()
-        Op(self, lambda: interest.post_interest(self.db, year, run_by=by, today=today)).success(done).run()
+        self._run_batch(lambda: interest.post_interest(self.db, year, run_by=by, today=today), self.interest_result,
+                        f"{year} 年度计息完成")
 
     # -- declaration ----------------------------------------------------------------------------
     def _declaration_tab(self) -> QWidget:
