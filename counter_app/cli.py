@@ -5,6 +5,7 @@ Exit codes: 0 done; 2 bad input, one line per problem on stderr and nothing on s
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 from typing import Sequence
@@ -90,7 +91,8 @@ def _cmd_centre(args: argparse.Namespace) -> int:
 
     from .sync.centre import serve
 
-    serve(args.host, args.port, Path(args.centre_db))
+    serve(args.host, args.port, Path(args.centre_db), admin_port=args.admin_port,
+          admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"))
     return 0
 
 
@@ -249,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     centre.add_argument("--host", default="127.0.0.1")
     centre.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
     centre.add_argument("--centre-db", default="centre.sqlite3", help="the centre's own SQLite file")
+    centre.add_argument("--admin-port", type=int, default=0,
+                        help="port of the fault and stats endpoints, on 127.0.0.1 only (0: a free one, printed)")
+    centre.add_argument("--admin-token", help="token the admin endpoints ask for (default: "
+                        "$COUNTER_APP_CENTRE_ADMIN_TOKEN, else made up and printed)")
     centre.set_defaults(run=_cmd_centre)
 
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")

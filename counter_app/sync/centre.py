@@ -6,9 +6,14 @@ It keeps its own SQLite database, validates each envelope, answers a repeated ms
 first answer (so a counter that retries never settles twice), answers 3201/3202 reconciliation,
 and takes faults at run time for tests and training:
 
-    POST /_admin/faults {"mode": "delay"|"error500"|"reject"|"drop_after_commit"|"refuse",
-                         "count": N, "seconds": S}
+    POST /_admin/faults {"mode": "delay"|"hold"|"error500"|"reject"|"drop_after_commit"|"refuse"|"none",
+                         "count": N, "seconds": S, "after": K}
     GET  /_admin/stats
+
+The admin endpoints listen on their own port, on 127.0.0.1 only, and want the header
+`Authorization: Bearer TOKEN` (the token is --admin-token, or made up and printed at start).
+"hold" keeps the next requests waiting until "none" clears the faults, and "refuse" without
+seconds stops listening until then: a test waits on those cues, never on a clock.
 
 Built on aiohttp. Everything it says travels in the envelope of `fields.py`.
 """
@@ -16,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hmac
 import json
 import re
+import secrets
 import sqlite3
 import sys
 from dataclasses import dataclass, field
@@ -47,14 +54,24 @@ class Refusal(Exception):
     """A message the centre will never accept (answered with infcode -1 and the reason)."""
 
 
+FAULT_MODES = ("none", "delay", "hold", "error500", "reject", "drop_after_commit", "refuse")
+ADMIN_HOST = "127.0.0.1"  # the admin endpoints are never reachable from another machine
+
+
 @dataclass
 class Faults:
+    """The fault for the next `count` requests, after letting `after` requests through."""
+
     mode: str = "none"
     count: int = 0
     seconds: float = 0.0
+    after: int = 0
 
     def take(self) -> str:
         if self.mode == "none" or self.count <= 0:
+            return "none"
+        if self.after > 0:
+            self.after -= 1
             return "none"
         self.count -= 1
         mode = self.mode
@@ -68,6 +85,7 @@ class Stats:
     messages: int = 0
     duplicates: int = 0
     refused: int = 0
+    held: int = 0
     by_infno: dict[str, int] = field(default_factory=dict)
 
 
@@ -257,21 +275,32 @@ def _response(env: Any, now: dt.datetime, infcode: str, err_msg: str, output: di
 
 
 class Centre:
-    """The aiohttp application and its listening site (restartable, for the `refuse` fault)."""
+    """The aiohttp application and its listening site (restartable, for the `refuse` fault), and
+    the admin application on its own site, bound to loopback only and asking for a token."""
 
-    def __init__(self, store: CentreStore, host: str, port: int) -> None:
+    def __init__(self, store: CentreStore, host: str, port: int, *, admin_port: int = 0,
+                 admin_token: str | None = None) -> None:
         self.store, self.host, self.port = store, host, port
+        self.admin_port, self.admin_token = admin_port, admin_token or secrets.token_urlsafe(18)
         self.faults, self.stats = Faults(), Stats()
+        self.released = asyncio.Event()
+        self.refusing = False
         self.app = web.Application()
         self.app.router.add_post(F.API_PATH, self.handle)
-        self.app.router.add_post("/_admin/faults", self.set_faults)
-        self.app.router.add_get("/_admin/stats", self.get_stats)
         self.runner = web.AppRunner(self.app, access_log=None)
         self.site: web.TCPSite | None = None
+        self.admin = web.Application(middlewares=[self._admin_guard])
+        self.admin.router.add_post("/_admin/faults", self.set_faults)
+        self.admin.router.add_get("/_admin/stats", self.get_stats)
+        self.admin_runner = web.AppRunner(self.admin, access_log=None)
 
     async def start(self) -> int:
         await self.runner.setup()
         await self._listen()
+        await self.admin_runner.setup()
+        admin_site = web.TCPSite(self.admin_runner, ADMIN_HOST, self.admin_port, reuse_address=True)
+        await admin_site.start()
+        self.admin_port = admin_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self.port
 
     async def _listen(self) -> None:
@@ -279,12 +308,19 @@ class Centre:
         await self.site.start()
         if self.port == 0:
             self.port = self.site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.refusing = False
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         mode = self.faults.take()
         self.stats.messages += 1
         if mode == "delay":
             await asyncio.sleep(self.faults.seconds)
+        if mode == "hold":  # until the admin clears the faults: a reply that never comes, on cue
+            self.stats.held += 1
+            try:
+                await self.released.wait()
+            finally:
+                self.stats.held -= 1
         if mode == "error500":
             return web.json_response({"infcode": "-1", "err_msg": "injected 500"}, status=500)
         try:
@@ -300,34 +336,61 @@ class Centre:
             request.transport.close()  # committed, but the counter never hears back
         return web.json_response(response, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
+    @web.middleware
+    async def _admin_guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), self.admin_token.encode()):
+            return web.json_response({"ok": False, "error": "admin token missing or wrong"}, status=401)
+        return await handler(request)
+
     async def set_faults(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        mode = body.get("mode", "none")
+        """Faults for the next requests; mode "none" clears them, lets held requests go and
+        listens again. "refuse" with no seconds stops listening until cleared."""
+        try:
+            body = await request.json()
+            mode = str(body.get("mode", "none"))
+            faults = Faults(mode, int(body.get("count", 1)), float(body.get("seconds", 0)), int(body.get("after", 0)))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return web.json_response({"ok": False, "error": f"bad fault: {exc}"}, status=400)
+        if mode not in FAULT_MODES:
+            return web.json_response({"ok": False, "error": f"unknown mode {mode!r}"}, status=400)
         if mode == "refuse":
-            asyncio.get_running_loop().create_task(self._refuse(float(body.get("seconds", 1))))
+            await self._stop_listening()
+            if faults.seconds > 0:
+                asyncio.get_running_loop().create_task(self._listen_after(faults.seconds))
         else:
-            self.faults = Faults(mode, int(body.get("count", 1)), float(body.get("seconds", 0)))
+            self.faults = faults
+        if mode == "none":
+            self.released.set()
+            self.released = asyncio.Event()
+            if self.refusing:
+                await self._listen()
         return web.json_response({"ok": True, "mode": mode})
 
-    async def _refuse(self, seconds: float) -> None:
-        """Stop listening for a while: connections are refused, then the centre is back."""
-        await asyncio.sleep(0.05)  # let the admin answer go out first
-        if self.site is not None:
+    async def _stop_listening(self) -> None:
+        """Connections are refused from the moment this returns (the admin answer comes after)."""
+        if self.site is not None and not self.refusing:
             await self.site.stop()
+            self.refusing = True
+
+    async def _listen_after(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-        await self._listen()
+        if self.refusing:
+            await self._listen()
 
     async def get_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.store.stats(self.stats))
+        return web.json_response(self.store.stats(self.stats) | {"held": self.stats.held,
+                                                                   "refusing": self.refusing})
 
 
-def serve(host: str, port: int, db_path: Path) -> None:
-    """Run until interrupted; prints the URL it listens on (port 0 picks a free port)."""
+def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_token: str | None = None) -> None:
+    """Run until interrupted; prints the URLs it listens on (port 0 picks a free port)."""
 
     async def main() -> None:
-        centre = Centre(CentreStore(db_path), host, port)
+        centre = Centre(CentreStore(db_path), host, port, admin_port=admin_port, admin_token=admin_token)
         bound = await centre.start()
-        print(f"centre listening on http://{host}:{bound} (database {db_path})", flush=True)
+        print(f"centre listening on http://{host}:{bound} (database {db_path}); "
+              f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}", flush=True)
         await asyncio.Event().wait()
 
     try:

@@ -1,11 +1,11 @@
-"""Two counters at once, and a counter killed mid-settle: on SQLite and PostgreSQL."""
+"""Two counters at once, and counters killed mid-settle at every point a settle passes: on SQLite
+and PostgreSQL. Kills land where the worker says it stands (see settle_worker), never on a timer."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,9 +20,17 @@ ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
 
 
-def worker(url: str, person_id: int, count: int, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.services.settle_worker", url, str(person_id), str(count),
-                             *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def worker(url: str, person_id: int, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.services.settle_worker", url, str(person_id), *args],
+                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def expect(proc: subprocess.Popen, prefix: str) -> str:
+    """The worker's next line, which must start with `prefix` (it blocks until the worker says it)."""
+    line = proc.stdout.readline()
+    assert line.startswith(prefix), f"expected {prefix!r}, got {line!r}; stderr: {proc.stderr.read() if not line else ''}"
+    return line.strip()
 
 
 def state(db):
@@ -37,14 +45,16 @@ def state(db):
         }
 
 
-def test_two_processes_drawing_one_family_account_never_overdraw(db_url, tmp_path):
+def test_two_processes_drawing_one_family_account_never_overdraw(db_url):
     """Each worker settles 100.00 ten times for the same child: 20 x 100 against 500 + 300."""
     w = build(db_url)
-    go = tmp_path / "go"
-    procs = [worker(db_url, w.child, 10, "--go", str(go)) for _ in range(2)]
-    time.sleep(1.0)  # both import and connect, then start together
-    go.touch()
-    outs = [p.communicate(timeout=120) for p in procs]
+    procs = [worker(db_url, w.child, "10") for _ in range(2)]
+    for p in procs:
+        expect(p, "READY")  # both imported and connected
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
     lines = [line.split() for out, _ in outs for line in out.splitlines()]
     assert len(lines) == 20 and len({setl_no for setl_no, *_ in lines}) == 20
@@ -59,34 +69,68 @@ def test_two_processes_drawing_one_family_account_never_overdraw(db_url, tmp_pat
         assert debits == -drawn == -s.scalar(select(func.sum(Settlement.acct_mulaid_pay)))
 
 
-def test_a_counter_killed_mid_settle_leaves_none_of_it(db_url):
-    w = build(db_url)
-    before = state(w.db)
-    proc = worker(db_url, w.child, 1, "--pause-before-commit")
-    line = proc.stdout.readline()
-    assert line.strip() == "PAUSED", proc.stderr.read()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    w.db.dispose()
-    time.sleep(0.2)  # PostgreSQL notices the dropped connection and rolls back
-    assert state(w.db) == before
+class ForkServer:
+    """One imported worker that forks a settling child per request (see settle_worker)."""
+
+    def __init__(self, url: str, person_id: int) -> None:
+        self.proc = worker(url, person_id, "--fork-server")
+        expect(self.proc, "READY")
+
+    def ask(self, request: str) -> int:
+        self.proc.stdin.write(request + "\n")
+        self.proc.stdin.flush()
+        return int(expect(self.proc, "CHILD").split()[1])
+
+    def run(self, request: str) -> list[str]:
+        """A request that runs to its end; the child's lines."""
+        pid, lines = self.ask(request), []
+        while not (line := self.proc.stdout.readline()).startswith(f"DEAD {pid}"):
+            assert line, self.proc.stderr.read()
+            lines.append(line.strip())
+        assert line.split()[2] == "0", f"child failed: {lines}"
+        return lines
+
+    def kill_at(self, point: str) -> None:
+        pid = self.ask(f"stop {point}")
+        assert expect(self.proc, "AT") == f"AT {point}"
+        os.kill(pid, signal.SIGKILL)
+        expect(self.proc, f"DEAD {pid}")
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
-def test_counters_killed_at_random_moments_leave_whole_settlements_only(db_url):
-    """Kill a settling worker at staggered moments; what is left is always whole."""
+def test_a_counter_killed_at_every_point_of_a_settle_leaves_whole_settlements_only(db_url):
+    """Before each SQL statement of a settle, at its COMMIT, and just after it: SIGKILL. A kill
+    before the commit has returned leaves nothing of that settlement; one after leaves all of it."""
     w = build(db_url, mother_balance="100000.00")
-    for delay in (0.7, 0.85, 1.0, 1.15, 1.3):
-        proc = worker(db_url, w.child, 1000)
-        time.sleep(delay)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+    server = ForkServer(db_url, w.child)
+    try:
+        traced = server.run("trace")
+        statements = int(traced[-2].split()[1])  # "STATEMENTS n", then the settlement line
+        assert statements >= 5, traced
+        points = [f"stmt:{k}" for k in range(1, statements + 1)] + ["commit", "after-commit"]
+        kept = 1
+        for point in points:
+            before = state(w.db)
+            server.kill_at(point)
+            after = state(w.db)
+            if point == "after-commit":
+                kept += 1
+                assert after["settlements"] == before["settlements"] + 1, point
+            else:
+                assert after == before, f"a kill {point} left part of a settlement behind"
+            server.run("settle")  # the next counter is not held up by what the dead one left
+            kept += 1
+            assert after["mismatched"] == [], point
+        print(f"kill points covered: {len(points)}")
+    finally:
+        server.close()
     w.db.dispose()
-    after = state(w.db)
-    n = after["settlements"]
-    assert n > 0, "no worker got as far as a settlement: the kills came too early"
-    print(f"settlements kept: {n}")
-    assert after["mismatched"] == []
-    assert after["outbox"] == n  # one message per settlement, no more, no less
+    final = state(w.db)
+    assert final["settlements"] == final["outbox"] == kept  # one message per settlement, no more, no less
+    assert final["mismatched"] == []
     with w.db.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "mulaid")) == n
-        assert s.scalar(select(Account.balance).where(Account.person_id == w.mother)) == D("100000.00") - 100 * n
+        assert s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "mulaid")) == kept
+        assert s.scalar(select(Account.balance).where(Account.person_id == w.mother)) == D("100000.00") - 100 * kept

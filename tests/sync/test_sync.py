@@ -40,8 +40,10 @@ class CentreProcess:
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert "centre listening on" in line, self.proc.stderr.read()
-        self.url = line.split()[3]
+        words = line.split()
+        self.url = words[3]
         self.port = int(self.url.rsplit(":", 1)[1])
+        self.admin_url, self.token = words[words.index("admin") + 1], words[words.index("token") + 1]
         return self
 
     def stop(self) -> None:
@@ -49,11 +51,25 @@ class CentreProcess:
             self.proc.send_signal(signal.SIGINT)
             self.proc.wait(timeout=10)
 
-    def stats(self) -> dict:
-        return httpx.get(f"{self.url}/_admin/stats").json()
+    def _admin(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
 
-    def fault(self, mode: str, count: int = 1, seconds: float = 0) -> None:
-        httpx.post(f"{self.url}/_admin/faults", json={"mode": mode, "count": count, "seconds": seconds})
+    def stats(self) -> dict:
+        return httpx.get(f"{self.admin_url}/_admin/stats", headers=self._admin()).json()
+
+    def fault(self, mode: str, count: int = 1, seconds: float = 0, after: int = 0) -> None:
+        reply = httpx.post(f"{self.admin_url}/_admin/faults", headers=self._admin(),
+                           json={"mode": mode, "count": count, "seconds": seconds, "after": after})
+        assert reply.json()["ok"], reply.text
+
+    def wait_until(self, condition, what: str) -> dict:  # noqa: ANN001
+        """Poll the centre's stats until `condition(stats)`: a cue, not a clock (generous bound)."""
+        for _ in range(60_000):
+            stats = self.stats()
+            if condition(stats):
+                return stats
+            time.sleep(0.01)
+        raise AssertionError(f"the centre never showed {what}: {stats}")
 
 
 @pytest.fixture
@@ -124,12 +140,13 @@ def test_500s_and_delays_are_retried_with_the_same_msgid(world, centre):
     with world.db.sessions() as s:
         msg = s.scalar(select(Outbox))
     assert (msg.msgid, msg.attempts) == (done.msgid, 3)
-    centre.fault("delay", count=1, seconds=2)
+    centre.fault("hold", count=1)  # the answer to the next message does not come until released
     settle(world)
     assert drain(world.db, CentreClient(centre.url, timeout=0.5), policy=fast()).retried == 1
-    time.sleep(2)
+    centre.fault("none")  # the held request goes on; whichever copy comes second is a repeat
     assert drain(world.db, client, policy=fast()).sent == 1
-    assert centre.stats()["records"] == {"settle:settled": 2}
+    stats = centre.wait_until(lambda s: s["held"] == 0, "the held request answered")
+    assert stats["records"] == {"settle:settled": 2}  # the abandoned copy, if it went on at all, was a repeat
 
 
 def test_a_refund_never_arrives_before_its_settlement(world, centre):
@@ -167,11 +184,19 @@ def test_a_rejected_message_is_parked_not_retried_and_blocks_only_that_person(wo
 
 def test_the_centre_refusing_connections_for_a_while(world, centre):
     settle(world)
-    centre.fault("refuse", seconds=1.5)
-    time.sleep(0.3)
-    assert drain(world.db, CentreClient(centre.url, timeout=1), policy=fast()).retried == 1
-    time.sleep(1.6)
+    centre.fault("refuse")  # refused from the moment the admin answers, until cleared
+    report = drain(world.db, CentreClient(centre.url, timeout=1), policy=fast())
+    assert report.retried == 1 and "ConnectError" in report.errors[0]
+    assert centre.stats()["refusing"] is True
+    centre.fault("none")
     assert drain(world.db, CentreClient(centre.url), policy=fast()).sent == 1
+
+
+def test_the_admin_endpoints_want_the_token_and_listen_on_loopback_only(centre):
+    assert httpx.get(f"{centre.admin_url}/_admin/stats").status_code == 401
+    assert httpx.get(f"{centre.admin_url}/_admin/stats", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert centre.admin_url.startswith("http://127.0.0.1:")
+    assert httpx.post(f"{centre.url}/_admin/faults", json={"mode": "reject"}).status_code == 404  # not on the API port
 
 
 def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world, centre, sqlite_url):
@@ -180,14 +205,16 @@ def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world
     script = ("import sys; from counter_app.store import Database; from counter_app.sync.client import CentreClient;"
               "from counter_app.sync.outbox import drain;"
               f"drain(Database({sqlite_url!r}, migrate=False), CentreClient({centre.url!r}), batch=50)")
+    centre.fault("hold", count=1, after=120)  # the 121st message waits: the drain is stuck there
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
-    deadline = time.time() + 30
-    while centre.stats()["messages"] < 120 and time.time() < deadline:
-        time.sleep(0.01)
+    centre.wait_until(lambda s: s["held"] == 1, "the 121st message")
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    proc.wait(timeout=60)
     partly = statuses(world)
-    assert partly.get("pending", 0) > 0  # it really died part-way
+    # one person's messages go one at a time, each written back before the next: 120 answered and
+    # recorded, the 121st sent and never heard back, the rest not yet sent
+    assert partly == {"sent": 120, "pending": 280}
+    centre.fault("none")
     drain(world.db, CentreClient(centre.url), policy=fast())
     assert statuses(world) == {"sent": 400}
     assert centre.stats()["records"] == {"settle:settled": 400}
