@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from counter_app.printing import pdf  # noqa: E402
 from counter_app.printing.slip import load_slip  # noqa: E402
 from counter_app.services import settlement as svc  # noqa: E402
-from tests.services.world import CTX, build  # noqa: E402
+from tests.services.world import build  # noqa: E402
 
 
 def timed(fn, n: int) -> tuple[float, float]:
@@ -38,7 +38,7 @@ def main() -> None:
     w = build(f"sqlite:///{tempfile.mkdtemp()}/slip.sqlite3", mother_balance="150.00")
     req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")),
                            dt.date(2024, 5, 10))
-    setl_no = svc.settle(w.db, CTX, req, None).setl_no
+    setl_no = svc.settle(w.db, w.ctx, req, None).setl_no
     slip = load_slip(w.db, setl_no)
     pdf.render(slip)  # font registration once, as the app does at start
     print(f"machine: {platform.machine()}, Python {platform.python_version()}; slip with 3 items, 2 family providers")

@@ -26,7 +26,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from counter_app import identity  # noqa: E402
 from counter_app.services import lookup, settlement as svc  # noqa: E402
 from counter_app.store.models import Person  # noqa: E402
-from tests.services.world import CTX, TODAY, build  # noqa: E402
+from tests.services.world import TODAY, build  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     url = args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     w = build(url, mother_balance="99999999.00")
-    db = w.db
+    db, cashier = w.db, w.ctx
     req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001")), TODAY)
 
     with db.engine.begin() as conn:
@@ -54,7 +54,7 @@ def main() -> None:
             conn.execute(text("INSERT INTO bench_row (id, note) VALUES (:i, 'x')"), {"i": i})
         bare.append(time.perf_counter() - start)
         start = time.perf_counter()
-        svc.settle(db, CTX, req, None)
+        svc.settle(db, cashier, req, None)
         settle.append(time.perf_counter() - start)
 
     rng = random.Random(1)

@@ -28,7 +28,7 @@ from counter_app.services import settlement as svc  # noqa: E402
 from counter_app.store.models import Outbox, Settlement  # noqa: E402
 from counter_app.sync.client import CentreClient  # noqa: E402
 from counter_app.sync.outbox import Sender, drain  # noqa: E402
-from tests.services.world import CTX, TODAY, build  # noqa: E402
+from tests.services.world import TODAY, build  # noqa: E402
 
 
 def start_centre(folder: Path) -> tuple[subprocess.Popen, str]:
@@ -44,7 +44,7 @@ def main() -> None:
     n = parser.parse_args().messages
     tmp = Path(tempfile.mkdtemp())
     w = build(f"sqlite:///{tmp / 'counter.sqlite3'}", mother_balance="99999999.00")
-    svc.settle(w.db, CTX, svc.ClaimRequest(w.child, (svc.ClaimLine("A001"),), TODAY), None)
+    svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001"),), TODAY), None)
     with w.db.transaction() as s:
         row = s.scalar(select(Settlement))
         msg = s.scalar(select(Outbox))

@@ -25,14 +25,13 @@ t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 from pathlib import Path
 from counter_app.store import Database
-from counter_app.services.context import CounterContext
-from counter_app.services.staff import authenticate
+from counter_app.services.staff import sign_in
 from counter_app.ui.app import application
 from counter_app.ui.counter_window import CounterSettings, CounterWindow
 app = application()
 db = Database({url!r})
-user = authenticate(db, "c001", "1234")
-w = CounterWindow(db, user, CounterSettings(CounterContext("H34020200001", "门诊1", "c001"), Path({slips!r})))
+user = sign_in(db, "c001", "1234", "H34020200001", "门诊1")
+w = CounterWindow(db, user, CounterSettings(user, Path({slips!r})))
 w.show()
 while w.busy or not w.scan.hasFocus():
     app.processEvents()
@@ -62,14 +61,13 @@ def main() -> None:
                              capture_output=True, text=True, check=True, env=dict(os.environ))
         starts.append(float(out.stdout.strip().splitlines()[-1]))
 
-    from counter_app.services.context import CounterContext
-    from counter_app.services.staff import authenticate
+    from counter_app.services.staff import sign_in
     from counter_app.ui.app import application
     from counter_app.ui.counter_window import CounterSettings, CounterWindow
 
     app = application()
-    window = CounterWindow(db, authenticate(db, "c001", "1234"),
-                           CounterSettings(CounterContext("H34020200001", "门诊1", "c001"), tmp / "slips"))
+    user = sign_in(db, "c001", "1234", "H34020200001", "门诊1")
+    window = CounterWindow(db, user, CounterSettings(user, tmp / "slips"))
     window.show()
     with db.sessions() as s:
         ids = [s.get(Person, b.beneficiary_id).certno for b in s.scalars(select(FamilyBinding).limit(runs * 4))]

@@ -103,6 +103,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from .sync.outbox import drain, unsent
 
     db = _open_db(args)
+    if args.parked:
+        return _list_parked(db)
     client = CentreClient(args.centre)
     try:
         while True:
@@ -117,6 +119,42 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             time.sleep(args.every)
     finally:
         client.close()
+
+
+def _list_parked(db) -> int:  # type: ignore[no-untyped-def]
+    """Every parked message with the centre's reason and its age; exit 0 when there is none."""
+    import datetime as dt
+
+    from .services.sync_status import unsent
+
+    now = dt.datetime.now()
+    parked = unsent(db, "parked")
+    for m in parked:
+        age = m.age(now)
+        print(f"{m.msgid} {m.infno} {m.setl_no} {m.psn_no} age {age.days}d {age.seconds // 3600}h "
+              f"{age.seconds % 3600 // 60}m attempts {m.attempts}: {m.last_error}")
+    print(f"{len(parked)} parked")
+    return 0 if not parked else 5
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from .store.audit import head, verify
+
+    db = _open_db(args)
+    with db.sessions() as session:
+        problems = verify(session)
+        entries = (head(session) or (0, ""))[0]
+    if not problems:
+        print(f"audit chain holds: {entries} entries, every money row covered")
+        return 0
+    first = problems[0]
+    where = f"entry {first.entry_id}" if first.entry_id is not None else "money rows"
+    print(f"audit chain BROKEN at {where}: {first.what}", file=sys.stderr)
+    for p in problems[1:20]:
+        print(f"  also {'entry ' + str(p.entry_id) if p.entry_id is not None else 'rows'}: {p.what}", file=sys.stderr)
+    if len(problems) > 20:
+        print(f"  … {len(problems) - 20} more", file=sys.stderr)
+    return 1
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
@@ -148,15 +186,32 @@ def _month_arg(text: str | None) -> "dt.date":
     return parse_period(text)
 
 
+def _sign_in(args: argparse.Namespace, db):  # type: ignore[no-untyped-def]
+    """The actor for a command run by hand: --by STAFF, the password from $COUNTER_APP_PASSWORD or
+    asked for. A batch runs with that person's permissions and is audited under their name."""
+    import getpass
+
+    from .services.demo import DEMO_INSTITUTION
+    from .services.staff import sign_in
+
+    password = os.environ.get("COUNTER_APP_PASSWORD")
+    if password is None:
+        password = getpass.getpass(f"{args.by} 的密码：") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    institution = getattr(args, "institution", None) or DEMO_INSTITUTION
+    return sign_in(db, args.by, password, institution, "命令行")
+
+
 def _batch(run) -> int:  # type: ignore[no-untyped-def]
-    """Run an agency batch; a refusal (BatchError, bad month, policy or rates) is one line and exit 2."""
+    """Run an agency batch; a refusal (BatchError, bad month, policy or rates, sign-in or
+    permission) is one line and exit 2."""
     from .batch.runs import BatchError
     from .engine.interest import RatesError
     from .engine.policy import PackError
+    from .services.errors import ServiceError
 
     try:
         return run()
-    except (BatchError, PackError, RatesError, ValueError) as exc:
+    except (BatchError, PackError, RatesError, ValueError, ServiceError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
 
@@ -166,7 +221,8 @@ def _cmd_credit(args: argparse.Namespace) -> int:
 
     def run() -> int:
         month = _month_arg(args.month)
-        print(credit_month(_open_db(args), month, run_by=args.by, policy=args.policy).describe())
+        db = _open_db(args)
+        print(credit_month(db, _sign_in(args, db), month, policy=args.policy).describe())
         return 0
     return _batch(run)
 
@@ -178,7 +234,8 @@ def _cmd_interest(args: argparse.Namespace) -> int:
 
     def run() -> int:
         year = args.year if args.year is not None else dt.date.today().year - 1
-        print(post_interest(_open_db(args), year, run_by=args.by).describe())
+        db = _open_db(args)
+        print(post_interest(db, _sign_in(args, db), year).describe())
         return 0
     return _batch(run)
 
@@ -191,7 +248,9 @@ def _cmd_declaration(args: argparse.Namespace) -> int:
     from .services.demo import DEMO_INSTITUTION
 
     def run() -> int:
-        decl = monthly_declaration(_open_db(args), args.institution or DEMO_INSTITUTION, _month_arg(args.month))
+        db = _open_db(args)
+        decl = monthly_declaration(db, _sign_in(args, db), args.institution or DEMO_INSTITUTION,
+                                   _month_arg(args.month))
         out = Path(args.out)
         summary, detail = write_csv(decl, out)
         pdf = out / f"declaration-{decl.institution_code}-{decl.period}.pdf"
@@ -211,7 +270,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from .printing.agency_reports import monitoring_pdf
 
     def run() -> int:
-        report = monitor_month(_open_db(args), _month_arg(args.month))
+        db = _open_db(args)
+        report = monitor_month(db, _sign_in(args, db), _month_arg(args.month))
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         pdf = out / f"monitoring-{report.period}.pdf"
@@ -247,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help=db_help)
     demo.set_defaults(run=_cmd_demo_data)
 
+    audit = sub.add_parser("audit", help="the audit chain")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain and every money row against it")
+    verify.add_argument("--db", help=db_help)
+    verify.set_defaults(run=_cmd_audit_verify)
+
     centre = sub.add_parser("centre", help="run the reference insurance centre over HTTP (tests, training)")
     centre.add_argument("--host", default="127.0.0.1")
     centre.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
@@ -262,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--db", help=db_help)
     sync.add_argument("--once", action="store_true", help="drain what is due once and exit")
     sync.add_argument("--every", type=float, default=5.0, help="seconds between drains")
+    sync.add_argument("--parked", action="store_true",
+                      help="list the parked messages with the centre's reason and their age, then exit")
     sync.set_defaults(run=_cmd_sync)
 
     rec = sub.add_parser("reconcile", help="3201 reconciliation of one day with the centre")
@@ -275,13 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
     credit = sub.add_parser("credit", help="monthly crediting of personal accounts (WH-6, WH-7)")
     credit.add_argument("--month", help=month_help)
     credit.add_argument("--policy", default="wuhu-2022", help="policy pack with the crediting rules")
-    credit.add_argument("--by", default="agency", help="who runs it (staff number), recorded on the run")
+    credit.add_argument("--by", required=True, help="who runs it: a staff number allowed to run batches; the password from "
+                        "$COUNTER_APP_PASSWORD or asked for")
     credit.add_argument("--db", help=db_help)
     credit.set_defaults(run=_cmd_credit)
 
     interest = sub.add_parser("interest", help="post a year's interest on personal accounts (WH-11)")
     interest.add_argument("--year", type=int, help="the year to post (default: last year)")
-    interest.add_argument("--by", default="agency", help="who runs it (staff number), recorded on the run")
+    interest.add_argument("--by", required=True, help="who runs it: a staff number allowed to run batches; the password from "
+                        "$COUNTER_APP_PASSWORD or asked for")
     interest.add_argument("--db", help=db_help)
     interest.set_defaults(run=_cmd_interest)
 
@@ -290,12 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     decl.add_argument("--institution", help="institution code (default: the demo hospital)")
     decl.add_argument("--out", default=".", help="folder for the CSV and PDF files")
     decl.add_argument("--db", help=db_help)
+    decl.add_argument("--by", required=True, help="who runs it: a staff number allowed to run batches; the "
+                      "password from $COUNTER_APP_PASSWORD or asked for")
     decl.set_defaults(run=_cmd_declaration)
 
     monitor = sub.add_parser("monitor", help="fund monitoring of a month: anomalies and a PDF with charts (WH-31)")
     monitor.add_argument("--month", help=month_help)
     monitor.add_argument("--out", default=".", help="folder for the PDF")
     monitor.add_argument("--db", help=db_help)
+    monitor.add_argument("--by", required=True, help="who runs it: a staff number allowed to run batches; the "
+                      "password from $COUNTER_APP_PASSWORD or asked for")
     monitor.set_defaults(run=_cmd_monitor)
 
     run = sub.add_parser("run", help="start the counter application (the default command)")

@@ -60,3 +60,26 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Each test using this runs once on SQLite and once on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "pg_url"
     return request.getfixturevalue(name)
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without the interpreter's final garbage collection once pytest has said everything.
+
+    PySide6 6.12 sometimes aborts there ("Fatal Python error: bool_dealloc ... Garbage-collecting",
+    exit 134) after every test has passed and the summary is printed: a refcount bug in its C
+    extension, not in our code. Exiting here keeps pytest's own exit status. Only when Qt was
+    loaded, so a run without Qt tests ends normally."""
+    import sys
+
+    if "PySide6.QtWidgets" in sys.modules and _exit_status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from counter_app.printing import pdf  # noqa: E402
 from counter_app.printing.slip import load_slip  # noqa: E402
 from counter_app.services import settlement as svc  # noqa: E402
-from tests.services.world import CTX, build  # noqa: E402
+from tests.services.world import build  # noqa: E402
 
 
 def sample(tmp: Path) -> tuple:
@@ -25,8 +25,9 @@ def sample(tmp: Path) -> tuple:
     w = build(f"sqlite:///{tmp / 'slips.sqlite3'}", mother_balance="150.00")
     req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")),
                            dt.date(2024, 5, 10))
-    done = svc.settle(w.db, CTX, req, None, now=dt.datetime(2024, 5, 10, 9, 30, 5))
-    back = svc.refund(w.db, CTX, done.setl_no, "王建华", "患者退药", now=dt.datetime(2024, 5, 10, 10, 2, 0))
+    done = svc.settle(w.db, w.ctx, req, None, now=dt.datetime(2024, 5, 10, 9, 30, 5))
+    back = svc.refund(w.db, w.ctx, done.setl_no, w.approval(done.setl_no), "患者退药",
+                      now=dt.datetime(2024, 5, 10, 10, 2, 0))
     return w.db, done.setl_no, back.setl_no
 
 

@@ -18,14 +18,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from counter_app.services.context import CounterContext  # noqa: E402
 from counter_app.services.demo import DEMO_INSTITUTION, create_demo  # noqa: E402
-from counter_app.services.staff import authenticate  # noqa: E402
+from counter_app.services.staff import sign_in  # noqa: E402
 from counter_app.store import Database  # noqa: E402
 from counter_app.store.models import Account, FamilyBinding, Person  # noqa: E402
 from counter_app.ui.app import application  # noqa: E402
 from counter_app.ui.counter_window import CounterSettings, CounterWindow  # noqa: E402
-from counter_app.ui.qt import Qt  # noqa: E402
 from counter_app.ui.signin import SignInDialog  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -81,8 +79,8 @@ def main() -> None:
     signin.grab().save(str(OUT / "01-sign-in.png"))
     signin.close()
 
-    user = authenticate(db, "c001", "1234")
-    window = CounterWindow(db, user, CounterSettings(CounterContext(DEMO_INSTITUTION, "门诊1", "c001"), tmp / "slips"))
+    user = sign_in(db, "c001", "1234", DEMO_INSTITUTION, "门诊1")
+    window = CounterWindow(db, user, CounterSettings(user, tmp / "slips"))
     window.show()
     wait(app, lambda: not window.busy and getattr(window, "dialog", None) is not None)
     window.dialog.opening_float.setText("500.00")
@@ -126,9 +124,9 @@ def main() -> None:
     other = {}
     for staff_no, counter, institution in (("p001", "药房1", "P34020200003"), ("z001", "住院处1", DEMO_INSTITUTION),
                                            ("s001", "主管", DEMO_INSTITUTION)):
-        open_shift(db, CounterContext(institution, counter, staff_no), Decimal("500.00"))
-        other[staff_no] = CounterWindow(db, authenticate(db, staff_no, "1234"),
-                                        CounterSettings(CounterContext(institution, counter, staff_no), tmp / "slips"))
+        user = sign_in(db, staff_no, "1234", institution, counter)
+        open_shift(db, user, Decimal("500.00"))
+        other[staff_no] = CounterWindow(db, user, CounterSettings(user, tmp / "slips"))
         other[staff_no].show()
         wait(app, lambda w=other[staff_no]: not w.busy and w.shift is not None)
 

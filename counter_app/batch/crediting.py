@@ -15,18 +15,21 @@ from sqlalchemy import and_, exists, select
 
 from ..engine.crediting import Credit, Member, monthly_credit, period_label
 from ..policies import load_pack
+from ..engine.money import ZERO
+from ..services.actor import Actor
 from ..services.ledger import BatchPosting, post_batch
 from ..store import Database
 from ..store.models import Account, LedgerEntry, Person
-from .runs import BatchError, RunReport, account_chunks, finish_run, start_run
+from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run, start_run
 
 KIND = "credit"
 DEFAULT_POLICY = "wuhu-2022"
 
 
-def credit_month(db: Database, month: dt.date, *, run_by: str, policy: str = DEFAULT_POLICY,
+def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DEFAULT_POLICY,
                  today: dt.date | None = None, chunk: int = 20_000) -> RunReport:
     """Credit `month` (any day in it) to every account it is due to; returns the run's report."""
+    actor.require("batch")
     month = month.replace(day=1)
     today = today or dt.date.today()
     if month > today:
@@ -36,7 +39,7 @@ def credit_month(db: Database, month: dt.date, *, run_by: str, policy: str = DEF
         raise BatchError(f"policy pack {policy} has no account crediting rules for {period_label(month)}")
     period = period_label(month)
     report = RunReport("crediting", period, policy)
-    start_run(db, report, run_by, dt.datetime.now())
+    start_run(db, actor, report, dt.datetime.now())
     done = exists().where(and_(LedgerEntry.account_id == Account.id, LedgerEntry.kind == KIND,
                                LedgerEntry.period == period))
     query = (select(Account.id, Account.balance, Account.opened_on, Account.closed_on, Person.insutype,
@@ -45,7 +48,7 @@ def credit_month(db: Database, month: dt.date, *, run_by: str, policy: str = DEF
              .join(Person, Person.id == Account.person_id).order_by(Account.id).limit(chunk))
     value_date = dt.datetime.combine(month, dt.time())  # a month's credit counts from its first day (interest)
     for session, rows in account_chunks(db, query):
-        postings = []
+        postings, chunk_total = [], ZERO
         for (account_id, balance, opened, closed, insutype, psn_type, status, base, retired_on, died_on,
              already) in rows:
             if already:
@@ -57,10 +60,12 @@ def credit_month(db: Database, month: dt.date, *, run_by: str, policy: str = DEF
                 postings.append(BatchPosting(account_id, balance, outcome.amount,
                                              f"{period} {outcome.note}（{outcome.rule}）"))
                 report.total += outcome.amount
+                chunk_total += outcome.amount
                 report.by_source[outcome.source] += outcome.amount
             else:
                 report.skipped[f"{outcome.rule}: {outcome.reason}"] += 1
-        post_batch(session, postings, KIND, period, at=value_date)
+        ids = post_batch(session, postings, KIND, period, at=value_date)
+        audit_chunk(session, actor, report, ids, chunk_total, dt.datetime.now())
         report.posted += len(postings)
-    finish_run(db, report, dt.datetime.now())
+    finish_run(db, actor, report, dt.datetime.now())
     return report

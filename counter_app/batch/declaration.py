@@ -20,6 +20,8 @@ from sqlalchemy import select
 from ..engine.crediting import next_month, period_label
 from ..engine.money import ZERO, fmt
 from ..labels import MED_TYPE
+from ..services.actor import Actor
+from ..services.audit import record
 from ..store import Database
 from ..store.models import Account, Institution, LedgerEntry, Person, Settlement
 from .runs import BatchError
@@ -81,7 +83,9 @@ def institutions(db: Database) -> list[tuple[str, str]]:
         return [tuple(r) for r in session.execute(select(Institution.code, Institution.name).order_by(Institution.code))]
 
 
-def monthly_declaration(db: Database, institution_code: str, month: dt.date) -> Declaration:
+def monthly_declaration(db: Database, actor: Actor, institution_code: str, month: dt.date) -> Declaration:
+    """WH-28: the institution's month, tied to the ledger; the run is audited."""
+    actor.require("batch")
     month = month.replace(day=1)
     with db.sessions() as session:
         inst = session.scalar(select(Institution).where(Institution.code == institution_code))
@@ -115,6 +119,9 @@ def monthly_declaration(db: Database, institution_code: str, month: dt.date) -> 
                     decl.ledger_own -= amount
                 else:
                     decl.ledger_family -= amount
+    with db.transaction() as session:
+        record(session, actor, "declaration", f"{inst.code} {period_label(month)}", at=dt.datetime.now(),
+               after={"settlements": len(rows)})
     return decl
 
 

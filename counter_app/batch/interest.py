@@ -18,31 +18,33 @@ from sqlalchemy.orm import Session
 from ..engine.interest import Movement, year_interest
 from ..engine.money import ZERO
 from ..policies import load_interest_rules
+from ..services.actor import Actor
 from ..services.ledger import BatchPosting, post_batch
 from ..store import Database
 from ..store.models import Account, LedgerEntry
-from .runs import BatchError, RunReport, account_chunks, finish_run, start_run
+from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run, start_run
 
 KIND = "interest"
 
 
-def post_interest(db: Database, year: int, *, run_by: str, today: dt.date | None = None,
+def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | None = None,
                   chunk: int = 5_000) -> RunReport:
     """Post `year`'s interest to every open account; returns the run's report."""
+    actor.require("batch")
     today = today or dt.date.today()
     if dt.date(year, 12, 31) >= today:
         raise BatchError(f"{year} has not ended: interest is posted once, after the year's last day")
     rules = load_interest_rules()
     period = str(year)
     report = RunReport("interest", period, f"{rules.rule} deposit rates")
-    start_run(db, report, run_by, dt.datetime.now())
+    start_run(db, actor, report, dt.datetime.now())
     done = exists().where(and_(LedgerEntry.account_id == Account.id, LedgerEntry.kind == KIND,
                                LedgerEntry.period == period))
     query = (select(Account.id, Account.balance, Account.closed_on, done.label("done"))
              .order_by(Account.id).limit(chunk))
     for session, rows in account_chunks(db, query):
         forward, moves = _year_ledger(session, [r[0] for r in rows], year)
-        postings = []
+        postings, chunk_total = [], ZERO
         for account_id, balance, closed, already in rows:
             if already:
                 report.already += 1
@@ -56,10 +58,12 @@ def post_interest(db: Database, year: int, *, run_by: str, today: dt.date | None
                 continue
             postings.append(BatchPosting(account_id, balance, result.interest, f"{year} 年利息 {result.note(rules)}"))
             report.total += result.interest
+            chunk_total += result.interest
             report.by_source["interest"] += result.interest
-        post_batch(session, postings, KIND, period, at=dt.datetime.now())
+        ids = post_batch(session, postings, KIND, period, at=dt.datetime.now())
+        audit_chunk(session, actor, report, ids, chunk_total, dt.datetime.now())
         report.posted += len(postings)
-    finish_run(db, report, dt.datetime.now())
+    finish_run(db, actor, report, dt.datetime.now())
     return report
 
 

@@ -16,11 +16,10 @@ import datetime as dt
 import functools
 import json
 import tomllib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from ..engine.crediting import next_month, period_label, previous_month
@@ -28,6 +27,8 @@ from ..engine.money import ZERO, fmt, to_decimal
 from ..policies import load_pack
 from ..resources import resource_dir
 from ..services.settlement import INPATIENT_MED_TYPES
+from ..services.actor import Actor
+from ..services.audit import record
 from ..store import Database
 from ..store.models import Account, Institution, LedgerEntry, Person, Settlement
 from .runs import BatchError
@@ -130,7 +131,9 @@ def _months_back(month: dt.date, n: int) -> list[dt.date]:
     return months[::-1]
 
 
-def monitor_month(db: Database, month: dt.date, *, history_months: int = 12) -> MonitoringReport:
+def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months: int = 12) -> MonitoringReport:
+    """WH-31/32 for `month`; the run is audited."""
+    actor.require("batch")
     month = month.replace(day=1)
     t = load_thresholds()
     refund = aliased(Settlement)
@@ -196,7 +199,11 @@ def monitor_month(db: Database, month: dt.date, *, history_months: int = 12) -> 
             row.family.sort(key=lambda d: (-d.amount, d.psn_no))
 
     rows = [r for r in by_id.values()]
-    return MonitoringReport(month, rows, _anomalies(rows, t), history, t)
+    report = MonitoringReport(month, rows, _anomalies(rows, t), history, t)
+    with db.transaction() as session:
+        record(session, actor, "monitoring", period_label(month), at=dt.datetime.now(),
+               after={"anomalies": len(report.anomalies)})
+    return report
 
 
 @functools.cache

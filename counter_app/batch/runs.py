@@ -13,6 +13,8 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO, fmt
+from ..services.actor import Actor
+from ..services.audit import record
 from ..store import Database
 from ..store.models import Account, BatchRun
 
@@ -68,22 +70,34 @@ def account_chunks(db: Database, query: Select) -> Iterator[tuple[Session, list[
             yield session, rows
 
 
-def start_run(db: Database, report: RunReport, run_by: str, at: dt.datetime) -> None:
+def start_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) -> None:
+    actor.require("batch")
     with db.transaction() as session:
         row = BatchRun(kind=report.kind, period=report.period, policy=report.policy, started_at=at,
-                       run_by=run_by, posted=0, already=0, skipped=0, total=ZERO)
+                       run_by=actor.staff_no, posted=0, already=0, skipped=0, total=ZERO)
         session.add(row)
         session.flush()
         report.run_id, report.started_at = row.id, at
+        record(session, actor, "batch_start", f"{report.kind} {report.period} run {row.id}", at=at)
 
 
-def finish_run(db: Database, report: RunReport, at: dt.datetime) -> None:
+def audit_chunk(session: Session, actor: Actor, report: RunReport, ids: list[int], total: Decimal,
+                at: dt.datetime) -> None:
+    """The audit entry covering one chunk's ledger entries, in the chunk's transaction."""
+    if ids:
+        record(session, actor, report.kind, f"{report.period} run {report.run_id}", at=at,
+               after={"entries": len(ids), "total": fmt(total)}, covers={"ledger_entry": ids})
+
+
+def finish_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) -> None:
     with db.transaction() as session:
         row = session.get(BatchRun, report.run_id)
         row.finished_at, report.finished_at = at, at
         row.posted, row.already, row.skipped = report.posted, report.already, sum(report.skipped.values())
         row.total = report.total
         row.report_json = json.dumps(report.as_json(), ensure_ascii=False)
+        record(session, actor, "batch_finish", f"{report.kind} {report.period} run {report.run_id}", at=at,
+               after=report.as_json())
 
 
 def recent_runs(db: Database, limit: int = 20) -> list[BatchRun]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from ..services.actor import Actor
 from ..store import Database
 from . import pdf
-from .slip import Slip, load_slip, record_print
+from .slip import Slip, load_slip, print_permission, record_print
 
 
-def save_pdf(db: Database, setl_no: str, folder: Path, by: str, layout: str = "thermal80",
+def save_pdf(db: Database, actor: Actor, setl_no: str, folder: Path, layout: str = "thermal80",
              *, now: dt.datetime | None = None) -> tuple[Path, Slip]:
     """Render the next copy of a slip to `folder/<slip_no>.pdf` and log it; returns the file and slip.
 
@@ -17,10 +18,12 @@ def save_pdf(db: Database, setl_no: str, folder: Path, by: str, layout: str = "t
     logged only after the file exists, so a failure leaves the next attempt the same copy number.
     """
     slip = load_slip(db, setl_no)
+    copy = int(slip.slip_no.rsplit("-", 1)[1])
+    actor.require(print_permission(copy))  # before anything is rendered or written
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{slip.slip_no}.pdf"
     partial = target.with_suffix(".part")
     partial.write_bytes(pdf.render(slip, layout))
     partial.replace(target)
-    record_print(db, setl_no, int(slip.slip_no.rsplit("-", 1)[1]), by, str(target), now=now)
+    record_print(db, actor, setl_no, copy, str(target), now=now)
     return target, slip

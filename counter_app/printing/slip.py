@@ -16,8 +16,11 @@ from sqlalchemy import func, select
 from .. import identity, labels
 from ..engine.money import ZERO
 from ..engine.settlement import MONEY_FIELDS
+from ..services.actor import Actor
+from ..services.audit import record
+from ..services.errors import NotFound
 from ..store import Database
-from ..store.models import Person, Settlement, SlipPrint
+from ..store.models import Person, Settlement, SlipPrint, Staff
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
             copy = (s.scalar(select(func.max(SlipPrint.copy)).where(SlipPrint.settlement_id == row.id)) or 0) + 1
         provider_names = dict(s.execute(select(Person.psn_no, Person.name).where(
             Person.psn_no.in_([m["psn_no"] for m in result["mulaid"]]))).all())
+        staff = dict(s.execute(select(Staff.staff_no, Staff.name).where(
+            Staff.staff_no.in_({row.cashier, row.approver or row.cashier}))).all())
     kind = row.kind
     D = Decimal
     money = {k: D(result[k]) for k in MONEY_FIELDS}
@@ -129,7 +134,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         settled_at=row.settled_at,
         counter=row.counter,
         cashier=row.cashier,
-        approver=row.approver,
+        approver=f"{staff.get(row.approver, row.approver)}（{row.approver}）" if row.approver else None,
         patient_name=person.name,
         masked_certno=identity.mask(person.certno),
         insutype=labels.INSUTYPE.get(person.insutype, person.insutype),
@@ -153,10 +158,20 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
     )
 
 
-def record_print(db: Database, setl_no: str, copy: int, by: str, target: str,
+def print_permission(copy: int) -> str:
+    """The first copy is a print; every later one a reprint (marked 补打), a permission of its own."""
+    return "print" if copy == 1 else "reprint"
+
+
+def record_print(db: Database, actor: Actor, setl_no: str, copy: int, target: str,
                  *, now: dt.datetime | None = None) -> None:
     """Log a print after it succeeded; a failed print logs nothing, so the next is not a reprint."""
+    actor.require(print_permission(copy))
+    at = now or dt.datetime.now()
     with db.transaction() as s:
         settlement_id = s.scalar(select(Settlement.id).where(Settlement.setl_no == setl_no))
-        s.add(SlipPrint(settlement_id=settlement_id, copy=copy, printed_at=now or dt.datetime.now(),
-                        printed_by=by, target=target[:100]))
+        if settlement_id is None:
+            raise NotFound(f"没有结算单号 {setl_no}")
+        s.add(SlipPrint(settlement_id=settlement_id, copy=copy, printed_at=at, printed_by=actor.staff_no,
+                        target=target[:100]))
+        record(s, actor, print_permission(copy), f"{setl_no}-{copy:02d}", at=at, after={"target": target[:100]})

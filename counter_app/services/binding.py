@@ -19,6 +19,8 @@ from ..engine.policy import PolicyPack
 from ..store import Database
 from ..store.models import Account, BindingProof, FamilyBinding, Person
 from . import ledger
+from .actor import Actor
+from .audit import record
 from .errors import BindingRefused, NotFound
 
 RELATION_NAMES = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女"}
@@ -120,25 +122,32 @@ def _store_proof(folder: Path, content: bytes) -> str:
     return digest
 
 
-def bind(db: Database, pack: PolicyPack, req: BindRequest, clerk: str, proof_dir: Path,
+def bind(db: Database, actor: Actor, pack: PolicyPack, req: BindRequest, proof_dir: Path,
          *, now: dt.datetime | None = None) -> int:
+    actor.require("bind")
     at = now or dt.datetime.now()
     with db.transaction() as session:
         provider, beneficiary = check(session, pack, req)
         binding = FamilyBinding(provider_id=provider.id, beneficiary_id=beneficiary.id, relation=req.relation,
                                 bound_at=at, commitment_signed_at=at,
-                                commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(), clerk=clerk)
+                                commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(),
+                                clerk=actor.staff_no)
         session.add(binding)
         session.flush()
         for proof in req.proofs:
             digest = _store_proof(proof_dir, proof.content)
             session.add(BindingProof(binding_id=binding.id, kind=proof.kind, filename=proof.filename[:200],
                                      sha256=digest, size=len(proof.content)))
+        record(session, actor, "bind", f"binding {binding.id}", at=at,
+               after={"provider": provider.psn_no, "beneficiary": beneficiary.psn_no, "relation": req.relation,
+                      "proofs": [hashlib.sha256(p.content).hexdigest() for p in req.proofs]})
         return binding.id
 
 
-def unbind(db: Database, binding_id: int, provider_certno: str, *, now: dt.datetime | None = None) -> None:
+def unbind(db: Database, actor: Actor, binding_id: int, provider_certno: str,
+           *, now: dt.datetime | None = None) -> None:
     """HF-3: only the provider unbinds; the binding row is ended, never deleted."""
+    actor.require("bind")
     with db.transaction() as session:
         binding = session.get(FamilyBinding, binding_id)
         if binding is None or binding.ended_at is not None:
@@ -147,22 +156,30 @@ def unbind(db: Database, binding_id: int, provider_certno: str, *, now: dt.datet
             raise BindingRefused("只有提供人本人可以解除绑定", "HF-3")
         binding.ended_at = now or dt.datetime.now()
         binding.ended_reason = "提供人解除"
+        record(session, actor, "unbind", f"binding {binding.id}", at=binding.ended_at,
+               before={"active": True}, after={"active": False, "reason": binding.ended_reason})
 
 
-def close_account(db: Database, person_id: int, reason: str, *, now: dt.datetime | None = None) -> int:
+def close_account(db: Database, actor: Actor, person_id: int, reason: str, *, now: dt.datetime | None = None) -> int:
     """Transfer away or withdrawal: the account pays out and closes, and every binding of this
     provider ends with it (HF-2.2). Returns how many bindings ended."""
+    actor.require("bind")
     at = now or dt.datetime.now()
     with db.transaction() as session:
         account = session.scalar(select(Account).where(Account.person_id == person_id).with_for_update())
         if account is None or account.closed_on is not None:
             raise NotFound("该参保人没有可关闭的个人账户")
-        if account.balance:
-            ledger.post(session, account, -account.balance, "withdrawal", f"账户{reason}", at=at)
+        before = account.balance
+        entries = [ledger.post(session, account, -account.balance, "withdrawal", f"账户{reason}", at=at)] \
+            if account.balance else []
         account.closed_on = at.date()
         ended = active_bindings(session, person_id)
         for binding in ended:
             binding.ended_at, binding.ended_reason = at, f"提供人账户{reason}（HF-2.2）"
+        record(session, actor, "account_close", f"account {account.id}", at=at,
+               before={"balance": str(before)}, after={"balance": str(account.balance), "reason": reason,
+                                                      "bindings_ended": [b.id for b in ended]},
+               covers={"ledger_entry": [e.id for e in entries]})
         return len(ended)
 
 

@@ -20,7 +20,8 @@ from ..store.models import (
     Account, CatalogueItem, Credential, FamilyBinding, Institution, LedgerEntry, Person, Staff, YearTotal,
 )
 from .binding import COMMITMENT_TEXT
-from .staff import hash_password
+from ..store.audit import adopt
+from .staff import demo_staff_row
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥建华文辉力斌宇浩凯鹏晨欣怡梓涵子轩浩然雨桐思远佳琪俊杰嘉怡志强淑珍凤兰国庆春梅海燕永刚"
@@ -36,7 +37,7 @@ INSTITUTIONS = (
 DEMO_INSTITUTION = INSTITUTIONS[0][0]
 DEMO_PASSWORD = "1234"
 STAFF = (("c001", "张晓燕", "outpatient_cashier"), ("z001", "刘洋", "inpatient_cashier"),
-         ("p001", "陈静", "pharmacy_clerk"), ("s001", "王建华", "supervisor"))
+         ("p001", "陈静", "pharmacy_clerk"), ("s001", "王建华", "supervisor"), ("j001", "赵敏", "agency_clerk"))
 
 # (name, pinyin initials) parts, so search by initials works without a pinyin library.
 DRUGS = [("阿莫西林", "AMXL"), ("头孢克肟", "TBKW"), ("布洛芬", "BLF"), ("对乙酰氨基酚", "DYXAJF"),
@@ -192,8 +193,7 @@ def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: 
         known_staff = set(session.scalars(select(Staff.staff_no)))
         for staff_no, name, role in STAFF:
             if staff_no not in known_staff:
-                session.add(Staff(staff_no=staff_no, name=name, role=role, active=True,
-                                  password_hash=hash_password(DEMO_PASSWORD)))
+                session.add(demo_staff_row(staff_no, name, role, DEMO_PASSWORD))
         if not session.scalar(select(func.count()).select_from(CatalogueItem)):
             session.execute(insert(CatalogueItem), catalogue_rows(rng))
         already = session.scalar(select(func.count()).select_from(Person))
@@ -211,6 +211,8 @@ def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: 
             for table in ("person", "account"):
                 session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT max(id) FROM {table}))"))
+        adopt(session, at=dt.datetime.now(), staff_no="system", counter="demo-data", action="demo_data",
+              obj=f"{len(people.persons)} persons")  # the opening balances, into the audit chain
         counts = {"persons": len(people.persons), "accounts": len(people.accounts), "bindings": len(people.bindings)}
     if history_months:
         from .demo_history import create_history

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from ..engine.crediting import previous_month
 from ..store import Database
 from ..store.models import Account, CatalogueItem, FamilyBinding, Institution, Outbox, Person, Shift
-from .context import CounterContext
+from .staff import sign_in
 from .errors import ServiceError
 from .settlement import ClaimLine, ClaimRequest, settle_in
 from .shift import expected_cash, shift_totals
@@ -59,6 +59,10 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
     """Settle `months` full months before `today`; returns how many, and the planted provider's psn_no."""
     today = today or dt.date.today()
     rng = random.Random(seed)
+    from .demo import DEMO_PASSWORD  # the demo's own staff settle the history, each in their role
+
+    actors = {code: sign_in(db, "p001" if code == PHARMACY else "c001", DEMO_PASSWORD, code, "历史")
+              for code in VISITS}
     with db.transaction() as session:
         insts = {i.code: i for i in session.scalars(select(Institution).where(Institution.code.in_(VISITS)))}
         people = list(session.scalars(select(Person.id).where(Person.status == "normal", Person.hospitalized.is_(False))))
@@ -74,7 +78,7 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
         for month in history:
             last = month == history[-1]
             for code, inst in insts.items():
-                ctx = CounterContext(code, "历史", "demo")
+                ctx = actors[code]
                 shift = Shift(institution_id=inst.id, counter=ctx.counter, cashier=ctx.cashier,
                               opened_at=dt.datetime.combine(month, dt.time(8)), opening_float=Decimal("500.00"))
                 session.add(shift)

@@ -21,7 +21,8 @@ from ..engine.money import ZERO, cents
 from ..store import Database
 from ..store.models import Admission, AdmissionFee, CatalogueItem, DepositEntry, Institution, Person
 from . import numbers
-from .context import CounterContext
+from .actor import Actor
+from .audit import record
 from .errors import NotFound, ServiceError
 from .settlement import ClaimLine, ClaimRequest, Preview, Settled, build_claim, _run_engine, settle_in
 from .shift import TENDERS, require_shift
@@ -102,15 +103,16 @@ def _stay(session: Session, adm: Admission) -> Stay:
                 sum((a for a, _ in deposits), ZERO), deposits[0][1] if deposits else None, fees)
 
 
-def current_stay(db: Database, ctx: CounterContext, person_id: int) -> Stay | None:
+def current_stay(db: Database, ctx: Actor, person_id: int) -> Stay | None:
     with db.sessions() as session:
         adm = _open_admission(session, _institution(session, ctx.institution_code).id, person_id)
         return _stay(session, adm) if adm else None
 
 
-def admit(db: Database, ctx: CounterContext, person_id: int, deposit: Decimal, *, tender: str = "cash",
+def admit(db: Database, ctx: Actor, person_id: int, deposit: Decimal, *, tender: str = "cash",
           now: dt.datetime | None = None) -> str:
     """Admission with its deposit; the person is hospitalized from now (WH-22 (2))."""
+    ctx.require("settle_inpatient")
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
     if not isinstance(deposit, Decimal) or deposit < 0 or deposit != cents(deposit):
@@ -130,14 +132,19 @@ def admit(db: Database, ctx: CounterContext, person_id: int, deposit: Decimal, *
         session.add(adm)
         session.flush()
         person.hospitalized = True
+        taken = []
         if deposit:
-            session.add(DepositEntry(admission_id=adm.id, amount=deposit, kind="taken", at=at, cashier=ctx.cashier,
-                                     receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
-                                     shift_id=shift.id, tender=tender))
+            taken.append(DepositEntry(admission_id=adm.id, amount=deposit, kind="taken", at=at, cashier=ctx.cashier,
+                                      receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
+                                      shift_id=shift.id, tender=tender))
+            session.add(taken[0])
+        session.flush()
+        record(session, ctx, "admit", adm.adm_no, at=at, after={"deposit": str(deposit), "tender": tender},
+               covers={"deposit_entry": [d.id for d in taken]})
         return adm.adm_no
 
 
-def _admission(session: Session, ctx: CounterContext, adm_no: str) -> Admission:
+def _admission(session: Session, ctx: Actor, adm_no: str) -> Admission:
     adm = session.scalar(select(Admission).join(Institution).where(
         Admission.adm_no == adm_no, Institution.code == ctx.institution_code))
     if adm is None:
@@ -147,9 +154,10 @@ def _admission(session: Session, ctx: CounterContext, adm_no: str) -> Admission:
     return adm
 
 
-def post_fee(db: Database, ctx: CounterContext, adm_no: str, code: str, quantity: Decimal,
+def post_fee(db: Database, ctx: Actor, adm_no: str, code: str, quantity: Decimal,
              *, now: dt.datetime | None = None) -> None:
     """A fee line for the stay; a negative quantity corrects an earlier one, never below zero."""
+    ctx.require("settle_inpatient")
     with db.transaction() as session:
         adm = _admission(session, ctx, adm_no)
         if session.scalar(select(CatalogueItem.id).where(CatalogueItem.code == code)) is None:
@@ -160,8 +168,11 @@ def post_fee(db: Database, ctx: CounterContext, adm_no: str, code: str, quantity
             AdmissionFee.admission_id == adm.id, AdmissionFee.code == code)), Decimal(0))
         if total + quantity < 0:
             raise ServiceError(f"冲减后 {code} 的数量将小于 0（已记 {total}）")
-        session.add(AdmissionFee(admission_id=adm.id, code=code, quantity=quantity, posted_at=now or dt.datetime.now(),
+        at = now or dt.datetime.now()
+        session.add(AdmissionFee(admission_id=adm.id, code=code, quantity=quantity, posted_at=at,
                                  posted_by=ctx.cashier))
+        record(session, ctx, "post_fee" if quantity > 0 else "correct_fee", adm_no, at=at,
+               before={"quantity": str(total)}, after={"code": code, "quantity": str(total + quantity)})
 
 
 def _request(stay: Stay, discharge_date: dt.date, med_type: str) -> ClaimRequest:
@@ -176,8 +187,9 @@ def _deposit_split(deposit: Decimal, cash: Decimal) -> tuple[Decimal, Decimal, D
     return applied, cash - applied, deposit - applied
 
 
-def discharge_preview(db: Database, ctx: CounterContext, adm_no: str, discharge_date: dt.date,
+def discharge_preview(db: Database, ctx: Actor, adm_no: str, discharge_date: dt.date,
                       med_type: str = INPATIENT) -> DischargePreview:
+    ctx.require("settle_inpatient")
     with db.sessions() as session:
         stay = _stay(session, _admission(session, ctx, adm_no))
         request = _request(stay, discharge_date, med_type)
@@ -187,9 +199,10 @@ def discharge_preview(db: Database, ctx: CounterContext, adm_no: str, discharge_
     return DischargePreview(stay, preview, collect, refund)
 
 
-def discharge(db: Database, ctx: CounterContext, adm_no: str, discharge_date: dt.date, confirmed: Preview,
+def discharge(db: Database, ctx: Actor, adm_no: str, discharge_date: dt.date, confirmed: Preview,
               *, med_type: str = INPATIENT, tender: str = "cash", now: dt.datetime | None = None) -> Discharged:
     """Settle the stay and apply the deposit, in one transaction; the person is no longer hospitalized."""
+    ctx.require("settle_inpatient")
     at = now or dt.datetime.now()
     with db.transaction() as session:
         adm = _admission(session, ctx, adm_no)
@@ -200,14 +213,20 @@ def discharge(db: Database, ctx: CounterContext, adm_no: str, discharge_date: dt
         applied, collect, refund = _deposit_split(stay.deposit, settled.result.psn_cash_pay)
         shift = require_shift(session, ctx)
         inst = _institution(session, ctx.institution_code)
+        moved = []
         if applied:  # the cash part paid from the deposit: not collected again at the drawer
-            session.add(DepositEntry(admission_id=adm.id, amount=-applied, kind="applied", at=at, cashier=ctx.cashier,
+            moved.append(DepositEntry(admission_id=adm.id, amount=-applied, kind="applied", at=at, cashier=ctx.cashier,
                                      receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
                                      shift_id=shift.id, tender=tender))
         if refund:  # the rest of the deposit goes back the way it came
-            session.add(DepositEntry(admission_id=adm.id, amount=-refund, kind="refunded", at=at, cashier=ctx.cashier,
+            moved.append(DepositEntry(admission_id=adm.id, amount=-refund, kind="refunded", at=at, cashier=ctx.cashier,
                                      receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
                                      shift_id=shift.id, tender=stay.deposit_tender or tender))
+        session.add_all(moved)
         adm.status, adm.discharged_at, adm.settlement_id = "discharged", at, settled.settlement_id
         person.hospitalized = False
+        session.flush()
+        record(session, ctx, "discharge", adm_no, at=at, before={"deposit": str(stay.deposit)},
+               after={"setl_no": settled.setl_no, "applied": str(applied), "to_collect": str(collect),
+                      "to_refund": str(refund)}, covers={"deposit_entry": [d.id for d in moved]})
         return Discharged(settled, applied, collect, refund)

@@ -53,18 +53,20 @@ class BatchPosting:
     note: str
 
 
-def post_batch(session: Session, postings: list[BatchPosting], kind: str, period: str, *, at: dt.datetime) -> None:
+def post_batch(session: Session, postings: list[BatchPosting], kind: str, period: str, *, at: dt.datetime
+               ) -> list[int]:
     """Post many entries of one kind and period (crediting, interest) in two statements.
 
     The caller has locked the accounts (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL) and
     read `balance_before` in the same transaction. The unique (account, kind, period) index makes a
-    second posting of the same period fail as a whole instead of crediting twice."""
+    second posting of the same period fail as a whole instead of crediting twice. Returns the new
+    entries' ids (for the audit entry that covers them)."""
     if not postings:
-        return
+        return []
     for p in postings:
         if p.balance_before + p.amount < ZERO:
             raise ServiceError(f"账户 {p.account_id} 余额不足：余额 {p.balance_before}，需扣 {-p.amount}")
-    session.execute(insert(LedgerEntry), [
+    ids = session.scalars(insert(LedgerEntry).returning(LedgerEntry.id), [
         dict(account_id=p.account_id, amount=p.amount, balance_after=p.balance_before + p.amount, kind=kind,
              note=p.note, settlement_id=None, period=period, created_at=at) for p in postings])
     table = Account.__table__
@@ -72,3 +74,4 @@ def post_batch(session: Session, postings: list[BatchPosting], kind: str, period
         table.update().where(table.c.id == bindparam("b_id"))
         .values(balance=bindparam("b_balance"), version=table.c.version + 1),
         [dict(b_id=p.account_id, b_balance=p.balance_before + p.amount) for p in postings])
+    return list(ids)

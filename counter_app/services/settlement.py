@@ -28,10 +28,12 @@ from ..store.models import (
     Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, Settlement, YearTotal,
 )
 from . import ledger, numbers
-from .context import CounterContext
+from .actor import Actor
+from .audit import record
 from .errors import NotFound, RefundRefused, ServiceError
 from .lookup import account_state, provider_relation, year_totals
 from .shift import TENDERS, business_day, require_shift
+from .staff import Approval, approval_for
 
 MAX_QUANTITY = Decimal("9999")
 
@@ -141,7 +143,7 @@ def _bound_providers(session: Session, person_id: int) -> list[tuple[FamilyBindi
         .order_by(FamilyBinding.bound_at, FamilyBinding.id))]
 
 
-def build_claim(session: Session, ctx: CounterContext, request: ClaimRequest, *, lock: bool = False
+def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bool = False
                 ) -> tuple[Claim, Institution, dict[str, Account]]:
     """The engine's claim from the store as it is now; with `lock`, every account it reads is locked.
 
@@ -194,8 +196,9 @@ def _run_engine(claim: Claim) -> EngineSettlement:
         raise ServiceError(f"无法结算：{exc}") from exc
 
 
-def preview(db: Database, ctx: CounterContext, request: ClaimRequest) -> Preview:
+def preview(db: Database, ctx: Actor, request: ClaimRequest) -> Preview:
     """Pre-settlement: what would be paid by whom; writes nothing."""
+    ctx.require_settle(request.med_type)
     with db.sessions() as session:
         claim, _, _ = build_claim(session, ctx, request)
         return Preview(claim, _run_engine(claim))
@@ -204,7 +207,7 @@ def preview(db: Database, ctx: CounterContext, request: ClaimRequest) -> Preview
 INPATIENT_MED_TYPES = ("21", "52")
 
 
-def settle(db: Database, ctx: CounterContext, request: ClaimRequest, confirmed: Preview | None,
+def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview | None,
            *, now: dt.datetime | None = None, tender: str = "cash") -> Settled:
     """Settle atomically. With `confirmed`, refuses (SplitChanged) unless the split is the same.
     Needs the cashier's open shift; `tender` is how the patient pays the cash part."""
@@ -212,9 +215,10 @@ def settle(db: Database, ctx: CounterContext, request: ClaimRequest, confirmed: 
         return settle_in(session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender)
 
 
-def settle_in(session: Session, ctx: CounterContext, request: ClaimRequest, confirmed: Preview | None,
+def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Preview | None,
               *, at: dt.datetime, tender: str = "cash") -> Settled:
     """The body of `settle`, inside the caller's transaction (a discharge settles within its own)."""
+    ctx.require_settle(request.med_type)
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
     shift = require_shift(session, ctx)
@@ -237,22 +241,41 @@ def settle_in(session: Session, ctx: CounterContext, request: ClaimRequest, conf
     )
     session.add(row)
     session.flush()
+    entries, totals = [], []
     if result.own_acct_pay:
-        ledger.post(session, accounts[person.psn_no], -result.own_acct_pay, "settle",
-                    f"结算 {row.setl_no}", at=at, settlement_id=row.id)
+        entries.append(ledger.post(session, accounts[person.psn_no], -result.own_acct_pay, "settle",
+                                   f"结算 {row.setl_no}", at=at, settlement_id=row.id))
     for draw in result.mulaid:
-        ledger.post(session, accounts[draw.psn_no], -draw.paid, "mulaid",
-                    f"家庭共济 {row.setl_no}：{person.name}（{draw.relation}）", at=at, settlement_id=row.id)
+        entries.append(ledger.post(session, accounts[draw.psn_no], -draw.paid, "mulaid",
+                                   f"家庭共济 {row.setl_no}：{person.name}（{draw.relation}）", at=at,
+                                   settlement_id=row.id))
     if result.act_pay_dedc or result.hifp_pay:
-        session.add(YearTotal(person_id=person.id, year=claim.visit_date.year,
-                              deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
-                              settlement_id=row.id, note=f"结算 {row.setl_no}"))
+        totals.append(YearTotal(person_id=person.id, year=claim.visit_date.year,
+                                deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
+                                settlement_id=row.id, note=f"结算 {row.setl_no}"))
+        session.add(totals[-1])
     infno = "2304" if claim.med_type in INPATIENT_MED_TYPES else "2207"
     msgid = _queue(session, inst, row, infno, person.psn_no, at, serial,
                    {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
                     "med_type": claim.med_type, "setl_time": at.isoformat(timespec="seconds"),
                     "setlinfo": result.to_json()})
+    _audit_money(session, ctx, "settle", row, entries, totals, at)
     return Settled(row.id, row.setl_no, at, result, msgid)
+
+
+def _audit_money(session: Session, ctx: Actor, action: str, row: Settlement, entries: list[LedgerEntry],
+                 totals: list[YearTotal], at: dt.datetime, **extra: Any) -> None:
+    """The audit entry covering the settlement or refund and every row it wrote, with each
+    account's balance before and after."""
+    session.flush()
+    moves = {str(e.account_id): [fmt(e.balance_after - e.amount), fmt(e.balance_after)] for e in entries}
+    record(session, ctx, action, row.setl_no, at=at,
+           before={"accounts": {k: v[0] for k, v in moves.items()}},
+           after={"accounts": {k: v[1] for k, v in moves.items()}, "medfee_sumamt": fmt(row.medfee_sumamt),
+                  "fund_pay_sumamt": fmt(row.fund_pay_sumamt), "acct_pay": fmt(row.acct_pay),
+                  "acct_mulaid_pay": fmt(row.acct_mulaid_pay), "psn_cash_pay": fmt(row.psn_cash_pay), **extra},
+           covers={"settlement": [row.id], "ledger_entry": [e.id for e in entries],
+                   "year_total": [t.id for t in totals]})
 
 
 def _queue(session: Session, inst: Institution, row: Settlement, infno: str, person_key: str,
@@ -275,13 +298,16 @@ def _mirror(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reason: str,
+def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: str,
            *, now: dt.datetime | None = None) -> Refunded:
-    """Reverse a settlement (decision 7): account entries, year totals, and a 2208 upstream."""
-    if not approver.strip():
-        raise RefundRefused("退费须由主管审批")
-    if not reason.strip():
+    """Reverse a settlement (decision 7): account entries, year totals, and a 2208 upstream.
+    Needs the refund permission and a supervisor's approval of this settlement (staff.approve_refund)."""
+    ctx.require("refund")
+    approval = approval_for(approval, setl_no)
+    if not isinstance(reason, str) or not reason.strip():
         raise RefundRefused("请填写退费原因")
+    if len(reason) > 200 or any(ord(c) < 32 for c in reason):
+        raise RefundRefused("退费原因过长或含有控制字符")
     at = now or dt.datetime.now()
     with db.transaction() as session:
         shift = require_shift(session, ctx)
@@ -305,7 +331,7 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
         row = Settlement(
             setl_no=numbers.settlement_number(inst, serial), kind="refund", reverses_id=orig.id,
             institution_id=inst.id, person_id=orig.person_id, med_type=orig.med_type, visit_date=orig.visit_date,
-            settled_at=at, cashier=ctx.cashier, approver=approver, counter=ctx.counter, policy=orig.policy,
+            settled_at=at, cashier=ctx.cashier, approver=approval.approver, counter=ctx.counter, policy=orig.policy,
             policy_version=orig.policy_version, medfee_sumamt=-orig.medfee_sumamt,
             fund_pay_sumamt=-orig.fund_pay_sumamt, hifp_pay=-orig.hifp_pay, acct_pay=-orig.acct_pay,
             acct_mulaid_pay=-orig.acct_mulaid_pay, psn_cash_pay=-orig.psn_cash_pay,
@@ -314,23 +340,26 @@ def refund(db: Database, ctx: CounterContext, setl_no: str, approver: str, reaso
         )
         session.add(row)
         session.flush()
-        reversed_entries = []
+        reversed_entries, written, totals = [], [], []
         for entry in entries:
             account = session.get(Account, entry.account_id)
-            ledger.post(session, account, -entry.amount, "refund", f"退费 {row.setl_no}（原 {setl_no}）",
-                        at=at, settlement_id=row.id)
+            written.append(ledger.post(session, account, -entry.amount, "refund",
+                                       f"退费 {row.setl_no}（原 {setl_no}）", at=at, settlement_id=row.id))
             reversed_entries.append((session.get(Person, account.person_id).psn_no, -entry.amount))
         for total in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id)):
-            session.add(YearTotal(person_id=total.person_id, year=total.year,
-                                  deductible_paid=-total.deductible_paid,
-                                  outpatient_pool_paid=-total.outpatient_pool_paid,
-                                  settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
+            totals.append(YearTotal(person_id=total.person_id, year=total.year,
+                                    deductible_paid=-total.deductible_paid,
+                                    outpatient_pool_paid=-total.outpatient_pool_paid,
+                                    settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
+            session.add(totals[-1])
         orig_msgid = session.scalar(select(Outbox.msgid).where(Outbox.settlement_id == orig.id))
         infno = "2305" if orig.med_type in INPATIENT_MED_TYPES else "2208"
         msgid = _queue(session, inst, row, infno, person.psn_no, at, serial,
                        {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
                         "med_type": orig.med_type, "setl_time": at.isoformat(timespec="seconds"),
                         "original_setl_no": setl_no, "omsgid": orig_msgid, "reason": reason, "setlinfo": result})
+        _audit_money(session, ctx, "refund", row, written, totals, at, reverses=setl_no, reason=reason,
+                     approver=approval.approver, approval_audit_id=approval.audit_id)
         return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))
 
 

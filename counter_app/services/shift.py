@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
 from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Settlement, Shift
-from .context import CounterContext
+from .actor import Actor
+from .audit import record
 from .errors import NotFound, ServiceError
+from .sync_status import unsent
 
 TENDERS = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": "支付宝"}
 
@@ -87,13 +89,13 @@ def _institution(session: Session, code: str) -> Institution:
     return inst
 
 
-def current_shift(session: Session, ctx: CounterContext) -> Shift | None:
+def current_shift(session: Session, ctx: Actor) -> Shift | None:
     return session.scalar(select(Shift).join(Institution).where(
         Institution.code == ctx.institution_code, Shift.counter == ctx.counter, Shift.cashier == ctx.cashier,
         Shift.closed_at.is_(None)))
 
 
-def require_shift(session: Session, ctx: CounterContext) -> Shift:
+def require_shift(session: Session, ctx: Actor) -> Shift:
     """No money without an open shift."""
     shift = current_shift(session, ctx)
     if shift is None:
@@ -101,7 +103,8 @@ def require_shift(session: Session, ctx: CounterContext) -> Shift:
     return shift
 
 
-def open_shift(db: Database, ctx: CounterContext, opening_float: Decimal, *, now: dt.datetime | None = None) -> int:
+def open_shift(db: Database, ctx: Actor, opening_float: Decimal, *, now: dt.datetime | None = None) -> int:
+    ctx.require("shift")
     if not isinstance(opening_float, Decimal) or opening_float < 0 or opening_float != cents(opening_float):
         raise ServiceError(f"备用金应为不小于 0 的金额（两位小数）：{opening_float}")
     with db.transaction() as session:
@@ -111,10 +114,12 @@ def open_shift(db: Database, ctx: CounterContext, opening_float: Decimal, *, now
         if busy is not None:
             who = "本窗口" if busy.counter == ctx.counter else f"窗口 {busy.counter}"
             raise ServiceError(f"{who}已有未交班的班次（{busy.cashier}，{busy.opened_at:%m-%d %H:%M} 开班），请先交班")
-        shift = Shift(institution_id=inst.id, counter=ctx.counter, cashier=ctx.cashier, opened_at=now or dt.datetime.now(),
+        at = now or dt.datetime.now()
+        shift = Shift(institution_id=inst.id, counter=ctx.counter, cashier=ctx.cashier, opened_at=at,
                       opening_float=opening_float)
         session.add(shift)
         session.flush()
+        record(session, ctx, "shift_open", f"shift {shift.id}", at=at, after={"opening_float": fmt(opening_float)})
         return shift.id
 
 
@@ -163,11 +168,10 @@ def expected_cash(shift: Shift, totals: Totals) -> Decimal:
     return shift.opening_float + totals.cash_by_tender.get("cash", ZERO) + totals.deposits_by_tender.get("cash", ZERO)
 
 
-def close_shift(db: Database, ctx: CounterContext, counted_cash: Decimal, *, acknowledge_pending: bool = False,
+def close_shift(db: Database, ctx: Actor, counted_cash: Decimal, *, acknowledge_pending: bool = False,
                 now: dt.datetime | None = None) -> ShiftReport:
     """Count the drawer and close; ShiftHasPending first if anything waits for the centre."""
-    from ..sync.outbox import unsent
-
+    ctx.require("shift")
     if not isinstance(counted_cash, Decimal) or counted_cash < 0 or counted_cash != cents(counted_cash):
         raise ServiceError(f"清点现金应为不小于 0 的金额（两位小数）：{counted_cash}")
     waiting = unsent(db)
@@ -180,14 +184,21 @@ def close_shift(db: Database, ctx: CounterContext, counted_cash: Decimal, *, ack
         expected = expected_cash(shift, totals)
         shift.closed_at, shift.counted_cash, shift.expected_cash = at, counted_cash, expected
         shift.report_json = json.dumps(totals.as_json(), ensure_ascii=False)
+        record(session, ctx, "shift_close", f"shift {shift.id}", at=at,
+               before={"expected_cash": fmt(expected)},
+               after={"counted_cash": fmt(counted_cash), "difference": fmt(counted_cash - expected),
+                      "unsent": len(waiting), "parked": sum(1 for w in waiting if w.status == "parked")})
         return ShiftReport(shift.id, shift.counter, shift.cashier, shift.opened_at, at, shift.opening_float,
                            expected, counted_cash, totals, len(waiting))
 
 
-def close_day(db: Database, institution_code: str, day: dt.date, by: str, *, now: dt.datetime | None = None) -> Totals:
-    """Close a business day for the institution: once, and only when every shift is closed."""
+def close_day(db: Database, ctx: Actor, day: dt.date, *, now: dt.datetime | None = None) -> Totals:
+    """Close a business day for the actor's institution: once, and only when every shift is closed."""
+    ctx.require("day_close")
+    at = now or dt.datetime.now()
+    waiting = unsent(db)
     with db.transaction() as session:
-        inst = _institution(session, institution_code)
+        inst = _institution(session, ctx.institution_code)
         if session.scalar(select(DayClose.id).where(DayClose.institution_id == inst.id, DayClose.day == day)):
             raise ServiceError(f"{day} 已日结，不能重复日结")
         open_shifts = session.scalars(select(Shift).where(Shift.institution_id == inst.id,
@@ -195,8 +206,12 @@ def close_day(db: Database, institution_code: str, day: dt.date, by: str, *, now
         if open_shifts:
             raise ServiceError("还有未交班的班次：" + "，".join(f"{s.counter}（{s.cashier}）" for s in open_shifts))
         totals = _totals(session, (Settlement.institution_id == inst.id) & (Settlement.business_day == day))
-        session.add(DayClose(institution_id=inst.id, day=day, closed_at=now or dt.datetime.now(), closed_by=by,
+        session.add(DayClose(institution_id=inst.id, day=day, closed_at=at, closed_by=ctx.staff_no,
                              report_json=json.dumps(totals.as_json(), ensure_ascii=False)))
+        record(session, ctx, "day_close", day.isoformat(), at=at,
+               after={"settlements": totals.settlements, "refunds": totals.refunds, "medfee": fmt(totals.medfee),
+                      "fund": fmt(totals.fund), "unsent": len(waiting),
+                      "parked": sum(1 for w in waiting if w.status == "parked")})
         return totals
 
 
@@ -212,10 +227,8 @@ class ShiftState:
     unsent: list
 
 
-def shift_state(db: Database, ctx: CounterContext) -> ShiftState | None:
+def shift_state(db: Database, ctx: Actor) -> ShiftState | None:
     """The cashier's open shift with its running totals, or None when no shift is open."""
-    from ..sync.outbox import unsent
-
     with db.sessions() as session:
         shift = current_shift(session, ctx)
         if shift is None:

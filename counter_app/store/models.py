@@ -242,6 +242,25 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(30))  # outpatient_cashier, inpatient_cashier, pharmacy_clerk, supervisor
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)  # set at first sign-in
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0)  # in a row, since the last success
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """One link of the append-only audit chain (services/audit.py): who did what, where, when,
+    the amounts before and after, the digest of the rows it wrote, and the previous link's hash."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the chain position, 1, 2, ...
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    staff_no: Mapped[str] = mapped_column(String(30))
+    counter: Mapped[str] = mapped_column(String(30))
+    action: Mapped[str] = mapped_column(String(30), index=True)
+    object: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON: before, after, covers, rows_sha256
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class SlipPrint(Base):

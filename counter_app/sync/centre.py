@@ -25,8 +25,8 @@ import hmac
 import json
 import re
 import secrets
+import signal
 import sqlite3
-import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -387,13 +387,19 @@ def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_tok
     """Run until interrupted; prints the URLs it listens on (port 0 picks a free port)."""
 
     async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # Explicit handlers: a process started in the background inherits SIGINT ignored, and
+        # SIGTERM is what service managers and tests send.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         centre = Centre(CentreStore(db_path), host, port, admin_port=admin_port, admin_token=admin_token)
         bound = await centre.start()
         print(f"centre listening on http://{host}:{bound} (database {db_path}); "
               f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}", flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
+        centre.released.set()  # let held requests go before the runners stop
+        await centre.runner.cleanup()
+        await centre.admin_runner.cleanup()
 
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    asyncio.run(main())

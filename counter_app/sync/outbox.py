@@ -19,8 +19,9 @@ from typing import Any, Callable
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
+from ..services.sync_status import OutboxEntry, release, unsent, void  # noqa: F401 - re-exported
 from ..store import Database
-from ..store.models import Institution, Outbox, Person, Settlement, Staff
+from ..store.models import Institution, Outbox, Settlement, Staff
 from . import fields as F
 from .client import CentreClient, Rejected, Transient
 
@@ -56,7 +57,7 @@ def due(session: Any, now: dt.datetime, limit: int) -> list[tuple[Outbox, Settle
     each with its settlement (one query for the batch)."""
     earlier = aliased(Outbox)
     blocked = exists().where(and_(earlier.person_key == Outbox.person_key, earlier.id < Outbox.id,
-                                  earlier.status != "sent"))
+                                  earlier.status.in_(("pending", "parked"))))
     return [tuple(row) for row in session.execute(
         select(Outbox, Settlement).join(Settlement, Settlement.id == Outbox.settlement_id)
         .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, ~blocked)
@@ -157,42 +158,6 @@ def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any]], at: 
                 if batch:
                     session.execute(update(Outbox), batch)
     return report
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    msgid: str
-    infno: str
-    setl_no: str
-    psn_no: str
-    name: str
-    status: str
-    attempts: int
-    last_error: str | None
-    created_at: dt.datetime
-
-
-def unsent(db: Database, status: str | None = None) -> list[OutboxEntry]:
-    """Messages not yet accepted upstream (pending and parked, or one of them), oldest first:
-    what a supervisor sees, and what closing a shift warns about."""
-    with db.sessions() as session:
-        query = (select(Outbox, Settlement.setl_no, Person.psn_no, Person.name)
-                 .join(Settlement, Settlement.id == Outbox.settlement_id)
-                 .join(Person, Person.id == Settlement.person_id)
-                 .where(Outbox.status != "sent").order_by(Outbox.id))
-        if status:
-            query = query.where(Outbox.status == status)
-        return [OutboxEntry(o.msgid, o.infno, setl_no, psn_no, name, o.status, o.attempts, o.last_error, o.created_at)
-                for o, setl_no, psn_no, name in session.execute(query)]
-
-
-def release(db: Database, msgid: str, *, now: dt.datetime | None = None) -> None:
-    """A supervisor sends a parked message again (after fixing what the centre objected to)."""
-    with db.transaction() as session:
-        msg = session.scalar(select(Outbox).where(Outbox.msgid == msgid))
-        if msg is None or msg.status != "parked":
-            raise LookupError(f"没有挂起的报文 {msgid}")
-        msg.status, msg.next_attempt_at = "pending", now or dt.datetime.now()
 
 
 def reverse(db: Database, client: CentreClient, msgid: str, *, now: dt.datetime | None = None) -> dict[str, Any]:

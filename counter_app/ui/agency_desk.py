@@ -165,8 +165,8 @@ class AgencyDesk(QDialog):
         except ValueError as exc:
             self.show_error(exc)
             return
-        by, today = self.window_.user.staff_no, self.window_.settings.visit_date()
-        self._run_batch(lambda: crediting.credit_month(self.db, month, run_by=by, today=today), self.credit_result,
+        actor, today = self.window_.settings.context, self.window_.settings.visit_date()
+        self._run_batch(lambda: crediting.credit_month(self.db, actor, month, today=today), self.credit_result,
                         f"{period_label(month)} 账户划入完成")
 
     def run_interest(self) -> None:
@@ -174,8 +174,8 @@ class AgencyDesk(QDialog):
         if not (text.isdigit() and len(text) == 4):
             self.show_error(ValueError(f"计息年度应为四位年份：{text!r}"))
             return
-        year, by, today = int(text), self.window_.user.staff_no, self.window_.settings.visit_date()
-        self._run_batch(lambda: interest.post_interest(self.db, year, run_by=by, today=today), self.interest_result,
+        year, actor, today = int(text), self.window_.settings.context, self.window_.settings.visit_date()
+        self._run_batch(lambda: interest.post_interest(self.db, actor, year, today=today), self.interest_result,
                         f"{year} 年度计息完成")
 
     # -- declaration ----------------------------------------------------------------------------
@@ -212,7 +212,7 @@ class AgencyDesk(QDialog):
         code, folder = self.decl_institution.currentData(), self.reports_dir
 
         def make():  # noqa: ANN202
-            decl = declaration.monthly_declaration(self.db, code, month)
+            decl = declaration.monthly_declaration(self.db, self.window_.settings.context, code, month)
             summary, detail = declaration.write_csv(decl, folder)
             pdf = folder / f"declaration-{decl.institution_code}-{decl.period}.pdf"
             pdf.write_bytes(agency_reports.declaration_pdf(decl))
@@ -266,7 +266,7 @@ class AgencyDesk(QDialog):
         folder = self.reports_dir
 
         def analyse():  # noqa: ANN202
-            report = monitoring.monitor_month(self.db, month)
+            report = monitoring.monitor_month(self.db, self.window_.settings.context, month)
             folder.mkdir(parents=True, exist_ok=True)
             pdf = folder / f"monitoring-{report.period}.pdf"
             pdf.write_bytes(agency_reports.monitoring_pdf(report))

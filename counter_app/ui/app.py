@@ -7,8 +7,7 @@ from pathlib import Path
 import platformdirs
 
 from ..resources import resource_dir
-from ..services.context import CounterContext
-from ..services.staff import User
+from ..services.actor import Actor
 from ..store import Database
 from . import ops
 from .counter_window import CounterSettings, CounterWindow
@@ -30,20 +29,19 @@ def default_slip_dir() -> Path:
     return Path(platformdirs.user_data_dir("counter_app", appauthor=False)) / "slips"
 
 
-def open_counter(db: Database, user: User, institution: str, counter: str, slip_dir: Path,
-                 printer: str | None = None) -> CounterWindow:
-    settings = CounterSettings(CounterContext(institution, counter, user.staff_no), slip_dir, printer)
-    return CounterWindow(db, user, settings)
+def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None = None) -> CounterWindow:
+    """The counter window for the signed-in actor (who carries the institution and counter)."""
+    return CounterWindow(db, user, CounterSettings(user, slip_dir, printer))
 
 
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
-        user: User | None = None, centre: str | None = None) -> int:
+        user: Actor | None = None, centre: str | None = None) -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
     if user is None:
         from .signin import SignInDialog
 
-        dialog = SignInDialog(db, institution)
+        dialog = SignInDialog(db, institution, counter)
         if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.user is None:
             return 0
         user = dialog.user
@@ -53,7 +51,7 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
 
         worker = SyncWorker(db, centre)
         worker.start()
-    window = open_counter(db, user, institution, counter, slip_dir, printer)
+    window = open_counter(db, user, slip_dir, printer)
     window.show()
     code = app.exec()
     ops.shutdown()

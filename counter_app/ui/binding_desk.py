@@ -177,7 +177,7 @@ class BindingDesk(QDialog):
         request = svc.BindRequest(self.provider.text(), self.beneficiary.text(), self.beneficiary_again.text(),
                                   self.relation.currentData(), self.signed.isChecked(), tuple(self.proofs))
         proof_dir = self.window_.settings.slip_dir.parent / "proofs"
-        clerk = self.window_.user.staff_no
+        actor = self.window_.settings.context
 
         def done(_binding_id: int) -> None:
             self.say("绑定成功")
@@ -188,7 +188,7 @@ class BindingDesk(QDialog):
             self.proof_list.clear()
             self.load()
 
-        Op(self.window_, lambda: svc.bind(self.window_.db, self.pack, request, clerk, proof_dir)) \
+        Op(self.window_, lambda: svc.bind(self.window_.db, actor, self.pack, request, proof_dir)) \
             .success(done).failure(self.fail).run()
 
     def unbind(self) -> None:
@@ -196,5 +196,5 @@ class BindingDesk(QDialog):
         if self.desk is None or not 0 <= row < len(self.desk.relatives):
             return
         binding_id, certno = self.desk.relatives[row].binding_id, self.provider.text()
-        Op(self.window_, lambda: svc.unbind(self.window_.db, binding_id, certno)).success(
+        Op(self.window_, lambda: svc.unbind(self.window_.db, self.window_.settings.context, binding_id, certno)).success(
             lambda _: (self.say("已解除绑定"), self.load())).failure(self.fail).run()

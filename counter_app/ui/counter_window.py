@@ -8,17 +8,17 @@ background `Op`, so the window never freezes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .. import identity, labels
+from .. import labels
 from ..engine.money import ZERO, cents, fmt
 from ..printing import output
 from ..services import catalogue, inpatient, lookup, settlement as svc
 from ..services.catalogue import CatalogueEntry
-from ..services.context import CounterContext
+from ..services.actor import Actor
 from ..services.errors import ServiceError
 from ..services.shift import TENDERS, ShiftHasPending, ShiftState, close_shift, open_shift, shift_state
 from ..services.staff import User, approve_refund
@@ -27,15 +27,15 @@ from ..store import Database
 from . import slip_printer
 from .ops import Op
 from .qt import (
-    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QFrame,
-    QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QKeySequence, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QShortcut, Qt, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QKeySequence, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QMainWindow, QPushButton, QShortcut, Qt, QTableWidget, QTableWidgetItem,
     QTimer, QVBoxLayout, QWidget,
 )
 
 # What each counter settles: outpatient (general, emergency, special disease, maternity) or a pharmacy.
 COUNTER_MED_TYPES = {"outpatient": ("11", "13", "14", "51"), "pharmacy": ("41",), "inpatient": ("21", "52")}
 COUNTER_KIND = {"pharmacy_clerk": "pharmacy", "inpatient_cashier": "inpatient"}
+KEY_PERMISSIONS = {"F7": "shift", "F10": "reprint", "F11": "refund", "F12": "outbox"}
 PRESCRIBING_LEVELS = ((None, "无外配处方"), (1, "一级机构处方"), (2, "二级机构处方"), (3, "三级机构处方"))
 
 
@@ -53,7 +53,7 @@ class Line:
 class CounterSettings:
     """Where this counter works and where its slips go."""
 
-    context: CounterContext
+    context: Actor  # the signed-in actor: every service call carries it
     slip_dir: Path
     printer: str | None = None  # a system printer name; None keeps slips as PDF files only
     today: dt.date | None = None  # fixed visit date (tests, training); None = the real date
@@ -365,10 +365,18 @@ class OutboxDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(self.table)
+        self.message = _label(name="outbox_message")
+        self.message.setStyleSheet("color: #b00020")
+        layout.addWidget(self.message)
         row = QHBoxLayout()
         self.release_button = QPushButton("重新发送所选挂起报文", objectName="outbox_release")
         self.release_button.clicked.connect(self.release_selected)
         row.addWidget(self.release_button)
+        self.void_button = QPushButton("作废所选挂起报文", objectName="outbox_void")
+        self.void_button.clicked.connect(self.void_selected)
+        row.addWidget(self.void_button)
+        self.reason = QLineEdit(objectName="outbox_reason", placeholderText="原因（必填，记入审计日志）")
+        row.addWidget(self.reason, 1)
         row.addStretch(1)
         close = QPushButton("关闭")
         close.clicked.connect(self.accept)
@@ -377,7 +385,7 @@ class OutboxDialog(QDialog):
         self.entries: list = []
 
     def load(self) -> None:
-        from ..sync.outbox import unsent
+        from ..services.sync_status import unsent
 
         def show(entries: list) -> None:
             self.entries = entries
@@ -389,14 +397,39 @@ class OutboxDialog(QDialog):
 
         Op(self.window_, lambda: unsent(self.window_.db)).success(show).run()
 
-    def release_selected(self) -> None:
-        from ..sync.outbox import release
-
+    def _selected_parked(self, title: str) -> tuple[str, str] | None:
+        """(msgid, reason) for the selected parked message, the reason asked for; None if cancelled."""
         row = self.table.currentRow()
         if not 0 <= row < len(self.entries) or self.entries[row].status != "parked":
-            return
-        msgid = self.entries[row].msgid
-        Op(self.window_, lambda: release(self.window_.db, msgid)).success(lambda _: self.load()).run()
+            self.message.setText(f"{title}：请先选择一条挂起的报文")
+            return None
+        return self.entries[row].msgid, self.reason.text()
+
+    def release_selected(self) -> None:
+        from ..services.sync_status import release
+
+        chosen = self._selected_parked("重新发送")
+        if chosen:
+            msgid, reason = chosen
+            Op(self.window_, lambda: release(self.window_.db, self.window_.settings.context, msgid, reason)) \
+                .success(self._done).failure(self._failed).run()
+
+    def void_selected(self) -> None:
+        from ..services.sync_status import void
+
+        chosen = self._selected_parked("作废报文")
+        if chosen:
+            msgid, reason = chosen
+            Op(self.window_, lambda: void(self.window_.db, self.window_.settings.context, msgid, reason)) \
+                .success(self._done).failure(self._failed).run()
+
+    def _done(self, _: object) -> None:
+        self.message.setText("")
+        self.reason.clear()
+        self.load()
+
+    def _failed(self, exc: Exception) -> None:
+        self.message.setText(str(exc))
 
 
 class CounterWindow(QMainWindow):
@@ -520,6 +553,10 @@ class CounterWindow(QMainWindow):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             keys.addWidget(button)
             self.buttons[key] = button
+        for key, permission in KEY_PERMISSIONS.items():  # the window mirrors roles.toml; the services decide
+            if key in self.buttons and not self.user.may(permission):
+                self.buttons[key].setEnabled(False)
+                self.buttons[key].setToolTip(f"{self.user.role_name}无此权限")
         outer.addLayout(keys)
         self.setCentralWidget(central)
         self._menu()
@@ -534,11 +571,11 @@ class CounterWindow(QMainWindow):
     def _menu(self) -> None:
         """功能 menu: what this role may open besides the counter itself."""
         menu = self.menuBar().addMenu("功能")
-        entries = [("交班 (F7)", self.close_shift, True),
+        entries = [("交班 (F7)", self.close_shift, self.user.may("shift")),
                    ("家庭共济绑定 (Ctrl+B)", self.binding_desk, self.user.may("bind")),
-                   ("日结", self.close_day, self.user.may("reports")),
-                   ("经办业务（划入、计息、申报、监测）", self.agency_desk, self.user.may("reports")),
-                   ("上传队列 (F12)", self.outbox, self.user.may("approve_refund"))]
+                   ("日结", self.close_day, self.user.may("day_close")),
+                   ("经办业务（划入、计息、申报、监测）", self.agency_desk, self.user.may("batch")),
+                   ("上传队列 (F12)", self.outbox, self.user.may("outbox"))]
         self.menu_actions = {}
         for title, slot, allowed in entries:
             if allowed:
@@ -579,7 +616,7 @@ class CounterWindow(QMainWindow):
                     day = dt.date.fromisoformat(text)
                 except ValueError:
                     raise ServiceError(f"日期应为 YYYY-MM-DD：{text}") from None
-                return day, close_day(self.db, self.settings.context.institution_code, day, self.user.staff_no)
+                return day, close_day(self.db, self.settings.context, day)
 
             def done(result) -> None:  # noqa: ANN001
                 day, t = result
@@ -660,7 +697,12 @@ class CounterWindow(QMainWindow):
     def refresh_status(self) -> None:
         def done(status: SyncStatus) -> None:
             last = f"{status.last_sent:%m-%d %H:%M}" if status.last_sent else "—"
-            self.status_sync.setText(f"上传：待传 {status.pending} / 挂起 {status.parked} / 最近成功 {last}")
+            overdue = status.overdue(dt.datetime.now())
+            parked = f"<b style='color:#b00020'>挂起 {status.parked}</b>" if status.parked else "挂起 0"
+            pending = (f"<b style='color:#b00020'>待传 {status.pending}（最早 {status.oldest_pending_at:%m-%d %H:%M}）</b>"
+                       if overdue else f"待传 {status.pending}")
+            self.status_sync.setText(f"上传：{pending} / {parked} / 最近成功 {last}")
+            self.status_sync.setToolTip("有医保中心拒收的报文，请主管在上传队列 (F12) 处理" if status.parked else "")
 
         Op(self, lambda: sync_status(self.db)).success(done).failure(lambda e: self.status_sync.setText("上传：状态不可用")).run()
 
@@ -917,7 +959,7 @@ class CounterWindow(QMainWindow):
         def failed(exc: Exception) -> None:
             self.show_error(RuntimeError(f"结算已完成（{setl_no}），但结算单未能打印：{exc}。可按 F10 补打"))
 
-        Op(self, lambda: output.save_pdf(self.db, setl_no, self.settings.slip_dir, self.user.staff_no)) \
+        Op(self, lambda: output.save_pdf(self.db, self.settings.context, setl_no, self.settings.slip_dir)) \
             .success(printed).failure(failed).run()
 
     def reprint(self) -> None:
@@ -941,8 +983,8 @@ class CounterWindow(QMainWindow):
             password, reason = dialog.password.text(), dialog.reason.text()
 
             def run() -> svc.Refunded:
-                approver = approve_refund(self.db, staff_no, password)
-                return svc.refund(self.db, self.settings.context, setl_no, approver.staff_no, reason)
+                approval = approve_refund(self.db, self.settings.context, staff_no, password, setl_no)
+                return svc.refund(self.db, self.settings.context, setl_no, approval, reason)
 
             def done(refunded: svc.Refunded) -> None:
                 self.last_setl_no = refunded.setl_no
@@ -1017,7 +1059,7 @@ class CounterWindow(QMainWindow):
 
     def outbox(self) -> None:
         """F12 (supervisors): what has not reached the centre, and why."""
-        if not self.user.may("approve_refund"):
+        if not self.user.may("outbox"):
             self.show_error(ServiceError(f"{self.user.role_name}无权查看上传队列"))
             return
         self._open(OutboxDialog(self))

@@ -14,6 +14,7 @@ from counter_app.batch.crediting import credit_month
 from counter_app.batch.runs import BatchError
 from counter_app.services.ledger import ledger_sum, mismatched_accounts
 from counter_app.store import Database
+from tests.actors import actor
 from counter_app.store.models import Account, BatchRun, LedgerEntry
 
 from ..services.world import person
@@ -49,8 +50,8 @@ def credits(db: Database, period: str) -> dict[int, Decimal]:
 
 def test_WH_6_WH_7_WH_21_each_person_type_across_the_retirement_month(db_url):
     db = build(db_url)
-    september = credit_month(db, dt.date(2026, 9, 1), run_by="s001", today=TODAY)
-    october = credit_month(db, dt.date(2026, 10, 1), run_by="s001", today=TODAY)
+    september = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 9, 1), today=TODAY)
+    october = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
     assert credits(db, "2026-09") == {1: D("130.86"), 2: D("80.01"), 3: D("100.00"), 4: D("70.00"), 6: D("160.00")}
     assert credits(db, "2026-10") == {1: D("130.86"), 2: D("80.01"), 3: D("70.00"), 4: D("70.00")}
     assert september.by_source == {"contribution": D("470.87"), "pooling_fund": D("70.00")}
@@ -65,10 +66,10 @@ def test_WH_6_WH_7_WH_21_each_person_type_across_the_retirement_month(db_url):
 
 def test_running_a_month_twice_credits_once(db_url):
     db = build(db_url)
-    first = credit_month(db, dt.date(2026, 10, 1), run_by="s001", today=TODAY, chunk=2)  # several chunks
+    first = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY, chunk=2)  # several chunks
     with db.sessions() as s:
         balances = dict(s.execute(select(Account.id, Account.balance)).all())
-    second = credit_month(db, dt.date(2026, 10, 1), run_by="s001", today=TODAY)
+    second = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
     assert (first.posted, first.already, second.posted, second.already) == (4, 0, 0, 4)
     assert second.total == D("0.00")
     with db.sessions() as s:
@@ -76,20 +77,20 @@ def test_running_a_month_twice_credits_once(db_url):
         assert s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "credit")) == 4
         runs = list(s.scalars(select(BatchRun).order_by(BatchRun.id)))
     assert [(r.kind, r.period, r.posted, r.already, r.run_by) for r in runs] == [
-        ("crediting", "2026-10", 4, 0, "s001"), ("crediting", "2026-10", 0, 4, "s001")]
+        ("crediting", "2026-10", 4, 0, "agency1"), ("crediting", "2026-10", 0, 4, "agency1")]
     assert json.loads(runs[0].report_json)["total"] == "350.87" and runs[0].finished_at is not None
 
 
 def test_a_run_stopped_part_way_is_finished_by_running_again(db_url):
     """A credit already in the ledger for some accounts (as a killed run leaves it) is not repeated."""
     db = build(db_url)
-    credit_month(db, dt.date(2026, 10, 1), run_by="s001", today=TODAY)
+    credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
     with db.transaction() as s:  # undo two accounts' credits as if their chunk never committed
         for entry in s.scalars(select(LedgerEntry).where(LedgerEntry.kind == "credit", LedgerEntry.account_id > 2)):
             account = s.get(Account, entry.account_id)
             account.balance -= entry.amount
             s.delete(entry)
-    again = credit_month(db, dt.date(2026, 10, 1), run_by="s001", today=TODAY)
+    again = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
     assert (again.posted, again.already) == (2, 2)
     assert credits(db, "2026-10") == {1: D("130.86"), 2: D("80.01"), 3: D("70.00"), 4: D("70.00")}
 
@@ -98,7 +99,7 @@ def test_the_database_refuses_a_second_credit_for_the_same_period(db_url):
     from sqlalchemy.exc import IntegrityError
 
     db = build(db_url)
-    credit_month(db, dt.date(2026, 10, 1), run_by="s001", today=TODAY)
+    credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
     with pytest.raises(IntegrityError):
         with db.transaction() as s:
             s.add(LedgerEntry(account_id=1, amount=D("1.00"), balance_after=D("231.86"), kind="credit",
@@ -110,7 +111,7 @@ def test_the_database_refuses_a_second_credit_for_the_same_period(db_url):
 def test_refusals_write_nothing(sqlite_url, month, message):
     db = build(sqlite_url)
     with pytest.raises(BatchError, match=message):
-        credit_month(db, month, run_by="s001", today=TODAY)
+        credit_month(db, actor(db, "agency_clerk"), month, today=TODAY)
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(BatchRun)) == 0
         assert credits(db, "2026-12") == {} and credits(db, "2022-06") == {}

@@ -17,14 +17,14 @@ from counter_app.printing.agency_reports import declaration_pdf
 from counter_app.services import settlement as svc
 from counter_app.store.models import LedgerEntry, Settlement
 
-from ..services.world import CTX, HOSPITAL, build
+from ..services.world import HOSPITAL, build
 
 D = Decimal
 MAY = dt.date(2024, 5, 1)
 
 
 def settle(w, person: int, *codes: str, at: dt.datetime):
-    return svc.settle(w.db, CTX, svc.ClaimRequest(person, tuple(svc.ClaimLine(c) for c in codes), at.date()), None, now=at)
+    return svc.settle(w.db, w.ctx, svc.ClaimRequest(person, tuple(svc.ClaimLine(c) for c in codes), at.date()), None, now=at)
 
 
 def world_with_a_month(url: str):
@@ -33,14 +33,14 @@ def world_with_a_month(url: str):
     settle(w, w.retiree, "A001", at=at)  # fund and own account
     mulaid = settle(w, w.child, "A001", "B001", at=at)  # family accounts
     refunded = settle(w, w.retiree, "B001", at=at)
-    svc.refund(w.db, CTX, refunded.setl_no, "s001", "退", now=at)
+    svc.refund(w.db, w.ctx, refunded.setl_no, w.approval(refunded.setl_no), "退", now=at)
     settle(w, w.father, "A001", at=dt.datetime(2024, 6, 1, 9))  # next month: not declared in May
     return w, mulaid
 
 
 def test_WH_28_declaration_nets_refunds_and_ties_to_the_ledger(db_url):
     w, mulaid = world_with_a_month(db_url)
-    decl = monthly_declaration(w.db, HOSPITAL, MAY)
+    decl = monthly_declaration(w.db, w.actor("agency_clerk"), HOSPITAL, MAY)
     assert [(l.med_type, l.kind, l.count) for l in decl.lines] == [("11", "refund", 1), ("11", "settle", 3)]
     assert decl.total.count == 4 and decl.total.family_account == mulaid.result.acct_mulaid_pay == D("300.00")
     with w.db.sessions() as s:
@@ -56,7 +56,7 @@ def test_WH_28_declaration_nets_refunds_and_ties_to_the_ledger(db_url):
 
 def test_declaration_csv_and_pdf_read_back_to_the_cent(sqlite_url, tmp_path):
     w, mulaid = world_with_a_month(sqlite_url)
-    decl = monthly_declaration(w.db, HOSPITAL, MAY)
+    decl = monthly_declaration(w.db, w.actor("agency_clerk"), HOSPITAL, MAY)
     summary, detail = write_csv(decl, tmp_path)
     rows = list(csv.DictReader(summary.open(encoding="utf-8-sig")))
     total = rows[-1]
@@ -75,7 +75,7 @@ def test_declaration_csv_and_pdf_read_back_to_the_cent(sqlite_url, tmp_path):
 
 def test_an_empty_month_and_an_unknown_institution(sqlite_url):
     w, _ = world_with_a_month(sqlite_url)
-    empty = monthly_declaration(w.db, HOSPITAL, dt.date(2024, 4, 1))
+    empty = monthly_declaration(w.db, w.actor("agency_clerk"), HOSPITAL, dt.date(2024, 4, 1))
     assert (empty.total.count, empty.total.accounts, empty.ties) == (0, D("0.00"), True)
     with pytest.raises(BatchError, match="unknown institution code 'H000'"):
-        monthly_declaration(w.db, "H000", MAY)
+        monthly_declaration(w.db, w.actor("agency_clerk"), "H000", MAY)

@@ -13,6 +13,7 @@ from counter_app.batch.interest import interest_for_account, post_interest
 from counter_app.batch.runs import BatchError
 from counter_app.services.ledger import mismatched_accounts
 from counter_app.store import Database
+from tests.actors import actor
 from counter_app.store.models import Account, LedgerEntry, Person
 
 D = Decimal
@@ -46,8 +47,8 @@ def build(url: str) -> Database:
 def test_WH_11_the_hand_worked_year_is_posted_once(db_url):
     db = build(db_url)
     assert interest_for_account(db, 1, 2025) == D("11.10")
-    report = post_interest(db, 2025, run_by="s001", today=dt.date(2026, 1, 5))
-    again = post_interest(db, 2025, run_by="s001", today=dt.date(2026, 1, 6))
+    report = post_interest(db, actor(db, "agency_clerk"), 2025, today=dt.date(2026, 1, 5))
+    again = post_interest(db, actor(db, "agency_clerk"), 2025, today=dt.date(2026, 1, 6))
     assert (report.posted, report.total, again.posted, again.already) == (1, D("11.10"), 0, 1)
     assert report.skipped == {"WH-10: account closed (transferred or withdrawn) during the year": 1,
                               "WH-11: no interest due (no balance during 2025)": 1}
@@ -62,13 +63,13 @@ def test_WH_10_interest_is_principal_of_the_next_year_from_its_value_date(sqlite
     """Posted on 5 Jan 2026, 2025's interest still belongs to the balance brought into 2026:
     961.10 x 365 days x 0.011 / 360 = 10.7189... -> 10.72."""
     db = build(sqlite_url)
-    post_interest(db, 2025, run_by="s001", today=dt.date(2026, 1, 5))
+    post_interest(db, actor(db, "agency_clerk"), 2025, today=dt.date(2026, 1, 5))
     assert interest_for_account(db, 1, 2026) == D("10.72")
 
 
 def test_a_year_not_ended_is_refused(sqlite_url):
     db = build(sqlite_url)
     with pytest.raises(BatchError, match="2026 has not ended"):
-        post_interest(db, 2026, run_by="s001", today=dt.date(2026, 12, 31))
+        post_interest(db, actor(db, "agency_clerk"), 2026, today=dt.date(2026, 12, 31))
     with db.sessions() as s:
         assert s.scalar(select(LedgerEntry).where(LedgerEntry.kind == "interest")) is None

@@ -13,6 +13,7 @@ from counter_app.printing.agency_reports import monitoring_pdf
 from counter_app.services.demo import create_demo
 from counter_app.services.demo_history import CENTRE, HOSPITAL
 from counter_app.store import Database
+from tests.actors import actor
 
 TODAY = dt.date(2026, 11, 20)
 OCTOBER = dt.date(2026, 10, 1)
@@ -30,7 +31,7 @@ def demo(tmp_path_factory):
 
 def test_WH_31_the_planted_anomalies_are_found_and_nothing_else(demo):
     db, planted = demo
-    report = monitor_month(db, OCTOBER)
+    report = monitor_month(db, actor(db, "agency_clerk"), OCTOBER)
     found = {(a.indicator, a.institution_code) for a in report.anomalies}
     assert found == {("visit_growth", CENTRE), ("family_draws", HOSPITAL)}
     family = next(a for a in report.anomalies if a.indicator == "family_draws")
@@ -41,12 +42,12 @@ def test_WH_31_the_planted_anomalies_are_found_and_nothing_else(demo):
 
 def test_WH_31_a_quiet_month_has_no_anomaly(demo):
     db, _ = demo
-    assert monitor_month(db, dt.date(2026, 8, 1)).anomalies == []
+    assert monitor_month(db, actor(db, "agency_clerk"), dt.date(2026, 8, 1)).anomalies == []
 
 
 def test_WH_32_indicators_and_history(demo):
     db, _ = demo
-    report = monitor_month(db, OCTOBER, history_months=6)
+    report = monitor_month(db, actor(db, "agency_clerk"), OCTOBER, history_months=6)
     assert [m for m, _ in report.history[HOSPITAL]] == [dt.date(2026, m, 1) for m in range(5, 11)]
     assert all(v > 0 for _, v in report.history[HOSPITAL])
     hospital = next(r for r in report.institutions if r.code == HOSPITAL)
@@ -56,7 +57,7 @@ def test_WH_32_indicators_and_history(demo):
 
 def test_the_monitoring_pdf_shows_charts_and_anomalies(demo):
     db, planted = demo
-    pdf = PdfReader(io.BytesIO(monitoring_pdf(monitor_month(db, OCTOBER))))
+    pdf = PdfReader(io.BytesIO(monitoring_pdf(monitor_month(db, actor(db, "agency_clerk"), OCTOBER))))
     text = "".join(p.extract_text() for p in pdf.pages)
     assert "2026-10 门诊共济与个人账户基金监测" in text and "异常 2 项" in text and planted in text
     assert sum(len(p.images) for p in pdf.pages) == 2  # the two charts

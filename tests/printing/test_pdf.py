@@ -15,7 +15,7 @@ from counter_app.printing import pdf
 from counter_app.printing.slip import load_slip, record_print
 from counter_app.services import settlement as svc
 from counter_app.store.models import CatalogueItem
-from tests.services.world import CTX, build
+from tests.services.world import build
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def settled(sqlite_url):
     w = build(sqlite_url, mother_balance="150.00")
     req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")),
                            dt.date(2024, 5, 10))
-    done = svc.settle(w.db, CTX, req, None, now=dt.datetime(2024, 5, 10, 9, 30))
+    done = svc.settle(w.db, w.ctx, req, None, now=dt.datetime(2024, 5, 10, 9, 30))
     return w, done
 
 
@@ -71,7 +71,7 @@ def test_thermal_roll_is_80mm_wide_one_page_and_long_names_wrap(settled):
     with w.db.transaction() as s:
         s.execute(update(CatalogueItem).where(CatalogueItem.code == "A001").values(name=long_name))
     req = svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), dt.date(2024, 5, 10))
-    other = svc.settle(w.db, CTX, req, None)
+    other = svc.settle(w.db, w.ctx, req, None)
     reader = PdfReader(io.BytesIO(pdf.render(load_slip(w.db, other.setl_no), "thermal80")))
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
@@ -86,11 +86,11 @@ def test_thermal_roll_is_80mm_wide_one_page_and_long_names_wrap(settled):
 
 def test_refund_and_reprint_are_marked(settled):
     w, done = settled
-    record_print(w.db, done.setl_no, 1, "cashier1", "test.pdf")
+    record_print(w.db, w.ctx, done.setl_no, 1, "test.pdf")
     reprint = load_slip(w.db, done.setl_no)
     assert reprint.marks == ("补打",) and reprint.slip_no.endswith("-02")
     assert "【补打】" in text_of(pdf.render(reprint))
-    back = svc.refund(w.db, CTX, done.setl_no, "王建华", "退药")
+    back = svc.refund(w.db, w.ctx, done.setl_no, w.approval(done.setl_no), "退药")
     text = text_of(pdf.render(load_slip(w.db, back.setl_no)))
     assert "【退费】" in text and "-300.00" in text and done.setl_no in text and "王建华" in text
 

@@ -29,7 +29,8 @@ from sqlalchemy.engine import Engine
 from counter_app.services import settlement as svc
 from counter_app.store import Database
 
-from .world import CTX, TODAY
+from ..actors import actor
+from .world import TODAY
 
 
 class Probe:
@@ -64,10 +65,11 @@ class Probe:
 
 def settle_once(db: Database, person_id: int, probe: Probe | None = None) -> svc.Settled:
     req = svc.ClaimRequest(person_id, (svc.ClaimLine("A001"),), TODAY)
+    cashier = actor(db, "outpatient_cashier")  # signed in before the statements are counted
     if probe is not None:
         probe.active, probe.count = True, 0
     try:
-        return svc.settle(db, CTX, req, None)
+        return svc.settle(db, cashier, req, None)
     finally:
         if probe is not None:
             probe.active = False

@@ -26,7 +26,7 @@ def req(provider: str, beneficiary: str, relation: str = "child", *, again: str 
 
 def refused(w, request, pack=HEFEI) -> BindingRefused:
     with pytest.raises(BindingRefused) as err:
-        svc.bind(w.db, pack, request, "clerk", w.proofs)
+        svc.bind(w.db, w.clerk, pack, request, w.proofs)
     return err.value
 
 
@@ -34,6 +34,7 @@ def refused(w, request, pack=HEFEI) -> BindingRefused:
 def w(db_url, tmp_path):
     world = build(db_url)
     world.proofs = tmp_path / "proofs"
+    world.clerk = world.actor("agency_clerk")
     return world
 
 
@@ -49,8 +50,8 @@ def add_children(w, n: int, start: int = 10) -> list[str]:
 
 def test_HF_3_binding_with_commitment_and_proof_is_recorded(w):
     proof = svc.Proof("household_register", "户口簿.jpg", b"\xff\xd8 scanned page")
-    bid = svc.bind(w.db, HEFEI, req(w.certnos["retiree"], w.certnos["stranger"], "child", proofs=(proof,)),
-                   "clerk", w.proofs)
+    bid = svc.bind(w.db, w.clerk, HEFEI, req(w.certnos["retiree"], w.certnos["stranger"], "child", proofs=(proof,)),
+                   w.proofs)
     with w.db.sessions() as s:
         b = s.get(FamilyBinding, bid)
         assert (b.provider.name, b.beneficiary.name, b.relation, b.ended_at) == ("王建国", "赵强", "child", None)
@@ -87,19 +88,19 @@ def test_HF_1_3_beneficiary_must_be_normal(w):
 def test_HF_6_at_most_four_children_and_seven_in_all(w):
     kids = add_children(w, 5)
     for certno in kids[:4]:
-        svc.bind(w.db, HEFEI, req(w.certnos["retiree"], certno), "clerk", w.proofs)
+        svc.bind(w.db, w.clerk, HEFEI, req(w.certnos["retiree"], certno), w.proofs)
     e = refused(w, req(w.certnos["retiree"], kids[4]))
     assert e.rule == "HF-6" and "子女 4 人" in e.message
 
 
 def test_HF_6_one_spouse(w):
-    svc.bind(w.db, HEFEI, req(w.certnos["retiree"], w.certnos["stranger"], "spouse"), "clerk", w.proofs)
+    svc.bind(w.db, w.clerk, HEFEI, req(w.certnos["retiree"], w.certnos["stranger"], "spouse"), w.proofs)
     assert refused(w, req(w.certnos["retiree"], w.certnos["child"], "spouse")).rule == "HF-6"
 
 
 def test_wuhu_sets_no_count_limit(w):
     for certno in add_children(w, 5):
-        svc.bind(w.db, WUHU, req(w.certnos["retiree"], certno), "clerk", w.proofs)
+        svc.bind(w.db, w.clerk, WUHU, req(w.certnos["retiree"], certno), w.proofs)
 
 
 def test_same_pair_cannot_be_bound_twice(w):
@@ -110,8 +111,8 @@ def test_same_pair_cannot_be_bound_twice(w):
 def test_malformed_or_unknown_id_numbers(w):
     assert "校验位错误" in refused(w, req(w.certnos["retiree"][:-1] + "0", w.certnos["stranger"])).message
     with pytest.raises(NotFound):
-        svc.bind(w.db, HEFEI, req(w.certnos["retiree"], identity.make("110105", dt.date(2000, 1, 1), 1)),
-                 "clerk", w.proofs)
+        svc.bind(w.db, w.clerk, HEFEI, req(w.certnos["retiree"], identity.make("110105", dt.date(2000, 1, 1), 1)),
+                 w.proofs)
 
 
 def test_WH_25_empty_proof_is_refused_and_nothing_written(w):
@@ -125,15 +126,15 @@ def test_HF_3_only_the_provider_unbinds(w):
     with w.db.sessions() as s:
         binding_id = s.scalar(select(FamilyBinding.id).where(FamilyBinding.provider_id == w.mother))
     with pytest.raises(BindingRefused, match="只有提供人本人"):
-        svc.unbind(w.db, binding_id, w.certnos["father"])
-    svc.unbind(w.db, binding_id, w.certnos["mother"])
+        svc.unbind(w.db, w.clerk, binding_id, w.certnos["father"])
+    svc.unbind(w.db, w.clerk, binding_id, w.certnos["mother"])
     with w.db.sessions() as s:
         assert s.get(FamilyBinding, binding_id).ended_reason == "提供人解除"
 
 
 def test_HF_2_2_account_withdrawal_ends_all_of_the_providers_bindings(w):
-    svc.bind(w.db, HEFEI, req(w.certnos["mother"], w.certnos["stranger"], "spouse"), "clerk", w.proofs)
-    assert svc.close_account(w.db, w.mother, "提取") == 2
+    svc.bind(w.db, w.clerk, HEFEI, req(w.certnos["mother"], w.certnos["stranger"], "spouse"), w.proofs)
+    assert svc.close_account(w.db, w.clerk, w.mother, "提取") == 2
     with w.db.sessions() as s:
         assert svc.active_bindings(s, w.mother) == []
     assert refused(w, req(w.certnos["mother"], w.certnos["retiree"], "father")).rule == "HF-2.2"

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from counter_app.services import lookup, settlement as svc
+from counter_app.services.actor import PermissionDenied
 from counter_app.services.errors import NotFound, RefundRefused, ServiceError
 from counter_app.services.ledger import mismatched_accounts
 from counter_app.store.models import Account, LedgerEntry, Outbox, Settlement, YearTotal
 
-from .world import AT, CTX, TODAY, build
+from .world import AT, TODAY, build
 
 D = Decimal
 
@@ -34,7 +35,7 @@ def totals(db, person_id: int) -> tuple[Decimal, Decimal]:
 def test_preview_writes_nothing(db_url):
     w = build(db_url)
     before = balances(w.db)
-    pv = svc.preview(w.db, CTX, request(w.child, "A001", "C001"))
+    pv = svc.preview(w.db, w.ctx, request(w.child, "A001", "C001"))
     assert pv.result.acct_mulaid_pay == D("100.00") and pv.result.psn_cash_pay == D("80.00")
     assert balances(w.db) == before
     with w.db.sessions() as s:
@@ -44,7 +45,7 @@ def test_preview_writes_nothing(db_url):
 def test_HF_5_settle_draws_the_mother_then_the_father_in_binding_order(db_url):
     w = build(db_url, mother_balance="150.00")
     req = request(w.child, "A001", "B001")  # 100 + 200 = 300, all in Wuhu family scope
-    done = svc.settle(w.db, CTX, req, svc.preview(w.db, CTX, req), now=AT)
+    done = svc.settle(w.db, w.ctx, req, svc.preview(w.db, w.ctx, req), now=AT)
     assert [(d.psn_no, d.relation, d.paid) for d in done.result.mulaid] == [
         ("P0002", "mother", D("150.00")), ("P0003", "father", D("150.00"))]
     assert balances(w.db)[w.mother] == D("0.00") and balances(w.db)[w.father] == D("150.00")
@@ -64,9 +65,9 @@ def test_settle_then_refund_leaves_every_balance_and_total_as_before(db_url):
     w = build(db_url)
     req = request(w.retiree, "A001", "B001", "A001")  # retiree: deductible met, pooling applies
     before = balances(w.db), totals(w.db, w.retiree)
-    done = svc.settle(w.db, CTX, req, None, now=AT)
+    done = svc.settle(w.db, w.ctx, req, None, now=AT)
     assert done.result.hifp_pay > 0 and balances(w.db) != before[0] and totals(w.db, w.retiree) != before[1]
-    back = svc.refund(w.db, CTX, done.setl_no, approver="supervisor1", reason="患者退药", now=AT)
+    back = svc.refund(w.db, w.ctx, done.setl_no, w.approval(done.setl_no), reason="患者退药", now=AT)
     assert (balances(w.db), totals(w.db, w.retiree)) == before
     with w.db.sessions() as s:
         orig, rev = s.scalars(select(Settlement).order_by(Settlement.id)).all()
@@ -87,55 +88,59 @@ def test_settle_then_refund_leaves_every_balance_and_total_as_before(db_url):
 
 def test_refund_refusals(db_url):
     w = build(db_url)
-    done = svc.settle(w.db, CTX, request(w.retiree, "A001"), None, now=AT)
-    with pytest.raises(RefundRefused, match="主管审批"):
-        svc.refund(w.db, CTX, done.setl_no, approver=" ", reason="x")
+    done = svc.settle(w.db, w.ctx, request(w.retiree, "A001"), None, now=AT)
+    with pytest.raises(PermissionDenied, match="主管当场输入密码审批"):
+        svc.refund(w.db, w.ctx, done.setl_no, "s001", reason="x")  # a name is not an approval
+    with pytest.raises(PermissionDenied, match="不能用于"):
+        svc.refund(w.db, w.ctx, done.setl_no, w.approval("H34020200001999"), reason="x")  # another settlement's
+    with pytest.raises(RefundRefused, match="退费原因"):
+        svc.refund(w.db, w.ctx, done.setl_no, w.approval(done.setl_no), reason=" ")
     with pytest.raises(NotFound):
-        svc.refund(w.db, CTX, "H34020200001999", approver="s", reason="x")
-    back = svc.refund(w.db, CTX, done.setl_no, approver="s", reason="x")
+        svc.refund(w.db, w.ctx, "H34020200001999", w.approval("H34020200001999"), reason="x")
+    back = svc.refund(w.db, w.ctx, done.setl_no, w.approval(done.setl_no), reason="x")
     with pytest.raises(RefundRefused, match="已经退费"):
-        svc.refund(w.db, CTX, done.setl_no, approver="s", reason="x")
+        svc.refund(w.db, w.ctx, done.setl_no, w.approval(done.setl_no), reason="x")
     with pytest.raises(RefundRefused, match="本身是一笔退费"):
-        svc.refund(w.db, CTX, back.setl_no, approver="s", reason="x")
+        svc.refund(w.db, w.ctx, back.setl_no, w.approval(back.setl_no), reason="x")
 
 
 def test_split_changed_since_preview_is_refused_and_nothing_written(db_url):
     """Another counter drew the same family account after this cashier's preview."""
     w = build(db_url)
-    shown = svc.preview(w.db, CTX, request(w.child, "B001"))  # 200: the mother pays all
+    shown = svc.preview(w.db, w.ctx, request(w.child, "B001"))  # 200: the mother pays all
     other = request(w.child, "A001")
-    svc.settle(w.db, CTX, other, None, now=AT)  # the mother's 500 -> 400
-    svc.settle(w.db, CTX, other, None, now=AT)  # -> 300
-    svc.settle(w.db, CTX, request(w.child, "B001", "A001"), None, now=AT)  # -> 0; the father keeps 300
+    svc.settle(w.db, w.ctx, other, None, now=AT)  # the mother's 500 -> 400
+    svc.settle(w.db, w.ctx, other, None, now=AT)  # -> 300
+    svc.settle(w.db, w.ctx, request(w.child, "B001", "A001"), None, now=AT)  # -> 0; the father keeps 300
     before = balances(w.db)
     with pytest.raises(svc.SplitChanged) as changed:
-        svc.settle(w.db, CTX, request(w.child, "B001"), shown, now=AT)
+        svc.settle(w.db, w.ctx, request(w.child, "B001"), shown, now=AT)
     assert balances(w.db) == before
     new = changed.value.preview
     assert [(d.psn_no, d.paid) for d in new.result.mulaid] == [("P0003", D("200.00"))]
-    done = svc.settle(w.db, CTX, request(w.child, "B001"), new, now=AT)  # confirmed again: goes through
+    done = svc.settle(w.db, w.ctx, request(w.child, "B001"), new, now=AT)  # confirmed again: goes through
     assert done.result.mulaid == new.result.mulaid
 
 
 def test_settlement_numbers_are_unique_and_never_reused(db_url):
     w = build(db_url)
-    numbers = [svc.settle(w.db, CTX, request(w.retiree, "A001"), None, now=AT).setl_no for _ in range(3)]
+    numbers = [svc.settle(w.db, w.ctx, request(w.retiree, "A001"), None, now=AT).setl_no for _ in range(3)]
     with pytest.raises(ServiceError):
-        svc.settle(w.db, CTX, request(w.retiree, "NOPE"), None, now=AT)  # refused mid-way: rolled back
-    numbers.append(svc.refund(w.db, CTX, numbers[0], "s", "x").setl_no)
-    numbers.append(svc.settle(w.db, CTX, request(w.retiree, "A001"), None, now=AT).setl_no)
+        svc.settle(w.db, w.ctx, request(w.retiree, "NOPE"), None, now=AT)  # refused mid-way: rolled back
+    numbers.append(svc.refund(w.db, w.ctx, numbers[0], w.approval(numbers[0]), "x").setl_no)
+    numbers.append(svc.settle(w.db, w.ctx, request(w.retiree, "A001"), None, now=AT).setl_no)
     assert numbers == [f"H34020200001{n:010d}" for n in range(1, 6)]
 
 
 def test_bad_requests_name_the_line_and_write_nothing(db_url):
     w = build(db_url)
     with pytest.raises(NotFound, match="第 2 行：目录中没有编码 X9"):
-        svc.preview(w.db, CTX, request(w.child, "A001", "X9"))
+        svc.preview(w.db, w.ctx, request(w.child, "A001", "X9"))
     bad_qty = svc.ClaimRequest(w.child, (svc.ClaimLine("A001", D("-1")),), TODAY)
     with pytest.raises(ServiceError, match="数量应大于 0"):
-        svc.settle(w.db, CTX, bad_qty, None)
+        svc.settle(w.db, w.ctx, bad_qty, None)
     with pytest.raises(ServiceError, match="至少录入一个收费项目"):
-        svc.preview(w.db, CTX, svc.ClaimRequest(w.child, (), TODAY))
+        svc.preview(w.db, w.ctx, svc.ClaimRequest(w.child, (), TODAY))
     with w.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Settlement)) == 0
 
@@ -143,7 +148,7 @@ def test_bad_requests_name_the_line_and_write_nothing(db_url):
 def test_WH_16_year_totals_accumulate_across_settlements(db_url):
     w = build(db_url)
     for _ in range(3):
-        svc.settle(w.db, CTX, request(w.retiree, "A001"), None, now=AT)  # 100 at level 3, retiree 55 %
+        svc.settle(w.db, w.ctx, request(w.retiree, "A001"), None, now=AT)  # 100 at level 3, retiree 55 %
     assert totals(w.db, w.retiree) == (D("800.00"), D("165.00"))
     with w.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(YearTotal)) == 4  # the ytd row and three entries
@@ -151,7 +156,7 @@ def test_WH_16_year_totals_accumulate_across_settlements(db_url):
 
 def test_quantity_times_price_rounds_half_up(db_url):
     w = build(db_url)
-    pv = svc.preview(w.db, CTX, svc.ClaimRequest(w.child, (svc.ClaimLine("B001", D("0.0025")),), TODAY))
+    pv = svc.preview(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("B001", D("0.0025")),), TODAY))
     assert pv.claim.items[0].amount == D("0.50")  # 200 x 0.0025 = 0.5
 
 
@@ -159,6 +164,6 @@ def test_HF_2_2_closed_provider_account_pays_nobody(db_url):
     from counter_app.services.binding import close_account
 
     w = build(db_url)
-    assert close_account(w.db, w.mother, "转出") == 1
-    pv = svc.preview(w.db, CTX, request(w.child, "A001"))
+    assert close_account(w.db, w.actor("supervisor"), w.mother, "转出") == 1
+    pv = svc.preview(w.db, w.ctx, request(w.child, "A001"))
     assert [d.psn_no for d in pv.result.mulaid] == ["P0003"]

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from counter_app import identity
-from counter_app.services.context import CounterContext
+from counter_app.services.actor import Actor
 from counter_app.store import Database
+from counter_app.store.audit import adopt
 from counter_app.store.models import (
     Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Person, YearTotal,
 )
 
-HOSPITAL = "H34020200001"
-CTX = CounterContext(HOSPITAL, "门诊1", "cashier1")
+from ..actors import HOSPITAL, actor, approval  # noqa: E402
+
 TODAY = dt.date(2024, 5, 10)
 AT = dt.datetime(2024, 5, 10, 9, 30)
 
@@ -27,6 +28,14 @@ class World:
     father: int
     retiree: int
     certnos: dict[str, str]
+    ctx: Actor  # the outpatient cashier, signed in at 门诊1
+
+    def actor(self, role: str, **kw) -> Actor:  # noqa: ANN003
+        return actor(self.db, role, **kw)
+
+    def approval(self, setl_no: str, by: Actor | None = None):  # noqa: ANN201
+        """A supervisor's approval of refunding `setl_no`, on the cashier's screen."""
+        return approval(self.db, by or self.ctx, setl_no)
 
 
 def person(session, pid: int, name: str, certno: str, insutype: str, psn_type: str = "in_service",
@@ -45,7 +54,7 @@ def person(session, pid: int, name: str, certno: str, insutype: str, psn_type: s
 
 def build(url: str, *, mother_balance: str = "500.00", father_balance: str = "300.00",
           open_shift: bool = True) -> World:
-    """The world in a fresh database; CTX's cashier has an open shift (float 200.00) unless told not."""
+    """The world in a fresh database; the cashier (w.ctx) has an open shift (float 200.00) unless told not."""
     db = Database(url)
     certnos = {
         "child": identity.make("340202", dt.date(2015, 3, 1), 22),
@@ -76,7 +85,11 @@ def build(url: str, *, mother_balance: str = "500.00", father_balance: str = "30
                                 commitment_signed_at=at, commitment_sha256="0" * 64, clerk="t"))
         s.add(YearTotal(person_id=retiree, year=2024, deductible_paid=Decimal("800.00"),
                         outpatient_pool_paid=Decimal("0.00"), note="ytd"))
+        s.flush()
+        adopt(s, at=dt.datetime(2024, 1, 1), staff_no="system", counter="test", action="opening", obj="world")
+    ctx = actor(db, "outpatient_cashier")
     if open_shift:
         from counter_app.services.shift import open_shift as open_
-        open_(db, CTX, Decimal("200.00"), now=dt.datetime(2024, 5, 10, 8, 0))
-    return World(db, child, mother, father, retiree, certnos)
+
+        open_(db, ctx, Decimal("200.00"), now=dt.datetime(2024, 5, 10, 8, 0))
+    return World(db, child, mother, father, retiree, certnos, ctx)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from counter_app.store.models import Outbox
 from counter_app.sync.client import CentreClient
 from counter_app.sync.outbox import RetryPolicy, drain, release, reverse, unsent
 from counter_app.sync.reconcile import reconcile_day
-from tests.services.world import CTX, TODAY, build
+from tests.services.world import TODAY, build
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2024, 5, 10, 18, 0)
@@ -48,8 +47,8 @@ class CentreProcess:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(timeout=10)
+            self.proc.terminate()  # SIGTERM: the centre shuts down cleanly
+            self.proc.wait(timeout=120)
 
     def _admin(self) -> dict:
         return {"Authorization": f"Bearer {self.token}"}
@@ -86,7 +85,7 @@ def world(sqlite_url):
 
 def settle(world, person: int | None = None, code: str = "A001") -> svc.Settled:
     req = svc.ClaimRequest(person or world.child, (svc.ClaimLine(code),), TODAY)
-    return svc.settle(world.db, CTX, req, None, now=NOW)
+    return svc.settle(world.db, world.ctx, req, None, now=NOW)
 
 
 def statuses(world) -> dict[str, int]:
@@ -151,7 +150,7 @@ def test_500s_and_delays_are_retried_with_the_same_msgid(world, centre):
 
 def test_a_refund_never_arrives_before_its_settlement(world, centre):
     first = settle(world)
-    refund = svc.refund(world.db, CTX, first.setl_no, "s001", "退药", now=NOW)
+    refund = svc.refund(world.db, world.ctx, first.setl_no, world.approval(first.setl_no), "退药", now=NOW)
     centre.fault("error500", count=1)  # the settlement's first attempt fails
     client = CentreClient(centre.url)
     assert drain(world.db, client, policy=fast()).sent == 0  # nothing overtakes it
@@ -165,7 +164,7 @@ def test_a_refund_never_arrives_before_its_settlement(world, centre):
 
 def test_a_rejected_message_is_parked_not_retried_and_blocks_only_that_person(world, centre):
     bad = settle(world)
-    behind = svc.refund(world.db, CTX, bad.setl_no, "s001", "x", now=NOW)
+    behind = svc.refund(world.db, world.ctx, bad.setl_no, world.approval(bad.setl_no), "x", now=NOW)
     settle(world, person=world.retiree)
     centre.fault("reject", count=1)
     client = CentreClient(centre.url)
@@ -177,7 +176,7 @@ def test_a_rejected_message_is_parked_not_retried_and_blocks_only_that_person(wo
     assert [(m.msgid, m.status) for m in parked] == [(bad.msgid, "parked")]
     assert "injected rejection" in parked[0].last_error
     assert [m.msgid for m in unsent(world.db, "pending")] == [behind.msgid]  # waits behind it
-    release(world.db, bad.msgid)  # the supervisor sends it again
+    release(world.db, world.actor("supervisor"), bad.msgid, "中心已修正")  # the supervisor sends it again
     assert drain(world.db, client, policy=fast()).sent == 2
     assert statuses(world) == {"sent": 3}
 
@@ -223,13 +222,13 @@ def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world
 def test_reconciliation_ties_and_names_what_differs(world, centre):
     a = settle(world)
     settle(world, person=world.retiree)
-    svc.refund(world.db, CTX, a.setl_no, "s001", "x", now=NOW)
+    svc.refund(world.db, world.ctx, a.setl_no, world.approval(a.setl_no), "x", now=NOW)
     client = CentreClient(centre.url)
     drain(world.db, client, policy=fast())
-    report = reconcile_day(world.db, client, CTX.institution_code, NOW.date(), now=NOW)
+    report = reconcile_day(world.db, client, world.ctx.institution_code, NOW.date(), now=NOW)
     assert report.ties and [(r.insutype, r.count) for r in report.results] == [("310", 1), ("390", 2)]
     late = settle(world, person=world.retiree)  # made but not yet sent
-    report = reconcile_day(world.db, client, CTX.institution_code, NOW.date(), now=NOW + dt.timedelta(seconds=1))
+    report = reconcile_day(world.db, client, world.ctx.institution_code, NOW.date(), now=NOW + dt.timedelta(seconds=1))
     assert not report.ties
     [employee] = [r for r in report.results if r.insutype == "310"]
     assert [(d.setl_no, d.what) for d in employee.differences] == [(late.setl_no, "中心无此笔（未上传或被拒）")]

@@ -8,9 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from counter_app.services.context import CounterContext
 from counter_app.services.demo import create_demo
-from counter_app.services.staff import authenticate
+from counter_app.services.staff import sign_in
 from counter_app.store import Database
 from counter_app.store.models import LedgerEntry
 from counter_app.ui.app import application
@@ -28,8 +27,9 @@ def desk(qtbot, tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'demo.sqlite3'}")
     create_demo(db, 2000, today=TODAY, history_months=3)
     application()
-    settings = CounterSettings(CounterContext("H34020200001", "主管", "s001"), tmp_path / "slips", today=TODAY)
-    win = CounterWindow(db, authenticate(db, "s001", "1234"), settings)
+    user = sign_in(db, "s001", "1234", "H34020200001", "主管")
+    settings = CounterSettings(user, tmp_path / "slips", today=TODAY)
+    win = CounterWindow(db, user, settings)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
@@ -100,11 +100,12 @@ def test_declaration_and_monitoring_from_the_screen(qtbot, desk):
     assert "month must be YYYY-MM" in d.message.text()
 
 
-def test_only_supervisors_see_the_agency_desk(qtbot, tmp_path):
+def test_a_cashier_does_not_see_the_agency_desk(qtbot, tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'demo.sqlite3'}")
     create_demo(db, 50, today=TODAY)
     application()
-    settings = CounterSettings(CounterContext("H34020200001", "门诊1", "c001"), tmp_path / "slips", today=TODAY)
-    win = CounterWindow(db, authenticate(db, "c001", "1234"), settings)
+    user = sign_in(db, "c001", "1234", "H34020200001", "门诊1")
+    settings = CounterSettings(user, tmp_path / "slips", today=TODAY)
+    win = CounterWindow(db, user, settings)
     qtbot.addWidget(win)
     assert "经办业务（划入、计息、申报、监测）" not in win.menu_actions

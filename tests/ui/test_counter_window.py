@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from counter_app.services import settlement as svc
-from counter_app.services.context import CounterContext
-from counter_app.services.staff import add_staff, authenticate
-from counter_app.store.models import FamilyBinding, Outbox, Settlement, SlipPrint
+from counter_app.services.staff import sign_in
+from tests.actors import add_staff
+from counter_app.store.models import AuditEntry, FamilyBinding, Outbox, Settlement, SlipPrint
 from counter_app.ui.app import application
 from counter_app.ui.counter_window import CounterSettings, CounterWindow
 from counter_app.ui.qt import Qt
-from tests.services.world import CTX, HOSPITAL, TODAY, build
+from tests.services.world import HOSPITAL, TODAY, build
 
 D = Decimal
 
@@ -39,11 +39,10 @@ def open_window(qtbot, world, tmp_path: Path, staff_no: str, password: str, *, s
     from counter_app.services.shift import open_shift
 
     application()
-    user = authenticate(world.db, staff_no, password)
-    ctx = CounterContext(HOSPITAL, f"窗口-{user.staff_no}", user.staff_no)  # CTX's cashier holds 门诊1
+    user = sign_in(world.db, staff_no, password, HOSPITAL, f"窗口-{staff_no}")  # world.ctx holds 门诊1
     if shift:
-        open_shift(world.db, ctx, D("100.00"))
-    settings = CounterSettings(ctx, tmp_path / "slips", today=TODAY)
+        open_shift(world.db, user, D("100.00"))
+    settings = CounterSettings(user, tmp_path / "slips", today=TODAY)
     win = CounterWindow(world.db, user, settings)
     qtbot.addWidget(win)
     win.show()
@@ -139,7 +138,7 @@ def test_balances_changed_since_preview_show_the_new_split_before_settling(qtbot
     press(qtbot, window, Qt.Key.Key_F5)
     assert "李*（母亲）支付 200.00" in window.preview_panel.family.text()
     other = svc.ClaimRequest(world.child, (svc.ClaimLine("A001"),) * 5, TODAY)
-    svc.settle(world.db, CTX, other, None)  # another counter empties the mother's account
+    svc.settle(world.db, world.ctx, other, None)  # another counter empties the mother's account
     press(qtbot, window, Qt.Key.Key_F9)
     assert "余额已变动" in window.preview_panel.notice.text()
     assert "张*（父亲）支付 200.00" in window.preview_panel.family.text()
@@ -237,7 +236,7 @@ def test_qt_is_imported_in_one_place_only():
 def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot, world, tmp_path):
     from counter_app.store.models import Outbox
 
-    done = svc.settle(world.db, CTX, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None)
+    done = svc.settle(world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None)
     with world.db.transaction() as s:  # as the drain leaves a message the centre rejected
         msg = s.scalar(select(Outbox).where(Outbox.msgid == done.msgid))
         msg.status, msg.last_error = "parked", "中心拒绝：人员编号不存在"
@@ -250,5 +249,12 @@ def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot,
     qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=10_000)
     assert [table.item(0, c).text() for c in (0, 1, 2, 5)] == ["挂起", "2207", done.setl_no, "中心拒绝：人员编号不存在"]
     table.selectRow(0)
+    win.dialog.release_button.click()  # no reason given: refused, nothing changes
+    qtbot.waitUntil(lambda: win.dialog.message.text() == "请填写原因", timeout=10_000)
+    assert table.item(0, 0).text() == "挂起"
+    win.dialog.reason.setText("人员编号已更正")  # typed with an input method: keyClicks takes ASCII only
     win.dialog.release_button.click()
     qtbot.waitUntil(lambda: table.rowCount() == 1 and table.item(0, 0).text() == "待传", timeout=10_000)
+    with world.db.sessions() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "outbox_release"))
+    assert (entry.staff_no, entry.object) == ("s001", done.msgid) and "人员编号已更正" in entry.detail

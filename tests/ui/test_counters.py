@@ -1,7 +1,6 @@
 """Every counter by role: shifts, pharmacy, maternity and special disease, inpatient, binding desk."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 from decimal import Decimal
 from pathlib import Path
@@ -10,9 +9,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from counter_app import identity
-from counter_app.services.context import CounterContext
-from counter_app.services.staff import add_staff, authenticate
+from counter_app.services.staff import sign_in
+from tests.actors import add_staff
 from counter_app.store.models import (
     DepositEntry, FamilyBinding, Institution, Outbox, Person, Settlement, Shift,
 )
@@ -41,9 +39,8 @@ def world(sqlite_url):
 
 def window(qtbot, world, tmp_path: Path, staff_no: str, institution: str = HOSPITAL) -> CounterWindow:
     application()
-    user = authenticate(world.db, staff_no, "1234")
-    settings = CounterSettings(CounterContext(institution, f"窗口-{staff_no}", staff_no), tmp_path / "slips",
-                               today=TODAY)
+    user = sign_in(world.db, staff_no, "1234", institution, f"窗口-{staff_no}")
+    settings = CounterSettings(user, tmp_path / "slips", today=TODAY)
     win = CounterWindow(world.db, user, settings)
     qtbot.addWidget(win)
     win.show()
@@ -201,9 +198,8 @@ def test_cashier_has_no_binding_desk_or_day_close(qtbot, world, tmp_path):
 
 def test_supervisor_closes_the_day_once(qtbot, world, tmp_path):
     from counter_app.services.shift import close_shift
-    from tests.services.world import CTX
 
-    close_shift(world.db, CTX, D("200.00"), acknowledge_pending=True)
+    close_shift(world.db, world.ctx, D("200.00"), acknowledge_pending=True)
     win = window(qtbot, world, tmp_path, "s001")
     win.dialog.reject()  # no shift needed to close the day
     for expected in ("已日结：结算 0 笔", "已日结，不能重复日结"):

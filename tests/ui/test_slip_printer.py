@@ -14,7 +14,7 @@ from counter_app.services import settlement as svc
 from counter_app.ui import slip_printer
 from counter_app.ui.app import application
 from counter_app.ui.qt import QtPrintSupport
-from tests.services.world import CTX, build
+from tests.services.world import build
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def slip(sqlite_url):
     w = build(sqlite_url, mother_balance="150.00")
     req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")),
                            dt.date(2024, 5, 10))
-    return load_slip(w.db, svc.settle(w.db, CTX, req, None).setl_no)
+    return load_slip(w.db, svc.settle(w.db, w.ctx, req, None).setl_no)
 
 
 def test_printed_through_qt_every_amount_and_provider_is_on_paper(qapp, slip, tmp_path):

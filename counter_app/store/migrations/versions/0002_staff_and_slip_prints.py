@@ -6,7 +6,6 @@ Create Date: 2026-11-25 01:39:46.012389
 """
 from alembic import op
 import sqlalchemy as sa
-import counter_app.store.types
 
 
 revision = '0002'

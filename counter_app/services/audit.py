@@ -1,0 +1,20 @@
+"""What the services write to the audit chain (store/audit.py): one entry per action, in the
+action's own transaction, naming the actor, the counter and the amounts before and after."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable
+
+from sqlalchemy.orm import Session
+
+from ..store import audit as chain
+from .actor import Actor
+
+
+def record(session: Session, who: Actor | tuple[str, str], action: str, obj: str, *, at: dt.datetime,
+           before: Any = None, after: Any = None, covers: dict[str, Iterable[int]] | None = None) -> chain.Appended:
+    """Append the entry; `who` is the actor, or (staff number as typed, counter) for a failed sign-in."""
+    staff_no, counter = (who.staff_no, who.counter) if isinstance(who, Actor) else who
+    session.flush()  # the rows it covers get their ids first
+    return chain.append(session, at=at, staff_no=staff_no, counter=counter, action=action, obj=obj,
+                        before=before, after=after, covers=covers)
