@@ -1,0 +1,100 @@
+"""The audit chain shows tampering done by raw SQL, on SQLite and PostgreSQL, and `counter-app
+audit verify` says where: an edited ledger amount, a deleted audit entry, a forged one, an edited
+approver, a ledger row slipped in."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import pytest
+from sqlalchemy import text
+
+from counter_app.cli import main
+from counter_app.services import settlement as svc
+from counter_app.store.audit import verify
+from tests.services.world import AT, TODAY, build
+
+
+@pytest.fixture
+def w(db_url):
+    """A world with a family draw, a refund of it, a print, and sign-ins: a real chain."""
+    world = build(db_url)
+    done = svc.settle(world.db, world.ctx, svc.ClaimRequest(world.child, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
+    svc.refund(world.db, world.ctx, done.setl_no, world.approval(done.setl_no), "退药", now=AT)
+    svc.settle(world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
+    world.setl_no = done.setl_no
+    return world
+
+
+def problems(w) -> list:
+    with w.db.sessions() as s:
+        return verify(s)
+
+
+def sql(w, statement: str, **params) -> None:
+    with w.db.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def one(w, statement: str, **params):  # noqa: ANN201
+    with w.db.engine.connect() as conn:
+        return conn.execute(text(statement), params).scalar()
+
+
+def test_an_untouched_chain_holds_and_the_cli_says_so(w, capsys):
+    assert problems(w) == []
+    assert main(["audit", "verify", "--db", str(w.db.url.render_as_string(hide_password=False))]) == 0
+    assert "audit chain holds" in capsys.readouterr().out
+
+
+def test_a_changed_ledger_amount_is_found(w, capsys):
+    entry = one(w, "SELECT min(id) FROM ledger_entry WHERE kind = 'mulaid'")
+    sql(w, "UPDATE ledger_entry SET amount = amount - 1 WHERE id = :i", i=entry)
+    found = problems(w)
+    assert found and "rows it wrote were changed or deleted (settle" in found[0].what
+    assert f"ledger_entry {entry}" in found[0].what
+    assert main(["audit", "verify", "--db", w.db.url.render_as_string(hide_password=False)]) == 1
+    assert f"audit chain BROKEN at entry {found[0].entry_id}" in capsys.readouterr().err
+
+
+def test_a_deleted_audit_entry_is_found(w):
+    middle = one(w, "SELECT id FROM audit_entry WHERE action = 'refund_approval'")
+    sql(w, "DELETE FROM audit_entry WHERE id = :i", i=middle)
+    found = problems(w)
+    assert found[0].entry_id == middle + 1 and "missing (deleted)" in found[0].what
+    assert any("prev_hash does not match" in p.what for p in found)
+
+
+def test_a_forged_audit_entry_is_found(w):
+    last = one(w, "SELECT max(id) FROM audit_entry")
+    prev = one(w, "SELECT hash FROM audit_entry WHERE id = :i", i=last)
+    detail = json.dumps({"after": {"note": "all fine"}, "before": None}, separators=(",", ":"))
+    sql(w, "INSERT INTO audit_entry (id, at, staff_no, counter, action, object, detail, prev_hash, hash) "
+           "VALUES (:i, :at, 'supervisor1', '门诊1', 'settle', 'forged', :d, :p, :h)",
+        i=last + 1, at=dt.datetime(2024, 5, 10, 12, 0), d=detail, p=prev, h=hashlib.sha256(b"guess").hexdigest())
+    found = problems(w)
+    assert [p.entry_id for p in found] == [last + 1] and "does not match its hash" in found[0].what
+
+
+def test_an_edited_approver_is_found(w):
+    sql(w, "UPDATE settlement SET approver = 'cashier1' WHERE kind = 'refund'")
+    found = problems(w)
+    assert len(found) == 1 and "rows it wrote were changed or deleted (refund" in found[0].what
+
+
+def test_a_ledger_row_written_outside_the_application_is_found(w):
+    account = one(w, "SELECT id FROM account WHERE person_id = :p", p=w.mother)
+    sql(w, "INSERT INTO ledger_entry (account_id, amount, balance_after, kind, note, created_at) "
+           "VALUES (:a, 10000, 10000, 'credit', 'gift', :t)", a=account, t=AT)
+    found = problems(w)
+    assert found[-1].entry_id is None and "ledger_entry rows" in found[-1].what and "covered by no audit entry" in found[-1].what
+
+
+def test_a_deleted_settlement_is_found(w):
+    sql(w, "DELETE FROM outbox WHERE settlement_id = (SELECT max(id) FROM settlement)")
+    sql(w, "DELETE FROM year_total WHERE settlement_id = (SELECT max(id) FROM settlement)")
+    sql(w, "DELETE FROM ledger_entry WHERE settlement_id = (SELECT max(id) FROM settlement)")
+    sql(w, "DELETE FROM settlement WHERE id = (SELECT max(id) FROM settlement)")
+    found = problems(w)
+    assert found and "rows it wrote were changed or deleted (settle" in found[0].what
