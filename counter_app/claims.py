@@ -10,15 +10,29 @@ from decimal import Decimal
 from typing import Any
 
 from .engine import ClaimError, PackError, PackNotInForce, Settlement, parse_claim, settle
+from .engine.claim import MAX_CLAIM_CHARS, MAX_DEPTH
 from .policies import load_pack, pack_ids
 
 
 def decode(text: str) -> Any:
-    """JSON with numbers as Decimal (never float), so money sent as a number is still seen exactly."""
+    """JSON with numbers as Decimal (never float), so money sent as a number is still seen exactly.
+    Oversized text, nesting the decoder cannot follow and absurd numbers are ClaimErrors too."""
+    if not isinstance(text, str):
+        raise ClaimError([f"claim: expected JSON text, got {type(text).__name__}"])
+    if len(text) > MAX_CLAIM_CHARS:
+        raise ClaimError([f"claim: {len(text)} characters, more than MAX_CLAIM_CHARS = {MAX_CLAIM_CHARS}"])
     try:
-        return json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ClaimError([f"claim: not valid JSON: {exc}"]) from None
+    except RecursionError:
+        raise ClaimError([f"claim: JSON nested far deeper than a claim is (MAX_DEPTH = {MAX_DEPTH})"]) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits, or NaN
+        raise ClaimError([f"claim: unacceptable JSON number: {str(exc)[:120]}"]) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def settle_data(data: Any) -> Settlement:

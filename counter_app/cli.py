@@ -17,11 +17,21 @@ EXIT_BAD_INPUT = 2
 
 def _cmd_settle(args: argparse.Namespace) -> int:
     from .claims import settle_text
+    from .engine.claim import MAX_CLAIM_CHARS
 
+    limit = MAX_CLAIM_CHARS * 4 + 1  # bytes enough for the longest claim in UTF-8, and one more
     try:
-        text = sys.stdin.read() if args.claim == "-" else open(args.claim, encoding="utf-8").read()
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{args.claim}: cannot read the claim: {exc}", file=sys.stderr)
+        if args.claim == "-":
+            raw = sys.stdin.buffer.read(limit)
+        else:
+            with open(args.claim, "rb") as f:
+                raw = f.read(limit)
+        text = raw.decode("utf-8")
+    except OSError as exc:
+        print(f"{args.claim}: cannot read the claim: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UnicodeDecodeError as exc:
+        print(f"{args.claim}: the claim is not UTF-8 text (byte {exc.start})", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         settlement = settle_text(text)

@@ -85,7 +85,8 @@ def _family_refusal(claim: Claim, pack: PolicyPack) -> str | None:
     rules, person = pack.family, claim.person
     if not claim.use_family_account:
         return "decision 5: the patient chose not to use family accounts"
-    if not claim.use_own_account and person.insutype == "310" and person.account_balance > 0:
+    if (not claim.use_own_account and person.insutype == "310" and person.psn_type != "flexible_pooling_only"
+            and person.account_balance > 0):
         return "HF-5: own account switched off while it has money, so no family account is drawn"
     if person.insutype not in rules.beneficiary_insutypes:
         return f"{rules.beneficiary_rule}: insutype {person.insutype} may not receive family mutual aid"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
-from .money import ZERO, MoneyError, parse_money, parse_ratio
+from .money import ZERO, MoneyError, parse_money, parse_ratio, shown
 from .policy import INSUTYPES, MED_TYPES, RELATIONS
 
 LEVELS = (0, 1, 2, 3)
@@ -22,7 +22,14 @@ LOCATIONS = ("local", "referral", "relocated", "offsite")
 PSN_TYPES = ("in_service", "retired", "flexible_combined", "flexible_pooling_only")
 STATUSES = ("normal", "suspended", "arrears")
 CLASSES = ("A", "B", "C")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+# Limits on what a claim may be (hostile or broken input is refused with the limit named).
+MAX_CLAIM_CHARS = 1_000_000  # the claim's JSON text
+MAX_ITEMS = 1_000  # fee lines in one claim
+MAX_FAMILY = 20  # bound providers listed for one patient
+MAX_TEXT = 200  # characters of a code, number or name
+MAX_DEPTH = 4  # the contract's claim nests objects and lists at most this deep (claim.items[i].field)
 
 
 class ClaimError(ValueError):
@@ -107,7 +114,7 @@ class _Fields:
         if not self.ok:
             self.problems.append(f"{path or 'claim'}: expected a JSON object, got {_kind(obj)}")
         elif not known.issuperset(obj):
-            self.problems.extend(f"{self.at(key)}: unknown field" for key in obj if key not in known)
+            self.problems.extend(f"{self.at(shown(key))}: unknown field" for key in obj if key not in known)
 
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -141,6 +148,10 @@ def _kind(value: Any) -> str:
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected non-empty text, got {_kind(value)}")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"longer than {MAX_TEXT} characters (MAX_TEXT): {len(value)}")
+    if not value.isprintable():
+        raise ValueError(f"control characters in text: {shown(value)!r}")
     return value
 
 
@@ -149,7 +160,7 @@ def _code(allowed: tuple[str, ...]) -> Callable[[Any], str]:
         if not isinstance(value, str):
             raise ValueError(f"expected a code string, got {_kind(value)}")
         if value not in allowed:
-            raise ValueError(f"unknown code {value!r} (known: {', '.join(allowed)})")
+            raise ValueError(f"unknown code {shown(value)!r} (known: {', '.join(allowed)})")
         return value
 
     return convert
@@ -157,7 +168,7 @@ def _code(allowed: tuple[str, ...]) -> Callable[[Any], str]:
 
 def _date(value: Any) -> dt.date:
     if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise ValueError(f"not a date YYYY-MM-DD: {value!r}")
+        raise ValueError(f"not a date YYYY-MM-DD: {shown(repr(value))}")
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -176,7 +187,7 @@ def _flag(value: Any) -> bool:
 
 def _level(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value not in LEVELS:
-        raise ValueError(f"unknown level {value!r} (known: 0, 1, 2, 3)")
+        raise ValueError(f"unknown level {shown(repr(value))} (known: 0, 1, 2, 3)")
     return int(value)
 
 
@@ -186,7 +197,7 @@ def _optional_level(value: Any) -> int | None:
 
 def _year(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 9999:
-        raise ValueError(f"not a year: {value!r}")
+        raise ValueError(f"not a year: {shown(repr(value))}")
     return value
 
 
@@ -288,10 +299,16 @@ def parse_claim(data: Any, packs: tuple[str, ...] | None = None) -> Claim:
         _institution(problems, f.obj["institution"]) if "institution" in f.obj else f.get("institution", _text)
     )
     family_raw = f.get("family", _list, [], [])
+    if len(family_raw) > MAX_FAMILY:
+        f.bad("family", f"{len(family_raw)} providers, more than MAX_FAMILY = {MAX_FAMILY}")
+        family_raw = family_raw[:MAX_FAMILY]
     family = tuple(_provider(problems, p, f"family[{i}]") for i, p in enumerate(family_raw))
     items_raw = f.get("items", _list, fallback=[])
     if "items" in f.obj and isinstance(f.obj["items"], list) and not items_raw:
         f.bad("items", "a claim needs at least one item")
+    if len(items_raw) > MAX_ITEMS:
+        f.bad("items", f"{len(items_raw)} items, more than MAX_ITEMS = {MAX_ITEMS}")
+        items_raw = items_raw[:MAX_ITEMS]
     items = tuple(_item(problems, it, f"items[{i}]") for i, it in enumerate(items_raw))
     claim = Claim(
         policy=f.get("policy", policy_code),

@@ -13,8 +13,10 @@ ZERO = Decimal("0.00")
 ONE = Decimal("1")
 
 # Non-negative, at most 12 digits before the point and 2 after: "12", "12.5", "12.50".
-_MONEY_TEXT = re.compile(r"\d{1,12}(\.\d{1,2})?")
-_DECIMAL_TEXT = re.compile(r"-?\d+(\.\d+)?")
+# ASCII digits only: `\d` would also take full-width "１２３" and Arabic-Indic digits.
+_MONEY_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+_DECIMAL_TEXT = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?")
+_SHOWN = 40  # characters of a bad value echoed back in a message
 
 
 class MoneyError(ValueError):
@@ -40,7 +42,13 @@ def parse_money(value: object) -> Decimal:
         if "." in value and len(value.split(".", 1)[1]) > 2:
             raise MoneyError(f'more than two decimals: "{value}"')
         raise MoneyError(f'more than 12 digits before the point: "{value}"')
-    raise MoneyError(f'not a decimal: "{value}"')
+    raise MoneyError(f'not a decimal: "{shown(value)}"')  # ASCII digits only, at most two decimals
+
+
+def shown(value: str) -> str:
+    """A bad value as a message shows it: cut short, control characters escaped."""
+    text = value if len(value) <= _SHOWN else value[:_SHOWN] + "…"
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 def parse_ratio(value: object) -> Decimal:
@@ -54,8 +62,8 @@ def parse_ratio(value: object) -> Decimal:
     elif isinstance(value, float):  # only reachable if a caller parsed JSON with floats
         raise MoneyError(f"ratio must be a decimal string like \"0.20\", got the float {value}")
     else:
-        raise MoneyError(f"not a decimal: {value!r}")
-    if not ZERO <= ratio <= ONE:
+        raise MoneyError(f"not a decimal: {shown(repr(value))}")
+    if not ratio.is_finite() or not ZERO <= ratio <= ONE:
         raise MoneyError(f"ratio outside [0, 1]: {value}")
     return ratio
 
