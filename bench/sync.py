@@ -27,6 +27,9 @@ from sqlalchemy import insert, select  # noqa: E402
 from counter_app.services import settlement as svc  # noqa: E402
 from counter_app.store.models import Outbox, Settlement  # noqa: E402
 from counter_app.sync.client import CentreClient  # noqa: E402
+from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials  # noqa: E402
+
+TRAINING = Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)
 from counter_app.sync.outbox import Sender, drain  # noqa: E402
 from tests.services.world import TODAY, build  # noqa: E402
 
@@ -68,7 +71,7 @@ def main() -> None:
     (tmp / "raw").mkdir()
     proc, url = start_centre(tmp / "raw")
     try:
-        client = CentreClient(url)
+        client = CentreClient(url, credentials=TRAINING)
         start = time.perf_counter()
         for envelope in envelopes:
             client.send(envelope)
@@ -79,7 +82,7 @@ def main() -> None:
     proc, url = start_centre(tmp / "drain")
     try:
         start = time.perf_counter()
-        report = drain(w.db, CentreClient(url), batch=500)
+        report = drain(w.db, CentreClient(url, credentials=TRAINING), batch=500)
         rate = report.sent / (time.perf_counter() - start)
     finally:
         proc.terminate()

@@ -15,6 +15,21 @@ from .engine import ClaimError
 EXIT_BAD_INPUT = 2
 
 
+def _credentials(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The counter's gateway credentials: --paasid (or $COUNTER_APP_PAASID) with the passtoken in
+    $COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair."""
+    from .sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
+
+    paasid = getattr(args, "paasid", None) or os.environ.get("COUNTER_APP_PAASID")
+    passtoken = os.environ.get("COUNTER_APP_PASSTOKEN")
+    if paasid and passtoken:
+        return Credentials(paasid, passtoken)
+    if paasid or passtoken:
+        print("gateway: give both the paasid and $COUNTER_APP_PASSTOKEN", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+    return Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)
+
+
 def _cmd_settle(args: argparse.Namespace) -> int:
     from .claims import settle_text
     from .engine.claim import MAX_CLAIM_CHARS
@@ -93,7 +108,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .ui.app import default_slip_dir, run
 
     return run(db, args.institution or DEMO_INSTITUTION, args.counter,
-               Path(args.slips) if args.slips else default_slip_dir(), args.printer, centre=args.centre)
+               Path(args.slips) if args.slips else default_slip_dir(), args.printer, centre=args.centre,
+               credentials=_credentials(args) if args.centre else None)
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:
@@ -101,8 +117,15 @@ def _cmd_centre(args: argparse.Namespace) -> int:
 
     from .sync.centre import serve
 
+    from .sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN
+
+    passtoken = os.environ.get("COUNTER_APP_CENTRE_PASSTOKEN")
+    if args.paasid and not passtoken:
+        print("centre: --paasid needs its passtoken in $COUNTER_APP_CENTRE_PASSTOKEN", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    passtokens = {args.paasid: passtoken} if args.paasid else {TRAINING_PAASID: TRAINING_PASSTOKEN}
     serve(args.host, args.port, Path(args.centre_db), admin_port=args.admin_port,
-          admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"))
+          admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"), passtokens=passtokens)
     return 0
 
 
@@ -115,7 +138,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     db = _open_db(args)
     if args.parked:
         return _list_parked(db)
-    client = CentreClient(args.centre)
+    client = CentreClient(args.centre, credentials=_credentials(args))
     try:
         while True:
             report = drain(db, client)
@@ -180,7 +203,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"--date: not a date YYYY-MM-DD: {args.date!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    report = reconcile_day(db, CentreClient(args.centre), args.institution or DEMO_INSTITUTION, day)
+    report = reconcile_day(db, CentreClient(args.centre, credentials=_credentials(args)),
+                           args.institution or DEMO_INSTITUTION, day)
     print(describe(report))
     return 0 if report.ties else 4
 
@@ -327,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     centre.add_argument("--host", default="127.0.0.1")
     centre.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
     centre.add_argument("--centre-db", default="centre.sqlite3", help="the centre's own SQLite file")
+    centre.add_argument("--paasid", help="the one paasid it accepts, its passtoken in "
+                        "$COUNTER_APP_CENTRE_PASSTOKEN (default: the training pair, paasid 'training')")
     centre.add_argument("--admin-port", type=int, default=0,
                         help="port of the fault and stats endpoints, on 127.0.0.1 only (0: a free one, printed)")
     centre.add_argument("--admin-token", help="token the admin endpoints ask for (default: "
@@ -334,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     centre.set_defaults(run=_cmd_centre)
 
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")
+    sync.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
+                     "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
     sync.add_argument("--centre", default="http://127.0.0.1:8765")
     sync.add_argument("--db", help=db_help)
     sync.add_argument("--once", action="store_true", help="drain what is due once and exit")
@@ -343,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(run=_cmd_sync)
 
     rec = sub.add_parser("reconcile", help="3201 reconciliation of one day with the centre")
+    rec.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
+                     "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
     rec.add_argument("--centre", default="http://127.0.0.1:8765")
     rec.add_argument("--db", help=db_help)
     rec.add_argument("--date", help="YYYY-MM-DD (default: today)")
@@ -391,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--slips", help="folder for slip PDFs (default: user data folder)")
     run.add_argument("--printer", help="system printer for slips (default: PDF files only)")
     run.add_argument("--centre", help="insurance centre URL: sync in the background while the app runs")
+    run.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
+                     "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
     run.set_defaults(run=_cmd_run)
     return parser
 

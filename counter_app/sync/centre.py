@@ -10,7 +10,9 @@ and takes faults at run time for tests and training:
                          "count": N, "seconds": S, "after": K}
     GET  /_admin/stats
 
-The admin endpoints listen on their own port, on 127.0.0.1 only, and want the header
+Every request to the API must carry the gateway's signed headers (gateway.py); the default
+credentials are the training pair (paasid "training"), others come from --paasid and
+$COUNTER_APP_CENTRE_PASSTOKEN. The admin endpoints listen on their own port, on 127.0.0.1 only, and want the header
 `Authorization: Bearer TOKEN` (the token is --admin-token, or made up and printed at start).
 "hold" keeps the next requests waiting until "none" clears the faults, and "refuse" without
 seconds stops listening until then: a test waits on those cues, never on a clock.
@@ -35,6 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from . import fields as F
+from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
 
 _MONEY = re.compile(r"-?\d{1,12}\.\d{2}")
 _SCHEMA = """
@@ -86,6 +89,7 @@ class Stats:
     duplicates: int = 0
     refused: int = 0
     held: int = 0
+    unsigned: int = 0  # requests the gateway check refused
     by_infno: dict[str, int] = field(default_factory=dict)
 
 
@@ -279,8 +283,9 @@ class Centre:
     the admin application on its own site, bound to loopback only and asking for a token."""
 
     def __init__(self, store: CentreStore, host: str, port: int, *, admin_port: int = 0,
-                 admin_token: str | None = None) -> None:
+                 admin_token: str | None = None, passtokens: dict[str, str] | None = None) -> None:
         self.store, self.host, self.port = store, host, port
+        self.gateway = Verifier(passtokens or {TRAINING_PAASID: TRAINING_PASSTOKEN})
         self.admin_port, self.admin_token = admin_port, admin_token or secrets.token_urlsafe(18)
         self.faults, self.stats = Faults(), Stats()
         self.released = asyncio.Event()
@@ -311,6 +316,11 @@ class Centre:
         self.refusing = False
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        refusal = self.gateway.refusal(request.headers)
+        if refusal:  # as a gateway does: before the platform sees the message
+            self.stats.unsigned += 1
+            return web.json_response({"infcode": "-1", "err_msg": refusal}, status=401,
+                                     dumps=lambda o: json.dumps(o, ensure_ascii=False))
         mode = self.faults.take()
         self.stats.messages += 1
         if mode == "delay":
@@ -379,11 +389,12 @@ class Centre:
             await self._listen()
 
     async def get_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.store.stats(self.stats) | {"held": self.stats.held,
-                                                                   "refusing": self.refusing})
+        return web.json_response(self.store.stats(self.stats) | {"held": self.stats.held, "refusing": self.refusing,
+                                                                   "unsigned": self.stats.unsigned})
 
 
-def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_token: str | None = None) -> None:
+def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_token: str | None = None,
+          passtokens: dict[str, str] | None = None) -> None:
     """Run until interrupted; prints the URLs it listens on (port 0 picks a free port)."""
 
     async def main() -> None:
@@ -393,10 +404,12 @@ def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_tok
         # SIGTERM is what service managers and tests send.
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        centre = Centre(CentreStore(db_path), host, port, admin_port=admin_port, admin_token=admin_token)
+        centre = Centre(CentreStore(db_path), host, port, admin_port=admin_port, admin_token=admin_token,
+                        passtokens=passtokens)
         bound = await centre.start()
         print(f"centre listening on http://{host}:{bound} (database {db_path}); "
-              f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}", flush=True)
+              f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}; "
+              f"accepts paasid {', '.join(sorted(centre.gateway.passtokens))}", flush=True)
         await stop.wait()
         centre.released.set()  # let held requests go before the runners stop
         await centre.runner.cleanup()

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from . import fields as F
+from .gateway import Credentials, sign
 
 
 class Transient(Exception):
@@ -26,19 +27,26 @@ class Rejected(Exception):
 
 
 class CentreClient:
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    """Signs every request with the counter's gateway credentials (gateway.py); without them the
+    requests go unsigned and a real gateway, like the reference centre, refuses them."""
+
+    def __init__(self, base_url: str, *, credentials: Credentials | None = None, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout,
                                  limits=httpx.Limits(max_keepalive_connections=4))
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
         """The centre's answer to one message; raises Transient or Rejected."""
         try:
-            reply = self.http.post(F.API_PATH, json=envelope)
+            headers = sign(self.credentials) if self.credentials else {}
+            reply = self.http.post(F.API_PATH, json=envelope, headers=headers)
         except httpx.TransportError as exc:  # refused, timed out, reply dropped mid-way
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
         if reply.status_code >= 500:
             raise Transient(f"HTTP {reply.status_code}")
+        if reply.status_code in (401, 403):  # the gateway refused the signature: stays queued, said plainly
+            raise Transient(f"网关拒绝（HTTP {reply.status_code}）：{_reason(reply)}")
         if reply.status_code != 200:
             raise Transient(f"HTTP {reply.status_code} from {self.base_url}")
         try:
@@ -51,3 +59,10 @@ class CentreClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _reason(reply: httpx.Response) -> str:
+    try:
+        return str(reply.json().get("err_msg", ""))[:200]
+    except ValueError:
+        return reply.text[:200]

@@ -6,20 +6,23 @@ import threading
 
 from ..store import Database
 from .client import CentreClient
+from .gateway import Credentials
 from .outbox import DrainReport, drain
 
 log = logging.getLogger(__name__)
 
 
 class SyncWorker(threading.Thread):
-    def __init__(self, db: Database, centre_url: str, *, idle_seconds: float = 2.0) -> None:
+    def __init__(self, db: Database, centre_url: str, *, credentials: Credentials | None = None,
+                 idle_seconds: float = 2.0) -> None:
         super().__init__(name="counter-sync", daemon=True)
         self.db, self.centre_url, self.idle_seconds = db, centre_url, idle_seconds
+        self.credentials = credentials
         self.stopping = threading.Event()
         self.last: DrainReport | None = None
 
     def run(self) -> None:
-        client = CentreClient(self.centre_url)
+        client = CentreClient(self.centre_url, credentials=self.credentials)
         try:
             while not self.stopping.is_set():
                 try:

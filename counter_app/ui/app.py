@@ -35,7 +35,7 @@ def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None 
 
 
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
-        user: Actor | None = None, centre: str | None = None) -> int:
+        user: Actor | None = None, centre: str | None = None, credentials=None) -> int:  # noqa: ANN001
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
     if user is None:
@@ -49,7 +49,7 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
     if centre:
         from ..sync.worker import SyncWorker
 
-        worker = SyncWorker(db, centre)
+        worker = SyncWorker(db, centre, credentials=credentials)
         worker.start()
     window = open_counter(db, user, slip_dir, printer)
     window.show()

@@ -17,11 +17,13 @@ from sqlalchemy import func, select
 from counter_app.services import settlement as svc
 from counter_app.store.models import Outbox
 from counter_app.sync.client import CentreClient
+from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials, sign
 from counter_app.sync.outbox import RetryPolicy, drain, release, reverse, unsent
 from counter_app.sync.reconcile import reconcile_day
 from tests.services.world import TODAY, build
 
 ROOT = Path(__file__).resolve().parents[2]
+TRAINING = Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)
 NOW = dt.datetime(2024, 5, 10, 18, 0)
 
 
@@ -42,7 +44,7 @@ class CentreProcess:
         words = line.split()
         self.url = words[3]
         self.port = int(self.url.rsplit(":", 1)[1])
-        self.admin_url, self.token = words[words.index("admin") + 1], words[words.index("token") + 1]
+        self.admin_url, self.token = words[words.index("admin") + 1], words[words.index("token") + 1].rstrip(";")
         return self
 
     def stop(self) -> None:
@@ -105,7 +107,7 @@ def test_centre_down_while_1000_settlements_are_made_then_all_arrive_once(world,
     assert (report.sent, report.retried) == (0, 1) and "ConnectError" in report.errors[0]
     centre = CentreProcess(tmp_path).start()
     try:
-        client = CentreClient(centre.url)
+        client = CentreClient(centre.url, credentials=TRAINING)
         total = drain(world.db, client, policy=fast())
         assert total.sent == 1000 and statuses(world) == {"sent": 1000}
         stats = centre.stats()
@@ -118,7 +120,7 @@ def test_replies_lost_after_commit_leave_no_duplicates(world, centre):
     for _ in range(20):
         settle(world)
     centre.fault("drop_after_commit", count=5)
-    client = CentreClient(centre.url, timeout=5)
+    client = CentreClient(centre.url, credentials=TRAINING, timeout=5)
     while statuses(world).get("pending"):
         drain(world.db, client, policy=fast())
     stats = centre.stats()
@@ -132,7 +134,7 @@ def test_replies_lost_after_commit_leave_no_duplicates(world, centre):
 def test_500s_and_delays_are_retried_with_the_same_msgid(world, centre):
     done = settle(world)
     centre.fault("error500", count=2)
-    client = CentreClient(centre.url)
+    client = CentreClient(centre.url, credentials=TRAINING)
     for _ in range(3):
         drain(world.db, client, policy=fast())
     assert statuses(world) == {"sent": 1}
@@ -141,7 +143,7 @@ def test_500s_and_delays_are_retried_with_the_same_msgid(world, centre):
     assert (msg.msgid, msg.attempts) == (done.msgid, 3)
     centre.fault("hold", count=1)  # the answer to the next message does not come until released
     settle(world)
-    assert drain(world.db, CentreClient(centre.url, timeout=0.5), policy=fast()).retried == 1
+    assert drain(world.db, CentreClient(centre.url, credentials=TRAINING, timeout=0.5), policy=fast()).retried == 1
     centre.fault("none")  # the held request goes on; whichever copy comes second is a repeat
     assert drain(world.db, client, policy=fast()).sent == 1
     stats = centre.wait_until(lambda s: s["held"] == 0, "the held request answered")
@@ -152,7 +154,7 @@ def test_a_refund_never_arrives_before_its_settlement(world, centre):
     first = settle(world)
     refund = svc.refund(world.db, world.ctx, first.setl_no, world.approval(first.setl_no), "退药", now=NOW)
     centre.fault("error500", count=1)  # the settlement's first attempt fails
-    client = CentreClient(centre.url)
+    client = CentreClient(centre.url, credentials=TRAINING)
     assert drain(world.db, client, policy=fast()).sent == 0  # nothing overtakes it
     with world.db.sessions() as s:
         due_now = s.scalars(select(Outbox.msgid).where(Outbox.status == "pending")).all()
@@ -167,7 +169,7 @@ def test_a_rejected_message_is_parked_not_retried_and_blocks_only_that_person(wo
     behind = svc.refund(world.db, world.ctx, bad.setl_no, world.approval(bad.setl_no), "x", now=NOW)
     settle(world, person=world.retiree)
     centre.fault("reject", count=1)
-    client = CentreClient(centre.url)
+    client = CentreClient(centre.url, credentials=TRAINING)
     report = drain(world.db, client, policy=fast())
     assert (report.sent, report.parked) == (1, 1)
     for _ in range(3):
@@ -184,11 +186,11 @@ def test_a_rejected_message_is_parked_not_retried_and_blocks_only_that_person(wo
 def test_the_centre_refusing_connections_for_a_while(world, centre):
     settle(world)
     centre.fault("refuse")  # refused from the moment the admin answers, until cleared
-    report = drain(world.db, CentreClient(centre.url, timeout=1), policy=fast())
+    report = drain(world.db, CentreClient(centre.url, credentials=TRAINING, timeout=1), policy=fast())
     assert report.retried == 1 and "ConnectError" in report.errors[0]
     assert centre.stats()["refusing"] is True
     centre.fault("none")
-    assert drain(world.db, CentreClient(centre.url), policy=fast()).sent == 1
+    assert drain(world.db, CentreClient(centre.url, credentials=TRAINING), policy=fast()).sent == 1
 
 
 def test_the_admin_endpoints_want_the_token_and_listen_on_loopback_only(centre):
@@ -202,8 +204,9 @@ def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world
     for _ in range(400):
         settle(world)
     script = ("import sys; from counter_app.store import Database; from counter_app.sync.client import CentreClient;"
-              "from counter_app.sync.outbox import drain;"
-              f"drain(Database({sqlite_url!r}, migrate=False), CentreClient({centre.url!r}), batch=50)")
+              "from counter_app.sync.outbox import drain; from counter_app.sync.gateway import Credentials;"
+              f"drain(Database({sqlite_url!r}, migrate=False), CentreClient({centre.url!r}, "
+              "credentials=Credentials('training', 'training-passtoken')), batch=50)")
     centre.fault("hold", count=1, after=120)  # the 121st message waits: the drain is stuck there
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
     centre.wait_until(lambda s: s["held"] == 1, "the 121st message")
@@ -214,7 +217,7 @@ def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world
     # recorded, the 121st sent and never heard back, the rest not yet sent
     assert partly == {"sent": 120, "pending": 280}
     centre.fault("none")
-    drain(world.db, CentreClient(centre.url), policy=fast())
+    drain(world.db, CentreClient(centre.url, credentials=TRAINING), policy=fast())
     assert statuses(world) == {"sent": 400}
     assert centre.stats()["records"] == {"settle:settled": 400}
 
@@ -223,7 +226,7 @@ def test_reconciliation_ties_and_names_what_differs(world, centre):
     a = settle(world)
     settle(world, person=world.retiree)
     svc.refund(world.db, world.ctx, a.setl_no, world.approval(a.setl_no), "x", now=NOW)
-    client = CentreClient(centre.url)
+    client = CentreClient(centre.url, credentials=TRAINING)
     drain(world.db, client, policy=fast())
     report = reconcile_day(world.db, client, world.ctx.institution_code, NOW.date(), now=NOW)
     assert report.ties and [(r.insutype, r.count) for r in report.results] == [("310", 1), ("390", 2)]
@@ -237,7 +240,7 @@ def test_reconciliation_ties_and_names_what_differs(world, centre):
 def test_reversal_2601_of_a_message_whose_answer_was_lost(world, centre):
     done = settle(world)
     centre.fault("drop_after_commit", count=1)
-    client = CentreClient(centre.url, timeout=5)
+    client = CentreClient(centre.url, credentials=TRAINING, timeout=5)
     drain(world.db, client, policy=fast())  # the centre has it; the counter does not know
     answer = reverse(world.db, client, done.msgid, now=NOW)
     assert answer["infcode"] == "0" and "已冲正" in answer["output"]["result"]
@@ -245,7 +248,7 @@ def test_reversal_2601_of_a_message_whose_answer_was_lost(world, centre):
 
 
 def test_centre_validates_envelopes(centre):
-    reply = httpx.post(f"{centre.url}/fsi/api", json={"infno": "2207"}).json()
+    reply = httpx.post(f"{centre.url}/fsi/api", json={"infno": "2207"}, headers=sign(TRAINING)).json()
     assert reply["infcode"] == "-1" and "报文缺少字段" in reply["err_msg"]
 
 
@@ -254,3 +257,35 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap():
     for attempts, step in ((1, 2), (2, 4), (3, 8), (6, 60), (20, 60)):
         waits = [policy.delay(attempts, rng).total_seconds() for _ in range(50)]
         assert all(step * 0.5 <= w <= step for w in waits) and len(set(waits)) > 1
+
+
+def test_the_gateway_refuses_unsigned_wrongly_signed_stale_and_replayed_requests(centre):
+    import time as clock
+
+    url, body = f"{centre.url}/fsi/api", {"infno": "9001"}
+
+    def refusal(headers: dict) -> str:
+        reply = httpx.post(url, json=body, headers=headers)
+        assert reply.status_code == 401, reply.text
+        return reply.json()["err_msg"]
+
+    assert refusal({}).startswith("缺少网关签名头：x-tif-paasid")
+    assert refusal(sign(Credentials(TRAINING_PAASID, "not-the-passtoken"))) == "签名不正确"
+    assert refusal(sign(Credentials("someone-else", TRAINING_PASSTOKEN))) == "未知的 paasid：someone-else"
+    assert refusal(sign(TRAINING, now=clock.time() - 301)) == "时间戳与网关时间相差超过 300 秒"
+    assert refusal(sign(TRAINING, now=clock.time() + 301)) == "时间戳与网关时间相差超过 300 秒"
+    once = sign(TRAINING)
+    assert httpx.post(url, json=body, headers=once).status_code == 200
+    assert refusal(once) == "nonce 已使用过（重放）"
+    stats = centre.stats()
+    assert stats["unsigned"] == 6 and stats["messages"] == 1  # refused at the gateway, before the platform
+
+
+def test_a_message_refused_at_the_gateway_stays_queued_and_goes_once_signed(world, centre):
+    done = settle(world)
+    unsigned = drain(world.db, CentreClient(centre.url), policy=fast())
+    wrong = drain(world.db, CentreClient(centre.url, credentials=Credentials(TRAINING_PAASID, "x")), policy=fast())
+    assert (unsigned.sent, wrong.sent) == (0, 0) and "网关拒绝（HTTP 401）：签名不正确" in wrong.errors[0]
+    assert [m.msgid for m in unsent(world.db, "pending")] == [done.msgid]  # queued, not parked, not lost
+    assert drain(world.db, CentreClient(centre.url, credentials=TRAINING), policy=fast()).sent == 1
+    assert centre.stats()["records"] == {"settle:settled": 1}
