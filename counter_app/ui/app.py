@@ -29,13 +29,15 @@ def default_slip_dir() -> Path:
     return Path(platformdirs.user_data_dir("counter_app", appauthor=False)) / "slips"
 
 
-def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None = None) -> CounterWindow:
+def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None = None,
+                 sync_warn_minutes: int = 30) -> CounterWindow:
     """The counter window for the signed-in actor (who carries the institution and counter)."""
-    return CounterWindow(db, user, CounterSettings(user, slip_dir, printer))
+    return CounterWindow(db, user, CounterSettings(user, slip_dir, printer, sync_warn_minutes=sync_warn_minutes))
 
 
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
-        user: Actor | None = None, centre: str | None = None, credentials=None) -> int:  # noqa: ANN001
+        user: Actor | None = None, centre: str | None = None, credentials=None,  # noqa: ANN001
+        sync_warn_minutes: int = 30) -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
     if user is None:
@@ -51,7 +53,7 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
 
         worker = SyncWorker(db, centre, credentials=credentials)
         worker.start()
-    window = open_counter(db, user, slip_dir, printer)
+    window = open_counter(db, user, slip_dir, printer, sync_warn_minutes)
     window.show()
     code = app.exec()
     ops.shutdown()

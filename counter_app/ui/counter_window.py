@@ -57,9 +57,27 @@ class CounterSettings:
     slip_dir: Path
     printer: str | None = None  # a system printer name; None keeps slips as PDF files only
     today: dt.date | None = None  # fixed visit date (tests, training); None = the real date
+    sync_warn_minutes: int = 30  # a message pending longer than this turns the status bar red
 
     def visit_date(self) -> dt.date:
         return self.today or dt.date.today()
+
+
+def unsent_summary(waiting: list, now: dt.datetime) -> str:
+    """What is not yet with the centre, for shift and day close: parked first, then the oldest."""
+    if not waiting:
+        return ""
+    parked = [e for e in waiting if e.status == "parked"]
+    pending = [e for e in waiting if e.status != "parked"]
+    parts = [f"；未上传医保中心 {len(waiting)} 笔"]
+    if parked:
+        parts.append(f"，其中挂起 {len(parked)} 笔（请主管在上传队列处理）：" + "；".join(
+            f"{e.setl_no} {e.name}（{(e.last_error or '')[:30]}）" for e in parked[:5]))
+    if pending:
+        oldest = pending[0]
+        minutes = int(oldest.age(now).total_seconds() // 60)
+        parts.append(f"；最早待传 {oldest.setl_no}，已等 {minutes} 分钟")
+    return "".join(parts)
 
 
 def _label(text: str = "", *, name: str | None = None, big: bool = False) -> QLabel:
@@ -605,6 +623,7 @@ class CounterWindow(QMainWindow):
 
     def close_day(self) -> None:
         from ..services.shift import close_day
+        from ..services.sync_status import unsent
 
         dialog = DayCloseDialog(self)
 
@@ -616,12 +635,13 @@ class CounterWindow(QMainWindow):
                     day = dt.date.fromisoformat(text)
                 except ValueError:
                     raise ServiceError(f"日期应为 YYYY-MM-DD：{text}") from None
-                return day, close_day(self.db, self.settings.context, day)
+                return day, close_day(self.db, self.settings.context, day), unsent(self.db)
 
             def done(result) -> None:  # noqa: ANN001
-                day, t = result
+                day, t, waiting = result
                 self.say(f"{day} 已日结：结算 {t.settlements} 笔，退费 {t.refunds} 笔，医疗费 {fmt(t.medfee)}，"
-                         f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}")
+                         f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}"
+                         + unsent_summary(waiting, dt.datetime.now()))
 
             Op(self, run).success(done).run()
 
@@ -697,7 +717,7 @@ class CounterWindow(QMainWindow):
     def refresh_status(self) -> None:
         def done(status: SyncStatus) -> None:
             last = f"{status.last_sent:%m-%d %H:%M}" if status.last_sent else "—"
-            overdue = status.overdue(dt.datetime.now())
+            overdue = status.overdue(dt.datetime.now(), dt.timedelta(minutes=self.settings.sync_warn_minutes))
             parked = f"<b style='color:#b00020'>挂起 {status.parked}</b>" if status.parked else "挂起 0"
             pending = (f"<b style='color:#b00020'>待传 {status.pending}（最早 {status.oldest_pending_at:%m-%d %H:%M}）</b>"
                        if overdue else f"待传 {status.pending}")

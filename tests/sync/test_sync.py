@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from counter_app.services import settlement as svc
+from counter_app.services.errors import ServiceError
 from counter_app.store.models import Outbox
 from counter_app.sync.client import CentreClient
 from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials, sign
@@ -289,3 +290,35 @@ def test_a_message_refused_at_the_gateway_stays_queued_and_goes_once_signed(worl
     assert [m.msgid for m in unsent(world.db, "pending")] == [done.msgid]  # queued, not parked, not lost
     assert drain(world.db, CentreClient(centre.url, credentials=TRAINING), policy=fast()).sent == 1
     assert centre.stats()["records"] == {"settle:settled": 1}
+
+
+def test_a_parked_message_is_never_silent_and_a_supervisor_voids_it_with_a_reason(world, centre, capsys):
+    from counter_app.cli import main
+    from counter_app.services.actor import PermissionDenied
+    from counter_app.services.sync_status import sync_status, void
+    from counter_app.store.models import AuditEntry
+
+    bad = settle(world)
+    behind = settle(world)
+    centre.fault("reject", count=1)
+    client = CentreClient(centre.url, credentials=TRAINING)
+    assert drain(world.db, client, policy=fast()).parked == 1
+    status = sync_status(world.db)
+    assert (status.parked, status.pending) == (1, 1) and status.oldest_pending_at == NOW
+    assert status.overdue(NOW + dt.timedelta(minutes=31)) and not status.overdue(NOW + dt.timedelta(minutes=29))
+    url = world.db.url.render_as_string(hide_password=False)
+    assert main(["sync", "--parked", "--db", url]) == 5
+    out = capsys.readouterr().out
+    assert f"{bad.msgid} 2207 {bad.setl_no}" in out and "中心拒绝：injected rejection" in out and "1 parked" in out
+    with pytest.raises(PermissionDenied):
+        void(world.db, world.ctx, bad.msgid, "中心已有此笔")  # a cashier may not
+    with pytest.raises(ServiceError, match="请填写原因"):
+        void(world.db, world.actor("supervisor"), bad.msgid, "  ")
+    void(world.db, world.actor("supervisor"), bad.msgid, "中心已有此笔（电话核实）", now=NOW)
+    assert drain(world.db, client, policy=fast()).sent == 1  # the person's later message goes on
+    assert [m.msgid for m in unsent(world.db)] == [] and statuses(world) == {"sent": 1, "void": 1}
+    assert main(["sync", "--parked", "--db", url]) == 0 and "0 parked" in capsys.readouterr().out
+    with world.db.sessions() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "outbox_void"))
+    assert entry.object == bad.msgid and "电话核实" in entry.detail and entry.staff_no == "supervisor1"
+    assert behind.msgid != bad.msgid

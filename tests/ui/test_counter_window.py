@@ -258,3 +258,19 @@ def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot,
     with world.db.sessions() as s:
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "outbox_release"))
     assert (entry.staff_no, entry.object) == ("s001", done.msgid) and "人员编号已更正" in entry.detail
+
+
+def test_the_status_bar_shows_parked_and_overdue_messages_in_red(qtbot, world, tmp_path):
+    done = svc.settle(world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None,
+                      now=dt.datetime(2024, 5, 10, 9, 0))  # long ago: overdue
+    win = open_window(qtbot, world, tmp_path, "c001", "1234")
+    win.refresh_status()
+    qtbot.waitUntil(lambda: "待传 1（最早 05-10 09:00）" in win.status_sync.text(), timeout=10_000)
+    assert "color:#b00020" in win.status_sync.text() and "挂起 0" in win.status_sync.text()
+    with world.db.transaction() as s:  # the centre refused it
+        msg = s.scalar(select(Outbox).where(Outbox.msgid == done.msgid))
+        msg.status, msg.last_error = "parked", "中心拒绝：测试"
+    win.refresh_status()
+    qtbot.waitUntil(lambda: "<b style='color:#b00020'>挂起 1</b>" in win.status_sync.text(), timeout=10_000)
+    assert "上传队列 (F12)" in win.status_sync.toolTip()
+    assert not win.buttons["F12"].isEnabled()  # a cashier cannot open the queue; the supervisor can
