@@ -415,31 +415,26 @@ class OutboxDialog(QDialog):
 
         Op(self.window_, lambda: unsent(self.window_.db)).success(show).run()
 
-    def _selected_parked(self, title: str) -> tuple[str, str] | None:
-        """(msgid, reason) for the selected parked message, the reason asked for; None if cancelled."""
+    def _decide(self, title: str, decision) -> None:  # noqa: ANN001
+        """Resend or void the selected parked message with the reason typed; the service checks
+        the permission and audits it."""
         row = self.table.currentRow()
         if not 0 <= row < len(self.entries) or self.entries[row].status != "parked":
             self.message.setText(f"{title}：请先选择一条挂起的报文")
-            return None
-        return self.entries[row].msgid, self.reason.text()
+            return
+        msgid, reason, window = self.entries[row].msgid, self.reason.text(), self.window_
+        Op(window, lambda: decision(window.db, window.settings.context, msgid, reason)) \
+            .success(self._done).failure(self._failed).run()
 
     def release_selected(self) -> None:
         from ..services.sync_status import release
 
-        chosen = self._selected_parked("重新发送")
-        if chosen:
-            msgid, reason = chosen
-            Op(self.window_, lambda: release(self.window_.db, self.window_.settings.context, msgid, reason)) \
-                .success(self._done).failure(self._failed).run()
+        self._decide("重新发送", release)
 
     def void_selected(self) -> None:
         from ..services.sync_status import void
 
-        chosen = self._selected_parked("作废报文")
-        if chosen:
-            msgid, reason = chosen
-            Op(self.window_, lambda: void(self.window_.db, self.window_.settings.context, msgid, reason)) \
-                .success(self._done).failure(self._failed).run()
+        self._decide("作废报文", void)
 
     def _done(self, _: object) -> None:
         self.message.setText("")
