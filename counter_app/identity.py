@@ -6,7 +6,7 @@ import re
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"\d{17}[\dX]")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")  # ASCII digits: `\d` would take full-width ones too
 
 
 class CertnoError(ValueError):
@@ -19,9 +19,10 @@ def check_digit(first17: str) -> str:
 
 def normalise(certno: str) -> str:
     """Upper-case X, no spaces; raises CertnoError when the shape, date or checksum is wrong."""
-    text = certno.strip().upper()
+    text = certno.strip().upper() if isinstance(certno, str) else ""
     if not _SHAPE.fullmatch(text):
-        raise CertnoError(f"身份证号应为18位（末位可为X）：{certno!r}")
+        shown = text[:20] + ("…" if len(text) > 20 else "")
+        raise CertnoError(f"身份证号应为18位数字（末位可为X）：{shown!r}")
     try:
         dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:

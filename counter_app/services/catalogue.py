@@ -21,11 +21,14 @@ class CatalogueEntry:
     account_payable: bool
 
 
+MAX_SEARCH = 50  # longer than any code, pinyin or name in the catalogue
+
+
 def search(session: Session, text: str, limit: int = 30) -> list[CatalogueEntry]:
     """Code prefix first, then pinyin-initials prefix, then name containing the text."""
     text = text.strip()
-    if not text:
-        return []
+    if not text or len(text) > MAX_SEARCH or not text.isprintable():
+        return []  # nothing in the catalogue looks like a paste gone wrong; the window says "no match"
     upper = text.upper()
     like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rank = case((CatalogueItem.code.like(f"{upper}%", escape="\\"), 0),

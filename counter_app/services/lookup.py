@@ -19,7 +19,8 @@ from ..engine.money import ZERO
 from ..store.models import Account, Credential, FamilyBinding, Person, YearTotal
 from .errors import NotFound, ServiceError
 
-_CERTNO_SHAPE = re.compile(r"\d{17}[\dXx]")
+_CERTNO_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")
+MAX_SCAN = 512  # longer than any e-voucher code, card number or ID: a paste gone wrong
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +61,13 @@ class PersonView:
 
 
 def find_person_id(session: Session, scanned: str) -> int:
-    text = scanned.strip()
+    text = scanned.strip() if isinstance(scanned, str) else ""
     if not text:
         raise ServiceError("请扫描或输入医保电子凭证、社保卡或身份证号")
+    if len(text) > MAX_SCAN:
+        raise ServiceError(f"扫描内容过长（{len(text)} 个字符，最多 {MAX_SCAN} 个），请重新扫描")
+    if not text.isprintable():
+        raise ServiceError("扫描内容含有控制字符，请重新扫描或手工输入")
     if _CERTNO_SHAPE.fullmatch(text):
         certno = identity.normalise(text)  # raises CertnoError naming what is wrong
         found = session.scalar(select(Person.id).where(Person.certno == certno))

@@ -41,3 +41,24 @@ def test_person_view_shows_providers_in_binding_order_with_their_relation(sqlite
     assert view.masked_certno == w.certnos["child"][:6] + "********" + w.certnos["child"][-4:]
     assert [(p.name, p.relation, str(p.balance)) for p in view.providers] == [
         ("李芳", "mother", "500.00"), ("张伟", "father", "300.00")]
+
+
+def test_the_scan_field_refuses_control_characters_megabytes_and_bad_checksums_with_a_reason(sqlite_url):
+    import pytest
+
+    from counter_app.identity import CertnoError
+    from counter_app.services.errors import ServiceError
+    from counter_app.services.lookup import MAX_SCAN, find_person_id
+
+    w = build(sqlite_url)
+    good = w.certnos["child"]
+    bad_checksum = good[:17] + ("0" if good[17] != "0" else "1")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in good)  # ３４０２… as an IME may type it
+    with w.db.sessions() as s:
+        for text, message in (("34020\x0020150301", "控制字符"), ("9" * 2_000_000, f"最多 {MAX_SCAN} 个"),
+                              ("\x1b[2J", "控制字符"), (bad_checksum, "校验位错误"), ("   ", "请扫描")):
+            with pytest.raises((ServiceError, CertnoError), match=message):
+                find_person_id(s, text)
+        with pytest.raises(ServiceError, match="未找到参保人"):
+            find_person_id(s, full_width)
+        assert find_person_id(s, f"  {good.lower()}  ") == w.child

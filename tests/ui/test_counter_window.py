@@ -274,3 +274,18 @@ def test_the_status_bar_shows_parked_and_overdue_messages_in_red(qtbot, world, t
     qtbot.waitUntil(lambda: "<b style='color:#b00020'>挂起 1</b>" in win.status_sync.text(), timeout=10_000)
     assert "上传队列 (F12)" in win.status_sync.toolTip()
     assert not win.buttons["F12"].isEnabled()  # a cashier cannot open the queue; the supervisor can
+
+
+def test_a_pasted_megabyte_or_control_characters_in_the_scan_field_get_a_clear_message(qtbot, world, window):
+    from tests.services.test_permissions import rows
+
+    before = rows(world.db)
+    for pasted, message in (("4" * 1_000_000, "扫描内容过长"), ("3402\x07\x1b[0m", "控制字符")):
+        window.scan.setText(pasted)  # a paste: QLineEdit keeps at most 32,767 characters of it
+        qtbot.keyClick(window.scan, Qt.Key.Key_Return)
+        idle(qtbot, window)
+        assert message in window.message.text() and window.person is None
+    good = world.certnos["child"]
+    scan(qtbot, window, good[:17] + ("0" if good[17] != "0" else "1"))
+    assert "校验位错误" in window.message.text() and window.person is None
+    assert rows(world.db) == before  # nothing written
