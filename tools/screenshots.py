@@ -72,7 +72,7 @@ def main() -> None:
     today = dt.date.today()
     create_demo(db, 2000, today=today, history_months=6)  # history: the agency desk has months to show
 
-    signin = SignInDialog(db, DEMO_INSTITUTION)
+    signin = SignInDialog(db, DEMO_INSTITUTION, "门诊1")
     signin.staff_no.setText("c001")
     signin.show()
     wait(app, lambda: False, 0.2)

@@ -132,8 +132,13 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
             trace.append((rules.provider_rule, f"{provider.psn_no} ({provider.relation}) is not an employee "
                                                f"account holder (insutype {provider.insutype}), skipped"))
             continue
-        if provider.status != "normal":
-            trace.append(("HF-2.2", f"{provider.psn_no} ({provider.relation}) status {provider.status}, skipped"))
+        if provider.died_on is not None and provider.died_on <= claim.visit_date:
+            trace.append((rules.ended_rule, f"{provider.psn_no} ({provider.relation}) died on "
+                                            f"{provider.died_on.isoformat()}: the account pays nobody, skipped"))
+            continue
+        if provider.status != "normal":  # e.g. suspended (停保) or in arrears: not drawable today
+            trace.append((rules.provider_rule, f"{provider.psn_no} ({provider.relation}) enrolment status "
+                                               f"{provider.status}, not drawable, skipped"))
             continue
         paid = min(provider.account_balance, need)
         if not paid:

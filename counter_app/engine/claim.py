@@ -76,6 +76,7 @@ class Provider:
     insutype: str
     status: str
     account_balance: Decimal
+    died_on: dt.date | None = None  # optional in the claim; from that day the account pays nobody
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,7 @@ def _provider(problems: list[str], obj: Any, path: str) -> Provider:
         insutype=f.get("insutype", _code(INSUTYPES)),
         status=f.get("status", _code(STATUSES)),
         account_balance=f.get("account_balance", parse_money, fallback=ZERO),
+        died_on=f.get("died_on", _optional_date, None),
     )
 
 
@@ -282,7 +284,7 @@ _YTD_FIELDS = frozenset(("year", "deductible_paid", "outpatient_pool_paid"))
 _PERSON_FIELDS = frozenset(("psn_no", "insutype", "psn_type", "retired_on", "status", "hospitalized",
                             "account_balance", "ytd"))
 _INSTITUTION_FIELDS = frozenset(("code", "level", "kind", "designated"))
-_PROVIDER_FIELDS = frozenset(("psn_no", "relation", "insutype", "status", "account_balance"))
+_PROVIDER_FIELDS = frozenset(("psn_no", "relation", "insutype", "status", "account_balance", "died_on"))
 _ITEM_FIELDS = frozenset(("code", "name", "class", "amount", "prepay_ratio", "account_payable"))
 
 
@@ -362,7 +364,8 @@ def claim_to_json(claim: Claim) -> dict[str, Any]:
                     "outpatient_pool_paid": fmt(p.ytd.outpatient_pool_paid)},
         },
         "family": [{"psn_no": f.psn_no, "relation": f.relation, "insutype": f.insutype, "status": f.status,
-                    "account_balance": fmt(f.account_balance)} for f in claim.family],
+                    "account_balance": fmt(f.account_balance),
+                    **({"died_on": f.died_on.isoformat()} if f.died_on else {})} for f in claim.family],
         "use_own_account": claim.use_own_account,
         "use_family_account": claim.use_family_account,
         "items": [

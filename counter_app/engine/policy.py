@@ -46,6 +46,7 @@ class FamilyRules:
     max_per_relation: Mapping[str, int] | None  # None: the pack's seed sets no limit
     max_total: int | None
     limits_rule: str | None
+    ended_rule: str = "HF-2.2"  # why a provider who has died, transferred out or closed the account pays nobody
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,7 @@ def _family(r: _Reader) -> FamilyRules:
         max_per_relation=per_relation,
         max_total=max_total,
         limits_rule=limits_rule,
+        ended_rule=r.text("ended_rule") if "ended_rule" in r.table else r.text("provider_rule"),
     )
 
 

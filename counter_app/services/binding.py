@@ -21,6 +21,7 @@ from ..store.models import Account, BindingProof, FamilyBinding, Person
 from . import ledger
 from .actor import Actor
 from .audit import record
+from .enrolment import end_bindings
 from .errors import BindingRefused, NotFound
 
 RELATION_NAMES = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女"}
@@ -84,6 +85,8 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
         raise BindingRefused("提供人不能绑定本人", "HF-1.1")
     if provider.insutype not in rules.provider_insutypes:
         raise BindingRefused(f"提供人须为职工医保参保人员（当前险种 {provider.insutype}）", rules.provider_rule)
+    if provider.died_on is not None:
+        raise BindingRefused(f"提供人已于 {provider.died_on} 死亡，账户不能再为亲属支付", rules.ended_rule)
     account = session.scalar(select(Account).where(Account.person_id == provider.id))
     if account is None or account.closed_on is not None:
         raise BindingRefused("提供人没有可用的职工医保个人账户", "HF-2.2")
@@ -173,12 +176,10 @@ def close_account(db: Database, actor: Actor, person_id: int, reason: str, *, no
         entries = [ledger.post(session, account, -account.balance, "withdrawal", f"账户{reason}", at=at)] \
             if account.balance else []
         account.closed_on = at.date()
-        ended = active_bindings(session, person_id)
-        for binding in ended:
-            binding.ended_at, binding.ended_reason = at, f"提供人账户{reason}（HF-2.2）"
+        ended = end_bindings(session, person_id, at, f"提供人账户{reason}（HF-2.2）")
         record(session, actor, "account_close", f"account {account.id}", at=at,
                before={"balance": str(before)}, after={"balance": str(account.balance), "reason": reason,
-                                                      "bindings_ended": [b.id for b in ended]},
+                                                      "bindings_ended": ended},
                covers={"ledger_entry": [e.id for e in entries]})
         return len(ended)
 

@@ -168,7 +168,7 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
         if not is_open:
             continue  # HF-2.2: a withdrawn or transferred account pays nobody
         family.append(Provider(provider.psn_no, provider_relation(binding.relation, provider.certno),
-                               provider.insutype, provider.status, balance))
+                               provider.insutype, provider.status, balance, provider.died_on))
         accounts[provider.psn_no] = account
     claim = Claim(
         policy=inst.policy,

@@ -150,3 +150,23 @@ def test_trace_names_a_rule_for_every_payer():
                      family=[provider(balance="100.00")]))
     rules = [t["rule"] for t in s["trace"]]
     assert rules == ["WH-15", "WH-18", "WH-26", "HF-5", "WH-26"]
+
+
+@pytest.mark.parametrize("policy, rule", [("hefei-2019", "HF-2.2"), ("wuhu-2022", "WH-10")])
+def test_a_provider_who_died_before_the_visit_pays_nothing_under_the_packs_ended_rule(policy, rule):
+    dead = provider("F0001", "spouse", "500.00", died_on="2024-05-09")
+    alive = provider("F0002", "father", "500.00")
+    s = money(settle(policy=policy, person={"insutype": "390"}, family=[dead, alive],
+                     items=[item(amount="100.00")]))
+    assert [m["psn_no"] for m in s["mulaid"]] == ["F0002"]
+    assert {"rule": rule, "note": "F0001 (spouse) died on 2024-05-09: the account pays nobody, skipped"} in s["trace"]
+    later = money(settle(policy=policy, person={"insutype": "390"}, items=[item(amount="100.00")],
+                         family=[provider("F0001", "spouse", "500.00", died_on="2024-05-11")]))
+    assert [m["psn_no"] for m in later["mulaid"]] == ["F0001"]  # still alive on the visit date (2024-05-10)
+
+
+def test_a_suspended_provider_is_skipped_under_the_provider_rule():
+    s = money(settle(policy="hefei-2019", person={"insutype": "390"}, items=[item(amount="100.00")],
+                     family=[provider("F0001", "spouse", "500.00", status="suspended")]))
+    assert s["mulaid"] == []
+    assert {"rule": "HF-1.2", "note": "F0001 (spouse) enrolment status suspended, not drawable, skipped"} in s["trace"]

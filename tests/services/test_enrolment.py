@@ -1,0 +1,91 @@
+"""HF-2.2: bindings end in the same transaction as the event that ends them (death, leaving
+employee insurance, transfer-out or closure of the account), with the reason on the binding and in
+the audit log; a provider who is not drawable on the day (suspended) is skipped under the pack's
+provider rule, and a provider who has died is never bound again."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from counter_app.policies import load_pack
+from counter_app.services import binding, enrolment, settlement as svc
+from counter_app.services.errors import BindingRefused
+from counter_app.store.models import AuditEntry, FamilyBinding, Person
+
+from .world import AT, TODAY, build
+
+D = Decimal
+DEATH = dt.date(2024, 5, 1)
+
+
+def bindings_of(w, provider: int) -> list[FamilyBinding]:
+    with w.db.sessions() as s:
+        return list(s.scalars(select(FamilyBinding).where(FamilyBinding.provider_id == provider)))
+
+
+def audit(w, action: str) -> AuditEntry:
+    with w.db.sessions() as s:
+        return s.scalar(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc()))
+
+
+def child_visit(w, code: str = "B001") -> svc.Settled:
+    return svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine(code),), TODAY), None, now=AT)
+
+
+def test_HF_2_2_a_provider_who_dies_stops_paying_and_the_binding_ends_with_the_reason(db_url):
+    w = build(db_url)
+    clerk = w.actor("agency_clerk")
+    ended = enrolment.record_death(w.db, clerk, w.mother, DEATH, now=AT)
+    [mother] = bindings_of(w, w.mother)
+    assert ended == [mother.id] and mother.ended_at == AT and mother.ended_reason == "提供人于 2024-05-01 死亡（HF-2.2）"
+    entry = audit(w, "death")
+    assert entry.staff_no == "agency1" and json.loads(entry.detail)["after"]["bindings_ended"] == [mother.id]
+    done = child_visit(w)  # 200.00: the mother would have paid it all; only the father (300.00) may now
+    assert [(d.psn_no, d.paid) for d in done.result.mulaid] == [("P0003", D("200.00"))]
+    with pytest.raises(BindingRefused) as err:
+        binding.bind(w.db, clerk, load_pack("hefei-2019"), binding.BindRequest(
+            w.certnos["mother"], w.certnos["stranger"], w.certnos["stranger"], "spouse", True), w.db_dir)
+    assert err.value.rule == "HF-2.2" and "死亡" in err.value.message
+
+
+def test_HF_2_2_leaving_employee_insurance_ends_the_bindings_a_suspension_does_not(db_url):
+    w = build(db_url)
+    clerk = w.actor("agency_clerk")
+    assert enrolment.change_enrolment(w.db, clerk, w.father, status="suspended", now=AT) == []
+    assert bindings_of(w, w.father)[0].ended_at is None  # suspended (停保): bound still, not drawable today
+    done = child_visit(w, "A001")  # 100.00: the mother pays; the father is skipped under the pack's rule
+    assert [d.psn_no for d in done.result.mulaid] == ["P0002"]
+    enrolment.change_enrolment(w.db, clerk, w.father, status="normal", now=AT)
+    ended = enrolment.change_enrolment(w.db, clerk, w.mother, insutype="390", now=AT)
+    [mother] = bindings_of(w, w.mother)
+    assert ended == [mother.id] and mother.ended_reason == "提供人已不参加职工医保（改为 390，HF-2.2）"
+    assert json.loads(audit(w, "enrolment_change").detail)["before"]["insutype"] == "310"
+    with w.db.sessions() as s:
+        assert s.get(Person, w.mother).insutype == "390"
+
+
+def test_a_suspended_provider_is_skipped_under_the_packs_provider_rule_not_HF_2_2(db_url):
+    w = build(db_url, mother_balance="0.00")
+    enrolment.change_enrolment(w.db, w.actor("agency_clerk"), w.father, status="suspended", now=AT)
+    pv = svc.preview(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001"),), TODAY))
+    assert ("WH-5", "P0003 (father) enrolment status suspended, not drawable, skipped") in pv.result.trace
+    assert pv.result.acct_mulaid_pay == D("0.00")
+
+
+def test_HF_2_2_transfer_out_ends_every_binding_of_the_provider_with_the_payout(db_url):
+    w = build(db_url)
+    assert binding.close_account(w.db, w.actor("agency_clerk"), w.father, "转出", now=AT) == 1
+    [father] = bindings_of(w, w.father)
+    assert father.ended_reason == "提供人账户转出（HF-2.2）"
+    assert json.loads(audit(w, "account_close").detail)["after"]["bindings_ended"] == [father.id]
+
+
+@pytest.fixture(autouse=True)
+def _proof_dir(monkeypatch, tmp_path):
+    from tests.services import world
+
+    monkeypatch.setattr(world.World, "db_dir", tmp_path / "proofs", raising=False)
