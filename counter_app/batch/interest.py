@@ -15,11 +15,11 @@ from decimal import Decimal
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..engine.interest import Movement, year_interest
+from ..engine.interest import year_end, year_interest
 from ..engine.money import ZERO
 from ..policies import load_interest_rules
 from ..services.actor import Actor
-from ..services.ledger import BatchPosting, post_batch
+from ..services.ledger import BatchPosting, post_batch, year_ledger
 from ..store import Database
 from ..store.models import Account, LedgerEntry
 from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run, start_run
@@ -43,7 +43,7 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
     query = (select(Account.id, Account.balance, Account.closed_on, done.label("done"))
              .order_by(Account.id).limit(chunk))
     for session, rows in account_chunks(db, query):
-        forward, moves = _year_ledger(session, [r[0] for r in rows], year)
+        forward, moves = year_ledger(session, [r[0] for r in rows], year)
         postings, chunk_total = [], ZERO
         for account_id, balance, closed, already in rows:
             if already:
@@ -60,39 +60,16 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
             report.total += result.interest
             chunk_total += result.interest
             report.by_source["interest"] += result.interest
-        ids = post_batch(session, postings, KIND, period, at=dt.datetime.now())
+        ids = post_batch(session, postings, KIND, period, at=year_end(year))
         audit_chunk(session, actor, report, ids, chunk_total, dt.datetime.now())
         report.posted += len(postings)
     finish_run(db, actor, report, dt.datetime.now())
     return report
 
 
-def _year_ledger(session: Session, ids: list[int], year: int
-                 ) -> tuple[dict[int, Decimal], dict[int, list[Movement]]]:
-    """Per account: the balance brought forward into `year` and the year's movements.
-
-    Brought forward is everything before the year plus interest earned in earlier years whenever
-    it was posted (its value date is that year's end); this year's movements leave interest out."""
-    start, end = dt.datetime(year, 1, 1), dt.datetime(year + 1, 1, 1)
-    earlier_interest = and_(LedgerEntry.kind == KIND, LedgerEntry.period < str(year))
-    forward = dict(session.execute(
-        select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.account_id.in_(ids),
-               or_(and_(LedgerEntry.created_at < start, LedgerEntry.kind != KIND), earlier_interest))
-        .group_by(LedgerEntry.account_id)).all())
-    moves: dict[int, list[Movement]] = defaultdict(list)
-    for account_id, created_at, amount, kind in session.execute(
-            select(LedgerEntry.account_id, LedgerEntry.created_at, LedgerEntry.amount, LedgerEntry.kind)
-            .where(LedgerEntry.account_id.in_(ids), LedgerEntry.created_at >= start,
-                   LedgerEntry.created_at < end, LedgerEntry.kind != KIND)
-            .order_by(LedgerEntry.id)):
-        moves[account_id].append(Movement(created_at.date(), amount, kind))
-    return forward, moves
-
-
 def interest_for_account(db: Database, account_id: int, year: int) -> Decimal:
     """What `post_interest` would post for one account (for the supervisor's check and tests)."""
     with db.sessions() as session:
-        forward, moves = _year_ledger(session, [account_id], year)
+        forward, moves = year_ledger(session, [account_id], year)
     return year_interest(load_interest_rules(), year, forward.get(account_id) or ZERO,
                          moves.get(account_id, ())).interest

@@ -101,8 +101,8 @@ def monthly_credit(pack: PolicyPack, member: Member, month: dt.date) -> Credit |
         return NoCredit("WH-7 (2)", "flexible worker in the pooling-only mode: nothing is credited")
     if member.account_opened_on >= next_month(month):
         return NoCredit("WH-5", "the account was opened after this month")
-    if member.account_closed_on is not None and member.account_closed_on < month:
-        return NoCredit("WH-10", "the account was closed (transferred or withdrawn) before this month")
+    if member.account_closed_on is not None and member.account_closed_on <= month:
+        return NoCredit("WH-10", "the account was closed (transferred or withdrawn) by the first of this month")
     if member.died_on is not None and _ym(month) > _ym(member.died_on):
         return NoCredit("WH-7 (3)", "died: crediting stops from the month after death")
     if member.status not in ("normal", "arrears"):

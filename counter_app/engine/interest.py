@@ -113,12 +113,23 @@ def rates_from_mapping(data: Mapping[str, Any]) -> InterestRules:
     return InterestRules(rule, day_count, order, tuple(sorted(periods, key=lambda p: p.effective_from)))
 
 
-def year_interest(rules: InterestRules, year: int, brought_forward: Decimal,
-                  movements: Iterable[Movement]) -> YearInterest:
-    """Interest for `year` on an account that began it with `brought_forward` and moved as given.
+def year_end(year: int) -> dt.datetime:
+    """The value date of a year's interest: its last moment, so a statement in date order shows
+    the interest after every movement of the year it was earned on (WH-11)."""
+    return dt.datetime(year, 12, 31, 23, 59, 59)
 
-    Movements outside the year are an error (the caller picks the year's entries)."""
+
+def year_interest(rules: InterestRules, year: int, brought_forward: Decimal,
+                  movements: Iterable[Movement], *, until: dt.date | None = None) -> YearInterest:
+    """Interest for `year` on an account that began it with `brought_forward` and moved as given;
+    with `until` (an account closed that day, WH-10), only for the days before it.
+
+    Movements outside the year (or from `until` on) are an error: the caller picks the entries."""
     start, end = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+    if until is not None:
+        if not start <= until < end:
+            raise ValueError(f"closing day {until} is outside {year}")
+        end = until
     by_day: dict[dt.date, list[Movement]] = {}
     for m in movements:
         if not start <= m.day < end:

@@ -164,8 +164,10 @@ def unbind(db: Database, actor: Actor, binding_id: int, provider_certno: str,
 
 
 def close_account(db: Database, actor: Actor, person_id: int, reason: str, *, now: dt.datetime | None = None) -> int:
-    """Transfer away or withdrawal: the account pays out and closes, and every binding of this
-    provider ends with it (HF-2.2). Returns how many bindings ended."""
+    """Transfer away or withdrawal: the account pays out principal and interest (WH-10: both belong
+    to the person) and closes, and every binding of this provider ends with it (HF-2.2). Interest not
+    yet posted is posted first: last year's if its batch has not run, and this year's up to the
+    closing day. Returns how many bindings ended."""
     actor.require("bind")
     at = now or dt.datetime.now()
     with db.transaction() as session:
@@ -173,8 +175,9 @@ def close_account(db: Database, actor: Actor, person_id: int, reason: str, *, no
         if account is None or account.closed_on is not None:
             raise NotFound("该参保人没有可关闭的个人账户")
         before = account.balance
-        entries = [ledger.post(session, account, -account.balance, "withdrawal", f"账户{reason}", at=at)] \
-            if account.balance else []
+        entries = ledger.interest_to_close(session, account, at)
+        if account.balance:
+            entries.append(ledger.post(session, account, -account.balance, "withdrawal", f"账户{reason}", at=at))
         account.closed_on = at.date()
         ended = end_bindings(session, person_id, at, f"提供人账户{reason}（HF-2.2）")
         record(session, actor, "account_close", f"account {account.id}", at=at,

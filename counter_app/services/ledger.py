@@ -5,12 +5,17 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select
+from collections import defaultdict
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from ..engine.interest import Movement
 from ..engine.money import ZERO
 from ..store.models import Account, LedgerEntry
 from .errors import ServiceError
+
+INTEREST = "interest"  # the ledger kind of yearly interest (WH-11)
 
 
 def post(session: Session, account: Account, amount: Decimal, kind: str, note: str, *, at: dt.datetime,
@@ -75,3 +80,52 @@ def post_batch(session: Session, postings: list[BatchPosting], kind: str, period
         .values(balance=bindparam("b_balance"), version=table.c.version + 1),
         [dict(b_id=p.account_id, b_balance=p.balance_before + p.amount) for p in postings])
     return list(ids)
+
+
+def interest_to_close(session: Session, account: Account, at: dt.datetime) -> list[LedgerEntry]:
+    """The interest an account closing at `at` is still owed (WH-10, WH-11), posted now: the
+    previous year's, if its batch has not posted it, and this year's for the days before closing.
+    Each is an `interest` entry of its year, so the year's batch finds it done."""
+    from ..engine.interest import year_end, year_interest
+    from ..policies import load_interest_rules
+
+    rules = load_interest_rules()
+    posted = set(session.scalars(select(LedgerEntry.period).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == INTEREST)))
+    entries = []
+    for year, until, value_date in ((at.year - 1, None, year_end(at.year - 1)), (at.year, at.date(), at)):
+        if str(year) in posted or dt.date(year, 12, 31) < account.opened_on:
+            continue
+        forward, moves = year_ledger(session, [account.id], year)
+        movements = [m for m in moves.get(account.id, ()) if until is None or m.day < until]
+        if until is not None and until == dt.date(year, 1, 1):
+            continue  # closed on New Year's Day: no day of this year has passed
+        result = year_interest(rules, year, forward.get(account.id) or ZERO, movements, until=until)
+        if result.interest > 0:
+            what = "全年" if until is None else f"1月1日至{until:%m月%d日}（销户）"
+            entries.append(post(session, account, result.interest, INTEREST, f"{year} 年利息，{what}",
+                                at=value_date, period=str(year)))
+    return entries
+
+
+def year_ledger(session: Session, ids: list[int], year: int
+                 ) -> tuple[dict[int, Decimal], dict[int, list[Movement]]]:
+    """Per account: the balance brought forward into `year` and the year's movements.
+
+    Brought forward is everything before the year plus interest earned in earlier years whenever
+    it was posted (its value date is that year's end); this year's movements leave interest out."""
+    start, end = dt.datetime(year, 1, 1), dt.datetime(year + 1, 1, 1)
+    earlier_interest = and_(LedgerEntry.kind == INTEREST, LedgerEntry.period < str(year))
+    forward = dict(session.execute(
+        select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.account_id.in_(ids),
+               or_(and_(LedgerEntry.created_at < start, LedgerEntry.kind != INTEREST), earlier_interest))
+        .group_by(LedgerEntry.account_id)).all())
+    moves: dict[int, list[Movement]] = defaultdict(list)
+    for account_id, created_at, amount, kind in session.execute(
+            select(LedgerEntry.account_id, LedgerEntry.created_at, LedgerEntry.amount, LedgerEntry.kind)
+            .where(LedgerEntry.account_id.in_(ids), LedgerEntry.created_at >= start,
+                   LedgerEntry.created_at < end, LedgerEntry.kind != INTEREST)
+            .order_by(LedgerEntry.id)):
+        moves[account_id].append(Movement(created_at.date(), amount, kind))
+    return forward, moves

@@ -82,6 +82,9 @@ def test_account_opened_after_or_closed_before_the_month_gets_nothing():
     assert monthly_credit(WUHU, member(account_opened_on=dt.date(2026, 11, 1)), OCT).rule == "WH-5"
     assert monthly_credit(WUHU, member(account_opened_on=dt.date(2026, 10, 31)), OCT).amount == D("130.86")
     assert monthly_credit(WUHU, member(account_closed_on=dt.date(2026, 9, 30)), OCT).rule == "WH-10"
+    # closed and paid out on the 1st: the month is not credited to an account that no longer holds money
+    assert monthly_credit(WUHU, member(account_closed_on=dt.date(2026, 10, 1)), OCT).rule == "WH-10"
+    assert monthly_credit(WUHU, member(account_closed_on=dt.date(2026, 10, 2)), OCT).amount == D("130.86")
 
 
 def test_WH_36_WH_17_no_crediting_rules_before_the_pack_period_and_none_in_hefei():

@@ -89,3 +89,25 @@ def _proof_dir(monkeypatch, tmp_path):
     from tests.services import world
 
     monkeypatch.setattr(world.World, "db_dir", tmp_path / "proofs", raising=False)
+
+
+def test_WH_10_closing_pays_out_principal_and_the_interest_earned_up_to_the_closing_day(db_url):
+    """The mother's 500.00 (carried into 2024) earns the 3-month rate, 1.10 %, on daily balances,
+    annual rate / 360 (WH-11): 1 Jan to 30 Jun 2024 is 182 days, 500 x 182 x 0.011 / 360 = 2.78.
+    The payout is principal and interest; the 2024 batch later finds the account done."""
+    from counter_app.batch.interest import post_interest
+    from counter_app.store.models import Account, LedgerEntry
+
+    w = build(db_url)
+    closing = dt.datetime(2024, 7, 1, 10, 0)
+    binding.close_account(w.db, w.actor("agency_clerk"), w.mother, "提取", now=closing)
+    with w.db.sessions() as s:
+        entries = [(e.kind, e.amount, e.period, e.created_at) for e in s.scalars(
+            select(LedgerEntry).where(LedgerEntry.account_id == w.mother).order_by(LedgerEntry.id))][1:]
+        account = s.scalar(select(Account).where(Account.person_id == w.mother))
+    assert entries == [("interest", D("2.78"), "2024", closing), ("withdrawal", D("-502.78"), None, closing)]
+    assert (account.balance, account.closed_on) == (D("0.00"), closing.date())
+    report = post_interest(w.db, w.actor("agency_clerk"), 2024, today=dt.date(2025, 1, 5))
+    assert report.already == 1  # the closed account's 2024 interest went with the payout
+    with w.db.sessions() as s:
+        assert s.scalar(select(Account.balance).where(Account.person_id == w.mother)) == D("0.00")
