@@ -290,7 +290,8 @@ def _cmd_declaration(args: argparse.Namespace) -> int:
         pdf = out / f"declaration-{decl.institution_code}-{decl.period}.pdf"
         pdf.write_bytes(declaration_pdf(decl))
         t = decl.total
-        print(f"{decl.institution_code} {decl.period}: {t.count} settlements, fund {t.fund}, own accounts "
+        print(f"{decl.institution_code} {decl.period}: {decl.settled.count} settlements, {decl.refunded.count} "
+              f"refunds, net {t.count}; fund {t.fund}, own accounts "
               f"{t.own_account}, family accounts {t.family_account}; ledger "
               f"{'ties' if decl.ties else 'DOES NOT TIE'}\n  {summary}\n  {detail}\n  {pdf}")
         return 0 if decl.ties else 4
@@ -311,6 +312,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         pdf = out / f"monitoring-{report.period}.pdf"
         pdf.write_bytes(monitoring_pdf(report))
         print(f"monitoring {report.period}: {len(report.anomalies)} anomalies")
+        for rule, indicator, needs in report.not_measured:
+            print(f"  not measured ({rule}): {indicator}: {needs}")
         for a in report.anomalies:
             print(f"  {a.rule} {INDICATOR_LABELS[a.indicator]} {a.institution_code} {a.institution_name}: "
                   f"{a.value} (threshold {a.threshold}); {a.detail}")

@@ -61,12 +61,19 @@ class Declaration:
     institution_name: str
     month: dt.date
     lines: list[Line] = field(default_factory=list)
-    total: Line = field(default_factory=lambda: Line("", ""))
+    settled: Line = field(default_factory=lambda: Line("", "settle"))  # every settlement of the month
+    refunded: Line = field(default_factory=lambda: Line("", "refund"))  # every refund (negative amounts)
+    total: Line = field(default_factory=lambda: Line("", ""))  # the net: amounts netted, count = settled - refunded
     settlements: list[Settlement] = field(default_factory=list)
     ledger_own: Decimal = ZERO  # deductions from the patients' own accounts, from the ledger
     ledger_family: Decimal = ZERO  # deductions from family providers' accounts, from the ledger
     people: dict[int, tuple[str, str]] = field(default_factory=dict)  # person id -> (psn_no, name)
     originals: dict[int | None, str] = field(default_factory=dict)  # settlement id -> setl_no a refund reverses
+
+    @property
+    def summary_lines(self) -> list[Line]:
+        """By medical type and kind, then all settlements, all refunds, and the net."""
+        return [*self.lines, self.settled, self.refunded, self.total]
 
     @property
     def period(self) -> str:
@@ -101,6 +108,8 @@ def monthly_declaration(db: Database, actor: Actor, institution_code: str, month
         for row in rows:
             groups.setdefault((row.med_type, row.kind), Line(row.med_type, row.kind)).add(row)
             decl.total.add(row)
+            (decl.settled if row.kind == "settle" else decl.refunded).add(row)
+        decl.total.count = decl.settled.count - decl.refunded.count  # a refund takes back one settlement
         decl.lines = [groups[k] for k in sorted(groups)]
         owner_of = {s.id: s.person_id for s in rows}
         ids = list(owner_of)
@@ -129,12 +138,12 @@ SUMMARY_HEADER = ["机构编码", "机构名称", "申报月份", "医疗类别"
                   "基金支付", "个人账户支付（本人）", "家庭共济支付", "现金支付"]
 DETAIL_HEADER = ["结算单号", "业务", "原结算单号", "营业日", "结算时间", "医疗类别", "人员编号", "姓名",
                  "医疗费总额", "基金支付", "个人账户支付（本人）", "家庭共济支付", "现金支付", "收费员", "审批人"]
-KIND_LABELS = {"settle": "结算", "refund": "退费", "": "合计"}
+KIND_LABELS = {"settle": "结算", "refund": "退费", "": "净额"}
 
 
 def _summary_row(decl: Declaration, line: Line) -> list[str]:
     return [decl.institution_code, decl.institution_name, decl.period, line.med_type,
-            MED_TYPE.get(line.med_type, "") if line.med_type else "", KIND_LABELS[line.kind],
+            MED_TYPE.get(line.med_type, "") if line.med_type else "合计", KIND_LABELS[line.kind],
             str(line.count), *(fmt(getattr(line, a)) for a in AMOUNTS)]
 
 
@@ -148,9 +157,8 @@ def write_csv(decl: Declaration, folder: Path) -> tuple[Path, Path]:
     with summary.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow(SUMMARY_HEADER)
-        for line in decl.lines:
+        for line in decl.summary_lines:
             w.writerow(_summary_row(decl, line))
-        w.writerow(_summary_row(decl, decl.total))
     with detail.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow(DETAIL_HEADER)

@@ -111,6 +111,13 @@ class Anomaly:
     detail: str
 
 
+# WH-32 indicators the counter cannot compute, and the data each would need: said, never guessed.
+NOT_MEASURED = (
+    ("WH-32", "大型设备检查阳性率", "需要检查结果（阳性/阴性）数据，收费系统不持有；请由医院信息系统或影像系统提供"),
+    ("WH-32", "医保目录药品配备率、使用率", "需要机构药品配备与采购数据，收费系统只有收费目录与结算明细"),
+)
+
+
 @dataclass
 class MonitoringReport:
     month: dt.date
@@ -122,6 +129,11 @@ class MonitoringReport:
     @property
     def period(self) -> str:
         return period_label(self.month)
+
+    @property
+    def not_measured(self) -> tuple[tuple[str, str, str], ...]:
+        """(rule, indicator, what data it needs) for the WH-32 indicators this report cannot give."""
+        return NOT_MEASURED
 
 
 def _months_back(month: dt.date, n: int) -> list[dt.date]:

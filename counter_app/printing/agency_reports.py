@@ -41,9 +41,9 @@ def declaration_pdf(decl: Declaration) -> bytes:
     font = st["body"].fontName
     head = ["医疗类别", "业务", "笔数", "医疗费总额", "基金支付", "个人账户(本人)", "家庭共济", "现金"]
     rows = [head]
-    for line in [*decl.lines, decl.total]:
+    for line in decl.summary_lines:
         rows.append([labels.MED_TYPE.get(line.med_type, "合计") if line.med_type else "合计",
-                     KIND_LABELS[line.kind] if line.kind else "", str(line.count),
+                     KIND_LABELS[line.kind], str(line.count),
                      *(fmt(getattr(line, a)) for a in AMOUNTS)])
     story = [
         Paragraph(decl.institution_name, st["center"]),
@@ -59,7 +59,8 @@ def declaration_pdf(decl: Declaration) -> bytes:
                  "一致" if decl.ledger_family == decl.total.family_account else "不一致！"]],
                [0.34, 0.22, 0.22, 0.22], font),
         Spacer(1, 3 * mm),
-        Paragraph("退费以负数列示并计入合计；明细见同名 CSV（每笔结算一行）。申请结算金额：个人账户划扣 "
+        Paragraph("退费以负数列示；净额 = 结算 + 退费，净笔数 = 结算笔数 − 退费笔数；明细见同名 CSV（每笔一行）。"
+                  "申请结算金额：个人账户划扣 "
                   f"{fmt(decl.total.accounts)} 元，统筹基金记账 {fmt(decl.total.fund)} 元。", st["small"]),
         Spacer(1, 12 * mm),
         Paragraph("经办人：＿＿＿＿＿＿　　机构负责人：＿＿＿＿＿＿　　（机构盖章）", st["body"]),
@@ -95,4 +96,7 @@ def monitoring_pdf(report: MonitoringReport) -> bytes:
     ]
     if report.anomalies:
         story.append(_table(anomalies, [0.2, 0.26, 0.14, 0.14, 0.26], font))
+    story.append(Spacer(1, 3 * mm))
+    story.append(Paragraph("未能监测的指标（WH-32）：" + "；".join(
+        f"{indicator}——{needs}" for _rule, indicator, needs in report.not_measured), st["small"]))
     return _build(story, f"基金监测 {report.period}")

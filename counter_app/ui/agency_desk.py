@@ -224,7 +224,7 @@ class AgencyDesk(QDialog):
             _fill(self.decl_table, [[labels.MED_TYPE.get(l.med_type, "合计") if l.med_type else "合计",
                                      declaration.KIND_LABELS[l.kind], str(l.count),
                                      *(fmt(getattr(l, a)) for a in declaration.AMOUNTS)]
-                                    for l in [*decl.lines, decl.total]])
+                                    for l in decl.summary_lines])
             tie = "与个人账户流水一致" if decl.ties else "与个人账户流水不一致，请核查！"
             self.decl_result.setText(f"{decl.institution_name} {decl.period}：账户划扣 {fmt(decl.total.accounts)} 元，"
                                      f"统筹基金记账 {fmt(decl.total.fund)} 元；{tie}\n" + "\n".join(map(str, files)))
@@ -281,6 +281,7 @@ class AgencyDesk(QDialog):
                 label.setPixmap(pixmap.scaledToWidth(560, Qt.TransformationMode.SmoothTransformation))
             _fill(self.anomalies, [[monitoring.INDICATOR_LABELS[a.indicator], a.rule, a.institution_name, a.value,
                                     a.threshold, a.detail] for a in report.anomalies])
-            self.monitor_result.setText(f"{report.period}：发现异常 {len(report.anomalies)} 项；报告 {pdf}")
+            self.monitor_result.setText(f"{report.period}：发现异常 {len(report.anomalies)} 项；报告 {pdf}\n未能监测（WH-32）："
+                                        + "；".join(i for _r, i, _n in report.not_measured) + "（收费系统不持有所需数据）")
             self.say(f"{report.period} 基金监测完成")
         Op(self, analyse).success(done).run()

@@ -42,7 +42,10 @@ def test_WH_28_declaration_nets_refunds_and_ties_to_the_ledger(db_url):
     w, mulaid = world_with_a_month(db_url)
     decl = monthly_declaration(w.db, w.actor("agency_clerk"), HOSPITAL, MAY)
     assert [(l.med_type, l.kind, l.count) for l in decl.lines] == [("11", "refund", 1), ("11", "settle", 3)]
-    assert decl.total.count == 4 and decl.total.family_account == mulaid.result.acct_mulaid_pay == D("300.00")
+    assert (decl.settled.count, decl.refunded.count, decl.total.count) == (3, 1, 2)  # counted apart, then net
+    assert decl.refunded.medfee == decl.lines[0].medfee == D("-200.00")  # the refund line: negative amounts
+    assert decl.total.medfee == decl.settled.medfee + decl.refunded.medfee
+    assert decl.total.family_account == mulaid.result.acct_mulaid_pay == D("300.00")
     with w.db.sessions() as s:
         settled = s.execute(select(func.sum(Settlement.fund_pay_sumamt), func.sum(Settlement.acct_pay),
                                    func.sum(Settlement.psn_cash_pay))
@@ -59,8 +62,10 @@ def test_declaration_csv_and_pdf_read_back_to_the_cent(sqlite_url, tmp_path):
     decl = monthly_declaration(w.db, w.actor("agency_clerk"), HOSPITAL, MAY)
     summary, detail = write_csv(decl, tmp_path)
     rows = list(csv.DictReader(summary.open(encoding="utf-8-sig")))
-    total = rows[-1]
-    assert total["业务"] == "合计" and total["笔数"] == "4"
+    settled, refunded, total = rows[-3:]
+    assert [(r["类别名称"], r["业务"], r["笔数"]) for r in (settled, refunded, total)] == [
+        ("合计", "结算", "3"), ("合计", "退费", "1"), ("合计", "净额", "2")]
+    assert D(settled["医疗费总额"]) + D(refunded["医疗费总额"]) == D(total["医疗费总额"])
     assert (total["基金支付"], total["家庭共济支付"], total["现金支付"]) == (
         str(decl.total.fund), "300.00", str(decl.total.cash))
     details = list(csv.DictReader(detail.open(encoding="utf-8-sig")))

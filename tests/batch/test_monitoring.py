@@ -61,3 +61,13 @@ def test_the_monitoring_pdf_shows_charts_and_anomalies(demo):
     text = "".join(p.extract_text() for p in pdf.pages)
     assert "2026-10 门诊共济与个人账户基金监测" in text and "异常 2 项" in text and planted in text
     assert sum(len(p.images) for p in pdf.pages) == 2  # the two charts
+    flat = text.replace("\n", "")
+    assert "未能监测的指标（WH-32）" in flat and "大型设备检查阳性率" in flat and "药品配备率" in flat
+
+
+def test_the_report_says_which_WH_32_indicators_it_cannot_measure_and_why(demo):
+    db, _ = demo
+    report = monitor_month(db, actor(db, "agency_clerk"), OCTOBER)
+    assert [(rule, indicator) for rule, indicator, _ in report.not_measured] == [
+        ("WH-32", "大型设备检查阳性率"), ("WH-32", "医保目录药品配备率、使用率")]
+    assert all("不持有" in needs or "只有" in needs for *_, needs in report.not_measured)

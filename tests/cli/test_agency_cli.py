@@ -21,7 +21,7 @@ def test_batches_run_from_the_cli_on_demo_data(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "ledger ties" in out
     rows = list(csv.DictReader((tmp_path / "out" / f"declaration-H34020200001-{last_month}.csv").open(encoding="utf-8-sig")))
-    assert rows[-1]["业务"] == "合计" and int(rows[-1]["笔数"]) > 0
+    assert rows[-1]["业务"] == "净额" and int(rows[-1]["笔数"]) > 0 and rows[-3]["业务"] == "结算"
     assert main(["monitor", "--db", db, "--out", str(tmp_path / "out"), "--by", "j001"]) == 0
     assert (tmp_path / "out" / f"monitoring-{last_month}.pdf").stat().st_size > 10_000
 
