@@ -17,6 +17,7 @@ FAMILY_SCOPES = ("policy_selfpay", "personal_burden")
 RELATIONS = ("father", "mother", "spouse", "child")
 MED_TYPES = ("11", "13", "14", "21", "41", "51", "52")
 INSUTYPES = ("310", "390", "510")
+PROOF_KINDS = ("marriage_certificate", "household_register", "birth_certificate", "other")
 
 
 class PackError(ValueError):
@@ -47,6 +48,9 @@ class FamilyRules:
     max_total: int | None
     limits_rule: str | None
     ended_rule: str = "HF-2.2"  # why a provider who has died, transferred out or closed the account pays nobody
+    proofs_required: bool = False  # must a binding carry a proof of the relation (WH-25)?
+    proof_kinds: Mapping[str, tuple[str, ...]] | None = None  # relation -> proof kinds that prove it
+    proofs_rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,12 @@ class _Reader:
             raise sub.fail("value", f"money has at most two decimals, got {number}")
         return Ruled(number, sub.text("rule"))
 
+    def flag(self, key: str) -> bool:
+        value = self.raw(key)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
+        return value
+
     def codes(self, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
         value = self.raw(key)
         if not isinstance(value, list) or not value:
@@ -183,7 +193,15 @@ def _family(r: _Reader) -> FamilyRules:
         limits = r.sub("limits")
         per_relation = {rel: limits.integer(rel, 0, 99) for rel in relations}
         max_total, limits_rule = limits.integer("total", 1, 99), limits.text("rule")
+    proofs_required, proof_kinds, proofs_rule = False, None, None
+    if "proofs" in r.table:
+        proofs = r.sub("proofs")
+        proofs_required, proofs_rule = proofs.flag("required"), proofs.text("rule")
+        proof_kinds = {rel: proofs.codes(rel, PROOF_KINDS) for rel in relations}
     return FamilyRules(
+        proofs_required=proofs_required,
+        proof_kinds=proof_kinds,
+        proofs_rule=proofs_rule,
         scope=_one_of(r, "scope", FAMILY_SCOPES),
         scope_rule=r.text("scope_rule"),
         relations=relations,

@@ -52,13 +52,48 @@ class BindRequest:
     relation: str  # the beneficiary's relation to the provider
     commitment_signed: bool
     proofs: tuple[Proof, ...] = ()
+    # The commitment as printed for signature (prepare_commitment): where and on which day, and the
+    # digest of its text; the binding stores the digest of exactly that text.
+    commitment_institution: str = ""
+    commitment_on: dt.date | None = None
+    commitment_sha256: str | None = None
+
+
+def commitment_text(provider: Person, beneficiary: Person, relation: str, institution: str, on: dt.date) -> str:
+    """The commitment (HF-3) as printed: the notice's wording, then who binds whom, where and when,
+    with both ID numbers shown as the desk's second confirmation shows them (masked)."""
+    return "\n".join((
+        "医保个人账户亲属支付关系确认承诺书", COMMITMENT_TEXT,
+        f"提供人：{provider.name}（{identity.mask(provider.certno)}）",
+        f"享受人：{beneficiary.name}（{identity.mask(beneficiary.certno)}），为提供人之{RELATION_NAMES[relation]}",
+        f"经办机构：{institution}　日期：{on:%Y年%m月%d日}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Commitment:
+    text: str
+    sha256: str
+    institution: str
+    on: dt.date
+
+
+def prepare_commitment(db: Database, provider_certno: str, beneficiary_certno: str, relation: str,
+                       institution: str, on: dt.date) -> Commitment:
+    """The text to print for the provider's signature, and its digest (stored with the binding)."""
+    if relation not in RELATION_NAMES:
+        raise BindingRefused(f"关系只能是父亲、母亲、配偶或子女（{relation}）", "HF-1.1")
+    with db.sessions() as session:
+        provider = _person_by_certno(session, provider_certno, "提供人")
+        beneficiary = _person_by_certno(session, beneficiary_certno, "享受人")
+        text = commitment_text(provider, beneficiary, relation, institution, on)
+    return Commitment(text, hashlib.sha256(text.encode()).hexdigest(), institution, on)
 
 
 def _person_by_certno(session: Session, certno: str, who: str) -> Person:
     try:
         normal = identity.normalise(certno)
     except identity.CertnoError as exc:
-        raise BindingRefused(f"{who}{exc}") from None
+        raise BindingRefused(f"{who}{exc}", "HF-3") from None
     person = session.scalar(select(Person).where(Person.certno == normal))
     if person is None:
         raise NotFound(f"{who}身份证号 {identity.mask(normal)} 未找到参保记录")
@@ -97,7 +132,8 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
         raise BindingRefused("享受人待遇状态须为正常", rules.beneficiary_rule)
     current = active_bindings(session, provider.id)
     if any(b.beneficiary_id == beneficiary.id for b in current):
-        raise BindingRefused(f"{beneficiary.name} 已与该提供人绑定")
+        raise BindingRefused(f"{beneficiary.name} 已与该提供人绑定", "HF-3")
+    _check_ages(provider, beneficiary, req.relation)
     if rules.max_per_relation is not None:
         same = sum(1 for b in current if b.relation == req.relation)
         limit = rules.max_per_relation[req.relation]
@@ -106,12 +142,39 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
                                  rules.limits_rule)
         if len(current) >= rules.max_total:
             raise BindingRefused(f"一名提供人同一时间最多与 {rules.max_total} 名直系亲属建立共济关系", rules.limits_rule)
+    _check_proofs(rules, req)
+    return provider, beneficiary
+
+
+def _check_ages(provider: Person, beneficiary: Person, relation: str) -> None:
+    """HF-1.1: a child is younger than the provider, a parent older; a father is a man, a mother a
+    woman (both from the ID number)."""
+    p_born, b_born = identity.birth_date(provider.certno), identity.birth_date(beneficiary.certno)
+    if relation == "child" and b_born <= p_born:
+        raise BindingRefused(f"子女（{b_born:%Y-%m-%d} 出生）不应比提供人（{p_born:%Y-%m-%d} 出生）年长", "HF-1.1")
+    if relation in ("father", "mother") and b_born >= p_born:
+        raise BindingRefused(f"{RELATION_NAMES[relation]}（{b_born:%Y-%m-%d} 出生）不应比提供人"
+                             f"（{p_born:%Y-%m-%d} 出生）年轻", "HF-1.1")
+    if relation in ("father", "mother") and identity.is_male(beneficiary.certno) != (relation == "father"):
+        raise BindingRefused(f"身份证号显示的性别与“{RELATION_NAMES[relation]}”不符", "HF-1.1")
+
+
+def _check_proofs(rules, req: BindRequest) -> None:  # noqa: ANN001
+    """WH-25: proofs the pack asks for, each of a kind that proves this relation."""
+    rule = rules.proofs_rule or "WH-25"
     for proof in req.proofs:
         if proof.kind not in PROOF_KINDS:
-            raise BindingRefused(f"未知的证明材料类型：{proof.kind}", "WH-25")
+            raise BindingRefused(f"未知的证明材料类型：{proof.kind}", rule)
         if not proof.content or len(proof.content) > MAX_PROOF_BYTES:
-            raise BindingRefused(f"证明材料 {proof.filename} 为空或超过 20 MB", "WH-25")
-    return provider, beneficiary
+            raise BindingRefused(f"证明材料 {proof.filename[:40]} 为空或超过 20 MB", rule)
+    fitting = rules.proof_kinds.get(req.relation, ()) if rules.proof_kinds else ()
+    for proof in req.proofs:
+        if rules.proof_kinds and proof.kind != "other" and proof.kind not in fitting:
+            raise BindingRefused(f"{PROOF_KINDS[proof.kind]}不能证明{RELATION_NAMES[req.relation]}关系（可用："
+                                 + "、".join(PROOF_KINDS[k] for k in fitting) + "）", rule)
+    if rules.proofs_required and not any(p.kind in fitting for p in req.proofs):
+        raise BindingRefused(f"须上传能证明{RELATION_NAMES[req.relation]}关系的材料（"
+                             + "、".join(PROOF_KINDS[k] for k in fitting) + "）", rule)
 
 
 def _store_proof(folder: Path, content: bytes) -> str:
@@ -131,9 +194,13 @@ def bind(db: Database, actor: Actor, pack: PolicyPack, req: BindRequest, proof_d
     at = now or dt.datetime.now()
     with db.transaction() as session:
         provider, beneficiary = check(session, pack, req)
+        text = commitment_text(provider, beneficiary, req.relation, req.commitment_institution,
+                               req.commitment_on or at.date())
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if req.commitment_sha256 is not None and req.commitment_sha256 != digest:
+            raise BindingRefused("签署的承诺书与本次绑定的人员或关系不符，请重新打印承诺书", "HF-3")
         binding = FamilyBinding(provider_id=provider.id, beneficiary_id=beneficiary.id, relation=req.relation,
-                                bound_at=at, commitment_signed_at=at,
-                                commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(),
+                                bound_at=at, commitment_signed_at=at, commitment_sha256=digest,
                                 clerk=actor.staff_no)
         session.add(binding)
         session.flush()

@@ -99,6 +99,7 @@ class BindingDesk(QDialog):
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         self.last_commitment: Path | None = None
+        self.commitment = None  # the commitment printed for signature (its text's digest goes on the binding)
 
     def say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #b00020" if error else "color: #1b5e20")
@@ -161,12 +162,18 @@ class BindingDesk(QDialog):
         if self.desk is None:
             self.fail(ServiceError("请先输入提供人身份证号并回车"))
             return
-        from .. import identity
+        provider, beneficiary, relation = self.provider.text(), self.beneficiary.text(), self.relation.currentData()
+        on = dt.date.today()
 
-        text = self.beneficiary.text().strip().upper()
-        masked = identity.mask(text) if len(text) == 18 else text
-        data = commitment.render(self.desk.name, self.desk.masked_certno, "（见身份证号）", masked,
-                                 self.relation.currentData(), self.institution, dt.datetime.now())
+        def prepare():  # noqa: ANN202
+            printed = svc.prepare_commitment(self.window_.db, provider, beneficiary, relation, self.institution, on)
+            return printed, commitment.render(printed.text)
+
+        Op(self.window_, prepare).success(self._commitment_printed).failure(self.fail).run()
+
+    def _commitment_printed(self, result) -> None:  # noqa: ANN001
+        printed, data = result
+        self.commitment = printed
         folder = self.window_.settings.slip_dir
         folder.mkdir(parents=True, exist_ok=True)
         self.last_commitment = folder / f"commitment-{dt.datetime.now():%Y%m%d%H%M%S}.pdf"
@@ -174,8 +181,11 @@ class BindingDesk(QDialog):
         self.say(f"承诺书已生成：{self.last_commitment.name}，请提供人签字")
 
     def bind(self) -> None:
+        printed = self.commitment
         request = svc.BindRequest(self.provider.text(), self.beneficiary.text(), self.beneficiary_again.text(),
-                                  self.relation.currentData(), self.signed.isChecked(), tuple(self.proofs))
+                                  self.relation.currentData(), self.signed.isChecked(), tuple(self.proofs),
+                                  printed.institution if printed else "", printed.on if printed else None,
+                                  printed.sha256 if printed else None)
         proof_dir = self.window_.settings.slip_dir.parent / "proofs"
         actor = self.window_.settings.context
 

@@ -174,14 +174,19 @@ def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_pa
     qtbot.waitUntil(lambda: "承诺书" in desk.message.text() and "HF-3" in desk.message.text(), timeout=10_000)
     proof = tmp_path / "户口簿.jpg"
     proof.write_bytes(b"\xff\xd8 scanned")
+    desk.proof_kind.setCurrentIndex(desk.proof_kind.findData("household_register"))  # proves a child (WH-25)
     desk.pick_proofs([str(proof)])
     desk.print_commitment()
-    assert desk.last_commitment.exists()
-    assert "确认承诺书" in PdfReader(io.BytesIO(desk.last_commitment.read_bytes())).pages[0].extract_text()
+    qtbot.waitUntil(lambda: desk.last_commitment is not None, timeout=10_000)
+    text = PdfReader(io.BytesIO(desk.last_commitment.read_bytes())).pages[0].extract_text().replace("\n", "")
+    assert "确认承诺书" in text and "享受人：赵强" in text  # the beneficiary is named on what is signed
     desk.signed.setChecked(True)
     desk.bind_button.click()
     qtbot.waitUntil(lambda: desk.table.rowCount() == 1, timeout=10_000)
     assert desk.table.item(0, 0).text() == "赵强" and desk.table.item(0, 4).text() == "1 份"
+    with world.db.sessions() as s:  # what is stored is the digest of the very text printed and signed
+        stored = s.scalar(select(FamilyBinding.commitment_sha256).where(FamilyBinding.provider_id == world.retiree))
+    assert stored == desk.commitment.sha256
     desk.table.selectRow(0)
     desk.unbind_button.click()
     qtbot.waitUntil(lambda: desk.table.rowCount() == 0, timeout=10_000)
