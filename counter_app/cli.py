@@ -312,6 +312,8 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         pdf = out / f"monitoring-{report.period}.pdf"
         pdf.write_bytes(monitoring_pdf(report))
         print(f"monitoring {report.period}: {len(report.anomalies)} anomalies")
+        for o in report.over_limit:
+            print(f"  over the limit ({o.rule}, {o.policy}): {o.psn_no} {o.name}: {o.relation} {o.count} > {o.limit}")
         for rule, indicator, needs in report.not_measured:
             print(f"  not measured ({rule}): {indicator}: {needs}")
         for a in report.anomalies:

@@ -30,7 +30,7 @@ from ..services.settlement import INPATIENT_MED_TYPES
 from ..services.actor import Actor
 from ..services.audit import record
 from ..store import Database
-from ..store.models import Account, Institution, LedgerEntry, Person, Settlement
+from ..store.models import Account, FamilyBinding, Institution, LedgerEntry, Person, Settlement
 from .runs import BatchError
 
 
@@ -118,6 +118,42 @@ NOT_MEASURED = (
 )
 
 
+@dataclass(frozen=True)
+class OverLimit:
+    """A provider whose active bindings under one policy exceed that policy's limits (HF-6, WH-8 (2))."""
+
+    psn_no: str
+    name: str
+    policy: str
+    relation: str  # or "total"
+    count: int
+    limit: int
+    rule: str
+
+
+def over_limit_bindings(session) -> list[OverLimit]:  # noqa: ANN001
+    """Active bindings counted per provider, policy and relation against the policy's limits. Bindings
+    made before bindings recorded their policy (NULL) are not counted: no policy to judge them by."""
+    rows = session.execute(
+        select(Person.psn_no, Person.name, FamilyBinding.policy, FamilyBinding.relation, func.count())
+        .join(Person, Person.id == FamilyBinding.provider_id)
+        .where(FamilyBinding.ended_at.is_(None), FamilyBinding.policy.is_not(None))
+        .group_by(Person.psn_no, Person.name, FamilyBinding.policy, FamilyBinding.relation)).all()
+    totals: dict[tuple[str, str, str], int] = {}
+    out = []
+    for psn_no, name, policy, relation, count in rows:
+        rules = load_pack(policy).family
+        totals[(psn_no, name, policy)] = totals.get((psn_no, name, policy), 0) + count
+        if rules.max_per_relation and count > rules.max_per_relation.get(relation, count):
+            out.append(OverLimit(psn_no, name, policy, relation, count, rules.max_per_relation[relation],
+                                 rules.limits_rule or ""))
+    for (psn_no, name, policy), count in totals.items():
+        rules = load_pack(policy).family
+        if rules.max_total is not None and count > rules.max_total:
+            out.append(OverLimit(psn_no, name, policy, "total", count, rules.max_total, rules.limits_rule or ""))
+    return sorted(out, key=lambda o: (o.psn_no, o.relation))
+
+
 @dataclass
 class MonitoringReport:
     month: dt.date
@@ -125,6 +161,7 @@ class MonitoringReport:
     anomalies: list[Anomaly]
     history: dict[str, list[tuple[dt.date, int]]]  # institution code -> (month, outpatient visits), oldest first
     thresholds: Thresholds
+    over_limit: list[OverLimit] = field(default_factory=list)  # providers bound beyond their policy's limits
 
     @property
     def period(self) -> str:
@@ -211,7 +248,9 @@ def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months:
             row.family.sort(key=lambda d: (-d.amount, d.psn_no))
 
     rows = [r for r in by_id.values()]
-    report = MonitoringReport(month, rows, _anomalies(rows, t), history, t)
+    with db.sessions() as session:
+        beyond = over_limit_bindings(session)
+    report = MonitoringReport(month, rows, _anomalies(rows, t), history, t, beyond)
     with db.transaction() as session:
         record(session, actor, "monitoring", period_label(month), at=dt.datetime.now(),
                after={"anomalies": len(report.anomalies)})

@@ -201,7 +201,7 @@ def bind(db: Database, actor: Actor, pack: PolicyPack, req: BindRequest, proof_d
             raise BindingRefused("签署的承诺书与本次绑定的人员或关系不符，请重新打印承诺书", "HF-3")
         binding = FamilyBinding(provider_id=provider.id, beneficiary_id=beneficiary.id, relation=req.relation,
                                 bound_at=at, commitment_signed_at=at, commitment_sha256=digest,
-                                clerk=actor.staff_no)
+                                clerk=actor.staff_no, policy=pack.id)
         session.add(binding)
         session.flush()
         for proof in req.proofs:

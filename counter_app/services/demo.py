@@ -139,7 +139,7 @@ class _People:
         self.bindings.append(dict(provider_id=provider["id"], beneficiary_id=beneficiary["id"], relation=relation,
                                   bound_at=at, commitment_signed_at=at,
                                   commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(),
-                                  ended_at=None, ended_reason=None, clerk="demo"))
+                                  ended_at=None, ended_reason=None, clerk="demo", policy="wuhu-2022"))
 
 
 def _household(p: _People) -> None:

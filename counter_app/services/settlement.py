@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..engine import Settlement as EngineSettlement
@@ -133,13 +133,16 @@ def _lock_people(session: Session, person_ids: list[int]) -> None:
                         .order_by(Account.id).with_for_update())
 
 
-def _bound_providers(session: Session, person_id: int) -> list[tuple[FamilyBinding, Person, Account | None]]:
-    """The patient's active bindings with each provider and account, oldest first, in one query."""
+def _bound_providers(session: Session, person_id: int, policy: str
+                     ) -> list[tuple[FamilyBinding, Person, Account | None]]:
+    """The patient's active bindings valid under `policy` (made under it, or before bindings
+    recorded one) with each provider and account, oldest first, in one query."""
     return [tuple(row) for row in session.execute(
         select(FamilyBinding, Person, Account)
         .join(Person, Person.id == FamilyBinding.provider_id)
         .outerjoin(Account, Account.person_id == Person.id)
-        .where(FamilyBinding.beneficiary_id == person_id, FamilyBinding.ended_at.is_(None))
+        .where(FamilyBinding.beneficiary_id == person_id, FamilyBinding.ended_at.is_(None),
+               or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy))
         .order_by(FamilyBinding.bound_at, FamilyBinding.id))]
 
 
@@ -163,7 +166,7 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
     own_balance, _ = account_state(own_account)
     family = []
     accounts: dict[str, Account] = {person.psn_no: own_account} if own_account is not None else {}
-    for binding, provider, account in _bound_providers(session, person.id):
+    for binding, provider, account in _bound_providers(session, person.id, inst.policy):
         balance, is_open = account_state(account)
         if not is_open:
             continue  # HF-2.2: a withdrawn or transferred account pays nobody

@@ -145,6 +145,7 @@ class FamilyBinding(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     ended_reason: Mapped[str | None] = mapped_column(String(100))
     clerk: Mapped[str] = mapped_column(String(30))
+    policy: Mapped[str | None] = mapped_column(String(40))  # the pack it was made under; NULL: before 0006
 
     provider: Mapped[Person] = relationship(foreign_keys=[provider_id])
     beneficiary: Mapped[Person] = relationship(foreign_keys=[beneficiary_id])

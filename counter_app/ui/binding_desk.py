@@ -16,6 +16,8 @@ from ..services.binding import RELATION_NAMES, ProviderDesk
 from ..services.errors import ServiceError
 from ..services.settlement import institution_label
 from .ops import Op
+
+NO_LIMIT = 99  # a pack's "no limit" (the Wuhu plan limits no count of children)
 from .qt import (
     QAbstractItemView, QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QListWidget, QPushButton, Qt, QTableWidget, QTableWidgetItem, QtWidgets, QVBoxLayout,
@@ -133,8 +135,11 @@ class BindingDesk(QDialog):
         desk = self.desk
         if desk is None:
             return
+        def limit(n: int) -> str:
+            return f"/{n}" if n < NO_LIMIT else "（不限）"
+
         counts = "，".join(f"{RELATION_NAMES[r]} {desk.counts.get(r, 0)}"
-                          + (f"/{desk.limits[r]}" if desk.limits else "") for r in self.pack.family.relations)
+                          + (limit(desk.limits[r]) if desk.limits else "") for r in self.pack.family.relations)
         total = sum(desk.counts.values())
         if desk.limits is None:
             self.limits.setText(f"{counts}；共 {total} 人（本政策未设绑定人数上限）")
@@ -142,7 +147,8 @@ class BindingDesk(QDialog):
         chosen = self.relation.currentData()
         full = desk.counts.get(chosen, 0) >= desk.limits[chosen] or total >= (desk.max_total or 0)
         warning = f"　{RELATION_NAMES[chosen]}已满，不能再绑定（{desk.limits_rule}）" if full else ""
-        self.limits.setText(f"{counts}；共 {total}/{desk.max_total} 人{warning}")
+        of_total = f"/{desk.max_total}" if (desk.max_total or 0) < NO_LIMIT else ""
+        self.limits.setText(f"{counts}；共 {total}{of_total} 人{warning}")
         self.limits.setStyleSheet("color: #b00020" if full else "")
 
     def pick_proofs(self, paths: list[str] | None = None) -> None:

@@ -108,7 +108,15 @@ def test_HF_6_one_spouse(w):
     assert refused(w, req(w.certnos["retiree"], w.certnos["child"], "spouse")).rule == "HF-6"
 
 
-def test_wuhu_sets_no_count_limit(w):
+def test_wuhu_limits_one_spouse_father_and_mother_and_no_count_of_children(w):
+    marriage = svc.Proof("marriage_certificate", "结婚证.jpg", b"scan")
+    svc.bind(w.db, w.clerk, WUHU, req(w.certnos["retiree"], w.certnos["stranger"], "spouse", proofs=(marriage,)),
+             w.proofs)
+    second = identity.make("340202", dt.date(1960, 3, 3), 24)
+    with w.db.transaction() as s:
+        person(s, 30, "另一配偶", second, "390")
+    e = refused(w, req(w.certnos["retiree"], second, "spouse", proofs=(marriage,)), pack=WUHU)
+    assert e.rule == "WH-8 (2)" and "最多绑定配偶 1 人" in e.message
     birth = svc.Proof("birth_certificate", "出生医学证明.jpg", b"scan")
     for certno in add_children(w, 5):
         svc.bind(w.db, w.clerk, WUHU, req(w.certnos["retiree"], certno, proofs=(birth,)), w.proofs)

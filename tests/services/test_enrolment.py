@@ -111,3 +111,30 @@ def test_WH_10_closing_pays_out_principal_and_the_interest_earned_up_to_the_clos
     assert report.already == 1  # the closed account's 2024 interest went with the payout
     with w.db.sessions() as s:
         assert s.scalar(select(Account.balance).where(Account.person_id == w.mother)) == D("0.00")
+
+
+def test_a_binding_pays_only_under_the_policy_it_was_made_under(db_url):
+    """A binding records its pack: one made under Hefei's rules is not drawn at this Wuhu hospital."""
+    w = build(db_url)
+    clerk = w.actor("agency_clerk")
+    binding.bind(w.db, clerk, load_pack("hefei-2019"), binding.BindRequest(
+        w.certnos["retiree"], w.certnos["stranger"], w.certnos["stranger"], "child", True), w.db_dir)
+    stranger = svc.ClaimRequest(5, (svc.ClaimLine("A001"),), TODAY)  # own account 50.00 of 100.00
+    assert svc.preview(w.db, w.ctx, stranger).result.acct_mulaid_pay == D("0.00")
+    with w.db.transaction() as s:  # the same binding as if made under the Wuhu pack
+        s.scalar(select(FamilyBinding).where(FamilyBinding.beneficiary_id == 5)).policy = "wuhu-2022"
+    assert svc.preview(w.db, w.ctx, stranger).result.acct_mulaid_pay == D("50.00")
+
+
+def test_monitoring_lists_providers_bound_beyond_their_policys_limits(db_url):
+    from counter_app.batch.monitoring import monitor_month
+    from counter_app.store.models import FamilyBinding as FB
+
+    w = build(db_url)
+    with w.db.transaction() as s:  # two spouses under Wuhu's one (written before the limit was decided)
+        for beneficiary in (4, 5):
+            s.add(FB(provider_id=w.father, beneficiary_id=beneficiary, relation="spouse", bound_at=AT,
+                     commitment_signed_at=AT, commitment_sha256="0" * 64, clerk="old", policy="wuhu-2022"))
+    report = monitor_month(w.db, w.actor("agency_clerk"), dt.date(2024, 5, 1))
+    assert [(o.psn_no, o.relation, o.count, o.limit, o.rule) for o in report.over_limit] == [
+        ("P0003", "spouse", 2, 1, "WH-8 (2)")]
