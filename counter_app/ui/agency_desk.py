@@ -77,6 +77,7 @@ class AgencyDesk(QDialog):
         self.tabs.addTab(self._interest_tab(), "年度计息")
         self.tabs.addTab(self._declaration_tab(), "月度申报")
         self.tabs.addTab(self._monitoring_tab(), "基金监测")
+        self.tabs.addTab(self._statement_tab(), "个人账户明细")
         self.message = QLabel(objectName="agency_message")
         self.message.setWordWrap(True)
         self.busy = QLabel(objectName="agency_busy")
@@ -229,6 +230,58 @@ class AgencyDesk(QDialog):
             self.decl_result.setText(f"{decl.institution_name} {decl.period}：账户划扣 {fmt(decl.total.accounts)} 元，"
                                      f"统筹基金记账 {fmt(decl.total.fund)} 元；{tie}\n" + "\n".join(map(str, files)))
             self.say(f"{decl.period} 月度申报已生成")
+        Op(self, make).success(done).run()
+
+    # -- account statement ----------------------------------------------------------------------
+    def _statement_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        row = QHBoxLayout()
+        year = self.window_.settings.visit_date().year
+        self.stmt_certno = QLineEdit(objectName="stmt_certno", placeholderText="身份证号")
+        self.stmt_start = QLineEdit(f"{year}-01-01", objectName="stmt_start")
+        self.stmt_end = QLineEdit(self.window_.settings.visit_date().isoformat(), objectName="stmt_end")
+        show = QPushButton("查询并生成 PDF", objectName="run_statement")
+        show.clicked.connect(self.run_statement)
+        for widget in (QLabel("身份证号"), self.stmt_certno, QLabel("自"), self.stmt_start, QLabel("至"),
+                       self.stmt_end, show):
+            row.addWidget(widget)
+        layout.addLayout(row)
+        self.stmt_table = _table(["记账日期", "业务", "摘要", "金额", "余额"], "statement_lines")
+        layout.addWidget(self.stmt_table)
+        self.stmt_result = QLabel(objectName="stmt_result")
+        self.stmt_result.setWordWrap(True)
+        layout.addWidget(self.stmt_result)
+        return tab
+
+    def run_statement(self) -> None:
+        from ..printing.statement import statement_pdf
+        from ..services.statement import KIND_NAMES, statement
+
+        try:
+            start, end = dt.date.fromisoformat(self.stmt_start.text().strip()), \
+                dt.date.fromisoformat(self.stmt_end.text().strip())
+        except ValueError:
+            self.show_error(ValueError("日期应为 YYYY-MM-DD"))
+            return
+        certno, folder, actor = self.stmt_certno.text(), self.reports_dir, self.window_.settings.context
+
+        def make():  # noqa: ANN202
+            s = statement(self.db, actor, certno, start, end)
+            folder.mkdir(parents=True, exist_ok=True)
+            pdf = folder / f"statement-{s.psn_no}-{start}-{end}.pdf"
+            pdf.write_bytes(statement_pdf(s))
+            return s, pdf
+
+        def done(result) -> None:  # noqa: ANN001
+            s, pdf = result
+            self.last_statement = s
+            _fill(self.stmt_table, [[start.isoformat(), "期初余额", "", "", fmt(s.brought_forward)]]
+                  + [[line.value_date.strftime("%Y-%m-%d"), KIND_NAMES.get(line.kind, line.kind), line.note,
+                      fmt(line.amount), fmt(line.balance)] for line in s.lines]
+                  + [[end.isoformat(), "期末余额", "", "", fmt(s.closing)]])
+            tie = "逐笔累计与账户余额一致" if s.ties else "逐笔累计与账户余额不一致，请核查！"
+            self.stmt_result.setText(f"{s.name}（{s.masked_certno}）：{tie}；{pdf}")
         Op(self, make).success(done).run()
 
     # -- monitoring -----------------------------------------------------------------------------

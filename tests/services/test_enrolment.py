@@ -138,3 +138,44 @@ def test_monitoring_lists_providers_bound_beyond_their_policys_limits(db_url):
     report = monitor_month(w.db, w.actor("agency_clerk"), dt.date(2024, 5, 1))
     assert [(o.psn_no, o.relation, o.count, o.limit, o.rule) for o in report.over_limit] == [
         ("P0003", "spouse", 2, 1, "WH-8 (2)")]
+
+
+def test_the_account_statement_adds_up_line_by_line_in_value_date_order(db_url, tmp_path):
+    """April's credit is posted in May, after a May draw, but dated 1 April; the year's interest is
+    posted in January, dated at the year's end. Read by value date, each line's balance is the one
+    before it plus its amount, and the last is the account's balance."""
+    import io
+
+    from pypdf import PdfReader
+
+    from counter_app.batch.crediting import credit_month
+    from counter_app.batch.interest import post_interest
+    from counter_app.printing.statement import statement_pdf
+    from counter_app.services.actor import PermissionDenied
+    from counter_app.services.statement import statement
+    from counter_app.store.models import LedgerEntry
+
+    w = build(db_url)
+    with w.db.transaction() as s:
+        s.get(Person, w.mother).contribution_base = D("6000.00")  # 2 % = 120.00 a month (WH-6)
+    child_visit(w)  # 10 May: the mother pays 200.00 for the child
+    clerk = w.actor("agency_clerk")
+    credit_month(w.db, clerk, dt.date(2024, 4, 1), today=TODAY)  # posted now, dated 1 April
+    post_interest(w.db, clerk, 2024, today=dt.date(2025, 1, 5))  # dated 31 December 2024
+    with pytest.raises(PermissionDenied):
+        statement(w.db, w.ctx, w.certnos["mother"], dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    s = statement(w.db, clerk, w.certnos["mother"], dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    assert [(line.kind, line.value_date.date()) for line in s.lines] == [
+        ("opening", dt.date(2024, 1, 1)), ("credit", dt.date(2024, 4, 1)), ("mulaid", TODAY),
+        ("interest", dt.date(2024, 12, 31))]
+    running = s.brought_forward
+    for line in s.lines:
+        running += line.amount
+        assert line.balance == running
+    assert s.ties and s.closing == s.account_balance
+    with w.db.sessions() as db:  # the stored posting-order balance of the credit is not the statement's
+        credit = db.scalar(select(LedgerEntry).where(LedgerEntry.account_id == w.mother, LedgerEntry.kind == "credit"))
+    assert credit.balance_after != s.lines[1].balance
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(statement_pdf(s))).pages).replace("\n", "")
+    assert "个人账户明细" in text and "逐笔累计与账户余额一致" in text and str(s.closing) in text
+    (tmp_path / "statement.pdf").write_bytes(statement_pdf(s))
