@@ -9,7 +9,7 @@ PSN_TYPE = {"in_service": "在职", "retired": "退休", "flexible_combined": "�
 STATUS = {"normal": "正常", "suspended": "停保", "arrears": "欠费"}
 MED_TYPE = {"11": "普通门诊", "13": "急诊", "14": "门诊慢特病", "21": "住院", "41": "定点药店购药",
             "51": "生育门诊", "52": "生育住院"}
-RELATION = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女"}
+RELATION = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女", "self": "本人职工账户"}
 CLASS = {"A": "甲类", "B": "乙类", "C": "丙类（全自费）"}
 LOCATION = {"local": "本地", "referral": "转诊异地", "relocated": "异地安置", "offsite": "异地（未转诊）"}
 LEVEL = {0: "未定级", 1: "一级", 2: "二级", 3: "三级"}

@@ -128,7 +128,15 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
             trace.append((pack.family.scope_rule, f"{fmt(own_only)} is outside family scope ({pack.family.scope})"))
     for provider in claim.family if need > 0 else ():
         rules = pack.family
-        if provider.insutype not in rules.provider_insutypes:
+        if provider.relation == "self":  # HF-2.1: one's own employee account while that enrolment is suspended
+            if rules.self_rule is None:
+                trace.append((rules.provider_rule, f"{provider.psn_no} (self): this policy has no self binding, skipped"))
+                continue
+            if provider.status != "suspended" or provider.insutype not in rules.provider_insutypes:
+                trace.append((rules.self_rule, f"{provider.psn_no} (self): the own employee enrolment is "
+                                               f"{provider.status}, not suspended, skipped"))
+                continue
+        elif provider.insutype not in rules.provider_insutypes:
             trace.append((rules.provider_rule, f"{provider.psn_no} ({provider.relation}) is not an employee "
                                                f"account holder (insutype {provider.insutype}), skipped"))
             continue
@@ -136,7 +144,7 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
             trace.append((rules.ended_rule, f"{provider.psn_no} ({provider.relation}) died on "
                                             f"{provider.died_on.isoformat()}: the account pays nobody, skipped"))
             continue
-        if provider.status != "normal":  # e.g. suspended (停保) or in arrears: not drawable today
+        if provider.status != "normal" and provider.relation != "self":  # suspended (停保), arrears: not today
             trace.append((rules.provider_rule, f"{provider.psn_no} ({provider.relation}) enrolment status "
                                                f"{provider.status}, not drawable, skipped"))
             continue
@@ -145,8 +153,9 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
             continue
         left = provider.account_balance - paid
         draws.append(FamilyDraw(provider.psn_no, provider.relation, paid, left))
-        trace.append(("HF-5", f"{provider.relation} {provider.psn_no} pays {fmt(paid)}, "
-                              f"balance {fmt(provider.account_balance)} -> {fmt(left)}"))
+        rule = rules.self_rule if provider.relation == "self" else "HF-5"
+        trace.append((rule, f"{provider.relation} {provider.psn_no} pays {fmt(paid)}, "
+                            f"balance {fmt(provider.account_balance)} -> {fmt(left)}"))
         need -= paid
         if not need:
             break

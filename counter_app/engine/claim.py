@@ -17,6 +17,7 @@ from .money import ZERO, MoneyError, parse_money, parse_ratio, shown
 from .policy import INSUTYPES, MED_TYPES, RELATIONS
 
 LEVELS = (0, 1, 2, 3)
+SELF = "self"  # HF-2.1: the patient's own employee account, while that enrolment is suspended
 KINDS = ("hospital", "primary_care", "clinic", "pharmacy", "internet")
 LOCATIONS = ("local", "referral", "relocated", "offsite")
 PSN_TYPES = ("in_service", "retired", "flexible_combined", "flexible_pooling_only")
@@ -249,7 +250,7 @@ def _provider(problems: list[str], obj: Any, path: str) -> Provider:
     f = _Fields(problems, obj, path, _PROVIDER_FIELDS)
     return Provider(
         psn_no=f.get("psn_no", _text),
-        relation=f.get("relation", _code(RELATIONS)),
+        relation=f.get("relation", _code((*RELATIONS, SELF))),
         insutype=f.get("insutype", _code(INSUTYPES)),
         status=f.get("status", _code(STATUSES)),
         account_balance=f.get("account_balance", parse_money, fallback=ZERO),
@@ -336,6 +337,10 @@ def _cross_check(claim: Claim, problems: list[str]) -> None:
     if isinstance(claim.person, Person):
         seen = {claim.person.psn_no}
         for i, provider in enumerate(claim.family):
+            if provider.relation == SELF:
+                if provider.psn_no != claim.person.psn_no:
+                    problems.append(f"family[{i}].relation: 'self' is the patient's own employee account, and only it")
+                continue
             if provider.psn_no in seen:
                 who = "the patient" if provider.psn_no == claim.person.psn_no else "an earlier provider"
                 problems.append(f"family[{i}].psn_no: {provider.psn_no!r} is {who}")

@@ -51,6 +51,7 @@ class FamilyRules:
     proofs_required: bool = False  # must a binding carry a proof of the relation (WH-25)?
     proof_kinds: Mapping[str, tuple[str, ...]] | None = None  # relation -> proof kinds that prove it
     proofs_rule: str | None = None
+    self_rule: str | None = None  # HF-2.1: a person's own suspended employee account may pay their resident costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,7 @@ def _family(r: _Reader) -> FamilyRules:
         proofs_required=proofs_required,
         proof_kinds=proof_kinds,
         proofs_rule=proofs_rule,
+        self_rule=r.text("self_rule") if "self_rule" in r.table else None,
         scope=_one_of(r, "scope", FAMILY_SCOPES),
         scope_rule=r.text("scope_rule"),
         relations=relations,

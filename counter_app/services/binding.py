@@ -24,7 +24,8 @@ from .audit import record
 from .enrolment import end_bindings
 from .errors import BindingRefused, NotFound
 
-RELATION_NAMES = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女"}
+RELATION_NAMES = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女", "self": "本人"}
+SELF = "self"  # HF-2.1: one's own employee account, for one's own resident costs, while that enrolment is suspended
 PROOF_KINDS = {"marriage_certificate": "结婚证", "household_register": "居民户口簿", "birth_certificate": "出生医学证明",
                "other": "其他证明"}
 MAX_PROOF_BYTES = 20 * 1024 * 1024
@@ -108,7 +109,9 @@ def active_bindings(session: Session, provider_id: int) -> list[FamilyBinding]:
 def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person, Person]:
     """Every binding rule, in the order a clerk meets them; returns (provider, beneficiary)."""
     rules = pack.family
-    if req.relation not in rules.relations:
+    if req.relation == SELF and rules.self_rule is None:
+        raise BindingRefused("本政策没有以本人职工账户支付本人居民医保费用的规定", rules.provider_rule)
+    if req.relation not in rules.relations and req.relation != SELF:
         raise BindingRefused(f"关系只能是父亲、母亲、配偶或子女（{req.relation}）", "HF-1.1")
     if req.beneficiary_certno.strip().upper() != req.beneficiary_certno_again.strip().upper():
         raise BindingRefused("两次输入的享受人身份证号不一致", "HF-3")
@@ -116,8 +119,10 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
         raise BindingRefused("提供人须签署《医保个人账户亲属支付关系确认承诺书》", "HF-3")
     provider = _person_by_certno(session, req.provider_certno, "提供人")
     beneficiary = _person_by_certno(session, req.beneficiary_certno, "享受人")
-    if provider.id == beneficiary.id:
-        raise BindingRefused("提供人不能绑定本人", "HF-1.1")
+    if (provider.id == beneficiary.id) != (req.relation == SELF):
+        raise BindingRefused("只有“本人”关系可绑定本人，且须为同一人", "HF-1.1" if req.relation != SELF else rules.self_rule)
+    if req.relation == SELF:
+        return _check_self(session, rules, provider)
     if provider.insutype not in rules.provider_insutypes:
         raise BindingRefused(f"提供人须为职工医保参保人员（当前险种 {provider.insutype}）", rules.provider_rule)
     if provider.died_on is not None:
@@ -130,7 +135,7 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
                              rules.beneficiary_rule)
     if beneficiary.status != "normal" or beneficiary.died_on is not None:
         raise BindingRefused("享受人待遇状态须为正常", rules.beneficiary_rule)
-    current = active_bindings(session, provider.id)
+    current = [b for b in active_bindings(session, provider.id) if b.relation != SELF]  # HF-6 counts relatives
     if any(b.beneficiary_id == beneficiary.id for b in current):
         raise BindingRefused(f"{beneficiary.name} 已与该提供人绑定", "HF-3")
     _check_ages(provider, beneficiary, req.relation)
@@ -144,6 +149,22 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
             raise BindingRefused(f"一名提供人同一时间最多与 {rules.max_total} 名直系亲属建立共济关系", rules.limits_rule)
     _check_proofs(rules, req)
     return provider, beneficiary
+
+
+def _check_self(session: Session, rules, person: Person) -> tuple[Person, Person]:  # noqa: ANN001
+    """HF-2.1: the person is now a normally enrolled resident (390), their employee enrolment
+    suspended, and its account still open: it may pay their own resident costs."""
+    if person.insutype not in rules.beneficiary_insutypes or person.insutype in rules.provider_insutypes:
+        raise BindingRefused(f"本人须已转为城乡居民医保参保（当前险种 {person.insutype}），职工医保处于停保状态",
+                             rules.self_rule)
+    if person.status != "normal" or person.died_on is not None:
+        raise BindingRefused("本人居民医保待遇状态须为正常", rules.self_rule)
+    account = session.scalar(select(Account).where(Account.person_id == person.id))
+    if account is None or account.closed_on is not None:
+        raise BindingRefused("本人没有可用的职工医保个人账户", rules.self_rule)
+    if any(b.beneficiary_id == person.id for b in active_bindings(session, person.id)):
+        raise BindingRefused(f"{person.name} 已绑定本人账户", rules.self_rule)
+    return person, person
 
 
 def _check_ages(provider: Person, beneficiary: Person, relation: str) -> None:

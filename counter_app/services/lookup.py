@@ -85,8 +85,8 @@ def find_person_id(session: Session, scanned: str) -> int:
 def provider_relation(declared: str, provider_certno: str) -> str:
     """The provider's relation to the beneficiary, from the beneficiary's declared relation to the
     provider (HF-6 counts those): a child's provider is their father or mother, and so on."""
-    if declared == "spouse":
-        return "spouse"
+    if declared in ("spouse", "self"):
+        return declared
     if declared == "child":
         return "father" if identity.is_male(provider_certno) else "mother"
     return "child"  # the beneficiary is the provider's father or mother

@@ -170,8 +170,12 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
         balance, is_open = account_state(account)
         if not is_open:
             continue  # HF-2.2: a withdrawn or transferred account pays nobody
-        family.append(Provider(provider.psn_no, provider_relation(binding.relation, provider.certno),
-                               provider.insutype, provider.status, balance, provider.died_on))
+        if binding.relation == "self":  # HF-2.1: the account of the person's suspended employee enrolment
+            family.append(Provider(provider.psn_no, "self", "310", "suspended", balance, provider.died_on))
+            own_balance = ZERO  # as a resident the person has no account of their own (WH-5)
+        else:
+            family.append(Provider(provider.psn_no, provider_relation(binding.relation, provider.certno),
+                                   provider.insutype, provider.status, balance, provider.died_on))
         accounts[provider.psn_no] = account
     claim = Claim(
         policy=inst.policy,

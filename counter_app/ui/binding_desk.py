@@ -64,6 +64,8 @@ class BindingDesk(QDialog):
         self.relation = QComboBox(objectName="relation")
         for code in self.pack.family.relations:
             self.relation.addItem(RELATION_NAMES[code], code)
+        if self.pack.family.self_rule:  # HF-2.1: one's own suspended employee account, for one's resident costs
+            self.relation.addItem(f"本人（{self.pack.family.self_rule}）", "self")
         self.relation.currentIndexChanged.connect(self.show_limits)
         new.addRow("享受人身份证号", self.beneficiary)
         new.addRow("再次输入身份证号", self.beneficiary_again)
@@ -140,12 +142,13 @@ class BindingDesk(QDialog):
 
         counts = "，".join(f"{RELATION_NAMES[r]} {desk.counts.get(r, 0)}"
                           + (limit(desk.limits[r]) if desk.limits else "") for r in self.pack.family.relations)
-        total = sum(desk.counts.values())
+        total = sum(n for r, n in desk.counts.items() if r != "self")
         if desk.limits is None:
             self.limits.setText(f"{counts}；共 {total} 人（本政策未设绑定人数上限）")
             return
         chosen = self.relation.currentData()
-        full = desk.counts.get(chosen, 0) >= desk.limits[chosen] or total >= (desk.max_total or 0)
+        full = chosen != "self" and (desk.counts.get(chosen, 0) >= desk.limits.get(chosen, NO_LIMIT)
+                                     or total >= (desk.max_total or 0))
         warning = f"　{RELATION_NAMES[chosen]}已满，不能再绑定（{desk.limits_rule}）" if full else ""
         of_total = f"/{desk.max_total}" if (desk.max_total or 0) < NO_LIMIT else ""
         self.limits.setText(f"{counts}；共 {total}{of_total} 人{warning}")

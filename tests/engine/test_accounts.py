@@ -103,7 +103,7 @@ def test_HF_1_3_employee_resident_and_maternity_may_benefit(insutype):
 def test_HF_1_1_only_direct_relatives():
     with pytest.raises(ClaimError) as err:
         settle(items=[item()], family=[provider("U1", "uncle")])
-    assert err.value.problems == ["family[0].relation: unknown code 'uncle' (known: father, mother, spouse, child)"]
+    assert err.value.problems == ["family[0].relation: unknown code 'uncle' (known: father, mother, spouse, child, self)"]
 
 
 def test_decision_5_own_account_switched_off_while_it_has_money_draws_no_family():
@@ -170,3 +170,17 @@ def test_a_suspended_provider_is_skipped_under_the_provider_rule():
                      family=[provider("F0001", "spouse", "500.00", status="suspended")]))
     assert s["mulaid"] == []
     assert {"rule": "HF-1.2", "note": "F0001 (spouse) enrolment status suspended, not drawable, skipped"} in s["trace"]
+
+
+def test_HF_2_1_self_the_own_suspended_employee_account_pays_the_residents_own_costs():
+    own = provider("P0001", "self", "80.00", status="suspended")  # the patient's own psn_no (builders' default)
+    s = money(settle(policy="hefei-2019", person={"insutype": "390"}, family=[own], items=[item(amount="100.00")]))
+    assert s["mulaid"] == [{"psn_no": "P0001", "relation": "self", "paid": "80.00", "balc": "0.00"}]
+    assert {"rule": "HF-2.1", "note": "self P0001 pays 80.00, balance 80.00 -> 0.00"} in s["trace"]
+    active = provider("P0001", "self", "80.00")  # the employee enrolment is not suspended: not this clause
+    s = money(settle(policy="hefei-2019", person={"insutype": "390"}, family=[active], items=[item()]))
+    assert s["mulaid"] == [] and any(t["rule"] == "HF-2.1" and "not suspended" in t["note"] for t in s["trace"])
+    s = money(settle(policy="wuhu-2022", person={"insutype": "390"}, family=[own], items=[item()]))
+    assert s["mulaid"] == [] and any(t["rule"] == "WH-5" and "no self binding" in t["note"] for t in s["trace"])
+    with pytest.raises(ClaimError, match="'self' is the patient's own employee account"):
+        settle(policy="hefei-2019", family=[provider("F9", "self", "80.00", status="suspended")], items=[item()])

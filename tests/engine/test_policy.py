@@ -26,11 +26,13 @@ def test_shipped_packs_load():
     assert wuhu.effective_from == dt.date(2022, 7, 1) and wuhu.effective_rule == "WH-36"
 
 
-def test_HF_6_binding_limits_are_hefei_data_and_wuhu_sets_none():
+def test_HF_6_binding_limits_are_hefei_data_and_wuhus_are_the_projects_decision():
     hefei = load_pack("hefei-2019").family
     assert dict(hefei.max_per_relation) == {"father": 1, "mother": 1, "spouse": 1, "child": 4}
     assert (hefei.max_total, hefei.limits_rule) == (7, "HF-6")
-    assert load_pack("wuhu-2022").family.max_total is None
+    wuhu = load_pack("wuhu-2022").family  # one spouse, father, mother; children and total not limited (99)
+    assert dict(wuhu.max_per_relation) == {"father": 1, "mother": 1, "spouse": 1, "child": 99}
+    assert (wuhu.max_total, wuhu.limits_rule) == (99, "WH-8 (2)")
 
 
 def test_no_pack_invents_an_inpatient_ratio_or_hefei_pooling():

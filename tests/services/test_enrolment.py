@@ -179,3 +179,42 @@ def test_the_account_statement_adds_up_line_by_line_in_value_date_order(db_url, 
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(statement_pdf(s))).pages).replace("\n", "")
     assert "个人账户明细" in text and "逐笔累计与账户余额一致" in text and str(s.closing) in text
     (tmp_path / "statement.pdf").write_bytes(statement_pdf(s))
+
+
+def test_HF_2_1_a_resident_pays_their_own_costs_from_their_suspended_employee_account(db_url):
+    """HF-2.1: 赵强 left employee insurance (停保) and is now a resident (390); his employee account
+    (50.00) stays open. Bound to himself under Hefei's rules, it pays his own resident visit's
+    policy-scope self-pay at a Hefei institution; Wuhu's pack has no such clause and refuses it."""
+    from counter_app.store.models import Institution
+
+    w = build(db_url)
+    clerk = w.actor("agency_clerk")
+    stranger = w.certnos["stranger"]
+    self_bind = binding.BindRequest(stranger, stranger, stranger, "self", True)
+    with pytest.raises(BindingRefused) as err:  # still an employee: nothing to bind
+        binding.bind(w.db, clerk, load_pack("hefei-2019"), self_bind, w.db_dir)
+    assert err.value.rule == "HF-2.1"
+    enrolment.change_enrolment(w.db, clerk, 5, insutype="390", now=AT)
+    with pytest.raises(BindingRefused) as err:
+        binding.bind(w.db, clerk, load_pack("wuhu-2022"), self_bind, w.db_dir)
+    assert err.value.rule == "WH-5"
+    with pytest.raises(BindingRefused) as err:  # "self" is only ever oneself
+        binding.bind(w.db, clerk, load_pack("hefei-2019"), binding.BindRequest(
+            w.certnos["retiree"], stranger, stranger, "self", True), w.db_dir)
+    assert err.value.rule == "HF-2.1"
+    binding.bind(w.db, clerk, load_pack("hefei-2019"), self_bind, w.db_dir)
+    with w.db.transaction() as s:
+        s.add(Institution(id=2, code="H34010000001", name="合肥市第一人民医院", level=3, kind="hospital",
+                          designated=True, admdvs="340100", policy="hefei-2019"))
+    hefei = w.actor("outpatient_cashier", institution="H34010000001", counter="合肥1")
+    from counter_app.services.shift import open_shift
+
+    open_shift(w.db, hefei, D("0.00"))
+    done = svc.settle(w.db, hefei, svc.ClaimRequest(5, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
+    [draw] = done.result.mulaid
+    assert (draw.psn_no, draw.relation) == ("P0005", "self") and done.result.acct_mulaid_pay == draw.paid > 0
+    assert any(rule == "HF-2.1" for rule, _ in done.result.trace)
+    with w.db.sessions() as s:
+        from counter_app.store.models import Account
+
+        assert s.scalar(select(Account.balance).where(Account.person_id == 5)) == D("50.00") - draw.paid
