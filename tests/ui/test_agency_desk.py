@@ -109,3 +109,26 @@ def test_a_cashier_does_not_see_the_agency_desk(qtbot, tmp_path):
     win = CounterWindow(db, user, settings)
     qtbot.addWidget(win)
     assert "经办业务（划入、计息、申报、监测）" not in win.menu_actions
+
+
+def test_an_account_statement_from_the_screen_adds_up_and_is_printed(qtbot, desk):
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from counter_app.store.models import Account, Person
+
+    db, win, d, tmp = desk
+    with db.sessions() as s:
+        certno, balance = s.execute(select(Person.certno, Account.balance).join(Account, Account.person_id == Person.id)
+                                    .where(Account.balance > Decimal("0.00")).order_by(Person.id)).first()
+    d.tabs.setCurrentIndex(4)
+    d.stmt_certno.setText(certno)
+    d.stmt_start.setText("2000-01-01")
+    click(qtbot, d, "run_statement")
+    qtbot.waitUntil(lambda: "逐笔累计" in d.stmt_result.text(), timeout=30_000)
+    assert "逐笔累计与账户余额一致" in d.stmt_result.text()
+    rows = d.stmt_table.rowCount()
+    assert rows >= 3 and d.stmt_table.item(rows - 1, 1).text() == "期末余额"
+    assert Decimal(d.stmt_table.item(rows - 1, 4).text()) == balance
+    assert list(tmp.rglob("statement-*.pdf"))
