@@ -105,7 +105,8 @@ class Appended:
 def append(conn: Connection | Session, *, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str,
            before: Any = None, after: Any = None, covers: dict[str, Iterable[int]] | None = None) -> Appended:
     """Link one entry to the chain, in the caller's transaction (after its rows are flushed)."""
-    if conn.get_bind().dialect.name == "postgresql":
+    dialect = conn.get_bind().dialect if isinstance(conn, Session) else conn.dialect
+    if dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
     table = Base.metadata.tables["audit_entry"]
     last = conn.execute(select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()

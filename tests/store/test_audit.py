@@ -98,3 +98,34 @@ def test_a_deleted_settlement_is_found(w):
     sql(w, "DELETE FROM settlement WHERE id = (SELECT max(id) FROM settlement)")
     found = problems(w)
     assert found and "rows it wrote were changed or deleted (settle" in found[0].what
+
+
+def test_upgrading_a_database_from_before_the_chain_covers_its_rows_in_a_genesis_entry(db_url):
+    """A hospital's database at revision 0004 (no audit chain) holds money rows; migrating to the
+    newest revision links them into one genesis entry, so verify holds and later tampering shows."""
+    from alembic import command
+
+    from counter_app.store import Database
+
+    db = Database(db_url, migrate=False)
+    cfg = db._alembic()
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.commit()
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO person (id, psn_no, certno, name, insutype, psn_type, status, hospitalized) "
+                          "VALUES (1, 'P1', '340202198506020446', '李芳', '310', 'in_service', 'normal', false)"))
+        conn.execute(text("INSERT INTO account (id, person_id, opened_on, balance, version) "
+                          "VALUES (1, 1, '2015-01-01', :b, 1)"), {"b": 50000 if db.is_sqlite else 500})
+        conn.execute(text("INSERT INTO ledger_entry (account_id, amount, balance_after, kind, note, created_at) "
+                          "VALUES (1, :a, :a, 'opening', 'opening', '2024-01-01 00:00:00')"),
+                     {"a": 50000 if db.is_sqlite else 500})
+    db.upgrade()
+    with db.sessions() as s:
+        assert verify(s) == []
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE ledger_entry SET amount = amount + 1"))
+    with db.sessions() as s:
+        found = verify(s)
+    assert found and found[0].entry_id == 1 and "(genesis" in found[0].what
