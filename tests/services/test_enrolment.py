@@ -218,3 +218,20 @@ def test_HF_2_1_a_resident_pays_their_own_costs_from_their_suspended_employee_ac
         from counter_app.store.models import Account
 
         assert s.scalar(select(Account.balance).where(Account.person_id == 5)) == D("50.00") - draw.paid
+
+
+def test_WH_10_an_account_closed_on_the_first_of_a_month_is_not_credited_for_it(db_url):
+    from counter_app.batch.crediting import credit_month
+    from counter_app.store.models import LedgerEntry
+
+    w = build(db_url)
+    with w.db.transaction() as s:
+        for pid in (w.mother, w.father):
+            s.get(Person, pid).contribution_base = D("6000.00")
+    clerk = w.actor("agency_clerk")
+    binding.close_account(w.db, clerk, w.mother, "提取", now=dt.datetime(2024, 5, 1, 8, 0))
+    report = credit_month(w.db, clerk, dt.date(2024, 5, 1), today=TODAY)
+    with w.db.sessions() as s:
+        credited = set(s.scalars(select(LedgerEntry.account_id).where(LedgerEntry.kind == "credit")))
+    assert w.father in credited and w.mother not in credited
+    assert any(reason.startswith("WH-10") for reason in report.skipped)
