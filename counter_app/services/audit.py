@@ -12,9 +12,12 @@ from .actor import Actor
 
 
 def record(session: Session, who: Actor | tuple[str, str], action: str, obj: str, *, at: dt.datetime,
-           before: Any = None, after: Any = None, covers: dict[str, Iterable[int]] | None = None) -> chain.Appended:
-    """Append the entry; `who` is the actor, or (staff number as typed, counter) for a failed sign-in."""
+           before: Any = None, after: Any = None, covers: dict[str, Iterable[Any]] | None = None) -> chain.Appended:
+    """Append the entry; `who` is the actor, or (staff number as typed, counter) for a failed sign-in.
+    `covers` lists, per table, the rows the action wrote: ORM objects (flushed here first, so they
+    have their ids) or ids."""
     staff_no, counter = (who.staff_no, who.counter) if isinstance(who, Actor) else who
-    session.flush()  # the rows it covers get their ids first
+    session.flush()
+    ids = {table: [getattr(row, "id", row) for row in rows] for table, rows in (covers or {}).items()}
     return chain.append(session, at=at, staff_no=staff_no, counter=counter, action=action, obj=obj,
-                        before=before, after=after, covers=covers)
+                        before=before, after=after, covers=ids)

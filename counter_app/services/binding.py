@@ -225,13 +225,14 @@ def bind(db: Database, actor: Actor, pack: PolicyPack, req: BindRequest, proof_d
                                 clerk=actor.staff_no, policy=pack.id)
         session.add(binding)
         session.flush()
+        proof_digests = []
         for proof in req.proofs:
-            digest = _store_proof(proof_dir, proof.content)
+            proof_digests.append(_store_proof(proof_dir, proof.content))
             session.add(BindingProof(binding_id=binding.id, kind=proof.kind, filename=proof.filename[:200],
-                                     sha256=digest, size=len(proof.content)))
+                                     sha256=proof_digests[-1], size=len(proof.content)))
         record(session, actor, "bind", f"binding {binding.id}", at=at,
                after={"provider": provider.psn_no, "beneficiary": beneficiary.psn_no, "relation": req.relation,
-                      "proofs": [hashlib.sha256(p.content).hexdigest() for p in req.proofs]})
+                      "proofs": proof_digests})
         return binding.id
 
 
@@ -271,7 +272,7 @@ def close_account(db: Database, actor: Actor, person_id: int, reason: str, *, no
         record(session, actor, "account_close", f"account {account.id}", at=at,
                before={"balance": str(before)}, after={"balance": str(account.balance), "reason": reason,
                                                       "bindings_ended": ended},
-               covers={"ledger_entry": [e.id for e in entries]})
+               covers={"ledger_entry": entries})
         return len(ended)
 
 

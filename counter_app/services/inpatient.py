@@ -138,9 +138,8 @@ def admit(db: Database, ctx: Actor, person_id: int, deposit: Decimal, *, tender:
                                       receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
                                       shift_id=shift.id, tender=tender))
             session.add(taken[0])
-        session.flush()
         record(session, ctx, "admit", adm.adm_no, at=at, after={"deposit": str(deposit), "tender": tender},
-               covers={"deposit_entry": [d.id for d in taken]})
+               covers={"deposit_entry": taken})
         return adm.adm_no
 
 
@@ -225,8 +224,7 @@ def discharge(db: Database, ctx: Actor, adm_no: str, discharge_date: dt.date, co
         session.add_all(moved)
         adm.status, adm.discharged_at, adm.settlement_id = "discharged", at, settled.settlement_id
         person.hospitalized = False
-        session.flush()
         record(session, ctx, "discharge", adm_no, at=at, before={"deposit": str(stay.deposit)},
                after={"setl_no": settled.setl_no, "applied": str(applied), "to_collect": str(collect),
-                      "to_refund": str(refund)}, covers={"deposit_entry": [d.id for d in moved]})
+                      "to_refund": str(refund)}, covers={"deposit_entry": moved})
         return Discharged(settled, applied, collect, refund)

@@ -30,7 +30,7 @@ from ..store.models import (
 from . import ledger, numbers
 from .actor import Actor
 from .audit import record
-from .errors import NotFound, RefundRefused, ServiceError
+from .errors import NotFound, RefundRefused, ServiceError, require_reason
 from .lookup import account_state, provider_relation, year_totals
 from .shift import TENDERS, business_day, require_shift
 from .staff import Approval, approval_for
@@ -273,16 +273,14 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
 def _audit_money(session: Session, ctx: Actor, action: str, row: Settlement, entries: list[LedgerEntry],
                  totals: list[YearTotal], at: dt.datetime, **extra: Any) -> None:
     """The audit entry covering the settlement or refund and every row it wrote, with each
-    account's balance before and after."""
-    session.flush()
-    moves = {str(e.account_id): [fmt(e.balance_after - e.amount), fmt(e.balance_after)] for e in entries}
+    account's balance before and after (`record` flushes first, so every row has its id)."""
     record(session, ctx, action, row.setl_no, at=at,
-           before={"accounts": {k: v[0] for k, v in moves.items()}},
-           after={"accounts": {k: v[1] for k, v in moves.items()}, "medfee_sumamt": fmt(row.medfee_sumamt),
+           before={"accounts": {str(e.account_id): fmt(e.balance_after - e.amount) for e in entries}},
+           after={"accounts": {str(e.account_id): fmt(e.balance_after) for e in entries},
+                  "medfee_sumamt": fmt(row.medfee_sumamt),
                   "fund_pay_sumamt": fmt(row.fund_pay_sumamt), "acct_pay": fmt(row.acct_pay),
                   "acct_mulaid_pay": fmt(row.acct_mulaid_pay), "psn_cash_pay": fmt(row.psn_cash_pay), **extra},
-           covers={"settlement": [row.id], "ledger_entry": [e.id for e in entries],
-                   "year_total": [t.id for t in totals]})
+           covers={"settlement": [row], "ledger_entry": entries, "year_total": totals})
 
 
 def _queue(session: Session, inst: Institution, row: Settlement, infno: str, person_key: str,
@@ -311,10 +309,7 @@ def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
     Needs the refund permission and a supervisor's approval of this settlement (staff.approve_refund)."""
     ctx.require("refund")
     approval = approval_for(approval, setl_no)
-    if not isinstance(reason, str) or not reason.strip():
-        raise RefundRefused("请填写退费原因")
-    if len(reason) > 200 or any(ord(c) < 32 for c in reason):
-        raise RefundRefused("退费原因过长或含有控制字符")
+    require_reason(reason, "退费原因", RefundRefused)
     at = now or dt.datetime.now()
     with db.transaction() as session:
         shift = require_shift(session, ctx)
