@@ -9,22 +9,20 @@ Running a year twice posts once; closed accounts (transferred or withdrawn) are 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, select
 
 from ..engine.interest import year_end, year_interest
 from ..engine.money import ZERO
 from ..policies import load_interest_rules
 from ..services.actor import Actor
-from ..services.ledger import BatchPosting, post_batch, year_ledger
+from ..services.ledger import INTEREST, BatchPosting, post_batch, year_ledger
 from ..store import Database
 from ..store.models import Account, LedgerEntry
 from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run, start_run
 
-KIND = "interest"
+KIND = INTEREST  # the ledger kind, one name for the batch and for interest paid at closing
 
 
 def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | None = None,

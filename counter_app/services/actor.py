@@ -8,7 +8,6 @@ and used by the services and by the window alike.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import tomllib
 from dataclasses import dataclass, field
@@ -92,10 +91,6 @@ class Actor:
 
     def require_settle(self, med_type: str) -> None:
         self.require(MED_TYPE_PERMISSION.get(med_type, "settle_outpatient"))
-
-    def with_shift(self, shift_id: int | None) -> "Actor":
-        """The same actor once a shift is opened (or closed: None)."""
-        return dataclasses.replace(self, shift_id=shift_id)
 
 
 def _make(**fields: Any) -> Actor:

@@ -20,3 +20,15 @@ class BindingRefused(ServiceError):
 
 class RefundRefused(ServiceError):
     pass
+
+
+MAX_REASON = 200
+
+
+def require_reason(reason: object, label: str = "原因", error: type[ServiceError] = ServiceError) -> None:
+    """A reason typed for the audit log (a refund, a resent or voided message): present, one line,
+    not too long. Refuses with `error`, naming the reason by `label`."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise error(f"请填写{label}")
+    if len(reason) > MAX_REASON or any(ord(c) < 32 for c in reason):
+        raise error(f"{label}过长或含有控制字符")

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-
-from collections import defaultdict
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from ..engine.interest import Movement
+from ..engine.interest import Movement, year_end, year_interest
 from ..engine.money import ZERO
+from ..policies import load_interest_rules
 from ..store.models import Account, LedgerEntry
 from .errors import ServiceError
 
@@ -86,9 +86,6 @@ def interest_to_close(session: Session, account: Account, at: dt.datetime) -> li
     """The interest an account closing at `at` is still owed (WH-10, WH-11), posted now: the
     previous year's, if its batch has not posted it, and this year's for the days before closing.
     Each is an `interest` entry of its year, so the year's batch finds it done."""
-    from ..engine.interest import year_end, year_interest
-    from ..policies import load_interest_rules
-
     rules = load_interest_rules()
     posted = set(session.scalars(select(LedgerEntry.period).where(
         LedgerEntry.account_id == account.id, LedgerEntry.kind == INTEREST)))
@@ -96,10 +93,10 @@ def interest_to_close(session: Session, account: Account, at: dt.datetime) -> li
     for year, until, value_date in ((at.year - 1, None, year_end(at.year - 1)), (at.year, at.date(), at)):
         if str(year) in posted or dt.date(year, 12, 31) < account.opened_on:
             continue
+        if until == dt.date(year, 1, 1):
+            continue  # closed on New Year's Day: no day of this year has passed
         forward, moves = year_ledger(session, [account.id], year)
         movements = [m for m in moves.get(account.id, ()) if until is None or m.day < until]
-        if until is not None and until == dt.date(year, 1, 1):
-            continue  # closed on New Year's Day: no day of this year has passed
         result = year_interest(rules, year, forward.get(account.id) or ZERO, movements, until=until)
         if result.interest > 0:
             what = "全年" if until is None else f"1月1日至{until:%m月%d日}（销户）"

@@ -43,11 +43,6 @@ class PasswordChangeRequired(ServiceError):
         self.staff_no = staff_no
 
 
-# Kept for the window's imports: the signed-in user is the actor.
-User = Actor
-ROLES = {key: role.name for key, role in roles().items()}
-
-
 def hash_password(password: str, salt: bytes | None = None) -> str:
     salt = salt or os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
@@ -216,9 +211,5 @@ def demo_staff_row(staff_no: str, name: str, role: str, password: str) -> Staff:
     """Demo data only: staff whose demo passwords are known, so no change is asked for."""
     return Staff(staff_no=staff_no, name=name, role=role, password_hash=hash_password(password), active=True,
                  must_change_password=False, failed_signins=0)
-
-
-def staff_names(session: Session, staff_nos: set[str]) -> dict[str, str]:
-    return dict(session.execute(select(Staff.staff_no, Staff.name).where(Staff.staff_no.in_(staff_nos))).all())
 
 

@@ -16,7 +16,7 @@ from ..store import Database
 from ..store.models import Outbox, Person, Settlement
 from .actor import Actor
 from .audit import record
-from .errors import NotFound, ServiceError
+from .errors import NotFound, require_reason
 
 DEFAULT_WARN_AGE = dt.timedelta(minutes=30)  # an older pending message is shown as overdue
 
@@ -71,10 +71,7 @@ def unsent(db: Database, status: str | None = None) -> list[OutboxEntry]:
 
 
 def _reason(reason: str) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise ServiceError("请填写原因")
-    if len(reason) > 200 or any(ord(c) < 32 for c in reason):
-        raise ServiceError("原因过长或含有控制字符")
+    require_reason(reason)
     return reason.strip()
 
 

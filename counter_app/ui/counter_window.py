@@ -21,14 +21,15 @@ from ..services.catalogue import CatalogueEntry
 from ..services.actor import Actor
 from ..services.errors import ServiceError
 from ..services.shift import TENDERS, ShiftHasPending, ShiftState, close_shift, open_shift, shift_state
-from ..services.staff import User, approve_refund
+from ..services.staff import approve_refund
 from ..services.sync_status import SyncStatus, sync_status
 from ..store import Database
 from . import slip_printer
 from .ops import Op
 from .qt import (
-    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QKeySequence, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QMainWindow, QPushButton, QShortcut, Qt, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGridLayout,
+    QGroupBox, QHBoxLayout, QHeaderView, QKeySequence, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QMainWindow, QPushButton, QShortcut, Qt, QTableWidget, QTableWidgetItem,
     QTimer, QVBoxLayout, QWidget,
 )
 
@@ -446,7 +447,7 @@ class OutboxDialog(QDialog):
 
 
 class CounterWindow(QMainWindow):
-    def __init__(self, db: Database, user: User, settings: CounterSettings) -> None:
+    def __init__(self, db: Database, user: Actor, settings: CounterSettings) -> None:
         super().__init__()
         self.db, self.user, self.settings = db, user, settings
         self.person: lookup.PersonView | None = None
