@@ -246,10 +246,9 @@ def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months:
                 by_id[iid].family.append(d)
         for row in by_id.values():
             row.family.sort(key=lambda d: (-d.amount, d.psn_no))
+        beyond = over_limit_bindings(session)
 
     rows = [r for r in by_id.values()]
-    with db.sessions() as session:
-        beyond = over_limit_bindings(session)
     report = MonitoringReport(month, rows, _anomalies(rows, t), history, t, beyond)
     with db.transaction() as session:
         record(session, actor, "monitoring", period_label(month), at=dt.datetime.now(),

@@ -97,7 +97,7 @@ def monitoring_pdf(report: MonitoringReport) -> bytes:
     if report.anomalies:
         story.append(_table(anomalies, [0.2, 0.26, 0.14, 0.14, 0.26], font))
     if report.over_limit:
-        names = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女", "total": "合计"}
+        names = {**labels.RELATION, "total": "合计"}
         story.append(Spacer(1, 3 * mm))
         story.append(Paragraph("超出所属政策绑定上限的提供人：" + "；".join(
             f"{o.name}（{o.psn_no}，{o.policy}）{names[o.relation]} {o.count} 人，上限 {o.limit}（{o.rule}）"

@@ -93,8 +93,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
             copy = (s.scalar(select(func.max(SlipPrint.copy)).where(SlipPrint.settlement_id == row.id)) or 0) + 1
         provider_names = dict(s.execute(select(Person.psn_no, Person.name).where(
             Person.psn_no.in_([m["psn_no"] for m in result["mulaid"]]))).all())
-        staff = dict(s.execute(select(Staff.staff_no, Staff.name).where(
-            Staff.staff_no.in_({row.cashier, row.approver or row.cashier}))).all())
+        approver_name = s.scalar(select(Staff.name).where(Staff.staff_no == row.approver)) if row.approver else None
     kind = row.kind
     D = Decimal
     money = {k: D(result[k]) for k in MONEY_FIELDS}
@@ -134,7 +133,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         settled_at=row.settled_at,
         counter=row.counter,
         cashier=row.cashier,
-        approver=f"{staff.get(row.approver, row.approver)}（{row.approver}）" if row.approver else None,
+        approver=f"{approver_name or row.approver}（{row.approver}）" if row.approver else None,
         patient_name=person.name,
         masked_certno=identity.mask(person.certno),
         insutype=labels.INSUTYPE.get(person.insutype, person.insutype),

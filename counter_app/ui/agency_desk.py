@@ -334,7 +334,8 @@ class AgencyDesk(QDialog):
                 label.setPixmap(pixmap.scaledToWidth(560, Qt.TransformationMode.SmoothTransformation))
             _fill(self.anomalies, [[monitoring.INDICATOR_LABELS[a.indicator], a.rule, a.institution_name, a.value,
                                     a.threshold, a.detail] for a in report.anomalies])
-            beyond = "；".join(f"{o.name}（{o.policy}）{o.relation} {o.count}/{o.limit}" for o in report.over_limit)
+            beyond = "；".join(f"{o.name}（{o.policy}）{labels.RELATION.get(o.relation, '合计')} {o.count}/{o.limit}"
+                              for o in report.over_limit)
             self.monitor_result.setText(f"{report.period}：发现异常 {len(report.anomalies)} 项；报告 {pdf}\n"
                                         + (f"超出绑定上限的提供人：{beyond}\n" if beyond else "") + "未能监测（WH-32）："
                                         + "；".join(i for _r, i, _n in report.not_measured) + "（收费系统不持有所需数据）")
