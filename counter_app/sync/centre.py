@@ -8,7 +8,7 @@ and takes faults at run time for tests and training:
 
     POST /_admin/faults {"mode": "delay"|"hold"|"error500"|"reject"|"drop_after_commit"|"refuse"|"none",
                          "count": N, "seconds": S, "after": K}
-    GET  /_admin/stats
+    GET  /_admin/stats[?held=N]   (with held: answers once N requests are held)
 
 Every request to the API must carry the gateway's signed headers (gateway.py); the default
 credentials are the training pair (paasid "training"), others come from --paasid and
@@ -289,6 +289,7 @@ class Centre:
         self.admin_port, self.admin_token = admin_port, admin_token or secrets.token_urlsafe(18)
         self.faults, self.stats = Faults(), Stats()
         self.released = asyncio.Event()
+        self.held_moved = asyncio.Event()  # set, and replaced, whenever the count of held requests moves
         self.refusing = False
         self.app = web.Application()
         self.app.router.add_post(F.API_PATH, self.handle)
@@ -326,11 +327,11 @@ class Centre:
         if mode == "delay":
             await asyncio.sleep(self.faults.seconds)
         if mode == "hold":  # until the admin clears the faults: a reply that never comes, on cue
-            self.stats.held += 1
+            self._hold(+1)
             try:
                 await self.released.wait()
             finally:
-                self.stats.held -= 1
+                self._hold(-1)
         if mode == "error500":
             return web.json_response({"infcode": "-1", "err_msg": "injected 500"}, status=500)
         try:
@@ -388,7 +389,18 @@ class Centre:
         if self.refusing:
             await self._listen()
 
+    def _hold(self, step: int) -> None:
+        self.stats.held += step
+        self.held_moved.set()
+        self.held_moved = asyncio.Event()
+
     async def get_stats(self, request: web.Request) -> web.Response:
+        """What the centre holds; with `?held=N`, answered once exactly N requests are held, so a
+        test waits on the centre's own word instead of polling on a clock."""
+        if "held" in request.query:
+            want = int(request.query["held"])
+            while self.stats.held != want:
+                await self.held_moved.wait()  # the event in force when checked: no move is missed
         return web.json_response(self.store.stats(self.stats) | {"held": self.stats.held, "refusing": self.refusing,
                                                                    "unsigned": self.stats.unsigned})
 
