@@ -124,8 +124,14 @@ def _cmd_centre(args: argparse.Namespace) -> int:
         print("centre: --paasid needs its passtoken in $COUNTER_APP_CENTRE_PASSTOKEN", file=sys.stderr)
         return EXIT_BAD_INPUT
     passtokens = {args.paasid: passtoken} if args.paasid else {TRAINING_PAASID: TRAINING_PASSTOKEN}
+    policies = Path(args.policies) if args.policies else None
+    if policies is not None and not policies.is_dir():
+        print(f"centre: --policies: no folder {policies}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     serve(args.host, args.port, Path(args.centre_db), admin_port=args.admin_port,
-          admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"), passtokens=passtokens)
+          admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"), passtokens=passtokens,
+          registry=args.registry, policies=policies, profile=args.profile,
+          record=Path(args.record) if args.record else None)
     return 0
 
 
@@ -352,7 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", help=db_help)
     verify.set_defaults(run=_cmd_audit_verify)
 
-    centre = sub.add_parser("centre", help="run the reference insurance centre over HTTP (tests, training)")
+    centre = sub.add_parser(
+        "centre", help="run the reference insurance centre over HTTP (tests, training)",
+        description="The reference insurance centre: answers the national platform's transactions (2101-2103, "
+                    "2201-2208, 2301-2305, 2401-2405, 2601, 3201/3202) from its own books. Its inpatient benefits "
+                    "are TRAINING VALUES (resources/centre/inpatient-training.toml): the policy documents give no "
+                    "inpatient numbers, so they are not any region's policy.")
     centre.add_argument("--host", default="127.0.0.1")
     centre.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
     centre.add_argument("--centre-db", default="centre.sqlite3", help="the centre's own SQLite file")
@@ -362,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="port of the fault and stats endpoints, on 127.0.0.1 only (0: a free one, printed)")
     centre.add_argument("--admin-token", help="token the admin endpoints ask for (default: "
                         "$COUNTER_APP_CENTRE_ADMIN_TOKEN, else made up and printed)")
+    centre.add_argument("--registry", help="a counter database URL to copy the insured registry from at start "
+                        "(persons, accounts, bindings, year totals, catalogue, institutions)")
+    centre.add_argument("--policies", help="folder of the centre's own policy packs (default: the shipped ones); "
+                        "a pack that differs from the counter's makes the centre disagree, as a real one can")
+    centre.add_argument("--profile", default="national", choices=("national", "hefei-legacy"),
+                        help="hefei-legacy answers the family-account amount in Hefei's older names (HF-A)")
+    centre.add_argument("--record", help="append every request received, one JSON per line, to this file")
     centre.set_defaults(run=_cmd_centre)
 
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")

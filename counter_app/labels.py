@@ -10,6 +10,13 @@ STATUS = {"normal": "正常", "suspended": "停保", "arrears": "欠费"}
 MED_TYPE = {"11": "普通门诊", "13": "急诊", "14": "门诊慢特病", "21": "住院", "41": "定点药店购药",
             "51": "生育门诊", "52": "生育住院"}
 RELATION = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女", "self": "本人职工账户"}
+# The settlement's amounts by their national names (shown to people, never the bare field name)
+AMOUNT_NAMES = {
+    "medfee_sumamt": "医疗费总额", "fulamt_ownpay_amt": "全自费", "overlmt_selfpay": "超限价自付",
+    "preselfpay_amt": "先行自付", "inscp_scp_amt": "符合范围", "act_pay_dedc": "起付线", "hifp_pay": "统筹基金",
+    "fund_pay_sumamt": "基金支付", "psn_part_amt": "个人负担", "acct_pay": "个人账户支付",
+    "acct_mulaid_pay": "家庭共济支付", "psn_cash_pay": "现金支付", "balc": "账户余额",
+}
 CLASS = {"A": "甲类", "B": "乙类", "C": "丙类（全自费）"}
 LOCATION = {"local": "本地", "referral": "转诊异地", "relocated": "异地安置", "offsite": "异地（未转诊）"}
 LEVEL = {0: "未定级", 1: "一级", 2: "二级", 3: "三级"}

@@ -5,9 +5,9 @@
 """
 from .claim import Claim, ClaimError, claim_to_json, parse_claim
 from .policy import PackError, PolicyPack, pack_from_mapping
-from .settlement import PackNotInForce, Settlement, settle
+from .settlement import CentreFund, PackNotInForce, Settlement, settle
 
 __all__ = [
-    "Claim", "ClaimError", "PackError", "PackNotInForce", "PolicyPack", "Settlement",
+    "CentreFund", "Claim", "ClaimError", "PackError", "PackNotInForce", "PolicyPack", "Settlement",
     "claim_to_json", "pack_from_mapping", "parse_claim", "settle",
 ]

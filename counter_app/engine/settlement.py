@@ -89,11 +89,23 @@ class Settlement:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CentreFund:
+    """Pooling decided by the insurance centre (inpatient: its benefits are the centre's to compute).
+    Given it, the engine does not decide pooling; it splits only the personal part between the own
+    account, family accounts (HF-4 covers inpatient costs) and cash, by the same rules as outpatient."""
+
+    fund: Decimal
+    deductible: Decimal
+    ratio: Decimal = ZERO
+    note: str = ""
+
+
 class PackNotInForce(ValueError):
     """The claim's visit date is before the chosen pack takes effect."""
 
 
-def settle(claim: Claim, pack: PolicyPack) -> Settlement:
+def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> Settlement:
     if claim.policy != pack.id:
         raise ValueError(f"claim asks for policy {claim.policy!r}, given pack {pack.id!r}")
     if claim.visit_date < pack.effective_from:
@@ -124,8 +136,18 @@ def settle(claim: Claim, pack: PolicyPack) -> Settlement:
     overlimit = ZERO  # items carry no price limits yet
     scope = total - class_c - overlimit - prepay_total
 
-    decision = pooling.decide(claim, pack)
-    pool = pooling.pay(decision, scope, ytd)
+    if centre is None:
+        decision = pooling.decide(claim, pack)
+        pool = pooling.pay(decision, scope, ytd)
+        applies, reason, ratio = decision.applies, decision.reason, decision.ratio if decision.applies else ZERO
+        outpatient_fund = pool.fund
+    else:
+        if not ZERO <= centre.fund <= scope or not ZERO <= centre.deductible <= scope - centre.fund:
+            raise ValueError(f"centre fund {fmt(centre.fund)} / deductible {fmt(centre.deductible)} do not fit "
+                             f"the policy-scope amount {fmt(scope)}")
+        note = centre.note or f"fund {fmt(centre.fund)}, deductible {fmt(centre.deductible)}"
+        pool = pooling.PoolPayment(centre.deductible, centre.fund, (("centre", note),))
+        applies, reason, ratio, outpatient_fund = bool(centre.fund), "paid by the centre", centre.ratio, ZERO
     trace.extend(pool.trace)
     fund = pool.fund
     psn_part = total - fund
@@ -149,7 +171,7 @@ def settle(claim: Claim, pack: PolicyPack) -> Settlement:
         inscp_scp_amt=scope,
         act_pay_dedc=pool.deductible_met,
         hifp_pay=fund,
-        pool_prop_selfpay=decision.ratio if decision.applies else ZERO,
+        pool_prop_selfpay=ratio,
         fund_pay_sumamt=fund,
         psn_part_amt=psn_part,
         acct_pay=acct_pay,
@@ -157,9 +179,11 @@ def settle(claim: Claim, pack: PolicyPack) -> Settlement:
         psn_cash_pay=cash,
         balc=acct.own_balc,
         mulaid=acct.family,
-        ytd=Ytd(year, ytd.deductible_paid + pool.deductible_met, ytd.outpatient_pool_paid + fund),
-        pooling_applies=decision.applies,
-        pooling_reason=decision.reason,
+        # the outpatient year totals (WH-15, WH-16) move only with outpatient pooling
+        ytd=Ytd(year, ytd.deductible_paid + (pool.deductible_met if centre is None else ZERO),
+                ytd.outpatient_pool_paid + outpatient_fund),
+        pooling_applies=applies,
+        pooling_reason=reason,
         trace=tuple(trace),
     )
     check_identities(settlement)

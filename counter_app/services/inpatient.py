@@ -192,7 +192,7 @@ def discharge_preview(db: Database, ctx: Actor, adm_no: str, discharge_date: dt.
     with db.sessions() as session:
         stay = _stay(session, _admission(session, ctx, adm_no))
         request = _request(stay, discharge_date, med_type)
-        claim, _, _ = build_claim(session, ctx, request)
+        claim = build_claim(session, ctx, request)[0]
     preview = Preview(claim, _run_engine(claim))
     _, collect, refund = _deposit_split(stay.deposit, preview.result.psn_cash_pay)
     return DischargePreview(stay, preview, collect, refund)

@@ -54,13 +54,31 @@ class PersonView:
     deductible_paid: Decimal
     outpatient_pool_paid: Decimal
     providers: tuple[ProviderView, ...]
+    cert_type: str = "02"  # what was scanned, as the platform's mdtrt_cert_type (01 e-voucher, 02 ID, 03 card)
+    cert_no: str = ""  # and its number (mdtrt_cert_no); the ID number when nothing else was scanned
 
     @property
     def masked_certno(self) -> str:
         return identity.mask(self.certno)
 
 
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """Who was found, and by which credential (it goes upstream as mdtrt_cert_type / _no)."""
+
+    person_id: int
+    cert_type: str
+    cert_no: str
+
+
+CERT_TYPES = {"evoucher": "01", "card": "03"}  # Credential.kind -> mdtrt_cert_type; 02 is the resident ID
+
+
 def find_person_id(session: Session, scanned: str) -> int:
+    return find_person(session, scanned).person_id
+
+
+def find_person(session: Session, scanned: str) -> Scanned:
     text = scanned.strip() if isinstance(scanned, str) else ""
     if not text:
         raise ServiceError("请扫描或输入医保电子凭证、社保卡或身份证号")
@@ -73,13 +91,14 @@ def find_person_id(session: Session, scanned: str) -> int:
         found = session.scalar(select(Person.id).where(Person.certno == certno))
         if found is None:
             raise NotFound(f"未找到身份证号为 {identity.mask(certno)} 的参保人")
-        return found
-    found = session.scalar(select(Credential.person_id).where(Credential.code == text))
-    if found is None:
-        found = session.scalar(select(Person.id).where(Person.psn_no == text))
-    if found is None:
+        return Scanned(found, "02", certno)
+    credential = session.execute(select(Credential.person_id, Credential.kind).where(Credential.code == text)).first()
+    if credential is not None:
+        return Scanned(credential[0], CERT_TYPES.get(credential[1], "01"), text)
+    person = session.execute(select(Person.id, Person.certno).where(Person.psn_no == text)).first()
+    if person is None:
         raise NotFound(f"未找到参保人：{text[:40]}")
-    return found
+    return Scanned(person[0], "02", person[1])  # a typed psn_no: the person is known by the ID number
 
 
 def provider_relation(declared: str, provider_certno: str) -> str:
@@ -134,4 +153,4 @@ def person_view(session: Session, person_id: int, year: int) -> PersonView:
     deductible, pooled = year_totals(session, person_id, year)
     return PersonView(person.id, person.psn_no, person.certno, person.name, person.insutype, person.psn_type,
                       person.retired_on, person.status, person.hospitalized, balance, is_open, year,
-                      deductible, pooled, providers_of(session, person_id))
+                      deductible, pooled, providers_of(session, person_id), "02", person.certno)

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from ..store.models import Institution, NumberSequence
 
 
-def next_value(session: Session, institution: Institution, name: str) -> int:
-    """The next value of a per-institution counter, under the transaction's write lock."""
+def next_value(session: Session, institution: Institution, name: str, count: int = 1) -> int:
+    """The next value of a per-institution counter, under the transaction's write lock; with
+    `count`, that many values are taken and the first is returned."""
     seq = session.scalar(
         select(NumberSequence)
         .where(NumberSequence.institution_id == institution.id, NumberSequence.name == name)
@@ -19,9 +20,9 @@ def next_value(session: Session, institution: Institution, name: str) -> int:
     if seq is None:
         seq = NumberSequence(institution_id=institution.id, name=name, last_value=0)
         session.add(seq)
-    seq.last_value += 1
+    seq.last_value += count
     session.flush()
-    return seq.last_value
+    return seq.last_value - count + 1
 
 
 def settlement_number(institution: Institution, serial: int) -> str:
@@ -32,7 +33,7 @@ def settlement_number(institution: Institution, serial: int) -> str:
 def msgid(institution: Institution, at: dt.datetime, serial: int) -> str:
     """national-interface.md: institution code (12) + yyyyMMddHHmmss (14) + serial (4).
 
-    The serial is the settlement's own, so two messages of one institution in the same second
-    differ unless 10,000 settlements share that second; the outbox's unique index guards that.
+    The serial comes from the institution's "message" counter, so two messages of one institution
+    in the same second differ unless 10,000 share that second; the outbox's unique index guards that.
     """
     return f"{institution.code:<12.12}{at:%Y%m%d%H%M%S}{serial % 10000:04d}"

@@ -27,7 +27,7 @@ from ..store import Database
 from ..store.models import (
     Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, Settlement, YearTotal,
 )
-from . import ledger, numbers
+from . import ledger, numbers, upstream
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, RefundRefused, ServiceError, require_reason
@@ -56,6 +56,8 @@ class ClaimRequest:
     prescribing_level: int | None = None
     use_own_account: bool = True
     use_family_account: bool = True
+    cert_type: str = ""  # mdtrt_cert_type of what was scanned (lookup.Scanned); "" = by the ID number
+    cert_no: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,21 +110,36 @@ def _institution(session: Session, code: str) -> Institution:
     return inst
 
 
-def _items(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[Item, ...]:
+@dataclass(frozen=True, slots=True)
+class FeeLine:
+    """A claim line as it goes upstream (2204, 2301, 2102): quantity and unit price beside the amount."""
+
+    code: str
+    name: str
+    kind: str
+    cls: str
+    quantity: Decimal
+    price: Decimal
+    amount: Decimal
+
+
+def _items(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[tuple[Item, ...], tuple[FeeLine, ...]]:
     if not lines:
         raise ServiceError("请至少录入一个收费项目")
     codes = {line.code for line in lines}
     found = {c.code: c for c in session.scalars(select(CatalogueItem).where(CatalogueItem.code.in_(codes)))}
-    items = []
+    items, fees = [], []
     for n, line in enumerate(lines, 1):
         cat = found.get(line.code)
         if cat is None:
             raise NotFound(f"第 {n} 行：目录中没有编码 {line.code}")
         if not ZERO < line.quantity <= MAX_QUANTITY:
             raise ServiceError(f"第 {n} 行：数量应大于 0 且不超过 {MAX_QUANTITY}（{line.quantity}）")
-        items.append(Item(cat.code, cat.name, cat.cls, cents(cat.price * line.quantity),
-                          cat.prepay_ratio if cat.cls == "B" else ZERO, cat.account_payable))
-    return tuple(items)
+        amount = cents(cat.price * line.quantity)
+        items.append(Item(cat.code, cat.name, cat.cls, amount, cat.prepay_ratio if cat.cls == "B" else ZERO,
+                          cat.account_payable))
+        fees.append(FeeLine(cat.code, cat.name, cat.kind, cat.cls, line.quantity, cat.price, amount))
+    return tuple(items), tuple(fees)
 
 
 def _lock_people(session: Session, person_ids: list[int]) -> None:
@@ -147,8 +164,9 @@ def _bound_providers(session: Session, person_id: int, policy: str
 
 
 def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bool = False
-                ) -> tuple[Claim, Institution, dict[str, Account]]:
-    """The engine's claim from the store as it is now; with `lock`, every account it reads is locked.
+                ) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...]]:
+    """The engine's claim from the store as it is now, and its lines as they go upstream; with
+    `lock`, every account it reads is locked.
 
     Locks are taken before any row is loaded, so what is read is what the lock protects.
     """
@@ -177,6 +195,7 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
             family.append(Provider(provider.psn_no, provider_relation(binding.relation, provider.certno),
                                    provider.insutype, provider.status, balance, provider.died_on))
         accounts[provider.psn_no] = account
+    items, fees = _items(session, request.lines)
     claim = Claim(
         policy=inst.policy,
         visit_date=request.visit_date,
@@ -187,11 +206,11 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
         person=ClaimPerson(person.psn_no, person.insutype, person.psn_type, person.retired_on, person.status,
                            person.hospitalized, own_balance, Ytd(year, deductible, pooled)),
         family=tuple(family),
-        items=_items(session, request.lines),
+        items=items,
         use_own_account=request.use_own_account,
         use_family_account=request.use_family_account,
     )
-    return claim, inst, accounts
+    return claim, inst, accounts, fees
 
 
 def _run_engine(claim: Claim) -> EngineSettlement:
@@ -207,7 +226,7 @@ def preview(db: Database, ctx: Actor, request: ClaimRequest) -> Preview:
     """Pre-settlement: what would be paid by whom; writes nothing."""
     ctx.require_settle(request.med_type)
     with db.sessions() as session:
-        claim, _, _ = build_claim(session, ctx, request)
+        claim = build_claim(session, ctx, request)[0]
         return Preview(claim, _run_engine(claim))
 
 
@@ -229,7 +248,7 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
     shift = require_shift(session, ctx)
-    claim, inst, accounts = build_claim(session, ctx, request, lock=True)
+    claim, inst, accounts, fees = build_claim(session, ctx, request, lock=True)
     result = _run_engine(claim)
     if confirmed is not None and split_of(result) != confirmed.split:
         raise SplitChanged(Preview(claim, result))
@@ -261,11 +280,13 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
                                 deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
                                 settlement_id=row.id, note=f"结算 {row.setl_no}"))
         session.add(totals[-1])
-    infno = "2304" if claim.med_type in INPATIENT_MED_TYPES else "2207"
-    msgid = _queue(session, inst, row, infno, person.psn_no, at, serial,
-                   {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
-                    "med_type": claim.med_type, "setl_time": at.isoformat(timespec="seconds"),
-                    "setlinfo": result.to_json()})
+    msgid = ""
+    if claim.med_type not in INPATIENT_MED_TYPES:  # an inpatient settlement is the centre's, online (inpatient.py)
+        msgid = upstream.queue_settlement(
+            session, inst, person, settlement_id=row.id, setl_no=row.setl_no, med_type=claim.med_type,
+            cert_type=request.cert_type, cert_no=request.cert_no, fees=fees, result=result.to_json(),
+            use_account=request.use_own_account or request.use_family_account, operator=ctx.cashier, at=at,
+            outside_rx=request.prescribing_level is not None)
     _audit_money(session, ctx, "settle", row, entries, totals, at)
     return Settled(row.id, row.setl_no, at, result, msgid)
 
@@ -281,16 +302,6 @@ def _audit_money(session: Session, ctx: Actor, action: str, row: Settlement, ent
                   "fund_pay_sumamt": fmt(row.fund_pay_sumamt), "acct_pay": fmt(row.acct_pay),
                   "acct_mulaid_pay": fmt(row.acct_mulaid_pay), "psn_cash_pay": fmt(row.psn_cash_pay), **extra},
            covers={"settlement": [row], "ledger_entry": entries, "year_total": totals})
-
-
-def _queue(session: Session, inst: Institution, row: Settlement, infno: str, person_key: str,
-           at: dt.datetime, serial: int, data: dict[str, Any]) -> str:
-    """The outbox row, in the caller's transaction (issue: never lose a settlement upstream)."""
-    msgid = numbers.msgid(inst, at, serial)
-    session.add(Outbox(msgid=msgid, infno=infno, settlement_id=row.id, person_key=person_key,
-                       payload=json.dumps(data, ensure_ascii=False), status="pending",
-                       next_attempt_at=at, created_at=at))
-    return msgid
 
 
 def _mirror(result: dict[str, Any]) -> dict[str, Any]:
@@ -320,6 +331,8 @@ def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
             raise NotFound(f"本机构没有结算单号 {setl_no}")
         if orig.kind != "settle":
             raise RefundRefused(f"{setl_no} 本身是一笔退费，不能再退")
+        if orig.med_type in INPATIENT_MED_TYPES:
+            raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销（须联网由医保中心撤销）")
         if session.scalar(select(Settlement.id).where(Settlement.reverses_id == orig.id)) is not None:
             raise RefundRefused(f"结算 {setl_no} 已经退费")
         entries = list(session.scalars(select(LedgerEntry).where(LedgerEntry.settlement_id == orig.id)
@@ -354,12 +367,13 @@ def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
                                     outpatient_pool_paid=-total.outpatient_pool_paid,
                                     settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
             session.add(totals[-1])
-        orig_msgid = session.scalar(select(Outbox.msgid).where(Outbox.settlement_id == orig.id))
-        infno = "2305" if orig.med_type in INPATIENT_MED_TYPES else "2208"
-        msgid = _queue(session, inst, row, infno, person.psn_no, at, serial,
-                       {"setl_no": row.setl_no, "psn_no": person.psn_no, "insutype": person.insutype,
-                        "med_type": orig.med_type, "setl_time": at.isoformat(timespec="seconds"),
-                        "original_setl_no": setl_no, "omsgid": orig_msgid, "reason": reason, "setlinfo": result})
+        original = session.execute(select(Outbox.msgid, Outbox.infno, Outbox.visit_key).where(
+            Outbox.settlement_id == orig.id, Outbox.infno.in_((upstream.SETTLE, upstream.PHARMACY_SETTLE)))).first()
+        msgid = upstream.queue_cancel(
+            session, inst, person, settlement_id=row.id, setl_no=row.setl_no,
+            visit_key=(original.visit_key if original else None) or setl_no, omsgid=original.msgid if original else "",
+            oinfno=original.infno if original else upstream.SETTLE, reason=reason, result=result,
+            operator=ctx.cashier, at=at)
         _audit_money(session, ctx, "refund", row, written, totals, at, reverses=setl_no, reason=reason,
                      approver=approval.approver, approval_audit_id=approval.audit_id)
         return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))

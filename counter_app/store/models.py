@@ -231,6 +231,28 @@ class Outbox(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     response: Mapped[str | None] = mapped_column(Text)
+    visit_key: Mapped[str | None] = mapped_column(String(30), index=True)  # ipt_otp_no / adm_no (0007)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    operator: Mapped[str | None] = mapped_column(String(30))  # staff_no of who queued it
+
+
+class CentreResult(Base):
+    """The centre's answer to one settlement, and whether it equals the counter's own split.
+
+    Never overwritten: a difference stays for a supervisor to review (reviewed_by / reviewed_at)."""
+
+    __tablename__ = "centre_result"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), unique=True)
+    msgid: Mapped[str] = mapped_column(String(30))
+    mdtrt_id: Mapped[str] = mapped_column(String(30))
+    setl_id: Mapped[str] = mapped_column(String(30))
+    equal: Mapped[bool] = mapped_column(Boolean, index=True)
+    differences: Mapped[str] = mapped_column(Text)  # JSON: {field: [ours, centre's]}
+    setlinfo: Mapped[str] = mapped_column(Text)  # the centre's setlinfo, as it sent it
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(30))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Staff(Base):
@@ -333,6 +355,8 @@ class AdmissionFee(Base):
     quantity: Mapped[Decimal] = mapped_column(Ratio)
     posted_at: Mapped[dt.datetime] = mapped_column(DateTime)
     posted_by: Mapped[str] = mapped_column(String(30))
+    feedetl_sn: Mapped[str | None] = mapped_column(String(30))  # as uploaded (2301); 0007
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))  # the one that settled it
 
 
 class DepositEntry(Base):

@@ -1,10 +1,13 @@
 """A reference insurance centre over HTTP, for tests, training and the sync bench.
 
-    counter-app centre [--host 127.0.0.1] [--port 8765] [--db centre.sqlite3]
+    counter-app centre [--host 127.0.0.1] [--port 8765] [--db centre.sqlite3] [--registry URL]
+                       [--policies DIR] [--profile national|hefei-legacy] [--record FILE]
 
-It keeps its own SQLite database, validates each envelope, answers a repeated msgid with its
-first answer (so a counter that retries never settles twice), answers 3201/3202 reconciliation,
-and takes faults at run time for tests and training:
+It keeps its own SQLite database and books (centre_books.py): the insured registry copied from a
+counter database, visits, fee lines, and settlements it computes itself. It checks each envelope
+and input against the field lists (fields.py: no undefined field, numbers for money), answers a
+repeated msgid with its first answer (so a counter that retries never settles twice), answers
+3201/3202 reconciliation, and takes faults at run time for tests and training:
 
     POST /_admin/faults {"mode": "delay"|"hold"|"error500"|"reject"|"drop_after_commit"|"refuse"|"none",
                          "count": N, "seconds": S, "after": K}
@@ -25,36 +28,20 @@ import asyncio
 import datetime as dt
 import hmac
 import json
-import re
 import secrets
 import signal
 import sqlite3
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from . import fields as F
+from . import fields as F, wire
+from .centre_books import Books, Refusal
 from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
 
-_MONEY = re.compile(r"-?\d{1,12}\.\d{2}")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS message (
-    msgid TEXT PRIMARY KEY, infno TEXT NOT NULL, fixmedins_code TEXT NOT NULL, received_at TEXT NOT NULL,
-    response TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS record (
-    id INTEGER PRIMARY KEY, setl_id TEXT UNIQUE NOT NULL, msgid TEXT UNIQUE NOT NULL, kind TEXT NOT NULL,
-    fixmedins_code TEXT NOT NULL, psn_no TEXT NOT NULL, insutype TEXT NOT NULL, setl_no TEXT NOT NULL,
-    setl_date TEXT NOT NULL, medfee_sumamt TEXT NOT NULL, fund_pay_sumamt TEXT NOT NULL, acct_pay TEXT NOT NULL,
-    acct_mulaid_pay TEXT NOT NULL, psn_cash_pay TEXT NOT NULL, cancels TEXT, status TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS record_day ON record (fixmedins_code, setl_date);
-"""
-
-
-class Refusal(Exception):
-    """A message the centre will never accept (answered with infcode -1 and the reason)."""
 
 
 FAULT_MODES = ("none", "delay", "hold", "error500", "reject", "drop_after_commit", "refuse")
@@ -94,14 +81,17 @@ class Stats:
 
 
 class CentreStore:
-    """The centre's own database: every message and its answer, and the settlement records."""
+    """The centre's own database: every message and its answer, and its books (centre_books.py)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, registry: str | None = None, policies: Path | None = None,
+                 profile: str = "national", record: Path | None = None) -> None:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        self.serial = self.db.execute("SELECT count(*) FROM record").fetchone()[0]
+        self.books = Books(self.db, policies=policies, profile=profile)
+        self.persons = self.books.import_registry(registry) if registry else \
+            self.db.execute("SELECT count(*) FROM person").fetchone()[0]
+        self.record = record.open("a", encoding="utf-8") if record else None
 
     def answer(self, env: dict[str, Any], now: dt.datetime, stats: Stats) -> tuple[dict[str, Any], bool]:
         """(response, duplicate): one transaction per message; a repeat gets the stored answer."""
@@ -110,20 +100,23 @@ class CentreStore:
             row = self.db.execute("SELECT response FROM message WHERE msgid = ?", (msgid,)).fetchone()
             if row:
                 stats.duplicates += 1
-                return json.loads(row[0]), True
+                return wire.loads(row[0]), True
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            self.db.execute("SAVEPOINT work")
             try:
                 _check_envelope(env)
                 output = self._dispatch(env, now)
                 response = _response(env, now, F.SUCCESS, "", output)
-            except Refusal as exc:
+            except (Refusal, KeyError) as exc:  # a KeyError: a field the checks let through as empty
+                self.db.execute("ROLLBACK TO work")  # a refusal leaves nothing behind but its answer
                 stats.refused += 1
-                response = _response(env, now, "-1", str(exc), {})
+                response = _response(env, now, "-1", str(exc) if isinstance(exc, Refusal) else f"缺少 {exc}", {})
+            self.db.execute("RELEASE work")
             if isinstance(msgid, str) and len(msgid) == F.MSGID_LENGTH:
                 self.db.execute("INSERT INTO message VALUES (?, ?, ?, ?, ?)",
                                 (msgid, str(env.get("infno")), str(env.get("fixmedins_code")), now.isoformat(),
-                                 json.dumps(response, ensure_ascii=False)))
+                                 wire.dumps_text(response)))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -131,13 +124,36 @@ class CentreStore:
         return response, False
 
     def _dispatch(self, env: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-        infno, data = env["infno"], env["input"].get("data")
-        if not isinstance(data, dict):
-            raise Refusal("input.data 缺失或不是对象")
-        if infno in F.SETTLE_INFNOS:
-            return self._settle(env, data)
+        infno, given, b = env["infno"], env["input"], self.books
+        data = given.get("data", {})
+        if infno == F.REGISTER:
+            return b.register(env, data)
+        if infno == F.REGISTER_CANCEL:
+            return b.register_cancel(env, data)
+        if infno == F.VISIT_INFO:
+            return b.visit_info(env, given)
+        if infno == F.FEE_UPLOAD:
+            return b.fees(env, given, "otp")
+        if infno == F.FEE_CANCEL:
+            return b.cancel_fees(env, data, "otp")
+        if infno in (F.OUTPATIENT_PRESETTLE, F.OUTPATIENT_SETTLE):
+            return b.outpatient(env, data, final=infno == F.OUTPATIENT_SETTLE)
+        if infno in (F.PHARMACY_PRESETTLE, F.PHARMACY_SETTLE):
+            return b.pharmacy(env, given, final=infno == F.PHARMACY_SETTLE)
         if infno in F.CANCEL_INFNOS:
-            return self._cancel(env, data)
+            return b.cancel(env, data, infno)
+        if infno == F.ADMIT:
+            return b.admit(env, given)
+        if infno == F.DISCHARGE:
+            return b.discharge(env, given)
+        if infno == F.DISCHARGE_CANCEL:
+            return b.discharge_cancel(env, data)
+        if infno == F.INPATIENT_FEE_UPLOAD:
+            return b.fees(env, given, "ipt")
+        if infno == F.INPATIENT_FEE_CANCEL:
+            return b.cancel_fees(env, data, "ipt")
+        if infno in (F.INPATIENT_PRESETTLE, F.INPATIENT_SETTLE):
+            return b.inpatient(env, data, final=infno == F.INPATIENT_SETTLE)
         if infno == F.REVERSAL:
             return self._reverse(env, data)
         if infno == F.RECONCILE_TOTALS:
@@ -148,60 +164,16 @@ class CentreStore:
             return {"signinoutb": {"sign_no": f"S{now:%Y%m%d%H%M%S}", "sign_time": F.inf_time(now)}}
         raise Refusal(f"不支持的交易 {infno}")
 
-    def _next_setl_id(self) -> str:
-        self.serial += 1
-        return f"C{self.serial:012d}"
-
-    def _settle(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        amounts = _amounts(data, F.SETL_AMOUNTS)
-        if amounts["medfee_sumamt"] != amounts["fund_pay_sumamt"] + amounts["acct_pay"] + amounts["psn_cash_pay"]:
-            raise Refusal("medfee_sumamt ≠ fund_pay_sumamt + acct_pay + psn_cash_pay")
-        for key in ("psn_no", "insutype", "med_type", "setl_no", "setl_time"):
-            if not isinstance(data.get(key), str) or not data[key]:
-                raise Refusal(f"input.data.{key} 缺失")
-        if data.get("medins_setl_id") != env["msgid"]:
-            raise Refusal("medins_setl_id 应与 msgid 相同")
-        setl_id = self._next_setl_id()
-        self.db.execute(
-            "INSERT INTO record (setl_id, msgid, kind, fixmedins_code, psn_no, insutype, setl_no, setl_date, "
-            "medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancels, status) "
-            "VALUES (?, ?, 'settle', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'settled')",
-            (setl_id, env["msgid"], env["fixmedins_code"], data["psn_no"], data["insutype"], data["setl_no"],
-             data["setl_time"][:10], *(data[k] for k in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay",
-                                                           "acct_mulaid_pay", "psn_cash_pay"))))
-        setlinfo = {k: data[k] for k in F.SETL_AMOUNTS}
-        setlinfo.update(setl_id=setl_id, psn_no=data["psn_no"], medins_setl_id=env["msgid"], insutype=data["insutype"])
-        detail = [{"fund_pay_type": F.FUND_EMPLOYEE_POOLING, "fund_payamt": data["hifp_pay"]},
-                  {"fund_pay_type": F.FUND_EMPLOYEE_ACCOUNT, "fund_payamt": data["acct_pay"]}]
-        return {"setlinfo": setlinfo, "setldetail": detail}
-
-    def _cancel(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        original = self.db.execute(
-            "SELECT setl_id, psn_no, insutype, medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, "
-            "psn_cash_pay, status FROM record WHERE setl_id = ? AND fixmedins_code = ?",
-            (data.get("setl_id"), env["fixmedins_code"])).fetchone()
-        if original is None:
-            raise Refusal(f"原结算 {data.get('setl_id')} 不存在")
-        if original[1] != data.get("psn_no"):
-            raise Refusal("撤销的人员编号与原结算不符")
-        if original[8] != "settled":
-            raise Refusal(f"原结算 {original[0]} 已{'撤销' if original[8] == 'cancelled' else '冲正'}")
-        setl_id = self._next_setl_id()
-        negated = [str(Decimal(0) - Decimal(v)) for v in original[3:8]]
-        self.db.execute(
-            "INSERT INTO record (setl_id, msgid, kind, fixmedins_code, psn_no, insutype, setl_no, setl_date, "
-            "medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancels, status) "
-            "VALUES (?, ?, 'cancel', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled')",
-            (setl_id, env["msgid"], env["fixmedins_code"], original[1], original[2], str(data.get("setl_no", "")),
-             str(data.get("setl_time") or env["inf_time"])[:10], *negated, original[0]))
-        self.db.execute("UPDATE record SET status = 'cancelled' WHERE setl_id = ?", (original[0],))
-        keys = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
-        return {"setlinfo": dict(zip(keys, negated), setl_id=setl_id, psn_no=original[1])}
-
     def _reverse(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        row = self.db.execute("SELECT setl_id, status FROM record WHERE msgid = ?", (data.get("omsgid"),)).fetchone()
+        """2601: undo a message whose answer was lost: a settlement or cancel is reversed in full."""
+        row = self.db.execute("SELECT setl_id, status, kind, psn_no, mdtrt_id, moved, cancels FROM record "
+                              "WHERE msgid = ?", (data.get("omsgid"),)).fetchone()
         if row is None:
             return {"result": "原交易不存在，无需冲正"}
+        if row[1] == "reversed":
+            return {"result": f"{row[0]} 已冲正"}
+        if row[2] == "settle" and row[1] == "settled":
+            self.books._unmove(row[3], row[4], json.loads(row[5]))
         self.db.execute("UPDATE record SET status = 'reversed' WHERE setl_id = ?", (row[0],))
         return {"result": f"已冲正 {row[0]}"}
 
@@ -220,17 +192,18 @@ class CentreStore:
     def _totals(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         rows = self._records(env["fixmedins_code"], data, data.get("insutype"))
         sums = {k: sum((Decimal(r[3 + i]) for r in rows), Decimal("0.00")) for i, k in enumerate(F.RECONCILE_AMOUNTS)}
-        sent = _amounts(data, F.RECONCILE_AMOUNTS)
+        sent = {k: _d(data.get(k)) for k in F.RECONCILE_AMOUNTS}
         count = data.get("fixmedins_setl_cnt")
         ties = sums == sent and count == len(rows)
-        text = "平" if ties else (f"不平：中心 {len(rows)} 笔 " + " ".join(f"{k}={v}" for k, v in sums.items()))
+        text = "平" if ties else (f"不平：中心 {len(rows)} 笔，医疗费 {sums['medfee_sumamt']}，"
+                                 f"基金 {sums['fund_pay_sumamt']}，账户 {sums['acct_pay']}")
         return {"stmtinfo": {"stmt_rslt": "0" if ties else "1", "stmt_rslt_dscr": text, "fixmedins_setl_cnt": len(rows),
-                             **{k: str(v) for k, v in sums.items()}}}
+                             **sums}}
 
     def _detail(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         rows = self._records(env["fixmedins_code"], data, data.get("insutype"))
         return {"records": [{"setl_no": r[0], "medins_setl_id": r[1], "insutype": r[2],
-                             **dict(zip(F.RECONCILE_AMOUNTS, r[3:6]))} for r in rows]}
+                             **{k: Decimal(v) for k, v in zip(F.RECONCILE_AMOUNTS, r[3:6])}} for r in rows]}
 
     def stats(self, stats: Stats) -> dict[str, Any]:
         counts = dict(self.db.execute("SELECT kind || ':' || status, count(*) FROM record GROUP BY 1").fetchall())
@@ -245,6 +218,9 @@ def _check_envelope(env: Any) -> None:
     missing = [k for k in F.ENVELOPE_FIELDS if k not in env]
     if missing:
         raise Refusal(f"报文缺少字段：{', '.join(missing)}")
+    extra = [k for k in env if k not in F.ENVELOPE_FIELDS]
+    if extra:
+        raise Refusal(f"报文含未定义字段：{', '.join(map(str, extra))}")
     if env["infno"] not in F.KNOWN_INFNOS:
         raise Refusal(f"未知交易编号 {env['infno']}")
     msgid, code = env["msgid"], env["fixmedins_code"]
@@ -254,21 +230,15 @@ def _check_envelope(env: Any) -> None:
         dt.datetime.strptime(str(env["inf_time"]), "%Y-%m-%d %H:%M:%S")
     except ValueError:
         raise Refusal("inf_time 应为 yyyy-MM-dd HH:mm:ss") from None
-    if not isinstance(env["input"], dict):
-        raise Refusal("input 应为对象")
+    wrong = F.problems(env["infno"], env["input"])
+    if wrong:
+        raise Refusal("；".join(wrong[:5]) + (f"（另有 {len(wrong) - 5} 处）" if len(wrong) > 5 else ""))
 
 
-def _amounts(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Decimal]:
-    out = {}
-    for key in keys:
-        value = data.get(key)
-        if not isinstance(value, str) or not _MONEY.fullmatch(value):
-            raise Refusal(f"input.data.{key} 应为两位小数的金额字符串，收到 {value!r}")
-        try:
-            out[key] = Decimal(value)
-        except InvalidOperation:
-            raise Refusal(f"input.data.{key} 不是金额") from None
-    return out
+def _d(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise Refusal(f"金额应为数值，收到 {value!r}")
+    return Decimal(value)
 
 
 def _response(env: Any, now: dt.datetime, infcode: str, err_msg: str, output: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +246,11 @@ def _response(env: Any, now: dt.datetime, infcode: str, err_msg: str, output: di
     admvs = env.get("mdtrtarea_admvs", "") if isinstance(env, dict) else ""
     return {"infcode": infcode, "inf_refmsgid": f"{str(admvs)[:6]:0<6}{now:%Y%m%d%H%M%S}{now.microsecond:010d}",
             "refmsg_time": stamp, "respond_time": stamp, "err_msg": err_msg, "output": output}
+
+
+def _json(obj: Any, status: int = 200) -> web.Response:
+    """An answer with money as JSON numbers (wire.py)."""
+    return web.Response(body=wire.dumps(obj), status=status, content_type="application/json")
 
 
 class Centre:
@@ -334,18 +309,22 @@ class Centre:
                 self._hold(-1)
         if mode == "error500":
             return web.json_response({"infcode": "-1", "err_msg": "injected 500"}, status=500)
+        body = await request.read()
+        if self.store.record is not None:  # every request as it arrived, one per line (tests read it back)
+            self.store.record.write(body.decode("utf-8", "replace").replace("\n", " ") + "\n")
+            self.store.record.flush()
         try:
-            env = await request.json(loads=json.loads)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.json_response(_response({}, dt.datetime.now(), "-1", "报文不是合法 JSON", {}))
+            env = wire.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            return _json(_response({}, dt.datetime.now(), "-1", "报文不是合法 JSON", {}))
         infno = str(env.get("infno")) if isinstance(env, dict) else "?"
         self.stats.by_infno[infno] = self.stats.by_infno.get(infno, 0) + 1
         if mode == "reject":
-            return web.json_response(_response(env, dt.datetime.now(), "-1", "injected rejection", {}))
+            return _json(_response(env, dt.datetime.now(), "-1", "injected rejection", {}))
         response, _duplicate = self.store.answer(env, dt.datetime.now(), self.stats)
         if mode == "drop_after_commit" and request.transport is not None:
             request.transport.close()  # committed, but the counter never hears back
-        return web.json_response(response, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        return _json(response)
 
     @web.middleware
     async def _admin_guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -406,7 +385,8 @@ class Centre:
 
 
 def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_token: str | None = None,
-          passtokens: dict[str, str] | None = None) -> None:
+          passtokens: dict[str, str] | None = None, registry: str | None = None, policies: Path | None = None,
+          profile: str = "national", record: Path | None = None) -> None:
     """Run until interrupted; prints the URLs it listens on (port 0 picks a free port)."""
 
     async def main() -> None:
@@ -416,12 +396,14 @@ def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_tok
         # SIGTERM is what service managers and tests send.
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        centre = Centre(CentreStore(db_path), host, port, admin_port=admin_port, admin_token=admin_token,
-                        passtokens=passtokens)
+        store = CentreStore(db_path, registry=registry, policies=policies, profile=profile, record=record)
+        centre = Centre(store, host, port, admin_port=admin_port, admin_token=admin_token, passtokens=passtokens)
         bound = await centre.start()
         print(f"centre listening on http://{host}:{bound} (database {db_path}); "
               f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}; "
-              f"accepts paasid {', '.join(sorted(centre.gateway.passtokens))}", flush=True)
+              f"accepts paasid {', '.join(sorted(centre.gateway.passtokens))}; {store.persons} insured persons; "
+              f"packs from {store.books.policies}; inpatient benefits: {store.books.inpatient.name}"
+              f"{' (TRAINING VALUES)' if store.books.inpatient.training else ''}; profile {profile}", flush=True)
         await stop.wait()
         centre.released.set()  # let held requests go before the runners stop
         await centre.runner.cleanup()

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from . import fields as F
+from . import fields as F, wire
 from .gateway import Credentials, sign
 
 
@@ -30,9 +30,11 @@ class CentreClient:
     """Signs every request with the counter's gateway credentials (gateway.py); without them the
     requests go unsigned and a real gateway, like the reference centre, refuses them."""
 
-    def __init__(self, base_url: str, *, credentials: Credentials | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, *, credentials: Credentials | None = None, timeout: float = 10.0,
+                 profile: str = "national") -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
+        self.profile = profile  # hefei_names: which names the centre answers in
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout,
                                  limits=httpx.Limits(max_keepalive_connections=4))
 
@@ -40,7 +42,8 @@ class CentreClient:
         """The centre's answer to one message; raises Transient or Rejected."""
         try:
             headers = sign(self.credentials) if self.credentials else {}
-            reply = self.http.post(F.API_PATH, json=envelope, headers=headers)
+            headers["content-type"] = "application/json"
+            reply = self.http.post(F.API_PATH, content=wire.dumps(envelope), headers=headers)
         except httpx.TransportError as exc:  # refused, timed out, reply dropped mid-way
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
         if reply.status_code >= 500:
@@ -50,7 +53,7 @@ class CentreClient:
         if reply.status_code != 200:
             raise Transient(f"HTTP {reply.status_code} from {self.base_url}")
         try:
-            body = reply.json()
+            body = wire.loads(reply.content)
         except ValueError as exc:
             raise Transient(f"answer is not JSON: {reply.text[:100]!r}") from exc
         if body.get("infcode") != F.SUCCESS:

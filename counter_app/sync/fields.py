@@ -1,53 +1,141 @@
-"""The national platform's message envelope, transaction numbers and field names, in one place.
+"""The national platform's envelope, transaction numbers and the fields of each transaction's input.
 
-From shared/spec/national-interface.md. Where that page marks something *unverified*, or where
-this project had to choose (noted below), the choice is made here and nowhere else:
+From shared/spec/national-interface.md, in one place. The counter's builders (`messages.py`) and
+the reference centre's checks both read the lists here, and a test checks them against the spec
+page itself. Where the page marks something *unverified* or this project had to choose:
 
-- money travels as strings with two decimals, as everywhere in this project (the platform's own
-  examples use JSON numbers; unverified which the live platform insists on);
-- the reference centre takes every transaction at one path, `API_PATH`;
 - 3202 (detail reconciliation) is used by name for the list of a day's settlements behind a 3201
-  mismatch; its fields are this project's.
+  mismatch; its input is 3201's;
+- the reference centre takes every transaction at one path, `API_PATH`;
+- 2203 sends an empty `diseinfo[]` when the counter has no diagnosis (the counter takes none yet).
+
+Money, quantities, prices and ratios are JSON numbers written from the exact Decimal (`wire.py`);
+codes, ids and times are strings.
 """
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 # Transaction numbers (infno)
 SIGN_IN = "9001"
-OUTPATIENT_SETTLE = "2207"
-OUTPATIENT_CANCEL = "2208"
-INPATIENT_SETTLE = "2304"
-INPATIENT_CANCEL = "2305"
+PHARMACY_PRESETTLE, PHARMACY_SETTLE, PHARMACY_CANCEL = "2101", "2102", "2103"
+REGISTER, REGISTER_CANCEL = "2201", "2202"
+VISIT_INFO = "2203"
+FEE_UPLOAD, FEE_CANCEL = "2204", "2205"
+OUTPATIENT_PRESETTLE, OUTPATIENT_SETTLE, OUTPATIENT_CANCEL = "2206", "2207", "2208"
+INPATIENT_FEE_UPLOAD, INPATIENT_FEE_CANCEL = "2301", "2302"
+INPATIENT_PRESETTLE, INPATIENT_SETTLE, INPATIENT_CANCEL = "2303", "2304", "2305"
+ADMIT, DISCHARGE, ADMIT_CANCEL, DISCHARGE_CANCEL = "2401", "2402", "2404", "2405"
 REVERSAL = "2601"
 RECONCILE_TOTALS = "3201"
 RECONCILE_DETAIL = "3202"
-SETTLE_INFNOS = (OUTPATIENT_SETTLE, INPATIENT_SETTLE)
-CANCEL_INFNOS = (OUTPATIENT_CANCEL, INPATIENT_CANCEL)
-KNOWN_INFNOS = (SIGN_IN, *SETTLE_INFNOS, *CANCEL_INFNOS, REVERSAL, RECONCILE_TOTALS, RECONCILE_DETAIL)
+
+SETTLE_INFNOS = (OUTPATIENT_SETTLE, INPATIENT_SETTLE, PHARMACY_SETTLE)
+CANCEL_INFNOS = (OUTPATIENT_CANCEL, INPATIENT_CANCEL, PHARMACY_CANCEL)
+REGISTER_INFNOS = (REGISTER, ADMIT)  # their answer carries the visit's mdtrt_id
 
 API_PATH = "/fsi/api"
 INFVER = "V1.0"
 MSGID_LENGTH = 30
 SUCCESS = "0"
 
-# Envelope fields, request
+# Envelope fields, request and response
 ENVELOPE_FIELDS = ("infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs", "recer_sys_code", "dev_no",
                    "dev_safe_info", "cainfo", "signtype", "infver", "opter_type", "opter", "opter_name",
                    "inf_time", "fixmedins_code", "fixmedins_name", "sign_no", "input")
-# Response fields
 RESPONSE_FIELDS = ("infcode", "inf_refmsgid", "refmsg_time", "respond_time", "err_msg", "output")
 
-# setlinfo amounts carried upstream (national names; engine-contract.md uses the same)
-SETL_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-                "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay",
-                "psn_cash_pay", "balc")
+SCOPE_AMOUNTS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+DIAGNOSIS = ("diag_type", "diag_srt_no", "diag_code", "diag_name", "diag_dept", "dise_dor_no", "dise_dor_name",
+             "diag_time", "vali_flag")
+_OTP_SETTLE = ("psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "medfee_sumamt", "psn_setlway",
+               "mdtrt_id", "chrg_bchno", "acct_used_flag", "insutype")
+_IPT_SETTLE = ("psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "medfee_sumamt", "psn_setlway", "mdtrt_id",
+               "insutype", "acct_used_flag", "mid_setl_flag", "invono", *SCOPE_AMOUNTS)
+_DRUGINFO = ("psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "begntime", "medfee_sumamt", "insutype", "med_type",
+             "acct_used_flag", "invono", "dise_codg", "dise_name")
+_DRUGDETAIL = ("feedetl_sn", "rxno", "rx_circ_flag", "fee_ocur_time", "med_list_codg", "medins_list_codg",
+               "det_item_fee_sumamt", "cnt", "pric", "bilg_dr_codg", "bilg_dr_name")
+_ADMIT = ("psn_no", "insutype", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "begntime", "adm_dept_codg",
+          "adm_bed", "dscg_maindiag_code")
+_RECONCILE = ("insutype", "clr_type", "setl_optins", "stmt_begndate", "stmt_enddate", "medfee_sumamt",
+              "fund_pay_sumamt", "acct_pay", "fixmedins_setl_cnt")
+
+# The input of each transaction the counter sends: node -> (a list of records?, its fields).
+# Every field listed is sent (empty string where the counter has nothing); nothing else is.
+INPUTS: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
+    PHARMACY_PRESETTLE: {"druginfo": (False, _DRUGINFO), "drugdetail": (True, _DRUGDETAIL)},
+    PHARMACY_SETTLE: {"druginfo": (False, _DRUGINFO), "drugdetail": (True, _DRUGDETAIL)},
+    PHARMACY_CANCEL: {"data": (False, ("setl_id", "psn_no", "mdtrt_id"))},
+    REGISTER: {"data": (False, ("psn_no", "insutype", "begntime", "mdtrt_cert_type", "mdtrt_cert_no", "ipt_otp_no",
+                                "atddr_no", "dr_name", "dept_code", "dept_name", "caty"))},
+    REGISTER_CANCEL: {"data": (False, ("psn_no", "mdtrt_id", "ipt_otp_no"))},
+    VISIT_INFO: {"mdtrtinfo": (False, ("mdtrt_id", "psn_no", "med_type", "begntime", "main_cond_dscr", "dise_codg",
+                                       "dise_name")),
+                 "diseinfo": (True, DIAGNOSIS)},
+    FEE_UPLOAD: {"feedetail": (True, ("feedetl_sn", "mdtrt_id", "psn_no", "chrg_bchno", "rxno", "rx_circ_flag",
+                                      "fee_ocur_time", "med_list_codg", "medins_list_codg", "det_item_fee_sumamt",
+                                      "cnt", "pric", "bilg_dept_codg", "bilg_dept_name", "bilg_dr_codg",
+                                      "bilg_dr_name", "hosp_appr_flag"))},
+    FEE_CANCEL: {"data": (False, ("mdtrt_id", "chrg_bchno", "psn_no"))},
+    OUTPATIENT_PRESETTLE: {"data": (False, _OTP_SETTLE)},
+    OUTPATIENT_SETTLE: {"data": (False, (*_OTP_SETTLE, "invono", *SCOPE_AMOUNTS))},
+    OUTPATIENT_CANCEL: {"data": (False, ("psn_no", "setl_id", "mdtrt_id"))},
+    ADMIT: {"mdtrtinfo": (False, _ADMIT), "diseinfo": (True, DIAGNOSIS)},
+    DISCHARGE: {"mdtrtinfo": (False, (*_ADMIT, "mdtrt_id", "endtime", "dscg_way")), "diseinfo": (True, DIAGNOSIS)},
+    ADMIT_CANCEL: {"data": (False, ("mdtrt_id", "psn_no"))},
+    DISCHARGE_CANCEL: {"data": (False, ("mdtrt_id", "psn_no"))},
+    INPATIENT_FEE_UPLOAD: {"feedetail": (True, ("feedetl_sn", "mdtrt_id", "psn_no", "med_type", "fee_ocur_time",
+                                                "med_list_codg", "medins_list_codg", "det_item_fee_sumamt", "cnt",
+                                                "pric", "bilg_dept_codg", "bilg_dr_codg"))},
+    INPATIENT_FEE_CANCEL: {"data": (False, ("feedetl_sn", "mdtrt_id", "psn_no"))},
+    INPATIENT_PRESETTLE: {"data": (False, _IPT_SETTLE)},
+    INPATIENT_SETTLE: {"data": (False, _IPT_SETTLE)},
+    INPATIENT_CANCEL: {"data": (False, ("psn_no", "mdtrt_id", "setl_id"))},
+    REVERSAL: {"data": (False, ("psn_no", "omsgid", "oinfno"))},
+    RECONCILE_TOTALS: {"data": (False, _RECONCILE)},
+    RECONCILE_DETAIL: {"data": (False, _RECONCILE)},
+    SIGN_IN: {"signIn": (False, ("opter_no", "mac", "ip"))},
+}
+KNOWN_INFNOS = tuple(INPUTS)
+
+# Fields that are JSON numbers (数值型): amounts, quantities, prices, ratios, counts.
+NUMBER_FIELDS = frozenset({
+    "medfee_sumamt", "det_item_fee_sumamt", "cnt", "pric", *SCOPE_AMOUNTS, "fund_pay_sumamt", "acct_pay",
+    "fixmedins_setl_cnt", "pric_uplmt_amt", "selfpay_prop", "overlmt_amt", "act_pay_dedc", "hifp_pay",
+    "pool_prop_selfpay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
+    "psn_part_amt", "psn_cash_pay", "hosp_part_amt", "balc", "acct_mulaid_pay", "crt_payb_lmt_amt", "fund_payamt",
+})
+
+# setlinfo (the settlement's output) and its amounts
+SETL_AMOUNTS = ("medfee_sumamt", *SCOPE_AMOUNTS, "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt",
+                "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "balc")
+SETLINFO = ("mdtrt_id", "setl_id", "psn_no", "insutype", "psn_type", "med_type", "setl_time", "medfee_sumamt",
+            "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
+            "pool_prop_selfpay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
+            "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "hosp_part_amt", "balc", "acct_mulaid_pay",
+            "medins_setl_id", "clr_optins", "clr_way", "clr_type")
+# What the counter compares between its own settlement and the centre's answer (the split the
+# patient saw); `balc` is a state, and may differ where another counter drew the account since.
+COMPARED_AMOUNTS = ("medfee_sumamt", *SCOPE_AMOUNTS, "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt",
+                    "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
+# Fee line classification, as 2204 / 2301 answer it per line
+FEE_RESULT = ("feedetl_sn", "det_item_fee_sumamt", "cnt", "pric", "pric_uplmt_amt", "selfpay_prop",
+              "fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt", "chrgitm_lv", "med_chrgitm_type",
+              "lmt_used_flag")
 RECONCILE_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")
 
 # Fund types in setldetail (fund_pay_type)
 FUND_EMPLOYEE_POOLING = "310100"
 FUND_EMPLOYEE_ACCOUNT = "310200"
+FUND_RESIDENT_POOLING = "390100"
+
+# Codes
+CERT_EVOUCHER, CERT_ID, CERT_CARD = "01", "02", "03"  # mdtrt_cert_type
+CHRGITM_LV = {"A": "01", "B": "02", "C": "03"}  # *unverified* on the spec page; kept here only
+MED_CHRGITM_TYPE = {"drug": "09", "service": "05", "material": "08"}  # 西药费, 治疗费, 卫生材料费
 
 
 def inf_time(at: dt.datetime) -> str:
@@ -55,34 +143,47 @@ def inf_time(at: dt.datetime) -> str:
 
 
 def envelope(*, infno: str, msgid: str, institution_code: str, institution_name: str, admdvs: str,
-             operator: str, operator_name: str, at: dt.datetime, data: dict[str, Any],
+             operator: str, operator_name: str, at: dt.datetime, input: dict[str, Any],
              insuplc_admdvs: str = "") -> dict[str, Any]:
-    """A request in the platform's envelope; signatures and device data are empty (reference centre)."""
+    """A request in the platform's envelope; device and signature data are empty (the gateway
+    headers carry the signature, gateway.py)."""
     return {
         "infno": infno, "msgid": msgid, "mdtrtarea_admvs": admdvs, "insuplc_admdvs": insuplc_admdvs or admdvs,
         "recer_sys_code": "FSI_LOCAL", "dev_no": "", "dev_safe_info": "", "cainfo": "", "signtype": "SM3",
         "infver": INFVER, "opter_type": "1", "opter": operator, "opter_name": operator_name,
         "inf_time": inf_time(at), "fixmedins_code": institution_code, "fixmedins_name": institution_name[:20],
-        "sign_no": "", "input": {"data": data},
+        "sign_no": "", "input": input,
     }
 
 
-def settle_data(payload: dict[str, Any], msgid: str) -> dict[str, Any]:
-    """2207/2304 input from the outbox payload: person, visit and every setlinfo amount."""
-    setl = payload["setlinfo"]
-    data = {"psn_no": payload["psn_no"], "insutype": payload["insutype"], "med_type": payload["med_type"],
-            "mdtrt_cert_type": "02", "psn_setlway": "01", "acct_used_flag": "1",
-            "medins_setl_id": msgid, "setl_no": payload["setl_no"], "setl_time": payload.get("setl_time", ""),
-            "acct_mulaid": [{"psn_no": m["psn_no"], "paid": m["paid"]} for m in setl["mulaid"]]}
-    data.update({k: setl[k] for k in SETL_AMOUNTS})
-    return data
-
-
-def cancel_data(payload: dict[str, Any], original_setl_id: str) -> dict[str, Any]:
-    """2208/2305 input: the centre's setl_id of the settlement being cancelled."""
-    return {"psn_no": payload["psn_no"], "setl_id": original_setl_id, "mdtrt_id": "",
-            "setl_no": payload["setl_no"], "omsgid": payload.get("omsgid"), "setl_time": payload["setl_time"]}
-
-
-def reversal_data(psn_no: str, omsgid: str, oinfno: str) -> dict[str, Any]:
-    return {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}
+def problems(infno: str, given: Any) -> list[str]:
+    """What is wrong with a transaction's `input` by the lists above: a missing or undefined node
+    or field, a number sent as text, a code sent as a number. Empty when it is right."""
+    shape = INPUTS.get(infno)
+    if shape is None:
+        return [f"未知交易编号 {infno}"]
+    if not isinstance(given, dict):
+        return ["input 应为对象"]
+    out = [f"input.{node} 未定义" for node in given if node not in shape]
+    for node, (is_list, names) in shape.items():
+        value = given.get(node)
+        if value is None:
+            out.append(f"input.{node} 缺失")
+            continue
+        records = value if is_list else [value]
+        if is_list and not isinstance(value, list):
+            out.append(f"input.{node} 应为数组")
+            continue
+        for n, rec in enumerate(records):
+            where = f"input.{node}[{n}]" if is_list else f"input.{node}"
+            if not isinstance(rec, dict):
+                out.append(f"{where} 应为对象")
+                continue
+            out += [f"{where}.{k} 未定义" for k in rec if k not in names]
+            out += [f"{where}.{k} 缺失" for k in names if k not in rec]
+            for k, v in rec.items():
+                if k in NUMBER_FIELDS and not (isinstance(v, (int, Decimal)) and not isinstance(v, bool)):
+                    out.append(f"{where}.{k} 应为数值，收到 {type(v).__name__}")
+                elif k not in NUMBER_FIELDS and k in names and not isinstance(v, str):
+                    out.append(f"{where}.{k} 应为字符串，收到 {type(v).__name__}")
+    return out

@@ -16,13 +16,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ..services.sync_status import OutboxEntry, release, unsent, void  # noqa: F401 - re-exported
 from ..store import Database
-from ..store.models import Institution, Outbox, Settlement, Staff
-from . import fields as F
+from ..services import upstream
+from ..store.models import CentreResult, Institution, Outbox, Staff
+from . import compare, fields as F, messages as M, wire
 from .client import CentreClient, Rejected, Transient
 
 
@@ -52,100 +53,157 @@ class DrainReport:
         return self
 
 
-def due(session: Any, now: dt.datetime, limit: int) -> list[tuple[Outbox, Settlement]]:
-    """Pending messages that are due and have nothing unsent before them for the same person,
-    each with its settlement (one query for the batch)."""
+def due(session: Any, now: dt.datetime, limit: int, person_key: str | None = None) -> list[Outbox]:
+    """Pending messages that are due, in order, with nothing before them for the same person that
+    is parked or waiting out a back-off: each person's due messages form one chain, sent in order."""
     earlier = aliased(Outbox)
     blocked = exists().where(and_(earlier.person_key == Outbox.person_key, earlier.id < Outbox.id,
-                                  earlier.status.in_(("pending", "parked"))))
-    return [tuple(row) for row in session.execute(
-        select(Outbox, Settlement).join(Settlement, Settlement.id == Outbox.settlement_id)
-        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, ~blocked)
-        .order_by(Outbox.id).limit(limit))]
+                                  or_(earlier.status == "parked",
+                                      and_(earlier.status == "pending", earlier.next_attempt_at > now))))
+    query = select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= now, ~blocked)
+    if person_key is not None:
+        query = query.where(Outbox.person_key == person_key)
+    return list(session.scalars(query.order_by(Outbox.id).limit(limit)))
+
+
+def _output(response: str | None) -> dict[str, Any]:
+    if not response:
+        return {}
+    output = wire.loads(response).get("output")
+    return output if isinstance(output, dict) else {}
+
+
+def _mdtrt_id(output: dict[str, Any]) -> str:
+    """The visit's id in a registration answer: 2201 answers it in `data`, 2401 in `result`."""
+    for node in (output.get("data"), output.get("result"), output):
+        if isinstance(node, dict) and node.get("mdtrt_id"):
+            return str(node["mdtrt_id"])
+    return ""
 
 
 class Sender:
-    """Builds each envelope from the outbox row and the store, and sends it."""
+    """Builds each envelope from the outbox row, and remembers the ids the centre's answers gave
+    (the visit's mdtrt_id, each settlement's setl_id) for the messages after them."""
 
     def __init__(self, db: Database, client: CentreClient) -> None:
         self.db, self.client = db, client
         self._institutions: dict[int, Institution] = {}
         self._names: dict[str, str] = {}
+        self.mdtrt_ids: dict[str, str] = {}  # visit_key -> mdtrt_id
+        self.settled: dict[str, dict[str, Any]] = {}  # msgid of a settling message -> its setlinfo
 
-    def envelope(self, session: Any, msg: Outbox, settlement: Settlement, now: dt.datetime) -> dict[str, Any]:
-        payload = json.loads(msg.payload)
-        inst = self._institutions.get(settlement.institution_id)
-        if inst is None:
-            inst = self._institutions[settlement.institution_id] = session.get(Institution, settlement.institution_id)
-        if settlement.cashier not in self._names:
-            self._names[settlement.cashier] = session.scalar(
-                select(Staff.name).where(Staff.staff_no == settlement.cashier)) or settlement.cashier
+    def prepare(self, session: Any, batch: list[Outbox]) -> None:
+        """Load, in three queries, what the batch needs from the store: institutions, operators'
+        names, and the answers already received for its visits and cancelled settlements."""
+        for inst_id in {m.institution_id for m in batch} - set(self._institutions):
+            self._institutions[inst_id] = session.get(Institution, inst_id)
+        names = {m.operator for m in batch} - set(self._names)
+        if names:
+            self._names.update(session.execute(select(Staff.staff_no, Staff.name).where(Staff.staff_no.in_(names))).all())
+        visits = {m.visit_key for m in batch if m.visit_key} - set(self.mdtrt_ids)
+        if visits:
+            for visit, response in session.execute(select(Outbox.visit_key, Outbox.response).where(
+                    Outbox.visit_key.in_(visits), Outbox.infno.in_(F.REGISTER_INFNOS), Outbox.status == "sent")):
+                mdtrt_id = _mdtrt_id(_output(response))
+                if mdtrt_id:
+                    self.mdtrt_ids[visit] = mdtrt_id
+        originals = {json.loads(m.payload).get("omsgid") for m in batch if m.infno in F.CANCEL_INFNOS} - {None, ""}
+        originals -= set(self.settled)
+        if originals:
+            for msgid, response in session.execute(select(Outbox.msgid, Outbox.response).where(
+                    Outbox.msgid.in_(originals), Outbox.status == "sent")):
+                self.settled[msgid] = _output(response).get("setlinfo", {})
+
+    def learn(self, msg: Outbox, answer: dict[str, Any]) -> None:
+        output = answer.get("output") if isinstance(answer.get("output"), dict) else {}
+        if msg.infno in F.REGISTER_INFNOS and msg.visit_key:
+            mdtrt_id = _mdtrt_id(output)
+            if mdtrt_id:
+                self.mdtrt_ids[msg.visit_key] = mdtrt_id
         if msg.infno in F.SETTLE_INFNOS:
-            data = F.settle_data(payload, msg.msgid)
-        elif msg.infno in F.CANCEL_INFNOS:
-            data = F.cancel_data(payload, self._centre_setl_id(session, payload["omsgid"]))
-        else:
-            data = payload
-        return F.envelope(infno=msg.infno, msgid=msg.msgid, institution_code=inst.code, institution_name=inst.name,
-                          admdvs=inst.admdvs, operator=settlement.cashier, operator_name=self._names[settlement.cashier],
-                          at=now, data=data)
+            self.settled[msg.msgid] = output.get("setlinfo", {})
 
-    @staticmethod
-    def _centre_setl_id(session: Any, omsgid: str) -> str:
-        """The centre's setl_id of the original settlement, from the answer it gave (sent earlier:
-        messages go in order per person)."""
-        answer = session.scalar(select(Outbox.response).where(Outbox.msgid == omsgid))
-        return json.loads(answer)["output"]["setlinfo"]["setl_id"] if answer else ""
+    def envelope(self, msg: Outbox, now: dt.datetime) -> dict[str, Any]:
+        """Raises messages.Unresolvable when an id it needs was never given."""
+        payload = json.loads(msg.payload)
+        if payload.get("v") != upstream.PAYLOAD_VERSION:
+            raise M.Unresolvable("0007 之前格式的报文，不能按国家平台的交易顺序发送，请主管核对后作废")
+        if msg.infno in F.CANCEL_INFNOS:
+            original = self.settled.get(payload.get("omsgid") or "", {})
+            ids = M.Ids(mdtrt_id=str(original.get("mdtrt_id", "")), setl_id=str(original.get("setl_id", "")))
+        else:
+            ids = M.Ids(mdtrt_id=self.mdtrt_ids.get(msg.visit_key or "", ""))
+        inst = self._institutions[msg.institution_id]
+        operator = msg.operator or "system"
+        return F.envelope(infno=msg.infno, msgid=msg.msgid, institution_code=inst.code, institution_name=inst.name,
+                          admdvs=inst.admdvs, operator=operator, operator_name=self._names.get(operator, operator),
+                          at=now, input=M.build(msg.infno, payload, ids))
 
 
 def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now,
           batch: int = 200, max_messages: int | None = None, policy: RetryPolicy = RetryPolicy(),
-          rng: random.Random | None = None) -> DrainReport:
-    """Send what is due until nothing is, a transient failure says to wait, or max_messages."""
+          rng: random.Random | None = None, person_key: str | None = None) -> DrainReport:
+    """Send what is due until nothing is, a transient failure says to wait, or max_messages; with
+    `person_key`, only that person's messages (a discharge sends its stay's queue first)."""
     rng = rng or random.Random()
     sender = Sender(db, client)
     report = DrainReport()
     while max_messages is None or report.sent + report.parked < max_messages:
         size = batch if max_messages is None else min(batch, max_messages - report.sent - report.parked)
-        with db.sessions() as session:  # read and build, then let go before any network wait
-            envelopes = [((msg.id, msg.attempts + 1), sender.envelope(session, msg, settlement, now()))
-                         for msg, settlement in due(session, now(), size)]
-        if not envelopes:
+        with db.sessions() as session:  # read, then let go before any network wait
+            messages = due(session, now(), size, person_key)
+            sender.prepare(session, messages)
+            session.expunge_all()
+        if not messages:
             break
-        outcomes: list[tuple[int, str, Any]] = []
+        outcomes: list[tuple[tuple[int, int], str, Any, Outbox]] = []
+        stopped: set[str] = set()  # people whose chain broke in this batch: their later messages wait
         stop = False
-        for msg_id, envelope in envelopes:
+        for msg in messages:
+            if msg.person_key in stopped:
+                continue
+            key = (msg.id, msg.attempts + 1)
             try:
-                answer = client.send(envelope)
+                answer = client.send(sender.envelope(msg, now()))
+            except M.Unresolvable as exc:
+                outcomes.append((key, "parked", (str(exc), {}), msg))
+                stopped.add(msg.person_key)
+                continue
             except Transient as exc:
-                outcomes.append((msg_id, "retry", str(exc)))
+                outcomes.append((key, "retry", str(exc), msg))
                 stop = True  # the centre is not answering: back off rather than hammer it
                 break
             except Rejected as exc:
-                outcomes.append((msg_id, "parked", (str(exc), exc.response)))
+                outcomes.append((key, "parked", (str(exc), exc.response), msg))
+                stopped.add(msg.person_key)
                 continue
-            outcomes.append((msg_id, "sent", answer))
-        step = _record(db, outcomes, now(), policy, rng)
-        report += step
+            sender.learn(msg, answer)
+            outcomes.append((key, "sent", answer, msg))
+        report += _record(db, outcomes, now(), policy, rng, client.profile)
         if stop:
             break
     return report
 
 
-def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any]], at: dt.datetime,
-            policy: RetryPolicy, rng: random.Random) -> DrainReport:
-    """Write the batch's results in one transaction, as one bulk UPDATE per kind of outcome."""
+def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any, Outbox]], at: dt.datetime,
+            policy: RetryPolicy, rng: random.Random, profile: str = "national") -> DrainReport:
+    """Write the batch's results in one transaction, as one bulk UPDATE per kind of outcome, and
+    the centre's answer to each settlement beside the counter's own (compare.py)."""
     report = DrainReport()
     rows: dict[str, list[dict[str, Any]]] = {"sent": [], "parked": [], "retry": []}
-    for (msg_id, attempts), outcome, detail in outcomes:
+    results: list[CentreResult] = []
+    for (msg_id, attempts), outcome, detail, msg in outcomes:
         if outcome == "sent":
             rows["sent"].append({"id": msg_id, "attempts": attempts, "status": "sent", "sent_at": at,
-                                 "last_error": None, "response": json.dumps(detail, ensure_ascii=False)})
+                                 "last_error": None, "response": wire.dumps_text(detail)})
+            if msg.infno in F.SETTLE_INFNOS and msg.settlement_id is not None:
+                results.append(compare.result_row(msg, json.loads(msg.payload)["setlinfo"], detail, at, profile))
             report.sent += 1
         elif outcome == "parked":
             reason, response = detail
             rows["parked"].append({"id": msg_id, "attempts": attempts, "status": "parked",
-                                   "last_error": f"中心拒绝：{reason}", "response": json.dumps(response, ensure_ascii=False)})
+                                   "last_error": f"中心拒绝：{reason}" if response else f"无法发送：{reason}",
+                                   "response": wire.dumps_text(response)})
             report.parked += 1
         else:
             rows["retry"].append({"id": msg_id, "attempts": attempts, "last_error": detail,
@@ -157,6 +215,7 @@ def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any]], at: 
             for batch in rows.values():
                 if batch:
                     session.execute(update(Outbox), batch)
+            session.add_all(results)
     return report
 
 
@@ -168,11 +227,10 @@ def reverse(db: Database, client: CentreClient, msgid: str, *, now: dt.datetime 
         msg = session.scalar(select(Outbox).where(Outbox.msgid == msgid))
         if msg is None:
             raise LookupError(f"没有报文 {msgid}")
-        settlement = session.get(Settlement, msg.settlement_id)
-        inst = session.get(Institution, settlement.institution_id)
-        payload = json.loads(msg.payload)
+        inst = session.get(Institution, msg.institution_id)
         reversal_id = f"{inst.code:<12.12}{at:%Y%m%d%H%M%S}R{msg.id % 1000:03d}"
         env = F.envelope(infno=F.REVERSAL, msgid=reversal_id, institution_code=inst.code, institution_name=inst.name,
-                         admdvs=inst.admdvs, operator=settlement.cashier, operator_name=settlement.cashier, at=at,
-                         data=F.reversal_data(payload["psn_no"], msgid, msg.infno))
+                         admdvs=inst.admdvs, operator=msg.operator or "system", operator_name=msg.operator or "system",
+                         at=at, input=M.build(F.REVERSAL, {"psn_no": msg.person_key, "omsgid": msgid,
+                                                           "oinfno": msg.infno}, M.Ids()))
     return client.send(env)

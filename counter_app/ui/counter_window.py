@@ -8,7 +8,7 @@ background `Op`, so the window never freezes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -729,8 +729,9 @@ class CounterWindow(QMainWindow):
 
         def find() -> tuple[lookup.PersonView, str, str]:
             with self.db.sessions() as s:
-                view = lookup.person_view(s, lookup.find_person_id(s, text), year)
-            return view, *self._year_limits()
+                scanned = lookup.find_person(s, text)
+                view = lookup.person_view(s, scanned.person_id, year)
+            return replace(view, cert_type=scanned.cert_type, cert_no=scanned.cert_no), *self._year_limits()
 
         def found(result: tuple[lookup.PersonView, str, str]) -> None:
             self.reset()
@@ -872,7 +873,8 @@ class CounterWindow(QMainWindow):
             self.person.id, tuple(svc.ClaimLine(l.entry.code, l.quantity) for l in self.lines),
             self.settings.visit_date(), med_type=self.med_type.currentData(),
             prescribing_level=self.prescribing.currentData() if self.med_type.currentData() == "41" else None,
-            use_own_account=self.use_own.isChecked(), use_family_account=self.use_family.isChecked())
+            use_own_account=self.use_own.isChecked(), use_family_account=self.use_family.isChecked(),
+            cert_type=self.person.cert_type, cert_no=self.person.cert_no)
 
     def _provider_names(self) -> dict[str, str]:
         return {p.psn_no: p.name for p in self.person.providers} if self.person else {}

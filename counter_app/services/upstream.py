@@ -1,0 +1,109 @@
+"""What the counter queues for the insurance centre, in the national platform's order, inside the
+caller's transaction (nothing is lost if the counter or the network dies afterwards).
+
+- A hospital's outpatient settlement is one visit: 2201 register → 2203 visit → 2204 fee lines
+  → 2207 settle; its refund is 2208. The visit number (`ipt_otp_no`) is the settlement number.
+- A pharmacy (定点零售药店) registers no visit: 2102 settle, 2103 cancel.
+- An inpatient stay queues 2401 at admission and 2301 for every fee line posted (2302 cancels a
+  line a correction replaces); its settlement is online (services/inpatient.py).
+
+The payloads are the counter's own record of what to say (money as strings, as in the store);
+`sync/messages.py` turns each into the platform's input when it is sent, with the ids the earlier
+answers of the same visit returned (`mdtrt_id`, `setl_id`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Sequence
+
+from sqlalchemy.orm import Session
+
+from ..engine.money import fmt
+from ..store.models import Institution, Outbox, Person
+from . import numbers
+
+PAYLOAD_VERSION = 2  # 1: the single 2207 of before the sequences (0007)
+REGISTER, VISIT_INFO, FEE_UPLOAD, SETTLE, CANCEL = "2201", "2203", "2204", "2207", "2208"
+PHARMACY_SETTLE, PHARMACY_CANCEL = "2102", "2103"
+ADMIT, INPATIENT_FEE, INPATIENT_FEE_CANCEL = "2401", "2301", "2302"
+REVERSAL = "2601"
+
+
+def cert(person: Person, cert_type: str, cert_no: str) -> tuple[str, str]:
+    """(mdtrt_cert_type, mdtrt_cert_no): what was scanned, else the resident ID."""
+    return (cert_type, cert_no) if cert_type and cert_no else ("02", person.certno)
+
+
+def _rows(session: Session, inst: Institution, person: Person, visit_key: str, operator: str, at: dt.datetime,
+          messages: Sequence[tuple[str, dict[str, Any]]], settlement_id: int | None = None) -> list[str]:
+    """Outbox rows for `messages` (infno, payload) in order, with msgids from one counter draw."""
+    first = numbers.next_value(session, inst, "message", len(messages))
+    msgids = []
+    for n, (infno, payload) in enumerate(messages):
+        msgid = numbers.msgid(inst, at, first + n)
+        session.add(Outbox(msgid=msgid, infno=infno, settlement_id=settlement_id, person_key=person.psn_no,
+                           payload=json.dumps({"v": PAYLOAD_VERSION, **payload}, ensure_ascii=False),
+                           status="pending", next_attempt_at=at, created_at=at, visit_key=visit_key,
+                           institution_id=inst.id, operator=operator))
+        msgids.append(msgid)
+    return msgids
+
+
+def _line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:
+    return {"feedetl_sn": sn, "code": fee.code, "cnt": str(fee.quantity), "pric": str(fee.price),
+            "amount": fmt(fee.amount), "fee_ocur_time": at.isoformat(sep=" ", timespec="seconds"), **extra}
+
+
+def queue_settlement(session: Session, inst: Institution, person: Person, *, settlement_id: int, setl_no: str,
+                     med_type: str, cert_type: str, cert_no: str, fees: Sequence[Any], result: dict[str, Any],
+                     use_account: bool, operator: str, at: dt.datetime, outside_rx: bool = False) -> str:
+    """The visit's messages for one settlement; returns the msgid of the settling message."""
+    cert_type, cert_no = cert(person, cert_type, cert_no)
+    begntime = at.isoformat(sep=" ", timespec="seconds")
+    common = {"psn_no": person.psn_no, "insutype": person.insutype, "med_type": med_type}
+    settle = {**common, "cert_type": cert_type, "cert_no": cert_no, "setl_no": setl_no, "begntime": begntime,
+              "acct_used_flag": "1" if use_account else "0", "setlinfo": result}
+    rx = "1" if outside_rx else "0"
+    if inst.kind == "pharmacy":  # 2102 alone: druginfo + drugdetail (national-interface.md)
+        settle["lines"] = [_line(f"{setl_no}{n:03d}"[-30:], f, at, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]
+        return _rows(session, inst, person, setl_no, operator, at, [(PHARMACY_SETTLE, settle)], settlement_id)[-1]
+    batch = setl_no  # one charge batch per visit: chrg_bchno
+    messages = [
+        (REGISTER, {**common, "cert_type": cert_type, "cert_no": cert_no, "begntime": begntime, "ipt_otp_no": setl_no}),
+        (VISIT_INFO, {**common, "begntime": begntime}),
+        (FEE_UPLOAD, {**common, "chrg_bchno": batch,
+                      "lines": [_line(f"{setl_no}{n:03d}"[-30:], f, at, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]}),
+        (SETTLE, {**settle, "chrg_bchno": batch}),
+    ]
+    return _rows(session, inst, person, setl_no, operator, at, messages, settlement_id)[-1]
+
+
+def queue_cancel(session: Session, inst: Institution, person: Person, *, settlement_id: int, setl_no: str,
+                 visit_key: str, omsgid: str, oinfno: str, reason: str, result: dict[str, Any], operator: str,
+                 at: dt.datetime) -> str:
+    """2208 (or 2103 at a pharmacy) for a refund: names the original by the centre's setl_id, read
+    from the original's answer when sent (the original goes first: one person's messages keep order)."""
+    infno = PHARMACY_CANCEL if oinfno == PHARMACY_SETTLE else CANCEL
+    payload = {"psn_no": person.psn_no, "insutype": person.insutype, "setl_no": setl_no, "omsgid": omsgid,
+               "reason": reason, "setlinfo": result, "setl_time": at.isoformat(timespec="seconds")}
+    return _rows(session, inst, person, visit_key, operator, at, [(infno, payload)], settlement_id)[-1]
+
+
+def queue_admission(session: Session, inst: Institution, person: Person, *, adm_no: str, cert_type: str,
+                    cert_no: str, operator: str, at: dt.datetime) -> str:
+    cert_type, cert_no = cert(person, cert_type, cert_no)
+    payload = {"psn_no": person.psn_no, "insutype": person.insutype, "med_type": "21", "cert_type": cert_type,
+               "cert_no": cert_no, "begntime": at.isoformat(sep=" ", timespec="seconds"), "adm_no": adm_no}
+    return _rows(session, inst, person, adm_no, operator, at, [(ADMIT, payload)])[-1]
+
+
+def queue_fee(session: Session, inst: Institution, person: Person, *, adm_no: str, sn: str, fee: Any,
+              cancels: str | None, operator: str, at: dt.datetime) -> None:
+    """2301 for one fee line; a correction first cancels the line it replaces (2302)."""
+    messages: list[tuple[str, dict[str, Any]]] = []
+    if cancels:
+        messages.append((INPATIENT_FEE_CANCEL, {"psn_no": person.psn_no, "feedetl_sn": cancels}))
+    if fee is not None:
+        messages.append((INPATIENT_FEE, {"psn_no": person.psn_no, "med_type": "21", "lines": [_line(sn, fee, at)]}))
+    _rows(session, inst, person, adm_no, operator, at, messages)
