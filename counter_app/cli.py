@@ -131,7 +131,7 @@ def _cmd_centre(args: argparse.Namespace) -> int:
     serve(args.host, args.port, Path(args.centre_db), admin_port=args.admin_port,
           admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"), passtokens=passtokens,
           registry=args.registry, policies=policies, profile=args.profile,
-          record=Path(args.record) if args.record else None)
+          record=Path(args.record) if args.record else None, inpatient=Path(args.inpatient) if args.inpatient else None)
     return 0
 
 
@@ -380,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     centre.add_argument("--profile", default="national", choices=("national", "hefei-legacy"),
                         help="hefei-legacy answers the family-account amount in Hefei's older names (HF-A)")
     centre.add_argument("--record", help="append every request received, one JSON per line, to this file")
+    centre.add_argument("--inpatient", help="the centre's inpatient benefits file (default: the shipped "
+                        "TRAINING VALUES, resources/centre/inpatient-training.toml)")
     centre.set_defaults(run=_cmd_centre)
 
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")

@@ -16,12 +16,14 @@ class CentreProcess:
     """A reference centre in its own process, on a free port, with its own database."""
 
     def __init__(self, folder: Path, port: int = 0, *, registry: str | None = None, policies: Path | None = None,
-                 profile: str = "national", record: bool = True) -> None:
+                 profile: str = "national", record: bool = True, inpatient: Path | None = None) -> None:
         self.folder, self.port = folder, port
         self.options = ["--registry", registry] if registry else []
         if policies:
             self.options += ["--policies", str(policies)]
         self.options += ["--profile", profile]
+        if inpatient:
+            self.options += ["--inpatient", str(inpatient)]
         self.record = folder / "centre-requests.jsonl" if record else None
         if self.record:
             self.options += ["--record", str(self.record)]
@@ -31,9 +33,9 @@ class CentreProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "counter_app", "centre", "--port", str(self.port),
              "--centre-db", str(self.folder / "centre.sqlite3"), *self.options],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=open(self.folder / "centre-stderr.txt", "a"), text=True)
         line = self.proc.stdout.readline()
-        assert "centre listening on" in line, self.proc.stderr.read()
+        assert "centre listening on" in line, (self.folder / "centre-stderr.txt").read_text()
         words = line.split()
         self.url = words[3]
         self.port = int(self.url.rsplit(":", 1)[1])

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..engine import Settlement as EngineSettlement
+from ..engine import CentreFund, Settlement as EngineSettlement
 from ..engine import claim_to_json, settle as engine_settle
 from ..engine.claim import Claim, Institution as ClaimInstitution, Item, Person as ClaimPerson, Provider, Ytd
 from ..engine.money import ZERO, cents, fmt
@@ -213,12 +213,12 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
     return claim, inst, accounts, fees
 
 
-def _run_engine(claim: Claim) -> EngineSettlement:
+def _run_engine(claim: Claim, centre: CentreFund | None = None) -> EngineSettlement:
     from ..engine import ClaimError, PackError, PackNotInForce
 
     try:
-        return engine_settle(claim, load_pack(claim.policy))
-    except (PackNotInForce, PackError, ClaimError) as exc:
+        return engine_settle(claim, load_pack(claim.policy), centre)
+    except (PackNotInForce, PackError, ClaimError, ValueError) as exc:
         raise ServiceError(f"无法结算：{exc}") from exc
 
 
@@ -242,14 +242,15 @@ def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview |
 
 
 def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Preview | None,
-              *, at: dt.datetime, tender: str = "cash") -> Settled:
-    """The body of `settle`, inside the caller's transaction (a discharge settles within its own)."""
+              *, at: dt.datetime, tender: str = "cash", centre: CentreFund | None = None) -> Settled:
+    """The body of `settle`, inside the caller's transaction (a discharge settles within its own,
+    with the fund payment the centre answered: `centre`)."""
     ctx.require_settle(request.med_type)
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
     shift = require_shift(session, ctx)
     claim, inst, accounts, fees = build_claim(session, ctx, request, lock=True)
-    result = _run_engine(claim)
+    result = _run_engine(claim, centre)
     if confirmed is not None and split_of(result) != confirmed.split:
         raise SplitChanged(Preview(claim, result))
     person = session.get(Person, request.person_id)  # already loaded: no query
@@ -275,7 +276,7 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
         entries.append(ledger.post(session, accounts[draw.psn_no], -draw.paid, "mulaid",
                                    f"家庭共济 {row.setl_no}：{person.name}（{draw.relation}）", at=at,
                                    settlement_id=row.id))
-    if result.act_pay_dedc or result.hifp_pay:
+    if (result.act_pay_dedc or result.hifp_pay) and centre is None:  # the outpatient year totals only
         totals.append(YearTotal(person_id=person.id, year=claim.visit_date.year,
                                 deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
                                 settlement_id=row.id, note=f"结算 {row.setl_no}"))
@@ -323,50 +324,67 @@ def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
     require_reason(reason, "退费原因", RefundRefused)
     at = now or dt.datetime.now()
     with db.transaction() as session:
-        shift = require_shift(session, ctx)
         inst = _institution(session, ctx.institution_code)
-        orig = session.scalar(select(Settlement).where(Settlement.institution_id == inst.id,
-                                                       Settlement.setl_no == setl_no))
-        if orig is None:
-            raise NotFound(f"本机构没有结算单号 {setl_no}")
-        if orig.kind != "settle":
-            raise RefundRefused(f"{setl_no} 本身是一笔退费，不能再退")
+        orig = original_settlement(session, inst, setl_no)
         if orig.med_type in INPATIENT_MED_TYPES:
             raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销（须联网由医保中心撤销）")
-        if session.scalar(select(Settlement.id).where(Settlement.reverses_id == orig.id)) is not None:
-            raise RefundRefused(f"结算 {setl_no} 已经退费")
-        entries = list(session.scalars(select(LedgerEntry).where(LedgerEntry.settlement_id == orig.id)
-                                       .order_by(LedgerEntry.id)))
-        account_ids = sorted({e.account_id for e in entries})
-        owners = list(session.scalars(select(Account.person_id).where(Account.id.in_(account_ids))))
-        _lock_people(session, sorted({orig.person_id, *owners}))
-        person = session.get(Person, orig.person_id)
-        result = _mirror(json.loads(orig.result_json))
-        serial = numbers.next_value(session, inst, "settlement")
-        row = Settlement(
-            setl_no=numbers.settlement_number(inst, serial), kind="refund", reverses_id=orig.id,
-            institution_id=inst.id, person_id=orig.person_id, med_type=orig.med_type, visit_date=orig.visit_date,
-            settled_at=at, cashier=ctx.cashier, approver=approval.approver, counter=ctx.counter, policy=orig.policy,
-            policy_version=orig.policy_version, medfee_sumamt=-orig.medfee_sumamt,
-            fund_pay_sumamt=-orig.fund_pay_sumamt, hifp_pay=-orig.hifp_pay, acct_pay=-orig.acct_pay,
-            acct_mulaid_pay=-orig.acct_mulaid_pay, psn_cash_pay=-orig.psn_cash_pay,
-            claim_json=orig.claim_json, result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
-            shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=orig.tender,
-        )
-        session.add(row)
-        session.flush()
-        reversed_entries, written, totals = [], [], []
-        for entry in entries:
-            account = session.get(Account, entry.account_id)
-            written.append(ledger.post(session, account, -entry.amount, "refund",
-                                       f"退费 {row.setl_no}（原 {setl_no}）", at=at, settlement_id=row.id))
-            reversed_entries.append((session.get(Person, account.person_id).psn_no, -entry.amount))
-        for total in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id)):
-            totals.append(YearTotal(person_id=total.person_id, year=total.year,
-                                    deductible_paid=-total.deductible_paid,
-                                    outpatient_pool_paid=-total.outpatient_pool_paid,
-                                    settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
-            session.add(totals[-1])
+        return reverse_in(session, ctx, inst, orig, approval, reason, at=at, upstream_cancel=True)
+
+
+def original_settlement(session: Session, inst: Institution, setl_no: str) -> Settlement:
+    """The settlement a refund or cancel reverses, refused if it is a refund or already reversed."""
+    orig = session.scalar(select(Settlement).where(Settlement.institution_id == inst.id,
+                                                   Settlement.setl_no == setl_no))
+    if orig is None:
+        raise NotFound(f"本机构没有结算单号 {setl_no}")
+    if orig.kind != "settle":
+        raise RefundRefused(f"{setl_no} 本身是一笔退费，不能再退")
+    if session.scalar(select(Settlement.id).where(Settlement.reverses_id == orig.id)) is not None:
+        raise RefundRefused(f"结算 {setl_no} 已经退费")
+    return orig
+
+
+def reverse_in(session: Session, ctx: Actor, inst: Institution, orig: Settlement, approval: Approval, reason: str,
+               *, at: dt.datetime, upstream_cancel: bool) -> Refunded:
+    """The body of a refund, in the caller's transaction: a mirror settlement, every ledger entry
+    and year total reversed, audited; with `upstream_cancel`, the 2208 (2103) queued. An inpatient
+    cancel has already been made with the centre online (inpatient.py), so it queues nothing."""
+    setl_no = orig.setl_no
+    shift = require_shift(session, ctx)
+    entries = list(session.scalars(select(LedgerEntry).where(LedgerEntry.settlement_id == orig.id)
+                                   .order_by(LedgerEntry.id)))
+    account_ids = sorted({e.account_id for e in entries})
+    owners = list(session.scalars(select(Account.person_id).where(Account.id.in_(account_ids))))
+    _lock_people(session, sorted({orig.person_id, *owners}))
+    person = session.get(Person, orig.person_id)
+    result = _mirror(json.loads(orig.result_json))
+    serial = numbers.next_value(session, inst, "settlement")
+    row = Settlement(
+        setl_no=numbers.settlement_number(inst, serial), kind="refund", reverses_id=orig.id,
+        institution_id=inst.id, person_id=orig.person_id, med_type=orig.med_type, visit_date=orig.visit_date,
+        settled_at=at, cashier=ctx.cashier, approver=approval.approver, counter=ctx.counter, policy=orig.policy,
+        policy_version=orig.policy_version, medfee_sumamt=-orig.medfee_sumamt,
+        fund_pay_sumamt=-orig.fund_pay_sumamt, hifp_pay=-orig.hifp_pay, acct_pay=-orig.acct_pay,
+        acct_mulaid_pay=-orig.acct_mulaid_pay, psn_cash_pay=-orig.psn_cash_pay,
+        claim_json=orig.claim_json, result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
+        shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=orig.tender,
+    )
+    session.add(row)
+    session.flush()
+    reversed_entries, written, totals = [], [], []
+    for entry in entries:
+        account = session.get(Account, entry.account_id)
+        written.append(ledger.post(session, account, -entry.amount, "refund",
+                                   f"退费 {row.setl_no}（原 {setl_no}）", at=at, settlement_id=row.id))
+        reversed_entries.append((session.get(Person, account.person_id).psn_no, -entry.amount))
+    for total in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id)):
+        totals.append(YearTotal(person_id=total.person_id, year=total.year,
+                                deductible_paid=-total.deductible_paid,
+                                outpatient_pool_paid=-total.outpatient_pool_paid,
+                                settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
+        session.add(totals[-1])
+    msgid = ""
+    if upstream_cancel:
         original = session.execute(select(Outbox.msgid, Outbox.infno, Outbox.visit_key).where(
             Outbox.settlement_id == orig.id, Outbox.infno.in_((upstream.SETTLE, upstream.PHARMACY_SETTLE)))).first()
         msgid = upstream.queue_cancel(
@@ -374,9 +392,9 @@ def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
             visit_key=(original.visit_key if original else None) or setl_no, omsgid=original.msgid if original else "",
             oinfno=original.infno if original else upstream.SETTLE, reason=reason, result=result,
             operator=ctx.cashier, at=at)
-        _audit_money(session, ctx, "refund", row, written, totals, at, reverses=setl_no, reason=reason,
-                     approver=approval.approver, approval_audit_id=approval.audit_id)
-        return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))
+    _audit_money(session, ctx, "refund", row, written, totals, at, reverses=setl_no, reason=reason,
+                 approver=approval.approver, approval_audit_id=approval.audit_id)
+    return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))
 
 
 def pool_limits(db: Database, institution_code: str, visit_date: dt.date) -> tuple[Decimal, Decimal] | None:

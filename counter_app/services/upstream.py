@@ -98,12 +98,21 @@ def queue_admission(session: Session, inst: Institution, person: Person, *, adm_
     return _rows(session, inst, person, adm_no, operator, at, [(ADMIT, payload)])[-1]
 
 
-def queue_fee(session: Session, inst: Institution, person: Person, *, adm_no: str, sn: str, fee: Any,
-              cancels: str | None, operator: str, at: dt.datetime) -> None:
-    """2301 for one fee line; a correction first cancels the line it replaces (2302)."""
-    messages: list[tuple[str, dict[str, Any]]] = []
-    if cancels:
-        messages.append((INPATIENT_FEE_CANCEL, {"psn_no": person.psn_no, "feedetl_sn": cancels}))
-    if fee is not None:
+def queue_fee(session: Session, inst: Institution, person: Person, *, adm_no: str, sn: str | None, fee: Any,
+              cancels: Sequence[str], operator: str, at: dt.datetime) -> None:
+    """2301 for one fee line; a correction first cancels the lines it replaces (2302 each), then
+    uploads what is left as one line (none when nothing is)."""
+    messages: list[tuple[str, dict[str, Any]]] = [
+        (INPATIENT_FEE_CANCEL, {"psn_no": person.psn_no, "feedetl_sn": cancelled}) for cancelled in cancels]
+    if sn is not None:
         messages.append((INPATIENT_FEE, {"psn_no": person.psn_no, "med_type": "21", "lines": [_line(sn, fee, at)]}))
-    _rows(session, inst, person, adm_no, operator, at, messages)
+    if messages:
+        _rows(session, inst, person, adm_no, operator, at, messages)
+
+
+def queue_reversal(session: Session, inst: Institution, person: Person, *, visit_key: str, omsgid: str,
+                   oinfno: str, operator: str, at: dt.datetime) -> str:
+    """2601 for a message whose answer the counter could not act on (an online 2304 it did not
+    record): queued, so it reaches the centre before anything else of the person's."""
+    payload = {"psn_no": person.psn_no, "omsgid": omsgid, "oinfno": oinfno}
+    return _rows(session, inst, person, visit_key, operator, at, [(REVERSAL, payload)])[-1]

@@ -355,8 +355,12 @@ class AdmissionFee(Base):
     quantity: Mapped[Decimal] = mapped_column(Ratio)
     posted_at: Mapped[dt.datetime] = mapped_column(DateTime)
     posted_by: Mapped[str] = mapped_column(String(30))
-    feedetl_sn: Mapped[str | None] = mapped_column(String(30))  # as uploaded (2301); 0007
-    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))  # the one that settled it
+    # 0007: the line this posting was uploaded as (2301): for a correction, the net quantity left;
+    # `cancels` the lines it cancelled (2302), comma-separated; the settlement that took the row
+    feedetl_sn: Mapped[str | None] = mapped_column(String(30))
+    line_quantity: Mapped[Decimal | None] = mapped_column(Ratio)
+    cancels: Mapped[str | None] = mapped_column(Text)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
 
 
 class DepositEntry(Base):
@@ -372,6 +376,7 @@ class DepositEntry(Base):
     cashier: Mapped[str] = mapped_column(String(30))
     shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"))
     tender: Mapped[str] = mapped_column(String(10), default="cash")
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))  # 0007: what it paid for
 
 
 class BatchRun(Base):

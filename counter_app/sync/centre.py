@@ -39,7 +39,7 @@ from typing import Any
 from aiohttp import web
 
 from . import fields as F, wire
-from .centre_books import Books, Refusal
+from .centre_books import Books, InpatientPolicy, Refusal
 from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
 
 
@@ -84,11 +84,12 @@ class CentreStore:
     """The centre's own database: every message and its answer, and its books (centre_books.py)."""
 
     def __init__(self, path: Path, *, registry: str | None = None, policies: Path | None = None,
-                 profile: str = "national", record: Path | None = None) -> None:
+                 profile: str = "national", record: Path | None = None, inpatient: Path | None = None) -> None:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.books = Books(self.db, policies=policies, profile=profile)
+        self.books = Books(self.db, policies=policies, profile=profile,
+                           inpatient=InpatientPolicy.load(inpatient) if inpatient else None)
         self.persons = self.books.import_registry(registry) if registry else \
             self.db.execute("SELECT count(*) FROM person").fetchone()[0]
         self.record = record.open("a", encoding="utf-8") if record else None
@@ -386,7 +387,7 @@ class Centre:
 
 def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_token: str | None = None,
           passtokens: dict[str, str] | None = None, registry: str | None = None, policies: Path | None = None,
-          profile: str = "national", record: Path | None = None) -> None:
+          profile: str = "national", record: Path | None = None, inpatient: Path | None = None) -> None:
     """Run until interrupted; prints the URLs it listens on (port 0 picks a free port)."""
 
     async def main() -> None:
@@ -396,14 +397,15 @@ def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_tok
         # SIGTERM is what service managers and tests send.
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        store = CentreStore(db_path, registry=registry, policies=policies, profile=profile, record=record)
+        store = CentreStore(db_path, registry=registry, policies=policies, profile=profile, record=record,
+                            inpatient=inpatient)
         centre = Centre(store, host, port, admin_port=admin_port, admin_token=admin_token, passtokens=passtokens)
         bound = await centre.start()
         print(f"centre listening on http://{host}:{bound} (database {db_path}); "
               f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}; "
               f"accepts paasid {', '.join(sorted(centre.gateway.passtokens))}; {store.persons} insured persons; "
-              f"packs from {store.books.policies}; inpatient benefits: {store.books.inpatient.name}"
-              f"{' (TRAINING VALUES)' if store.books.inpatient.training else ''}; profile {profile}", flush=True)
+              f"packs from {store.books.policies}; inpatient benefits: {store.books.inpatient_policy.name}"
+              f"{' (TRAINING VALUES)' if store.books.inpatient_policy.training else ''}; profile {profile}", flush=True)
         await stop.wait()
         centre.released.set()  # let held requests go before the runners stop
         await centre.runner.cleanup()

@@ -118,7 +118,7 @@ class Books:
         db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.policies = policies or policy_dir()
-        self.inpatient = inpatient or InpatientPolicy.load()
+        self.inpatient_policy = inpatient or InpatientPolicy.load()
         self.profile = profile
         self.serial = db.execute("SELECT count(*) FROM record").fetchone()[0]
         self.visits = db.execute("SELECT count(*) FROM visit").fetchone()[0]
@@ -566,7 +566,8 @@ class Books:
         claim = self._claim(inst, person, visit[5], day, fees, data["acct_used_flag"] == "1", None)
         parts = [self.classify(f[3], Decimal(f[6]), Decimal(f[4]), Decimal(f[5]), f[1]) for f in fees]
         scope = sum((p["inscp_scp_amt"] for p in parts), ZERO)
-        policy, tier = self.inpatient, self.inpatient.tier(inst[2])
+        policy = self.inpatient_policy
+        tier = policy.tier(inst[2])
         deductible = min(scope, max(ZERO, policy.deductible[tier] - Decimal(visit[10])))
         retired = is_retiree(claim.person, day)
         ratio = (policy.ratio_retired if retired else policy.ratio_in_service)[tier]

@@ -8,10 +8,13 @@ An outbox message now belongs to a visit (`visit_key`: the outpatient settlement
 stay's admission number), whose registration answer gives the `mdtrt_id` the later messages carry;
 messages of an admission have no settlement, so the institution and operator are on the row.
 `centre_result` keeps what the centre answered for a settlement and whether it equals ours.
-Inpatient fee lines get the `feedetl_sn` they were uploaded with and the settlement that took them.
+Inpatient fee rows get the line they were uploaded as (`feedetl_sn`, its quantity), the lines a
+correction cancelled, and the settlement that took them; deposit entries the settlement they served.
 """
 from alembic import op
 import sqlalchemy as sa
+
+import counter_app.store.types
 
 
 revision = '0007'
@@ -32,8 +35,13 @@ def upgrade() -> None:
                "WHERE s.id = outbox.settlement_id) WHERE settlement_id IS NOT NULL")
     with op.batch_alter_table('admission_fee') as batch:
         batch.add_column(sa.Column('feedetl_sn', sa.String(length=30), nullable=True))
+        batch.add_column(sa.Column('line_quantity', counter_app.store.types.Ratio(length=12), nullable=True))
+        batch.add_column(sa.Column('cancels', sa.Text(), nullable=True))
         batch.add_column(sa.Column('settlement_id', sa.Integer(), nullable=True))
         batch.create_foreign_key('fk_admission_fee_settlement', 'settlement', ['settlement_id'], ['id'])
+    with op.batch_alter_table('deposit_entry') as batch:
+        batch.add_column(sa.Column('settlement_id', sa.Integer(), nullable=True))
+        batch.create_foreign_key('fk_deposit_entry_settlement', 'settlement', ['settlement_id'], ['id'])
     op.create_table(
         'centre_result',
         sa.Column('id', sa.Integer(), primary_key=True),
@@ -54,9 +62,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_centre_result_equal', 'centre_result')
     op.drop_table('centre_result')
+    with op.batch_alter_table('deposit_entry') as batch:
+        batch.drop_constraint('fk_deposit_entry_settlement', type_='foreignkey')
+        batch.drop_column('settlement_id')
     with op.batch_alter_table('admission_fee') as batch:
         batch.drop_constraint('fk_admission_fee_settlement', type_='foreignkey')
         batch.drop_column('settlement_id')
+        batch.drop_column('cancels')
+        batch.drop_column('line_quantity')
         batch.drop_column('feedetl_sn')
     with op.batch_alter_table('outbox') as batch:
         batch.drop_constraint('fk_outbox_institution', type_='foreignkey')

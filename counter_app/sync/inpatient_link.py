@@ -1,0 +1,126 @@
+"""The centre, online, for the inpatient counter (services/inpatient.CentrePort): the stay's queue
+is sent first (its 2401 gives the mdtrt_id every later message carries), then 2402, 2303, 2304,
+2305/2405 go at once and their answers come back to the cashier.
+
+A centre that does not answer is `CentreUnavailable`: nothing is settled and the stay stays open.
+A 2304 whose answer the counter cannot act on is reversed (2601); if the centre is away for that
+too, the reversal is queued and reaches it before anything else of the person's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Callable
+
+from sqlalchemy import select
+
+from ..services import upstream
+from ..services.inpatient import CentreRefused, CentreUnavailable, StayClaim
+from ..store import Database
+from ..store.models import Institution, Outbox, Person, Staff
+from . import fields as F, hefei_names, messages as M
+from .client import CentreClient, Rejected, Transient
+from .outbox import RetryPolicy, _mdtrt_id, _output, drain
+
+
+class CentreLink:
+    def __init__(self, db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now) -> None:
+        self.db, self.client, self.now = db, client, now
+
+    # ----- the stay's queue
+    def flush(self, psn_no: str) -> None:
+        """Send everything queued for the person now; refuse to go on while any of it is not through."""
+        try:
+            drain(self.db, self.client, person_key=psn_no, policy=RetryPolicy(base_seconds=0, cap_seconds=0),
+                  now=self.now)
+        except Exception as exc:  # noqa: BLE001 - any failure here means: not through
+            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）：本次住院的入院登记和费用尚未上传完，"
+                                    "不能结算；住院和押金保持不变，请稍后再试") from None
+        with self.db.sessions() as session:
+            left = session.execute(select(Outbox.status, Outbox.last_error).where(
+                Outbox.person_key == psn_no, Outbox.status.in_(("pending", "parked"))).order_by(Outbox.id)).first()
+        if left is not None:
+            status, error = left
+            if status == "parked":
+                raise CentreRefused(f"本人有被医保中心拒收的报文（{error}），请主管在上传队列处理后再结算")
+            raise CentreUnavailable(f"医保中心暂时无法连接（{error or '未应答'}）：本次住院的入院登记和费用尚未上传完，"
+                                    "不能结算；住院和押金保持不变，请稍后再试")
+
+    # ----- online calls
+    def _stay(self, stay: StayClaim) -> tuple[Institution, str, dict[str, Any], str]:
+        """The institution, the operator's name, the 2401 payload and the stay's mdtrt_id."""
+        with self.db.sessions() as session:
+            inst = session.scalar(select(Institution).where(Institution.code == stay.institution_code))
+            name = session.scalar(select(Staff.name).where(Staff.staff_no == stay.operator)) or stay.operator
+            row = session.execute(select(Outbox.payload, Outbox.response, Outbox.status).where(
+                Outbox.visit_key == stay.adm_no, Outbox.infno == F.ADMIT)).first()
+        if row is None or row.status != "sent":
+            raise CentreUnavailable(f"住院号 {stay.adm_no} 的入院登记尚未被医保中心接受，不能结算")
+        return inst, name, json.loads(row.payload), _mdtrt_id(_output(row.response))
+
+    def _call(self, stay: StayClaim, infno: str, input: dict[str, Any], msgid: str | None = None) -> dict[str, Any]:
+        inst, name, _, _ = self._stay(stay)
+        at = self.now()
+        if msgid is None:
+            from ..services import numbers
+            with self.db.transaction() as session:
+                inst_row = session.get(Institution, inst.id)
+                msgid = numbers.msgid(inst_row, at, numbers.next_value(session, inst_row, "message"))
+        env = F.envelope(infno=infno, msgid=msgid, institution_code=inst.code, institution_name=inst.name,
+                         admdvs=inst.admdvs, operator=stay.operator, operator_name=name, at=at, input=input)
+        try:
+            answer = self.client.send(env)
+        except Transient as exc:
+            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）：未结算，住院和押金保持不变，请稍后再试") from None
+        except Rejected as exc:
+            raise CentreRefused(f"医保中心拒绝：{exc}") from None
+        output = answer.get("output")
+        return output if isinstance(output, dict) else {}
+
+    def discharge(self, stay: StayClaim) -> None:
+        _, _, payload, mdtrt_id = self._stay(stay)
+        self._call(stay, F.DISCHARGE, M.admission(payload, mdtrt_id=mdtrt_id, endtime=stay.endtime))
+
+    def _settle_input(self, stay: StayClaim) -> dict[str, Any]:
+        _, _, payload, mdtrt_id = self._stay(stay)
+        return M.inpatient_settle(psn_no=stay.psn_no, insutype=stay.insutype, cert_type=payload["cert_type"],
+                                  cert_no=payload["cert_no"], mdtrt_id=mdtrt_id, invono=stay.invono,
+                                  medfee_sumamt=stay.medfee_sumamt, scope=stay.scope, use_account=stay.use_account,
+                                  interim=stay.interim)
+
+    def _setlinfo(self, output: dict[str, Any]) -> dict[str, Any]:
+        info = output.get("setlinfo")
+        if not isinstance(info, dict):
+            raise CentreRefused("医保中心的应答没有结算信息（setlinfo）")
+        return hefei_names.normalise(info, self.client.profile)
+
+    def presettle(self, stay: StayClaim) -> dict[str, Any]:
+        return self._setlinfo(self._call(stay, F.INPATIENT_PRESETTLE, self._settle_input(stay)))
+
+    def settle(self, stay: StayClaim, msgid: str) -> dict[str, Any]:
+        try:
+            return self._setlinfo(self._call(stay, F.INPATIENT_SETTLE, self._settle_input(stay), msgid))
+        except CentreUnavailable:
+            self.reverse(stay, msgid)  # the centre may have settled and the answer been lost: undo it
+            raise
+
+    def reverse(self, stay: StayClaim, msgid: str) -> None:
+        """2601 now; if the centre is away, queued (it goes before anything else of the person's)."""
+        input = M.build(F.REVERSAL, {"psn_no": stay.psn_no, "omsgid": msgid, "oinfno": F.INPATIENT_SETTLE}, M.Ids())
+        try:
+            self._call(stay, F.REVERSAL, input)
+        except (CentreUnavailable, CentreRefused):
+            with self.db.transaction() as session:
+                inst = session.scalar(select(Institution).where(Institution.code == stay.institution_code))
+                person = session.scalar(select(Person).where(Person.psn_no == stay.psn_no))
+                upstream.queue_reversal(session, inst, person, visit_key=stay.adm_no, omsgid=msgid,
+                                        oinfno=F.INPATIENT_SETTLE, operator=stay.operator, at=self.now())
+
+    def cancel(self, stay: StayClaim, setl_id: str, discharged: bool) -> dict[str, Any]:
+        self.flush(stay.psn_no)
+        _, _, _, mdtrt_id = self._stay(stay)
+        output = self._call(stay, F.INPATIENT_CANCEL,
+                            {"data": {"psn_no": stay.psn_no, "mdtrt_id": mdtrt_id, "setl_id": setl_id}})
+        if discharged:
+            self._call(stay, F.DISCHARGE_CANCEL, {"data": {"mdtrt_id": mdtrt_id, "psn_no": stay.psn_no}})
+        return output
