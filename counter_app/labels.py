@@ -37,8 +37,15 @@ POOLING_REASON = {
 _PACK_ID = re.compile(r"\b[a-z]+-\d{4}\b")  # a policy pack id as the engine names it: wuhu-2022
 
 
+def pooling_title(reason: str) -> str:
+    """What the pooling line is about: outpatient mutual aid, or the centre's inpatient pooling."""
+    return "住院统筹" if reason.startswith("centre:") else "门诊共济"
+
+
 def pooling_reason(reason: str, applies: bool) -> str:
     """The engine's pooling reason as the screen and slip show it: Chinese text and the rule id."""
+    if reason.startswith("centre:"):
+        return "由医保中心按其住院待遇政策计算" + ("" if applies else "，本次统筹基金不支付")
     if applies:
         return "符合门诊共济支付条件"
     rule = reason.split(":", 1)[0].strip()

@@ -101,6 +101,9 @@ class CentreFund:
     note: str = ""
 
 
+CENTRE_REASON = "centre: inpatient pooling computed by the insurance centre"
+
+
 class PackNotInForce(ValueError):
     """The claim's visit date is before the chosen pack takes effect."""
 
@@ -147,7 +150,7 @@ def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> 
                              f"the policy-scope amount {fmt(scope)}")
         note = centre.note or f"fund {fmt(centre.fund)}, deductible {fmt(centre.deductible)}"
         pool = pooling.PoolPayment(centre.deductible, centre.fund, (("centre", note),))
-        applies, reason, ratio, outpatient_fund = bool(centre.fund), "paid by the centre", centre.ratio, ZERO
+        applies, reason, ratio, outpatient_fund = bool(centre.fund), CENTRE_REASON, centre.ratio, ZERO
     trace.extend(pool.trace)
     fund = pool.fund
     psn_part = total - fund

@@ -137,7 +137,7 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
         ytd = [(f"{slip.ytd_year}年累计起付线", f"{m(slip.ytd_deductible)} / {m(slip.deductible)}"),
                (f"{slip.ytd_year}年门诊统筹累计", f"{m(slip.ytd_pooled)} / {m(slip.annual_cap)}")]
         story.append(pairs(ytd, left=0.5))
-    story.append(Paragraph(f"门诊共济：{slip.pooling_note}", st["small"]))
+    story.append(Paragraph(f"{slip.pooling_title}：{slip.pooling_note}", st["small"]))
     story.append(Paragraph(f"政策：{slip.policy}", st["small"]))
     story.append(Spacer(1, 2 * mm))
     qr = _qr(slip.qr_text, 22 * mm if wide else min(28 * mm, width * 0.4))

@@ -69,6 +69,7 @@ class Slip:
     annual_cap: Decimal | None
     policy: str
     pooling_note: str
+    pooling_title: str  # 门诊共济, or 住院统筹 where the centre computed it
     qr_text: str
 
 
@@ -153,6 +154,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         annual_cap=period.annual_cap.value if period else None,
         policy=f"{pack.name}（{row.policy} 版本 {row.policy_version}）",
         pooling_note=labels.pooling_reason(result["pooling"]["reason"], result["pooling"]["applies"]),
+        pooling_title=labels.pooling_title(result["pooling"]["reason"]),
         qr_text=row.setl_no,
     )
 

@@ -287,7 +287,7 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
             session, inst, person, settlement_id=row.id, setl_no=row.setl_no, med_type=claim.med_type,
             cert_type=request.cert_type, cert_no=request.cert_no, fees=fees, result=result.to_json(),
             use_account=request.use_own_account or request.use_family_account, operator=ctx.cashier, at=at,
-            outside_rx=request.prescribing_level is not None)
+            visit_date=claim.visit_date, outside_rx=request.prescribing_level is not None)
     _audit_money(session, ctx, "settle", row, entries, totals, at)
     return Settled(row.id, row.setl_no, at, result, msgid)
 

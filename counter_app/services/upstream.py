@@ -57,23 +57,27 @@ def _line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:
 
 def queue_settlement(session: Session, inst: Institution, person: Person, *, settlement_id: int, setl_no: str,
                      med_type: str, cert_type: str, cert_no: str, fees: Sequence[Any], result: dict[str, Any],
-                     use_account: bool, operator: str, at: dt.datetime, outside_rx: bool = False) -> str:
-    """The visit's messages for one settlement; returns the msgid of the settling message."""
+                     use_account: bool, operator: str, at: dt.datetime, visit_date: dt.date | None = None,
+                     outside_rx: bool = False) -> str:
+    """The visit's messages for one settlement; returns the msgid of the settling message. The
+    visit begins on its visit date (the year and deductible follow it, decision 6)."""
     cert_type, cert_no = cert(person, cert_type, cert_no)
-    begntime = at.isoformat(sep=" ", timespec="seconds")
+    begin = at if visit_date is None or visit_date == at.date() else dt.datetime.combine(visit_date, at.time())
+    begntime = begin.isoformat(sep=" ", timespec="seconds")
     common = {"psn_no": person.psn_no, "insutype": person.insutype, "med_type": med_type}
     settle = {**common, "cert_type": cert_type, "cert_no": cert_no, "setl_no": setl_no, "begntime": begntime,
               "acct_used_flag": "1" if use_account else "0", "setlinfo": result}
     rx = "1" if outside_rx else "0"
     if inst.kind == "pharmacy":  # 2102 alone: druginfo + drugdetail (national-interface.md)
-        settle["lines"] = [_line(f"{setl_no}{n:03d}"[-30:], f, at, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]
+        settle["lines"] = [_line(f"{setl_no}{n:03d}"[-30:], f, begin, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]
         return _rows(session, inst, person, setl_no, operator, at, [(PHARMACY_SETTLE, settle)], settlement_id)[-1]
     batch = setl_no  # one charge batch per visit: chrg_bchno
     messages = [
         (REGISTER, {**common, "cert_type": cert_type, "cert_no": cert_no, "begntime": begntime, "ipt_otp_no": setl_no}),
         (VISIT_INFO, {**common, "begntime": begntime}),
         (FEE_UPLOAD, {**common, "chrg_bchno": batch,
-                      "lines": [_line(f"{setl_no}{n:03d}"[-30:], f, at, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]}),
+                      "lines": [_line(f"{setl_no}{n:03d}"[-30:], f, begin, rx_circ_flag=rx)
+                                for n, f in enumerate(fees, 1)]}),
         (SETTLE, {**settle, "chrg_bchno": batch}),
     ]
     return _rows(session, inst, person, setl_no, operator, at, messages, settlement_id)[-1]

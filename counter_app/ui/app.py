@@ -30,9 +30,11 @@ def default_slip_dir() -> Path:
 
 
 def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None = None,
-                 sync_warn_minutes: int = 30) -> CounterWindow:
-    """The counter window for the signed-in actor (who carries the institution and counter)."""
-    return CounterWindow(db, user, CounterSettings(user, slip_dir, printer, sync_warn_minutes=sync_warn_minutes))
+                 sync_warn_minutes: int = 30, centre: object = None) -> CounterWindow:
+    """The counter window for the signed-in actor (who carries the institution and counter);
+    `centre` is the centre online (sync/inpatient_link.CentreLink), for inpatient settlements."""
+    return CounterWindow(db, user, CounterSettings(user, slip_dir, printer, sync_warn_minutes=sync_warn_minutes,
+                                                   centre=centre))
 
 
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
@@ -47,13 +49,16 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
         if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.user is None:
             return 0
         user = dialog.user
-    worker = None
+    worker = link = None
     if centre:
+        from ..sync.client import CentreClient
+        from ..sync.inpatient_link import CentreLink
         from ..sync.worker import SyncWorker
 
         worker = SyncWorker(db, centre, credentials=credentials)
         worker.start()
-    window = open_counter(db, user, slip_dir, printer, sync_warn_minutes)
+        link = CentreLink(db, CentreClient(centre, credentials=credentials))
+    window = open_counter(db, user, slip_dir, printer, sync_warn_minutes, centre=link)
     window.show()
     code = app.exec()
     ops.shutdown()

@@ -44,6 +44,7 @@ PRESCRIBING_LEVELS = ((None, "无外配处方"), (1, "一级机构处方"), (2, 
 class Line:
     entry: CatalogueEntry
     quantity: Decimal
+    centre_note: str = ""  # inpatient: how the centre classed the item's uploaded lines
 
     @property
     def amount(self) -> Decimal:
@@ -59,6 +60,7 @@ class CounterSettings:
     printer: str | None = None  # a system printer name; None keeps slips as PDF files only
     today: dt.date | None = None  # fixed visit date (tests, training); None = the real date
     sync_warn_minutes: int = 30  # a message pending longer than this turns the status bar red
+    centre: Any = None  # inpatient.CentrePort: the centre online (an inpatient settlement needs it)
 
     def visit_date(self) -> dt.date:
         return self.today or dt.date.today()
@@ -183,7 +185,8 @@ class PreviewPanel(QGroupBox):
             f"家庭共济：{labels.mask_name(provider_names.get(d.psn_no, d.psn_no))}（{labels.RELATION[d.relation]}）"
             f"支付 {fmt(d.paid)}，余额 {fmt(d.balc)}" for d in r.mulaid))
         self.cash.setText(fmt(r.psn_cash_pay))
-        self.reason.setText("门诊共济：" + labels.pooling_reason(r.pooling_reason, r.pooling_applies))
+        self.reason.setText(f"{labels.pooling_title(r.pooling_reason)}："
+                            + labels.pooling_reason(r.pooling_reason, r.pooling_applies))
 
 
 class SettlementDialog(QDialog):
@@ -515,8 +518,9 @@ class CounterWindow(QMainWindow):
         self.match_list.setMaximumHeight(110)
         self.match_list.itemActivated.connect(lambda _: self.add_current_match())
         claim.addWidget(self.match_list)
-        self.table = QTableWidget(0, 6, objectName="claim_lines")
-        self.table.setHorizontalHeaderLabels(["编码", "名称", "类别", "单价", "数量", "金额"])
+        self.table = QTableWidget(0, 7, objectName="claim_lines")
+        self.table.setHorizontalHeaderLabels(["编码", "名称", "类别", "单价", "数量", "金额", "医保中心分类"])
+        self.table.setColumnHidden(6, COUNTER_KIND.get(self.user.role) != "inpatient")
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -543,6 +547,10 @@ class CounterWindow(QMainWindow):
             box.setChecked(True)
             box.toggled.connect(self.claim_changed)
             options.addWidget(box)
+        self.interim = QCheckBox("中途结算（不出院）", objectName="interim")  # mid_setl_flag 1: long stays
+        self.interim.setVisible(self.kind == "inpatient")
+        self.interim.toggled.connect(self.claim_changed)
+        options.addWidget(self.interim)
         options.addStretch(1)
         self.total = _label(name="claim_total")
         options.addWidget(self.total)
@@ -717,8 +725,11 @@ class CounterWindow(QMainWindow):
             parked = f"<b style='color:#b00020'>挂起 {status.parked}</b>" if status.parked else "挂起 0"
             pending = (f"<b style='color:#b00020'>待传 {status.pending}（最早 {status.oldest_pending_at:%m-%d %H:%M}）</b>"
                        if overdue else f"待传 {status.pending}")
-            self.status_sync.setText(f"上传：{pending} / {parked} / 最近成功 {last}")
-            self.status_sync.setToolTip("有医保中心拒收的报文，请主管在上传队列 (F12) 处理" if status.parked else "")
+            differ = (f" / <b style='color:#b00020'>中心结算不一致 {status.differences}</b>"
+                      if status.differences else "")
+            self.status_sync.setText(f"上传：{pending} / {parked} / 最近成功 {last}{differ}")
+            self.status_sync.setToolTip("有医保中心拒收的报文，请主管在上传队列 (F12) 处理" if status.parked else
+                                        "医保中心的结算结果与本地不同，请主管在上传队列 (F12) 核对" if differ else "")
 
         Op(self, lambda: sync_status(self.db)).success(done).failure(lambda e: self.status_sync.setText("上传：状态不可用")).run()
 
@@ -772,6 +783,12 @@ class CounterWindow(QMainWindow):
 
         Op(self, search).success(found).run()
 
+    def _now(self) -> dt.datetime:
+        """Now; on a counter with a fixed date (training, tests) that date at the present time, so
+        an admission, its fees and its discharge keep one calendar."""
+        real = dt.datetime.now()
+        return real if self.settings.today is None else dt.datetime.combine(self.settings.today, real.time())
+
     # ----- inpatient: the stay's fees live in the store, not in the window
     def load_stay(self) -> None:
         person_id = self.person.id if self.person else None
@@ -780,8 +797,8 @@ class CounterWindow(QMainWindow):
 
         def show(stay: inpatient.Stay | None) -> None:
             self.stay, self.discharge = stay, None
-            self.lines = [Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity)
-                          for f in stay.fees] if stay else []
+            self.lines = [Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity,
+                               f.centre_note) for f in stay.fees] if stay else []
             self.claim_changed()
             if stay is None:
                 self.say("该参保人不在院：按 F4 办理入院（收取押金）")
@@ -802,10 +819,12 @@ class CounterWindow(QMainWindow):
 
         def accepted() -> None:
             person_id, tender = self.person.id, dialog.tender.currentData()
+            cert_type, cert_no = self.person.cert_type, self.person.cert_no
 
             def run() -> str:
                 deposit = _money_text(dialog.deposit.text(), "押金")
-                return inpatient.admit(self.db, self.settings.context, person_id, deposit, tender=tender)
+                return inpatient.admit(self.db, self.settings.context, person_id, deposit, tender=tender,
+                                       cert_type=cert_type, cert_no=cert_no, now=self._now())
 
             Op(self, run).success(lambda adm_no: (self.say(f"已入院 {adm_no}"), self.load_stay())).run()
 
@@ -817,7 +836,8 @@ class CounterWindow(QMainWindow):
             self.show_error(ServiceError("该参保人不在院，请先办理入院（F4）"))
             return
         adm_no = self.stay.adm_no
-        Op(self, lambda: inpatient.post_fee(self.db, self.settings.context, adm_no, code, quantity)).success(
+        at = self._now()
+        Op(self, lambda: inpatient.post_fee(self.db, self.settings.context, adm_no, code, quantity, now=at)).success(
             lambda _: self.load_stay()).run()
 
     def add_current_match(self) -> None:
@@ -854,18 +874,21 @@ class CounterWindow(QMainWindow):
 
     def claim_changed(self) -> None:
         """Any change to the claim voids the preview: the patient must see the new split."""
+        self._render_lines()
+        self.shown = None
+        self.preview_panel.show_preview(None, {})
+
+    def _render_lines(self) -> None:
         self.table.setRowCount(len(self.lines))
         for n, line in enumerate(self.lines):
             e = line.entry
             for col, text in enumerate((e.code, e.name, labels.CLASS[e.cls], fmt(e.price), str(line.quantity),
-                                        fmt(line.amount))):
+                                        fmt(line.amount), line.centre_note)):
                 item = QTableWidgetItem(text)
-                if col >= 3:
+                if 3 <= col <= 5:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(n, col, item)
         self.total.setText(f"合计 {fmt(sum((l.amount for l in self.lines), ZERO))}")
-        self.shown = None
-        self.preview_panel.show_preview(None, {})
 
     def request(self) -> svc.ClaimRequest:
         assert self.person is not None
@@ -902,36 +925,57 @@ class CounterWindow(QMainWindow):
         if self.stay is None:
             self.show_error(ServiceError("该参保人不在院"))
             return
+        centre = self.settings.centre
+        if centre is None:
+            self.show_error(ServiceError("住院结算由医保中心计算，需联网：本窗口未配置医保中心地址（启动时 --centre）"))
+            return
         adm_no, day, med_type = self.stay.adm_no, self.settings.visit_date(), self.med_type.currentData()
+        interim, use_account = self.interim.isChecked(), self.use_own.isChecked()
 
-        def shown(pv: inpatient.DischargePreview) -> None:
-            self.discharge, self.shown = pv, pv.preview
-            deposit = (f"押金 {fmt(pv.stay.deposit)}：" + (f"出院应补收 {fmt(pv.to_collect)}" if pv.to_collect
-                                                         else f"出院应退还 {fmt(pv.to_refund)}"))
-            self.preview_panel.show_preview(pv.preview, self._provider_names(), deposit)
+        def run() -> inpatient.DischargePreview:
+            return inpatient.discharge_preview(self.db, self.settings.context, adm_no, day, centre, med_type=med_type,
+                                               interim=interim, use_account=use_account)
 
-        Op(self, lambda: inpatient.discharge_preview(self.db, self.settings.context, adm_no, day, med_type)) \
-            .success(shown).run()
+        Op(self, run).success(self.show_discharge).run()
+
+    def show_discharge(self, pv: inpatient.DischargePreview, note: str = "") -> None:
+        """The centre's fund payment, the local split of the personal part, and the deposit; the
+        lines as the centre classed them (the stay's queue went up first)."""
+        self.lines = [Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity, f.centre_note)
+                      for f in pv.stay.fees]
+        self._render_lines()
+        self.discharge, self.shown = pv, pv.preview
+        when = "中途结算" if pv.interim else "出院"
+        deposit = (f"医保中心：统筹基金支付 {fmt(pv.preview.result.fund_pay_sumamt)}（本次起付线 "
+                   f"{fmt(pv.preview.result.act_pay_dedc)}）；押金 {fmt(pv.stay.deposit)}：" +
+                   (f"{when}应补收 {fmt(pv.to_collect)}" if pv.to_collect or pv.interim
+                    else f"出院应退还 {fmt(pv.to_refund)}"))
+        self.preview_panel.show_preview(pv.preview, self._provider_names(), f"{note}\n{deposit}" if note else deposit)
 
     def confirm_discharge(self) -> None:
         pv, tender = self.discharge, self.preview_panel.tender.currentData()
-        day, med_type = self.settings.visit_date(), self.med_type.currentData()
+        med_type, centre = self.med_type.currentData(), self.settings.centre
 
         def done(result: inpatient.Discharged) -> None:
             self.last_setl_no = result.settled.setl_no
-            self.say(f"出院结算成功 {result.settled.setl_no}；押金抵扣 {fmt(result.applied)}，"
-                     f"补收 {fmt(result.to_collect)}，退还 {fmt(result.to_refund)}")
+            self.say(f"{'中途' if pv.interim else '出院'}结算成功 {result.settled.setl_no}；押金抵扣 "
+                     f"{fmt(result.applied)}，补收 {fmt(result.to_collect)}，退还 {fmt(result.to_refund)}")
             self.print_slip(result.settled.setl_no)
             self.refresh_status()
             self.reset()
 
         def refused(exc: Exception) -> None:
+            if isinstance(exc, inpatient.DischargeChanged):  # nothing recorded: the new split to confirm
+                self.show_discharge(exc.discharge, str(exc))
+                self.errors.append(str(exc))
+                return
             if isinstance(exc, svc.SplitChanged):
                 self.preview_discharge()
             self.show_error(exc)
 
-        Op(self, lambda: inpatient.discharge(self.db, self.settings.context, pv.stay.adm_no, day, pv.preview,
-                                             med_type=med_type, tender=tender)).success(done).failure(refused).run()
+        at = self._now()
+        Op(self, lambda: inpatient.discharge(self.db, self.settings.context, pv.stay.adm_no, pv, centre,
+                                             med_type=med_type, tender=tender, now=at)).success(done).failure(refused).run()
 
     def confirm(self) -> None:
         if self.shown is None:
@@ -1000,15 +1044,23 @@ class CounterWindow(QMainWindow):
             setl_no, staff_no = dialog.setl_no.text().strip(), dialog.staff_no.text()
             password, reason = dialog.password.text(), dialog.reason.text()
 
-            def run() -> svc.Refunded:
-                approval = approve_refund(self.db, self.settings.context, staff_no, password, setl_no)
-                return svc.refund(self.db, self.settings.context, setl_no, approval, reason)
+            inpatient_counter, centre = self.kind == "inpatient", self.settings.centre
 
-            def done(refunded: svc.Refunded) -> None:
-                self.last_setl_no = refunded.setl_no
-                self.say(f"退费成功 {refunded.setl_no}（原 {setl_no}）")
-                self.print_slip(refunded.setl_no)
+            def run() -> str:
+                approval = approve_refund(self.db, self.settings.context, staff_no, password, setl_no)
+                if inpatient_counter:  # 2305 with the centre, online; the stay opens again
+                    if centre is None:
+                        raise ServiceError("撤销住院结算需联网医保中心：本窗口未配置医保中心地址")
+                    return inpatient.cancel(self.db, self.settings.context, setl_no, approval, reason, centre)
+                return svc.refund(self.db, self.settings.context, setl_no, approval, reason).setl_no
+
+            def done(reversal: str) -> None:
+                self.last_setl_no = reversal
+                self.say(f"{'撤销住院结算' if inpatient_counter else '退费'}成功 {reversal}（原 {setl_no}）")
+                self.print_slip(reversal)
                 self.refresh_status()
+                if inpatient_counter and self.person is not None:
+                    self.load_stay()
 
             Op(self, run).success(done).run()
 

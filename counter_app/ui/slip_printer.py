@@ -43,7 +43,7 @@ def slip_lines(slip: Slip) -> list[tuple[str, str, str]]:
     if slip.deductible is not None:
         rows.append(("row", f"{slip.ytd_year}年累计起付线", f"{fmt(slip.ytd_deductible)} / {fmt(slip.deductible)}"))
         rows.append(("row", f"{slip.ytd_year}年门诊统筹累计", f"{fmt(slip.ytd_pooled)} / {fmt(slip.annual_cap)}"))
-    rows.append(("note", f"门诊共济：{slip.pooling_note}", ""))
+    rows.append(("note", f"{slip.pooling_title}：{slip.pooling_note}", ""))
     rows.append(("note", f"政策：{slip.policy}", ""))
     return rows
 

@@ -46,7 +46,7 @@ def scene(db_url, tmp_path):
     shift.open_shift(w.db, z, D("0.00"))
     adm = inpatient.admit(w.db, z, w.child, D("100.00"), now=AT)
     inpatient.post_fee(w.db, z, adm, "A001", D("1"))
-    discharge = inpatient.discharge_preview(w.db, z, adm, TODAY).preview
+    discharge = None  # refused before the preview or the centre is looked at: the permission comes first
     clerk = w.actor("agency_clerk")
     pack = load_pack("hefei-2019")
     bound = binding.bind(w.db, clerk, pack, binding.BindRequest(w.certnos["retiree"], w.certnos["stranger"],
@@ -69,7 +69,10 @@ def calls(w, done, adm, discharge, bound, approvals, tmp: Path) -> dict[str, tup
         "preview": ("settle_outpatient", lambda a: svc.preview(w.db, a, outpatient)),
         "admit": ("settle_inpatient", lambda a: inpatient.admit(w.db, a, w.retiree, D("10.00"), now=AT)),
         "post fee": ("settle_inpatient", lambda a: inpatient.post_fee(w.db, a, adm, "A001", D("1"))),
-        "discharge": ("settle_inpatient", lambda a: inpatient.discharge(w.db, a, adm, TODAY, discharge)),
+        "discharge preview": ("settle_inpatient", lambda a: inpatient.discharge_preview(w.db, a, adm, TODAY, None)),
+        "discharge": ("settle_inpatient", lambda a: inpatient.discharge(w.db, a, adm, discharge, None)),
+        "cancel inpatient": ("refund", lambda a: inpatient.cancel(w.db, a, done.setl_no, approvals[a.role], "撤销",
+                                                                 None)),
         "refund": ("refund", lambda a: svc.refund(w.db, a, done.setl_no, approvals[a.role], "退药", now=AT)),
         "print slip": ("print", lambda a: output.save_pdf(w.db, a, done.setl_no, out)),
         "log a print": ("print", lambda a: slip.record_print(w.db, a, done.setl_no, 1, "x.pdf")),
@@ -84,6 +87,8 @@ def calls(w, done, adm, discharge, bound, approvals, tmp: Path) -> dict[str, tup
         "close day": ("day_close", lambda a: shift.close_day(w.db, a, TODAY)),
         "release parked": ("outbox", lambda a: sync_status.release(w.db, a, done.msgid, "已更正")),
         "void parked": ("outbox", lambda a: sync_status.void(w.db, a, done.msgid, "中心已有")),
+        "centre differences": ("outbox", lambda a: sync_status.centre_differences(w.db, a)),
+        "review a difference": ("outbox", lambda a: sync_status.review_difference(w.db, a, done.setl_no, "已核")),
         "crediting": ("batch", lambda a: crediting.credit_month(w.db, a, month, today=TODAY)),
         "interest": ("batch", lambda a: interest.post_interest(w.db, a, 2023, today=TODAY)),
         "declaration": ("batch", lambda a: declaration.monthly_declaration(w.db, a, a.institution_code, month)),

@@ -55,9 +55,11 @@ def test_HF_5_settle_draws_the_mother_then_the_father_in_binding_order(db_url):
         assert row.acct_mulaid_pay == D("300.00") and json.loads(row.result_json)["acct_mulaid_pay"] == "300.00"
         notes = s.scalars(select(LedgerEntry.note).where(LedgerEntry.settlement_id == row.id)).all()
         assert all("家庭共济" in n and "张小明" in n for n in notes) and len(notes) == 2
-        outbox = s.scalar(select(Outbox))
-        assert (outbox.infno, outbox.status, outbox.settlement_id, outbox.msgid) == ("2207", "pending", row.id, done.msgid)
-        assert len(outbox.msgid) == 30 and outbox.msgid.startswith("H34020200001" + "20240510093000")
+        visit = s.scalars(select(Outbox).order_by(Outbox.id)).all()  # the visit in the platform's order
+        assert [(m.infno, m.status, m.settlement_id, m.visit_key) for m in visit] == [
+            (infno, "pending", row.id, row.setl_no) for infno in ("2201", "2203", "2204", "2207")]
+        assert visit[-1].msgid == done.msgid and len({m.msgid for m in visit}) == 4
+        assert all(len(m.msgid) == 30 and m.msgid.startswith("H34020200001" + "20240510093000") for m in visit)
         assert mismatched_accounts(s) == []
 
 
@@ -80,7 +82,7 @@ def test_settle_then_refund_leaves_every_balance_and_total_as_before(db_url):
         assert mirrored["pool_prop_selfpay"] == json.loads(orig.result_json)["pool_prop_selfpay"]
         assert orig.setl_no == done.setl_no  # the original is kept as it was
         msgs = s.execute(select(Outbox.infno, Outbox.settlement_id).order_by(Outbox.id)).all()
-        assert msgs == [("2207", orig.id), ("2208", rev.id)]
+        assert msgs == [("2201", orig.id), ("2203", orig.id), ("2204", orig.id), ("2207", orig.id), ("2208", rev.id)]
         assert json.loads(s.scalar(select(Outbox.payload).where(Outbox.infno == "2208")))["omsgid"] == done.msgid
         assert mismatched_accounts(s) == []
     assert back.reverses_setl_no == done.setl_no

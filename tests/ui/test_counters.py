@@ -12,7 +12,7 @@ from sqlalchemy import select
 from counter_app.services.staff import sign_in
 from tests.actors import add_staff
 from counter_app.store.models import (
-    DepositEntry, FamilyBinding, Institution, Outbox, Person, Settlement, Shift,
+    FamilyBinding, Institution, Shift,
 )
 from counter_app.ui.app import application
 from counter_app.ui.counter_window import CounterSettings, CounterWindow
@@ -118,40 +118,6 @@ def test_special_disease_and_maternity_show_why_there_is_no_pooling(qtbot, world
     press(qtbot, win, Qt.Key.Key_F5)
     assert win.preview_panel.values["fund"].text() == "0.00"
     assert "WH-22 (3)" in win.preview_panel.reason.text() and win.preview_panel.values["own"].text() == "100.00"
-
-
-def test_inpatient_admit_post_fees_and_discharge_with_the_deposit(qtbot, world, tmp_path):
-    win = window(qtbot, world, tmp_path, "z001")
-    open_shift_in_window(qtbot, win, "0.00")
-    assert [win.med_type.itemData(i) for i in range(win.med_type.count())] == ["21", "52"]
-    scan(qtbot, win, world.certnos["child"])
-    qtbot.waitUntil(lambda: "不在院" in win.message.text(), timeout=10_000)
-    press(qtbot, win, Qt.Key.Key_F4)
-    win.dialog.deposit.setText("1000.00")
-    qtbot.keyClick(win.dialog.deposit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: win.stay is not None, timeout=10_000)
-    with world.db.sessions() as s:
-        assert s.get(Person, world.child).hospitalized
-    add_item(qtbot, win, "A001", quantity="6")
-    qtbot.waitUntil(lambda: win.stay is not None and win.stay.fees_total == D("600.00"), timeout=10_000)
-    add_item(qtbot, win, "C001")
-    qtbot.waitUntil(lambda: win.stay.fees_total == D("680.00"), timeout=10_000)
-    win.table.selectRow(1)
-    press(qtbot, win, Qt.Key.Key_Delete)  # a correcting line, not a deletion
-    qtbot.waitUntil(lambda: win.stay.fees_total == D("600.00"), timeout=10_000)
-    press(qtbot, win, Qt.Key.Key_F5)
-    assert win.preview_panel.values["fund"].text() == "0.00"
-    assert "无住院统筹支付规定，统筹基金不支付" in win.preview_panel.reason.text()  # no invented ratio
-    assert win.preview_panel.values["mulaid"].text() == "600.00"
-    assert "出院应退还 1000.00" in win.preview_panel.notice.text()
-    press(qtbot, win, Qt.Key.Key_F9)
-    qtbot.waitUntil(lambda: win.last_slip is not None, timeout=10_000)
-    assert "退还 1000.00" in win.message.text()
-    with world.db.sessions() as s:
-        row = s.scalar(select(Settlement).where(Settlement.med_type == "21"))
-        assert row.acct_mulaid_pay == D("600.00") and not s.get(Person, world.child).hospitalized
-        assert s.scalar(select(Outbox.infno).where(Outbox.settlement_id == row.id)) == "2304"
-        assert [k for k, in s.execute(select(DepositEntry.kind).order_by(DepositEntry.id))] == ["taken", "refunded"]
 
 
 def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_path):
