@@ -109,7 +109,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     return run(db, args.institution or DEMO_INSTITUTION, args.counter,
                Path(args.slips) if args.slips else default_slip_dir(), args.printer, centre=args.centre,
-               credentials=_credentials(args) if args.centre else None, sync_warn_minutes=args.sync_warn_minutes)
+               credentials=_credentials(args) if args.centre else None, sync_warn_minutes=args.sync_warn_minutes,
+               centre_presettle=args.centre_presettle)
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:
@@ -445,7 +446,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--counter", default="门诊1", help="this counter's name on slips and settlements")
     run.add_argument("--slips", help="folder for slip PDFs (default: user data folder)")
     run.add_argument("--printer", help="system printer for slips (default: PDF files only)")
-    run.add_argument("--centre", help="insurance centre URL: sync in the background while the app runs")
+    run.add_argument("--centre", help="insurance centre URL: sync in the background while the app runs; "
+                     "inpatient settlements need it")
+    run.add_argument("--centre-presettle", action="store_true",
+                     help="F5 also asks the centre (2206) and shows a difference before the patient confirms "
+                          "(off by default: it adds round trips)")
     run.add_argument("--sync-warn-minutes", type=int, default=30,
                      help="a message waiting longer than this for the centre turns the status bar red")
     run.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "

@@ -64,6 +64,7 @@ class ClaimRequest:
 class Preview:
     claim: Claim
     result: EngineSettlement
+    lines: tuple["FeeLine", ...] = ()  # the claim's lines with quantity and unit price (an online 2206 needs them)
 
     @property
     def split(self) -> tuple:
@@ -226,8 +227,8 @@ def preview(db: Database, ctx: Actor, request: ClaimRequest) -> Preview:
     """Pre-settlement: what would be paid by whom; writes nothing."""
     ctx.require_settle(request.med_type)
     with db.sessions() as session:
-        claim = build_claim(session, ctx, request)[0]
-        return Preview(claim, _run_engine(claim))
+        claim, _, _, lines = build_claim(session, ctx, request)
+        return Preview(claim, _run_engine(claim), lines)
 
 
 INPATIENT_MED_TYPES = ("21", "52")

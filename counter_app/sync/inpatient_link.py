@@ -116,6 +116,60 @@ class CentreLink:
                 upstream.queue_reversal(session, inst, person, visit_key=stay.adm_no, omsgid=msgid,
                                         oinfno=F.INPATIENT_SETTLE, operator=stay.operator, at=self.now())
 
+    def outpatient_check(self, ctx: Any, preview: Any, cert_type: str, cert_no: str) -> dict[str, list[str]]:
+        """F5 with the centre (a setting, off by default): register a visit, upload it, pre-settle
+        (2201, 2203, 2204, 2206), then abandon it (2205, 2202), and say where the centre's split
+        differs from the counter's preview ({} when it agrees). Nothing is settled anywhere."""
+        from ..services import numbers
+        from . import compare
+
+        claim, at = preview.claim, self.now()
+        with self.db.transaction() as session:
+            inst = session.scalar(select(Institution).where(Institution.code == ctx.institution_code))
+            person = session.scalar(select(Person).where(Person.psn_no == claim.person.psn_no))
+            first = numbers.next_value(session, inst, "message", 6)
+            ids = [numbers.msgid(inst, at, first + n) for n in range(6)]
+            name = session.scalar(select(Staff.name).where(Staff.staff_no == ctx.cashier)) or ctx.cashier
+            inst_data = (inst.code, inst.name, inst.admdvs)
+            cert = upstream.cert(person, cert_type, cert_no)
+            insutype = person.insutype
+        visit = f"Y{ids[0][-20:]}"  # a probe visit number, never a settlement's
+        begntime = dt.datetime.combine(claim.visit_date, at.time()).isoformat(sep=" ", timespec="seconds")
+        payload = {"psn_no": claim.person.psn_no, "insutype": insutype, "med_type": claim.med_type,
+                   "cert_type": cert[0], "cert_no": cert[1], "begntime": begntime, "ipt_otp_no": visit,
+                   "chrg_bchno": visit, "acct_used_flag": "1" if claim.use_own_account else "0",
+                   "setl_no": visit, "setlinfo": preview.result.to_json(),
+                   "lines": [{"feedetl_sn": f"{visit}{n:03d}", "code": f.code, "cnt": str(f.quantity),
+                              "pric": str(f.price), "amount": str(f.amount), "fee_ocur_time": begntime,
+                              "rx_circ_flag": "1" if claim.prescribing_level is not None else "0"}
+                             for n, f in enumerate(preview.lines, 1)]}
+
+        def send(n: int, infno: str, input: dict[str, Any]) -> dict[str, Any]:
+            env = F.envelope(infno=infno, msgid=ids[n], institution_code=inst_data[0], institution_name=inst_data[1],
+                             admdvs=inst_data[2], operator=ctx.cashier, operator_name=name, at=at, input=input)
+            try:
+                answer = self.client.send(env)
+            except Transient as exc:
+                raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）") from None
+            except Rejected as exc:
+                raise CentreRefused(f"医保中心拒绝：{exc}") from None
+            return answer.get("output") if isinstance(answer.get("output"), dict) else {}
+
+        mdtrt_id = _mdtrt_id(send(0, F.REGISTER, M.build(F.REGISTER, payload, M.Ids())))
+        try:
+            send(1, F.VISIT_INFO, M.build(F.VISIT_INFO, payload, M.Ids(mdtrt_id)))
+            send(2, F.FEE_UPLOAD, M.build(F.FEE_UPLOAD, payload, M.Ids(mdtrt_id)))
+            answer = send(3, F.OUTPATIENT_PRESETTLE, M.outpatient_settle(payload, mdtrt_id, final=False))
+        finally:  # the probe visit is abandoned in every case
+            try:
+                send(4, F.FEE_CANCEL, {"data": {"mdtrt_id": mdtrt_id, "chrg_bchno": visit, "psn_no": payload["psn_no"]}})
+            except CentreRefused:
+                pass  # no lines were uploaded
+            send(5, F.REGISTER_CANCEL, {"data": {"psn_no": payload["psn_no"], "mdtrt_id": mdtrt_id,
+                                                 "ipt_otp_no": visit}})
+        info = hefei_names.normalise(answer.get("setlinfo") or {}, self.client.profile)
+        return compare.differences(payload["setlinfo"], info)
+
     def cancel(self, stay: StayClaim, setl_id: str, discharged: bool) -> dict[str, Any]:
         self.flush(stay.psn_no)
         _, _, _, mdtrt_id = self._stay(stay)

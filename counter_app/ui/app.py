@@ -30,16 +30,16 @@ def default_slip_dir() -> Path:
 
 
 def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None = None,
-                 sync_warn_minutes: int = 30, centre: object = None) -> CounterWindow:
+                 sync_warn_minutes: int = 30, centre: object = None, centre_presettle: bool = False) -> CounterWindow:
     """The counter window for the signed-in actor (who carries the institution and counter);
     `centre` is the centre online (sync/inpatient_link.CentreLink), for inpatient settlements."""
     return CounterWindow(db, user, CounterSettings(user, slip_dir, printer, sync_warn_minutes=sync_warn_minutes,
-                                                   centre=centre))
+                                                   centre=centre, centre_presettle=centre_presettle))
 
 
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
         user: Actor | None = None, centre: str | None = None, credentials=None,  # noqa: ANN001
-        sync_warn_minutes: int = 30) -> int:
+        sync_warn_minutes: int = 30, centre_presettle: bool = False) -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
     if user is None:
@@ -58,7 +58,8 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
         worker = SyncWorker(db, centre, credentials=credentials)
         worker.start()
         link = CentreLink(db, CentreClient(centre, credentials=credentials))
-    window = open_counter(db, user, slip_dir, printer, sync_warn_minutes, centre=link)
+    window = open_counter(db, user, slip_dir, printer, sync_warn_minutes, centre=link,
+                          centre_presettle=centre_presettle and link is not None)
     window.show()
     code = app.exec()
     ops.shutdown()

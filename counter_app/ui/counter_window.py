@@ -61,6 +61,7 @@ class CounterSettings:
     today: dt.date | None = None  # fixed visit date (tests, training); None = the real date
     sync_warn_minutes: int = 30  # a message pending longer than this turns the status bar red
     centre: Any = None  # inpatient.CentrePort: the centre online (an inpatient settlement needs it)
+    centre_presettle: bool = False  # F5 also asks the centre (2206): off by default, it adds round trips
 
     def visit_date(self) -> dt.date:
         return self.today or dt.date.today()
@@ -379,7 +380,7 @@ class OutboxDialog(QDialog):
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("上传队列（未上传与挂起的报文）")
-        self.setMinimumSize(900, 360)
+        self.setMinimumSize(900, 480)
         layout = QVBoxLayout(self)
         self.table = QTableWidget(0, 7, objectName="outbox_table")
         self.table.setHorizontalHeaderLabels(["状态", "交易", "结算单号", "参保人", "尝试次数", "原因", "报文号"])
@@ -404,7 +405,18 @@ class OutboxDialog(QDialog):
         close.clicked.connect(self.accept)
         row.addWidget(close)
         layout.addLayout(row)
+        layout.addWidget(_label("医保中心结算结果与本地不同（本地结算不变，核对后标记）"))
+        self.differences = QTableWidget(0, 4, objectName="centre_differences")
+        self.differences.setHorizontalHeaderLabels(["结算单号", "参保人", "结算时间", "差异（本地 → 中心）"])
+        self.differences.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.differences.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.differences.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        layout.addWidget(self.differences)
+        self.review_button = QPushButton("标记所选差异已核对（原因填在上方）", objectName="centre_review")
+        self.review_button.clicked.connect(self.review_selected)
+        layout.addWidget(self.review_button)
         self.entries: list = []
+        self.found: list = []
 
     def load(self) -> None:
         from ..services.sync_status import unsent
@@ -413,11 +425,39 @@ class OutboxDialog(QDialog):
             self.entries = entries
             self.table.setRowCount(len(entries))
             for n, e in enumerate(entries):
-                for col, text in enumerate(("挂起" if e.status == "parked" else "待传", e.infno, e.setl_no,
+                for col, text in enumerate(("挂起" if e.status == "parked" else "待传",
+                                            f"{labels.INFNO.get(e.infno, e.infno)}（{e.infno}）", e.setl_no,
                                             e.name, str(e.attempts), e.last_error or "", e.msgid)):
                     self.table.setItem(n, col, QTableWidgetItem(text))
 
         Op(self.window_, lambda: unsent(self.window_.db)).success(show).run()
+        if self.window_.user.may("outbox"):
+            self.load_differences()
+
+    def load_differences(self) -> None:
+        from ..services.sync_status import centre_differences
+
+        def show(found: list) -> None:
+            self.found = found
+            self.differences.setRowCount(len(found))
+            for n, d in enumerate(found):
+                what = "，".join(f"{labels.AMOUNT_NAMES.get(k, k)} {a} → {b}" for k, (a, b) in d.differences.items())
+                for col, text in enumerate((d.setl_no, d.name, f"{d.settled_at:%m-%d %H:%M}", what)):
+                    self.differences.setItem(n, col, QTableWidgetItem(text))
+
+        window = self.window_
+        Op(window, lambda: centre_differences(window.db, window.settings.context)).success(show).run()
+
+    def review_selected(self) -> None:
+        from ..services.sync_status import review_difference
+
+        row = self.differences.currentRow()
+        if not 0 <= row < len(self.found):
+            self.message.setText("标记已核对：请先选择一条差异")
+            return
+        setl_no, note, window = self.found[row].setl_no, self.reason.text(), self.window_
+        Op(window, lambda: review_difference(window.db, window.settings.context, setl_no, note)) \
+            .success(self._done).failure(self._failed).run()
 
     def _decide(self, title: str, decision) -> None:  # noqa: ANN001
         """Resend or void the selected parked message with the reason typed; the service checks
@@ -918,8 +958,30 @@ class CounterWindow(QMainWindow):
             self.shown = pv
             self.preview_panel.show_preview(pv, self._provider_names())
             self.message.setText("")
+            if self.settings.centre is not None and self.settings.centre_presettle:
+                self.ask_centre(pv)
 
         Op(self, lambda: svc.preview(self.db, self.settings.context, request)).success(shown).run()
+
+    def ask_centre(self, pv: svc.Preview) -> None:
+        """The centre's own pre-settlement (2206) beside the preview, before the patient confirms
+        (a setting, off by default: it adds round trips). A difference is shown, not enforced: the
+        counter settles with its engine and the centre's answer is compared again on 2207."""
+        centre, ctx, person = self.settings.centre, self.settings.context, self.person
+
+        def said(diff: dict[str, list[str]]) -> None:
+            if self.shown is not pv:
+                return  # the claim changed meanwhile
+            if not diff:
+                self.say("医保中心预结算与本地一致")
+                return
+            text = "医保中心预结算与本地不同：" + "，".join(
+                f"{labels.AMOUNT_NAMES.get(k, k)} 本地 {a} 中心 {b}" for k, (a, b) in diff.items())
+            self.preview_panel.notice.setText(text + "；结算后将标记，待主管核对")
+            self.errors.append(text)
+
+        Op(self, lambda: centre.outpatient_check(ctx, pv, person.cert_type, person.cert_no)).success(said).failure(
+            lambda exc: self.say(f"未能向医保中心预结算（{exc}）：仍可按本地预结算结算")).run()
 
     def preview_discharge(self) -> None:
         if self.stay is None:

@@ -226,3 +226,19 @@ def _training() -> str:
     from counter_app.resources import resource_dir
 
     return (resource_dir() / "centre" / "inpatient-training.toml").read_text(encoding="utf-8")
+
+
+def test_a_2304_whose_answer_is_lost_is_reversed_and_settles_once_when_tried_again(w, centre):
+    adm = svc.admit(w.db, w.z, w.child, D("1000.00"), now=AT)
+    svc.post_fee(w.db, w.z, adm, "A001", D("12"), now=AT)
+    pv = svc.discharge_preview(w.db, w.z, adm, OUT, w.link)
+    centre.fault("drop_after_commit", count=1)  # the centre settles the 2304; its answer never comes
+    with pytest.raises(svc.CentreUnavailable, match="未结算，住院和押金保持不变"):
+        svc.discharge(w.db, w.z, adm, pv, w.link)
+    with w.db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Settlement)) == 0
+    assert centre.stats()["records"] == {"settle:reversed": 1}  # undone there at once (2601)
+    assert svc.current_stay(w.db, w.z, w.child).deposit == D("1000.00")
+    done = svc.discharge(w.db, w.z, adm, svc.discharge_preview(w.db, w.z, adm, OUT, w.link), w.link)
+    assert done.to_refund == pv.to_refund
+    assert centre.stats()["records"] == {"settle:reversed": 1, "settle:settled": 1}  # settled once

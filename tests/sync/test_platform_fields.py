@@ -190,6 +190,10 @@ def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp
     sent = {r["infno"] for r in requests}
     assert {"2201", "2203", "2204", "2207", "2208", "2102", "2103", "2401", "2301", "2302", "2402", "2303",
             "2304", "2305", "2405", "2601", "3201", "3202"} <= sent
+    with w.db.sessions() as s:  # a pharmacy registers no visit: its sale is one 2102, its refund one 2103
+        from counter_app.store.models import Outbox
+        assert s.scalars(select(Outbox.infno).where(Outbox.institution_id == 2).order_by(Outbox.id)).all() == [
+            "2102", "2103"]
     # the scanned credential decides mdtrt_cert_type and _no
     certs = {(r["input"]["data"]["mdtrt_cert_type"], r["input"]["data"]["mdtrt_cert_no"])
              for r in requests if r["infno"] == "2201"}

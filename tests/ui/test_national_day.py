@@ -26,7 +26,7 @@ from counter_app.ui.qt import Qt
 from counter_app.services.staff import sign_in
 from counter_app.services.shift import open_shift
 from tests.actors import add_staff
-from tests.centre_process import ROOT, CentreProcess
+from tests.centre_process import CentreProcess
 from tests.services.world import HOSPITAL, TODAY, build
 
 from .test_counter_window import add_item, idle, press, scan
@@ -34,7 +34,6 @@ from .test_counter_window import add_item, idle, press, scan
 D = Decimal
 TRAINING = Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)
 DAY2 = TODAY + dt.timedelta(days=1)
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -48,9 +47,9 @@ def world(sqlite_url):
 
 
 def open_counter(qtbot, world, tmp_path: Path, staff_no: str, centre: object = None,
-                 today: dt.date | None = TODAY) -> CounterWindow:
+                 today: dt.date | None = TODAY, password: str = "1234") -> CounterWindow:
     application()
-    user = sign_in(world.db, staff_no, "1234", HOSPITAL, f"窗口-{staff_no}")
+    user = sign_in(world.db, staff_no, password, HOSPITAL, f"窗口-{staff_no}")
     open_shift(world.db, user, D("100.00"))
     win = CounterWindow(world.db, user, CounterSettings(user, tmp_path / "slips", today=today, centre=centre))
     qtbot.addWidget(win)
@@ -165,8 +164,8 @@ def test_a_whole_inpatient_stay_with_the_centre(qtbot, world, tmp_path):
         assert "医保中心：统筹基金支付 320.00" in panel.notice.text()
         assert "出院应退还 1920.00" in panel.notice.text()  # 2000 - 80 applied to the cash part
         assert [win.table.item(r, 6).text() for r in range(win.table.rowCount())] == ["全部符合范围", "全自费 80.00"]
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        assert win.grab().save(str(SCREENSHOTS / "inpatient-discharge-preview.png"))
+        shot = tmp_path / "inpatient-discharge-preview.png"  # docs/screenshots/ keeps a copy of one run's
+        assert win.grab().save(str(shot)) and shot.stat().st_size > 10_000
         press(qtbot, win, Qt.Key.Key_F9)
         qtbot.waitUntil(lambda: "出院结算成功" in win.message.text(), timeout=30_000)
         discharge_no = win.last_setl_no
@@ -196,3 +195,59 @@ def test_a_whole_inpatient_stay_with_the_centre(qtbot, world, tmp_path):
 def balances(world) -> dict[int, D]:
     with world.db.sessions() as s:
         return dict(s.execute(select(Account.person_id, Account.balance)).all())
+
+
+def test_f5_may_ask_the_centre_and_shows_a_difference_before_the_patient_confirms(qtbot, world, tmp_path):
+    from tests.sync.test_platform_fields import _other_pack
+
+    centre = CentreProcess(tmp_path, registry=world.db.url.render_as_string(hide_password=False),
+                           policies=_other_pack(tmp_path)).start()  # a centre on a newer policy
+    try:
+        link = CentreLink(world.db, CentreClient(centre.url, credentials=TRAINING))
+        win = open_counter(qtbot, world, tmp_path, "c001", centre=link)
+        win.settings = replace(win.settings, centre_presettle=True)
+        scan(qtbot, win, world.certnos["retiree"])  # level 3, retired, deductible met: 55 % here, 50 % there
+        add_item(qtbot, win, "A001")
+        press(qtbot, win, Qt.Key.Key_F5)
+        qtbot.waitUntil(lambda: "医保中心预结算" in win.preview_panel.notice.text() + win.message.text(),
+                        timeout=30_000)
+        assert "医保中心预结算与本地不同：统筹基金 本地 55.00 中心 50.00" in win.preview_panel.notice.text()
+        assert win.preview_panel.values["fund"].text() == "55.00"  # the counter's own split stands
+        stats = centre.stats()
+        assert stats["by_infno"] == {"2201": 1, "2203": 1, "2204": 1, "2206": 1, "2205": 1, "2202": 1}
+        assert stats["records"] == {}  # nothing settled at the centre; the probe visit is abandoned
+        press(qtbot, win, Qt.Key.Key_Escape)
+        scan(qtbot, win, world.certnos["child"])  # a resident: no pooling either side, they agree
+        add_item(qtbot, win, "A001")
+        press(qtbot, win, Qt.Key.Key_F5)
+        qtbot.waitUntil(lambda: "医保中心预结算与本地一致" in win.message.text(), timeout=30_000)
+    finally:
+        centre.stop()
+
+
+def test_a_supervisor_sees_a_settlement_the_centre_computed_otherwise_and_marks_it_reviewed(qtbot, world, tmp_path):
+    from counter_app.services.sync_status import centre_differences
+    from counter_app.sync.outbox import RetryPolicy, drain
+    from tests.sync.test_platform_fields import _other_pack
+
+    cashier = open_counter(qtbot, world, tmp_path, "c001")
+    setl_no = settle(qtbot, cashier, world.certnos["retiree"])
+    centre = CentreProcess(tmp_path, registry=world.db.url.render_as_string(hide_password=False),
+                           policies=_other_pack(tmp_path)).start()
+    try:
+        drain(world.db, CentreClient(centre.url, credentials=TRAINING), policy=RetryPolicy(0, 0))
+    finally:
+        centre.stop()
+    cashier.refresh_status()
+    qtbot.waitUntil(lambda: "中心结算不一致 1" in cashier.status_sync.text(), timeout=10_000)
+    boss = open_counter(qtbot, world, tmp_path, "s001", password="5678")
+    press(qtbot, boss, Qt.Key.Key_F12)
+    dialog = boss.dialog
+    qtbot.waitUntil(lambda: dialog.differences.rowCount() == 1, timeout=10_000)
+    assert dialog.differences.item(0, 0).text() == setl_no
+    assert "统筹基金 55.00 → 50.00" in dialog.differences.item(0, 3).text()
+    dialog.differences.selectRow(0)
+    dialog.reason.setText("中心已调整政策，已与财务核对")
+    dialog.review_button.click()
+    qtbot.waitUntil(lambda: dialog.differences.rowCount() == 0, timeout=10_000)
+    assert centre_differences(world.db, boss.user) == []
