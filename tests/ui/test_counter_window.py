@@ -247,7 +247,7 @@ def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot,
     press(qtbot, win, Qt.Key.Key_F12)
     table = win.dialog.table
     qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=10_000)
-    assert [table.item(0, c).text() for c in (0, 1, 2, 5)] == ["挂起", "2207", done.setl_no, "中心拒绝：人员编号不存在"]
+    assert [table.item(0, c).text() for c in (0, 1, 2, 5)] == ["挂起", "门诊结算（2207）", done.setl_no, "中心拒绝：人员编号不存在"]
     table.selectRow(0)
     win.dialog.release_button.click()  # no reason given: refused, nothing changes
     qtbot.waitUntil(lambda: win.dialog.message.text() == "请填写原因", timeout=10_000)
