@@ -27,7 +27,7 @@ from pathlib import Path
 from counter_app.store import Database
 from counter_app.services.staff import sign_in
 from counter_app.ui.app import application
-from counter_app.ui.counter_window import CounterSettings, CounterWindow
+from counter_app.ui.counter import CounterSettings, CounterWindow
 app = application()
 db = Database({url!r})
 user = sign_in(db, "c001", "1234", "H34020200001", "门诊1")
@@ -63,7 +63,7 @@ def main() -> None:
 
     from counter_app.services.staff import sign_in
     from counter_app.ui.app import application
-    from counter_app.ui.counter_window import CounterSettings, CounterWindow
+    from counter_app.ui.counter import CounterSettings, CounterWindow
 
     app = application()
     user = sign_in(db, "c001", "1234", "H34020200001", "门诊1")

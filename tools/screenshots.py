@@ -23,7 +23,7 @@ from counter_app.services.staff import sign_in  # noqa: E402
 from counter_app.store import Database  # noqa: E402
 from counter_app.store.models import Account, FamilyBinding, Person  # noqa: E402
 from counter_app.ui.app import application  # noqa: E402
-from counter_app.ui.counter_window import CounterSettings, CounterWindow  # noqa: E402
+from counter_app.ui.counter import CounterSettings, CounterWindow  # noqa: E402
 from counter_app.ui.signin import SignInDialog  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"

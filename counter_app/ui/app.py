@@ -10,7 +10,7 @@ from ..resources import resource_dir
 from ..services.actor import Actor
 from ..store import Database
 from . import ops
-from .counter_window import CounterSettings, CounterWindow
+from .counter import CounterSettings, CounterWindow
 from .qt import QApplication, QFont, QFontDatabase
 
 

@@ -13,7 +13,7 @@ from counter_app.services.staff import sign_in
 from counter_app.store import Database
 from counter_app.store.models import LedgerEntry
 from counter_app.ui.app import application
-from counter_app.ui.counter_window import CounterSettings, CounterWindow
+from counter_app.ui.counter import CounterSettings, CounterWindow
 from counter_app.ui.qt import QPushButton, Qt
 
 from .test_counter_window import idle

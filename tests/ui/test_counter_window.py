@@ -14,7 +14,7 @@ from counter_app.services.staff import sign_in
 from tests.actors import add_staff
 from counter_app.store.models import AuditEntry, FamilyBinding, Outbox, Settlement, SlipPrint
 from counter_app.ui.app import application
-from counter_app.ui.counter_window import CounterSettings, CounterWindow
+from counter_app.ui.counter import CounterSettings, CounterWindow
 from counter_app.ui.qt import Qt
 from tests.services.world import HOSPITAL, TODAY, build
 

@@ -15,7 +15,7 @@ from counter_app.store.models import (
     FamilyBinding, Institution, Shift,
 )
 from counter_app.ui.app import application
-from counter_app.ui.counter_window import CounterSettings, CounterWindow
+from counter_app.ui.counter import CounterSettings, CounterWindow
 from counter_app.ui.qt import Qt
 from tests.services.world import HOSPITAL, TODAY, build
 

@@ -21,7 +21,7 @@ from counter_app.sync.inpatient_link import CentreLink
 from counter_app.sync.reconcile import reconcile_day
 from counter_app.sync.worker import SyncWorker
 from counter_app.ui.app import application
-from counter_app.ui.counter_window import CounterSettings, CounterWindow
+from counter_app.ui.counter import CounterSettings, CounterWindow
 from counter_app.ui.qt import Qt
 from counter_app.services.staff import sign_in
 from counter_app.services.shift import open_shift

@@ -1,0 +1,140 @@
+"""The claim on screen: finding the person, searching the catalogue, the lines and their quantities."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ... import labels
+from ...engine.money import ZERO, fmt
+from ...services import catalogue, lookup, settlement as svc
+from ...services.catalogue import CatalogueEntry
+from ..ops import Op
+from ..qt import (
+    QListWidgetItem,
+    Qt, QTableWidgetItem,
+)
+
+from .settings import Line
+
+if TYPE_CHECKING:
+    pass
+
+
+class ClaimMixin:
+    """Part of CounterWindow (window.py); `self` is the window."""
+
+    def on_scan(self) -> None:
+        text = self.scan.text()
+        year = self.settings.visit_date().year
+
+        def find() -> tuple[lookup.PersonView, str, str]:
+            with self.db.sessions() as s:
+                scanned = lookup.find_person(s, text)
+                view = lookup.person_view(s, scanned.person_id, year)
+            return replace(view, cert_type=scanned.cert_type, cert_no=scanned.cert_no), *self._year_limits()
+
+        def found(result: tuple[lookup.PersonView, str, str]) -> None:
+            self.reset()
+            self.person = result[0]
+            self.person_panel.show_person(*result)
+            self.message.setText("")
+            self.focus_search()
+            if self.kind == "inpatient":
+                self.load_stay()
+
+        def refused(exc: Exception) -> None:
+            self.show_error(exc)
+            self.focus_scan()  # nothing else changes: the patient on screen, if any, stays
+
+        Op(self, find).success(found).failure(refused).run()
+
+    def _year_limits(self) -> tuple[str, str]:
+        limits = svc.pool_limits(self.db, self.settings.context.institution_code, self.settings.visit_date())
+        return (fmt(limits[0]), fmt(limits[1])) if limits else ("—", "—")
+
+    # ----- claim
+
+    def on_search_text(self, text: str) -> None:
+        def found(entries: list[CatalogueEntry]) -> None:
+            if self.search.text() != text:
+                return  # typed on since: a newer search is on its way
+            self.matches = entries
+            self.match_list.clear()
+            for e in entries:
+                ratio = f" 先付{e.prepay_ratio * 100:.0f}%" if e.cls == "B" else ""
+                QListWidgetItem(f"{e.code}  {e.name}  {labels.CLASS[e.cls]}{ratio}  {fmt(e.price)}/{e.unit}",
+                                self.match_list)
+            if entries:
+                self.match_list.setCurrentRow(0)
+
+        def search() -> list[CatalogueEntry]:
+            with self.db.sessions() as s:
+                return catalogue.search(s, text)
+
+        Op(self, search).success(found).run()
+
+    def add_current_match(self) -> None:
+        row = self.match_list.currentRow()
+        if self.person is None or not 0 <= row < len(self.matches):
+            return
+        quantity = Decimal(str(self.quantity.value())).quantize(Decimal("0.01"))
+        entry = self.matches[row]
+        if self.kind == "inpatient":  # a fee posted to the stay, kept in the store at once
+            self.search.clear()
+            self.match_list.clear()
+            self.quantity.setValue(1)
+            self._post_fee(entry.code, quantity)
+            return
+        for line in self.lines:
+            if line.entry.code == entry.code:
+                line.quantity += quantity
+                break
+        else:
+            self.lines.append(Line(entry, quantity))
+        self.search.clear()
+        self.match_list.clear()
+        self.quantity.setValue(1)
+        self.claim_changed()
+
+    def remove_line(self) -> None:
+        row = self.table.currentRow()
+        if 0 <= row < len(self.lines):
+            if self.kind == "inpatient":  # posted fees are never deleted: a negative line corrects them
+                self._post_fee(self.lines[row].entry.code, -self.lines[row].quantity)
+                return
+            del self.lines[row]
+            self.claim_changed()
+
+    def claim_changed(self) -> None:
+        """Any change to the claim voids the preview: the patient must see the new split."""
+        self._render_lines()
+        self.shown = None
+        self.preview_panel.show_preview(None, {})
+
+    def _render_lines(self) -> None:
+        self.table.setRowCount(len(self.lines))
+        for n, line in enumerate(self.lines):
+            e = line.entry
+            for col, text in enumerate((e.code, e.name, labels.CLASS[e.cls], fmt(e.price), str(line.quantity),
+                                        fmt(line.amount), line.centre_note)):
+                item = QTableWidgetItem(text)
+                if 3 <= col <= 5:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(n, col, item)
+        self.total.setText(f"合计 {fmt(sum((l.amount for l in self.lines), ZERO))}")
+
+    def request(self) -> svc.ClaimRequest:
+        assert self.person is not None
+        return svc.ClaimRequest(
+            self.person.id, tuple(svc.ClaimLine(l.entry.code, l.quantity) for l in self.lines),
+            self.settings.visit_date(), med_type=self.med_type.currentData(),
+            prescribing_level=self.prescribing.currentData() if self.med_type.currentData() == "41" else None,
+            use_own_account=self.use_own.isChecked(), use_family_account=self.use_family.isChecked(),
+            cert_type=self.person.cert_type, cert_no=self.person.cert_no)
+
+    def _provider_names(self) -> dict[str, str]:
+        return {p.psn_no: p.name for p in self.person.providers} if self.person else {}
+
+    # ----- preview and settle

@@ -1,0 +1,117 @@
+"""The drawer and the day: opening and closing the shift, closing the day, the upload queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from ...engine.money import fmt
+from ...services import settlement as svc
+from ...services.errors import ServiceError
+from ...services.shift import ShiftHasPending, ShiftState, close_shift, open_shift, shift_state
+from ..ops import Op
+
+from ..dialogs.outbox import OutboxDialog
+from ..dialogs.shift import CloseShiftDialog, DayCloseDialog, OpenShiftDialog
+from .widgets import money_text as _money_text, unsent_summary
+
+if TYPE_CHECKING:
+    pass
+
+
+class DrawerMixin:
+    """Part of CounterWindow (window.py); `self` is the window."""
+
+    def check_shift(self) -> None:
+        """Ask for the opening float when this cashier has no open shift at this counter."""
+        def checked(state: ShiftState | None) -> None:
+            self.shift = state
+            if state is None:
+                self.open_shift_dialog()
+
+        Op(self, lambda: shift_state(self.db, self.settings.context)).success(checked).run()
+
+    def open_shift_dialog(self) -> None:
+        dialog = OpenShiftDialog(self)
+
+        def accepted() -> None:
+            def run() -> int:
+                return open_shift(self.db, self.settings.context, _money_text(dialog.opening_float.text(), "备用金"))
+
+            def failed(exc: Exception) -> None:
+                self.show_error(exc)
+                self.open_shift_dialog()
+
+            Op(self, run).success(lambda _: (self.say("已开班，可以收费"), self.check_shift())).failure(failed).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def close_shift(self) -> None:
+        """F7: count the drawer, see the totals and anything not yet sent, close and print."""
+        dialog = CloseShiftDialog(self)
+
+        def accepted() -> None:
+            acknowledged = dialog.acknowledge.isChecked()
+
+            def run() -> tuple:
+                from ...printing import shift_report
+
+                counted = _money_text(dialog.counted.text(), "实点现金")
+                report = close_shift(self.db, self.settings.context, counted, acknowledge_pending=acknowledged)
+                name = svc.institution_label(self.db, self.settings.context.institution_code)[0]
+                path = self.settings.slip_dir / f"shift-{report.shift_id}.pdf"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(shift_report.render(report, name))
+                return report, path
+
+            def done(result: tuple) -> None:
+                report, path = result
+                self.last_shift_report = path
+                self.say(f"已交班：应有现金 {fmt(report.expected_cash)}，实点 {fmt(report.counted_cash)}，"
+                         f"差额 {fmt(report.difference)}；交班报表 {path.name}")
+                self.check_shift()
+
+            def failed(exc: Exception) -> None:
+                self.show_error(exc)
+                if isinstance(exc, ShiftHasPending):
+                    self.close_shift()  # show the list; the cashier confirms to close anyway
+
+            Op(self, run).success(done).failure(failed).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def close_day(self) -> None:
+        from ...services.shift import close_day
+        from ...services.sync_status import unsent
+
+        dialog = DayCloseDialog(self)
+
+        def accepted() -> None:
+            text = dialog.day.text().strip()
+
+            def run():  # noqa: ANN202
+                try:
+                    day = dt.date.fromisoformat(text)
+                except ValueError:
+                    raise ServiceError(f"日期应为 YYYY-MM-DD：{text}") from None
+                return day, close_day(self.db, self.settings.context, day), unsent(self.db)
+
+            def done(result) -> None:  # noqa: ANN001
+                day, t, waiting = result
+                self.say(f"{day} 已日结：结算 {t.settlements} 笔，退费 {t.refunds} 笔，医疗费 {fmt(t.medfee)}，"
+                         f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}"
+                         + unsent_summary(waiting, dt.datetime.now()))
+
+            Op(self, run).success(done).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def outbox(self) -> None:
+        """F12 (supervisors): what has not reached the centre, and why."""
+        if not self.user.may("outbox"):
+            self.show_error(ServiceError(f"{self.user.role_name}无权查看上传队列"))
+            return
+        self._open(OutboxDialog(self))

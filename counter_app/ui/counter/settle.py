@@ -1,0 +1,155 @@
+"""Pre-settle, settle, print, reprint and refund: the money steps of the counter window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ... import labels
+from ...engine.money import fmt
+from ...printing import output
+from ...services import inpatient, settlement as svc
+from ...services.errors import ServiceError
+from ...services.staff import approve_refund
+from .. import slip_printer
+from ..ops import Op
+
+from ..dialogs.settlement import SettlementDialog
+
+if TYPE_CHECKING:
+    pass
+
+
+class SettleMixin:
+    """Part of CounterWindow (window.py); `self` is the window."""
+
+    def preview(self) -> None:
+        if self.person is None or not self.lines:
+            self.show_error(ServiceError("请先扫码并录入收费项目"))
+            return
+        if self.kind == "inpatient":
+            self.preview_discharge()
+            return
+        request = self.request()
+
+        def shown(pv: svc.Preview) -> None:
+            if request != self.request():
+                return  # the claim changed while previewing
+            self.shown = pv
+            self.preview_panel.show_preview(pv, self._provider_names())
+            self.message.setText("")
+            if self.settings.centre is not None and self.settings.centre_presettle:
+                self.ask_centre(pv)
+
+        Op(self, lambda: svc.preview(self.db, self.settings.context, request)).success(shown).run()
+
+    def ask_centre(self, pv: svc.Preview) -> None:
+        """The centre's own pre-settlement (2206) beside the preview, before the patient confirms
+        (a setting, off by default: it adds round trips). A difference is shown, not enforced: the
+        counter settles with its engine and the centre's answer is compared again on 2207."""
+        centre, ctx, person = self.settings.centre, self.settings.context, self.person
+
+        def said(diff: dict[str, list[str]]) -> None:
+            if self.shown is not pv:
+                return  # the claim changed meanwhile
+            if not diff:
+                self.say("医保中心预结算与本地一致")
+                return
+            text = "医保中心预结算与本地不同：" + "，".join(
+                f"{labels.AMOUNT_NAMES.get(k, k)} 本地 {a} 中心 {b}" for k, (a, b) in diff.items())
+            self.preview_panel.notice.setText(text + "；结算后将标记，待主管核对")
+            self.errors.append(text)
+
+        Op(self, lambda: centre.outpatient_check(ctx, pv, person.cert_type, person.cert_no)).success(said).failure(
+            lambda exc: self.say(f"未能向医保中心预结算（{exc}）：仍可按本地预结算结算")).run()
+
+    def confirm(self) -> None:
+        if self.shown is None:
+            self.show_error(ServiceError("请先预结算（F5），向参保人确认分摊后再结算"))
+            return
+        if self.kind == "inpatient":
+            self.confirm_discharge()
+            return
+        request, confirmed = self.request(), self.shown
+
+        def settled(done: svc.Settled) -> None:
+            self.last_setl_no = done.setl_no
+            self.say(f"结算成功 {done.setl_no}，应收现金 {fmt(done.result.psn_cash_pay)}")
+            self.print_slip(done.setl_no)
+            self.refresh_status()  # one more message waits for upstream
+            self.reset()
+
+        def refused(exc: Exception) -> None:
+            if isinstance(exc, svc.SplitChanged):
+                self.shown = exc.preview  # show the new split; the cashier confirms again
+                self.preview_panel.show_preview(exc.preview, self._provider_names(), exc.message)
+                self.errors.append(exc.message)
+            else:
+                self.show_error(exc)
+
+        tender = self.preview_panel.tender.currentData()
+        Op(self, lambda: svc.settle(self.db, self.settings.context, request, confirmed, tender=tender)) \
+            .success(settled).failure(refused).run()
+
+    # ----- slips: only after the settlement is committed
+
+    def print_slip(self, setl_no: str) -> None:
+        def printed(result: tuple[Path, Any]) -> None:
+            path, slip = result
+            self.last_slip = path
+            if self.settings.printer:
+                try:
+                    slip_printer.print_slip(slip, slip_printer.thermal_printer(self.settings.printer))
+                except slip_printer.PrinterError as exc:
+                    self.show_error(exc)
+                    return
+            self.say(f"{self.message.text()}；结算单 {path.name}")  # keep what the cashier must act on
+
+        def failed(exc: Exception) -> None:
+            self.show_error(RuntimeError(f"结算已完成（{setl_no}），但结算单未能打印：{exc}。可按 F10 补打"))
+
+        Op(self, lambda: output.save_pdf(self.db, self.settings.context, setl_no, self.settings.slip_dir)) \
+            .success(printed).failure(failed).run()
+
+    def reprint(self) -> None:
+        """F10: reprint any earlier slip, marked as a reprint (its own permission)."""
+        if not self.user.may("reprint"):
+            self.show_error(ServiceError(f"{self.user.role_name}无补打权限"))
+            return
+        dialog = SettlementDialog(self, "补打结算单", approval=False, setl_no=self.last_setl_no or "")
+        dialog.accepted.connect(lambda: self.print_slip(dialog.setl_no.text().strip()))
+        self._open(dialog)
+
+    def refund(self) -> None:
+        """F11: show what will be reversed, take a supervisor's approval, then reverse it all."""
+        if not self.user.may("refund"):
+            self.show_error(ServiceError(f"{self.user.role_name}无退费权限"))
+            return
+        dialog = SettlementDialog(self, "退费", approval=True, setl_no=self.last_setl_no or "")
+
+        def accepted() -> None:
+            setl_no, staff_no = dialog.setl_no.text().strip(), dialog.staff_no.text()
+            password, reason = dialog.password.text(), dialog.reason.text()
+
+            inpatient_counter, centre = self.kind == "inpatient", self.settings.centre
+
+            def run() -> str:
+                approval = approve_refund(self.db, self.settings.context, staff_no, password, setl_no)
+                if inpatient_counter:  # 2305 with the centre, online; the stay opens again
+                    if centre is None:
+                        raise ServiceError("撤销住院结算需联网医保中心：本窗口未配置医保中心地址")
+                    return inpatient.cancel(self.db, self.settings.context, setl_no, approval, reason, centre)
+                return svc.refund(self.db, self.settings.context, setl_no, approval, reason).setl_no
+
+            def done(reversal: str) -> None:
+                self.last_setl_no = reversal
+                self.say(f"{'撤销住院结算' if inpatient_counter else '退费'}成功 {reversal}（原 {setl_no}）")
+                self.print_slip(reversal)
+                self.refresh_status()
+                if inpatient_counter and self.person is not None:
+                    self.load_stay()
+
+            Op(self, run).success(done).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)

@@ -1,0 +1,305 @@
+"""The outpatient counter: scan, build the claim, preview the split, settle, print, next patient.
+
+Every step has a function key shown on its button; the scan field takes the focus whenever the
+window is idle. The window keeps only what it displays (the person on screen, the claim lines,
+the preview the patient was shown); every rule is in `services`, and every call to them runs as a
+background `Op`, so the window never freezes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from ... import labels
+from ...services import inpatient, lookup, settlement as svc
+from ...services.catalogue import CatalogueEntry
+from ...services.actor import Actor
+from ...services.errors import ServiceError
+from ...services.shift import ShiftState
+from ...services.sync_status import SyncStatus, sync_status
+from ...store import Database
+from .. import slip_printer
+from ..ops import Op
+from ..qt import (
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QGroupBox, QHBoxLayout, QHeaderView, QKeySequence, QLabel, QLineEdit, QListWidget, QMainWindow, QPushButton, QShortcut, Qt, QTableWidget, QTimer, QVBoxLayout, QWidget,
+)
+
+from .person_panel import PersonPanel
+from .settings import COUNTER_KIND, COUNTER_MED_TYPES, KEY_PERMISSIONS, PRESCRIBING_LEVELS, CounterSettings, Line
+from .settlement_panel import PreviewPanel
+from .widgets import label as _label
+
+from .claim import ClaimMixin
+from .drawer import DrawerMixin
+from .settle import SettleMixin
+from .stay import StayMixin
+
+
+class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow):
+    def __init__(self, db: Database, user: Actor, settings: CounterSettings) -> None:
+        super().__init__()
+        self.db, self.user, self.settings = db, user, settings
+        self.person: lookup.PersonView | None = None
+        self.lines: list[Line] = []
+        self.shown: svc.Preview | None = None  # the preview the patient saw, for confirm
+        self.matches: list[CatalogueEntry] = []
+        self.last_setl_no: str | None = None
+        self.last_slip: Path | None = None
+        self.last_shift_report: Path | None = None
+        self.shift: ShiftState | None = None
+        self.stay: inpatient.Stay | None = None  # the inpatient counter's open stay for the person
+        self.discharge: inpatient.DischargePreview | None = None
+        self.errors: list[str] = []  # every message shown, newest last (tests read it)
+        self.busy = False
+        kind = {"pharmacy_clerk": "药店", "inpatient_cashier": "住院"}.get(user.role, "门诊")
+        self.setWindowTitle(f"医保{kind}收费 — {settings.context.institution_code} {settings.context.counter}")
+        self._build()
+        self._shortcuts()
+        self.status_timer = QTimer(self)
+        self.status_timer.timeout.connect(self.refresh_status)
+        self.status_timer.start(5000)
+        self.refresh_status()
+        Op(self, lambda: svc.institution_label(db, settings.context.institution_code)).success(
+            lambda info: self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}，{info[2]}）")).run()
+        self.reset()
+        self.check_shift()
+
+    # ----- layout
+
+    def _build(self) -> None:
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        scan_row = QHBoxLayout()
+        scan_row.addWidget(QLabel("扫码 / 证件号"))
+        self.scan = QLineEdit(objectName="scan")
+        self.scan.setPlaceholderText("扫描医保电子凭证、社保卡，或输入身份证号后回车")
+        self.scan.returnPressed.connect(self.on_scan)
+        scan_row.addWidget(self.scan, 1)
+        self.message = _label(name="message")
+        self.message.setStyleSheet("color: #b00020")
+        outer.addLayout(scan_row)
+        outer.addWidget(self.message)
+
+        body = QHBoxLayout()
+        self.person_panel = PersonPanel()
+        body.addWidget(self.person_panel, 2)
+        right = QVBoxLayout()
+        claim_box = QGroupBox("收费项目")
+        claim = QVBoxLayout(claim_box)
+        search_row = QHBoxLayout()
+        search_row.addWidget(QLabel("项目"))
+        self.search = QLineEdit(objectName="search")
+        self.search.setPlaceholderText("编码、名称或拼音首字母")
+        self.search.textEdited.connect(self.on_search_text)
+        self.search.returnPressed.connect(self.add_current_match)
+        self.search.installEventFilter(self)
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(QLabel("数量"))
+        self.quantity = QDoubleSpinBox(objectName="quantity")
+        self.quantity.setDecimals(2)
+        self.quantity.setRange(0.01, 9999)
+        self.quantity.setValue(1)
+        search_row.addWidget(self.quantity)
+        claim.addLayout(search_row)
+        self.match_list = QListWidget(objectName="matches")
+        self.match_list.setMaximumHeight(110)
+        self.match_list.itemActivated.connect(lambda _: self.add_current_match())
+        claim.addWidget(self.match_list)
+        self.table = QTableWidget(0, 7, objectName="claim_lines")
+        self.table.setHorizontalHeaderLabels(["编码", "名称", "类别", "单价", "数量", "金额", "医保中心分类"])
+        self.table.setColumnHidden(6, COUNTER_KIND.get(self.user.role) != "inpatient")
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        claim.addWidget(self.table)
+        options = QHBoxLayout()
+        options.addWidget(QLabel("医疗类别"))
+        self.med_type = QComboBox(objectName="med_type")
+        self.kind = COUNTER_KIND.get(self.user.role, "outpatient")
+        for code in COUNTER_MED_TYPES[self.kind]:
+            self.med_type.addItem(f"{code} {labels.MED_TYPE[code]}", code)
+        self.med_type.currentIndexChanged.connect(self.claim_changed)
+        options.addWidget(self.med_type)
+        self.prescribing = QComboBox(objectName="prescribing_level")  # WH-14, WH-23: outside prescriptions
+        for level, name in PRESCRIBING_LEVELS:
+            self.prescribing.addItem(name, level)
+        self.prescribing.currentIndexChanged.connect(self.claim_changed)
+        self.prescribing.setVisible(self.kind == "pharmacy")
+        options.addWidget(self.prescribing)
+        self.level = _label(name="institution_level")
+        options.addWidget(self.level)
+        self.use_own = QCheckBox("使用个人账户", objectName="use_own")
+        self.use_family = QCheckBox("使用家庭共济账户", objectName="use_family")
+        for box in (self.use_own, self.use_family):
+            box.setChecked(True)
+            box.toggled.connect(self.claim_changed)
+            options.addWidget(box)
+        self.interim = QCheckBox("中途结算（不出院）", objectName="interim")  # mid_setl_flag 1: long stays
+        self.interim.setVisible(self.kind == "inpatient")
+        self.interim.toggled.connect(self.claim_changed)
+        options.addWidget(self.interim)
+        options.addStretch(1)
+        self.total = _label(name="claim_total")
+        options.addWidget(self.total)
+        claim.addLayout(options)
+        right.addWidget(claim_box, 3)
+        self.preview_panel = PreviewPanel()
+        right.addWidget(self.preview_panel, 2)
+        body.addLayout(right, 5)
+        outer.addLayout(body, 1)
+
+        keys = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        admit = (("F4", "入院", self.admit),) if self.kind == "inpatient" else ()
+        for key, title, slot in (("F2", "扫码", self.focus_scan), ("F3", "项目", self.focus_search), *admit,
+                                 ("Del", "删除行", self.remove_line), ("F5", "预结算", self.preview),
+                                 ("F7", "交班", self.close_shift),
+                                 ("F9", "确认结算", self.confirm), ("F10", "补打", self.reprint),
+                                 ("F11", "退费", self.refund), ("F12", "上传队列", self.outbox),
+                                 ("Esc", "取消", self.reset)):
+            button = QPushButton(f"{title} [{key}]", objectName=f"button_{key}")
+            button.clicked.connect(slot)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            keys.addWidget(button)
+            self.buttons[key] = button
+        for key, permission in KEY_PERMISSIONS.items():  # the window mirrors roles.toml; the services decide
+            if key in self.buttons and not self.user.may(permission):
+                self.buttons[key].setEnabled(False)
+                self.buttons[key].setToolTip(f"{self.user.role_name}无此权限")
+        outer.addLayout(keys)
+        self.setCentralWidget(central)
+        self._menu()
+        self.status_db = QLabel(f"数据库：{self.db.describe()}")
+        self.status_user = QLabel(f"{self.user.name}（{self.user.role_name}）")
+        self.status_sync = QLabel("上传：—", objectName="status_sync")
+        self.status_busy = QLabel("", objectName="status_busy")
+        for widget in (self.status_db, self.status_user, self.status_sync, self.status_busy):
+            self.statusBar().addPermanentWidget(widget)
+        self.resize(1180, 760)
+
+    def _menu(self) -> None:
+        """功能 menu: what this role may open besides the counter itself."""
+        menu = self.menuBar().addMenu("功能")
+        entries = [("交班 (F7)", self.close_shift, self.user.may("shift")),
+                   ("家庭共济绑定 (Ctrl+B)", self.binding_desk, self.user.may("bind")),
+                   ("日结", self.close_day, self.user.may("day_close")),
+                   ("经办业务（划入、计息、申报、监测）", self.agency_desk, self.user.may("batch")),
+                   ("上传队列 (F12)", self.outbox, self.user.may("outbox"))]
+        self.menu_actions = {}
+        for title, slot, allowed in entries:
+            if allowed:
+                self.menu_actions[title] = menu.addAction(title, slot)
+        if self.user.may("bind"):
+            shortcut = QShortcut(QKeySequence("Ctrl+B"), self)
+            shortcut.activated.connect(self.binding_desk)
+
+    def binding_desk(self) -> None:
+        from ..binding_desk import BindingDesk
+
+        if not self.user.may("bind"):
+            self.show_error(ServiceError(f"{self.user.role_name}无家庭共济绑定权限"))
+            return
+        desk = BindingDesk(self)
+        self.dialog = desk
+        desk.finished.connect(self._dialog_closed)
+        desk.open()
+
+    def agency_desk(self) -> None:
+        from ..agency_desk import AgencyDesk
+
+        desk = AgencyDesk(self)
+        self.dialog = desk
+        desk.finished.connect(self._dialog_closed)
+        desk.open()
+
+    def _shortcuts(self) -> None:
+        for key, slot in (("F2", self.focus_scan), ("F3", self.focus_search), ("F5", self.preview),
+                          ("F7", self.close_shift), ("F4", self.admit),
+                          ("F9", self.confirm), ("F10", self.reprint), ("F11", self.refund), ("F12", self.outbox),
+                          ("Esc", self.reset),
+                          ("Del", self.remove_line)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        """Up/Down in the search field move through the matches, so hands stay on the keyboard."""
+        if obj is self.search and event.type() == event.Type.KeyPress and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            row = self.match_list.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)
+            if 0 <= row < self.match_list.count():
+                self.match_list.setCurrentRow(row)
+            return True
+        return super().eventFilter(obj, event)
+
+    # ----- state shown
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.status_busy.setText("处理中…" if busy else "")
+
+    def show_error(self, exc: Exception) -> None:
+        known = isinstance(exc, (ServiceError, ValueError, LookupError, slip_printer.PrinterError))
+        text = str(exc) if known else f"系统错误：{exc}"
+        self.errors.append(text)
+        self.message.setStyleSheet("color: #b00020")
+        self.message.setText(text)
+
+    def say(self, text: str) -> None:
+        self.message.setStyleSheet("color: #1b5e20")
+        self.message.setText(text)
+
+    def reset(self) -> None:
+        """Esc: drop the patient on screen and wait for the next scan."""
+        self.person, self.lines, self.shown = None, [], None
+        self.stay = self.discharge = None
+        self.person_panel.show_person(None, "", "")
+        self.preview_panel.show_preview(None, {})
+        self.table.setRowCount(0)
+        self.match_list.clear()
+        self.search.clear()
+        self.use_own.setChecked(True)
+        self.use_family.setChecked(True)
+        self.med_type.setCurrentIndex(0)
+        self.prescribing.setCurrentIndex(0)
+        self.total.setText("合计 0.00")
+        self.scan.clear()
+        self.focus_scan()
+
+    def _dialog_closed(self, _result: int) -> None:
+        """Back to the counter: the window takes the keyboard again, so F-keys keep working."""
+        self.activateWindow()
+        self.focus_scan()
+
+    def focus_scan(self) -> None:
+        self.scan.setFocus()
+        self.scan.selectAll()
+
+    def focus_search(self) -> None:
+        if self.person is not None:
+            self.search.setFocus()
+            self.search.selectAll()
+
+    def refresh_status(self) -> None:
+        def done(status: SyncStatus) -> None:
+            last = f"{status.last_sent:%m-%d %H:%M}" if status.last_sent else "—"
+            overdue = status.overdue(dt.datetime.now(), dt.timedelta(minutes=self.settings.sync_warn_minutes))
+            parked = f"<b style='color:#b00020'>挂起 {status.parked}</b>" if status.parked else "挂起 0"
+            pending = (f"<b style='color:#b00020'>待传 {status.pending}（最早 {status.oldest_pending_at:%m-%d %H:%M}）</b>"
+                       if overdue else f"待传 {status.pending}")
+            differ = (f" / <b style='color:#b00020'>中心结算不一致 {status.differences}</b>"
+                      if status.differences else "")
+            self.status_sync.setText(f"上传：{pending} / {parked} / 最近成功 {last}{differ}")
+            self.status_sync.setToolTip("有医保中心拒收的报文，请主管在上传队列 (F12) 处理" if status.parked else
+                                        "医保中心的结算结果与本地不同，请主管在上传队列 (F12) 核对" if differ else "")
+
+        Op(self, lambda: sync_status(self.db)).success(done).failure(lambda e: self.status_sync.setText("上传：状态不可用")).run()
+
+    # ----- scan and person
+
+    def _open(self, dialog: QDialog) -> None:
+        self.dialog = dialog  # the open dialog (tests and screenshots reach it here)
+        dialog.finished.connect(self._dialog_closed)
+        dialog.open()
+        dialog.load()

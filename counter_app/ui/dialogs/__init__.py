@@ -1,0 +1,1 @@
+"""One module per dialog of the counter window."""

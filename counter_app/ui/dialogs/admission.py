@@ -1,0 +1,37 @@
+"""Admission: the deposit taken and how it was paid."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...services.shift import TENDERS
+from ..qt import (
+    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
+)
+
+
+if TYPE_CHECKING:
+    from ..counter.window import CounterWindow
+
+
+class AdmitDialog(QDialog):
+    """Admission: the deposit (押金) taken and receipted."""
+
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.setWindowTitle(f"办理入院 — {window.person.name}")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        form = QFormLayout(self)
+        self.deposit = QLineEdit("0.00", objectName="deposit")
+        form.addRow("押金", self.deposit)
+        self.tender = QComboBox(objectName="deposit_tender")
+        for code, name in TENDERS.items():
+            self.tender.addItem(name, code)
+        form.addRow("支付方式", self.tender)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        self.deposit.setFocus()
+        self.deposit.selectAll()

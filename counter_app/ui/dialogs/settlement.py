@@ -1,0 +1,69 @@
+"""Pick an earlier settlement to reprint or refund; a supervisor approves a refund here."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...engine.money import fmt
+from ..ops import Op
+from ..qt import (
+    QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
+)
+
+from ..counter.widgets import label as _label
+
+if TYPE_CHECKING:
+    from ..counter.window import CounterWindow
+
+
+class SettlementDialog(QDialog):
+    """Pick an earlier settlement and see what it paid; for a refund, a supervisor signs in here.
+
+    Non-modal to the application (window-modal), so the cashier's keyboard flow and the tests
+    drive it the same way: type, Enter, fill in, OK.
+    """
+
+    def __init__(self, window: "CounterWindow", title: str, *, approval: bool, setl_no: str) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle(title)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumWidth(680)
+        form = QFormLayout(self)
+        self.setl_no = QLineEdit(setl_no, objectName="dialog_setl_no")
+        self.setl_no.returnPressed.connect(self.load)
+        form.addRow("结算单号", self.setl_no)
+        self.summary = _label(name="dialog_summary")
+        self.summary.setWordWrap(True)
+        self.summary.setMinimumWidth(420)
+        form.addRow("内容" if not approval else "将撤销", self.summary)
+        self.reason = QLineEdit(objectName="refund_reason")
+        self.staff_no = QLineEdit(objectName="approver_no")
+        self.password = QLineEdit(objectName="approver_password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        if approval:
+            form.addRow("退费原因", self.reason)
+            form.addRow("主管工号", self.staff_no)
+            form.addRow("主管密码", self.password)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        """Show what the settlement paid (a refund reverses exactly this)."""
+        setl_no = self.setl_no.text().strip()
+        if not setl_no:
+            return
+
+        def describe() -> str:
+            from ...printing.slip import load_slip
+
+            slip = load_slip(self.window_.db, setl_no, copy=1)
+            amounts = dict(slip.amounts)
+            family = "；".join(f"{p.masked_name}（{p.relation}）{fmt(p.paid)}" for p in slip.providers) or "无"
+            return (f"{slip.title} {slip.patient_name} {slip.settled_at:%Y-%m-%d %H:%M}\n"
+                    f"医疗费 {fmt(amounts['医疗费总额'])}，统筹基金 {fmt(amounts['统筹基金支付'])}，"
+                    f"个人账户 {fmt(slip.own_paid)}，家庭共济 {family}，现金 {fmt(slip.cash)}")
+
+        Op(self.window_, describe).success(self.summary.setText).failure(
+            lambda e: self.summary.setText(str(e))).run()

@@ -1,0 +1,110 @@
+"""Opening and closing a shift at the drawer, and closing the business day."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...engine.money import fmt
+from ...services.shift import TENDERS, ShiftState, shift_state
+from ..ops import Op
+from ..qt import (
+    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
+)
+
+from ..counter.widgets import label as _label
+
+if TYPE_CHECKING:
+    from ..counter.window import CounterWindow
+
+
+class OpenShiftDialog(QDialog):
+    """No money is taken before the shift is opened with the drawer's cash float."""
+
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("开班")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        form = QFormLayout(self)
+        form.addRow(_label(f"{window.user.name}，请清点备用金后开班（{window.settings.context.counter}）"))
+        self.opening_float = QLineEdit("0.00", objectName="opening_float")
+        form.addRow("备用金", self.opening_float)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        self.opening_float.setFocus()
+        self.opening_float.selectAll()
+
+
+class DayCloseDialog(QDialog):
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.setWindowTitle("日结")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        form = QFormLayout(self)
+        form.addRow(_label("日结后当日不能再结算，之后的结算计入次日"))
+        self.day = QLineEdit(window.settings.visit_date().isoformat(), objectName="close_day")
+        form.addRow("营业日", self.day)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        self.day.setFocus()
+
+
+class CloseShiftDialog(QDialog):
+    """Count the drawer against what the shift's settlements, refunds and deposits say."""
+
+    def __init__(self, window: "CounterWindow") -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.state: ShiftState | None = None
+        self.setWindowTitle("交班")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumWidth(620)
+        form = QFormLayout(self)
+        self.summary = _label(name="shift_summary")
+        self.summary.setWordWrap(True)
+        form.addRow("本班合计", self.summary)
+        self.expected = _label(name="shift_expected", big=True)
+        self.expected.setMinimumHeight(self.expected.fontMetrics().height() + 12)  # large type, not clipped
+        form.addRow("应有现金", self.expected)
+        self.pending = _label(name="shift_pending")
+        self.pending.setWordWrap(True)
+        self.pending.setStyleSheet("color: #b00020")
+        form.addRow(self.pending)
+        self.acknowledge = QCheckBox("已知晓以上未上传报文，仍然交班", objectName="shift_acknowledge")
+        self.acknowledge.hide()
+        form.addRow(self.acknowledge)
+        self.counted = QLineEdit(objectName="counted_cash")
+        form.addRow("实点现金", self.counted)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        def show(state: ShiftState | None) -> None:
+            if state is None:
+                self.summary.setText("当前没有未交班的班次")
+                return
+            self.state = state
+            t = state.totals
+            tenders = "，".join(f"{TENDERS.get(k, k)} {fmt(v)}" for k, v in sorted(t.cash_by_tender.items())) or "无"
+            self.summary.setText(
+                f"结算 {t.settlements} 笔，退费 {t.refunds} 笔；医疗费 {fmt(t.medfee)}，统筹 {fmt(t.fund)}，"
+                f"个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}；个人现金部分：{tenders}；"
+                f"备用金 {fmt(state.opening_float)}" + ("" if t.ties_to_ledger else "；账户合计与流水不一致！"))
+            self.expected.setText(fmt(state.expected_cash))
+            if state.unsent:
+                self.pending.setText(f"还有 {len(state.unsent)} 笔未上传医保中心：" + "；".join(
+                    f"{e.setl_no} {e.name}（{'挂起' if e.status == 'parked' else '待传'}）" for e in state.unsent[:8])
+                    + ("…" if len(state.unsent) > 8 else ""))
+                self.acknowledge.show()
+            self.counted.setFocus()
+
+        Op(self.window_, lambda: shift_state(self.window_.db, self.window_.settings.context)).success(show).run()
