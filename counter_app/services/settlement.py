@@ -235,15 +235,18 @@ INPATIENT_MED_TYPES = ("21", "52")
 
 
 def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview | None,
-           *, now: dt.datetime | None = None, tender: str = "cash") -> Settled:
+           *, now: dt.datetime | None = None, tender: str = "cash", tendered: Decimal | None = None) -> Settled:
     """Settle atomically. With `confirmed`, refuses (SplitChanged) unless the split is the same.
-    Needs the cashier's open shift; `tender` is how the patient pays the cash part."""
+    Needs the cashier's open shift; `tender` is how the patient pays the cash part, `tendered` the
+    cash handed over (for the change and the slip; not less than the cash part)."""
     with db.transaction() as session:
-        return settle_in(session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender)
+        return settle_in(session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender,
+                         tendered=tendered)
 
 
 def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Preview | None,
-              *, at: dt.datetime, tender: str = "cash", centre: CentreFund | None = None) -> Settled:
+              *, at: dt.datetime, tender: str = "cash", centre: CentreFund | None = None,
+              tendered: Decimal | None = None) -> Settled:
     """The body of `settle`, inside the caller's transaction (a discharge settles within its own,
     with the fund payment the centre answered: `centre`)."""
     ctx.require_settle(request.med_type)
@@ -254,6 +257,11 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
     result = _run_engine(claim, centre)
     if confirmed is not None and split_of(result) != confirmed.split:
         raise SplitChanged(Preview(claim, result))
+    if tendered is not None:
+        if tender != "cash":
+            raise ServiceError(f"实收金额只用于现金支付（本次为{TENDERS[tender]}）")
+        if tendered != cents(tendered) or tendered < result.psn_cash_pay:
+            raise ServiceError(f"实收 {fmt(tendered)} 少于应收现金 {fmt(result.psn_cash_pay)}")
     person = session.get(Person, request.person_id)  # already loaded: no query
     serial = numbers.next_value(session, inst, "settlement")
     row = Settlement(
@@ -265,7 +273,7 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
         acct_mulaid_pay=result.acct_mulaid_pay, psn_cash_pay=result.psn_cash_pay,
         claim_json=json.dumps(claim_to_json(claim), ensure_ascii=False),
         result_json=json.dumps(result.to_json(), ensure_ascii=False),
-        shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=tender,
+        shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=tender, tendered=tendered,
     )
     session.add(row)
     session.flush()

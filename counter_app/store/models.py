@@ -205,6 +205,7 @@ class Settlement(Base):
     shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"), index=True)
     business_day: Mapped[dt.date | None] = mapped_column(Date, index=True)  # the day it is closed under
     tender: Mapped[str] = mapped_column(String(10), default="cash")  # how the cash part was paid
+    tendered: Mapped[Decimal | None] = mapped_column(Money)  # cash handed over (0008); the change is this - cash
 
     person: Mapped[Person] = relationship()
     institution: Mapped[Institution] = relationship()

@@ -101,8 +101,42 @@ def test_scan_add_preview_confirm_settles_and_prints(qtbot, window, world, tmp_p
     with world.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(SlipPrint)) == 1
         assert s.scalars(select(Outbox.infno).order_by(Outbox.id)).all() == ["2201", "2203", "2204", "2207"]
-    assert window.person is None and window.scan.hasFocus()  # ready for the next patient
-    assert row.setl_no in window.message.text()
+    # the settled split stays for the patient to see, marked with its number; the scan field is ready
+    assert window.scan.hasFocus() and panel.status.text() == f"已结算　结算单号 {row.setl_no}"
+    assert panel.values["mulaid"].text() == "500.00" and "结算成功" in window.message.text()
+    press(qtbot, window, Qt.Key.Key_F9)  # nothing is settled twice from what stays on screen
+    assert "请先预结算" in window.message.text() and len(settlements(world)) == 1
+    press(qtbot, window, Qt.Key.Key_Escape)
+    assert window.person is None and panel.status.text() == "" and panel.values["mulaid"].text() == ""
+
+
+def test_tendered_cash_shows_the_change_and_goes_on_the_settlement(qtbot, window, world):
+    scan(qtbot, window, world.certnos["stranger"])  # 赵强: own account 50.00, no family
+    add_item(qtbot, window, "C001")  # 80.00 class C, no account may pay: all cash
+    press(qtbot, window, Qt.Key.Key_F5)
+    panel = window.preview_panel
+    assert panel.cash.text() == "80.00" and panel.tendered.hasFocus()  # the cashier types what was handed over
+    qtbot.keyClicks(panel.tendered, "50")
+    assert panel.change.text() == "还差 30.00"
+    qtbot.keyClicks(panel.tendered, "0")  # 500
+    assert panel.change.text() == "420.00"
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: "找零 420.00" in window.message.text(), timeout=10_000)
+    [row] = settlements(world)
+    assert (row.tender, row.tendered, row.psn_cash_pay) == ("cash", D("500.00"), D("80.00"))
+    assert panel.change.text() == "420.00" and panel.status.text().startswith("已结算")  # still shown
+    scan(qtbot, window, world.certnos["retiree"])  # the next patient clears it
+    assert panel.status.text() == "" and panel.tendered.text() == "" and panel.change.text() == ""
+
+
+def test_a_bad_tendered_amount_is_refused_in_chinese_and_settles_nothing(qtbot, window, world):
+    scan(qtbot, window, world.certnos["stranger"])
+    add_item(qtbot, window, "C001")
+    press(qtbot, window, Qt.Key.Key_F5)
+    qtbot.keyClicks(window.preview_panel.tendered, "5.005")
+    assert window.preview_panel.change.text() == "金额有误"
+    press(qtbot, window, Qt.Key.Key_F9)
+    assert "实收：最多两位小数（5.005）" in window.message.text() and settlements(world) == []
 
 
 def test_bad_scans_are_refused_with_the_reason_and_change_nothing(qtbot, window, world):

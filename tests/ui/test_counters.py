@@ -91,7 +91,7 @@ def test_a_bad_float_is_refused_and_asked_again(qtbot, world, tmp_path):
     open_float.setText("12,50")
     qtbot.keyClick(open_float, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: win.dialog is not first and win.dialog.isVisible(), timeout=10_000)
-    assert 'not a decimal: "12,50"' in win.message.text()
+    assert '备用金：不是金额，请输入如 12.50 的数字（12,50）' in win.message.text()
 
 
 def test_pharmacy_clerk_settles_an_outside_prescription_at_the_prescribing_level(qtbot, world, tmp_path):

@@ -15,6 +15,7 @@ from .. import slip_printer
 from ..ops import Op
 
 from ..dialogs.settlement import SettlementDialog
+from .widgets import money_text as _money_text
 
 if TYPE_CHECKING:
     pass
@@ -38,6 +39,8 @@ class SettleMixin:
             self.shown = pv
             self.preview_panel.show_preview(pv, self._provider_names())
             self.message.setText("")
+            if pv.result.psn_cash_pay and self.preview_panel.tender.currentData() == "cash":
+                self.preview_panel.tendered.setFocus()  # the cashier types what was handed over; F9 settles
             if self.settings.centre is not None and self.settings.centre_presettle:
                 self.ask_centre(pv)
 
@@ -71,13 +74,23 @@ class SettleMixin:
             self.confirm_discharge()
             return
         request, confirmed = self.request(), self.shown
+        tender = self.preview_panel.tender.currentData()
+        tendered = None
+        if tender == "cash" and self.preview_panel.tendered.text().strip():
+            try:
+                tendered = _money_text(self.preview_panel.tendered.text(), "实收")
+            except ServiceError as exc:
+                self.show_error(exc)
+                return
 
         def settled(done: svc.Settled) -> None:
             self.last_setl_no = done.setl_no
-            self.say(f"结算成功 {done.setl_no}，应收现金 {fmt(done.result.psn_cash_pay)}")
+            cash = done.result.psn_cash_pay
+            change = f"，实收 {fmt(tendered)}，找零 {fmt(tendered - cash)}" if tendered is not None else ""
+            self.say(f"结算成功，应收现金 {fmt(cash)}{change}")
             self.print_slip(done.setl_no)
             self.refresh_status()  # one more message waits for upstream
-            self.reset()
+            self.show_settled(done.setl_no)
 
         def refused(exc: Exception) -> None:
             if isinstance(exc, svc.SplitChanged):
@@ -87,9 +100,16 @@ class SettleMixin:
             else:
                 self.show_error(exc)
 
-        tender = self.preview_panel.tender.currentData()
-        Op(self, lambda: svc.settle(self.db, self.settings.context, request, confirmed, tender=tender)) \
-            .success(settled).failure(refused).run()
+        Op(self, lambda: svc.settle(self.db, self.settings.context, request, confirmed, tender=tender,
+                                    tendered=tendered)).success(settled).failure(refused).run()
+
+    def show_settled(self, setl_no: str) -> None:
+        """The settled split stays on screen, marked 已结算, until the next scan or Esc; nothing can be
+        settled twice from it (F9 needs a new preview), and the scan field is ready."""
+        self.shown = None
+        self.preview_panel.show_settled(setl_no)
+        self.scan.clear()
+        self.focus_scan()
 
     # ----- slips: only after the settlement is committed
 
@@ -103,7 +123,8 @@ class SettleMixin:
                 except slip_printer.PrinterError as exc:
                     self.show_error(exc)
                     return
-            self.say(f"{self.message.text()}；结算单 {path.name}")  # keep what the cashier must act on
+            # keep what the cashier must act on; the file's path is for the supervisor (F10), not this line
+            self.say(f"{self.message.text()}；结算单已{'打印' if self.settings.printer else '生成'}")
 
         def failed(exc: Exception) -> None:
             self.show_error(RuntimeError(f"结算已完成（{setl_no}），但结算单未能打印：{exc}。可按 F10 补打"))
@@ -147,7 +168,7 @@ class SettleMixin:
                 self.print_slip(reversal)
                 self.refresh_status()
                 if inpatient_counter and self.person is not None:
-                    self.load_stay()
+                    self.load_stay(f"撤销住院结算成功（原 {setl_no}）")
 
             Op(self, run).success(done).run()
 

@@ -1,50 +1,85 @@
-"""The split the patient is shown before confirming: fund, accounts, family accounts, cash."""
+"""The split the patient is shown before confirming, and after: one list of label | amount, every
+amount right-aligned in one column, the payers in large type, each family provider under 家庭共济支付;
+then the cash part with how it is paid, what was tendered and the change. After F9 the same split
+stays, marked 已结算 with its settlement number, until the next scan or Esc."""
 from __future__ import annotations
 
+from decimal import Decimal
 
 from ... import labels
-from ...engine.money import fmt
+from ...engine.money import ZERO, MoneyError, fmt, parse_money
 from ...services import settlement as svc
 from ...services.shift import TENDERS
-from ..qt import (
-    QComboBox, QGridLayout,
-    QGroupBox, QHBoxLayout, QLabel, Qt, QVBoxLayout,
-)
+from ..qt import QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, Qt, QVBoxLayout
 
 from .widgets import label as _label
 
+SMALL = (("medfee", "医疗费总额"), ("inscp", "符合范围金额"), ("fulamt", "全自费"), ("prepay", "先行自付"),
+         ("deductible", "本次起付线"), ("copay", "统筹共付（个人）"))
+LARGE = (("fund", "统筹基金支付"), ("own", "个人账户支付"), ("mulaid", "家庭共济支付"))
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def _sized(label: QLabel, factor: float, bold: bool = False) -> QLabel:
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * factor)
+    font.setBold(bold)
+    label.setFont(font)
+    return label
+
 
 class PreviewPanel(QGroupBox):
-    """The split the patient is shown before confirming: who pays what, and cash in large type."""
-
-    ROWS = (("medfee", "医疗费总额"), ("fund", "统筹基金支付"), ("prepay", "先行自付"), ("deductible", "本次起付线"),
-            ("copay", "统筹共付（个人）"), ("fulamt", "全自费"), ("own", "个人账户支付"), ("mulaid", "家庭共济支付"))
+    """Who pays what. `values[key]` holds each amount; `cash`, `tendered`, `change` the drawer's."""
 
     def __init__(self) -> None:
         super().__init__("预结算（请向参保人确认）")
         layout = QVBoxLayout(self)
-        grid = QGridLayout()
+        self.status = _label(name="settled_status")  # 已结算 … once settled
+        self.status.setStyleSheet("color: #1b5e20; font-weight: bold")
+        layout.addWidget(self.status)
+        self.grid = QGridLayout()
+        self.grid.setColumnStretch(0, 1)
         self.values: dict[str, QLabel] = {}
-        for n, (key, title) in enumerate(self.ROWS):
-            grid.addWidget(QLabel(title), n // 2, (n % 2) * 2)
-            self.values[key] = _label(name=f"preview_{key}")
-            self.values[key].setAlignment(Qt.AlignmentFlag.AlignRight)
-            grid.addWidget(self.values[key], n // 2, (n % 2) * 2 + 1)
-        layout.addLayout(grid)
-        self.family = _label(name="preview_family")
+        row = 0
+        for key, title in SMALL:
+            row = self._row(row, key, title, 1.0)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        self.grid.addWidget(line, row, 0, 1, 2)
+        row += 1
+        for key, title in LARGE:
+            row = self._row(row, key, title, 1.5, bold=True)
+        self.family_row = row - 1  # providers are listed under 家庭共济支付
+        layout.addLayout(self.grid)
+        self.family = _label(name="preview_family")  # each provider: name, relation, paid, balance after
         self.family.setWordWrap(True)
+        self.family.setAlignment(RIGHT)
         layout.addWidget(self.family)
-        row = QHBoxLayout()
-        row.addWidget(_label("应收现金", big=True))
+        cash = QHBoxLayout()
+        cash.addWidget(_label("现金支付", big=True), 1)
         self.tender = QComboBox(objectName="tender")
         for code, name in TENDERS.items():
             self.tender.addItem(name, code)
         self.tender.setMaximumWidth(120)
-        row.addWidget(self.tender)
+        self.tender.currentIndexChanged.connect(self._update_change)
+        cash.addWidget(self.tender)
         self.cash = _label("", name="preview_cash", big=True)
-        self.cash.setAlignment(Qt.AlignmentFlag.AlignRight)
-        row.addWidget(self.cash)
-        layout.addLayout(row)
+        self.cash.setAlignment(RIGHT)
+        cash.addWidget(self.cash, 1)
+        layout.addLayout(cash)
+        drawer = QHBoxLayout()
+        drawer.addWidget(QLabel("实收"))
+        self.tendered = QLineEdit(objectName="tendered", placeholderText="收取金额（现金）")
+        self.tendered.setAlignment(RIGHT)
+        self.tendered.setMaximumWidth(160)
+        self.tendered.textChanged.connect(self._update_change)
+        drawer.addWidget(self.tendered)
+        drawer.addStretch(1)
+        drawer.addWidget(_sized(QLabel("找零"), 1.5, True))
+        self.change = _sized(_label("", name="change"), 2.0, True)
+        self.change.setAlignment(RIGHT)
+        drawer.addWidget(self.change)
+        layout.addLayout(drawer)
         self.reason = _label(name="preview_reason")
         self.reason.setWordWrap(True)
         layout.addWidget(self.reason)
@@ -52,22 +87,63 @@ class PreviewPanel(QGroupBox):
         self.notice.setStyleSheet("color: #b00020; font-weight: bold")
         self.notice.setWordWrap(True)
         layout.addWidget(self.notice)
+        self.due = ZERO
+
+    def _row(self, row: int, key: str, title: str, factor: float, bold: bool = False) -> int:
+        self.grid.addWidget(_sized(QLabel(title), factor, bold), row, 0)
+        self.values[key] = _sized(_label(name=f"preview_{key}"), factor, bold)
+        self.values[key].setAlignment(RIGHT)
+        self.grid.addWidget(self.values[key], row, 1)
+        return row + 1
 
     def show_preview(self, pv: svc.Preview | None, provider_names: dict[str, str], notice: str = "") -> None:
         self.notice.setText(notice)
+        self.status.setText("")
+        self.setTitle("预结算（请向参保人确认）")
         if pv is None:
-            for label in (*self.values.values(), self.family, self.cash, self.reason):
+            for label in (*self.values.values(), self.family, self.cash, self.reason, self.change):
                 label.setText("")
+            self.tendered.clear()
+            self.due = ZERO
             return
         r = pv.result
-        shown = {"medfee": r.medfee_sumamt, "fund": r.hifp_pay, "prepay": r.preselfpay_amt,
-                 "deductible": r.act_pay_dedc, "copay": r.inscp_scp_amt - r.act_pay_dedc - r.hifp_pay,
-                 "fulamt": r.fulamt_ownpay_amt, "own": r.own_acct_pay, "mulaid": r.acct_mulaid_pay}
+        shown = {"medfee": r.medfee_sumamt, "inscp": r.inscp_scp_amt, "fulamt": r.fulamt_ownpay_amt,
+                 "prepay": r.preselfpay_amt, "deductible": r.act_pay_dedc,
+                 "copay": r.inscp_scp_amt - r.act_pay_dedc - r.hifp_pay, "fund": r.fund_pay_sumamt,
+                 "own": r.own_acct_pay, "mulaid": r.acct_mulaid_pay}
         for key, value in shown.items():
             self.values[key].setText(fmt(value))
         self.family.setText("\n".join(
-            f"家庭共济：{labels.mask_name(provider_names.get(d.psn_no, d.psn_no))}（{labels.RELATION[d.relation]}）"
+            f"{labels.mask_name(provider_names.get(d.psn_no, d.psn_no))}（{labels.RELATION[d.relation]}）"
             f"支付 {fmt(d.paid)}，余额 {fmt(d.balc)}" for d in r.mulaid))
         self.cash.setText(fmt(r.psn_cash_pay))
+        self.due = r.psn_cash_pay
+        self._update_change()
         self.reason.setText(f"{labels.pooling_title(r.pooling_reason)}："
                             + labels.pooling_reason(r.pooling_reason, r.pooling_applies))
+
+    def show_settled(self, setl_no: str) -> None:
+        """The split just settled stays for the patient to see, marked so, until the next scan or Esc."""
+        self.setTitle("本次结算")
+        self.status.setText(f"已结算　结算单号 {setl_no}")
+
+    def tendered_amount(self) -> Decimal | None:
+        """What the patient handed over in cash (None when not typed); a bad amount raises MoneyError."""
+        text = self.tendered.text().strip()
+        return parse_money(text) if text else None
+
+    def _update_change(self) -> None:
+        if self.tender.currentData() != "cash":
+            self.change.setText("")
+            return
+        try:
+            given = self.tendered_amount()
+        except MoneyError:
+            self.change.setText("金额有误")
+            return
+        if given is None:
+            self.change.setText("")
+        elif given < self.due:
+            self.change.setText(f"还差 {fmt(self.due - given)}")
+        else:
+            self.change.setText(fmt(given - self.due))

@@ -31,7 +31,8 @@ class StayMixin:
 
     # ----- inpatient: the stay's fees live in the store, not in the window
 
-    def load_stay(self) -> None:
+    def load_stay(self, note: str = "") -> None:
+        """The person's open stay from the store; `note` (what was just done) leads the message."""
         person_id = self.person.id if self.person else None
         if person_id is None:
             return
@@ -41,10 +42,11 @@ class StayMixin:
             self.lines = [Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity,
                                f.centre_note) for f in stay.fees] if stay else []
             self.claim_changed()
+            lead = f"{note}；" if note else ""
             if stay is None:
-                self.say("该参保人不在院：按 F4 办理入院（收取押金）")
+                self.say(f"{lead}该参保人不在院：按 F4 办理入院（收取押金）")
             else:
-                self.say(f"在院 {stay.adm_no}，{stay.admitted_at:%Y-%m-%d} 入院，押金 {fmt(stay.deposit)}，"
+                self.say(f"{lead}在院 {stay.adm_no}，{stay.admitted_at:%Y-%m-%d} 入院，押金 {fmt(stay.deposit)}，"
                          f"已记费用 {fmt(stay.fees_total)}")
 
         Op(self, lambda: inpatient.current_stay(self.db, self.settings.context, person_id)).success(show).run()
@@ -67,7 +69,7 @@ class StayMixin:
                 return inpatient.admit(self.db, self.settings.context, person_id, deposit, tender=tender,
                                        cert_type=cert_type, cert_no=cert_no, now=self._now())
 
-            Op(self, run).success(lambda adm_no: (self.say(f"已入院 {adm_no}"), self.load_stay())).run()
+            Op(self, run).success(lambda adm_no: self.load_stay(f"已入院 {adm_no}")).run()
 
         dialog.accepted.connect(accepted)
         self._open(dialog)
@@ -122,7 +124,7 @@ class StayMixin:
                      f"{fmt(result.applied)}，补收 {fmt(result.to_collect)}，退还 {fmt(result.to_refund)}")
             self.print_slip(result.settled.setl_no)
             self.refresh_status()
-            self.reset()
+            self.show_settled(result.settled.setl_no)
 
         def refused(exc: Exception) -> None:
             if isinstance(exc, inpatient.DischargeChanged):  # nothing recorded: the new split to confirm

@@ -41,10 +41,22 @@ def label(text: str = "", *, name: str | None = None, big: bool = False) -> QLab
 
 
 def money_text(text: str, field: str) -> Decimal:
-    """Money typed by the cashier, checked by the one money parser (two decimals, not negative)."""
+    """Money typed by the cashier, checked by the one money parser (two decimals, not negative);
+    what is wrong is said in Chinese, naming the field."""
     from ...engine.money import MoneyError, parse_money
 
+    typed = text.strip()
     try:
-        return parse_money(text.strip())
-    except MoneyError as exc:
-        raise ServiceError(f"{field}：{exc}") from None
+        return parse_money(typed)
+    except MoneyError:
+        if not typed:
+            why = "请输入金额"
+        elif typed.startswith("-"):
+            why = f"不能为负数（{typed}）"
+        elif "." in typed and typed.split(".", 1)[1].isdigit() and len(typed.split(".", 1)[1]) > 2:
+            why = f"最多两位小数（{typed}）"
+        elif typed.replace(".", "", 1).isascii() and typed.replace(".", "", 1).isdigit():
+            why = f"金额过大（{typed}）"
+        else:
+            why = f"不是金额，请输入如 12.50 的数字（{typed[:20]}）"
+        raise ServiceError(f"{field}：{why}") from None
