@@ -91,6 +91,7 @@ class PolicyPack:
     family: FamilyRules
     outpatient_pool: tuple[OutpatientPool, ...]  # sorted by effective_from; empty: no section
     crediting: tuple[CreditingPeriod, ...] = ()  # sorted by effective_from; empty: the seed sets none
+    short_name: str = ""  # what a patient's slip prints: no draft wording ("征求意见稿"); "" = name
 
     def crediting_for(self, month: dt.date) -> CreditingPeriod | None:
         """The crediting period in force for a month (its first day), if any."""
@@ -283,6 +284,7 @@ def pack_from_mapping(pack_id: str, data: Mapping[str, Any]) -> PolicyPack:
         family=_family(r.sub("family")),
         outpatient_pool=pools,
         crediting=crediting,
+        short_name=str(data.get("short_name") or r.text("name")),
     )
     if pools and pools[0].effective_from < pack.effective_from:
         raise r.fail("outpatient_pool[0].effective_from", "is before the pack's own effective_from")

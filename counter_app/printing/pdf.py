@@ -73,14 +73,15 @@ def _rows(rows: list[tuple[str, str]], width: float, st: dict, *, left: float = 
     return table
 
 
-def _grid(rows: list[tuple[str, str]], width: float, st: dict) -> Table:
-    """Two label/value pairs per row: the A5 sheet is wide enough, and the slip stays one page."""
+def _grid(rows: list[tuple[str, str]], width: float, st: dict, label: float = 0.6) -> Table:
+    """Two label/value pairs per row: the A5 sheet is wide enough, and the slip stays one page.
+    `label` is the label's share of each half: amounts are short, names and numbers are not."""
     cells = [[Paragraph(a, st["body"]), Paragraph(b, st["right"])] for a, b in rows]
     if len(cells) % 2:
         cells.append([Paragraph("", st["body"]), Paragraph("", st["body"])])
     data = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
-    col = width / 2
-    table = Table(data, colWidths=[col * 0.42, col * 0.53, col * 0.47, col * 0.58])
+    col = width / 2  # labels get the room (amounts are short), so none wraps mid-word
+    table = Table(data, colWidths=[col * label, col * (0.96 - label), col * label, col * (1 - label)])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                ("RIGHTPADDING", (0, 0), (1, -1), 8), ("RIGHTPADDING", (2, 0), (-1, -1), 0),
                                ("TOPPADDING", (0, 0), (-1, -1), 0.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]))
@@ -88,6 +89,7 @@ def _grid(rows: list[tuple[str, str]], width: float, st: dict) -> Table:
 
 
 def _qr(text: str, size: float) -> Drawing:
+    """The QR code scaled to `size`: built once, its bounds read from the same widget."""
     widget = QrCodeWidget(text)
     x0, y0, x1, y1 = widget.getBounds()
     drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
@@ -95,54 +97,80 @@ def _qr(text: str, size: float) -> Drawing:
     return drawing
 
 
+def _pair(label: str, value: str, width: float, st: dict, style: str = "big") -> Table:
+    """A label and its amount on one line, the amount right-aligned like every other."""
+    return Table([[Paragraph(label, st[style]), Paragraph(value, st[style + "right" if style == "big" else "right"])]],
+                 colWidths=[width * 0.5, width * 0.5],
+                 style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+
+
+def _item(i: object) -> str:
+    """An item line: its name, then quantity × unit price where the settlement kept them."""
+    name = i.name  # type: ignore[attr-defined]
+    if i.quantity is None:  # type: ignore[attr-defined]
+        return name
+    return f"{name}　{i.quantity.normalize():f} × {fmt(i.price)}"  # type: ignore[attr-defined]
+
+
 def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
     st = _styles(base)
     m = fmt
     pairs = (lambda rows, **kw: _grid(rows, width, st)) if wide else (lambda rows, **kw: _rows(rows, width, st, **kw))
-    story: list = [Paragraph(slip.institution, st["center"]), Paragraph(slip.title, st["title"])]
+    story: list = [Paragraph(slip.institution, st["center"]),
+                   Paragraph(f"机构编码 {slip.institution_code}", st["center"]), Paragraph(slip.title, st["title"])]
     for mark in slip.marks:
         story.append(Paragraph(f"【{mark}】", st["stamp"]))
-    head = [
-        ("结算单号", slip.setl_no), ("票据号", slip.slip_no),
-        ("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"), ("窗口/收费员", f"{slip.counter} / {slip.cashier}"),
-    ]
+    ids = [("结算单号", slip.setl_no), ("票据号", slip.slip_no), ("就诊ID", slip.mdtrt_id), ("结算ID", slip.setl_id),
+           ("人员编号", slip.psn_no)]
+    head = [("窗口", slip.counter), ("收费员", slip.cashier)]
     if slip.reverses_setl_no:
-        head.append(("原结算单号", slip.reverses_setl_no))
+        ids.append(("原结算单号", slip.reverses_setl_no))
     if slip.approver:
         head.append(("审批", slip.approver))
-    head += [("姓名", slip.patient_name), ("身份证号", slip.masked_certno), ("险种", slip.insutype),
-             ("人员类别", slip.psn_type), ("医疗类别", slip.med_type)]
-    if wide:  # the long numbers get whole rows; the rest pairs up
-        story += [_Rule(width), _rows(head[:2], width, st, left=0.3), pairs(head[2:]), _Rule(width)]
+    head += [("姓名", slip.patient_name), ("人员类别", slip.psn_type), ("医疗类别", slip.med_type)]
+    whole = [("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"), ("身份证号", slip.masked_certno),
+             ("险种", slip.insutype), ("参保地", slip.insuplc_admdvs)]
+    if wide:  # the two long numbers get whole rows; the rest pairs up, values given the room
+        story += [_Rule(width), _rows(ids[:2], width, st, left=0.3),
+                  _grid(ids[2:] + whole + head, width, st, label=0.3), _Rule(width)]
     else:
-        story += [_Rule(width), _rows(head, width, st, left=0.3), _Rule(width)]
+        story += [_Rule(width), _rows(ids + head + whole, width, st, left=0.3), _Rule(width)]
     for name, items, subtotal in slip.groups:
         story.append(Paragraph(name, st["body"]))
-        story.append(_rows([(f"{i.name}", m(i.amount)) for i in items] + [("小计", m(subtotal))], width, st))
+        story.append(_rows([(_item(i), m(i.amount)) for i in items] + [("小计", m(subtotal))], width, st))
     story.append(_Rule(width))
     story.append(pairs([(label, m(value)) for label, value in slip.amounts]))
     story.append(_Rule(width))
     pay = [("个人账户支付", m(slip.own_paid)), ("个人账户余额", m(slip.own_balance_after))]
     story.append(pairs(pay))
-    story.append(Paragraph(f"家庭共济支付：{m(slip.mulaid_total)}", st["big"] if slip.providers else st["body"]))
+    story.append(_pair("家庭共济支付", m(slip.mulaid_total), width, st, "big" if slip.providers else "body"))
     if slip.providers:
         story.append(_rows([(f"{p.masked_name}（{p.relation}）共济账户", m(p.paid)) for p in slip.providers],
                            width, st))
     story.append(_Rule(width))
-    story.append(Table([[Paragraph("现金支付", st["big"]), Paragraph(m(slip.cash), st["bigright"])]],
-                       colWidths=[width * 0.5, width * 0.5],
-                       style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    story.append(_pair("现金支付", m(slip.cash), width, st))
+    drawer = [("支付方式", slip.tender)]
+    if slip.tendered is not None:
+        drawer += [("实收", m(slip.tendered)), ("找零", m(slip.change))]
+    story.append(_rows(drawer, width, st, left=0.5))
     story.append(_Rule(width))
     if slip.deductible is not None:
         ytd = [(f"{slip.ytd_year}年累计起付线", f"{m(slip.ytd_deductible)} / {m(slip.deductible)}"),
                (f"{slip.ytd_year}年门诊统筹累计", f"{m(slip.ytd_pooled)} / {m(slip.annual_cap)}")]
-        story.append(pairs(ytd, left=0.5))
-    story.append(Paragraph(f"{slip.pooling_title}：{slip.pooling_note}", st["small"]))
-    story.append(Paragraph(f"政策：{slip.policy}", st["small"]))
-    story.append(Spacer(1, 2 * mm))
-    qr = _qr(slip.qr_text, 22 * mm if wide else min(28 * mm, width * 0.4))
+        story.append(_rows(ytd, width, st, left=0.5))
+    notes = [Paragraph(f"{slip.pooling_title}：{slip.pooling_note}", st["small"]),
+             Paragraph(f"政策：{slip.policy}", st["small"])]
+    keep = Paragraph("请妥善保管，退费凭此单办理", st["center"])
+    if wide:  # A5: the QR code beside the notes, so the sheet stays one page
+        qr = _qr(slip.qr_text, 20 * mm)
+        story.append(Table([[notes + [Spacer(1, 2 * mm), keep], qr]], colWidths=[width - 24 * mm, 24 * mm],
+                           style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                  ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("ALIGN", (1, 0), (1, 0), "RIGHT")]))
+        return story
+    story += notes + [Spacer(1, 2 * mm)]
+    qr = _qr(slip.qr_text, min(28 * mm, width * 0.4))
     story.append(Table([[qr]], colWidths=[width], style=[("ALIGN", (0, 0), (-1, -1), "CENTER")]))
-    story.append(Paragraph("请妥善保管，退费凭此单办理", st["center"]))
+    story.append(keep)
     return story
 
 
@@ -175,6 +203,7 @@ def render(slip: Slip, layout: str = "thermal80") -> bytes:
 def amounts_shown(slip: Slip) -> list[Decimal]:
     """Every amount the slip prints, for tests that read the PDF back."""
     values = [v for _, v in slip.amounts] + [slip.own_paid, slip.own_balance_after, slip.mulaid_total, slip.cash]
+    values += [v for v in (slip.tendered, slip.change) if v is not None]
     values += [p.paid for p in slip.providers]
     values += [i.amount for _, items, _ in slip.groups for i in items]
     return values

@@ -20,7 +20,7 @@ from ..services.actor import Actor
 from ..services.audit import record
 from ..services.errors import NotFound
 from ..store import Database
-from ..store.models import Person, Settlement, SlipPrint, Staff
+from ..store.models import CentreResult, Outbox, Person, Settlement, SlipPrint, Staff
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,8 @@ class SlipItem:
     code: str
     name: str
     amount: Decimal
+    quantity: Decimal | None = None  # None on settlements made before lines were kept
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,14 @@ class Slip:
     title: str
     marks: tuple[str, ...]  # 退费 / 补打 (reprint) stamps
     institution: str
+    institution_code: str  # fixmedins_code
+    psn_no: str
+    insuplc_admdvs: str  # 参保地 (division code)
+    mdtrt_id: str  # 就诊ID, from the centre; 待上传 while the message waits
+    setl_id: str  # 结算ID, the same
+    tender: str  # how the cash part was paid, in words
+    tendered: Decimal | None  # cash handed over, when typed
+    change: Decimal | None
     setl_no: str
     slip_no: str
     reverses_setl_no: str | None
@@ -95,13 +105,19 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         provider_names = dict(s.execute(select(Person.psn_no, Person.name).where(
             Person.psn_no.in_([m["psn_no"] for m in result["mulaid"]]))).all())
         approver_name = s.scalar(select(Staff.name).where(Staff.staff_no == row.approver)) if row.approver else None
+        cashier_name = s.scalar(select(Staff.name).where(Staff.staff_no == row.cashier)) or row.cashier
+        inst = row.institution
+        mdtrt_id, setl_id = _centre_ids(s, row)
     kind = row.kind
     D = Decimal
     money = {k: D(result[k]) for k in MONEY_FIELDS}
     by_class: dict[str, list[SlipItem]] = {}
-    for item in claim["items"]:
+    lines = result.get("lines") or []
+    for n, item in enumerate(claim["items"]):
+        line = lines[n] if n < len(lines) and lines[n]["code"] == item["code"] else None
         by_class.setdefault(item["class"], []).append(
-            SlipItem(item["code"], item["name"], _sign(kind, D(item["amount"]))))
+            SlipItem(item["code"], item["name"], _sign(kind, D(item["amount"])),
+                     D(line["cnt"]) if line else None, D(line["pric"]) if line else None))
     groups = tuple((labels.CLASS[c], tuple(items), sum((i.amount for i in items), ZERO))
                    for c, items in sorted(by_class.items()))
     copay = money["inscp_scp_amt"] - money["act_pay_dedc"] - money["hifp_pay"]
@@ -128,12 +144,20 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         title="医疗保险结算单" + ("（退费）" if kind == "refund" else ""),
         marks=marks,
         institution=institution,
+        institution_code=inst.code,
+        psn_no=person.psn_no,
+        insuplc_admdvs=inst.admdvs,
+        mdtrt_id=mdtrt_id,
+        setl_id=setl_id,
+        tender=TENDER_NAMES.get(row.tender, row.tender),
+        tendered=row.tendered,
+        change=row.tendered - money["psn_cash_pay"] if row.tendered is not None else None,
         setl_no=row.setl_no,
         slip_no=f"{row.setl_no}-{copy:02d}",
         reverses_setl_no=reverses,
         settled_at=row.settled_at,
         counter=row.counter,
-        cashier=row.cashier,
+        cashier=cashier_name,
         approver=f"{approver_name or row.approver}（{row.approver}）" if row.approver else None,
         patient_name=person.name,
         masked_certno=identity.mask(person.certno),
@@ -152,11 +176,27 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         ytd_pooled=D(ytd["outpatient_pool_paid"]),
         deductible=period.deductible.value if period else None,
         annual_cap=period.annual_cap.value if period else None,
-        policy=f"{pack.name}（{row.policy} 版本 {row.policy_version}）",
+        policy=pack.short_name or pack.name,  # the patient's copy: no draft wording, no ids
         pooling_note=labels.pooling_reason(result["pooling"]["reason"], result["pooling"]["applies"]),
         pooling_title=labels.pooling_title(result["pooling"]["reason"]),
         qr_text=row.setl_no,
     )
+
+
+TENDER_NAMES = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": "支付宝"}
+AWAITING = "待上传"
+
+
+def _centre_ids(session, row: Settlement) -> tuple[str, str]:  # noqa: ANN001
+    """(mdtrt_id, setl_id) the centre gave this settlement or refund; 待上传 while it has not."""
+    result = session.scalar(select(CentreResult).where(CentreResult.settlement_id == row.id))
+    if result is not None:
+        return result.mdtrt_id or AWAITING, result.setl_id or AWAITING
+    answer = session.scalar(select(Outbox.response).where(
+        Outbox.settlement_id == row.id, Outbox.status == "sent",
+        Outbox.infno.in_(("2207", "2102", "2208", "2103"))))
+    info = (json.loads(answer).get("output") or {}).get("setlinfo") or {} if answer else {}
+    return str(info.get("mdtrt_id") or AWAITING), str(info.get("setl_id") or AWAITING)
 
 
 def print_permission(copy: int) -> str:

@@ -272,7 +272,10 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
         fund_pay_sumamt=result.fund_pay_sumamt, hifp_pay=result.hifp_pay, acct_pay=result.acct_pay,
         acct_mulaid_pay=result.acct_mulaid_pay, psn_cash_pay=result.psn_cash_pay,
         claim_json=json.dumps(claim_to_json(claim), ensure_ascii=False),
-        result_json=json.dumps(result.to_json(), ensure_ascii=False),
+        # the contract's settlement JSON, and each line's quantity and unit price for the slip
+        result_json=json.dumps(dict(result.to_json(), lines=[{"code": f.code, "cnt": str(f.quantity),
+                                                              "pric": str(f.price)} for f in fees]),
+                               ensure_ascii=False),
         shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=tender, tendered=tendered,
     )
     session.add(row)

@@ -14,22 +14,25 @@ class PrinterError(RuntimeError):
 
 def slip_lines(slip: Slip) -> list[tuple[str, str, str]]:
     """(style, left, right) rows in print order; style is title, stamp, rule, row, big or note."""
-    rows: list[tuple[str, str, str]] = [("center", slip.institution, ""), ("title", slip.title, "")]
+    rows: list[tuple[str, str, str]] = [("center", slip.institution, ""),
+                                        ("center", f"机构编码 {slip.institution_code}", ""), ("title", slip.title, "")]
     rows += [("stamp", f"【{m}】", "") for m in slip.marks]
     rows.append(("rule", "", ""))
-    head = [("结算单号", slip.setl_no), ("票据号", slip.slip_no), ("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"),
+    head = [("结算单号", slip.setl_no), ("票据号", slip.slip_no), ("就诊ID", slip.mdtrt_id), ("结算ID", slip.setl_id),
+            ("人员编号", slip.psn_no), ("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"),
             ("窗口/收费员", f"{slip.counter} / {slip.cashier}")]
     if slip.reverses_setl_no:
         head.append(("原结算单号", slip.reverses_setl_no))
     if slip.approver:
         head.append(("审批", slip.approver))
     head += [("姓名", slip.patient_name), ("身份证号", slip.masked_certno), ("险种", slip.insutype),
-             ("人员类别", slip.psn_type), ("医疗类别", slip.med_type)]
+             ("参保地", slip.insuplc_admdvs), ("人员类别", slip.psn_type), ("医疗类别", slip.med_type)]
     rows += [("row", a, b) for a, b in head]
     rows.append(("rule", "", ""))
     for name, items, subtotal in slip.groups:
         rows.append(("row", name, ""))
-        rows += [("row", f"  {i.name}", fmt(i.amount)) for i in items]
+        rows += [("row", f"  {i.name}" + (f" {i.quantity.normalize():f}×{fmt(i.price)}" if i.quantity is not None else ""),
+                  fmt(i.amount)) for i in items]
         rows.append(("row", "  小计", fmt(subtotal)))
     rows.append(("rule", "", ""))
     rows += [("row", label, fmt(value)) for label, value in slip.amounts]
@@ -39,6 +42,9 @@ def slip_lines(slip: Slip) -> list[tuple[str, str, str]]:
     rows += [("row", f"{p.masked_name}（{p.relation}）共济账户", fmt(p.paid)) for p in slip.providers]
     rows.append(("rule", "", ""))
     rows.append(("big", "现金支付", fmt(slip.cash)))
+    rows.append(("row", "支付方式", slip.tender))
+    if slip.tendered is not None:
+        rows += [("row", "实收", fmt(slip.tendered)), ("row", "找零", fmt(slip.change))]
     rows.append(("rule", "", ""))
     if slip.deductible is not None:
         rows.append(("row", f"{slip.ytd_year}年累计起付线", f"{fmt(slip.ytd_deductible)} / {fmt(slip.deductible)}"))

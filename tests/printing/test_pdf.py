@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from reportlab.pdfbase import pdfmetrics
 from pypdf import PdfReader
 from reportlab.lib.units import mm
 from sqlalchemy import update
@@ -41,7 +42,7 @@ def test_every_amount_and_the_mutual_aid_lines_are_on_the_slip(settled, layout):
     text = text_of(pdf.render(slip, layout))
     for amount in pdf.amounts_shown(slip):
         assert fmt(amount) in text
-    assert "家庭共济支付：300.00" in text
+    assert "家庭共济支付 300.00" in text
     assert "李*（母亲）共济账户 150.00" in text and "张*（父亲）共济账户 150.00" in text
     assert "现金支付 80.00" in text
     assert done.setl_no in text and "张小明" in text and "340202********" in text
@@ -99,3 +100,53 @@ def test_unknown_layout_is_refused(settled):
     w, done = settled
     with pytest.raises(ValueError, match="unknown slip layout 'a4'"):
         pdf.render(load_slip(w.db, done.setl_no), "a4")
+
+
+@pytest.mark.parametrize("layout", pdf.LAYOUTS)
+def test_the_slip_carries_what_a_medical_insurance_settlement_slip_carries(sqlite_url, layout):
+    """Institution code, 就诊ID and 结算ID (待上传 until the centre answers), 人员编号, 参保地, quantity
+    and unit price on every line, the cashier's name, the tender with 实收 and 找零, a short policy
+    name with no draft wording; 家庭共济支付 and 现金支付 right-aligned alike; no label broken mid-word."""
+    w = build(sqlite_url, mother_balance="150.00")
+    req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001", Decimal("2")), svc.ClaimLine("C001")),
+                           dt.date(2024, 5, 10))
+    done = svc.settle(w.db, w.ctx, req, None, now=dt.datetime(2024, 5, 10, 9, 30), tendered=Decimal("100.00"))
+    slip = load_slip(w.db, done.setl_no)
+    data = pdf.render(slip, layout)
+    text = text_of(data)
+    for shown in ("机构编码 H34020200001", "就诊ID 待上传", "结算ID 待上传", "人员编号 P0001", "参保地 340202",
+                  "2 × 100.00", "1 × 80.00", "支付方式 现金", "实收 100.00", "找零 20.00", "城乡居民基本医疗保险",
+                  "政策：芜湖市职工门诊共济保障", "张晓燕"):
+        assert shown in text, shown
+    assert "征求意见稿" not in text and "cashier1" not in text and "wuhu-2022" not in text
+    big: dict[str, float] = {}  # the amounts drawn in large type: 家庭共济支付 and 现金支付
+    reader = PdfReader(io.BytesIO(data))
+
+    def visit(t, cm, tm, font, size):
+        if font is not None and size * tm[0] > 11 and t.strip()[:1].isdigit():
+            big[t.strip()] = tm[4] + cm[4] + pdfmetrics.stringWidth(t.strip(), pdf.FONT, size * tm[0])
+
+    reader.pages[0].extract_text(visitor_text=visit)
+    family, cash = fmt(done.result.acct_mulaid_pay), fmt(done.result.psn_cash_pay)
+    assert set(big) == {family, cash} and abs(big[family] - big[cash]) < 1.0, big  # one right edge
+
+
+def test_the_centres_ids_reach_the_slip_once_it_answered(sqlite_url, tmp_path):
+    from counter_app.sync.client import CentreClient
+    from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
+    from counter_app.sync.outbox import RetryPolicy, drain
+    from tests.centre_process import CentreProcess
+
+    w = build(sqlite_url)
+    done = svc.settle(w.db, w.ctx, svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), dt.date(2024, 5, 10)), None,
+                      now=dt.datetime(2024, 5, 10, 9, 30))
+    centre = CentreProcess(tmp_path, registry=w.db.url.render_as_string(hide_password=False)).start()
+    try:
+        drain(w.db, CentreClient(centre.url, credentials=Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)),
+              policy=RetryPolicy(0, 0))
+    finally:
+        centre.stop()
+    slip = load_slip(w.db, done.setl_no)
+    assert slip.mdtrt_id.startswith("O") and slip.setl_id.startswith("C")
+    text = text_of(pdf.render(slip))
+    assert f"就诊ID {slip.mdtrt_id}" in text and f"结算ID {slip.setl_id}" in text
