@@ -11,7 +11,7 @@ from ..services.actor import Actor
 from ..store import Database
 from . import ops
 from .counter import CounterSettings, CounterWindow
-from .qt import QApplication, QFont, QFontDatabase
+from .qt import QApplication, QFont, QFontDatabase, QLibraryInfo, QLocale, QTranslator
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -22,7 +22,20 @@ def application(argv: list[str] | None = None) -> QApplication:
     if families:
         app.setFont(QFont(families[0], 10))
     app.setApplicationName("counter_app")
+    _chinese_buttons(app)
     return app
+
+
+def _chinese_buttons(app: QApplication) -> None:
+    """Qt's own Chinese (qtbase): standard buttons read 确定/取消, not OK/Cancel. Loaded once; the
+    translator is kept on the application so it lives as long as it does."""
+    if getattr(app, "_zh_translator", None) is not None:
+        return
+    translator = QTranslator(app)
+    if translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase", "_",
+                       QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(translator)
+        app._zh_translator = translator  # type: ignore[attr-defined]
 
 
 def default_slip_dir() -> Path:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtPrintSupport, QtWidgets  # noqa: F401
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot  # noqa: F401
+from PySide6.QtCore import (  # noqa: F401
+    QLibraryInfo, QLocale, QObject, QRunnable, Qt, QThreadPool, QTimer, QTranslator, Signal, Slot,
+)
 from PySide6.QtGui import QFont, QFontDatabase, QKeySequence, QPixmap, QShortcut  # noqa: F401
 from PySide6.QtWidgets import (  # noqa: F401
     QAbstractItemView, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,

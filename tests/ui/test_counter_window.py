@@ -323,3 +323,13 @@ def test_a_pasted_megabyte_or_control_characters_in_the_scan_field_get_a_clear_m
     scan(qtbot, window, good[:17] + ("0" if good[17] != "0" else "1"))
     assert "校验位错误" in window.message.text() and window.person is None
     assert rows(world.db) == before  # nothing written
+
+
+def test_standard_buttons_read_chinese_not_ok_cancel(qtbot, window):
+    """Qt's own translations (qtbase) are loaded at start: 确定/取消 on every standard button."""
+    from counter_app.ui.qt import QDialogButtonBox
+
+    press(qtbot, window, Qt.Key.Key_F10)  # the reprint dialog has OK and Cancel
+    texts = {b.text().replace("&", "") for b in window.dialog.findChildren(QDialogButtonBox)[0].buttons()}
+    assert texts == {"确定", "取消"}, texts
+    window.dialog.reject()
