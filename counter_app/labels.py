@@ -67,6 +67,16 @@ def pooling_reason(reason: str, applies: bool) -> str:
     return f"{text}（{rule}）" if text else reason
 
 
+_RULE_NOTE = re.compile(r"（((?:WH|HF)-[^）]*)）")
+
+
+def without_rule_ids(text: str) -> tuple[str, str]:
+    """(the text without its bracketed rule ids, the ids): the cashier reads the words; the rule
+    ids go in a tooltip for the supervisor."""
+    rules = _RULE_NOTE.findall(text)
+    return _RULE_NOTE.sub("", text), "，".join(rules)
+
+
 def mask_name(name: str) -> str:
     """张* / 李*芳: enough for the patient to recognise, not enough to identify a stranger."""
     if len(name) <= 1:

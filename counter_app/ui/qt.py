@@ -7,7 +7,7 @@ from PySide6.QtCore import (  # noqa: F401
 )
 from PySide6.QtGui import QFont, QFontDatabase, QKeySequence, QPixmap, QShortcut  # noqa: F401
 from PySide6.QtWidgets import (  # noqa: F401
-    QAbstractItemView, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+    QAbstractButton, QAbstractItemView, QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
     QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
     QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QSizePolicy, QSplitter, QStatusBar,
     QTableWidget, QTableWidgetItem, QTabWidget, QTextEdit, QVBoxLayout, QWidget,

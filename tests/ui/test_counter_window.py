@@ -92,7 +92,7 @@ def test_scan_add_preview_confirm_settles_and_prints(qtbot, window, world, tmp_p
     panel = window.preview_panel
     assert panel.values["mulaid"].text() == "500.00" and panel.cash.text() == "0.00"
     assert "李*（母亲）支付 500.00" in panel.family.text()
-    assert "WH-2" in panel.reason.text()
+    assert "WH-2" in panel.reason.toolTip() and "职工医保" in panel.reason.text()  # the words; the rule for the supervisor
     press(qtbot, window, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)
     [row] = settlements(world)
@@ -257,7 +257,7 @@ def test_status_bar_shows_database_user_and_sync_state(qtbot, window, world):
     settle_one(qtbot, window, world)
     window.refresh_status()
     qtbot.waitUntil(lambda: "待传 1" in window.status_sync.text(), timeout=10_000)
-    assert "张晓燕（门诊收费员）" in window.status_user.text() and "sqlite" in window.status_db.text()
+    assert "张晓燕（门诊收费员）" in window.status_user.text() and window.status_db.text() == "数据：本机数据库" and "sqlite" in window.status_db.toolTip()
 
 
 def test_qt_is_imported_in_one_place_only():
@@ -333,3 +333,65 @@ def test_standard_buttons_read_chinese_not_ok_cancel(qtbot, window):
     texts = {b.text().replace("&", "") for b in window.dialog.findChildren(QDialogButtonBox)[0].buttons()}
     assert texts == {"确定", "取消"}, texts
     window.dialog.reject()
+
+
+def test_f6_changes_the_quantity_of_the_selected_line_by_keyboard(qtbot, window, world):
+    scan(qtbot, window, world.certnos["retiree"])
+    add_item(qtbot, window, "A001")
+    add_item(qtbot, window, "B001")
+    window.table.selectRow(0)
+    press(qtbot, window, Qt.Key.Key_F6)
+    assert window.quantity.hasFocus() and window.quantity.value() == 1
+    window.quantity.lineEdit().selectAll()
+    qtbot.keyClicks(window.quantity.lineEdit(), "3")
+    qtbot.keyClick(window.quantity.lineEdit(), Qt.Key.Key_Return)
+    assert [(l.entry.code, l.quantity) for l in window.lines] == [("A001", D("3.00")), ("B001", D("1"))]
+    assert window.total.text() == "合计 500.00" and window.search.hasFocus()
+
+
+def test_a_search_with_no_match_says_so_and_the_next_match_clears_it(qtbot, window, world):
+    scan(qtbot, window, world.certnos["retiree"])
+    qtbot.keyClicks(window.search, "ZZZZ")
+    qtbot.waitUntil(lambda: "目录中没有与“ZZZZ”匹配的项目" in window.message.text(), timeout=10_000)
+    window.search.clear()
+    qtbot.keyClicks(window.search, "A001")
+    qtbot.waitUntil(lambda: window.match_list.count() > 0 and window.message.text() == "", timeout=10_000)
+
+
+def test_the_cashiers_screens_show_no_english_and_no_raw_field_name(qtbot, window, world):
+    """Every text a cashier sees on the counter window and its dialogs, after a settlement: no Latin
+    word (codes, ids and amounts aside), no national field name, no database URL, no pack id."""
+    import re as regex
+
+    from counter_app.ui.qt import QAbstractButton, QGroupBox, QLabel, QLineEdit, QTableWidget
+
+    settle_one(qtbot, window, world)
+    scan(qtbot, window, world.certnos["child"])
+    add_item(qtbot, window, "A001")
+    press(qtbot, window, Qt.Key.Key_F5)
+    seen: list[str] = []
+
+    def walk(root) -> None:  # noqa: ANN001
+        for w in root.findChildren(QLabel) + root.findChildren(QAbstractButton):
+            seen.append(w.text())
+        for w in root.findChildren(QGroupBox):
+            seen.append(w.title())
+        for w in root.findChildren(QLineEdit):
+            seen.append(w.placeholderText())
+        for t in root.findChildren(QTableWidget):
+            seen.extend(t.horizontalHeaderItem(c).text() for c in range(t.columnCount()) if t.horizontalHeaderItem(c))
+        seen.append(root.windowTitle())
+
+    walk(window)
+    for key in (Qt.Key.Key_F10, Qt.Key.Key_F11, Qt.Key.Key_F7):  # reprint, refund, close shift dialogs
+        press(qtbot, window, key)
+        walk(window.dialog)
+        window.dialog.reject()
+        idle(qtbot, window)
+    text = "\n".join(t for t in seen if t)
+    allowed = regex.compile(r"\b(?:F\d{1,2}|Esc|Del|Ctrl|ID|CT|B)\b")  # keys, 就诊ID, 头颅CT
+    words = [w for w in regex.findall(r"[A-Za-z][A-Za-z_]{2,}", allowed.sub("", text))
+             if not regex.fullmatch(r"[A-Z]\d+", w)]
+    assert words == [], words
+    for raw in ("medfee_sumamt", "sqlite", "wuhu-2022", "hifp_pay", "WH-2"):
+        assert raw not in text, raw

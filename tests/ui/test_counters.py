@@ -105,7 +105,7 @@ def test_pharmacy_clerk_settles_an_outside_prescription_at_the_prescribing_level
     assert win.preview_panel.values["fund"].text() == "60.00"  # retiree at level 2: 60 %
     win.prescribing.setCurrentIndex(0)  # no outside prescription
     press(qtbot, win, Qt.Key.Key_F5)
-    assert win.preview_panel.values["fund"].text() == "0.00" and "WH-14" in win.preview_panel.reason.text()
+    assert win.preview_panel.values["fund"].text() == "0.00" and "WH-14" in win.preview_panel.reason.toolTip()
 
 
 @pytest.mark.parametrize("med_type", ["14", "51"])
@@ -117,7 +117,7 @@ def test_special_disease_and_maternity_show_why_there_is_no_pooling(qtbot, world
     win.med_type.setCurrentIndex([win.med_type.itemData(i) for i in range(win.med_type.count())].index(med_type))
     press(qtbot, win, Qt.Key.Key_F5)
     assert win.preview_panel.values["fund"].text() == "0.00"
-    assert "WH-22 (3)" in win.preview_panel.reason.text() and win.preview_panel.values["own"].text() == "100.00"
+    assert "WH-22 (3)" in win.preview_panel.reason.toolTip() and win.preview_panel.values["own"].text() == "100.00"
 
 
 def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_path):

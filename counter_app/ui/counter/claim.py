@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ... import labels
+from ...services.errors import ServiceError
 from ...engine.money import ZERO, fmt
 from ...services import catalogue, lookup, settlement as svc
 from ...services.catalogue import CatalogueEntry
@@ -62,6 +63,10 @@ class ClaimMixin:
                 return  # typed on since: a newer search is on its way
             self.matches = entries
             self.match_list.clear()
+            if text.strip() and not entries:  # say so, replacing whatever the line said before
+                self.show_error(ServiceError(f"目录中没有与“{text.strip()[:20]}”匹配的项目，请换编码、名称或拼音首字母"))
+            elif self.message.text().startswith("目录中没有"):
+                self.message.setText("")
             for e in entries:
                 ratio = f" 先付{e.prepay_ratio * 100:.0f}%" if e.cls == "B" else ""
                 QListWidgetItem(f"{e.code}  {e.name}  {labels.CLASS[e.cls]}{ratio}  {fmt(e.price)}/{e.unit}",
@@ -97,6 +102,35 @@ class ClaimMixin:
         self.match_list.clear()
         self.quantity.setValue(1)
         self.claim_changed()
+
+    def edit_quantity(self) -> None:
+        """F6: the quantity of the selected line (the last if none is selected) goes to the quantity
+        field; Enter there applies it. The inpatient counter posts the difference as a fee line."""
+        if not self.lines:
+            return
+        row = self.table.currentRow() if 0 <= self.table.currentRow() < len(self.lines) else len(self.lines) - 1
+        self.table.selectRow(row)
+        self.editing_row = row
+        self.quantity.setValue(float(self.lines[row].quantity))
+        self.quantity.setFocus()
+        self.quantity.selectAll()
+        self.say(f"修改第 {row + 1} 行 {self.lines[row].entry.name} 的数量，回车确认")
+
+    def apply_quantity(self) -> None:
+        row, self.editing_row = getattr(self, "editing_row", None), None
+        if row is None or not 0 <= row < len(self.lines):
+            return
+        line = self.lines[row]
+        quantity = Decimal(str(self.quantity.value())).quantize(Decimal("0.01"))
+        self.quantity.setValue(1)
+        self.message.setText("")
+        if quantity != line.quantity:
+            if self.kind == "inpatient":  # the stay's fees live in the store: post the difference
+                self._post_fee(line.entry.code, quantity - line.quantity)
+            else:
+                line.quantity = quantity
+                self.claim_changed()
+        self.focus_search()
 
     def remove_line(self) -> None:
         row = self.table.currentRow()

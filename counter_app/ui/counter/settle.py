@@ -123,8 +123,8 @@ class SettleMixin:
                 except slip_printer.PrinterError as exc:
                     self.show_error(exc)
                     return
-            # keep what the cashier must act on; the file's path is for the supervisor (F10), not this line
-            self.say(f"{self.message.text()}；结算单已{'打印' if self.settings.printer else '生成'}")
+            # nothing said on success: the message line keeps what the cashier must act on (the
+            # change), the settled panel the settlement number; the slip's file is for F10
 
         def failed(exc: Exception) -> None:
             self.show_error(RuntimeError(f"结算已完成（{setl_no}），但结算单未能打印：{exc}。可按 F10 补打"))

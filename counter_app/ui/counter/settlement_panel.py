@@ -119,8 +119,9 @@ class PreviewPanel(QGroupBox):
         self.cash.setText(fmt(r.psn_cash_pay))
         self.due = r.psn_cash_pay
         self._update_change()
-        self.reason.setText(f"{labels.pooling_title(r.pooling_reason)}："
-                            + labels.pooling_reason(r.pooling_reason, r.pooling_applies))
+        words, rules = labels.without_rule_ids(labels.pooling_reason(r.pooling_reason, r.pooling_applies))
+        self.reason.setText(f"{labels.pooling_title(r.pooling_reason)}：{words}")
+        self.reason.setToolTip(f"依据：{rules}" if rules else "")  # the rule ids, for the supervisor
 
     def show_settled(self, setl_no: str) -> None:
         """The split just settled stays for the patient to see, marked so, until the next scan or Esc."""

@@ -62,7 +62,8 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.status_timer.start(5000)
         self.refresh_status()
         Op(self, lambda: svc.institution_label(db, settings.context.institution_code)).success(
-            lambda info: self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}，{info[2]}）")).run()
+            lambda info: (self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}）"),
+                          self.level.setToolTip(f"政策包 {info[2]}"))).run()
         self.reset()
         self.check_shift()
 
@@ -102,6 +103,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.quantity.setRange(0.01, 9999)
         self.quantity.setValue(1)
         search_row.addWidget(self.quantity)
+        self.quantity.lineEdit().returnPressed.connect(self.apply_quantity)  # F6, then Enter
         claim.addLayout(search_row)
         self.match_list = QListWidget(objectName="matches")
         self.match_list.setMaximumHeight(110)
@@ -154,7 +156,8 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.buttons: dict[str, QPushButton] = {}
         admit = (("F4", "入院", self.admit),) if self.kind == "inpatient" else ()
         for key, title, slot in (("F2", "扫码", self.focus_scan), ("F3", "项目", self.focus_search), *admit,
-                                 ("Del", "删除行", self.remove_line), ("F5", "预结算", self.preview),
+                                 ("Del", "删除行", self.remove_line), ("F6", "改数量", self.edit_quantity),
+                                 ("F5", "预结算", self.preview),
                                  ("F7", "交班", self.close_shift),
                                  ("F9", "确认结算", self.confirm), ("F10", "补打", self.reprint),
                                  ("F11", "退费", self.refund), ("F12", "上传队列", self.outbox),
@@ -171,13 +174,22 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         outer.addLayout(keys)
         self.setCentralWidget(central)
         self._menu()
-        self.status_db = QLabel(f"数据库：{self.db.describe()}")
+        where = "本机数据库" if self.db.url.get_backend_name() == "sqlite" else "院内共享数据库"
+        self.status_db = QLabel(f"数据：{where}")
+        self.status_db.setToolTip(self.db.describe())  # the URL is for the supervisor, not the cashier's view
         self.status_user = QLabel(f"{self.user.name}（{self.user.role_name}）")
         self.status_sync = QLabel("上传：—", objectName="status_sync")
         self.status_busy = QLabel("", objectName="status_busy")
         for widget in (self.status_db, self.status_user, self.status_sync, self.status_busy):
             self.statusBar().addPermanentWidget(widget)
-        self.resize(1180, 760)
+        self.fit_screen()
+
+    def fit_screen(self) -> None:
+        """Fill the screen's free area (1366×768 minus its taskbar is 1366×728): nothing scrolls,
+        and on a larger screen the amounts grow into the room."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = (screen.width(), screen.height()) if screen else (1366, 728)
+        self.resize(min(width, 1920), min(height, 1080))
 
     def _menu(self) -> None:
         """功能 menu: what this role may open besides the counter itself."""
@@ -218,7 +230,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         for key, slot in (("F2", self.focus_scan), ("F3", self.focus_search), ("F5", self.preview),
                           ("F7", self.close_shift), ("F4", self.admit),
                           ("F9", self.confirm), ("F10", self.reprint), ("F11", self.refund), ("F12", self.outbox),
-                          ("Esc", self.reset),
+                          ("Esc", self.reset), ("F6", self.edit_quantity),
                           ("Del", self.remove_line)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
