@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import platformdirs
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -60,6 +59,12 @@ def _sqlite_engine(url: URL, begin: str) -> Engine:
     return engine
 
 
+def newest_revision() -> str:
+    """The newest migration's revision id, from the file names: revisions are numbered as their
+    files are (0001_…, 0002_…), a convention a test holds to alembic's own head."""
+    return max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 class Database:
     """An engine and its sessions; `transaction()` is the unit every service works in."""
 
@@ -90,13 +95,28 @@ class Database:
         """For the status bar: the database without its password."""
         return self.url.render_as_string(hide_password=True)
 
-    def _alembic(self) -> Config:
+    def _alembic(self) -> "Config":
+        from alembic.config import Config  # alembic loads only when the schema needs it (cold start)
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         return cfg
 
+    def _stored_revision(self) -> str | None:
+        """The schema's revision by one plain SELECT (None: no schema yet, or unreadable)."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:  # noqa: BLE001 - no table yet: the upgrade below says what is wrong, if anything
+            return None
+
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration (idempotent); when it is already there, one
+        SELECT decides and alembic is not even imported."""
+        if self._stored_revision() == newest_revision():
+            return
+        from alembic import command
+
         cfg = self._alembic()
         try:
             with self.engine.connect() as conn:
@@ -107,10 +127,14 @@ class Database:
             raise DatabaseError(f"cannot open or upgrade the database {self.describe()}: {exc}") from exc
 
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(self._alembic()).get_current_head()
 
     @contextlib.contextmanager

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import platformdirs
@@ -46,8 +47,18 @@ def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None 
                  sync_warn_minutes: int = 30, centre: object = None, centre_presettle: bool = False) -> CounterWindow:
     """The counter window for the signed-in actor (who carries the institution and counter);
     `centre` is the centre online (sync/inpatient_link.CentreLink), for inpatient settlements."""
-    return CounterWindow(db, user, CounterSettings(user, slip_dir, printer, sync_warn_minutes=sync_warn_minutes,
-                                                   centre=centre, centre_presettle=centre_presettle))
+    window = CounterWindow(db, user, CounterSettings(user, slip_dir, printer, sync_warn_minutes=sync_warn_minutes,
+                                                     centre=centre, centre_presettle=centre_presettle))
+    threading.Thread(target=_warm_printing, name="warm-printing", daemon=True).start()
+    return window
+
+
+def _warm_printing() -> None:
+    """Load reportlab and register the slip font while the cashier signs in and scans, so the first
+    F9 does not pay for them (cold start does not either: nothing here blocks the window)."""
+    from ..printing import pdf
+
+    pdf.register_font()
 
 
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from ... import labels
 from ...engine.money import fmt
-from ...printing import output
 from ...services import inpatient, settlement as svc
 from ...services.errors import ServiceError
 from ...services.staff import approve_refund
@@ -129,7 +128,12 @@ class SettleMixin:
         def failed(exc: Exception) -> None:
             self.show_error(RuntimeError(f"结算已完成（{setl_no}），但结算单未能打印：{exc}。可按 F10 补打"))
 
-        Op(self, lambda: output.save_pdf(self.db, self.settings.context, setl_no, self.settings.slip_dir)) \
+        def render() -> tuple[Path, Any]:
+            from ...printing import output  # reportlab loads with the first slip, not at start
+
+            return output.save_pdf(self.db, self.settings.context, setl_no, self.settings.slip_dir)
+
+        Op(self, render) \
             .success(printed).failure(failed).run()
 
     def reprint(self) -> None:
