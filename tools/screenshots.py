@@ -1,6 +1,10 @@
 """Open each screen on demo data and save PNGs to docs/screenshots/ (offscreen; look at them).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tools/screenshots.py
+
+Every counter and desk screen is saved at 1366×728 (a 1366×768 desktop minus its taskbar) as
+NAME.png and at 1920×1080 as NAME@1920x1080.png. A reference centre runs beside it (the inpatient
+discharge needs the centre's answer). Waits run Qt's own event loop, quit from a timer.
 """
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from decimal import Decimal
 import os
 import sys
 import tempfile
-import time
+import subprocess
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -29,12 +33,32 @@ from counter_app.ui.signin import SignInDialog  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 
 
-def wait(app, condition, seconds: float = 10) -> None:
-    end = time.time() + seconds
-    while not condition() and time.time() < end:
-        app.processEvents()
-        time.sleep(0.01)
-    app.processEvents()
+SIZES = {"": (1366, 728), "@1920x1080": (1920, 1080)}
+
+
+def wait(app, condition, seconds: float = 10) -> None:  # noqa: ANN001
+    """Run the event loop until `condition` holds or `seconds` pass (PySide6 6.12: no processEvents
+    spin, it trips a reference-count bug)."""
+    from counter_app.ui.qt import QtCore
+
+    if condition():
+        return
+    loop, timer = QtCore.QEventLoop(), QtCore.QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
+    timer.start()
+    QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    timer.stop()
+
+
+def shoot(app, widget, name: str) -> None:  # noqa: ANN001
+    """The widget at each screen size: NAME.png (1366×728) and NAME@1920x1080.png."""
+    for suffix, (width, height) in SIZES.items():
+        widget.resize(width, height)
+        wait(app, lambda: False, 0.15)
+        widget.grab().save(str(OUT / f"{name}{suffix}.png"))
+    widget.resize(*SIZES[""])
 
 
 def employee_with_short_account_and_family(db: Database, offset: int = 0) -> str:
@@ -87,7 +111,7 @@ def main() -> None:
     window.dialog.grab().save(str(OUT / "01b-open-shift.png"))
     window.dialog.accept()
     wait(app, lambda: not window.busy and window.shift is not None)
-    window.grab().save(str(OUT / "02-counter-idle.png"))
+    shoot(app, window, "02-counter-idle")
 
     window.scan.setText(employee_with_short_account_and_family(db))
     window.on_scan()
@@ -100,11 +124,13 @@ def main() -> None:
         window.add_current_match()
     window.preview()
     wait(app, lambda: window.shown is not None and not window.busy)
-    window.grab().save(str(OUT / "03-counter-preview-family-mutual-aid.png"))
+    due = window.preview_panel.due  # a round note or two, as patients hand over
+    window.preview_panel.tendered.setText(f"{(int(due) // 50 + 1) * 50}.00")
+    shoot(app, window, "03-counter-preview-family-mutual-aid")
 
     window.confirm()
     wait(app, lambda: window.last_slip is not None and not window.busy)
-    window.grab().save(str(OUT / "04-counter-settled.png"))
+    shoot(app, window, "04-counter-settled")
 
     window.refund()
     wait(app, lambda: bool(window.dialog.summary.text()) and not window.busy)
@@ -120,13 +146,21 @@ def main() -> None:
     window.dialog.reject()
 
     from counter_app.services.shift import open_shift
+    from counter_app.sync.client import CentreClient
+    from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
+    from counter_app.sync.inpatient_link import CentreLink
 
+    centre = subprocess.Popen([sys.executable, "-m", "counter_app", "centre", "--port", "0", "--centre-db",
+                               str(tmp / "centre.sqlite3"), "--registry", f"sqlite:///{tmp / 'demo.sqlite3'}"],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    centre_url = centre.stdout.readline().split()[3]
+    link = CentreLink(db, CentreClient(centre_url, credentials=Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)))
     other = {}
     for staff_no, counter, institution in (("p001", "药房1", "P34020200003"), ("z001", "住院处1", DEMO_INSTITUTION),
                                            ("s001", "主管", DEMO_INSTITUTION)):
         user = sign_in(db, staff_no, "1234", institution, counter)
         open_shift(db, user, Decimal("500.00"))
-        other[staff_no] = CounterWindow(db, user, CounterSettings(user, tmp / "slips"))
+        other[staff_no] = CounterWindow(db, user, CounterSettings(user, tmp / "slips", centre=link))
         other[staff_no].show()
         wait(app, lambda w=other[staff_no]: not w.busy and w.shift is not None)
 
@@ -147,7 +181,7 @@ def main() -> None:
     pharmacy.prescribing.setCurrentIndex(2)
     pharmacy.preview()
     wait(app, lambda: pharmacy.shown is not None and not pharmacy.busy)
-    pharmacy.grab().save(str(OUT / "08-pharmacy-outside-prescription.png"))
+    shoot(app, pharmacy, "08-pharmacy-outside-prescription")
 
     ward = other["z001"]
     patient = employee_with_short_account_and_family(db, offset=1)
@@ -167,8 +201,8 @@ def main() -> None:
         ward.add_current_match()
         wait(app, lambda: not ward.busy)
     ward.preview()
-    wait(app, lambda: ward.shown is not None and not ward.busy)
-    ward.grab().save(str(OUT / "09-inpatient-discharge-preview.png"))
+    wait(app, lambda: ward.shown is not None and not ward.busy, 30)
+    shoot(app, ward, "09-inpatient-discharge-preview")
 
     boss = other["s001"]
     boss.binding_desk()
@@ -181,24 +215,24 @@ def main() -> None:
 
     boss.agency_desk()
     agency = boss.dialog
-    agency.resize(1180, 900)
+    agency.resize(*SIZES[""])
     wait(app, lambda: agency.busy.text() == "")
     agency.tabs.setCurrentIndex(3)
     agency.run_monitoring()
     wait(app, lambda: agency.monitor_result.text() != "" and agency.busy.text() == "", 60)
-    agency.grab().save(str(OUT / "11-agency-monitoring.png"))
+    shoot(app, agency, "11-agency-monitoring")
     from counter_app.batch.monitoring import monitor_month
     from counter_app.printing.charts import visits_chart
 
-    (OUT / "monitoring-chart.png").write_bytes(visits_chart(monitor_month(db, agency.last_month)))
+    (OUT / "monitoring-chart.png").write_bytes(visits_chart(monitor_month(db, boss.user, agency.last_month)))
     agency.tabs.setCurrentIndex(0)
     agency.run_crediting()
     wait(app, lambda: agency.credit_result.text() != "" and agency.busy.text() == "", 60)
-    agency.grab().save(str(OUT / "12-agency-crediting.png"))
+    shoot(app, agency, "12-agency-crediting")
     agency.tabs.setCurrentIndex(2)
     agency.run_declaration()
     wait(app, lambda: agency.decl_result.text() != "" and agency.busy.text() == "", 60)
-    agency.grab().save(str(OUT / "13-agency-declaration.png"))
+    shoot(app, agency, "13-agency-declaration")
     agency.close()
 
     from counter_app.printing.slip import load_slip
@@ -215,9 +249,20 @@ def main() -> None:
     for w in (window, *other.values()):
         w.status_timer.stop()
     ops.shutdown()
+    centre.terminate()
+    centre.wait(30)
     for path in sorted(OUT.glob("*.png")):
         print(path)
+    sys.stdout.flush()
+    os._exit(0)  # PySide6 6.12 may abort in its own finalization; the files are written
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BaseException:  # noqa: BLE001 - say what broke; Qt's finalization must not hang the tool
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
