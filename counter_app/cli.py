@@ -110,7 +110,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run(db, args.institution or DEMO_INSTITUTION, args.counter,
                Path(args.slips) if args.slips else default_slip_dir(), args.printer, centre=args.centre,
                credentials=_credentials(args) if args.centre else None, sync_warn_minutes=args.sync_warn_minutes,
-               centre_presettle=args.centre_presettle)
+               centre_presettle=args.centre_presettle, customer_display=args.customer_display)
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:
@@ -448,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--printer", help="system printer for slips (default: PDF files only)")
     run.add_argument("--centre", help="insurance centre URL: sync in the background while the app runs; "
                      "inpatient settlements need it")
+    run.add_argument("--customer-display", action="store_true",
+                     help="show the amount due, tendered and change on a second screen facing the patient")
     run.add_argument("--centre-presettle", action="store_true",
                      help="F5 also asks the centre (2206) and shows a difference before the patient confirms "
                           "(off by default: it adds round trips)")

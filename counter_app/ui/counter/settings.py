@@ -41,6 +41,7 @@ class CounterSettings:
     sync_warn_minutes: int = 30  # a message pending longer than this turns the status bar red
     centre: Any = None  # inpatient.CentrePort: the centre online (an inpatient settlement needs it)
     centre_presettle: bool = False  # F5 also asks the centre (2206): off by default, it adds round trips
+    customer_display: bool = False  # a second screen facing the patient shows the amounts (if present)
 
     def visit_date(self) -> dt.date:
         return self.today or dt.date.today()

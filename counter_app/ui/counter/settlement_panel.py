@@ -10,7 +10,7 @@ from ... import labels
 from ...engine.money import ZERO, MoneyError, fmt, parse_money
 from ...services import settlement as svc
 from ...services.shift import TENDERS
-from ..qt import QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, Qt, QVBoxLayout
+from ..qt import QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, Qt, QVBoxLayout, Signal
 
 from .widgets import label as _label
 
@@ -29,7 +29,10 @@ def _sized(label: QLabel, factor: float, bold: bool = False) -> QLabel:
 
 
 class PreviewPanel(QGroupBox):
-    """Who pays what. `values[key]` holds each amount; `cash`, `tendered`, `change` the drawer's."""
+    """Who pays what. `values[key]` holds each amount; `cash`, `tendered`, `change` the drawer's.
+    `changed` fires whenever what it shows changes (the customer display mirrors it)."""
+
+    changed = Signal()
 
     def __init__(self) -> None:
         super().__init__("预结算（请向参保人确认）")
@@ -105,6 +108,7 @@ class PreviewPanel(QGroupBox):
                 label.setText("")
             self.tendered.clear()
             self.due = ZERO
+            self.changed.emit()
             return
         r = pv.result
         shown = {"medfee": r.medfee_sumamt, "inscp": r.inscp_scp_amt, "fulamt": r.fulamt_ownpay_amt,
@@ -122,11 +126,13 @@ class PreviewPanel(QGroupBox):
         words, rules = labels.without_rule_ids(labels.pooling_reason(r.pooling_reason, r.pooling_applies))
         self.reason.setText(f"{labels.pooling_title(r.pooling_reason)}：{words}")
         self.reason.setToolTip(f"依据：{rules}" if rules else "")  # the rule ids, for the supervisor
+        self.changed.emit()
 
     def show_settled(self, setl_no: str) -> None:
         """The split just settled stays for the patient to see, marked so, until the next scan or Esc."""
         self.setTitle("本次结算")
         self.status.setText(f"已结算　结算单号 {setl_no}")
+        self.changed.emit()
 
     def tendered_amount(self) -> Decimal | None:
         """What the patient handed over in cash (None when not typed); a bad amount raises MoneyError."""
@@ -134,6 +140,10 @@ class PreviewPanel(QGroupBox):
         return parse_money(text) if text else None
 
     def _update_change(self) -> None:
+        self._change_text()
+        self.changed.emit()
+
+    def _change_text(self) -> None:
         if self.tender.currentData() != "cash":
             self.change.setText("")
             return

@@ -183,6 +183,22 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         for widget in (self.status_db, self.status_user, self.status_sync, self.status_busy):
             self.statusBar().addPermanentWidget(widget)
         self.fit_screen()
+        self.customer = None  # the patient's screen, opened in showEvent where a second screen is present
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self.settings.customer_display and self.customer is None:
+            from .customer_display import CustomerDisplay
+
+            self.customer = CustomerDisplay.open_beside(self)
+            if self.customer is not None:
+                self.preview_panel.changed.connect(lambda: self.customer.mirror(self.preview_panel))
+                self.customer.mirror(self.preview_panel)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if self.customer is not None:
+            self.customer.close()
+        super().closeEvent(event)
 
     def fit_screen(self) -> None:
         """Fill the screen's free area (1366×768 minus its taskbar is 1366×728): nothing scrolls,
