@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from counter_app.services import settlement as svc
 from counter_app.services.errors import ServiceError
 from counter_app.store.models import CentreResult, Outbox
-from counter_app.sync.client import CentreClient
+from counter_app.sync.client import CentreClient, Rejected
 from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials, sign
 from counter_app.sync.outbox import RetryPolicy, drain, release, reverse, unsent
 from counter_app.sync.reconcile import reconcile_day
@@ -283,3 +283,35 @@ def test_a_parked_message_is_never_silent_and_a_supervisor_voids_it_with_a_reaso
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "outbox_void"))
     assert entry.object == bad.msgid and "电话核实" in entry.detail and entry.staff_no == "supervisor1"
     assert behind.msgid != bad.msgid
+
+
+def test_the_centre_refuses_a_repeated_line_and_a_settlement_of_an_unknown_visit(world, centre):
+    """As the platform does: a feedetl_sn uploaded twice, and a 2207 naming a visit or charge batch
+    it never registered, are refused with the reason (infcode -1)."""
+    from counter_app.sync import fields as F, messages as M, wire
+
+    settle(world)
+    client = CentreClient(centre.url, credentials=TRAINING)
+    assert drain(world.db, client, policy=fast()).sent == 4
+    with world.db.sessions() as s:
+        register, upload, settled = (s.scalar(select(Outbox).where(Outbox.infno == infno))
+                                     for infno in ("2201", "2204", "2207"))
+
+    def envelope(infno: str, serial: int, input: dict) -> dict:
+        return F.envelope(infno=infno, msgid=f"H34020200001{NOW:%Y%m%d%H%M%S}{serial:04d}",
+                          institution_code="H34020200001", institution_name="芜湖市第一人民医院", admdvs="340202",
+                          operator="cashier1", operator_name="张晓燕", at=NOW, input=input)
+
+    visit = dict(json.loads(register.payload), ipt_otp_no="H34020200001X")  # a second visit, registered by hand
+    mdtrt_id = client.send(envelope("2201", 9001, M.build("2201", visit, M.Ids())))["output"]["data"]["mdtrt_id"]
+    lines = M.build("2204", json.loads(upload.payload), M.Ids(mdtrt_id))
+    assert client.send(envelope("2204", 9002, lines))["infcode"] == "0"
+    with pytest.raises(Rejected, match="费用明细流水号 .* 重复上传"):
+        client.send(envelope("2204", 9003, lines))  # the same lines under a new msgid
+    unknown = M.outpatient_settle(json.loads(settled.payload), "O999999", final=True)
+    with pytest.raises(Rejected, match="就诊ID O999999 不存在"):
+        client.send(envelope("2207", 9004, unknown))
+    wrong_batch = M.outpatient_settle(dict(json.loads(settled.payload), chrg_bchno="NOPE"), mdtrt_id, final=True)
+    with pytest.raises(Rejected, match="收费批次 NOPE 不存在"):
+        client.send(envelope("2207", 9005, wrong_batch))
+    assert wire.loads(settled.response)["infcode"] == "0" and centre.stats()["records"] == {"settle:settled": 1}
