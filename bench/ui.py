@@ -82,14 +82,12 @@ def main() -> None:
             raise SystemExit(f"cold start run failed: {out.stderr[-2000:]}")
         starts.append(float(out.stdout.strip().splitlines()[-1]))
 
-    from PySide6.QtCore import QEventLoop, QTimer
-
     from counter_app.services.shift import open_shift
     from counter_app.services.staff import sign_in
     from counter_app.ui.app import _warm_printing, application
     from counter_app.ui.counter import CounterSettings, CounterWindow
 
-    app = application()
+    application()
     user = sign_in(db, "c001", "1234", "H34020200001", "门诊1")
     try:
         open_shift(db, user, Decimal("100.00"))
@@ -102,18 +100,11 @@ def main() -> None:
         ids = [s.get(Person, b.beneficiary_id).certno
                for b in s.scalars(select(FamilyBinding).limit(args.settlements))]
 
+    from counter_app.ui.waiting import wait_until
+
     def wait(condition) -> None:  # noqa: ANN001
-        """Run the event loop until `condition` holds, looking every millisecond: PySide6 6.12 trips
-        a reference-count bug ("none_dealloc") when a loop calls processEvents()/qWait() by the
-        thousand, so the loop is Qt's own, quit from a timer."""
-        if not window.busy and condition():
-            return
-        loop, timer = QEventLoop(), QTimer()
-        timer.setInterval(1)
-        timer.timeout.connect(lambda: loop.quit() if not window.busy and condition() else None)
-        timer.start()
-        loop.exec()
-        timer.stop()
+        """Until `condition` holds and the window is idle, in Qt's own event loop (ui/waiting.py)."""
+        wait_until(lambda: not window.busy and condition(), 600, every_ms=1)
 
     wait(lambda: True)
     if getattr(window, "dialog", None) is not None and window.dialog.isVisible():

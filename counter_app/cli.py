@@ -8,7 +8,10 @@ import argparse
 import os
 import json
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 from .engine import ClaimError
 

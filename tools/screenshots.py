@@ -37,19 +37,10 @@ SIZES = {"": (1366, 728), "@1920x1080": (1920, 1080)}
 
 
 def wait(app, condition, seconds: float = 10) -> None:  # noqa: ANN001
-    """Run the event loop until `condition` holds or `seconds` pass (PySide6 6.12: no processEvents
-    spin, it trips a reference-count bug)."""
-    from counter_app.ui.qt import QtCore
+    """Run the event loop until `condition` holds or `seconds` pass (ui/waiting.py)."""
+    from counter_app.ui.waiting import wait_until
 
-    if condition():
-        return
-    loop, timer = QtCore.QEventLoop(), QtCore.QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(lambda: loop.quit() if condition() else None)
-    timer.start()
-    QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-    timer.stop()
+    wait_until(condition, seconds, every_ms=5)
 
 
 def shoot(app, widget, name: str) -> None:  # noqa: ANN001

@@ -125,45 +125,36 @@ class CentreStore:
         return response, False
 
     def _dispatch(self, env: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-        infno, given, b = env["infno"], env["input"], self.books
+        """Each transaction to its handler: (input, `data` node) -> output."""
+        b, infno = self.books, env["infno"]
+        given = env["input"]
         data = given.get("data", {})
-        if infno == F.REGISTER:
-            return b.register(env, data)
-        if infno == F.REGISTER_CANCEL:
-            return b.register_cancel(env, data)
-        if infno == F.VISIT_INFO:
-            return b.visit_info(env, given)
-        if infno == F.FEE_UPLOAD:
-            return b.fees(env, given, "otp")
-        if infno == F.FEE_CANCEL:
-            return b.cancel_fees(env, data, "otp")
-        if infno in (F.OUTPATIENT_PRESETTLE, F.OUTPATIENT_SETTLE):
-            return b.outpatient(env, data, final=infno == F.OUTPATIENT_SETTLE)
-        if infno in (F.PHARMACY_PRESETTLE, F.PHARMACY_SETTLE):
-            return b.pharmacy(env, given, final=infno == F.PHARMACY_SETTLE)
-        if infno in F.CANCEL_INFNOS:
-            return b.cancel(env, data, infno)
-        if infno == F.ADMIT:
-            return b.admit(env, given)
-        if infno == F.DISCHARGE:
-            return b.discharge(env, given)
-        if infno == F.DISCHARGE_CANCEL:
-            return b.discharge_cancel(env, data)
-        if infno == F.INPATIENT_FEE_UPLOAD:
-            return b.fees(env, given, "ipt")
-        if infno == F.INPATIENT_FEE_CANCEL:
-            return b.cancel_fees(env, data, "ipt")
-        if infno in (F.INPATIENT_PRESETTLE, F.INPATIENT_SETTLE):
-            return b.inpatient(env, data, final=infno == F.INPATIENT_SETTLE)
-        if infno == F.REVERSAL:
-            return self._reverse(env, data)
-        if infno == F.RECONCILE_TOTALS:
-            return self._totals(env, data)
-        if infno == F.RECONCILE_DETAIL:
-            return self._detail(env, data)
-        if infno == F.SIGN_IN:
-            return {"signinoutb": {"sign_no": f"S{now:%Y%m%d%H%M%S}", "sign_time": F.inf_time(now)}}
-        raise Refusal(f"不支持的交易 {infno}")
+        handlers: dict[str, Any] = {
+            F.REGISTER: lambda: b.register(env, data),
+            F.REGISTER_CANCEL: lambda: b.register_cancel(env, data),
+            F.VISIT_INFO: lambda: b.visit_info(env, given),
+            F.FEE_UPLOAD: lambda: b.fees(env, given, "otp"),
+            F.FEE_CANCEL: lambda: b.cancel_fees(env, data, "otp"),
+            F.OUTPATIENT_PRESETTLE: lambda: b.outpatient(env, data, final=False),
+            F.OUTPATIENT_SETTLE: lambda: b.outpatient(env, data, final=True),
+            F.PHARMACY_PRESETTLE: lambda: b.pharmacy(env, given, final=False),
+            F.PHARMACY_SETTLE: lambda: b.pharmacy(env, given, final=True),
+            **{cancel: (lambda c=cancel: b.cancel(env, data, c)) for cancel in F.CANCEL_INFNOS},
+            F.ADMIT: lambda: b.admit(env, given),
+            F.DISCHARGE: lambda: b.discharge(env, given),
+            F.DISCHARGE_CANCEL: lambda: b.discharge_cancel(env, data),
+            F.INPATIENT_FEE_UPLOAD: lambda: b.fees(env, given, "ipt"),
+            F.INPATIENT_FEE_CANCEL: lambda: b.cancel_fees(env, data, "ipt"),
+            F.INPATIENT_PRESETTLE: lambda: b.inpatient(env, data, final=False),
+            F.INPATIENT_SETTLE: lambda: b.inpatient(env, data, final=True),
+            F.REVERSAL: lambda: self._reverse(env, data),
+            F.RECONCILE_TOTALS: lambda: self._totals(env, data),
+            F.RECONCILE_DETAIL: lambda: self._detail(env, data),
+            F.SIGN_IN: lambda: {"signinoutb": {"sign_no": f"S{now:%Y%m%d%H%M%S}", "sign_time": F.inf_time(now)}},
+        }
+        if infno not in handlers:
+            raise Refusal(f"不支持的交易 {infno}")
+        return handlers[infno]()
 
     def _reverse(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """2601: undo a message whose answer was lost: a settlement or cancel is reversed in full."""

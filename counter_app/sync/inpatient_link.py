@@ -68,10 +68,14 @@ class CentreLink:
                 msgid = numbers.msgid(inst_row, at, numbers.next_value(session, inst_row, "message"))
         env = F.envelope(infno=infno, msgid=msgid, institution_code=inst.code, institution_name=inst.name,
                          admdvs=inst.admdvs, operator=stay.operator, operator_name=name, at=at, input=input)
+        return self._send(env, "：未结算，住院和押金保持不变，请稍后再试")
+
+    def _send(self, env: dict[str, Any], unavailable: str = "") -> dict[str, Any]:
+        """The answer's output; a centre away is CentreUnavailable, a refusal CentreRefused, said plainly."""
         try:
             answer = self.client.send(env)
         except Transient as exc:
-            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）：未结算，住院和押金保持不变，请稍后再试") from None
+            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）{unavailable}") from None
         except Rejected as exc:
             raise CentreRefused(f"医保中心拒绝：{exc}") from None
         output = answer.get("output")
@@ -145,15 +149,9 @@ class CentreLink:
                              for n, f in enumerate(preview.lines, 1)]}
 
         def send(n: int, infno: str, input: dict[str, Any]) -> dict[str, Any]:
-            env = F.envelope(infno=infno, msgid=ids[n], institution_code=inst_data[0], institution_name=inst_data[1],
-                             admdvs=inst_data[2], operator=ctx.cashier, operator_name=name, at=at, input=input)
-            try:
-                answer = self.client.send(env)
-            except Transient as exc:
-                raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）") from None
-            except Rejected as exc:
-                raise CentreRefused(f"医保中心拒绝：{exc}") from None
-            return answer.get("output") if isinstance(answer.get("output"), dict) else {}
+            return self._send(F.envelope(infno=infno, msgid=ids[n], institution_code=inst_data[0],
+                                         institution_name=inst_data[1], admdvs=inst_data[2], operator=ctx.cashier,
+                                         operator_name=name, at=at, input=input))
 
         mdtrt_id = _mdtrt_id(send(0, F.REGISTER, M.build(F.REGISTER, payload, M.Ids())))
         try:

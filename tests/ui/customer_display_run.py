@@ -15,21 +15,13 @@ from counter_app.services.shift import open_shift  # noqa: E402
 from counter_app.services.staff import sign_in  # noqa: E402
 from counter_app.ui.app import application  # noqa: E402
 from counter_app.ui.counter import CounterSettings, CounterWindow  # noqa: E402
-from counter_app.ui.qt import QtCore, Qt  # noqa: E402
+from counter_app.ui.waiting import wait_until  # noqa: E402
 from tests.actors import add_staff  # noqa: E402
 from tests.services.world import HOSPITAL, TODAY, build  # noqa: E402
 
 
 def wait(condition) -> None:  # noqa: ANN001
-    if condition():
-        return
-    loop, timer = QtCore.QEventLoop(), QtCore.QTimer()
-    timer.setInterval(2)
-    timer.timeout.connect(lambda: loop.quit() if condition() else None)
-    timer.start()
-    QtCore.QTimer.singleShot(20_000, loop.quit)
-    loop.exec()
-    timer.stop()
+    wait_until(condition)
 
 
 def main() -> None:
