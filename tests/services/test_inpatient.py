@@ -17,7 +17,7 @@ from counter_app.services import inpatient as svc
 from counter_app.services import settlement
 from counter_app.services.errors import ServiceError
 from counter_app.services.shift import shift_state
-from counter_app.store.models import Account, CentreResult, DepositEntry, LedgerEntry, Outbox, Person, Settlement
+from counter_app.store.models import Account, CentreResult, DepositEntry, Outbox, Person, Settlement
 from counter_app.sync.client import CentreClient
 from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
 from counter_app.sync.inpatient_link import CentreLink

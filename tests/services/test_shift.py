@@ -49,7 +49,7 @@ def test_no_money_without_an_open_shift(db_url):
 
 def test_close_shift_totals_include_refunds_and_tie_to_the_ledger(db_url):
     w = build(db_url, mother_balance="150.00")  # float 200.00
-    a = svc.settle(w.db, w.ctx, request(w.retiree, "A001"), None, now=AT)  # fund 55, own account 45, cash 0
+    svc.settle(w.db, w.ctx, request(w.retiree, "A001"), None, now=AT)  # fund 55, own account 45, cash 0
     b = svc.settle(w.db, w.ctx, request(w.child, "A001", "B001", "C001"), None, now=AT, tender="wechat")
     c = svc.settle(w.db, w.ctx, request(5, "C001"), None, now=AT)  # the stranger: 80.00 cash (no account may pay)
     svc.refund(w.db, w.ctx, c.setl_no, w.approval(c.setl_no), "退", now=AT)  # -80.00 cash
