@@ -17,6 +17,7 @@ import datetime as dt
 import json
 from typing import Any, Sequence
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..engine.money import fmt
@@ -39,15 +40,13 @@ def _rows(session: Session, inst: Institution, person: Person, visit_key: str, o
           messages: Sequence[tuple[str, dict[str, Any]]], settlement_id: int | None = None) -> list[str]:
     """Outbox rows for `messages` (infno, payload) in order, with msgids from one counter draw."""
     first = numbers.next_value(session, inst, "message", len(messages))
-    msgids = []
-    for n, (infno, payload) in enumerate(messages):
-        msgid = numbers.msgid(inst, at, first + n)
-        session.add(Outbox(msgid=msgid, infno=infno, settlement_id=settlement_id, person_key=person.psn_no,
-                           payload=json.dumps({"v": PAYLOAD_VERSION, **payload}, ensure_ascii=False),
-                           status="pending", next_attempt_at=at, created_at=at, visit_key=visit_key,
-                           institution_id=inst.id, operator=operator))
-        msgids.append(msgid)
-    return msgids
+    rows = [dict(msgid=numbers.msgid(inst, at, first + n), infno=infno, settlement_id=settlement_id,
+                 person_key=person.psn_no, payload=json.dumps({"v": PAYLOAD_VERSION, **payload}, ensure_ascii=False),
+                 status="pending", attempts=0, next_attempt_at=at, created_at=at, visit_key=visit_key,
+                 institution_id=inst.id, operator=operator)
+            for n, (infno, payload) in enumerate(messages)]
+    session.execute(insert(Outbox), rows)  # one executemany: nothing reads these rows back as objects
+    return [row["msgid"] for row in rows]
 
 
 def _line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:
