@@ -395,3 +395,16 @@ def test_the_cashiers_screens_show_no_english_and_no_raw_field_name(qtbot, windo
     assert words == [], words
     for raw in ("medfee_sumamt", "sqlite", "wuhu-2022", "hifp_pay", "WH-2"):
         assert raw not in text, raw
+
+
+def test_the_window_fits_1366x728_and_the_amounts_grow_at_1920x1080(qtbot, window, world):
+    scan(qtbot, window, world.certnos["child"])
+    add_item(qtbot, window, "A001")
+    press(qtbot, window, Qt.Key.Key_F5)
+    window.resize(1366, 728)
+    qtbot.waitUntil(lambda: window.size().height() == 728, timeout=10_000)  # nothing holds it taller
+    small = window.preview_panel.cash.font().pointSizeF()
+    assert window.minimumSizeHint().height() <= 728 and window.minimumSizeHint().width() <= 1366
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: window.size().height() == 1080, timeout=10_000)
+    assert window.preview_panel.cash.font().pointSizeF() > small * 1.3  # the amounts grow into the room

@@ -25,6 +25,7 @@ def _sized(label: QLabel, factor: float, bold: bool = False) -> QLabel:
     font.setPointSizeF(font.pointSizeF() * factor)
     font.setBold(bold)
     label.setFont(font)
+    label.setProperty("base_points", font.pointSizeF())  # what `scale` multiplies
     return label
 
 
@@ -37,11 +38,14 @@ class PreviewPanel(QGroupBox):
     def __init__(self) -> None:
         super().__init__("预结算（请向参保人确认）")
         layout = QVBoxLayout(self)
+        layout.setSpacing(2)  # compact: the whole window fits 1366×728 (a 1366×768 desktop minus its taskbar)
+        layout.setContentsMargins(8, 4, 8, 4)
         self.status = _label(name="settled_status")  # 已结算 … once settled
         self.status.setStyleSheet("color: #1b5e20; font-weight: bold")
         layout.addWidget(self.status)
         self.grid = QGridLayout()
         self.grid.setColumnStretch(0, 1)
+        self.grid.setVerticalSpacing(0)
         self.values: dict[str, QLabel] = {}
         row = 0
         for key, title in SMALL:
@@ -51,7 +55,7 @@ class PreviewPanel(QGroupBox):
         self.grid.addWidget(line, row, 0, 1, 2)
         row += 1
         for key, title in LARGE:
-            row = self._row(row, key, title, 1.5, bold=True)
+            row = self._row(row, key, title, 1.35, bold=True)
         self.family_row = row - 1  # providers are listed under 家庭共济支付
         layout.addLayout(self.grid)
         self.family = _label(name="preview_family")  # each provider: name, relation, paid, balance after
@@ -59,14 +63,14 @@ class PreviewPanel(QGroupBox):
         self.family.setAlignment(RIGHT)
         layout.addWidget(self.family)
         cash = QHBoxLayout()
-        cash.addWidget(_label("现金支付", big=True), 1)
+        cash.addWidget(_sized(_label("现金支付"), 2.0, True), 1)
         self.tender = QComboBox(objectName="tender")
         for code, name in TENDERS.items():
             self.tender.addItem(name, code)
         self.tender.setMaximumWidth(120)
         self.tender.currentIndexChanged.connect(self._update_change)
         cash.addWidget(self.tender)
-        self.cash = _label("", name="preview_cash", big=True)
+        self.cash = _sized(_label("", name="preview_cash"), 2.2, True)
         self.cash.setAlignment(RIGHT)
         cash.addWidget(self.cash, 1)
         layout.addLayout(cash)
@@ -79,7 +83,7 @@ class PreviewPanel(QGroupBox):
         drawer.addWidget(self.tendered)
         drawer.addStretch(1)
         drawer.addWidget(_sized(QLabel("找零"), 1.5, True))
-        self.change = _sized(_label("", name="change"), 2.0, True)
+        self.change = _sized(_label("", name="change"), 1.8, True)
         self.change.setAlignment(RIGHT)
         drawer.addWidget(self.change)
         layout.addLayout(drawer)
@@ -98,6 +102,17 @@ class PreviewPanel(QGroupBox):
         self.values[key].setAlignment(RIGHT)
         self.grid.addWidget(self.values[key], row, 1)
         return row + 1
+
+    def scale(self, factor: float) -> None:
+        """Amounts grow with the screen: at 1366×728 factor 1, at 1920×1080 about 1.4."""
+        for label in (*self.values.values(), self.cash, self.change, *self.findChildren(QLabel)):
+            base = label.property("base_points")
+            if base is None:
+                base = label.font().pointSizeF()
+                label.setProperty("base_points", base)
+            font = label.font()
+            font.setPointSizeF(base * factor)
+            label.setFont(font)
 
     def show_preview(self, pv: svc.Preview | None, provider_names: dict[str, str], notice: str = "") -> None:
         self.notice.setText(notice)

@@ -72,6 +72,8 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
     def _build(self) -> None:
         central = QWidget()
         outer = QVBoxLayout(central)
+        outer.setContentsMargins(8, 4, 8, 4)
+        outer.setSpacing(4)
         scan_row = QHBoxLayout()
         scan_row.addWidget(QLabel("扫码 / 证件号"))
         self.scan = QLineEdit(objectName="scan")
@@ -89,6 +91,8 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         right = QVBoxLayout()
         claim_box = QGroupBox("收费项目")
         claim = QVBoxLayout(claim_box)
+        claim.setContentsMargins(8, 4, 8, 4)
+        claim.setSpacing(4)
         search_row = QHBoxLayout()
         search_row.addWidget(QLabel("项目"))
         self.search = QLineEdit(objectName="search")
@@ -107,9 +111,11 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         claim.addLayout(search_row)
         self.match_list = QListWidget(objectName="matches")
         self.match_list.setMaximumHeight(110)
+        self.match_list.setMinimumHeight(48)  # a few matches show; the list scrolls, the window does not
         self.match_list.itemActivated.connect(lambda _: self.add_current_match())
         claim.addWidget(self.match_list)
         self.table = QTableWidget(0, 7, objectName="claim_lines")
+        self.table.setMinimumHeight(60)
         self.table.setHorizontalHeaderLabels(["编码", "名称", "类别", "单价", "数量", "金额", "医保中心分类"])
         self.table.setColumnHidden(6, COUNTER_KIND.get(self.user.role) != "inpatient")
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -199,6 +205,14 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         if self.customer is not None:
             self.customer.close()
         super().closeEvent(event)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        """The settlement panel's type grows with the window (1366×728 is the base)."""
+        super().resizeEvent(event)
+        factor = max(1.0, min(1.6, event.size().height() / 728))
+        if abs(factor - getattr(self, "_scale", 1.0)) > 0.02:
+            self._scale = factor
+            self.preview_panel.scale(factor)
 
     def fit_screen(self) -> None:
         """Fill the screen's free area (1366×768 minus its taskbar is 1366×728): nothing scrolls,
