@@ -358,43 +358,64 @@ def test_a_search_with_no_match_says_so_and_the_next_match_clears_it(qtbot, wind
     qtbot.waitUntil(lambda: window.match_list.count() > 0 and window.message.text() == "", timeout=10_000)
 
 
-def test_the_cashiers_screens_show_no_english_and_no_raw_field_name(qtbot, window, world):
-    """Every text a cashier sees on the counter window and its dialogs, after a settlement: no Latin
-    word (codes, ids and amounts aside), no national field name, no database URL, no pack id."""
-    import re as regex
-
+def texts_of(root) -> list[str]:  # noqa: ANN001
+    """Every text a person sees on a window or dialog: labels, buttons, titles, placeholders, headers."""
     from counter_app.ui.qt import QAbstractButton, QGroupBox, QLabel, QLineEdit, QTableWidget
 
+    seen = [w.text() for w in root.findChildren(QLabel) + root.findChildren(QAbstractButton)]
+    seen += [w.title() for w in root.findChildren(QGroupBox)]
+    seen += [w.placeholderText() for w in root.findChildren(QLineEdit)]
+    for t in root.findChildren(QTableWidget):
+        seen += [t.horizontalHeaderItem(c).text() for c in range(t.columnCount()) if t.horizontalHeaderItem(c)]
+    return [*seen, root.windowTitle()]
+
+
+def assert_plain_chinese(seen: list[str]) -> None:
+    """No Latin word (keys, codes, ids and amounts aside), no national field name, no URL, no pack id."""
+    import re as regex
+
+    text = "\n".join(t for t in seen if t)
+    allowed = regex.compile(r"\b(?:F\d{1,2}|Esc|Del|Ctrl|ID|CT|B)\b")  # keys, 就诊ID, 头颅CT, Ctrl+B
+    words = [w for w in regex.findall(r"[A-Za-z][A-Za-z_]{2,}", allowed.sub("", text))
+             if not regex.fullmatch(r"[A-Z]\d+", w)]
+    assert words == [], words
+    for raw in ("medfee_sumamt", "sqlite", "wuhu-2022", "hifp_pay", "WH-2", "infno", "setl_"):
+        assert raw not in text, raw
+
+
+def test_the_cashiers_screens_show_no_english_and_no_raw_field_name(qtbot, window, world):
+    """Every text a cashier sees on the counter window and its dialogs, after a settlement."""
     settle_one(qtbot, window, world)
     scan(qtbot, window, world.certnos["child"])
     add_item(qtbot, window, "A001")
     press(qtbot, window, Qt.Key.Key_F5)
-    seen: list[str] = []
-
-    def walk(root) -> None:  # noqa: ANN001
-        for w in root.findChildren(QLabel) + root.findChildren(QAbstractButton):
-            seen.append(w.text())
-        for w in root.findChildren(QGroupBox):
-            seen.append(w.title())
-        for w in root.findChildren(QLineEdit):
-            seen.append(w.placeholderText())
-        for t in root.findChildren(QTableWidget):
-            seen.extend(t.horizontalHeaderItem(c).text() for c in range(t.columnCount()) if t.horizontalHeaderItem(c))
-        seen.append(root.windowTitle())
-
-    walk(window)
+    seen = texts_of(window)
     for key in (Qt.Key.Key_F10, Qt.Key.Key_F11, Qt.Key.Key_F7):  # reprint, refund, close shift dialogs
         press(qtbot, window, key)
-        walk(window.dialog)
+        seen += texts_of(window.dialog)
         window.dialog.reject()
         idle(qtbot, window)
-    text = "\n".join(t for t in seen if t)
-    allowed = regex.compile(r"\b(?:F\d{1,2}|Esc|Del|Ctrl|ID|CT|B)\b")  # keys, 就诊ID, 头颅CT
-    words = [w for w in regex.findall(r"[A-Za-z][A-Za-z_]{2,}", allowed.sub("", text))
-             if not regex.fullmatch(r"[A-Z]\d+", w)]
-    assert words == [], words
-    for raw in ("medfee_sumamt", "sqlite", "wuhu-2022", "hifp_pay", "WH-2"):
-        assert raw not in text, raw
+    assert_plain_chinese(seen)
+
+
+def test_the_other_counters_and_dialogs_show_plain_chinese_too(qtbot, world, tmp_path):
+    """The open-shift dialog, the inpatient counter with its admission dialog, the supervisor's upload queue."""
+    add_staff(world.db, "z001", "刘洋", "inpatient_cashier", "1234")
+    fresh = open_window(qtbot, world, tmp_path, "z001", "1234", shift=False)
+    qtbot.waitUntil(lambda: getattr(fresh, "dialog", None) is not None and fresh.dialog.isVisible(), timeout=10_000)
+    seen = texts_of(fresh) + texts_of(fresh.dialog)  # 开班
+    fresh.dialog.opening_float.setText("0.00")
+    qtbot.keyClick(fresh.dialog.opening_float, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: fresh.shift is not None, timeout=10_000)
+    scan(qtbot, fresh, world.certnos["retiree"])
+    qtbot.waitUntil(lambda: "不在院" in fresh.message.text(), timeout=10_000)
+    press(qtbot, fresh, Qt.Key.Key_F4)
+    seen += texts_of(fresh.dialog)  # 入院
+    fresh.dialog.reject()
+    boss = open_window(qtbot, world, tmp_path, "s001", "5678")
+    press(qtbot, boss, Qt.Key.Key_F12)
+    seen += texts_of(boss) + texts_of(boss.dialog)  # 上传队列
+    assert_plain_chinese(seen)
 
 
 def test_the_window_fits_1366x728_and_the_amounts_grow_at_1920x1080(qtbot, window, world):
