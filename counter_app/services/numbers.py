@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..store.models import Institution, NumberSequence
@@ -11,18 +10,22 @@ from ..store.models import Institution, NumberSequence
 
 def next_value(session: Session, institution: Institution, name: str, count: int = 1) -> int:
     """The next value of a per-institution counter, under the transaction's write lock; with
-    `count`, that many values are taken and the first is returned."""
-    seq = session.scalar(
-        select(NumberSequence)
-        .where(NumberSequence.institution_id == institution.id, NumberSequence.name == name)
-        .with_for_update()
-    )
-    if seq is None:
-        seq = NumberSequence(institution_id=institution.id, name=name, last_value=0)
-        session.add(seq)
-    seq.last_value += count
-    session.flush()
-    return seq.last_value - count + 1
+    `count`, that many values are taken and the first is returned.
+
+    One upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`): the row is created by whichever
+    counter comes first and taken in turn by the others, so two counters settling the first time at
+    once never collide on creating it (they did: a unique violation reached the cashier)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    table = NumberSequence.__table__
+    statement = upsert(table).values(institution_id=institution.id, name=name, last_value=count)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.institution_id, table.c.name],
+        set_={"last_value": table.c.last_value + count}).returning(table.c.last_value)
+    return session.execute(statement).scalar_one() - count + 1
 
 
 def settlement_number(institution: Institution, serial: int) -> str:

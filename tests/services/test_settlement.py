@@ -169,3 +169,41 @@ def test_HF_2_2_closed_provider_account_pays_nobody(db_url):
     assert close_account(w.db, w.actor("supervisor"), w.mother, "转出") == 1
     pv = svc.preview(w.db, w.ctx, request(w.child, "A001"))
     assert [d.psn_no for d in pv.result.mulaid] == ["P0003"]
+
+
+@pytest.mark.postgres
+def test_two_counters_taking_a_new_number_sequence_at_once_never_collide(pg_url):
+    """The first settlement of a sequence on two counters at once: the second waits for the first's
+    row and takes the next number. (A select-then-insert made the second fail with a unique
+    violation, a 系统错误 at the morning peak.) The wait is seen in pg_stat_activity, not timed."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from counter_app.services import numbers
+    from counter_app.store.models import Institution
+
+    w = build(pg_url)
+    taken: dict[str, int] = {}
+    first = w.db._writers()
+    first.begin()
+    inst = first.get(Institution, 1)
+    taken["first"] = numbers.next_value(first, inst, "brand-new")  # holds the new row, not yet committed
+
+    def second() -> None:
+        with w.db.transaction() as s:
+            taken["second"] = numbers.next_value(s, s.get(Institution, 1), "brand-new")
+
+    other = threading.Thread(target=second)
+    other.start()
+    watcher = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+                            if pg_url.startswith("postgresql://") else pg_url)
+    with watcher.connect() as conn:  # until the second counter is waiting on the first's row
+        while not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND datname = current_database()")).scalar():
+            conn.commit()
+    first.commit()
+    first.close()
+    other.join(timeout=60)
+    watcher.dispose()
+    assert taken == {"first": 1, "second": 2}
