@@ -71,7 +71,7 @@ def fresh_database(url: str, persons: int, counters: int) -> list[str]:
 
 def counter(args: tuple) -> dict:
     """One counter: sign in, open the shift, settle `settles` visits; its timings and troubles."""
-    url, n, settles, patients, start_at = args
+    url, n, settles, patients, barrier = args
     from sqlalchemy import select
 
     from counter_app.services import lookup, settlement as svc
@@ -87,8 +87,8 @@ def counter(args: tuple) -> dict:
     with db.sessions() as s:
         codes = list(s.scalars(select(CatalogueItem.code).where(CatalogueItem.cls != "C").limit(60)))
     rng = random.Random(n)
-    while time.time() < start_at:  # every counter starts at once: the morning peak
-        time.sleep(0.001)
+    barrier.wait()  # every counter signed in and ready: the morning peak starts for all at once
+    released = time.time()
     latencies, retries, errors = [], 0, []
     today = dt.date.today()
     for _ in range(settles):
@@ -111,8 +111,9 @@ def counter(args: tuple) -> dict:
                 errors.append(f"{type(exc).__name__}: {exc}")
             latencies.append(time.perf_counter() - began)
             break
+    finished = time.time()
     db.dispose()
-    return {"latencies": latencies, "retries": retries, "errors": errors}
+    return {"latencies": latencies, "retries": retries, "errors": errors, "released": released, "finished": finished}
 
 
 def check(url: str) -> tuple[int, int]:
@@ -153,10 +154,12 @@ def main() -> None:
                   f"(raise max_connections, or pool through PgBouncer in transaction mode)")
             continue
         patients = fresh_database(args.db, args.persons, n)
-        start_at = time.time() + 5 + n * 0.5  # every process imported and signed in before the peak (2 cores)
-        with mp.get_context("spawn").Pool(n) as pool:
-            outcome = pool.map(counter, [(args.db, k, args.settles, patients, start_at) for k in range(n)])
-        wall = time.time() - start_at  # from the peak's start to the last counter's last settlement
+        context = mp.get_context("spawn")
+        with context.Manager() as manager, context.Pool(n) as pool:
+            barrier = manager.Barrier(n)
+            outcome = pool.map(counter, [(args.db, k, args.settles, patients, barrier) for k in range(n)])
+        # from the peak's start to the last counter's last settlement
+        wall = max(o["finished"] for o in outcome) - min(o["released"] for o in outcome)
         latencies = [x for o in outcome for x in o["latencies"]]
         retries = sum(o["retries"] for o in outcome)
         errors = [e for o in outcome for e in o["errors"]]
