@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from .engine.settlement import CENTRE_REASON
+
 INSUTYPE = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险", "510": "职工生育保险"}
 PSN_TYPE = {"in_service": "在职", "retired": "退休", "flexible_combined": "灵活就业（统账结合）",
             "flexible_pooling_only": "灵活就业（单建统筹）"}
@@ -47,12 +49,12 @@ _PACK_ID = re.compile(r"\b[a-z]+-\d{4}\b")  # a policy pack id as the engine nam
 
 def pooling_title(reason: str) -> str:
     """What the pooling line is about: outpatient mutual aid, or the centre's inpatient pooling."""
-    return "住院统筹" if reason.startswith("centre:") else "门诊共济"
+    return "住院统筹" if reason == CENTRE_REASON else "门诊共济"
 
 
 def pooling_reason(reason: str, applies: bool) -> str:
     """The engine's pooling reason as the screen and slip show it: Chinese text and the rule id."""
-    if reason.startswith("centre:"):
+    if reason == CENTRE_REASON:
         return "由医保中心按其住院待遇政策计算" + ("" if applies else "，本次统筹基金不支付")
     if applies:
         return "符合门诊共济支付条件"

@@ -19,6 +19,7 @@ from ..engine.settlement import MONEY_FIELDS
 from ..services.actor import Actor
 from ..services.audit import record
 from ..services.errors import NotFound
+from ..services.shift import TENDERS
 from ..store import Database
 from ..store.models import CentreResult, Outbox, Person, Settlement, SlipPrint, Staff
 
@@ -149,7 +150,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         insuplc_admdvs=inst.admdvs,
         mdtrt_id=mdtrt_id,
         setl_id=setl_id,
-        tender=TENDER_NAMES.get(row.tender, row.tender),
+        tender=TENDERS.get(row.tender, row.tender),
         tendered=row.tendered,
         change=row.tendered - money["psn_cash_pay"] if row.tendered is not None else None,
         setl_no=row.setl_no,
@@ -183,7 +184,6 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
     )
 
 
-TENDER_NAMES = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": "支付宝"}
 AWAITING = "待上传"
 
 

@@ -31,14 +31,15 @@ from ..engine import CentreFund
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
 from ..store.models import (
-    Admission, AdmissionFee, CatalogueItem, CentreResult, DepositEntry, Institution, Outbox, Person, Settlement,
+    Admission, AdmissionFee, CatalogueItem, CentreResult, DepositEntry, Institution, Outbox, Person,
 )
 from . import numbers, upstream
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, RefundRefused, ServiceError, require_reason
 from .settlement import (
-    INPATIENT_MED_TYPES, ClaimLine, ClaimRequest, Preview, Settled, SplitChanged, _run_engine, build_claim,
+    INPATIENT_MED_TYPES, ClaimLine, ClaimRequest, FeeLine as UpstreamLine, Preview, Settled, SplitChanged,
+    _run_engine, build_claim,
     original_settlement, reverse_in, settle_in,
 )
 from .shift import TENDERS, require_shift
@@ -258,17 +259,6 @@ def _admission(session: Session, ctx: Actor, adm_no: str) -> Admission:
     return adm
 
 
-@dataclass(frozen=True)
-class _Priced:
-    code: str
-    quantity: Decimal
-    price: Decimal
-
-    @property
-    def amount(self) -> Decimal:
-        return cents(self.price * self.quantity)
-
-
 def post_fee(db: Database, ctx: Actor, adm_no: str, code: str, quantity: Decimal,
              *, now: dt.datetime | None = None) -> None:
     """A fee line for the stay, queued as 2301; a negative quantity corrects the item's unsettled
@@ -296,7 +286,8 @@ def post_fee(db: Database, ctx: Actor, adm_no: str, code: str, quantity: Decimal
         session.add(AdmissionFee(admission_id=adm.id, code=code, quantity=quantity, posted_at=at,
                                  posted_by=ctx.cashier, feedetl_sn=sn, line_quantity=line_qty if sn else None,
                                  cancels=",".join(c for c in cancels if c) or None))
-        upstream.queue_fee(session, inst, adm.person, adm_no=adm_no, sn=sn, fee=_Priced(code, line_qty, item.price),
+        line = UpstreamLine(code, item.name, item.kind, item.cls, line_qty, item.price, cents(item.price * line_qty))
+        upstream.queue_fee(session, inst, adm.person, adm_no=adm_no, sn=sn, fee=line,
                            cancels=[c for c in cancels if c], operator=ctx.cashier, at=at)
         record(session, ctx, "post_fee" if quantity > 0 else "correct_fee", adm_no, at=at,
                before={"quantity": str(total)}, after={"code": code, "quantity": str(total + quantity)})
@@ -367,7 +358,7 @@ def discharge_preview(db: Database, ctx: Actor, adm_no: str, day: dt.date, centr
 def _reserve_msgid(db: Database, code: str, at: dt.datetime) -> str:
     with db.transaction() as session:
         inst = _institution(session, code)
-        return numbers.msgid(inst, at, numbers.next_value(session, inst, "message"))
+        return numbers.msgids(session, inst, at)[0]
 
 
 def _differs(answer: dict[str, Any], confirmed: dict[str, Any], keys: tuple[str, ...]) -> dict[str, list[str]]:
@@ -521,8 +512,3 @@ def cancel(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
                after={"reversal": reversal.setl_no, "reason": reason, "approver": approval.approver},
                covers={"deposit_entry": moved})
         return reversal.setl_no
-
-
-def settlement_of(db: Database, setl_no: str) -> Settlement | None:
-    with db.sessions() as session:
-        return session.scalar(select(Settlement).where(Settlement.setl_no == setl_no))

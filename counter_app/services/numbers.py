@@ -28,6 +28,12 @@ def next_value(session: Session, institution: Institution, name: str, count: int
     return session.execute(statement).scalar_one() - count + 1
 
 
+def msgids(session: Session, institution: Institution, at: dt.datetime, count: int = 1) -> list[str]:
+    """`count` fresh msgids from the institution's "message" counter, in one statement."""
+    first = next_value(session, institution, "message", count)
+    return [msgid(institution, at, first + n) for n in range(count)]
+
+
 def settlement_number(institution: Institution, serial: int) -> str:
     """Institution code + 10-digit serial (from `next_value`): unique per institution, never reused."""
     return f"{institution.code}{serial:010d}"

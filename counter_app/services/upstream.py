@@ -39,8 +39,8 @@ def cert(person: Person, cert_type: str, cert_no: str) -> tuple[str, str]:
 def _rows(session: Session, inst: Institution, person: Person, visit_key: str, operator: str, at: dt.datetime,
           messages: Sequence[tuple[str, dict[str, Any]]], settlement_id: int | None = None) -> list[str]:
     """Outbox rows for `messages` (infno, payload) in order, with msgids from one counter draw."""
-    first = numbers.next_value(session, inst, "message", len(messages))
-    rows = [dict(msgid=numbers.msgid(inst, at, first + n), infno=infno, settlement_id=settlement_id,
+    ids = numbers.msgids(session, inst, at, len(messages))
+    rows = [dict(msgid=ids[n], infno=infno, settlement_id=settlement_id,
                  person_key=person.psn_no, payload=json.dumps({"v": PAYLOAD_VERSION, **payload}, ensure_ascii=False),
                  status="pending", attempts=0, next_attempt_at=at, created_at=at, visit_key=visit_key,
                  institution_id=inst.id, operator=operator)

@@ -39,7 +39,7 @@ from typing import Any
 from aiohttp import web
 
 from . import fields as F, wire
-from .centre_books import Books, InpatientPolicy, Refusal
+from .centre_books import Books, InpatientPolicy, Refusal, _d
 from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
 
 
@@ -225,12 +225,6 @@ def _check_envelope(env: Any) -> None:
     wrong = F.problems(env["infno"], env["input"])
     if wrong:
         raise Refusal("；".join(wrong[:5]) + (f"（另有 {len(wrong) - 5} 处）" if len(wrong) > 5 else ""))
-
-
-def _d(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise Refusal(f"金额应为数值，收到 {value!r}")
-    return Decimal(value)
 
 
 def _response(env: Any, now: dt.datetime, infcode: str, err_msg: str, output: dict[str, Any]) -> dict[str, Any]:

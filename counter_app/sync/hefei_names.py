@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..services.settlement import INPATIENT_MED_TYPES
+
 NATIONAL, HEFEI_LEGACY = "national", "hefei-legacy"
 PROFILES = (NATIONAL, HEFEI_LEGACY)
 ACCT_MULAID_PAY = "acct_mulaid_pay"
@@ -19,7 +21,6 @@ EMPLOYEE_AND_CITY = "akc262"                    # HF-A: employee, city-level res
 COUNTY_RESIDENT_OUTPATIENT = "familyAccountMoney"    # HF-A: four counties' and one city's residents
 COUNTY_RESIDENT_INPATIENT = "currFamilyEnableMoney"  # HF-A: the same, inpatient
 OLDER_NAMES = (EMPLOYEE_AND_CITY, COUNTY_RESIDENT_OUTPATIENT, COUNTY_RESIDENT_INPATIENT)
-INPATIENT_MED_TYPES = ("21", "52")
 
 
 def family_amount_name(insutype: str, med_type: str, county_resident: bool) -> str:

@@ -26,6 +26,7 @@ from .outbox import RetryPolicy, _mdtrt_id, _output, drain
 class CentreLink:
     def __init__(self, db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now) -> None:
         self.db, self.client, self.now = db, client, now
+        self._stays: dict[tuple[str, str, str], tuple[Institution, str, dict[str, Any], str]] = {}
 
     # ----- the stay's queue
     def flush(self, psn_no: str) -> None:
@@ -48,7 +49,11 @@ class CentreLink:
 
     # ----- online calls
     def _stay(self, stay: StayClaim) -> tuple[Institution, str, dict[str, Any], str]:
-        """The institution, the operator's name, the 2401 payload and the stay's mdtrt_id."""
+        """The institution, the operator's name, the 2401 payload and the stay's mdtrt_id: read once
+        the centre has accepted the admission (none of it changes after), not again for each call."""
+        key = (stay.institution_code, stay.operator, stay.adm_no)
+        if key in self._stays:
+            return self._stays[key]
         with self.db.sessions() as session:
             inst = session.scalar(select(Institution).where(Institution.code == stay.institution_code))
             name = session.scalar(select(Staff.name).where(Staff.staff_no == stay.operator)) or stay.operator
@@ -56,7 +61,8 @@ class CentreLink:
                 Outbox.visit_key == stay.adm_no, Outbox.infno == F.ADMIT)).first()
         if row is None or row.status != "sent":
             raise CentreUnavailable(f"住院号 {stay.adm_no} 的入院登记尚未被医保中心接受，不能结算")
-        return inst, name, json.loads(row.payload), _mdtrt_id(_output(row.response))
+        self._stays[key] = inst, name, json.loads(row.payload), _mdtrt_id(_output(row.response))
+        return self._stays[key]
 
     def _call(self, stay: StayClaim, infno: str, input: dict[str, Any], msgid: str | None = None) -> dict[str, Any]:
         inst, name, _, _ = self._stay(stay)
@@ -64,8 +70,7 @@ class CentreLink:
         if msgid is None:
             from ..services import numbers
             with self.db.transaction() as session:
-                inst_row = session.get(Institution, inst.id)
-                msgid = numbers.msgid(inst_row, at, numbers.next_value(session, inst_row, "message"))
+                msgid = numbers.msgids(session, session.get(Institution, inst.id), at)[0]
         env = F.envelope(infno=infno, msgid=msgid, institution_code=inst.code, institution_name=inst.name,
                          admdvs=inst.admdvs, operator=stay.operator, operator_name=name, at=at, input=input)
         return self._send(env, "：未结算，住院和押金保持不变，请稍后再试")
@@ -131,8 +136,7 @@ class CentreLink:
         with self.db.transaction() as session:
             inst = session.scalar(select(Institution).where(Institution.code == ctx.institution_code))
             person = session.scalar(select(Person).where(Person.psn_no == claim.person.psn_no))
-            first = numbers.next_value(session, inst, "message", 6)
-            ids = [numbers.msgid(inst, at, first + n) for n in range(6)]
+            ids = numbers.msgids(session, inst, at, 6)
             name = session.scalar(select(Staff.name).where(Staff.staff_no == ctx.cashier)) or ctx.cashier
             inst_data = (inst.code, inst.name, inst.admdvs)
             cert = upstream.cert(person, cert_type, cert_no)

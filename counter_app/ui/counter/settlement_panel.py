@@ -105,7 +105,7 @@ class PreviewPanel(QGroupBox):
 
     def scale(self, factor: float) -> None:
         """Amounts grow with the screen: at 1366×728 factor 1, at 1920×1080 about 1.4."""
-        for label in (*self.values.values(), self.cash, self.change, *self.findChildren(QLabel)):
+        for label in self.findChildren(QLabel):  # the amounts, cash and change among them
             base = label.property("base_points")
             if base is None:
                 base = label.font().pointSizeF()
