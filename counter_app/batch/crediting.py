@@ -64,7 +64,7 @@ def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DE
                 report.by_source[outcome.source] += outcome.amount
             else:
                 report.skipped[f"{outcome.rule}: {outcome.reason}"] += 1
-        ids = post_batch(session, postings, KIND, period, at=value_date)
+        ids = [row["id"] for row in post_batch(session, postings, KIND, period, at=value_date)]
         audit_chunk(session, actor, report, ids, chunk_total, dt.datetime.now())
         report.posted += len(postings)
     finish_run(db, actor, report, dt.datetime.now())

@@ -58,7 +58,7 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
             report.total += result.interest
             chunk_total += result.interest
             report.by_source["interest"] += result.interest
-        ids = post_batch(session, postings, KIND, period, at=year_end(year))
+        ids = [row["id"] for row in post_batch(session, postings, KIND, period, at=year_end(year))]
         audit_chunk(session, actor, report, ids, chunk_total, dt.datetime.now())
         report.posted += len(postings)
     finish_run(db, actor, report, dt.datetime.now())

@@ -50,36 +50,51 @@ def mismatched_accounts(session: Session) -> list[tuple[int, Decimal, Decimal]]:
 
 @dataclass(frozen=True, slots=True)
 class BatchPosting:
-    """One entry of a batch, for an account whose balance the caller read under its lock."""
+    """One entry of a batch, for an account whose balance the caller read under its lock; `kind`
+    overrides the batch's kind (a settlement posts `settle` and `mulaid` entries together)."""
 
     account_id: int
     balance_before: Decimal
     amount: Decimal
     note: str
+    kind: str | None = None
 
 
-def post_batch(session: Session, postings: list[BatchPosting], kind: str, period: str, *, at: dt.datetime
-               ) -> list[int]:
-    """Post many entries of one kind and period (crediting, interest) in two statements.
+def post_batch(session: Session, postings: list[BatchPosting], kind: str, period: str | None, *, at: dt.datetime,
+               settlement_id: int | None = None) -> list[dict]:
+    """Post many entries (crediting, interest, a settlement's draws) in two statements.
 
     The caller has locked the accounts (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL) and
     read `balance_before` in the same transaction. The unique (account, kind, period) index makes a
-    second posting of the same period fail as a whole instead of crediting twice. Returns the new
-    entries' ids (for the audit entry that covers them)."""
+    second posting of the same period fail as a whole instead of crediting twice. Returns the rows
+    written with their ids (for the audit entry that covers them)."""
     if not postings:
         return []
     for p in postings:
         if p.balance_before + p.amount < ZERO:
-            raise ServiceError(f"账户 {p.account_id} 余额不足：余额 {p.balance_before}，需扣 {-p.amount}")
-    ids = session.scalars(insert(LedgerEntry).returning(LedgerEntry.id), [
-        dict(account_id=p.account_id, amount=p.amount, balance_after=p.balance_before + p.amount, kind=kind,
-             note=p.note, settlement_id=None, period=period, created_at=at) for p in postings])
+            raise ServiceError(f"账户余额不足：余额 {p.balance_before}，需扣 {-p.amount}")
+    rows = [dict(account_id=p.account_id, amount=p.amount, balance_after=p.balance_before + p.amount,
+                 kind=p.kind or kind, note=p.note, settlement_id=settlement_id, period=period, created_at=at)
+            for p in postings]
+    _insert_returning_ids(session, LedgerEntry, rows, ("account_id", "kind", "amount"))
     table = Account.__table__
     session.execute(
         table.update().where(table.c.id == bindparam("b_id"))
         .values(balance=bindparam("b_balance"), version=table.c.version + 1),
         [dict(b_id=p.account_id, b_balance=p.balance_before + p.amount) for p in postings])
-    return list(ids)
+    return rows
+
+
+def _insert_returning_ids(session: Session, model: type, rows: list[dict], key: tuple[str, ...]) -> None:
+    """Insert `rows` in one statement and give each its id. The ids come back with the columns of
+    `key` and are matched on them: asking the database to keep the parameters' order would make
+    SQLAlchemy send SQLite one INSERT per row."""
+    columns = [getattr(model, name) for name in key]
+    waiting: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        waiting[tuple(row[name] for name in key)].append(row)
+    for found in session.execute(insert(model).returning(model.id, *columns), rows):
+        waiting[tuple(found[1:])].pop(0)["id"] = found[0]
 
 
 def interest_to_close(session: Session, account: Account, at: dt.datetime) -> list[LedgerEntry]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..engine import CentreFund, Settlement as EngineSettlement
 from ..engine import claim_to_json, settle as engine_settle
@@ -31,8 +32,8 @@ from . import ledger, numbers, upstream
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, RefundRefused, ServiceError, require_reason
-from .lookup import account_state, provider_relation, year_totals
-from .shift import TENDERS, business_day, require_shift
+from .lookup import account_state, provider_relation
+from .shift import TENDERS, CounterState, counter_state, day_after_close
 from .staff import Approval, approval_for
 
 MAX_QUANTITY = Decimal("9999")
@@ -151,41 +152,69 @@ def _lock_people(session: Session, person_ids: list[int]) -> None:
                         .order_by(Account.id).with_for_update())
 
 
-def _bound_providers(session: Session, person_id: int, policy: str
-                     ) -> list[tuple[FamilyBinding, Person, Account | None]]:
-    """The patient's active bindings valid under `policy` (made under it, or before bindings
-    recorded one) with each provider and account, oldest first, in one query."""
-    return [tuple(row) for row in session.execute(
-        select(FamilyBinding, Person, Account)
-        .join(Person, Person.id == FamilyBinding.provider_id)
-        .outerjoin(Account, Account.person_id == Person.id)
-        .where(FamilyBinding.beneficiary_id == person_id, FamilyBinding.ended_at.is_(None),
-               or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy))
-        .order_by(FamilyBinding.bound_at, FamilyBinding.id))]
+@dataclass
+class _People:
+    """The patient, their account and year totals, and each bound provider valid under the policy."""
+
+    person: Person
+    account: Account | None
+    deductible: Decimal
+    pooled: Decimal
+    providers: list[tuple[FamilyBinding, Person, Account | None]]
 
 
-def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bool = False
-                ) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...]]:
-    """The engine's claim from the store as it is now, and its lines as they go upstream; with
-    `lock`, every account it reads is locked.
+def _people(session: Session, person_id: int, year: int, policy: str, *, lock: bool) -> _People:
+    """One statement: the patient and every active provider (the patient's first), each with their
+    account and the binding; the year totals as two scalar subqueries. A binding counts if it was
+    made under `policy`, or before bindings recorded one; providers come oldest binding first.
 
-    Locks are taken before any row is loaded, so what is read is what the lock protects.
-    """
-    inst = _institution(session, ctx.institution_code)
-    if lock:
-        provider_ids = session.scalars(select(FamilyBinding.provider_id).where(
-            FamilyBinding.beneficiary_id == request.person_id, FamilyBinding.ended_at.is_(None))).all()
-        _lock_people(session, sorted({request.person_id, *provider_ids}))
-    person = session.get(Person, request.person_id)
-    if person is None:
-        raise NotFound(f"未找到参保人（内部编号 {request.person_id}）")
-    own_account = session.scalar(select(Account).where(Account.person_id == person.id))
+    With `lock` on PostgreSQL the people are locked in id order by this statement (FOR UPDATE OF
+    person) and their accounts by a second, which reads them again as locked; SQLite's writer
+    already holds the write lock (BEGIN IMMEDIATE)."""
+    active = and_(FamilyBinding.beneficiary_id == person_id, FamilyBinding.ended_at.is_(None))
+    valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy)
+
+    def year_sum(column):  # noqa: ANN001, ANN202
+        return (select(func.coalesce(func.sum(column), ZERO))
+                .where(YearTotal.person_id == person_id, YearTotal.year == year).scalar_subquery())
+
+    query = (select(Person, Account, FamilyBinding, year_sum(YearTotal.deductible_paid),
+                    year_sum(YearTotal.outpatient_pool_paid))
+             .outerjoin(Account, Account.person_id == Person.id)
+             .outerjoin(FamilyBinding, and_(FamilyBinding.provider_id == Person.id, active, valid))
+             .where(or_(Person.id == person_id, Person.id.in_(select(FamilyBinding.provider_id).where(active))))
+             .order_by(Person.id))
+    postgres = lock and session.get_bind().dialect.name != "sqlite"
+    if postgres:
+        query = query.with_for_update(of=Person)
+    rows = session.execute(query).all()
+    if postgres and rows:
+        session.execute(select(Account).where(Account.person_id.in_([r[0].id for r in rows]))
+                        .order_by(Account.id).with_for_update().execution_options(populate_existing=True)).all()
+    patient = next((r for r in rows if r[0].id == person_id), None)
+    if patient is None:
+        raise NotFound(f"未找到参保人（内部编号 {person_id}）")
+    bound = sorted((r for r in rows if r[2] is not None), key=lambda r: (r[2].bound_at, r[2].id))
+    return _People(patient[0], patient[1], patient[3], patient[4],
+                   [(binding, provider, account) for provider, account, binding, _, _ in bound])
+
+
+def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bool = False,
+                inst: Institution | None = None
+                ) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
+    """The engine's claim from the store as it is now, its lines as they go upstream, and the
+    patient's row (held: the session keeps loaded rows only while someone does); with `lock`, every
+    account it reads is locked.
+
+    Locks are taken as the rows are read (`_people`), so what is read is what the lock protects."""
+    inst = inst or _institution(session, ctx.institution_code)
     year = request.visit_date.year
-    deductible, pooled = year_totals(session, person.id, year)
+    people = _people(session, request.person_id, year, inst.policy, lock=lock)
+    person, own_account = people.person, people.account
     own_balance, _ = account_state(own_account)
     family = []
     accounts: dict[str, Account] = {person.psn_no: own_account} if own_account is not None else {}
-    for binding, provider, account in _bound_providers(session, person.id, inst.policy):
+    for binding, provider, account in people.providers:
         balance, is_open = account_state(account)
         if not is_open:
             continue  # HF-2.2: a withdrawn or transferred account pays nobody
@@ -205,13 +234,13 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
         prescribing_level=request.prescribing_level,
         location=request.location,
         person=ClaimPerson(person.psn_no, person.insutype, person.psn_type, person.retired_on, person.status,
-                           person.hospitalized, own_balance, Ytd(year, deductible, pooled)),
+                           person.hospitalized, own_balance, Ytd(year, people.deductible, people.pooled)),
         family=tuple(family),
         items=items,
         use_own_account=request.use_own_account,
         use_family_account=request.use_family_account,
     )
-    return claim, inst, accounts, fees
+    return claim, inst, accounts, fees, person
 
 
 def _run_engine(claim: Claim, centre: CentreFund | None = None) -> EngineSettlement:
@@ -227,7 +256,7 @@ def preview(db: Database, ctx: Actor, request: ClaimRequest) -> Preview:
     """Pre-settlement: what would be paid by whom; writes nothing."""
     ctx.require_settle(request.med_type)
     with db.sessions() as session:
-        claim, _, _, lines = build_claim(session, ctx, request)
+        claim, _, _, lines, _ = build_claim(session, ctx, request)
         return Preview(claim, _run_engine(claim), lines)
 
 
@@ -248,12 +277,21 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
               *, at: dt.datetime, tender: str = "cash", centre: CentreFund | None = None,
               tendered: Decimal | None = None) -> Settled:
     """The body of `settle`, inside the caller's transaction (a discharge settles within its own,
-    with the fund payment the centre answered: `centre`)."""
+    with the fund payment the centre answered: `centre`).
+
+    Its statements (issue 16; tests/services/test_statement_count.py pins the number): the counter's
+    state (shift, institution, last closed day; on SQLite the audit head too), the people with their
+    accounts, year totals and bindings (on PostgreSQL a second locks the accounts), the catalogue
+    lines, both number counters in one upsert, the settlement, the ledger entries and the accounts'
+    balances (one executemany each), the year total if any, the visit's messages (one executemany),
+    and the audit entry (on PostgreSQL after its advisory lock and a read of the head). The rows are
+    inserted with Core: nothing reads them back as objects, and the audit hashes them as written."""
     ctx.require_settle(request.med_type)
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
-    shift = require_shift(session, ctx)
-    claim, inst, accounts, fees = build_claim(session, ctx, request, lock=True)
+    state = counter_state(session, ctx)
+    inst = state.institution
+    claim, inst, accounts, fees, person = build_claim(session, ctx, request, lock=True, inst=inst)
     result = _run_engine(claim, centre)
     if confirmed is not None and split_of(result) != confirmed.split:
         raise SplitChanged(Preview(claim, result))
@@ -262,10 +300,12 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
             raise ServiceError(f"实收金额只用于现金支付（本次为{TENDERS[tender]}）")
         if tendered != cents(tendered) or tendered < result.psn_cash_pay:
             raise ServiceError(f"实收 {fmt(tendered)} 少于应收现金 {fmt(result.psn_cash_pay)}")
-    person = session.get(Person, request.person_id)  # already loaded: no query
-    serial = numbers.next_value(session, inst, "settlement")
-    row = Settlement(
-        setl_no=numbers.settlement_number(inst, serial), kind="settle", institution_id=inst.id,
+    queued = claim.med_type not in INPATIENT_MED_TYPES  # an inpatient settlement is the centre's, online (inpatient.py)
+    serials = numbers.take(session, inst, {"settlement": 1, **({"message": upstream.settlement_messages(inst)}
+                                                               if queued else {})})
+    setl_no = numbers.settlement_number(inst, serials["settlement"])
+    row = dict(
+        setl_no=setl_no, kind="settle", reverses_id=None, institution_id=inst.id,
         person_id=person.id, med_type=claim.med_type, visit_date=claim.visit_date, settled_at=at,
         cashier=ctx.cashier, approver=None, counter=ctx.counter, policy=result.policy,
         policy_version=result.policy_version, medfee_sumamt=result.medfee_sumamt,
@@ -276,45 +316,65 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
         result_json=json.dumps(dict(result.to_json(), lines=[{"code": f.code, "cnt": str(f.quantity),
                                                               "pric": str(f.price)} for f in fees]),
                                ensure_ascii=False),
-        shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=tender, tendered=tendered,
+        shift_id=state.shift_id, business_day=day_after_close(at, state.last_closed), tender=tender,
+        tendered=tendered,
     )
-    session.add(row)
-    session.flush()
-    entries, totals = [], []
+    row["id"] = session.execute(insert(Settlement).values(row).returning(Settlement.id)).scalar_one()
+    draws = []
     if result.own_acct_pay:
-        entries.append(ledger.post(session, accounts[person.psn_no], -result.own_acct_pay, "settle",
-                                   f"结算 {row.setl_no}", at=at, settlement_id=row.id))
+        draws.append((accounts[person.psn_no], -result.own_acct_pay, "settle", f"结算 {setl_no}"))
     for draw in result.mulaid:
-        entries.append(ledger.post(session, accounts[draw.psn_no], -draw.paid, "mulaid",
-                                   f"家庭共济 {row.setl_no}：{person.name}（{draw.relation}）", at=at,
-                                   settlement_id=row.id))
+        draws.append((accounts[draw.psn_no], -draw.paid, "mulaid",
+                      f"家庭共济 {setl_no}：{person.name}（{draw.relation}）"))
+    entries = _post(session, draws, at, row["id"])
+    totals = []
     if (result.act_pay_dedc or result.hifp_pay) and centre is None:  # the outpatient year totals only
-        totals.append(YearTotal(person_id=person.id, year=claim.visit_date.year,
-                                deductible_paid=result.act_pay_dedc, outpatient_pool_paid=result.hifp_pay,
-                                settlement_id=row.id, note=f"结算 {row.setl_no}"))
-        session.add(totals[-1])
+        totals.append(dict(person_id=person.id, year=claim.visit_date.year, deductible_paid=result.act_pay_dedc,
+                           outpatient_pool_paid=result.hifp_pay, settlement_id=row["id"], note=f"结算 {setl_no}"))
+        totals[0]["id"] = session.execute(insert(YearTotal).values(totals[0]).returning(YearTotal.id)).scalar_one()
     msgid = ""
-    if claim.med_type not in INPATIENT_MED_TYPES:  # an inpatient settlement is the centre's, online (inpatient.py)
+    if queued:
         msgid = upstream.queue_settlement(
-            session, inst, person, settlement_id=row.id, setl_no=row.setl_no, med_type=claim.med_type,
+            session, inst, person, settlement_id=row["id"], setl_no=setl_no, med_type=claim.med_type,
             cert_type=request.cert_type, cert_no=request.cert_no, fees=fees, result=result.to_json(),
             use_account=request.use_own_account or request.use_family_account, operator=ctx.cashier, at=at,
-            visit_date=claim.visit_date, outside_rx=request.prescribing_level is not None)
-    _audit_money(session, ctx, "settle", row, entries, totals, at)
-    return Settled(row.id, row.setl_no, at, result, msgid)
+            visit_date=claim.visit_date, outside_rx=request.prescribing_level is not None,
+            first_serial=serials["message"])
+    _audit_money(session, ctx, "settle", row, entries, totals, at, head=state.audit_head)
+    return Settled(row["id"], setl_no, at, result, msgid)
 
 
-def _audit_money(session: Session, ctx: Actor, action: str, row: Settlement, entries: list[LedgerEntry],
-                 totals: list[YearTotal], at: dt.datetime, **extra: Any) -> None:
-    """The audit entry covering the settlement or refund and every row it wrote, with each
-    account's balance before and after (`record` flushes first, so every row has its id)."""
-    record(session, ctx, action, row.setl_no, at=at,
-           before={"accounts": {str(e.account_id): fmt(e.balance_after - e.amount) for e in entries}},
-           after={"accounts": {str(e.account_id): fmt(e.balance_after) for e in entries},
-                  "medfee_sumamt": fmt(row.medfee_sumamt),
-                  "fund_pay_sumamt": fmt(row.fund_pay_sumamt), "acct_pay": fmt(row.acct_pay),
-                  "acct_mulaid_pay": fmt(row.acct_mulaid_pay), "psn_cash_pay": fmt(row.psn_cash_pay), **extra},
-           covers={"settlement": [row], "ledger_entry": entries, "year_total": totals})
+def _post(session: Session, draws: list[tuple[Account, Decimal, str, str]], at: dt.datetime,
+          settlement_id: int) -> list[dict[str, Any]]:
+    """The ledger entries of a settlement or refund (account, amount, kind, note), in two statements
+    (ledger.post_batch); each account object is given its new balance without another statement."""
+    running: dict[int, Decimal] = {}
+    postings = []
+    for account, amount, kind, note in draws:
+        before = running.get(account.id, account.balance)
+        postings.append(ledger.BatchPosting(account.id, before, amount, note, kind))
+        running[account.id] = before + amount
+    rows = ledger.post_batch(session, postings, kind="settle", period=None, at=at, settlement_id=settlement_id)
+    for account, *_ in draws:
+        set_committed_value(account, "balance", running[account.id])
+        set_committed_value(account, "version", account.version + 1)
+    return rows
+
+
+def _audit_money(session: Session, ctx: Actor, action: str, row: dict[str, Any], entries: list[dict[str, Any]],
+                 totals: list[dict[str, Any]], at: dt.datetime,
+                 head: tuple[int | None, str | None] | None = None, **extra: Any) -> None:
+    """The audit entry covering the settlement or refund and every row it wrote (hashed as written),
+    with each account's balance before and after."""
+    record(session, ctx, action, row["setl_no"], at=at,
+           before={"accounts": {str(e["account_id"]): fmt(e["balance_after"] - e["amount"]) for e in entries}},
+           after={"accounts": {str(e["account_id"]): fmt(e["balance_after"]) for e in entries},
+                  "medfee_sumamt": fmt(row["medfee_sumamt"]),
+                  "fund_pay_sumamt": fmt(row["fund_pay_sumamt"]), "acct_pay": fmt(row["acct_pay"]),
+                  "acct_mulaid_pay": fmt(row["acct_mulaid_pay"]), "psn_cash_pay": fmt(row["psn_cash_pay"]), **extra},
+           covers={"settlement": [row["id"]], "ledger_entry": [e["id"] for e in entries],
+                   "year_total": [t["id"] for t in totals]},
+           written={"settlement": [row], "ledger_entry": entries, "year_total": totals}, head=head)
 
 
 def _mirror(result: dict[str, Any]) -> dict[str, Any]:
@@ -336,77 +396,90 @@ def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
     require_reason(reason, "退费原因", RefundRefused)
     at = now or dt.datetime.now()
     with db.transaction() as session:
-        inst = _institution(session, ctx.institution_code)
-        orig = original_settlement(session, inst, setl_no)
+        state = counter_state(session, ctx)
+        orig = original_settlement(session, state.institution, setl_no)
         if orig.med_type in INPATIENT_MED_TYPES:
             raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销（须联网由医保中心撤销）")
-        return reverse_in(session, ctx, inst, orig, approval, reason, at=at, upstream_cancel=True)
+        return reverse_in(session, ctx, state.institution, orig, approval, reason, at=at, upstream_cancel=True,
+                          state=state)
 
 
 def original_settlement(session: Session, inst: Institution, setl_no: str) -> Settlement:
-    """The settlement a refund or cancel reverses, refused if it is a refund or already reversed."""
-    orig = session.scalar(select(Settlement).where(Settlement.institution_id == inst.id,
-                                                   Settlement.setl_no == setl_no))
-    if orig is None:
+    """The settlement a refund or cancel reverses (its person loaded with it), refused if it is a
+    refund or already reversed; one statement."""
+    reversal = aliased(Settlement)
+    found = session.execute(
+        select(Settlement, Person, select(reversal.id).where(reversal.reverses_id == Settlement.id)
+               .scalar_subquery())
+        .join(Person, Person.id == Settlement.person_id)
+        .where(Settlement.institution_id == inst.id, Settlement.setl_no == setl_no)).first()
+    if found is None:
         raise NotFound(f"本机构没有结算单号 {setl_no}")
+    orig, _, reversed_by = found
     if orig.kind != "settle":
         raise RefundRefused(f"{setl_no} 本身是一笔退费，不能再退")
-    if session.scalar(select(Settlement.id).where(Settlement.reverses_id == orig.id)) is not None:
+    if reversed_by is not None:
         raise RefundRefused(f"结算 {setl_no} 已经退费")
     return orig
 
 
 def reverse_in(session: Session, ctx: Actor, inst: Institution, orig: Settlement, approval: Approval, reason: str,
-               *, at: dt.datetime, upstream_cancel: bool) -> Refunded:
+               *, at: dt.datetime, upstream_cancel: bool, state: CounterState | None = None) -> Refunded:
     """The body of a refund, in the caller's transaction: a mirror settlement, every ledger entry
     and year total reversed, audited; with `upstream_cancel`, the 2208 (2103) queued. An inpatient
-    cancel has already been made with the centre online (inpatient.py), so it queues nothing."""
+    cancel has already been made with the centre online (inpatient.py), so it queues nothing.
+    `state` is the counter's state if the caller read it (`counter_state`), else it is read here."""
     setl_no = orig.setl_no
-    shift = require_shift(session, ctx)
-    entries = list(session.scalars(select(LedgerEntry).where(LedgerEntry.settlement_id == orig.id)
-                                   .order_by(LedgerEntry.id)))
-    account_ids = sorted({e.account_id for e in entries})
-    owners = list(session.scalars(select(Account.person_id).where(Account.id.in_(account_ids))))
-    _lock_people(session, sorted({orig.person_id, *owners}))
-    person = session.get(Person, orig.person_id)
+    state = state or counter_state(session, ctx)
+    postgres = session.get_bind().dialect.name != "sqlite"
+    if postgres:  # lock the patient and every account the original drew on, people first, in id order
+        owners = select(Account.person_id).join(LedgerEntry, LedgerEntry.account_id == Account.id).where(
+            LedgerEntry.settlement_id == orig.id)
+        session.execute(select(Person.id).where(or_(Person.id == orig.person_id, Person.id.in_(owners)))
+                        .order_by(Person.id).with_for_update())
+    drawn = session.execute(
+        select(LedgerEntry.amount, Account, Person.psn_no)
+        .join(Account, Account.id == LedgerEntry.account_id).join(Person, Person.id == Account.person_id)
+        .where(LedgerEntry.settlement_id == orig.id).order_by(LedgerEntry.id)
+        .with_for_update(of=Account).execution_options(populate_existing=True)).all()
+    person = orig.person  # loaded with the original (original_settlement): no statement
     result = _mirror(json.loads(orig.result_json))
-    serial = numbers.next_value(session, inst, "settlement")
-    row = Settlement(
-        setl_no=numbers.settlement_number(inst, serial), kind="refund", reverses_id=orig.id,
+    serials = numbers.take(session, inst, {"settlement": 1, **({"message": 1} if upstream_cancel else {})})
+    new_no = numbers.settlement_number(inst, serials["settlement"])
+    row = dict(
+        setl_no=new_no, kind="refund", reverses_id=orig.id,
         institution_id=inst.id, person_id=orig.person_id, med_type=orig.med_type, visit_date=orig.visit_date,
         settled_at=at, cashier=ctx.cashier, approver=approval.approver, counter=ctx.counter, policy=orig.policy,
         policy_version=orig.policy_version, medfee_sumamt=-orig.medfee_sumamt,
         fund_pay_sumamt=-orig.fund_pay_sumamt, hifp_pay=-orig.hifp_pay, acct_pay=-orig.acct_pay,
         acct_mulaid_pay=-orig.acct_mulaid_pay, psn_cash_pay=-orig.psn_cash_pay,
         claim_json=orig.claim_json, result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
-        shift_id=shift.id, business_day=business_day(session, inst.id, at), tender=orig.tender,
+        shift_id=state.shift_id, business_day=day_after_close(at, state.last_closed), tender=orig.tender,
+        tendered=None,
     )
-    session.add(row)
-    session.flush()
-    reversed_entries, written, totals = [], [], []
-    for entry in entries:
-        account = session.get(Account, entry.account_id)
-        written.append(ledger.post(session, account, -entry.amount, "refund",
-                                   f"退费 {row.setl_no}（原 {setl_no}）", at=at, settlement_id=row.id))
-        reversed_entries.append((session.get(Person, account.person_id).psn_no, -entry.amount))
-    for total in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id)):
-        totals.append(YearTotal(person_id=total.person_id, year=total.year,
-                                deductible_paid=-total.deductible_paid,
-                                outpatient_pool_paid=-total.outpatient_pool_paid,
-                                settlement_id=row.id, note=f"退费 {row.setl_no}（原 {setl_no}）"))
-        session.add(totals[-1])
+    row["id"] = session.execute(insert(Settlement).values(row).returning(Settlement.id)).scalar_one()
+    note = f"退费 {new_no}（原 {setl_no}）"
+    written = _post(session, [(account, -amount, "refund", note) for amount, account, _ in drawn], at, row["id"])
+    reversed_entries = tuple((psn_no, -amount) for amount, _, psn_no in drawn)
+    totals = [dict(person_id=t.person_id, year=t.year, deductible_paid=-t.deductible_paid,
+                   outpatient_pool_paid=-t.outpatient_pool_paid, settlement_id=row["id"], note=note)
+              for t in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id))]
+    if totals:
+        ids = session.scalars(insert(YearTotal).returning(YearTotal.id, sort_by_parameter_order=True), totals)
+        for total, total_id in zip(totals, ids, strict=True):
+            total["id"] = total_id
     msgid = ""
     if upstream_cancel:
         original = session.execute(select(Outbox.msgid, Outbox.infno, Outbox.visit_key).where(
             Outbox.settlement_id == orig.id, Outbox.infno.in_((upstream.SETTLE, upstream.PHARMACY_SETTLE)))).first()
         msgid = upstream.queue_cancel(
-            session, inst, person, settlement_id=row.id, setl_no=row.setl_no,
+            session, inst, person, settlement_id=row["id"], setl_no=new_no,
             visit_key=(original.visit_key if original else None) or setl_no, omsgid=original.msgid if original else "",
             oinfno=original.infno if original else upstream.SETTLE, reason=reason, result=result,
-            operator=ctx.cashier, at=at)
-    _audit_money(session, ctx, "refund", row, written, totals, at, reverses=setl_no, reason=reason,
-                 approver=approval.approver, approval_audit_id=approval.audit_id)
-    return Refunded(row.id, row.setl_no, setl_no, at, msgid, tuple(reversed_entries))
+            operator=ctx.cashier, at=at, first_serial=serials["message"])
+    _audit_money(session, ctx, "refund", row, written, totals, at, head=state.audit_head, reverses=setl_no,
+                 reason=reason, approver=approval.approver, approval_audit_id=approval.audit_id)
+    return Refunded(row["id"], new_no, setl_no, at, msgid, reversed_entries)
 
 
 def pool_limits(db: Database, institution_code: str, visit_date: dt.date) -> tuple[Decimal, Decimal] | None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
+from ..store.audit import head_columns as chain_head_columns
 from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Settlement, Shift
 from .actor import Actor
 from .audit import record
@@ -125,8 +126,40 @@ def open_shift(db: Database, ctx: Actor, opening_float: Decimal, *, now: dt.date
 
 def business_day(session: Session, institution_id: int, at: dt.datetime) -> dt.date:
     """The calendar day, unless that day is already closed: then the day after the last close."""
-    last = session.scalar(select(func.max(DayClose.day)).where(DayClose.institution_id == institution_id))
-    return max(at.date(), last + dt.timedelta(days=1)) if last else at.date()
+    return day_after_close(at, session.scalar(select(func.max(DayClose.day))
+                                              .where(DayClose.institution_id == institution_id)))
+
+
+def day_after_close(at: dt.datetime, last_closed: dt.date | None) -> dt.date:
+    """`business_day` from the last closed day, for a caller that read it with other things."""
+    return max(at.date(), last_closed + dt.timedelta(days=1)) if last_closed else at.date()
+
+
+@dataclass(frozen=True, slots=True)
+class CounterState:
+    """What every settle or refund needs of the counter, read with one statement (`counter_state`)."""
+
+    shift_id: int
+    institution: Institution
+    last_closed: dt.date | None  # the institution's last closed business day
+    audit_head: tuple[int | None, str | None] | None  # the chain's head, on SQLite (store.audit.append)
+
+
+def counter_state(session: Session, ctx: Actor) -> CounterState:
+    """The cashier's open shift, the institution and its last closed day in one statement; on SQLite
+    also the audit chain's head, safe to use because BEGIN IMMEDIATE holds the write lock already.
+    No open shift, no money (`require_shift`'s message)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    last_close = (select(func.max(DayClose.day)).where(DayClose.institution_id == Institution.id)
+                  .scalar_subquery())
+    columns = [Shift.id, Institution, last_close, *(chain_head_columns() if sqlite else ())]
+    row = session.execute(select(*columns).join_from(Shift, Institution, Shift.institution_id == Institution.id)
+                          .where(Institution.code == ctx.institution_code, Shift.counter == ctx.counter,
+                                 Shift.cashier == ctx.cashier, Shift.closed_at.is_(None))).first()
+    if row is None:
+        _institution(session, ctx.institution_code)  # an unknown institution is said as such
+        raise ServiceError("请先开班（录入备用金）后再收费")
+    return CounterState(row[0], row[1], row[2], (row[3], row[4]) if sqlite else None)
 
 
 def _totals(session: Session, where) -> Totals:  # noqa: ANN001

@@ -37,9 +37,11 @@ def cert(person: Person, cert_type: str, cert_no: str) -> tuple[str, str]:
 
 
 def _rows(session: Session, inst: Institution, person: Person, visit_key: str, operator: str, at: dt.datetime,
-          messages: Sequence[tuple[str, dict[str, Any]]], settlement_id: int | None = None) -> list[str]:
-    """Outbox rows for `messages` (infno, payload) in order, with msgids from one counter draw."""
-    ids = numbers.msgids(session, inst, at, len(messages))
+          messages: Sequence[tuple[str, dict[str, Any]]], settlement_id: int | None = None,
+          first_serial: int | None = None) -> list[str]:
+    """Outbox rows for `messages` (infno, payload) in order, with msgids from one counter draw (or
+    from `first_serial` on, taken by the caller: `settlement_messages` of them)."""
+    ids = numbers.msgids(session, inst, at, len(messages), first_serial)
     rows = [dict(msgid=ids[n], infno=infno, settlement_id=settlement_id,
                  person_key=person.psn_no, payload=json.dumps({"v": PAYLOAD_VERSION, **payload}, ensure_ascii=False),
                  status="pending", attempts=0, next_attempt_at=at, created_at=at, visit_key=visit_key,
@@ -54,10 +56,15 @@ def _line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:
             "amount": fmt(fee.amount), "fee_ocur_time": at.isoformat(sep=" ", timespec="seconds"), **extra}
 
 
+def settlement_messages(inst: Institution) -> int:
+    """How many messages `queue_settlement` queues at this institution (for drawing their serials)."""
+    return 1 if inst.kind == "pharmacy" else 4
+
+
 def queue_settlement(session: Session, inst: Institution, person: Person, *, settlement_id: int, setl_no: str,
                      med_type: str, cert_type: str, cert_no: str, fees: Sequence[Any], result: dict[str, Any],
                      use_account: bool, operator: str, at: dt.datetime, visit_date: dt.date | None = None,
-                     outside_rx: bool = False) -> str:
+                     outside_rx: bool = False, first_serial: int | None = None) -> str:
     """The visit's messages for one settlement; returns the msgid of the settling message. The
     visit begins on its visit date (the year and deductible follow it, decision 6)."""
     cert_type, cert_no = cert(person, cert_type, cert_no)
@@ -69,7 +76,8 @@ def queue_settlement(session: Session, inst: Institution, person: Person, *, set
     rx = "1" if outside_rx else "0"
     if inst.kind == "pharmacy":  # 2102 alone: druginfo + drugdetail (national-interface.md)
         settle["lines"] = [_line(f"{setl_no}{n:03d}"[-30:], f, begin, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]
-        return _rows(session, inst, person, setl_no, operator, at, [(PHARMACY_SETTLE, settle)], settlement_id)[-1]
+        return _rows(session, inst, person, setl_no, operator, at, [(PHARMACY_SETTLE, settle)], settlement_id,
+                     first_serial)[-1]
     batch = setl_no  # one charge batch per visit: chrg_bchno
     messages = [
         (REGISTER, {**common, "cert_type": cert_type, "cert_no": cert_no, "begntime": begntime, "ipt_otp_no": setl_no}),
@@ -79,18 +87,20 @@ def queue_settlement(session: Session, inst: Institution, person: Person, *, set
                                 for n, f in enumerate(fees, 1)]}),
         (SETTLE, {**settle, "chrg_bchno": batch}),
     ]
-    return _rows(session, inst, person, setl_no, operator, at, messages, settlement_id)[-1]
+    assert len(messages) == settlement_messages(inst)
+    return _rows(session, inst, person, setl_no, operator, at, messages, settlement_id, first_serial)[-1]
 
 
 def queue_cancel(session: Session, inst: Institution, person: Person, *, settlement_id: int, setl_no: str,
                  visit_key: str, omsgid: str, oinfno: str, reason: str, result: dict[str, Any], operator: str,
-                 at: dt.datetime) -> str:
+                 at: dt.datetime, first_serial: int | None = None) -> str:
     """2208 (or 2103 at a pharmacy) for a refund: names the original by the centre's setl_id, read
     from the original's answer when sent (the original goes first: one person's messages keep order)."""
     infno = PHARMACY_CANCEL if oinfno == PHARMACY_SETTLE else CANCEL
     payload = {"psn_no": person.psn_no, "insutype": person.insutype, "setl_no": setl_no, "omsgid": omsgid,
                "reason": reason, "setlinfo": result, "setl_time": at.isoformat(timespec="seconds")}
-    return _rows(session, inst, person, visit_key, operator, at, [(infno, payload)], settlement_id)[-1]
+    return _rows(session, inst, person, visit_key, operator, at, [(infno, payload)], settlement_id,
+                 first_serial)[-1]
 
 
 def queue_admission(session: Session, inst: Institution, person: Person, *, adm_no: str, cert_type: str,

@@ -24,7 +24,9 @@ from typing import Any, Iterable
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
+from ..engine.money import ZERO, cents
 from .models import Base
+from .types import Money
 
 GENESIS_PREV = "0" * 64
 ADVISORY_KEY = 7_202_207  # pg_advisory_xact_lock key of the chain
@@ -80,14 +82,41 @@ def _rows(conn: Connection | Session, table: str, ids: list[int]) -> list[list[A
     return rows
 
 
-def rows_digest(conn: Connection | Session, covers: dict[str, list[list[int]]]) -> str:
-    """SHA-256 over the covered rows as they are now; a missing row changes it as an edit does."""
+def _as_stored(table: str) -> list[Any]:
+    """Per covered column, what a value written becomes when read back (money: two places, no -0)."""
+    t = Base.metadata.tables[table]
+    return [(lambda v: None if v is None else cents(v) + ZERO) if isinstance(t.c[name].type, Money)
+            else (lambda v: v) for name in COVERED[table]]
+
+
+def _written_rows(table: str, ids: list[int], written: list[dict[str, Any]]) -> list[list[Any]]:
+    """The covered rows as the caller wrote them in this transaction, in the form `_rows` reads them
+    back; `verify` re-reads them from the table, so a difference between the two shows at once."""
+    by_id = {row["id"]: row for row in written}
+    if sorted(by_id) != ids:
+        raise ValueError(f"audit: the rows written to {table} are not the rows the entry covers")
+    readers = _as_stored(table)
+    return [[read(by_id[i].get(name)) for read, name in zip(readers, COVERED[table])] for i in ids]
+
+
+def rows_digest(conn: Connection | Session, covers: dict[str, list[list[int]]],
+                written: dict[str, list[dict[str, Any]]] | None = None) -> str:
+    """SHA-256 over the covered rows as they are now; a missing row changes it as an edit does.
+    Rows in `written` (table -> column values, as just inserted) are hashed without reading them."""
     h = hashlib.sha256()
     for table in sorted(covers):
         ids = _expand(covers[table])
-        found = _rows(conn, table, ids)
+        found = _written_rows(table, ids, written[table]) if written and table in written else _rows(conn, table, ids)
         h.update(canonical([table, len(ids), found]))
     return h.hexdigest()
+
+
+def head_columns() -> tuple[Any, Any]:
+    """The chain's head (id, hash) as two scalar subqueries, for a caller that already holds the
+    write lock (SQLite's BEGIN IMMEDIATE) to read with its first statement and pass to `append`."""
+    table = Base.metadata.tables["audit_entry"]
+    newest = lambda col: select(col).order_by(table.c.id.desc()).limit(1).scalar_subquery()  # noqa: E731
+    return newest(table.c.id).label("audit_head_id"), newest(table.c.hash).label("audit_head_hash")
 
 
 def entry_hash(entry_id: int, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str, detail: str,
@@ -103,19 +132,29 @@ class Appended:
 
 
 def append(conn: Connection | Session, *, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str,
-           before: Any = None, after: Any = None, covers: dict[str, Iterable[int]] | None = None) -> Appended:
-    """Link one entry to the chain, in the caller's transaction (after its rows are flushed)."""
+           before: Any = None, after: Any = None, covers: dict[str, Iterable[int]] | None = None,
+           written: dict[str, list[dict[str, Any]]] | None = None,
+           head: tuple[int | None, str | None] | None = None) -> Appended:
+    """Link one entry to the chain, in the caller's transaction (after its rows are flushed).
+
+    `written` gives covered rows' values as inserted, so they are hashed without being read again.
+    `head` is the chain's head read earlier in this transaction (`head_columns`), accepted on SQLite
+    only, whose BEGIN IMMEDIATE has held the write lock since then. Were it stale, the entry's id
+    (head + 1, the primary key) would collide and the transaction fail: it cannot fork the chain."""
     dialect = conn.get_bind().dialect if isinstance(conn, Session) else conn.dialect
     if dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
     table = Base.metadata.tables["audit_entry"]
-    last = conn.execute(select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
+    if head is not None and dialect.name == "sqlite":
+        last = head if head[0] is not None else None
+    else:
+        last = conn.execute(select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
     entry_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_PREV)
     ranges = {t: _ranges(ids) for t, ids in (covers or {}).items() if ids}
     body: dict[str, Any] = {"before": before, "after": after}
     if ranges:
         body["covers"] = ranges
-        body["rows_sha256"] = rows_digest(conn, ranges)
+        body["rows_sha256"] = rows_digest(conn, ranges, written)
     detail = canonical(body).decode()
     staff_no, counter, action, obj = staff_no[:30], counter[:30], action[:30], obj[:100]
     digest = entry_hash(entry_id, at, staff_no, counter, action, obj, detail, prev)
