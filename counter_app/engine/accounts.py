@@ -7,16 +7,16 @@ possible; then providers are drawn in binding order, each as far as its balance 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+
+import msgspec
 
 from .claim import Claim
 from .money import ZERO, cents, fmt
 from .policy import PolicyPack
 
 
-@dataclass(frozen=True, slots=True)
-class Burden:
+class Burden(msgspec.Struct, frozen=True):
     """The personal part of a claim, by who may pay it."""
 
     total: Decimal            # psn_part_amt
@@ -24,16 +24,14 @@ class Burden:
     family_payable: Decimal   # the part of that which family accounts may pay
 
 
-@dataclass(frozen=True, slots=True)
-class FamilyDraw:
+class FamilyDraw(msgspec.Struct, frozen=True):
     psn_no: str
     relation: str
     paid: Decimal
     balc: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class AccountPayment:
+class AccountPayment(msgspec.Struct, frozen=True):
     own: Decimal
     own_balc: Decimal
     family: tuple[FamilyDraw, ...]

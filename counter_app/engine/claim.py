@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Mapping
+
+import msgspec
 
 from .money import ZERO, MoneyError, parse_money, parse_ratio, shown
 from .policy import INSUTYPES, MED_TYPES, RELATIONS
@@ -41,23 +42,20 @@ class ClaimError(ValueError):
         self.problems = problems
 
 
-@dataclass(frozen=True, slots=True)
-class Ytd:
+class Ytd(msgspec.Struct, frozen=True):
     year: int
     deductible_paid: Decimal = ZERO
     outpatient_pool_paid: Decimal = ZERO
 
 
-@dataclass(frozen=True, slots=True)
-class Institution:
+class Institution(msgspec.Struct, frozen=True):
     code: str
     level: int
     kind: str
     designated: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
+class Person(msgspec.Struct, frozen=True):
     psn_no: str
     insutype: str
     psn_type: str
@@ -68,8 +66,7 @@ class Person:
     ytd: Ytd
 
 
-@dataclass(frozen=True, slots=True)
-class Provider:
+class Provider(msgspec.Struct, frozen=True):
     """A bound family member whose account may pay (HF-5); `relation` is theirs to the patient."""
 
     psn_no: str
@@ -80,8 +77,7 @@ class Provider:
     died_on: dt.date | None = None  # optional in the claim; from that day the account pays nobody
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(msgspec.Struct, frozen=True):
     code: str
     name: str
     cls: str
@@ -90,8 +86,7 @@ class Item:
     account_payable: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(msgspec.Struct, frozen=True):
     policy: str
     visit_date: dt.date
     med_type: str
@@ -103,7 +98,7 @@ class Claim:
     items: tuple[Item, ...]
     use_own_account: bool = True
     use_family_account: bool = True
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
 class _Fields:

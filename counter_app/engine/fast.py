@@ -18,8 +18,24 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from .claim import (
-    CLASSES, KINDS, LOCATIONS, MAX_CLAIM_CHARS, MAX_FAMILY, MAX_ITEMS, MAX_TEXT, PSN_TYPES, SELF, STATUSES,
-    Claim, ClaimError, Institution, Item, Person, Provider, Ytd, _cross_check,
+    CLASSES,
+    KINDS,
+    LOCATIONS,
+    MAX_CLAIM_CHARS,
+    MAX_FAMILY,
+    MAX_ITEMS,
+    MAX_TEXT,
+    PSN_TYPES,
+    SELF,
+    STATUSES,
+    Claim,
+    ClaimError,
+    Institution,
+    Item,
+    Person,
+    Provider,
+    Ytd,
+    _cross_check,
 )
 from .money import ZERO, cents
 from .policy import INSUTYPES, MED_TYPES, RELATIONS
@@ -108,10 +124,9 @@ def _money(text: str) -> Decimal:
     return value
 
 
-def _text(value: str) -> str:
-    if not value.strip() or not value.isprintable():
-        raise _Refer
-    return value
+def _texts_ok(texts: list[str]) -> bool:
+    """parse_claim's rule for free text, for all of a claim's at once: not blank, no control characters."""
+    return all(map(str.strip, texts)) and "".join(texts).isprintable()
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -144,22 +159,25 @@ def fast_claim(text: str | bytes, packs: tuple[str, ...] | None) -> Claim | None
         doc = _DECODER.decode(text)
         if packs is not None and doc.policy not in packs:
             return None
+        p, inst, family, items = doc.person, doc.institution, doc.family, doc.items
+        texts = [doc.policy, inst.code, p.psn_no, *[f.psn_no for f in family],
+                 *[i.code for i in items], *[i.name for i in items]]
+        if not _texts_ok(texts):
+            return None
         visit = _date(doc.visit_date)
-        p = doc.person
         ytd = Ytd(p.ytd.year, _money(p.ytd.deductible_paid), _money(p.ytd.outpatient_pool_paid)) \
             if p.ytd is not UNSET else Ytd(visit.year)
-        inst = doc.institution
         claim = Claim(
-            policy=_text(doc.policy), visit_date=visit, med_type=doc.med_type,
-            institution=Institution(_text(inst.code), inst.level, inst.kind, inst.designated),
-            prescribing_level=doc.prescribing_level, location=doc.location,
-            person=Person(_text(p.psn_no), p.insutype, p.psn_type, _date(p.retired_on), p.status, p.hospitalized,
-                          _money(p.account_balance), ytd),
-            family=tuple(Provider(_text(f.psn_no), f.relation, f.insutype, f.status, _money(f.account_balance),
-                                  _date(f.died_on)) for f in doc.family),
-            items=tuple(Item(_text(i.code), _text(i.name), i.cls, _money(i.amount), _ratio(i), i.account_payable)
-                        for i in doc.items),
-            use_own_account=doc.use_own_account, use_family_account=doc.use_family_account,
+            doc.policy, visit, doc.med_type, Institution(inst.code, inst.level, inst.kind, inst.designated),
+            doc.prescribing_level, doc.location,
+            Person(p.psn_no, p.insutype, p.psn_type, _date(p.retired_on), p.status, p.hospitalized,
+                   _money(p.account_balance), ytd),
+            tuple([Provider(f.psn_no, f.relation, f.insutype, f.status, _money(f.account_balance),
+                            _date(f.died_on) if f.died_on is not None else None) for f in family]),
+            tuple([Item(i.code, i.name, i.cls, _money(i.amount),
+                        ZERO if i.prepay_ratio is UNSET and i.cls != "B" else _ratio(i), i.account_payable)
+                   for i in items]),
+            doc.use_own_account, doc.use_family_account,
         )
     except Exception:  # noqa: BLE001 - anything unexpected is the careful path's to name
         return None

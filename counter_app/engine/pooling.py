@@ -7,8 +7,9 @@ computes deductible and fund payment (WH-15, WH-16, WH-18).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
+
+import msgspec
 
 from .claim import Claim, Person, Ytd
 from .money import ZERO, cents, fmt
@@ -23,8 +24,7 @@ _INPATIENT = ("21", "52")
 _OWN_RULES = ("14", "21", "51", "52")  # paid under their own (inpatient, special disease, maternity) rules
 
 
-@dataclass(frozen=True, slots=True)
-class PoolDecision:
+class PoolDecision(msgspec.Struct, frozen=True):
     applies: bool
     reason: str
     period: OutpatientPool | None = None
@@ -32,8 +32,7 @@ class PoolDecision:
     ratio_note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class PoolPayment:
+class PoolPayment(msgspec.Struct, frozen=True):
     deductible_met: Decimal
     fund: Decimal
     trace: tuple[tuple[str, str], ...]
