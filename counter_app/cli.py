@@ -5,8 +5,8 @@ Exit codes: 0 done; 2 bad input, one line per problem on stderr and nothing on s
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Sequence
 
@@ -120,7 +120,6 @@ def _cmd_centre(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .sync.centre import serve
-
     from .sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN
 
     passtoken = os.environ.get("COUNTER_APP_CENTRE_PASSTOKEN")

@@ -14,13 +14,20 @@ import datetime as dt
 from sqlalchemy import and_, exists, select
 
 from ..engine.crediting import Credit, Member, monthly_credit, period_label
-from ..policies import load_pack
 from ..engine.money import ZERO
+from ..policies import load_pack
 from ..services.actor import Actor
 from ..services.ledger import BatchPosting, post_batch
 from ..store import Database
 from ..store.models import Account, LedgerEntry, Person
-from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run, start_run
+from .runs import (
+    BatchError,
+    RunReport,
+    account_chunks,
+    audit_chunk,
+    finish_run,
+    start_run,
+)
 
 KIND = "credit"
 DEFAULT_POLICY = "wuhu-2022"
@@ -64,8 +71,8 @@ def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DE
                 report.by_source[outcome.source] += outcome.amount
             else:
                 report.skipped[f"{outcome.rule}: {outcome.reason}"] += 1
-        ids = [row["id"] for row in post_batch(session, postings, KIND, period, at=value_date)]
-        audit_chunk(session, actor, report, ids, chunk_total, dt.datetime.now())
+        entries = post_batch(session, postings, KIND, period, at=value_date)
+        audit_chunk(session, actor, report, entries, chunk_total, dt.datetime.now())
         report.posted += len(postings)
     finish_run(db, actor, report, dt.datetime.now())
     return report

@@ -20,7 +20,14 @@ from ..services.actor import Actor
 from ..services.ledger import INTEREST, BatchPosting, post_batch, year_ledger
 from ..store import Database
 from ..store.models import Account, LedgerEntry
-from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run, start_run
+from .runs import (
+    BatchError,
+    RunReport,
+    account_chunks,
+    audit_chunk,
+    finish_run,
+    start_run,
+)
 
 KIND = INTEREST  # the ledger kind, one name for the batch and for interest paid at closing
 
@@ -58,8 +65,8 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
             report.total += result.interest
             chunk_total += result.interest
             report.by_source["interest"] += result.interest
-        ids = [row["id"] for row in post_batch(session, postings, KIND, period, at=year_end(year))]
-        audit_chunk(session, actor, report, ids, chunk_total, dt.datetime.now())
+        entries = post_batch(session, postings, KIND, period, at=year_end(year))
+        audit_chunk(session, actor, report, entries, chunk_total, dt.datetime.now())
         report.posted += len(postings)
     finish_run(db, actor, report, dt.datetime.now())
     return report

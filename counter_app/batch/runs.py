@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-
 from typing import Iterator
 
 from sqlalchemy import Row, Select, select
@@ -81,12 +80,14 @@ def start_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) ->
         record(session, actor, "batch_start", f"{report.kind} {report.period} run {row.id}", at=at)
 
 
-def audit_chunk(session: Session, actor: Actor, report: RunReport, ids: list[int], total: Decimal,
+def audit_chunk(session: Session, actor: Actor, report: RunReport, entries: list[dict], total: Decimal,
                 at: dt.datetime) -> None:
-    """The audit entry covering one chunk's ledger entries, in the chunk's transaction."""
-    if ids:
+    """The audit entry covering one chunk's ledger entries (as `ledger.post_batch` wrote them: hashed
+    without reading them back), in the chunk's transaction."""
+    if entries:
         record(session, actor, report.kind, f"{report.period} run {report.run_id}", at=at,
-               after={"entries": len(ids), "total": fmt(total)}, covers={"ledger_entry": ids})
+               after={"entries": len(entries), "total": fmt(total)},
+               covers={"ledger_entry": [e["id"] for e in entries]}, written={"ledger_entry": entries})
 
 
 def finish_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) -> None:

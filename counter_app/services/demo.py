@@ -16,11 +16,19 @@ from sqlalchemy import func, insert, select, text
 
 from .. import identity
 from ..store import Database
+from ..store.audit import adopt
 from ..store.models import (
-    Account, CatalogueItem, Credential, FamilyBinding, Institution, LedgerEntry, Person, Staff, YearTotal,
+    Account,
+    CatalogueItem,
+    Credential,
+    FamilyBinding,
+    Institution,
+    LedgerEntry,
+    Person,
+    Staff,
+    YearTotal,
 )
 from .binding import COMMITMENT_TEXT
-from ..store.audit import adopt
 from .staff import demo_staff_row
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"

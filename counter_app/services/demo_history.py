@@ -18,11 +18,19 @@ from sqlalchemy import select, update
 
 from ..engine.crediting import previous_month
 from ..store import Database
-from ..store.models import Account, CatalogueItem, FamilyBinding, Institution, Outbox, Person, Shift
-from .staff import sign_in
+from ..store.models import (
+    Account,
+    CatalogueItem,
+    FamilyBinding,
+    Institution,
+    Outbox,
+    Person,
+    Shift,
+)
 from .errors import ServiceError
 from .settlement import ClaimLine, ClaimRequest, settle_in
 from .shift import expected_cash, shift_totals
+from .staff import sign_in
 
 HOSPITAL, CENTRE, PHARMACY = "H34020200001", "H34020200002", "P34020200003"
 VISITS = {HOSPITAL: 60, CENTRE: 30, PHARMACY: 8}  # outpatient settlements per month before the spike
@@ -59,7 +67,9 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
     """Settle `months` full months before `today`; returns how many, and the planted provider's psn_no."""
     today = today or dt.date.today()
     rng = random.Random(seed)
-    from .demo import DEMO_PASSWORD  # the demo's own staff settle the history, each in their role
+    from .demo import (
+        DEMO_PASSWORD,  # the demo's own staff settle the history, each in their role
+    )
 
     actors = {code: sign_in(db, "p001" if code == PHARMACY else "c001", DEMO_PASSWORD, code, "历史")
               for code in VISITS}

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..engine.interest import Movement, year_end, year_interest
@@ -76,25 +76,29 @@ def post_batch(session: Session, postings: list[BatchPosting], kind: str, period
     rows = [dict(account_id=p.account_id, amount=p.amount, balance_after=p.balance_before + p.amount,
                  kind=p.kind or kind, note=p.note, settlement_id=settlement_id, period=period, created_at=at)
             for p in postings]
-    _insert_returning_ids(session, LedgerEntry, rows, ("account_id", "kind", "amount"))
-    table = Account.__table__
-    session.execute(
-        table.update().where(table.c.id == bindparam("b_id"))
-        .values(balance=bindparam("b_balance"), version=table.c.version + 1),
-        [dict(b_id=p.account_id, b_balance=p.balance_before + p.amount) for p in postings])
+    _insert_returning_ids(session, rows)
+    session.execute(_MOVE_BALANCE, [dict(b_id=p.account_id, b_balance=p.balance_before + p.amount)
+                                    for p in postings])
     return rows
 
 
-def _insert_returning_ids(session: Session, model: type, rows: list[dict], key: tuple[str, ...]) -> None:
-    """Insert `rows` in one statement and give each its id. The ids come back with the columns of
-    `key` and are matched on them: asking the database to keep the parameters' order would make
-    SQLAlchemy send SQLite one INSERT per row."""
-    columns = [getattr(model, name) for name in key]
+def _insert_returning_ids(session: Session, rows: list[dict]) -> None:
+    """Insert ledger `rows` in one statement and give each its id. The ids come back with the
+    account, kind and amount and are matched on them: asking the database to keep the parameters'
+    order would make SQLAlchemy send SQLite one INSERT per row."""
     waiting: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
-        waiting[tuple(row[name] for name in key)].append(row)
-    for found in session.execute(insert(model).returning(model.id, *columns), rows):
-        waiting[tuple(found[1:])].pop(0)["id"] = found[0]
+        waiting[(row["account_id"], row["kind"], row["amount"])].append(row)
+    for entry_id, *key in session.execute(_INSERT_ENTRIES, rows):
+        waiting[tuple(key)].pop(0)["id"] = entry_id
+
+
+# Built once: SQLAlchemy then keys and compiles each a single time.
+_ENTRIES, _ACCOUNTS = LedgerEntry.__table__, Account.__table__
+_INSERT_ENTRIES = _ENTRIES.insert().returning(_ENTRIES.c.id, _ENTRIES.c.account_id, _ENTRIES.c.kind,
+                                              _ENTRIES.c.amount)
+_MOVE_BALANCE = (_ACCOUNTS.update().where(_ACCOUNTS.c.id == bindparam("b_id"))
+                 .values(balance=bindparam("b_balance"), version=_ACCOUNTS.c.version + 1))
 
 
 def interest_to_close(session: Session, account: Account, at: dt.datetime) -> list[LedgerEntry]:

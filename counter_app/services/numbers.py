@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
-from ..store.models import Institution, NumberSequence
+from ..store.models import Institution
 
 
 def next_value(session: Session, institution: Institution, name: str, count: int = 1) -> int:
@@ -22,19 +24,23 @@ def take(session: Session, institution: Institution, counts: dict[str, int]) -> 
     counter comes first and taken in turn by the others, so two counters settling the first time at
     once never collide on creating it (they did: a unique violation reached the cashier). Rows are
     taken in name order, so two transactions drawing the same pair never wait on each other in a ring."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    table = NumberSequence.__table__
-    statement = upsert(table).values([dict(institution_id=institution.id, name=name, last_value=counts[name])
-                                      for name in sorted(counts)])
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.institution_id, table.c.name],
-        set_={"last_value": table.c.last_value + statement.excluded.last_value},
-    ).returning(table.c.name, table.c.last_value)
-    return {name: last - counts[name] + 1 for name, last in session.execute(statement)}
+    names = sorted(counts)
+    params = {"institution_id": institution.id}
+    for k, name in enumerate(names):
+        params[f"name{k}"], params[f"count{k}"] = name, counts[name]
+    return {name: last - counts[name] + 1 for name, last in session.execute(_take_statement(len(names)), params)}
+
+
+@functools.cache
+def _take_statement(rows: int) -> TextClause:
+    """The upsert for `rows` counters, in the SQL that SQLite (3.35+) and PostgreSQL both speak.
+    Written out because SQLAlchemy cannot cache its ON CONFLICT construct and would compile it
+    again on every settle."""
+    values = ", ".join(f"(:institution_id, :name{k}, :count{k})" for k in range(rows))
+    return text(f"INSERT INTO number_sequence (institution_id, name, last_value) VALUES {values} "
+                "ON CONFLICT (institution_id, name) DO UPDATE "
+                "SET last_value = number_sequence.last_value + excluded.last_value "
+                "RETURNING name, last_value")
 
 
 def msgids(session: Session, institution: Institution, at: dt.datetime, count: int = 1,

@@ -9,24 +9,36 @@ then writes the settlement, its ledger entries, the year totals and an outbox ro
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..engine import CentreFund, Settlement as EngineSettlement
-from ..engine import claim_to_json, settle as engine_settle
-from ..engine.claim import Claim, Institution as ClaimInstitution, Item, Person as ClaimPerson, Provider, Ytd
+from ..engine import CentreFund, claim_to_json
+from ..engine import Settlement as EngineSettlement
+from ..engine import settle as engine_settle
+from ..engine.claim import Claim, Item, Provider, Ytd
+from ..engine.claim import Institution as ClaimInstitution
+from ..engine.claim import Person as ClaimPerson
 from ..engine.money import ZERO, cents, fmt
 from ..engine.settlement import MONEY_FIELDS
 from ..policies import load_pack
 from ..store import Database
 from ..store.models import (
-    Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, Settlement, YearTotal,
+    Account,
+    CatalogueItem,
+    FamilyBinding,
+    Institution,
+    LedgerEntry,
+    Outbox,
+    Person,
+    Settlement,
+    YearTotal,
 )
 from . import ledger, numbers, upstream
 from .actor import Actor
@@ -129,7 +141,7 @@ def _items(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[tuple[Item, 
     if not lines:
         raise ServiceError("请至少录入一个收费项目")
     codes = {line.code for line in lines}
-    found = {c.code: c for c in session.scalars(select(CatalogueItem).where(CatalogueItem.code.in_(codes)))}
+    found = {c.code: c for c in session.scalars(_CATALOGUE, {"codes": sorted(codes)})}
     items, fees = [], []
     for n, line in enumerate(lines, 1):
         cat = found.get(line.code)
@@ -163,6 +175,33 @@ class _People:
     providers: list[tuple[FamilyBinding, Person, Account | None]]
 
 
+@functools.cache
+def _people_query(lock: bool) -> Select:
+    """`_people`'s statement, built once (bound parameters pid, year, policy)."""
+    pid = bindparam("pid")
+    active = and_(FamilyBinding.beneficiary_id == pid, FamilyBinding.ended_at.is_(None))
+    valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == bindparam("policy"))
+
+    def year_sum(column):  # noqa: ANN001, ANN202
+        return (select(func.coalesce(func.sum(column), ZERO))
+                .where(YearTotal.person_id == pid, YearTotal.year == bindparam("year")).scalar_subquery())
+
+    query = (select(Person, Account, FamilyBinding, year_sum(YearTotal.deductible_paid),
+                    year_sum(YearTotal.outpatient_pool_paid))
+             .outerjoin(Account, Account.person_id == Person.id)
+             .outerjoin(FamilyBinding, and_(FamilyBinding.provider_id == Person.id, active, valid))
+             .where(or_(Person.id == pid, Person.id.in_(select(FamilyBinding.provider_id).where(active))))
+             .order_by(Person.id))
+    return query.with_for_update(of=Person) if lock else query
+
+
+_LOCK_ACCOUNTS = (select(Account).where(Account.person_id.in_(bindparam("ids", expanding=True)))
+                  .order_by(Account.id).with_for_update().execution_options(populate_existing=True))
+_CATALOGUE = select(CatalogueItem).where(CatalogueItem.code.in_(bindparam("codes", expanding=True)))
+_INSERT_SETTLEMENT = Settlement.__table__.insert().returning(Settlement.__table__.c.id)
+_INSERT_YEAR_TOTAL = YearTotal.__table__.insert().returning(YearTotal.__table__.c.id)
+
+
 def _people(session: Session, person_id: int, year: int, policy: str, *, lock: bool) -> _People:
     """One statement: the patient and every active provider (the patient's first), each with their
     account and the binding; the year totals as two scalar subqueries. A binding counts if it was
@@ -171,26 +210,10 @@ def _people(session: Session, person_id: int, year: int, policy: str, *, lock: b
     With `lock` on PostgreSQL the people are locked in id order by this statement (FOR UPDATE OF
     person) and their accounts by a second, which reads them again as locked; SQLite's writer
     already holds the write lock (BEGIN IMMEDIATE)."""
-    active = and_(FamilyBinding.beneficiary_id == person_id, FamilyBinding.ended_at.is_(None))
-    valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy)
-
-    def year_sum(column):  # noqa: ANN001, ANN202
-        return (select(func.coalesce(func.sum(column), ZERO))
-                .where(YearTotal.person_id == person_id, YearTotal.year == year).scalar_subquery())
-
-    query = (select(Person, Account, FamilyBinding, year_sum(YearTotal.deductible_paid),
-                    year_sum(YearTotal.outpatient_pool_paid))
-             .outerjoin(Account, Account.person_id == Person.id)
-             .outerjoin(FamilyBinding, and_(FamilyBinding.provider_id == Person.id, active, valid))
-             .where(or_(Person.id == person_id, Person.id.in_(select(FamilyBinding.provider_id).where(active))))
-             .order_by(Person.id))
     postgres = lock and session.get_bind().dialect.name != "sqlite"
-    if postgres:
-        query = query.with_for_update(of=Person)
-    rows = session.execute(query).all()
+    rows = session.execute(_people_query(postgres), {"pid": person_id, "year": year, "policy": policy}).all()
     if postgres and rows:
-        session.execute(select(Account).where(Account.person_id.in_([r[0].id for r in rows]))
-                        .order_by(Account.id).with_for_update().execution_options(populate_existing=True)).all()
+        session.execute(_LOCK_ACCOUNTS, {"ids": [r[0].id for r in rows]}).all()
     patient = next((r for r in rows if r[0].id == person_id), None)
     if patient is None:
         raise NotFound(f"未找到参保人（内部编号 {person_id}）")
@@ -319,7 +342,7 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
         shift_id=state.shift_id, business_day=day_after_close(at, state.last_closed), tender=tender,
         tendered=tendered,
     )
-    row["id"] = session.execute(insert(Settlement).values(row).returning(Settlement.id)).scalar_one()
+    row["id"] = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
     draws = []
     if result.own_acct_pay:
         draws.append((accounts[person.psn_no], -result.own_acct_pay, "settle", f"结算 {setl_no}"))
@@ -331,7 +354,7 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
     if (result.act_pay_dedc or result.hifp_pay) and centre is None:  # the outpatient year totals only
         totals.append(dict(person_id=person.id, year=claim.visit_date.year, deductible_paid=result.act_pay_dedc,
                            outpatient_pool_paid=result.hifp_pay, settlement_id=row["id"], note=f"结算 {setl_no}"))
-        totals[0]["id"] = session.execute(insert(YearTotal).values(totals[0]).returning(YearTotal.id)).scalar_one()
+        totals[0]["id"] = session.execute(_INSERT_YEAR_TOTAL, totals[0]).scalar_one()
     msgid = ""
     if queued:
         msgid = upstream.queue_settlement(
@@ -457,7 +480,7 @@ def reverse_in(session: Session, ctx: Actor, inst: Institution, orig: Settlement
         shift_id=state.shift_id, business_day=day_after_close(at, state.last_closed), tender=orig.tender,
         tendered=None,
     )
-    row["id"] = session.execute(insert(Settlement).values(row).returning(Settlement.id)).scalar_one()
+    row["id"] = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
     note = f"退费 {new_no}（原 {setl_no}）"
     written = _post(session, [(account, -amount, "refund", note) for amount, account, _ in drawn], at, row["id"])
     reversed_entries = tuple((psn_no, -amount) for amount, _, psn_no in drawn)

@@ -9,17 +9,25 @@ settled after its close belongs to the next day.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
 from ..store.audit import head_columns as chain_head_columns
-from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Settlement, Shift
+from ..store.models import (
+    DayClose,
+    DepositEntry,
+    Institution,
+    LedgerEntry,
+    Settlement,
+    Shift,
+)
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, ServiceError
@@ -145,17 +153,24 @@ class CounterState:
     audit_head: tuple[int | None, str | None] | None  # the chain's head, on SQLite (store.audit.append)
 
 
+@functools.cache
+def _counter_state_query(sqlite: bool) -> Select:
+    """`counter_state`'s statement, built once (SQLAlchemy keys and compiles it a single time)."""
+    last_close = (select(func.max(DayClose.day)).where(DayClose.institution_id == Institution.id)
+                  .scalar_subquery())
+    columns = [Shift.id, Institution, last_close, *(chain_head_columns() if sqlite else ())]
+    return (select(*columns).join_from(Shift, Institution, Shift.institution_id == Institution.id)
+            .where(Institution.code == bindparam("code"), Shift.counter == bindparam("counter"),
+                   Shift.cashier == bindparam("cashier"), Shift.closed_at.is_(None)))
+
+
 def counter_state(session: Session, ctx: Actor) -> CounterState:
     """The cashier's open shift, the institution and its last closed day in one statement; on SQLite
     also the audit chain's head, safe to use because BEGIN IMMEDIATE holds the write lock already.
     No open shift, no money (`require_shift`'s message)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
-    last_close = (select(func.max(DayClose.day)).where(DayClose.institution_id == Institution.id)
-                  .scalar_subquery())
-    columns = [Shift.id, Institution, last_close, *(chain_head_columns() if sqlite else ())]
-    row = session.execute(select(*columns).join_from(Shift, Institution, Shift.institution_id == Institution.id)
-                          .where(Institution.code == ctx.institution_code, Shift.counter == ctx.counter,
-                                 Shift.cashier == ctx.cashier, Shift.closed_at.is_(None))).first()
+    row = session.execute(_counter_state_query(sqlite), {"code": ctx.institution_code, "counter": ctx.counter,
+                                                         "cashier": ctx.cashier}).first()
     if row is None:
         _institution(session, ctx.institution_code)  # an unknown institution is said as such
         raise ServiceError("请先开班（录入备用金）后再收费")

@@ -17,7 +17,6 @@ import datetime as dt
 import json
 from typing import Any, Sequence
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..engine.money import fmt
@@ -47,8 +46,11 @@ def _rows(session: Session, inst: Institution, person: Person, visit_key: str, o
                  status="pending", attempts=0, next_attempt_at=at, created_at=at, visit_key=visit_key,
                  institution_id=inst.id, operator=operator)
             for n, (infno, payload) in enumerate(messages)]
-    session.execute(insert(Outbox), rows)  # one executemany: nothing reads these rows back as objects
+    session.execute(_INSERT_OUTBOX, rows)  # one executemany: nothing reads these rows back as objects
     return [row["msgid"] for row in rows]
+
+
+_INSERT_OUTBOX = Outbox.__table__.insert()  # built once
 
 
 def _line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:

@@ -143,12 +143,11 @@ def append(conn: Connection | Session, *, at: dt.datetime, staff_no: str, counte
     (head + 1, the primary key) would collide and the transaction fail: it cannot fork the chain."""
     dialect = conn.get_bind().dialect if isinstance(conn, Session) else conn.dialect
     if dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
-    table = Base.metadata.tables["audit_entry"]
+        conn.execute(_LOCK, {"k": ADVISORY_KEY})
     if head is not None and dialect.name == "sqlite":
         last = head if head[0] is not None else None
     else:
-        last = conn.execute(select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
+        last = conn.execute(_HEAD).first()
     entry_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_PREV)
     ranges = {t: _ranges(ids) for t, ids in (covers or {}).items() if ids}
     body: dict[str, Any] = {"before": before, "after": after}
@@ -158,9 +157,16 @@ def append(conn: Connection | Session, *, at: dt.datetime, staff_no: str, counte
     detail = canonical(body).decode()
     staff_no, counter, action, obj = staff_no[:30], counter[:30], action[:30], obj[:100]
     digest = entry_hash(entry_id, at, staff_no, counter, action, obj, detail, prev)
-    conn.execute(table.insert().values(id=entry_id, at=at, staff_no=staff_no, counter=counter, action=action,
-                                       object=obj, detail=detail, prev_hash=prev, hash=digest))
+    conn.execute(_INSERT, dict(id=entry_id, at=at, staff_no=staff_no, counter=counter, action=action,
+                               object=obj, detail=detail, prev_hash=prev, hash=digest))
     return Appended(entry_id, digest)
+
+
+# Built once: SQLAlchemy then keys and compiles each a single time, not on every append.
+_ENTRY = Base.metadata.tables["audit_entry"]
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HEAD = select(_ENTRY.c.id, _ENTRY.c.hash).order_by(_ENTRY.c.id.desc()).limit(1)
+_INSERT = _ENTRY.insert()
 
 
 def uncovered(conn: Connection | Session) -> dict[str, list[int]]:

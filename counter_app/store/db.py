@@ -96,7 +96,9 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
     def _alembic(self) -> "Config":
-        from alembic.config import Config  # alembic loads only when the schema needs it (cold start)
+        from alembic.config import (
+            Config,  # alembic loads only when the schema needs it (cold start)
+        )
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))

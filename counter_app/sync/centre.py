@@ -38,11 +38,10 @@ from typing import Any
 
 from aiohttp import web
 
-from . import fields as F, wire
+from . import fields as F
+from . import wire
 from .centre_books import Books, InpatientPolicy, Refusal, _d
 from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
-
-
 
 FAULT_MODES = ("none", "delay", "hold", "error500", "reject", "drop_after_commit", "refuse")
 ADMIN_HOST = "127.0.0.1"  # the admin endpoints are never reachable from another machine

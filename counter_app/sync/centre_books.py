@@ -19,14 +19,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..engine import CentreFund, settle as engine_settle
-from ..engine.claim import Claim, Institution as ClaimInstitution, Item, Person as ClaimPerson, Provider, Ytd
+from ..engine import CentreFund
+from ..engine import settle as engine_settle
+from ..engine.claim import Claim, Item, Provider, Ytd
+from ..engine.claim import Institution as ClaimInstitution
+from ..engine.claim import Person as ClaimPerson
 from ..engine.money import ZERO, cents
 from ..engine.pooling import is_retiree
 from ..policies import load_pack_file, policy_dir
 from ..resources import resource_dir
 from ..services.lookup import provider_relation
-from . import fields as F, hefei_names
+from . import fields as F
+from . import hefei_names
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -133,8 +137,16 @@ class Books:
         from sqlalchemy import func, select
 
         from ..store import Database
-        from ..store.models import (Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person,
-                                    YearTotal)
+        from ..store.models import (
+            Account,
+            CatalogueItem,
+            FamilyBinding,
+            Institution,
+            LedgerEntry,
+            Outbox,
+            Person,
+            YearTotal,
+        )
 
         src = Database(url)
         with src.sessions() as s:

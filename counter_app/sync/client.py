@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 
-from . import fields as F, wire
+from . import fields as F
+from . import wire
 from .gateway import Credentials, sign
 
 

@@ -19,11 +19,13 @@ from typing import Any, Callable
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
+from ..services import upstream
 from ..services.sync_status import OutboxEntry, release, unsent, void  # noqa: F401 - re-exported
 from ..store import Database
-from ..services import upstream
 from ..store.models import CentreResult, Institution, Outbox, Staff
-from . import compare, fields as F, messages as M, wire
+from . import compare, wire
+from . import fields as F
+from . import messages as M
 from .client import CentreClient, Rejected, Transient
 
 

@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING
 from ...engine.money import fmt
 from ...services import settlement as svc
 from ...services.errors import ServiceError
-from ...services.shift import ShiftHasPending, ShiftState, close_shift, open_shift, shift_state
-from ..ops import Op
-
+from ...services.shift import (
+    ShiftHasPending,
+    ShiftState,
+    close_shift,
+    open_shift,
+    shift_state,
+)
 from ..dialogs.outbox import OutboxDialog
 from ..dialogs.shift import CloseShiftDialog, DayCloseDialog, OpenShiftDialog
-from .widgets import money_text as _money_text, unsent_summary
+from ..ops import Op
+from .widgets import money_text as _money_text
+from .widgets import unsent_summary
 
 if TYPE_CHECKING:
     pass

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ...engine.money import cents
-from ...services.catalogue import CatalogueEntry
 from ...services.actor import Actor
-
+from ...services.catalogue import CatalogueEntry
 
 # What each counter settles: outpatient (general, emergency, special disease, maternity) or a pharmacy.
 COUNTER_MED_TYPES = {"outpatient": ("11", "13", "14", "51"), "pharmacy": ("41",), "inpatient": ("21", "52")}

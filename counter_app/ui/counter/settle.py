@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from ... import labels
 from ...engine.money import fmt
-from ...services import inpatient, settlement as svc
+from ...services import inpatient
+from ...services import settlement as svc
 from ...services.errors import ServiceError
 from ...services.staff import approve_refund
 from .. import slip_printer
-from ..ops import Op
-
 from ..dialogs.settlement import SettlementDialog
+from ..ops import Op
 from .widgets import money_text as _money_text
 
 if TYPE_CHECKING:
@@ -129,7 +129,9 @@ class SettleMixin:
             self.show_error(RuntimeError(f"结算已完成（{setl_no}），但结算单未能打印：{exc}。可按 F10 补打"))
 
         def render() -> tuple[Path, Any]:
-            from ...printing import output  # reportlab loads with the first slip, not at start
+            from ...printing import (
+                output,  # reportlab loads with the first slip, not at start
+            )
 
             return output.save_pdf(self.db, self.settings.context, setl_no, self.settings.slip_dir)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ... import labels
-from ...services import inpatient, lookup, settlement as svc
-from ...services.catalogue import CatalogueEntry
+from ...services import inpatient, lookup
+from ...services import settlement as svc
 from ...services.actor import Actor
+from ...services.catalogue import CatalogueEntry
 from ...services.errors import ServiceError
 from ...services.shift import ShiftState
 from ...services.sync_status import SyncStatus, sync_status
@@ -23,18 +24,42 @@ from ...store import Database
 from .. import slip_printer
 from ..ops import Op
 from ..qt import (
-    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QGroupBox, QHBoxLayout, QHeaderView, QKeySequence, QLabel, QLineEdit, QListWidget, QMainWindow, QPushButton, QShortcut, Qt, QTableWidget, QTimer, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QKeySequence,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QPushButton,
+    QShortcut,
+    Qt,
+    QTableWidget,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
 )
-
-from .person_panel import PersonPanel
-from .settings import COUNTER_KIND, COUNTER_MED_TYPES, KEY_PERMISSIONS, PRESCRIBING_LEVELS, CounterSettings, Line
-from .settlement_panel import PreviewPanel
-from .widgets import label as _label
-
 from .claim import ClaimMixin
 from .drawer import DrawerMixin
+from .person_panel import PersonPanel
+from .settings import (
+    COUNTER_KIND,
+    COUNTER_MED_TYPES,
+    KEY_PERMISSIONS,
+    PRESCRIBING_LEVELS,
+    CounterSettings,
+    Line,
+)
 from .settle import SettleMixin
+from .settlement_panel import PreviewPanel
 from .stay import StayMixin
+from .widgets import label as _label
 
 
 class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow):
