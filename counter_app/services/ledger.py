@@ -6,13 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..engine.interest import Movement, year_end, year_interest
 from ..engine.money import ZERO
 from ..policies import load_interest_rules
 from ..store.models import Account, LedgerEntry
+from ..store.types import Money
 from .errors import ServiceError
 
 INTEREST = "interest"  # the ledger kind of yearly interest (WH-11)
@@ -76,10 +77,54 @@ def post_batch(session: Session, postings: list[BatchPosting], kind: str, period
     rows = [dict(account_id=p.account_id, amount=p.amount, balance_after=p.balance_before + p.amount,
                  kind=p.kind or kind, note=p.note, settlement_id=settlement_id, period=period, created_at=at)
             for p in postings]
+    if len(rows) >= BULK_FROM:
+        _post_bulk(session, rows)
+        return rows
     _insert_returning_ids(session, rows)
     session.execute(_MOVE_BALANCE, [dict(b_id=p.account_id, b_balance=p.balance_before + p.amount)
                                     for p in postings])
     return rows
+
+
+BULK_FROM = 200  # postings at which post_batch writes through the driver (batches), not SQLAlchemy
+
+
+def _post_bulk(session: Session, rows: list[dict]) -> None:
+    """A batch chunk's entries and balances through the database driver: SQLAlchemy's per-row
+    parameter handling costs more than the database's work at a million rows. The ids are taken
+    first (SQLite: after the largest, under the write lock the chunk holds; PostgreSQL: from the
+    table's sequence), so no RETURNING is needed; then SQLite gets one executemany per table and
+    PostgreSQL a COPY and one UPDATE from arrays. Values are converted by the columns' own types."""
+    bind = session.get_bind()
+    dialect = bind.dialect
+    raw = session.connection().connection.driver_connection
+    n = len(rows)
+    if dialect.name == "sqlite":
+        first = session.execute(_MAX_ENTRY_ID).scalar_one() + 1
+        ids = range(first, first + n)
+    else:
+        ids = session.execute(_NEXT_ENTRY_IDS, {"n": n}).scalars().all()
+    money = Money().process_bind_param
+    at = _ENTRIES.c.created_at.type.bind_processor(dialect)
+    stamp = at(rows[0]["created_at"]) if at else rows[0]["created_at"]
+    for row, entry_id in zip(rows, ids, strict=True):
+        row["id"] = entry_id
+    values = [(r["id"], r["account_id"], money(r["amount"], dialect), money(r["balance_after"], dialect), r["kind"],
+               r["note"], r["settlement_id"], r["period"], stamp if r["created_at"] is rows[0]["created_at"]
+               else (at(r["created_at"]) if at else r["created_at"])) for r in rows]
+    columns = "id, account_id, amount, balance_after, kind, note, settlement_id, period, created_at"
+    if dialect.name == "sqlite":
+        raw.executemany(f"INSERT INTO ledger_entry ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        raw.executemany("UPDATE account SET balance = ?, version = version + 1 WHERE id = ?",
+                        [(v[3], v[1]) for v in values])
+    else:
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY ledger_entry ({columns}) FROM STDIN") as copy:
+                for v in values:
+                    copy.write_row(v)
+            cursor.execute("UPDATE account SET balance = v.balance, version = account.version + 1 "
+                           "FROM unnest(%s::integer[], %s::numeric[]) AS v(id, balance) WHERE account.id = v.id",
+                           ([v[1] for v in values], [v[3] for v in values]))
 
 
 def _insert_returning_ids(session: Session, rows: list[dict]) -> None:
@@ -97,6 +142,8 @@ def _insert_returning_ids(session: Session, rows: list[dict]) -> None:
 _ENTRIES, _ACCOUNTS = LedgerEntry.__table__, Account.__table__
 _INSERT_ENTRIES = _ENTRIES.insert().returning(_ENTRIES.c.id, _ENTRIES.c.account_id, _ENTRIES.c.kind,
                                               _ENTRIES.c.amount)
+_MAX_ENTRY_ID = select(func.coalesce(func.max(_ENTRIES.c.id), 0))
+_NEXT_ENTRY_IDS = text("SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) FROM generate_series(1, :n)")
 _MOVE_BALANCE = (_ACCOUNTS.update().where(_ACCOUNTS.c.id == bindparam("b_id"))
                  .values(balance=bindparam("b_balance"), version=_ACCOUNTS.c.version + 1))
 

@@ -115,3 +115,37 @@ def test_refusals_write_nothing(sqlite_url, month, message):
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(BatchRun)) == 0
         assert credits(db, "2026-12") == {} and credits(db, "2022-06") == {}
+
+
+def test_a_chunk_of_hundreds_is_posted_in_bulk_and_still_ties_to_the_ledger(db_url):
+    """From ledger.BULK_FROM postings a chunk goes through the driver (executemany / COPY) with ids
+    taken first: the entries, the balances and the audit chain must come out as on the small path."""
+    from sqlalchemy import func, insert, select
+
+    from counter_app.services.ledger import BULK_FROM, mismatched_accounts
+    from counter_app.store.audit import adopt, verify
+    from counter_app.store.models import Account, LedgerEntry, Person
+
+    n = BULK_FROM + 50
+    db = Database(db_url)
+    with db.transaction() as s:
+        s.execute(insert(Person), [dict(id=i, psn_no=f"B{i:06d}", certno=f"{i:018d}", name="测试", insutype="310",
+                                        psn_type="in_service", status="normal", hospitalized=False,
+                                        contribution_base=D("5000.00")) for i in range(1, n + 1)])
+        s.execute(insert(Account), [dict(id=i, person_id=i, opened_on=dt.date(2010, 1, 1), balance=D("100.00"),
+                                         version=1) for i in range(1, n + 1)])
+        s.execute(insert(LedgerEntry), [dict(account_id=i, amount=D("100.00"), balance_after=D("100.00"),
+                                             kind="opening", note="t", created_at=dt.datetime(2026, 1, 1))
+                                        for i in range(1, n + 1)])
+        adopt(s, at=dt.datetime(2026, 1, 1), staff_no="test", counter="setup", action="load", obj="opening")
+    report = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY, chunk=n)
+    assert report.posted == n
+    with db.sessions() as s:
+        assert mismatched_accounts(s) == []
+        assert verify(s) == []  # the audit entry hashed what the database holds
+        credited = s.scalars(select(LedgerEntry).where(LedgerEntry.kind == "credit").order_by(LedgerEntry.id)).all()
+        assert [e.account_id for e in credited] == list(range(1, n + 1))
+        assert all(e.balance_after == D("100.00") + e.amount and e.period == "2026-10" for e in credited)
+        assert s.scalar(select(func.min(Account.version))) == 2
+    again = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY, chunk=n)
+    assert (again.posted, again.already) == (0, n)
