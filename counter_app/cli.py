@@ -16,15 +16,18 @@ if TYPE_CHECKING:
 from .engine import ClaimError
 
 EXIT_BAD_INPUT = 2
+DEFAULT_CENTRE = "http://127.0.0.1:8765"  # the reference centre, for training
 
 
 def _credentials(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The counter's gateway credentials: --paasid (or $COUNTER_APP_PAASID) with the passtoken in
-    $COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair."""
+    """The counter's gateway credentials: --paasid (or $COUNTER_APP_PAASID, or the settings file)
+    with the passtoken in $COUNTER_APP_PASSTOKEN (or the settings file); with neither, the reference
+    centre's training pair."""
     from .sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
 
-    paasid = getattr(args, "paasid", None) or os.environ.get("COUNTER_APP_PAASID")
-    passtoken = os.environ.get("COUNTER_APP_PASSTOKEN")
+    cfg = _settings()
+    paasid = getattr(args, "paasid", None) or os.environ.get("COUNTER_APP_PAASID") or cfg.paasid
+    passtoken = os.environ.get("COUNTER_APP_PASSTOKEN") or cfg.passtoken
     if paasid and passtoken:
         return Credentials(paasid, passtoken)
     if paasid or passtoken:
@@ -62,18 +65,42 @@ def _cmd_settle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_db(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from .store import Database, DatabaseError
+def _settings():  # type: ignore[no-untyped-def]
+    """The counter's settings file (config.py); a broken file is one clear line and exit 2."""
+    from .config import ConfigError, load
 
     try:
-        return Database(args.db)
+        return load()
+    except ConfigError as exc:
+        print(f"settings: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+def _open_db(args: argparse.Namespace, *, create: bool = False):  # type: ignore[no-untyped-def]
+    """The database of --db, else of the settings file, else the default SQLite file. Only the
+    commands that make a database (`db upgrade`, `demo-data`, the first start) pass `create`:
+    elsewhere a SQLite file that is not there is an error, not a new empty database."""
+    from .store import Database, DatabaseError
+
+    cfg = _settings()  # read first: a broken settings file is said even when --db is given
+    url = getattr(args, "db", None) or cfg.database or None
+    first_start = url is None and getattr(args, "command", None) == "run"  # a fresh install's default file
+    try:
+        return Database(url, create=create or first_start)
     except DatabaseError as exc:
         print(str(exc), file=sys.stderr)
         raise SystemExit(1) from None
 
 
+def _centre_down(what: str, exc: Exception) -> int:
+    """One line instead of a traceback when the centre cannot be reached or answers garbage."""
+    print(f"{what}: the insurance centre did not answer ({type(exc).__name__}: {str(exc)[:200]}); "
+          "nothing was changed — try again when it is reachable", file=sys.stderr)
+    return 3
+
+
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    db = _open_db(args)  # opening upgrades
+    db = _open_db(args, create=True)  # opening upgrades
     print(f"{db.describe()}: schema at revision {db.current_revision()}")
     return 0
 
@@ -81,7 +108,7 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from .services.demo import create_demo
 
-    db = _open_db(args)
+    db = _open_db(args, create=True)
     try:
         counts = create_demo(db, args.persons, seed=args.seed, history_months=args.history_months)
     except ValueError as exc:
@@ -98,7 +125,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .services.demo import DEMO_INSTITUTION, create_demo
     from .store.models import Person
 
-    db = _open_db(args)
+    cfg = _settings()
+    db = _open_db(args, create=args.demo)
     if args.demo:
         with db.sessions() as s:
             empty = not s.scalar(select(func.count()).select_from(Person))
@@ -110,10 +138,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from .ui.app import default_slip_dir, run
 
-    return run(db, args.institution or DEMO_INSTITUTION, args.counter,
-               Path(args.slips) if args.slips else default_slip_dir(), args.printer, centre=args.centre,
-               credentials=_credentials(args) if args.centre else None, sync_warn_minutes=args.sync_warn_minutes,
-               centre_presettle=args.centre_presettle, customer_display=args.customer_display)
+    from .services.backup import Schedule, hold
+
+    held = hold(db)  # `restore` refuses while this counter runs  # noqa: F841 - kept open until exit
+    backups = Schedule(db, Path(cfg.backup_dir), cfg.backup_keep, cfg.backup_every_minutes) \
+        if cfg.backup_dir and db.is_sqlite else None
+    centre = args.centre or cfg.centre or None
+    return run(db, args.institution or cfg.institution or DEMO_INSTITUTION, args.counter or cfg.counter,
+               Path(args.slips) if args.slips else default_slip_dir(), args.printer or cfg.printer or None,
+               centre=centre, credentials=_credentials(args) if centre else None,
+               sync_warn_minutes=args.sync_warn_minutes, centre_presettle=args.centre_presettle,
+               customer_display=args.customer_display or cfg.customer_display, backups=backups)
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:
@@ -147,7 +182,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     db = _open_db(args)
     if args.parked:
         return _list_parked(db)
-    client = CentreClient(args.centre, credentials=_credentials(args))
+    client = CentreClient(args.centre or _settings().centre or DEFAULT_CENTRE, credentials=_credentials(args))
     try:
         while True:
             report = drain(db, client)
@@ -203,7 +238,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from .services.demo import DEMO_INSTITUTION
-    from .sync.client import CentreClient
+    from .sync.client import CentreClient, Rejected, Transient
     from .sync.reconcile import describe, reconcile_day
 
     db = _open_db(args)
@@ -212,8 +247,14 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"--date: not a date YYYY-MM-DD: {args.date!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    report = reconcile_day(db, CentreClient(args.centre, credentials=_credentials(args)),
-                           args.institution or DEMO_INSTITUTION, day)
+    cfg = _settings()
+    client = CentreClient(args.centre or cfg.centre or DEFAULT_CENTRE, credentials=_credentials(args))
+    try:
+        report = reconcile_day(db, client, args.institution or cfg.institution or DEMO_INSTITUTION, day)
+    except (Transient, Rejected, OSError) as exc:
+        return _centre_down("reconcile", exc)
+    finally:
+        client.close()
     print(describe(report))
     return 0 if report.ties else 4
 
@@ -333,8 +374,85 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     return _batch(run)
 
 
+def _cmd_config(args: argparse.Namespace) -> int:
+    from .config import DESCRIPTIONS, ConfigError, config_path, set_value, shown
+
+    if args.config_command == "path":
+        print(config_path())
+        return 0
+    if args.config_command == "set":
+        try:
+            old, new = set_value(args.key, args.value)
+        except ConfigError as exc:
+            print(f"config set: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"{args.key}: {shown(args.key, old)} -> {shown(args.key, new)}  ({config_path()})")
+        return 0
+    cfg = _settings()
+    print(f"# {config_path()}{'' if config_path().exists() else ' (not written yet: the defaults)'}")
+    for key, label in DESCRIPTIONS.items():
+        print(f"{key} = {shown(key, getattr(cfg, key))}    # {label}")
+    return 0
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .services.backup import backup
+    from .store import DatabaseError
+
+    cfg = _settings()
+    folder = args.to or cfg.backup_dir
+    if not folder:
+        print("backup: give --to FOLDER, or set backup_dir (`counter-app config set backup_dir FOLDER`)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = _open_db(args)
+    try:
+        path = backup(db, Path(folder), cfg.backup_keep, why="hand")
+    except (DatabaseError, OSError) as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {db.describe()} to {path} (keeping the newest {cfg.backup_keep})")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .services.backup import restore
+    from .store import DatabaseError
+    from .store.db import default_url
+
+    url = args.db or _settings().database or default_url()
+    try:
+        checked, kept = restore(Path(args.file), url)
+    except (DatabaseError, OSError) as exc:
+        print(f"restore: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.file}: schema {checked.revision}, {checked.audit_entries} audit entries and "
+          f"{checked.accounts} accounts check out" + (f"; the replaced database is kept as {kept}" if kept else ""))
+    return 0
+
+
+COMMANDS_EPILOG = """commands (`counter-app COMMAND --help` for each):
+  run           start the counter application (the default when no command is given)
+  settle        settle one claim (JSON) and print the settlement JSON
+  config        show or change this counter's settings file
+  backup        back up the SQLite database now (safe while counters run)
+  restore FILE  put a checked backup back (refused while a counter has the database open)
+  db upgrade    create or upgrade the database schema
+  demo-data     fill an empty database with demo data
+  sync          send queued messages to the insurance centre
+  reconcile     3201 reconciliation of one day with the centre
+  audit verify  check the audit chain and every money row
+  credit, interest, declaration, monitor   the agency's batches
+  centre        run the reference insurance centre (tests, training)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="counter-app", description="Billing counter for medical insurance.")
+    parser = argparse.ArgumentParser(prog="counter-app", description="Billing counter for medical insurance.",
+                                     epilog=COMMANDS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     settle = sub.add_parser("settle", help="settle one claim (JSON) and print the settlement JSON")
     settle.add_argument("claim", help="claim file, or - for standard input")
@@ -390,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")
     sync.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
                      "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
-    sync.add_argument("--centre", default="http://127.0.0.1:8765")
+    sync.add_argument("--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})")
     sync.add_argument("--db", help=db_help)
     sync.add_argument("--once", action="store_true", help="drain what is due once and exit")
     sync.add_argument("--every", type=float, default=5.0, help="seconds between drains")
@@ -401,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("reconcile", help="3201 reconciliation of one day with the centre")
     rec.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
                      "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
-    rec.add_argument("--centre", default="http://127.0.0.1:8765")
+    rec.add_argument("--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})")
     rec.add_argument("--db", help=db_help)
     rec.add_argument("--date", help="YYYY-MM-DD (default: today)")
     rec.add_argument("--institution", help="institution code (default: the demo hospital)")
@@ -440,12 +558,32 @@ def build_parser() -> argparse.ArgumentParser:
                       "password from $COUNTER_APP_PASSWORD or asked for")
     monitor.set_defaults(run=_cmd_monitor)
 
+    config = sub.add_parser("config", help="show or change this counter's settings (a TOML file)")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_sub.add_parser("show", help="every setting with its value (secrets masked)")
+    config_sub.add_parser("path", help="where the settings file is")
+    config_set = config_sub.add_parser("set", help="check and store one setting")
+    config_set.add_argument("key")
+    config_set.add_argument("value")
+    config.set_defaults(run=_cmd_config)
+
+    back = sub.add_parser("backup", help="back up the SQLite database now (safe while counters run)")
+    back.add_argument("--to", help="folder (default: backup_dir in the settings)")
+    back.add_argument("--db", help=db_help)
+    back.set_defaults(run=_cmd_backup)
+    rest = sub.add_parser("restore", help="put a backup back, after checking its audit chain and ledgers; "
+                          "refused while a counter has the database open")
+    rest.add_argument("file")
+    rest.add_argument("--db", help=db_help)
+    rest.set_defaults(run=_cmd_restore)
+
     run = sub.add_parser("run", help="start the counter application (the default command)")
     run.add_argument("--db", help=db_help)
     run.add_argument("--demo", action="store_true", help="fill an empty database with demo data first")
     run.add_argument("--persons", type=int, default=2000, help="demo population size with --demo")
     run.add_argument("--institution", help="this counter's institution code (default: the demo hospital)")
-    run.add_argument("--counter", default="门诊1", help="this counter's name on slips and settlements")
+    run.add_argument("--counter", help="this counter's name on slips and settlements (default: the settings "
+                     "file, else 门诊1)")
     run.add_argument("--slips", help="folder for slip PDFs (default: user data folder)")
     run.add_argument("--printer", help="system printer for slips (default: PDF files only)")
     run.add_argument("--centre", help="insurance centre URL: sync in the background while the app runs; "
@@ -466,8 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("--"):
-        argv = ["run", *argv]  # `counter-app` alone starts the application
+    if not argv or (argv[0].startswith("--") and argv[0] != "--help"):
+        argv = ["run", *argv]  # `counter-app` alone starts the application; `--help` lists the commands
     args = parser.parse_args(argv)
     return args.run(args)
 

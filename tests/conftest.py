@@ -20,6 +20,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 PG_SERVER = os.environ.get("COUNTER_APP_PG", "postgresql://postgres@127.0.0.1:5432")
 
 
+@pytest.fixture(autouse=True)
+def _own_settings_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test has its own (absent) settings file: none reads or writes the machine's real one."""
+    path = tmp_path_factory.mktemp("config") / "counter.toml"
+    monkeypatch.setenv("COUNTER_APP_CONFIG", str(path))
+    return path
+
+
 def _pg_admin():
     import psycopg
 

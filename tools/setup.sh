@@ -24,7 +24,31 @@ fi
 
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab" \
-  || { echo "setup: the virtual environment is incomplete" >&2; exit 1; }
+
+# pip runs only when pyproject.toml changed since the last good install (or the check below fails);
+# its own errors are shown as they are, and a failed install stops here with pip's exit code.
+stamp=.venv/.counter-app-setup
+wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+check() { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos" 2>/dev/null; }
+if [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && check; then
+  echo "setup: nothing changed since the last install"
+  exit 0
+fi
+pip_quiet() {  # pip with its errors shown; only the noise about missing local package folders is dropped
+  local log
+  log=$(mktemp)
+  if ! .venv/bin/python -m pip "$@" >"$log" 2>&1; then
+    grep -v "^WARNING: Location" "$log" >&2
+    echo "setup: pip $* failed (its output is above)" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+}
+echo "setup: installing the Python packages into .venv (a minute or two on a fresh machine)"
+pip_quiet install -q --upgrade pip
+pip_quiet install -q -e ".[test]"
+check || { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos";
+           echo "setup: the virtual environment is incomplete (the import error is above)" >&2; exit 1; }
+echo "$wanted" > "$stamp"
+echo "setup: done"

@@ -68,11 +68,20 @@ def newest_revision() -> str:
 class Database:
     """An engine and its sessions; `transaction()` is the unit every service works in."""
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
-        self.url = make_url(url or default_url())
+    def __init__(self, url: str | None = None, *, migrate: bool = True, create: bool = True) -> None:
+        """`create=False`: a SQLite file that is not there is a DatabaseError naming it, instead of
+        a new empty database (a mistyped path must not look like a counter with no data)."""
+        try:
+            self.url = make_url(url or default_url())
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy's ArgumentError and ValueError alike
+            raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
         if self.url.get_backend_name() == "sqlite":
             if self.url.database and self.url.database != ":memory:":
-                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+                path = Path(self.url.database)
+                if not create and not path.exists():
+                    raise DatabaseError(f"no database at {path}: check the path, or create one with "
+                                        f"`counter-app db upgrade --db {self.url.render_as_string()}`")
+                path.parent.mkdir(parents=True, exist_ok=True)
             self.engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(self.url, "BEGIN")  # WAL readers never wait for writers
         elif self.url.get_backend_name() == "postgresql":

@@ -77,6 +77,7 @@ class DrawerMixin:
                 self.say(f"已交班：应有现金 {fmt(report.expected_cash)}，实点 {fmt(report.counted_cash)}，"
                          f"差额 {fmt(report.difference)}；交班报表 {path.name}")
                 self.check_shift()
+                self.back_up("shift")
 
             def failed(exc: Exception) -> None:
                 self.show_error(exc)
@@ -109,6 +110,7 @@ class DrawerMixin:
                 self.say(f"{day} 已日结：结算 {t.settlements} 笔，退费 {t.refunds} 笔，医疗费 {fmt(t.medfee)}，"
                          f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}"
                          + unsent_summary(waiting, dt.datetime.now()))
+                self.back_up("day")
 
             Op(self, run).success(done).run()
 

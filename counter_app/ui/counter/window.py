@@ -85,6 +85,10 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.status_timer = QTimer(self)
         self.status_timer.timeout.connect(self.refresh_status)
         self.status_timer.start(5000)
+        if settings.backups is not None and settings.backups.every_minutes:
+            self.backup_timer = QTimer(self)
+            self.backup_timer.timeout.connect(lambda: self.back_up("timer"))
+            self.backup_timer.start(settings.backups.every_minutes * 60_000)
         self.refresh_status()
         Op(self, lambda: svc.institution_label(db, settings.context.institution_code)).success(
             lambda info: (self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}）"),
@@ -312,6 +316,11 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.errors.append(text)
         self.message.setStyleSheet("color: #b00020")
         self.message.setText(text)
+
+    def back_up(self, why: str) -> None:
+        """A backup in the background (settings.backups); its line goes to the message bar."""
+        if self.settings.backups is not None:
+            Op(self, lambda: self.settings.backups.take(why)).success(self.say).run()
 
     def say(self, text: str) -> None:
         self.message.setStyleSheet("color: #1b5e20")

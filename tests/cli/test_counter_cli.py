@@ -1,0 +1,97 @@
+"""What IT staff and supervisors expect of the command line (issue 17): `--help` lists the commands,
+settings live in a file that `config` checks, a mistyped database path is an error, a centre that
+does not answer is one line, and backup/restore work from the command line."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+
+import pytest
+
+from counter_app import config
+from counter_app.cli import main
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "settle", "config", "backup", "restore", "sync", "reconcile", "demo-data", "credit"):
+        assert f"\n  {command}" in out, command
+
+
+def test_config_set_checks_each_value_and_show_masks_the_secret(_own_settings_file, capsys):
+    assert main(["config", "set", "escpos", "usb:zz:1"]) == 2
+    assert "escpos: usb printer must be usb:VID:PID in hex" in capsys.readouterr().err
+    assert main(["config", "set", "slip_size", "b5"]) == 2
+    assert main(["config", "set", "nonsense", "1"]) == 2
+    assert "unknown setting 'nonsense'" in capsys.readouterr().err
+    assert not _own_settings_file.exists()  # nothing refused was written
+    assert main(["config", "set", "backup_keep", "7"]) == 0
+    assert main(["config", "set", "passtoken", "s3cret-token-42"]) == 0
+    assert main(["config", "set", "centre", "http://10.1.2.3:8080"]) == 0
+    capsys.readouterr()
+    assert main(["config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "backup_keep = 7" in out and "centre = http://10.1.2.3:8080" in out
+    assert "s3cret" not in out and "passtoken = ****42" in out
+    assert config.load().backup_keep == 7
+
+
+def test_a_hand_edited_file_that_does_not_parse_is_named(_own_settings_file, capsys, tmp_path):
+    _own_settings_file.write_text('backup_keep = "many"\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as done:
+        main(["sync", "--once", "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert str(_own_settings_file) in err and "backup_keep: must be a whole number" in err
+
+
+def test_a_mistyped_sqlite_path_is_an_error_and_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "tpyo" / "counter.sqlite3"
+    with pytest.raises(SystemExit) as done:
+        main(["sync", "--once", "--db", f"sqlite:///{missing}"])
+    assert done.value.code == 1
+    assert f"no database at {missing}" in capsys.readouterr().err
+    assert not missing.parent.exists()
+    assert main(["db", "upgrade", "--db", f"sqlite:///{missing}"]) == 0  # the command that creates one
+    assert missing.exists()
+
+
+def test_the_settings_database_is_used_and_a_flag_overrides_it(tmp_path, capsys):
+    good, other = tmp_path / "good.sqlite3", tmp_path / "other.sqlite3"
+    assert main(["db", "upgrade", "--db", f"sqlite:///{good}"]) == 0
+    assert main(["config", "set", "database", f"sqlite:///{good}"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0  # the file's database
+    with pytest.raises(SystemExit):
+        main(["audit", "verify", "--db", f"sqlite:///{other}"])  # the flag wins for this run
+    assert "no database at" in capsys.readouterr().err
+
+
+def test_reconcile_with_the_centre_down_is_one_line(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    assert main(["demo-data", "--db", db, "--persons", "60", "--history-months", "1"]) == 0
+    with closing(sqlite3.connect(tmp_path / "demo.sqlite3")) as raw:
+        day = raw.execute("SELECT business_day FROM settlement ORDER BY id LIMIT 1").fetchone()[0]
+    capsys.readouterr()
+    result = subprocess.run([sys.executable, "-m", "counter_app", "reconcile", "--db", db, "--date", day,
+                             "--centre", "http://127.0.0.1:9"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("reconcile: the insurance centre did not answer")
+
+
+def test_backup_and_restore_from_the_command_line(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    assert main(["db", "upgrade", "--db", db]) == 0
+    assert main(["backup", "--db", db]) == 2  # no folder given or set
+    assert main(["backup", "--db", db, "--to", str(tmp_path / "b")]) == 0
+    [copy] = (tmp_path / "b").glob("counter-*.sqlite3")
+    assert main(["restore", str(copy), "--db", db]) == 0
+    assert "check out" in capsys.readouterr().out
+    assert main(["restore", str(tmp_path / "nothing.sqlite3"), "--db", db]) == 1
+    assert "no backup file" in capsys.readouterr().err
