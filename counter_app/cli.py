@@ -94,6 +94,9 @@ def _open_db(args: argparse.Namespace, *, create: bool = False):  # type: ignore
 
 def _centre_down(what: str, exc: Exception) -> int:
     """One line instead of a traceback when the centre cannot be reached or answers garbage."""
+    import logging
+
+    logging.getLogger("counter_app.cli").warning("%s: centre unreachable: %r", what, exc)
     print(f"{what}: the insurance centre did not answer ({type(exc).__name__}: {str(exc)[:200]}); "
           "nothing was changed — try again when it is reachable", file=sys.stderr)
     return 3
@@ -136,9 +139,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   f"(supervisor s001 / 1234)")
     from pathlib import Path
 
-    from .ui.app import default_slip_dir, run
-
     from .services.backup import Schedule, hold
+    from .ui.app import default_slip_dir, run
 
     held = hold(db)  # `restore` refuses while this counter runs  # noqa: F841 - kept open until exit
     backups = Schedule(db, Path(cfg.backup_dir), cfg.backup_keep, cfg.backup_every_minutes) \
@@ -607,6 +609,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0].startswith("--") and argv[0] != "--help"):
         argv = ["run", *argv]  # `counter-app` alone starts the application; `--help` lists the commands
     args = parser.parse_args(argv)
+    if args.command not in ("settle", "config", "centre"):  # the counter's own work goes to its log
+        from . import logs
+
+        logs.setup()
+        logs.LOG.info("counter-app %s", " ".join(a if not a.startswith(("postgresql", "sqlite")) else "<db>"
+                                                 for a in argv[:3]))
     return args.run(args)
 
 

@@ -22,9 +22,10 @@ PG_SERVER = os.environ.get("COUNTER_APP_PG", "postgresql://postgres@127.0.0.1:54
 
 @pytest.fixture(autouse=True)
 def _own_settings_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test has its own (absent) settings file: none reads or writes the machine's real one."""
+    """Every test has its own (absent) settings file and log folder: none touches the machine's own."""
     path = tmp_path_factory.mktemp("config") / "counter.toml"
     monkeypatch.setenv("COUNTER_APP_CONFIG", str(path))
+    monkeypatch.setenv("COUNTER_APP_LOG_DIR", str(path.parent / "logs"))  # nor the machine's log folder
     return path
 
 

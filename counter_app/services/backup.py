@@ -10,6 +10,7 @@ hospital's own means (pg_dump or replication; README, "Install on a counter PC")
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from ..store.models import Account
 from .ledger import mismatched_accounts
 
 PATTERN = "counter-*.sqlite3"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,9 @@ class Schedule:
         try:
             path = backup(self.db, self.folder, self.keep, why=why)
         except (OSError, sqlite3.Error, DatabaseError) as exc:
+            log.error("backup (%s) to %s failed: %s", why, self.folder, exc)
             return f"备份失败（{self.folder}）：{exc}"
+        log.info("backup (%s): %s", why, path)
         return f"已备份到 {path}"
 
 
@@ -156,4 +161,6 @@ def restore(backup_file: Path, db_url: str, *, now: dt.datetime | None = None) -
             src.backup(dst)  # the current data, kept whole (its WAL included)
     with closing(sqlite3.connect(backup_file)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
+    log.warning("restored %s over %s (%d audit entries checked); the replaced file is kept as %s",
+                backup_file, target, checked.audit_entries, kept)
     return checked, kept

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -49,6 +50,8 @@ from .shift import TENDERS, CounterState, counter_state, day_after_close
 from .staff import Approval, approval_for
 
 MAX_QUANTITY = Decimal("9999")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +295,13 @@ def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview |
     Needs the cashier's open shift; `tender` is how the patient pays the cash part, `tendered` the
     cash handed over (for the change and the slip; not less than the cash part)."""
     with db.transaction() as session:
-        return settle_in(session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender,
+        done = settle_in(session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender,
                          tendered=tendered)
+    r = done.result
+    log.info("settled %s at %s by %s: medfee %s fund %s own account %s family %s cash %s (%s)", done.setl_no,
+             ctx.counter, ctx.staff_no, r.medfee_sumamt, r.fund_pay_sumamt, r.own_acct_pay, r.acct_mulaid_pay,
+             r.psn_cash_pay, tender)
+    return done
 
 
 def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Preview | None,
@@ -423,8 +431,11 @@ def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
         orig = original_settlement(session, state.institution, setl_no)
         if orig.med_type in INPATIENT_MED_TYPES:
             raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销（须联网由医保中心撤销）")
-        return reverse_in(session, ctx, state.institution, orig, approval, reason, at=at, upstream_cancel=True,
+        done = reverse_in(session, ctx, state.institution, orig, approval, reason, at=at, upstream_cancel=True,
                           state=state)
+    log.info("refunded %s as %s at %s by %s, approved by %s", setl_no, done.setl_no, ctx.counter, ctx.staff_no,
+             approval.approver)
+    return done
 
 
 def original_settlement(session: Session, inst: Institution, setl_no: str) -> Settlement:

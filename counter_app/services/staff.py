@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ MAX_FAILURES = 5
 LOCK_MINUTES = 5
 MIN_PASSWORD = 6
 MAX_FIELD = 64  # a staff number or password longer than this is not one
+
+log = logging.getLogger(__name__)
 
 
 class SignInRefused(ServiceError):
@@ -102,7 +105,9 @@ def sign_in(db: Database, staff_no: str, password: str, institution_code: str, c
                 actor = actors._make(staff_no=staff.staff_no, name=staff.name, role=staff.role,
                                      institution_code=institution_code, counter=counter, shift_id=shift)
                 record(session, actor, "sign_in", staff.staff_no, at=at)
+                log.info("signed in: %s (%s) at %s %s", staff.staff_no, staff.role, institution_code, counter)
                 return actor
+    log.warning("sign-in refused at %s: staff number %r: %s", counter, staff_no[:30], refusal)
     if refusal == "change":
         raise PasswordChangeRequired(staff_no)
     raise SignInRefused(refusal)

@@ -9,6 +9,7 @@ background `Op`, so the window never freezes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ from .settle import SettleMixin
 from .settlement_panel import PreviewPanel
 from .stay import StayMixin
 from .widgets import label as _label
+
+log = logging.getLogger(__name__)
 
 
 class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow):
@@ -313,6 +316,12 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
     def show_error(self, exc: Exception) -> None:
         known = isinstance(exc, (ServiceError, ValueError, LookupError, slip_printer.PrinterError))
         text = str(exc) if known else f"系统错误：{exc}"
+        context = self.settings.context
+        if known:  # said to the cashier; the log keeps who, where and what (logs.Redact masks people)
+            log.info("%s at %s: %s: %s", context.staff_no, context.counter, type(exc).__name__, exc)
+        else:
+            log.error("%s at %s: unexpected %s", context.staff_no, context.counter, type(exc).__name__,
+                      exc_info=exc)
         self.errors.append(text)
         self.message.setStyleSheet("color: #b00020")
         self.message.setText(text)
