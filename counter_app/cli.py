@@ -150,7 +150,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                Path(args.slips) if args.slips else default_slip_dir(), args.printer or cfg.printer or None,
                centre=centre, credentials=_credentials(args) if centre else None,
                sync_warn_minutes=args.sync_warn_minutes, centre_presettle=args.centre_presettle,
-               customer_display=args.customer_display or cfg.customer_display, backups=backups)
+               customer_display=args.customer_display or cfg.customer_display, backups=backups,
+               escpos=cfg.escpos)
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:

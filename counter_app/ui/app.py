@@ -45,12 +45,13 @@ def default_slip_dir() -> Path:
 
 def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None = None,
                  sync_warn_minutes: int = 30, centre: object = None, centre_presettle: bool = False,
-                 customer_display: bool = False, backups: object = None) -> CounterWindow:
+                 customer_display: bool = False, backups: object = None, escpos: str = "") -> CounterWindow:
     """The counter window for the signed-in actor (who carries the institution and counter);
     `centre` is the centre online (sync/inpatient_link.CentreLink), for inpatient settlements."""
     window = CounterWindow(db, user, CounterSettings(user, slip_dir, printer, sync_warn_minutes=sync_warn_minutes,
                                                      centre=centre, centre_presettle=centre_presettle,
-                                                     customer_display=customer_display, backups=backups))
+                                                     customer_display=customer_display, backups=backups,
+                                                     escpos=escpos))
     threading.Thread(target=_warm_printing, name="warm-printing", daemon=True).start()
     return window
 
@@ -66,7 +67,7 @@ def _warm_printing() -> None:
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
         user: Actor | None = None, centre: str | None = None, credentials=None,  # noqa: ANN001
         sync_warn_minutes: int = 30, centre_presettle: bool = False, customer_display: bool = False,
-        backups: object = None) -> int:
+        backups: object = None, escpos: str = "") -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
     if user is None:
@@ -87,7 +88,7 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
         link = CentreLink(db, CentreClient(centre, credentials=credentials))
     window = open_counter(db, user, slip_dir, printer, sync_warn_minutes, centre=link,
                           centre_presettle=centre_presettle and link is not None, customer_display=customer_display,
-                          backups=backups)
+                          backups=backups, escpos=escpos)
     window.show()
     code = app.exec()
     ops.shutdown()

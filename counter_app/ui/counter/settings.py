@@ -42,6 +42,7 @@ class CounterSettings:
     centre_presettle: bool = False  # F5 also asks the centre (2206): off by default, it adds round trips
     customer_display: bool = False  # a second screen facing the patient shows the amounts (if present)
     backups: Any = None  # services.backup.Schedule: backups at shift and day close and on a timer
+    escpos: str = ""  # a thermal printer spoken to in ESC/POS (usb:…, tcp:…, serial:…), with its cash drawer
 
     def visit_date(self) -> dt.date:
         return self.today or dt.date.today()

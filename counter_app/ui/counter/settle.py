@@ -133,7 +133,12 @@ class SettleMixin:
                 output,  # reportlab loads with the first slip, not at start
             )
 
-            return output.save_pdf(self.db, self.settings.context, setl_no, self.settings.slip_dir)
+            path, slip = output.save_pdf(self.db, self.settings.context, setl_no, self.settings.slip_dir)
+            if self.settings.escpos:  # the thermal printer, spoken to directly (the PDF is kept either way)
+                from ...printing import escpos
+
+                escpos.print_slip(self.settings.escpos, slip, open_drawer=escpos.opens_drawer(slip))
+            return path, slip
 
         Op(self, render) \
             .success(printed).failure(failed).run()
