@@ -260,7 +260,8 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
                    ("家庭共济绑定 (Ctrl+B)", self.binding_desk, self.user.may("bind")),
                    ("日结", self.close_day, self.user.may("day_close")),
                    ("经办业务（划入、计息、申报、监测）", self.agency_desk, self.user.may("batch")),
-                   ("上传队列 (F12)", self.outbox, self.user.may("outbox"))]
+                   ("上传队列 (F12)", self.outbox, self.user.may("outbox")),
+                   ("本窗口设置 (F8)", self.counter_settings, self.user.may("settings"))]
         self.menu_actions = {}
         for title, slot, allowed in entries:
             if allowed:
@@ -268,6 +269,15 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         if self.user.may("bind"):
             shortcut = QShortcut(QKeySequence("Ctrl+B"), self)
             shortcut.activated.connect(self.binding_desk)
+
+    def counter_settings(self) -> None:
+        """F8 (supervisors): this counter's settings file, checked and audited (dialogs/counter_settings.py)."""
+        from ..dialogs.counter_settings import CounterSettingsDialog
+
+        if not self.user.may("settings"):
+            self.show_error(ServiceError(f"{self.user.role_name}无权修改本窗口设置"))
+            return
+        self._open(CounterSettingsDialog(self))
 
     def binding_desk(self) -> None:
         from ..binding_desk import BindingDesk
@@ -292,6 +302,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         for key, slot in (("F2", self.focus_scan), ("F3", self.focus_search), ("F5", self.preview),
                           ("F7", self.close_shift), ("F4", self.admit),
                           ("F9", self.confirm), ("F10", self.reprint), ("F11", self.refund), ("F12", self.outbox),
+                          ("F8", self.counter_settings),
                           ("Esc", self.reset), ("F6", self.edit_quantity),
                           ("Del", self.remove_line)):
             shortcut = QShortcut(QKeySequence(key), self)
