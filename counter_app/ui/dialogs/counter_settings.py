@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from ..counter.window import CounterWindow
 
 
+PLACEHOLDERS = {
+    "institution": "空：演示医院", "database": "空：本机默认数据库文件；共享库填 postgresql://…",
+    "centre": "空：不联网（手工上传）", "paasid": "空：培训用账号", "printer": "空：只保存 PDF",
+    "escpos": "空：不用热敏打印机", "backup_dir": "空：不自动备份（建议填另一块硬盘或共享目录）",
+}
+
+
 class CounterSettingsDialog(QDialog):
     def __init__(self, window: "CounterWindow") -> None:
         super().__init__(window)
@@ -44,6 +51,7 @@ class CounterSettingsDialog(QDialog):
                 widget = QLineEdit(str(value), objectName=f"setting_{f.name}")
                 if f.name in config.SECRET:
                     widget.setEchoMode(QLineEdit.EchoMode.Password)
+                widget.setPlaceholderText(PLACEHOLDERS.get(f.name, ""))
             self.inputs[f.name] = widget
             form.addRow(config.DESCRIPTIONS[f.name], widget)
         self.result_label = _label(name="settings_result")
@@ -75,6 +83,7 @@ class CounterSettingsDialog(QDialog):
     def _say(self, text: str, ok: bool) -> None:
         self.result_label.setStyleSheet("color: #1b5e20" if ok else "color: #b00020")
         self.result_label.setText(text)
+        self.adjustSize()  # every line of the checks shows
 
     def check(self) -> None:
         try:
