@@ -145,13 +145,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     held = hold(db)  # `restore` refuses while this counter runs  # noqa: F841 - kept open until exit
     backups = Schedule(db, Path(cfg.backup_dir), cfg.backup_keep, cfg.backup_every_minutes) \
         if cfg.backup_dir and db.is_sqlite else None
+    user = None
+    if args.sign_in:  # unattended start (smoke tests, kiosks): the password from the environment
+        from .services.errors import ServiceError
+        from .services.staff import sign_in
+
+        try:
+            user = sign_in(db, args.sign_in, os.environ.get("COUNTER_APP_PASSWORD", ""),
+                           args.institution or cfg.institution or DEMO_INSTITUTION, args.counter or cfg.counter)
+        except ServiceError as exc:
+            print(f"run --sign-in: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     centre = args.centre or cfg.centre or None
     return run(db, args.institution or cfg.institution or DEMO_INSTITUTION, args.counter or cfg.counter,
                Path(args.slips) if args.slips else default_slip_dir(), args.printer or cfg.printer or None,
                centre=centre, credentials=_credentials(args) if centre else None,
                sync_warn_minutes=args.sync_warn_minutes, centre_presettle=args.centre_presettle,
                customer_display=args.customer_display or cfg.customer_display, backups=backups,
-               escpos=cfg.escpos)
+               escpos=cfg.escpos, user=user, exit_when_ready=args.exit_when_ready)
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:
@@ -600,6 +611,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a message waiting longer than this for the centre turns the status bar red")
     run.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
                      "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
+    run.add_argument("--sign-in", metavar="STAFF", help="sign in as STAFF without the dialog, the password from "
+                     "$COUNTER_APP_PASSWORD (smoke tests, training kiosks)")
+    run.add_argument("--exit-when-ready", action="store_true",
+                     help="print 'scan-ready' with the time taken once the window waits for a scan, then exit "
+                          "(the bundle's smoke test)")
     run.set_defaults(run=_cmd_run)
     return parser
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 import platformdirs
@@ -12,7 +13,21 @@ from ..services.actor import Actor
 from ..store import Database
 from . import ops
 from .counter import CounterSettings, CounterWindow
-from .qt import QApplication, QFont, QFontDatabase, QLibraryInfo, QLocale, QTranslator
+from .qt import QApplication, QFont, QFontDatabase, QLibraryInfo, QLocale, QTimer, QTranslator
+
+STARTED = time.perf_counter()  # when the application's code began loading (for --exit-when-ready)
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Linux: from /proc, so the bundle's unpacking counts too)."""
+    try:
+        import os
+
+        ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
+        uptime = float(open("/proc/uptime").read().split()[0])
+        return uptime - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - STARTED
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -67,7 +82,7 @@ def _warm_printing() -> None:
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
         user: Actor | None = None, centre: str | None = None, credentials=None,  # noqa: ANN001
         sync_warn_minutes: int = 30, centre_presettle: bool = False, customer_display: bool = False,
-        backups: object = None, escpos: str = "") -> int:
+        backups: object = None, escpos: str = "", exit_when_ready: bool = False) -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
     if user is None:
@@ -90,6 +105,19 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
                           centre_presettle=centre_presettle and link is not None, customer_display=customer_display,
                           backups=backups, escpos=escpos)
     window.show()
+    if exit_when_ready:  # the smoke test: the window is up and waits for a scan
+        started = time.perf_counter()
+
+        def ready() -> None:
+            dialog = getattr(window, "dialog", None)
+            asking = dialog is not None and dialog.isVisible()  # e.g. asked to open the shift first
+            if not window.busy and (window.scan.hasFocus() or asking):
+                print(f"scan-ready {_process_age() * 1000:.0f} ms after the process started "
+                      f"(window shown {(started - STARTED) * 1000:.0f} ms after the UI loaded)", flush=True)
+                app.quit()
+        poll = QTimer(window)
+        poll.timeout.connect(ready)
+        poll.start(10)
     code = app.exec()
     ops.shutdown()
     if worker is not None:
