@@ -130,6 +130,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     cfg = _settings()
     db = _open_db(args, create=args.demo)
+    for problem in db.server_problems():  # a shared PostgreSQL: said before the cashier signs in
+        import logging
+
+        logging.getLogger("counter_app.cli").warning("database: %s", problem)
+        print(f"warning: {problem}", file=sys.stderr)
     if args.demo:
         with db.sessions() as s:
             empty = not s.scalar(select(func.count()).select_from(Person))

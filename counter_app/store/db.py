@@ -9,6 +9,7 @@ deferred and never wait for writers (WAL). On PostgreSQL the services lock the r
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -123,9 +124,14 @@ class Database:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent); when it is already there, one
-        SELECT decides and alembic is not even imported."""
-        if self._stored_revision() == newest_revision():
+        SELECT decides and alembic is not even imported. A schema newer than this application
+        (another counter was upgraded first) is refused: this one would misread it."""
+        stored = self._stored_revision()
+        if stored == newest_revision():
             return
+        if stored is not None and stored > newest_revision():
+            raise DatabaseError(f"the database {self.describe()} is at schema {stored}, newer than this "
+                                f"application ({newest_revision()}): install the newer version on this counter")
         from alembic import command
 
         cfg = self._alembic()
@@ -136,6 +142,24 @@ class Database:
                 conn.commit()
         except Exception as exc:  # noqa: BLE001 - any failure here means the file/server is unusable
             raise DatabaseError(f"cannot open or upgrade the database {self.describe()}: {exc}") from exc
+
+    def server_problems(self, now: dt.datetime | None = None) -> list[str]:
+        """What a shared PostgreSQL should be and is not, said at start: UTF-8, and a clock in this
+        counter's time zone (business days, shifts and the day close compare the two)."""
+        if self.is_sqlite:
+            return []
+        problems = []
+        with self.engine.connect() as conn:
+            encoding = conn.execute(text("SHOW server_encoding")).scalar()
+            server_now = conn.execute(text("SELECT LOCALTIMESTAMP")).scalar()
+            zone = conn.execute(text("SHOW TimeZone")).scalar()
+        if encoding != "UTF8":
+            problems.append(f"PostgreSQL's encoding is {encoding}, not UTF8: Chinese names would not be stored")
+        drift = abs(((now or dt.datetime.now()) - server_now).total_seconds())
+        if drift > 300:
+            problems.append(f"PostgreSQL's local time ({zone}) differs from this counter's by {drift / 60:.0f} "
+                            "minutes: set the server's (or the database's) timezone to the hospital's, and sync clocks")
+        return problems
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

@@ -85,3 +85,30 @@ def test_the_newest_revision_by_file_name_is_alembics_head(sqlite_url):
 
     db = Database(sqlite_url)
     assert newest_revision() == db.head_revision() == db.current_revision()
+
+
+def test_a_schema_newer_than_this_application_is_refused_not_misread(db_url):
+    from sqlalchemy import text
+
+    db = Database(db_url)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    db.dispose()
+    with pytest.raises(DatabaseError, match="newer than this application"):
+        Database(db_url)
+
+
+@pytest.mark.postgres
+def test_a_shared_postgresql_in_another_time_zone_is_said_at_start(pg_url):
+    from sqlalchemy import text
+
+    db = Database(pg_url)
+    assert db.server_problems() == []  # this machine's server: UTF8, the same clock
+    name = db.url.database
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone = 'Pacific/Kiritimati'"))  # UTC+14
+    db.dispose()
+    db = Database(pg_url)
+    [problem] = db.server_problems(now=dt.datetime.utcnow())
+    assert "differs from this counter's" in problem and "Kiritimati" in problem
+    db.dispose()
