@@ -92,6 +92,24 @@ def _open_db(args: argparse.Namespace, *, create: bool = False):  # type: ignore
         raise SystemExit(1) from None
 
 
+class _Bar:
+    """A progress bar on stderr (tqdm; quiet when stderr is not a terminal): `bar(done)` with the
+    count so far, `bar.total(n)` once the total is known."""
+
+    def __init__(self, what: str, unit: str, total: int | None = None) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(desc=what, unit=unit, total=total, file=sys.stderr, disable=None, leave=False)
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _centre_down(what: str, exc: Exception) -> int:
     """One line instead of a traceback when the centre cannot be reached or answers garbage."""
     import logging
@@ -112,11 +130,14 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     from .services.demo import create_demo
 
     db = _open_db(args, create=True)
+    bar = _Bar("demo data", "step")
     try:
-        counts = create_demo(db, args.persons, seed=args.seed, history_months=args.history_months)
+        counts = create_demo(db, args.persons, seed=args.seed, history_months=args.history_months, progress=bar)
     except ValueError as exc:
         print(f"demo-data: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        bar.close()
     print(f"{db.describe()}: {counts['persons']} persons, {counts['accounts']} accounts, "
           f"{counts['bindings']} family bindings, {counts.get('settlements', 0)} settlements of history")
     return 0
@@ -204,7 +225,11 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     client = CentreClient(args.centre or _settings().centre or DEFAULT_CENTRE, credentials=_credentials(args))
     try:
         while True:
-            report = drain(db, client)
+            bar = _Bar("sending", "message", total=len(unsent(db)))
+            try:
+                report = drain(db, client, progress=bar)
+            finally:
+                bar.close()
             left = unsent(db)
             parked = sum(1 for m in left if m.status == "parked")
             print(f"sent {report.sent}, parked {report.parked}, to retry {report.retried}; "
@@ -325,7 +350,11 @@ def _cmd_credit(args: argparse.Namespace) -> int:
     def run() -> int:
         month = _month_arg(args.month)
         db = _open_db(args)
-        print(credit_month(db, _sign_in(args, db), month, policy=args.policy).describe())
+        actor, bar = _sign_in(args, db), _Bar("crediting", "account")
+        try:
+            print(credit_month(db, actor, month, policy=args.policy, progress=bar).describe())
+        finally:
+            bar.close()
         return 0
     return _batch(run)
 
@@ -338,7 +367,11 @@ def _cmd_interest(args: argparse.Namespace) -> int:
     def run() -> int:
         year = args.year if args.year is not None else dt.date.today().year - 1
         db = _open_db(args)
-        print(post_interest(db, _sign_in(args, db), year).describe())
+        actor, bar = _sign_in(args, db), _Bar("interest", "account")
+        try:
+            print(post_interest(db, actor, year, progress=bar).describe())
+        finally:
+            bar.close()
         return 0
     return _batch(run)
 

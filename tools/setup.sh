@@ -29,7 +29,7 @@ python=${PYTHON:-python3}
 # its own errors are shown as they are, and a failed install stops here with pip's exit code.
 stamp=.venv/.counter-app-setup
 wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
-check() { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos" 2>/dev/null; }
+check() { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos, tqdm" 2>/dev/null; }
 if [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && check; then
   echo "setup: nothing changed since the last install"
   exit 0
@@ -48,7 +48,7 @@ pip_quiet() {  # pip with its errors shown; only the noise about missing local p
 echo "setup: installing the Python packages into .venv (a minute or two on a fresh machine)"
 pip_quiet install -q --upgrade pip
 pip_quiet install -q -e ".[test]"
-check || { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos";
+check || { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos, tqdm";
            echo "setup: the virtual environment is incomplete (the import error is above)" >&2; exit 1; }
 echo "$wanted" > "$stamp"
 echo "setup: done"

@@ -10,6 +10,7 @@ the batch runs.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 from sqlalchemy import and_, exists, select
 
@@ -34,8 +35,10 @@ DEFAULT_POLICY = "wuhu-2022"
 
 
 def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DEFAULT_POLICY,
-                 today: dt.date | None = None, chunk: int = 20_000) -> RunReport:
-    """Credit `month` (any day in it) to every account it is due to; returns the run's report."""
+                 today: dt.date | None = None, chunk: int = 20_000,
+                 progress: Callable[[int], None] | None = None) -> RunReport:
+    """Credit `month` (any day in it) to every account it is due to; returns the run's report.
+    `progress(accounts walked)` is told after every committed chunk."""
     actor.require("batch")
     month = month.replace(day=1)
     today = today or dt.date.today()
@@ -54,7 +57,9 @@ def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DE
                     done.label("done"))
              .join(Person, Person.id == Account.person_id).order_by(Account.id).limit(chunk))
     value_date = dt.datetime.combine(month, dt.time())  # a month's credit counts from its first day (interest)
+    walked = 0
     for session, rows in account_chunks(db, query):
+        walked += len(rows)
         postings, chunk_total = [], ZERO
         for (account_id, balance, opened, closed, insutype, psn_type, status, base, retired_on, died_on,
              already) in rows:
@@ -74,5 +79,7 @@ def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DE
         entries = post_batch(session, postings, KIND, period, at=value_date)
         audit_chunk(session, actor, report, entries, chunk_total, dt.datetime.now())
         report.posted += len(postings)
+        if progress:
+            progress(walked)
     finish_run(db, actor, report, dt.datetime.now())
     return report

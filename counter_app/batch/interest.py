@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import and_, exists, select
 
@@ -33,8 +34,9 @@ KIND = INTEREST  # the ledger kind, one name for the batch and for interest paid
 
 
 def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | None = None,
-                  chunk: int = 5_000) -> RunReport:
-    """Post `year`'s interest to every open account; returns the run's report."""
+                  chunk: int = 5_000, progress: Callable[[int], None] | None = None) -> RunReport:
+    """Post `year`'s interest to every open account; returns the run's report.
+    `progress(accounts walked)` is told after every committed chunk."""
     actor.require("batch")
     today = today or dt.date.today()
     if dt.date(year, 12, 31) >= today:
@@ -47,7 +49,9 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
                                LedgerEntry.period == period))
     query = (select(Account.id, Account.balance, Account.closed_on, done.label("done"))
              .order_by(Account.id).limit(chunk))
+    walked = 0
     for session, rows in account_chunks(db, query):
+        walked += len(rows)
         forward, moves = year_ledger(session, [r[0] for r in rows], year)
         postings, chunk_total = [], ZERO
         for account_id, balance, closed, already in rows:
@@ -68,6 +72,8 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
         entries = post_batch(session, postings, KIND, period, at=year_end(year))
         audit_chunk(session, actor, report, entries, chunk_total, dt.datetime.now())
         report.posted += len(postings)
+        if progress:
+            progress(walked)
     finish_run(db, actor, report, dt.datetime.now())
     return report
 

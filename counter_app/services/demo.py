@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import random
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import func, insert, select, text
 
@@ -183,9 +184,10 @@ def _household(p: _People) -> None:
 
 
 def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: dt.date | None = None,
-                history_months: int = 0) -> dict[str, int]:
+                history_months: int = 0, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Add institutions, a catalogue and about `persons` people (fewer is never made); returns counts.
-    With `history_months`, also that many months of settlements before today's (demo_history)."""
+    With `history_months`, also that many months of settlements before today's (demo_history).
+    `progress(done, total)` is told as the work goes: the people as one step, then each month."""
     if persons < 1:
         raise ValueError("persons must be at least 1")
     if not 0 <= history_months <= 24:
@@ -222,8 +224,11 @@ def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: 
         adopt(session, at=dt.datetime.now(), staff_no="system", counter="demo-data", action="demo_data",
               obj=f"{len(people.persons)} persons")  # the opening balances, into the audit chain
         counts = {"persons": len(people.persons), "accounts": len(people.accounts), "bindings": len(people.bindings)}
+    if progress:
+        progress(1, 1 + history_months)
     if history_months:
         from .demo_history import create_history
 
-        counts["settlements"] = create_history(db, history_months, today=today)["settlements"]
+        step = (lambda done: progress(1 + done, 1 + history_months)) if progress else None
+        counts["settlements"] = create_history(db, history_months, today=today, progress=step)["settlements"]
     return counts

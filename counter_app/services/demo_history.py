@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import random
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import select, update
 
@@ -62,8 +63,8 @@ def _pick_provider(session) -> tuple[str | None, list[int]]:  # noqa: ANN001
     return None, []
 
 
-def create_history(db: Database, months: int = 6, *, today: dt.date | None = None, seed: int = 7
-                   ) -> dict[str, object]:
+def create_history(db: Database, months: int = 6, *, today: dt.date | None = None, seed: int = 7,
+                   progress: Callable[[int], None] | None = None) -> dict[str, object]:
     """Settle `months` full months before `today`; returns how many, and the planted provider's psn_no."""
     today = today or dt.date.today()
     rng = random.Random(seed)
@@ -85,7 +86,9 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
             CatalogueItem.kind == "drug", CatalogueItem.cls == "A", CatalogueItem.price < Decimal("40.00"))))
         settled: list[int] = []
         history = _months_before(today, months)
-        for month in history:
+        for done, month in enumerate(history):
+            if progress and done:
+                progress(done)
             last = month == history[-1]
             for code, inst in insts.items():
                 ctx = actors[code]
@@ -117,6 +120,8 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
                 shift.closed_at = dt.datetime.combine(month.replace(day=28), dt.time(18))
                 shift.expected_cash = shift.counted_cash = expected_cash(shift, totals)
                 shift.report_json = json.dumps(totals.as_json(), ensure_ascii=False)
+        if progress:
+            progress(len(history))
         for start in range(0, len(settled), 500):
             session.execute(update(Outbox).where(Outbox.settlement_id.in_(settled[start:start + 500]))
                             .values(status="sent", sent_at=Outbox.created_at,

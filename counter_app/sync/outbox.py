@@ -144,7 +144,8 @@ class Sender:
 
 def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now,
           batch: int = 200, max_messages: int | None = None, policy: RetryPolicy = RetryPolicy(),
-          rng: random.Random | None = None, person_key: str | None = None) -> DrainReport:
+          rng: random.Random | None = None, person_key: str | None = None,
+          progress: Callable[[int], None] | None = None) -> DrainReport:
     """Send what is due until nothing is, a transient failure says to wait, or max_messages; with
     `person_key`, only that person's messages (a discharge sends its stay's queue first)."""
     rng = rng or random.Random()
@@ -182,6 +183,8 @@ def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] 
             sender.learn(msg, answer)
             outcomes.append((key, "sent", answer, msg))
         report += _record(db, outcomes, now(), policy, rng, client.profile)
+        if progress:
+            progress(report.sent + report.parked)
         if stop:
             break
     return report

@@ -95,3 +95,22 @@ def test_backup_and_restore_from_the_command_line(tmp_path, capsys):
     assert "check out" in capsys.readouterr().out
     assert main(["restore", str(tmp_path / "nothing.sqlite3"), "--db", db]) == 1
     assert "no backup file" in capsys.readouterr().err
+
+
+def test_long_work_reports_its_progress(tmp_path):
+    """demo-data, the batches and the sync drain tell a progress bar as they go (the CLI draws it)."""
+    import datetime as dt
+
+    from counter_app.batch.crediting import credit_month
+    from counter_app.services.demo import create_demo
+    from counter_app.store import Database
+    from tests.actors import actor
+
+    db = Database(f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    steps: list[tuple[int, int]] = []
+    create_demo(db, 120, history_months=2, progress=lambda done, total: steps.append((done, total)))
+    assert steps[0] == (1, 3) and steps[-1] == (3, 3) and len(steps) == 3
+    walked: list[int] = []
+    last_month = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+    credit_month(db, actor(db, "agency_clerk"), last_month, chunk=50, progress=walked.append)
+    assert len(walked) >= 2 and walked == sorted(walked)
