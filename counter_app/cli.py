@@ -203,13 +203,17 @@ def _cmd_centre(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     passtokens = {args.paasid: passtoken} if args.paasid else {TRAINING_PAASID: TRAINING_PASSTOKEN}
     policies = Path(args.policies) if args.policies else None
+    if args.demo and not args.registry:
+        print("centre: --demo needs --registry (the demo database whose history it holds)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if policies is not None and not policies.is_dir():
         print(f"centre: --policies: no folder {policies}", file=sys.stderr)
         return EXIT_BAD_INPUT
     serve(args.host, args.port, Path(args.centre_db), admin_port=args.admin_port,
           admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"), passtokens=passtokens,
           registry=args.registry, policies=policies, profile=args.profile,
-          record=Path(args.record) if args.record else None, inpatient=Path(args.inpatient) if args.inpatient else None)
+          record=Path(args.record) if args.record else None, inpatient=Path(args.inpatient) if args.inpatient else None,
+          demo=args.demo)
     return 0
 
 
@@ -555,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     centre.add_argument("--record", help="append every request received, one JSON per line, to this file")
     centre.add_argument("--inpatient", help="the centre's inpatient benefits file (default: the shipped "
                         "TRAINING VALUES, resources/centre/inpatient-training.toml)")
+    centre.add_argument("--demo", action="store_true", help="with --registry: also hold the demo history (the "
+                        "settlements `demo-data` marked sent), so reconciling a history day ties")
     centre.set_defaults(run=_cmd_centre)
 
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")

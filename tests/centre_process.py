@@ -16,9 +16,12 @@ class CentreProcess:
     """A reference centre in its own process, on a free port, with its own database."""
 
     def __init__(self, folder: Path, port: int = 0, *, registry: str | None = None, policies: Path | None = None,
-                 profile: str = "national", record: bool = True, inpatient: Path | None = None) -> None:
+                 profile: str = "national", record: bool = True, inpatient: Path | None = None,
+                 demo: bool = False) -> None:
         self.folder, self.port = folder, port
         self.options = ["--registry", registry] if registry else []
+        if demo:
+            self.options.append("--demo")
         if policies:
             self.options += ["--policies", str(policies)]
         self.options += ["--profile", profile]

@@ -136,7 +136,7 @@ class _People:
                                       balance=amount, version=1))
             self.entries.append(dict(account_id=pid, amount=amount, balance_after=amount, kind="opening",
                                      note="期初余额（演示数据）", settlement_id=None, period=None,
-                                     created_at=dt.datetime(self.today.year, 1, 1)))
+                                     created_at=dt.datetime(self.today.year - 1, 1, 1)))  # a full past year (interest)
             if rng.random() < 0.5:
                 deductible = Decimal(rng.randint(0, 800))
                 pooled = Decimal(rng.randint(0, 1500)) if deductible == 800 else Decimal(0)

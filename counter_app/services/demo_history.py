@@ -37,6 +37,8 @@ HOSPITAL, CENTRE, PHARMACY = "H34020200001", "H34020200002", "P34020200003"
 VISITS = {HOSPITAL: 60, CENTRE: 30, PHARMACY: 8}  # outpatient settlements per month before the spike
 PLANTED_DRAWS = 12
 
+DEMO_RESPONSE = json.dumps({"infcode": 0, "note": "demo history"})  # how history rows are marked sent
+
 
 def _months_before(today: dt.date, n: int) -> list[dt.date]:
     """The `n` full months before today's, oldest first."""
@@ -125,5 +127,5 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
         for start in range(0, len(settled), 500):
             session.execute(update(Outbox).where(Outbox.settlement_id.in_(settled[start:start + 500]))
                             .values(status="sent", sent_at=Outbox.created_at,
-                                    response=json.dumps({"infcode": 0, "note": "demo history"})))
+                                    response=DEMO_RESPONSE))
     return {"settlements": len(settled), "planted_provider": planted}

@@ -83,7 +83,8 @@ class CentreStore:
     """The centre's own database: every message and its answer, and its books (centre_books.py)."""
 
     def __init__(self, path: Path, *, registry: str | None = None, policies: Path | None = None,
-                 profile: str = "national", record: Path | None = None, inpatient: Path | None = None) -> None:
+                 profile: str = "national", record: Path | None = None, inpatient: Path | None = None,
+                 demo: bool = False) -> None:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -91,6 +92,7 @@ class CentreStore:
                            inpatient=InpatientPolicy.load(inpatient) if inpatient else None)
         self.persons = self.books.import_registry(registry) if registry else \
             self.db.execute("SELECT count(*) FROM person").fetchone()[0]
+        self.history = self.books.import_history(registry) if registry and demo else 0
         self.record = record.open("a", encoding="utf-8") if record else None
 
     def answer(self, env: dict[str, Any], now: dt.datetime, stats: Stats) -> tuple[dict[str, Any], bool]:
@@ -371,7 +373,8 @@ class Centre:
 
 def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_token: str | None = None,
           passtokens: dict[str, str] | None = None, registry: str | None = None, policies: Path | None = None,
-          profile: str = "national", record: Path | None = None, inpatient: Path | None = None) -> None:
+          profile: str = "national", record: Path | None = None, inpatient: Path | None = None,
+          demo: bool = False) -> None:
     """Run until interrupted; prints the URLs it listens on (port 0 picks a free port)."""
 
     async def main() -> None:
@@ -382,14 +385,15 @@ def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_tok
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         store = CentreStore(db_path, registry=registry, policies=policies, profile=profile, record=record,
-                            inpatient=inpatient)
+                            inpatient=inpatient, demo=demo)
         centre = Centre(store, host, port, admin_port=admin_port, admin_token=admin_token, passtokens=passtokens)
         bound = await centre.start()
         print(f"centre listening on http://{host}:{bound} (database {db_path}); "
               f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}; "
               f"accepts paasid {', '.join(sorted(centre.gateway.passtokens))}; {store.persons} insured persons; "
               f"packs from {store.books.policies}; inpatient benefits: {store.books.inpatient_policy.name}"
-              f"{' (TRAINING VALUES)' if store.books.inpatient_policy.training else ''}; profile {profile}", flush=True)
+              f"{' (TRAINING VALUES)' if store.books.inpatient_policy.training else ''}; profile {profile}"
+              + (f"; {store.history} demo history settlements in its books" if demo else ""), flush=True)
         await stop.wait()
         centre.released.set()  # let held requests go before the runners stop
         await centre.runner.cleanup()

@@ -129,6 +129,49 @@ class Books:
         self._packs: dict[str, Any] = {}
 
     # ----- the registry
+    def import_history(self, url: str) -> int:
+        """Enter in the books the settlements and refunds a counter database holds as demo history
+        (`demo-data` marks their messages sent, as if synced long ago), so that reconciling a history
+        day with this centre ties, as it would have with the centre that received them. Only rows
+        marked so are taken; anything a counter really sent comes through the messages. Returns the
+        number entered (0 on a second start: the msgid is the key)."""
+        from sqlalchemy import select
+
+        from ..services.demo_history import DEMO_RESPONSE
+        from ..store import Database
+        from ..store.models import Outbox, Person, Settlement
+
+        src = Database(url, migrate=False, create=False)
+        entered = 0
+        with src.sessions() as s:
+            rows = s.execute(
+                select(Outbox.msgid, Outbox.infno, Settlement, Person.psn_no, Person.insutype)
+                .join(Settlement, Settlement.id == Outbox.settlement_id).join(Person, Person.id == Settlement.person_id)
+                .where(Outbox.infno.in_((*F.SETTLE_INFNOS, *F.CANCEL_INFNOS)), Outbox.status == "sent",
+                       Outbox.response == DEMO_RESPONSE).order_by(Settlement.id)).all()
+            for msgid, infno, row, psn_no, insutype in rows:
+                if self.db.execute("SELECT 1 FROM record WHERE msgid = ?", (msgid,)).fetchone():
+                    continue
+                cancels = None
+                if row.kind == "refund":
+                    original = s.get(Settlement, row.reverses_id)
+                    found = self.db.execute("SELECT setl_id FROM record WHERE setl_no = ?", (original.setl_no,)).fetchone()
+                    cancels = found[0] if found else None
+                    if cancels:
+                        self.db.execute("UPDATE record SET status = 'cancelled' WHERE setl_id = ?", (cancels,))
+                self.db.execute(
+                    "INSERT INTO record (setl_id, msgid, kind, fixmedins_code, psn_no, insutype, setl_no, setl_date, "
+                    "medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancels, status, "
+                    "mdtrt_id, infno, moved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled', ?, ?, '{}')",
+                    (self._next_setl_id(), msgid, "cancel" if row.kind == "refund" else "settle", row.institution.code,
+                     psn_no, insutype, "" if row.kind == "refund" else row.setl_no,
+                     (row.settled_at.date() if row.kind == "refund" else row.visit_date).isoformat(),
+                     str(row.medfee_sumamt), str(row.fund_pay_sumamt), str(row.acct_pay), str(row.acct_mulaid_pay),
+                     str(row.psn_cash_pay), cancels, f"DEMO{row.setl_no}", infno))
+                entered += 1
+        src.dispose()
+        return entered
+
     def import_registry(self, url: str) -> int:
         """Copy the insured registry from a counter database, as the centre knows it: without the
         money moved by settlements and refunds whose messages have not reached a centre yet (they

@@ -114,3 +114,27 @@ def test_long_work_reports_its_progress(tmp_path):
     last_month = dt.date.today().replace(day=1) - dt.timedelta(days=1)
     credit_month(db, actor(db, "agency_clerk"), last_month, chunk=50, progress=walked.append)
     assert len(walked) >= 2 and walked == sorted(walked)
+
+
+def test_the_readmes_examples_hold_on_the_demo(tmp_path, capsys, monkeypatch):
+    """A centre started with --demo holds the demo history, so a history day reconciles as 平; the demo
+    carries a full past year, so last year's interest posts."""
+    import datetime as dt
+
+    from tests.centre_process import CentreProcess
+
+    db = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    assert main(["demo-data", "--db", db, "--persons", "150", "--history-months", "2"]) == 0
+    with closing(sqlite3.connect(tmp_path / "demo.sqlite3")) as raw:
+        day = raw.execute("SELECT business_day FROM settlement WHERE institution_id = 1 ORDER BY id LIMIT 1").fetchone()[0]
+    centre = CentreProcess(tmp_path, registry=db, demo=True).start()
+    try:
+        capsys.readouterr()
+        assert main(["reconcile", "--db", db, "--date", day, "--centre", centre.url]) == 0
+        assert "对账：平" in capsys.readouterr().out
+    finally:
+        centre.stop()
+    monkeypatch.setenv("COUNTER_APP_PASSWORD", "1234")
+    assert main(["interest", "--db", db, "--year", str(dt.date.today().year - 1), "--by", "j001"]) == 0
+    out = capsys.readouterr().out
+    assert "posted 0 entries" not in out and "posted" in out
