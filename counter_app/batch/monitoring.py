@@ -26,18 +26,11 @@ from ..engine.crediting import next_month, period_label, previous_month
 from ..engine.money import ZERO, fmt, to_decimal
 from ..policies import load_pack
 from ..resources import resource_dir
+from ..services.settlement import INPATIENT_MED_TYPES
 from ..services.actor import Actor
 from ..services.audit import record
-from ..services.settlement import INPATIENT_MED_TYPES
 from ..store import Database
-from ..store.models import (
-    Account,
-    FamilyBinding,
-    Institution,
-    LedgerEntry,
-    Person,
-    Settlement,
-)
+from ..store.models import Account, FamilyBinding, Institution, LedgerEntry, Person, Settlement
 from .runs import BatchError
 
 

@@ -31,34 +31,16 @@ from ..engine import CentreFund
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
 from ..store.models import (
-    Admission,
-    AdmissionFee,
-    CatalogueItem,
-    CentreResult,
-    DepositEntry,
-    Institution,
-    Outbox,
-    Person,
+    Admission, AdmissionFee, CatalogueItem, CentreResult, DepositEntry, Institution, Outbox, Person,
 )
 from . import numbers, upstream
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, RefundRefused, ServiceError, require_reason
 from .settlement import (
-    INPATIENT_MED_TYPES,
-    ClaimLine,
-    ClaimRequest,
-    Preview,
-    Settled,
-    SplitChanged,
-    _run_engine,
-    build_claim,
-    original_settlement,
-    reverse_in,
-    settle_in,
-)
-from .settlement import (
-    FeeLine as UpstreamLine,
+    INPATIENT_MED_TYPES, ClaimLine, ClaimRequest, FeeLine as UpstreamLine, Preview, Settled, SplitChanged,
+    _run_engine, build_claim,
+    original_settlement, reverse_in, settle_in,
 )
 from .shift import TENDERS, require_shift
 from .staff import Approval, approval_for

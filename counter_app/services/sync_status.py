@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+
 from typing import Any
 
 from sqlalchemy import String, func, select

@@ -10,8 +10,7 @@ from typing import Any
 
 import httpx
 
-from . import fields as F
-from . import wire
+from . import fields as F, wire
 from .gateway import Credentials, sign
 
 

@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..store.models import CentreResult, Outbox
-from . import fields as F
-from . import hefei_names, wire
+from . import fields as F, hefei_names, wire
 
 
 def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, list[str]]:

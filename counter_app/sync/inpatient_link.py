@@ -18,9 +18,7 @@ from ..services import upstream
 from ..services.inpatient import CentreRefused, CentreUnavailable, StayClaim
 from ..store import Database
 from ..store.models import Institution, Outbox, Person, Staff
-from . import fields as F
-from . import hefei_names
-from . import messages as M
+from . import fields as F, hefei_names, messages as M
 from .client import CentreClient, Rejected, Transient
 from .outbox import RetryPolicy, _mdtrt_id, _output, drain
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 
-from .. import labels
 from ..engine.money import ZERO, fmt
 from ..store import Database
+from .. import labels
 from ..store.models import CentreResult, Institution, Outbox, Person, Settlement
 from . import fields as F
 from .client import CentreClient

@@ -18,22 +18,8 @@ from ..engine.money import fmt
 from ..printing import agency_reports, charts
 from .ops import Op
 from .qt import (
-    QAbstractItemView,
-    QComboBox,
-    QDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QPixmap,
-    QPushButton,
-    Qt,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPixmap,
+    QPushButton, Qt, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
 KIND_NAMES = {"crediting": "账户划入", "interest": "年度计息"}

@@ -19,22 +19,8 @@ from .ops import Op
 
 NO_LIMIT = 99  # a pack's "no limit" (the Wuhu plan limits no count of children)
 from .qt import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QPushButton,
-    Qt,
-    QTableWidget,
-    QTableWidgetItem,
-    QtWidgets,
-    QVBoxLayout,
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QListWidget, QPushButton, Qt, QTableWidget, QTableWidgetItem, QtWidgets, QVBoxLayout,
 )
 
 

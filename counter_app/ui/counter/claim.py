@@ -7,17 +7,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ... import labels
-from ...engine.money import ZERO, fmt
-from ...services import catalogue, lookup
-from ...services import settlement as svc
-from ...services.catalogue import CatalogueEntry
 from ...services.errors import ServiceError
+from ...engine.money import ZERO, fmt
+from ...services import catalogue, lookup, settlement as svc
+from ...services.catalogue import CatalogueEntry
 from ..ops import Op
 from ..qt import (
     QListWidgetItem,
-    Qt,
-    QTableWidgetItem,
+    Qt, QTableWidgetItem,
 )
+
 from .settings import Line
 
 if TYPE_CHECKING:

@@ -1,14 +1,14 @@
 """Who is at the counter: the person, their account and year totals, and their family providers."""
 from __future__ import annotations
 
+
 from ... import labels
 from ...engine.money import fmt
 from ...services import lookup
 from ..qt import (
-    QFormLayout,
-    QGroupBox,
-    QLabel,
+    QFormLayout, QGroupBox, QLabel,
 )
+
 from .widgets import label as _label
 
 

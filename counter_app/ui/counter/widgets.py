@@ -6,8 +6,7 @@ from decimal import Decimal
 
 from ...services.errors import ServiceError
 from ..qt import (
-    QLabel,
-    Qt,
+    QLabel, Qt,
 )
 
 

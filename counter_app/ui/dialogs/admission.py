@@ -5,13 +5,9 @@ from typing import TYPE_CHECKING
 
 from ...services.shift import TENDERS
 from ..qt import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLineEdit,
-    Qt,
+    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
 )
+
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow

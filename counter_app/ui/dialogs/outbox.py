@@ -4,19 +4,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ... import labels
-from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
-    QAbstractItemView,
-    QDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLineEdit,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem,
     QVBoxLayout,
 )
+
+from ..counter.widgets import label as _label
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow

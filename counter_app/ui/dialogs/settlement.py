@@ -4,15 +4,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...engine.money import fmt
-from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLineEdit,
-    Qt,
+    QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
 )
+
+from ..counter.widgets import label as _label
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow

@@ -5,16 +5,12 @@ from typing import TYPE_CHECKING
 
 from ...engine.money import fmt
 from ...services.shift import TENDERS, ShiftState, shift_state
-from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
-    QCheckBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLineEdit,
-    Qt,
+    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
 )
+
+from ..counter.widgets import label as _label
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow

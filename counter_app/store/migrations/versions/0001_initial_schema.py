@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 01:30:04.402253
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import counter_app.store.types
+
 
 revision = '0001'
 down_revision = None

@@ -8,8 +8,9 @@ Staff who exist before this revision keep their passwords (must_change_password 
 money written before it are covered by one genesis audit entry, so `audit verify` holds on an
 upgraded database and any later edit of those rows still shows.
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = '0005'
 down_revision = '0004'

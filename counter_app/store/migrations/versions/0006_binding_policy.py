@@ -7,8 +7,9 @@ Create Date: 2026-11-29 17:00:00
 Bindings made before this revision keep NULL: made under no recorded policy, they stay valid under
 any (README, rule notes).
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = '0006'
 down_revision = '0005'

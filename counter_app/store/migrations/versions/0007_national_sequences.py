@@ -11,10 +11,11 @@ messages of an admission have no settlement, so the institution and operator are
 Inpatient fee rows get the line they were uploaded as (`feedetl_sn`, its quantity), the lines a
 correction cancelled, and the settlement that took them; deposit entries the settlement they served.
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 import counter_app.store.types
+
 
 revision = '0007'
 down_revision = '0006'

@@ -4,10 +4,11 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-29 20:00:00
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 import counter_app.store.types
+
 
 revision = '0008'
 down_revision = '0007'
