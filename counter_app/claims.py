@@ -9,14 +9,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from .engine import (
-    ClaimError,
-    PackError,
-    PackNotInForce,
-    Settlement,
-    parse_claim,
-    settle,
-)
+from .engine import ClaimError, PackError, PackNotInForce, Settlement, parse_claim, settle
 from .engine.claim import MAX_CLAIM_CHARS, MAX_DEPTH, Claim
 from .engine.fast import fast_claim
 from .policies import load_pack, pack_ids

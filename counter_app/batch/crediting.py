@@ -21,14 +21,7 @@ from ..services.actor import Actor
 from ..services.ledger import BatchPosting, post_batch
 from ..store import Database
 from ..store.models import Account, LedgerEntry, Person
-from .runs import (
-    BatchError,
-    RunReport,
-    account_chunks,
-    audit_chunk,
-    finish_run,
-    start_run,
-)
+from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run, start_run
 
 KIND = "credit"
 DEFAULT_POLICY = "wuhu-2022"

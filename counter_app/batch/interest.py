@@ -21,14 +21,7 @@ from ..services.actor import Actor
 from ..services.ledger import INTEREST, BatchPosting, post_batch, year_ledger
 from ..store import Database
 from ..store.models import Account, LedgerEntry
-from .runs import (
-    BatchError,
-    RunReport,
-    account_chunks,
-    audit_chunk,
-    finish_run,
-    start_run,
-)
+from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run, start_run
 
 KIND = INTEREST  # the ledger kind, one name for the batch and for interest paid at closing
 

@@ -18,24 +18,8 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from .claim import (
-    CLASSES,
-    KINDS,
-    LOCATIONS,
-    MAX_CLAIM_CHARS,
-    MAX_FAMILY,
-    MAX_ITEMS,
-    MAX_TEXT,
-    PSN_TYPES,
-    SELF,
-    STATUSES,
-    Claim,
-    ClaimError,
-    Institution,
-    Item,
-    Person,
-    Provider,
-    Ytd,
-    _cross_check,
+    CLASSES, KINDS, LOCATIONS, MAX_CLAIM_CHARS, MAX_FAMILY, MAX_ITEMS, MAX_TEXT, PSN_TYPES, SELF, STATUSES, Claim,
+    ClaimError, Institution, Item, Person, Provider, Ytd, _cross_check,
 )
 from .money import ZERO, cents
 from .policy import INSUTYPES, MED_TYPES, RELATIONS

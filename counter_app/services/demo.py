@@ -19,15 +19,7 @@ from .. import identity
 from ..store import Database
 from ..store.audit import adopt
 from ..store.models import (
-    Account,
-    CatalogueItem,
-    Credential,
-    FamilyBinding,
-    Institution,
-    LedgerEntry,
-    Person,
-    Staff,
-    YearTotal,
+    Account, CatalogueItem, Credential, FamilyBinding, Institution, LedgerEntry, Person, Staff, YearTotal,
 )
 from .binding import COMMITMENT_TEXT
 from .staff import demo_staff_row

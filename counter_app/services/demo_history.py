@@ -19,15 +19,7 @@ from sqlalchemy import select, update
 
 from ..engine.crediting import previous_month
 from ..store import Database
-from ..store.models import (
-    Account,
-    CatalogueItem,
-    FamilyBinding,
-    Institution,
-    Outbox,
-    Person,
-    Shift,
-)
+from ..store.models import Account, CatalogueItem, FamilyBinding, Institution, Outbox, Person, Shift
 from .errors import ServiceError
 from .settlement import ClaimLine, ClaimRequest, settle_in
 from .shift import expected_cash, shift_totals

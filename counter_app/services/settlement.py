@@ -31,15 +31,7 @@ from ..engine.settlement import MONEY_FIELDS
 from ..policies import load_pack
 from ..store import Database
 from ..store.models import (
-    Account,
-    CatalogueItem,
-    FamilyBinding,
-    Institution,
-    LedgerEntry,
-    Outbox,
-    Person,
-    Settlement,
-    YearTotal,
+    Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, Settlement, YearTotal,
 )
 from . import ledger, numbers, upstream
 from .actor import Actor

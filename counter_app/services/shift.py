@@ -20,14 +20,7 @@ from sqlalchemy.orm import Session
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
 from ..store.audit import head_columns as chain_head_columns
-from ..store.models import (
-    DayClose,
-    DepositEntry,
-    Institution,
-    LedgerEntry,
-    Settlement,
-    Shift,
-)
+from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Settlement, Shift
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, ServiceError

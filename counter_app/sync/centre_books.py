@@ -181,14 +181,7 @@ class Books:
 
         from ..store import Database
         from ..store.models import (
-            Account,
-            CatalogueItem,
-            FamilyBinding,
-            Institution,
-            LedgerEntry,
-            Outbox,
-            Person,
-            YearTotal,
+            Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, YearTotal,
         )
 
         src = Database(url)

@@ -13,15 +13,7 @@ from ..services.actor import Actor
 from ..store import Database
 from . import ops
 from .counter import CounterSettings, CounterWindow
-from .qt import (
-    QApplication,
-    QFont,
-    QFontDatabase,
-    QLibraryInfo,
-    QLocale,
-    QTimer,
-    QTranslator,
-)
+from .qt import QApplication, QFont, QFontDatabase, QLibraryInfo, QLocale, QTimer, QTranslator
 
 STARTED = time.perf_counter()  # when the application's code began loading (for --exit-when-ready)
 

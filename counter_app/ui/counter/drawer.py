@@ -8,13 +8,7 @@ from typing import TYPE_CHECKING
 from ...engine.money import fmt
 from ...services import settlement as svc
 from ...services.errors import ServiceError
-from ...services.shift import (
-    ShiftHasPending,
-    ShiftState,
-    close_shift,
-    open_shift,
-    shift_state,
-)
+from ...services.shift import ShiftHasPending, ShiftState, close_shift, open_shift, shift_state
 from ..dialogs.outbox import OutboxDialog
 from ..dialogs.shift import CloseShiftDialog, DayCloseDialog, OpenShiftDialog
 from ..ops import Op

@@ -25,38 +25,14 @@ from ...store import Database
 from .. import slip_printer
 from ..ops import Op
 from ..qt import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDoubleSpinBox,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QKeySequence,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QMainWindow,
-    QPushButton,
-    QShortcut,
-    Qt,
-    QTableWidget,
-    QTimer,
-    QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QGroupBox, QHBoxLayout, QHeaderView,
+    QKeySequence, QLabel, QLineEdit, QListWidget, QMainWindow, QPushButton, QShortcut, Qt, QTableWidget, QTimer,
+    QVBoxLayout, QWidget,
 )
 from .claim import ClaimMixin
 from .drawer import DrawerMixin
 from .person_panel import PersonPanel
-from .settings import (
-    COUNTER_KIND,
-    COUNTER_MED_TYPES,
-    KEY_PERMISSIONS,
-    PRESCRIBING_LEVELS,
-    CounterSettings,
-    Line,
-)
+from .settings import COUNTER_KIND, COUNTER_MED_TYPES, KEY_PERMISSIONS, PRESCRIBING_LEVELS, CounterSettings, Line
 from .settle import SettleMixin
 from .settlement_panel import PreviewPanel
 from .stay import StayMixin

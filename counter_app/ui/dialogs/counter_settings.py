@@ -14,16 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ... import config
 from ..counter.widgets import label as _label
 from ..ops import Op
-from ..qt import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLineEdit,
-    QPushButton,
-    Qt,
-)
+from ..qt import QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, Qt
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow
