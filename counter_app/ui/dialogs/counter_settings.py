@@ -85,11 +85,17 @@ class CounterSettingsDialog(QDialog):
         self.result_label.setText(text)
         self.adjustSize()  # every line of the checks shows
 
-    def check(self) -> None:
+    def _checked(self) -> config.Settings | None:
+        """The settings as typed, or None after saying which value is wrong."""
         try:
-            settings = self.entered()
+            return self.entered()
         except config.ConfigError as exc:
             self._say(str(exc), False)
+            return None
+
+    def check(self) -> None:
+        settings = self._checked()
+        if settings is None:
             return
         window = self.window_
         Op(window, lambda: check_all(settings, window)).success(
@@ -98,10 +104,8 @@ class CounterSettingsDialog(QDialog):
     def save(self) -> None:
         from ...services.counter_settings import change
 
-        try:
-            settings = self.entered()
-        except config.ConfigError as exc:
-            self._say(str(exc), False)
+        settings = self._checked()
+        if settings is None:
             return
         window = self.window_
 
