@@ -34,16 +34,22 @@ if [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && check; then
   echo "setup: nothing changed since the last install"
   exit 0
 fi
-pip_quiet() {  # pip with its errors shown; only the noise about missing local package folders is dropped
-  local log
+pip_quiet() {  # pip with its errors shown (and its progress, on a terminal); local-folder noise is dropped
+  local log rc
   log=$(mktemp)
-  if ! .venv/bin/python -m pip "$@" >"$log" 2>&1; then
-    grep -v "^WARNING: Location" "$log" >&2
-    echo "setup: pip $* failed (its output is above)" >&2
-    rm -f "$log"
+  if [ -t 1 ]; then
+    set -- "${@/#-q/--progress-bar=on}"
+  fi
+  { .venv/bin/python -m pip "$@" 2>&1 && echo 0 > "$log.rc" || echo $? > "$log.rc"; } | tee "$log" |
+    if [ -t 1 ]; then grep --line-buffered -v "^WARNING: Location\|^Requirement already satisfied" || true; else cat >/dev/null; fi
+  rc=$(cat "$log.rc")
+  if [ "$rc" != 0 ]; then
+    [ -t 1 ] || grep -v "^WARNING: Location" "$log" >&2
+    echo "setup: pip $* failed with exit code $rc (its output is above)" >&2
+    rm -f "$log" "$log.rc"
     exit 1
   fi
-  rm -f "$log"
+  rm -f "$log" "$log.rc"
 }
 echo "setup: installing the Python packages into .venv (a minute or two on a fresh machine)"
 pip_quiet install -q --upgrade pip
