@@ -79,4 +79,7 @@ def to_decimal(text: str) -> Decimal:
 
 def fmt(value: Decimal) -> str:
     """Money as the JSON string the contract shows: always two decimals."""
+    text = str(value)
+    if text[-3:-2] == ".":  # already two decimals, no exponent: rounding would change nothing
+        return text
     return str(_quantize(value, CENT, ROUND_HALF_UP))

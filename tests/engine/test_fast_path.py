@@ -86,3 +86,14 @@ def test_things_the_careful_path_refuses_are_never_fast():
 @given(seed=st.integers(0, 2**32 - 1), which=st.integers(0, 2))
 def test_random_mutations_agree(seed, which):
     agree(json.dumps(mutate(seeds()[which], random.Random(seed)), ensure_ascii=False))
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**12, max_value=10**12, places=None))
+def test_fmt_prints_exactly_what_rounding_to_cents_prints(value):
+    """fmt skips the rounding when a value already has two decimals; the answer must not change."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from counter_app.engine.money import fmt
+
+    assert fmt(value) == str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
