@@ -38,7 +38,7 @@ from .actor import Actor
 from .audit import record
 from .errors import NotFound, RefundRefused, ServiceError, require_reason
 from .lookup import account_state, provider_relation
-from .shift import TENDERS, CounterState, counter_state, day_after_close
+from .shift import TENDERS, CounterState, counter_state, day_after_close, state_columns
 from .staff import Approval, approval_for
 
 MAX_QUANTITY = Decimal("9999")
@@ -171,18 +171,25 @@ class _People:
 
 
 @functools.cache
-def _people_query(lock: bool) -> Select:
-    """`_people`'s statement, built once (bound parameters pid, year, policy)."""
+def _people_query(lock: bool, state: str | None = None) -> Select:
+    """`_people`'s statement, built once (bound parameters pid, year, and policy; or, with `state`
+    (the dialect), code, counter and cashier: the counter's state rides on every row, so a settle
+    reads it in the same statement as the people)."""
     pid = bindparam("pid")
     active = and_(FamilyBinding.beneficiary_id == pid, FamilyBinding.ended_at.is_(None))
-    valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == bindparam("policy"))
+    policy = Institution.policy if state else bindparam("policy")
+    valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy)
 
     def year_sum(column):  # noqa: ANN001, ANN202
         return (select(func.coalesce(func.sum(column), ZERO))
                 .where(YearTotal.person_id == pid, YearTotal.year == bindparam("year")).scalar_subquery())
 
-    query = (select(Person, Account, FamilyBinding, year_sum(YearTotal.deductible_paid),
-                    year_sum(YearTotal.outpatient_pool_paid))
+    columns = [Person, Account, FamilyBinding, year_sum(YearTotal.deductible_paid),
+               year_sum(YearTotal.outpatient_pool_paid)]
+    query = select(*columns, *(state_columns(state == "sqlite") if state else ())).select_from(Person)
+    if state:
+        query = query.join(Institution, Institution.code == bindparam("code"))
+    query = (query
              .outerjoin(Account, Account.person_id == Person.id)
              .outerjoin(FamilyBinding, and_(FamilyBinding.provider_id == Person.id, active, valid))
              .where(or_(Person.id == pid, Person.id.in_(select(FamilyBinding.provider_id).where(active))))
@@ -197,24 +204,40 @@ _INSERT_SETTLEMENT = Settlement.__table__.insert().returning(Settlement.__table_
 _INSERT_YEAR_TOTAL = YearTotal.__table__.insert().returning(YearTotal.__table__.c.id)
 
 
-def _people(session: Session, person_id: int, year: int, policy: str, *, lock: bool) -> _People:
+def _people(session: Session, person_id: int, year: int, policy: str | None, *, lock: bool,
+            ctx: Actor | None = None) -> tuple[_People, CounterState | None]:
     """One statement: the patient and every active provider (the patient's first), each with their
     account and the binding; the year totals as two scalar subqueries. A binding counts if it was
-    made under `policy`, or before bindings recorded one; providers come oldest binding first.
+    made under `policy` (with `ctx`: the institution's), or before bindings recorded one; providers
+    come oldest binding first. With `ctx`, the counter's state (shift.counter_state) comes in the
+    same statement and is returned beside the people.
 
     With `lock` on PostgreSQL the people are locked in id order by this statement (FOR UPDATE OF
     person) and their accounts by a second, which reads them again as locked; SQLite's writer
     already holds the write lock (BEGIN IMMEDIATE)."""
-    postgres = lock and session.get_bind().dialect.name != "sqlite"
-    rows = session.execute(_people_query(postgres), {"pid": person_id, "year": year, "policy": policy}).all()
+    dialect = session.get_bind().dialect.name
+    postgres = lock and dialect != "sqlite"
+    params: dict[str, Any] = {"pid": person_id, "year": year}
+    if ctx is None:
+        params["policy"] = policy
+    else:
+        params.update(code=ctx.institution_code, counter=ctx.counter, cashier=ctx.cashier)
+    rows = session.execute(_people_query(postgres, dialect if ctx else None), params).all()
+    state = None
+    if ctx is not None:
+        if not rows or rows[0][6] is None:
+            counter_state(session, ctx)  # says what is missing: the institution, or an open shift
+        if rows:
+            first = rows[0]
+            state = CounterState(first[6], first[5], first[7], (first[8], first[9]) if dialect == "sqlite" else None)
     if postgres and rows:
         session.execute(_LOCK_ACCOUNTS, {"ids": [r[0].id for r in rows]}).all()
     patient = next((r for r in rows if r[0].id == person_id), None)
     if patient is None:
         raise NotFound(f"未找到参保人（内部编号 {person_id}）")
     bound = sorted((r for r in rows if r[2] is not None), key=lambda r: (r[2].bound_at, r[2].id))
-    return _People(patient[0], patient[1], patient[3], patient[4],
-                   [(binding, provider, account) for provider, account, binding, _, _ in bound])
+    return (_People(patient[0], patient[1], patient[3], patient[4],
+                    [(r[2], r[0], r[1]) for r in bound]), state)  # (binding, provider, account)
 
 
 def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bool = False,
@@ -226,8 +249,14 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
 
     Locks are taken as the rows are read (`_people`), so what is read is what the lock protects."""
     inst = inst or _institution(session, ctx.institution_code)
+    people, _ = _people(session, request.person_id, request.visit_date.year, inst.policy, lock=lock)
+    return _claim_from(session, people, inst, request)
+
+
+def _claim_from(session: Session, people: _People, inst: Institution, request: ClaimRequest
+                ) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
+    """`build_claim`'s answer from the people as read (and the catalogue lines, read here)."""
     year = request.visit_date.year
-    people = _people(session, request.person_id, year, inst.policy, lock=lock)
     person, own_account = people.person, people.account
     own_balance, _ = account_state(own_account)
     family = []
@@ -302,19 +331,20 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
     """The body of `settle`, inside the caller's transaction (a discharge settles within its own,
     with the fund payment the centre answered: `centre`).
 
-    Its statements (issue 16; tests/services/test_statement_count.py pins the number): the counter's
-    state (shift, institution, last closed day; on SQLite the audit head too), the people with their
-    accounts, year totals and bindings (on PostgreSQL a second locks the accounts), the catalogue
-    lines, both number counters in one upsert, the settlement, the ledger entries and the accounts'
-    balances (one executemany each), the year total if any, the visit's messages (one executemany),
-    and the audit entry (on PostgreSQL after its advisory lock and a read of the head). The rows are
+    Its statements (issue 16; tests/services/test_statement_count.py pins the number): the people
+    with their accounts, year totals and bindings, with the counter's state on every row (shift,
+    institution, last closed day; on SQLite the audit head too; on PostgreSQL a second statement
+    locks the accounts), the catalogue lines, both number counters in one upsert, the settlement,
+    the ledger entries and the accounts' balances (one executemany each), the year total if any, the
+    visit's messages (one executemany), and the audit entry (on PostgreSQL after its advisory lock
+    and a read of the head): 8 on SQLite and 11 on PostgreSQL for a visit drawing on two family
+    accounts. The rows are
     inserted with Core: nothing reads them back as objects, and the audit hashes them as written."""
     ctx.require_settle(request.med_type)
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
-    state = counter_state(session, ctx)
-    inst = state.institution
-    claim, inst, accounts, fees, person = build_claim(session, ctx, request, lock=True, inst=inst)
+    people, state = _people(session, request.person_id, request.visit_date.year, None, lock=True, ctx=ctx)
+    claim, inst, accounts, fees, person = _claim_from(session, people, state.institution, request)
     result = _run_engine(claim, centre)
     if confirmed is not None and split_of(result) != confirmed.split:
         raise SplitChanged(Preview(claim, result))

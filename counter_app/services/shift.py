@@ -146,15 +146,21 @@ class CounterState:
     audit_head: tuple[int | None, str | None] | None  # the chain's head, on SQLite (store.audit.append)
 
 
+def state_columns(sqlite: bool) -> list:
+    """The counter's state as columns of a statement that joins `Institution` (by code): the open
+    shift of :counter and :cashier, the last closed day, and on SQLite the audit chain's head."""
+    shift = (select(Shift.id).where(Shift.institution_id == Institution.id, Shift.counter == bindparam("counter"),
+                                    Shift.cashier == bindparam("cashier"), Shift.closed_at.is_(None))
+             .scalar_subquery())
+    last_close = (select(func.max(DayClose.day)).where(DayClose.institution_id == Institution.id)
+                  .scalar_subquery())
+    return [Institution, shift, last_close, *(chain_head_columns() if sqlite else ())]
+
+
 @functools.cache
 def _counter_state_query(sqlite: bool) -> Select:
     """`counter_state`'s statement, built once (SQLAlchemy keys and compiles it a single time)."""
-    last_close = (select(func.max(DayClose.day)).where(DayClose.institution_id == Institution.id)
-                  .scalar_subquery())
-    columns = [Shift.id, Institution, last_close, *(chain_head_columns() if sqlite else ())]
-    return (select(*columns).join_from(Shift, Institution, Shift.institution_id == Institution.id)
-            .where(Institution.code == bindparam("code"), Shift.counter == bindparam("counter"),
-                   Shift.cashier == bindparam("cashier"), Shift.closed_at.is_(None)))
+    return select(*state_columns(sqlite)).where(Institution.code == bindparam("code"))
 
 
 def counter_state(session: Session, ctx: Actor) -> CounterState:
@@ -165,9 +171,10 @@ def counter_state(session: Session, ctx: Actor) -> CounterState:
     row = session.execute(_counter_state_query(sqlite), {"code": ctx.institution_code, "counter": ctx.counter,
                                                          "cashier": ctx.cashier}).first()
     if row is None:
-        _institution(session, ctx.institution_code)  # an unknown institution is said as such
+        raise NotFound(f"未知的定点机构编码：{ctx.institution_code}")
+    if row[1] is None:
         raise ServiceError("请先开班（录入备用金）后再收费")
-    return CounterState(row[0], row[1], row[2], (row[3], row[4]) if sqlite else None)
+    return CounterState(row[1], row[0], row[2], (row[3], row[4]) if sqlite else None)
 
 
 def _totals(session: Session, where) -> Totals:  # noqa: ANN001
