@@ -95,8 +95,7 @@ def _post_bulk(session: Session, rows: list[dict]) -> None:
     first (SQLite: after the largest, under the write lock the chunk holds; PostgreSQL: from the
     table's sequence), so no RETURNING is needed; then SQLite gets one executemany per table and
     PostgreSQL a COPY and one UPDATE from arrays. Values are converted by the columns' own types."""
-    bind = session.get_bind()
-    dialect = bind.dialect
+    dialect = session.get_bind().dialect
     raw = session.connection().connection.driver_connection
     n = len(rows)
     if dialect.name == "sqlite":
@@ -105,13 +104,12 @@ def _post_bulk(session: Session, rows: list[dict]) -> None:
     else:
         ids = session.execute(_NEXT_ENTRY_IDS, {"n": n}).scalars().all()
     money = Money().process_bind_param
-    at = _ENTRIES.c.created_at.type.bind_processor(dialect)
-    stamp = at(rows[0]["created_at"]) if at else rows[0]["created_at"]
+    to_stamp = _ENTRIES.c.created_at.type.bind_processor(dialect)
+    stamp = to_stamp(rows[0]["created_at"]) if to_stamp else rows[0]["created_at"]  # post_batch's one `at`
     for row, entry_id in zip(rows, ids, strict=True):
         row["id"] = entry_id
     values = [(r["id"], r["account_id"], money(r["amount"], dialect), money(r["balance_after"], dialect), r["kind"],
-               r["note"], r["settlement_id"], r["period"], stamp if r["created_at"] is rows[0]["created_at"]
-               else (at(r["created_at"]) if at else r["created_at"])) for r in rows]
+               r["note"], r["settlement_id"], r["period"], stamp) for r in rows]
     columns = "id, account_id, amount, balance_after, kind, note, settlement_id, period, created_at"
     if dialect.name == "sqlite":
         raw.executemany(f"INSERT INTO ledger_entry ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)

@@ -16,16 +16,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..engine import CentreFund, claim_to_json
-from ..engine import Settlement as EngineSettlement
-from ..engine import settle as engine_settle
-from ..engine.claim import Claim, Item, Provider, Ytd
-from ..engine.claim import Institution as ClaimInstitution
-from ..engine.claim import Person as ClaimPerson
+from ..engine import CentreFund, Settlement as EngineSettlement
+from ..engine import claim_to_json, settle as engine_settle
+from ..engine.claim import Claim, Institution as ClaimInstitution, Item, Person as ClaimPerson, Provider, Ytd
 from ..engine.money import ZERO, cents, fmt
 from ..engine.settlement import MONEY_FIELDS
 from ..policies import load_pack
@@ -149,14 +146,6 @@ def _items(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[tuple[Item, 
                           cat.account_payable))
         fees.append(FeeLine(cat.code, cat.name, cat.kind, cat.cls, line.quantity, cat.price, amount))
     return tuple(items), tuple(fees)
-
-
-def _lock_people(session: Session, person_ids: list[int]) -> None:
-    """Row locks in id order (PostgreSQL); SQLite already holds the write lock (BEGIN IMMEDIATE)."""
-    if person_ids and session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Person.id).where(Person.id.in_(person_ids)).order_by(Person.id).with_for_update())
-        session.execute(select(Account.id).where(Account.person_id.in_(person_ids))
-                        .order_by(Account.id).with_for_update())
 
 
 @dataclass
@@ -338,8 +327,8 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
     the ledger entries and the accounts' balances (one executemany each), the year total if any, the
     visit's messages (one executemany), and the audit entry (on PostgreSQL after its advisory lock
     and a read of the head): 8 on SQLite and 11 on PostgreSQL for a visit drawing on two family
-    accounts. The rows are
-    inserted with Core: nothing reads them back as objects, and the audit hashes them as written."""
+    accounts. The rows are inserted with Core: nothing reads them back as objects, and the audit
+    hashes them as written."""
     ctx.require_settle(request.med_type)
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
@@ -520,10 +509,8 @@ def reverse_in(session: Session, ctx: Actor, inst: Institution, orig: Settlement
     totals = [dict(person_id=t.person_id, year=t.year, deductible_paid=-t.deductible_paid,
                    outpatient_pool_paid=-t.outpatient_pool_paid, settlement_id=row["id"], note=note)
               for t in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id))]
-    if totals:
-        ids = session.scalars(insert(YearTotal).returning(YearTotal.id, sort_by_parameter_order=True), totals)
-        for total, total_id in zip(totals, ids, strict=True):
-            total["id"] = total_id
+    for total in totals:  # one at the most: a settlement writes one year total, or none
+        total["id"] = session.execute(_INSERT_YEAR_TOTAL, total).scalar_one()
     msgid = ""
     if upstream_cancel:
         original = session.execute(select(Outbox.msgid, Outbox.infno, Outbox.visit_key).where(

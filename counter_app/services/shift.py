@@ -125,14 +125,9 @@ def open_shift(db: Database, ctx: Actor, opening_float: Decimal, *, now: dt.date
         return shift.id
 
 
-def business_day(session: Session, institution_id: int, at: dt.datetime) -> dt.date:
-    """The calendar day, unless that day is already closed: then the day after the last close."""
-    return day_after_close(at, session.scalar(select(func.max(DayClose.day))
-                                              .where(DayClose.institution_id == institution_id)))
-
-
 def day_after_close(at: dt.datetime, last_closed: dt.date | None) -> dt.date:
-    """`business_day` from the last closed day, for a caller that read it with other things."""
+    """The business day of `at`: the calendar day, unless that day is already closed (`last_closed`,
+    the institution's last closed day, read with the counter's state): then the day after it."""
     return max(at.date(), last_closed + dt.timedelta(days=1)) if last_closed else at.date()
 
 

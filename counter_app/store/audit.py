@@ -15,6 +15,7 @@ they cover; keep copies of the head (`head()`) off the machine, e.g. in the day-
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ def _rows(conn: Connection | Session, table: str, ids: list[int]) -> list[list[A
     return rows
 
 
+@functools.cache
 def _as_stored(table: str) -> list[Any]:
     """Per covered column, what a value written becomes when read back (money: two places, no -0)."""
     t = Base.metadata.tables[table]
@@ -96,7 +98,7 @@ def _written_rows(table: str, ids: list[int], written: list[dict[str, Any]]) -> 
     if sorted(by_id) != ids:
         raise ValueError(f"audit: the rows written to {table} are not the rows the entry covers")
     readers = _as_stored(table)
-    return [[read(by_id[i].get(name)) for read, name in zip(readers, COVERED[table])] for i in ids]
+    return [[read(by_id[i][name]) for read, name in zip(readers, COVERED[table])] for i in ids]
 
 
 def rows_digest(conn: Connection | Session, covers: dict[str, list[list[int]]],
@@ -114,9 +116,8 @@ def rows_digest(conn: Connection | Session, covers: dict[str, list[list[int]]],
 def head_columns() -> tuple[Any, Any]:
     """The chain's head (id, hash) as two scalar subqueries, for a caller that already holds the
     write lock (SQLite's BEGIN IMMEDIATE) to read with its first statement and pass to `append`."""
-    table = Base.metadata.tables["audit_entry"]
-    newest = lambda col: select(col).order_by(table.c.id.desc()).limit(1).scalar_subquery()  # noqa: E731
-    return newest(table.c.id).label("audit_head_id"), newest(table.c.hash).label("audit_head_hash")
+    newest = lambda col: select(col).order_by(_ENTRY.c.id.desc()).limit(1).scalar_subquery()  # noqa: E731
+    return newest(_ENTRY.c.id).label("audit_head_id"), newest(_ENTRY.c.hash).label("audit_head_hash")
 
 
 def entry_hash(entry_id: int, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str, detail: str,
