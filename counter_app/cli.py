@@ -25,7 +25,7 @@ def _credentials(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     centre's training pair."""
     from .sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
 
-    cfg = _settings()
+    cfg = _settings(args)
     paasid = getattr(args, "paasid", None) or os.environ.get("COUNTER_APP_PAASID") or cfg.paasid
     passtoken = os.environ.get("COUNTER_APP_PASSTOKEN") or cfg.passtoken
     if paasid and passtoken:
@@ -65,15 +65,18 @@ def _cmd_settle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    """The counter's settings file (config.py); a broken file is one clear line and exit 2."""
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The counter's settings file (config.py), read once per command (kept on `args`); a broken
+    file is one clear line and exit 2."""
     from .config import ConfigError, load
 
-    try:
-        return load()
-    except ConfigError as exc:
-        print(f"settings: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_BAD_INPUT) from None
+    if getattr(args, "settings", None) is None:
+        try:
+            args.settings = load()
+        except ConfigError as exc:
+            print(f"settings: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_BAD_INPUT) from None
+    return args.settings
 
 
 def _open_db(args: argparse.Namespace, *, create: bool = False):  # type: ignore[no-untyped-def]
@@ -82,7 +85,7 @@ def _open_db(args: argparse.Namespace, *, create: bool = False):  # type: ignore
     elsewhere a SQLite file that is not there is an error, not a new empty database."""
     from .store import Database, DatabaseError
 
-    cfg = _settings()  # read first: a broken settings file is said even when --db is given
+    cfg = _settings(args)  # read first: a broken settings file is said even when --db is given
     url = getattr(args, "db", None) or cfg.database or None
     first_start = url is None and getattr(args, "command", None) == "run"  # a fresh install's default file
     try:
@@ -94,7 +97,7 @@ def _open_db(args: argparse.Namespace, *, create: bool = False):  # type: ignore
 
 class _Bar:
     """A progress bar on stderr (tqdm; quiet when stderr is not a terminal): `bar(done)` with the
-    count so far, `bar.total(n)` once the total is known."""
+    count so far, or `bar(done, total)` once the total is known."""
 
     def __init__(self, what: str, unit: str, total: int | None = None) -> None:
         from tqdm import tqdm
@@ -149,7 +152,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .services.demo import DEMO_INSTITUTION, create_demo
     from .store.models import Person
 
-    cfg = _settings()
+    cfg = _settings(args)
     db = _open_db(args, create=args.demo)
     for problem in db.server_problems():  # a shared PostgreSQL: said before the cashier signs in
         import logging
@@ -226,7 +229,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     db = _open_db(args)
     if args.parked:
         return _list_parked(db)
-    client = CentreClient(args.centre or _settings().centre or DEFAULT_CENTRE, credentials=_credentials(args))
+    client = CentreClient(args.centre or _settings(args).centre or DEFAULT_CENTRE, credentials=_credentials(args))
     try:
         while True:
             bar = _Bar("sending", "message", total=len(unsent(db)))
@@ -295,7 +298,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"--date: not a date YYYY-MM-DD: {args.date!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    cfg = _settings()
+    cfg = _settings(args)
     client = CentreClient(args.centre or cfg.centre or DEFAULT_CENTRE, credentials=_credentials(args))
     try:
         report = reconcile_day(db, client, args.institution or cfg.institution or DEMO_INSTITUTION, day)
@@ -444,7 +447,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         print(f"{args.key}: {shown(args.key, old)} -> {shown(args.key, new)}  ({config_path()})")
         return 0
-    cfg = _settings()
+    cfg = _settings(args)
     print(f"# {config_path()}{'' if config_path().exists() else ' (not written yet: the defaults)'}")
     for key, label in DESCRIPTIONS.items():
         print(f"{key} = {shown(key, getattr(cfg, key))}    # {label}")
@@ -457,7 +460,7 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     from .services.backup import backup
     from .store import DatabaseError
 
-    cfg = _settings()
+    cfg = _settings(args)
     folder = args.to or cfg.backup_dir
     if not folder:
         print("backup: give --to FOLDER, or set backup_dir (`counter-app config set backup_dir FOLDER`)",
@@ -480,7 +483,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from .store import DatabaseError
     from .store.db import default_url
 
-    url = args.db or _settings().database or default_url()
+    url = args.db or _settings(args).database or default_url()
     try:
         checked, kept = restore(Path(args.file), url)
     except (DatabaseError, OSError) as exc:

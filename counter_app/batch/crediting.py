@@ -50,9 +50,7 @@ def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DE
                     done.label("done"))
              .join(Person, Person.id == Account.person_id).order_by(Account.id).limit(chunk))
     value_date = dt.datetime.combine(month, dt.time())  # a month's credit counts from its first day (interest)
-    walked = 0
-    for session, rows in account_chunks(db, query):
-        walked += len(rows)
+    for session, rows in account_chunks(db, query, progress):
         postings, chunk_total = [], ZERO
         for (account_id, balance, opened, closed, insutype, psn_type, status, base, retired_on, died_on,
              already) in rows:
@@ -72,7 +70,5 @@ def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DE
         entries = post_batch(session, postings, KIND, period, at=value_date)
         audit_chunk(session, actor, report, entries, chunk_total, dt.datetime.now())
         report.posted += len(postings)
-        if progress:
-            progress(walked)
     finish_run(db, actor, report, dt.datetime.now())
     return report

@@ -42,9 +42,7 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
                                LedgerEntry.period == period))
     query = (select(Account.id, Account.balance, Account.closed_on, done.label("done"))
              .order_by(Account.id).limit(chunk))
-    walked = 0
-    for session, rows in account_chunks(db, query):
-        walked += len(rows)
+    for session, rows in account_chunks(db, query, progress):
         forward, moves = year_ledger(session, [r[0] for r in rows], year)
         postings, chunk_total = [], ZERO
         for account_id, balance, closed, already in rows:
@@ -65,8 +63,6 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
         entries = post_batch(session, postings, KIND, period, at=year_end(year))
         audit_chunk(session, actor, report, entries, chunk_total, dt.datetime.now())
         report.posted += len(postings)
-        if progress:
-            progress(walked)
     finish_run(db, actor, report, dt.datetime.now())
     return report
 

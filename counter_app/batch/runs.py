@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
@@ -52,11 +52,13 @@ class RunReport:
         return "\n".join(lines)
 
 
-def account_chunks(db: Database, query: Select) -> Iterator[tuple[Session, list[Row]]]:
+def account_chunks(db: Database, query: Select, progress: Callable[[int], None] | None = None
+                   ) -> Iterator[tuple[Session, list[Row]]]:
     """Walk `query` (rows starting with Account.id, ordered by it, with a LIMIT) a chunk at a time,
     each chunk in its own writing transaction with its accounts locked: BEGIN IMMEDIATE on SQLite,
-    FOR UPDATE on PostgreSQL. What the caller writes for a chunk commits with it."""
-    last_id = 0
+    FOR UPDATE on PostgreSQL. What the caller writes for a chunk commits with it; then
+    `progress(accounts walked so far)` is told."""
+    last_id, walked = 0, 0
     while True:
         with db.transaction() as session:
             q = query.where(Account.id > last_id)
@@ -67,6 +69,9 @@ def account_chunks(db: Database, query: Select) -> Iterator[tuple[Session, list[
                 return
             last_id = rows[-1][0]
             yield session, rows
+        walked += len(rows)
+        if progress:
+            progress(walked)
 
 
 def start_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) -> None:

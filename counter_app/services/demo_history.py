@@ -80,9 +80,7 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
             CatalogueItem.kind == "drug", CatalogueItem.cls == "A", CatalogueItem.price < Decimal("40.00"))))
         settled: list[int] = []
         history = _months_before(today, months)
-        for done, month in enumerate(history):
-            if progress and done:
-                progress(done)
+        for months_done, month in enumerate(history, 1):
             last = month == history[-1]
             for code, inst in insts.items():
                 ctx = actors[code]
@@ -114,8 +112,8 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
                 shift.closed_at = dt.datetime.combine(month.replace(day=28), dt.time(18))
                 shift.expected_cash = shift.counted_cash = expected_cash(shift, totals)
                 shift.report_json = json.dumps(totals.as_json(), ensure_ascii=False)
-        if progress:
-            progress(len(history))
+            if progress:
+                progress(months_done)
         for start in range(0, len(settled), 500):
             session.execute(update(Outbox).where(Outbox.settlement_id.in_(settled[start:start + 500]))
                             .values(status="sent", sent_at=Outbox.created_at,
