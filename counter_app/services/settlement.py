@@ -217,8 +217,7 @@ def _people(session: Session, person_id: int, year: int, policy: str | None, *, 
         if not rows or rows[0][6] is None:
             counter_state(session, ctx)  # says what is missing: the institution, or an open shift
         if rows:
-            first = rows[0]
-            state = CounterState(first[6], first[5], first[7], (first[8], first[9]) if dialect == "sqlite" else None)
+            state = CounterState.from_row(rows[0][5:], dialect == "sqlite")
     if postgres and rows:
         session.execute(_LOCK_ACCOUNTS, {"ids": [r[0].id for r in rows]}).all()
     patient = next((r for r in rows if r[0].id == person_id), None)

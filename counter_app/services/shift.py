@@ -13,6 +13,7 @@ import functools
 import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -140,6 +141,11 @@ class CounterState:
     last_closed: dt.date | None  # the institution's last closed business day
     audit_head: tuple[int | None, str | None] | None  # the chain's head, on SQLite (store.audit.append)
 
+    @classmethod
+    def from_row(cls, row: Any, sqlite: bool) -> CounterState:
+        """From the values of `state_columns`, in their order."""
+        return cls(row[1], row[0], row[2], (row[3], row[4]) if sqlite else None)
+
 
 def state_columns(sqlite: bool) -> list:
     """The counter's state as columns of a statement that joins `Institution` (by code): the open
@@ -169,7 +175,7 @@ def counter_state(session: Session, ctx: Actor) -> CounterState:
         raise NotFound(f"未知的定点机构编码：{ctx.institution_code}")
     if row[1] is None:
         raise ServiceError("请先开班（录入备用金）后再收费")
-    return CounterState(row[1], row[0], row[2], (row[3], row[4]) if sqlite else None)
+    return CounterState.from_row(row, sqlite)
 
 
 def _totals(session: Session, where) -> Totals:  # noqa: ANN001
