@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..store.models import CentreResult, Outbox
-from . import fields as F, hefei_names, wire
+from . import answers, fields as F, hefei_names, wire
 
 
 def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, list[str]]:
@@ -23,9 +23,12 @@ def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, list[
         mine = Decimal(ours[key])
         other = theirs.get(key)
         try:
-            value = wire.money(other)
-        except ValueError:
-            out[key] = [str(mine), "缺失" if other is None else str(other)]
+            value = answers.amount(other, key)
+        except answers.AnswerError:
+            value = None
+        if value is None:  # null, "" or not a number: the centre did not give it
+            if mine != 0 or other not in (None, ""):  # not given where the counter has none is no difference
+                out[key] = [f"{mine:.2f}", "缺失" if other in (None, "") else str(other)[:20]]
             continue
         if value != mine:
             out[key] = [f"{mine:.2f}", f"{value:.2f}"]

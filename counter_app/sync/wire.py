@@ -26,9 +26,3 @@ def dumps_text(obj: Any) -> str:
 def loads(data: bytes | str) -> Any:
     return json.loads(data, parse_float=Decimal)
 
-
-def money(value: Any) -> Decimal:
-    """A number the centre sent, as Decimal (an int, a Decimal, or, from older stores, a string)."""
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-        raise ValueError(f"not an amount: {value!r}")
-    return Decimal(value) if not isinstance(value, Decimal) else value
