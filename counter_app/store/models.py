@@ -48,6 +48,13 @@ class Person(Base):
     hospitalized: Mapped[bool] = mapped_column(Boolean, default=False)
     contribution_base: Mapped[Decimal | None] = mapped_column(Money)  # for monthly crediting, WH-6
     died_on: Mapped[dt.date | None] = mapped_column(Date)
+    # 0009: the registry as a cache of the centre's 1101 answers: where the person is insured
+    # (NULL: not learned from a centre, taken as the institution's own area), when and from where
+    # it was learned, and the account balance the centre reported then
+    insuplc_admdvs: Mapped[str | None] = mapped_column(String(6))
+    learned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    learned_from: Mapped[str | None] = mapped_column(String(100))
+    centre_balance: Mapped[Decimal | None] = mapped_column(Money)
 
     account: Mapped["Account | None"] = relationship(back_populates="person", uselist=False)
     credentials: Mapped[list["Credential"]] = relationship(back_populates="person")
@@ -235,6 +242,22 @@ class Outbox(Base):
     visit_key: Mapped[str | None] = mapped_column(String(30), index=True)  # ipt_otp_no / adm_no (0007)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
     operator: Mapped[str | None] = mapped_column(String(30))  # staff_no of who queued it
+
+
+class CentreSignIn(Base):
+    """An operator's sign-in with the centre (9001): its sign_no goes on every message the operator
+    sends while it is in force; 9002 ends it (signed_out_at)."""
+
+    __tablename__ = "centre_sign_in"
+    __table_args__ = (Index("ix_centre_sign_in_operator", "institution_id", "operator", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    operator: Mapped[str] = mapped_column(String(30))
+    sign_no: Mapped[str] = mapped_column(String(30))
+    signed_in_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    signed_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ip: Mapped[str] = mapped_column(String(20))
+    mac: Mapped[str] = mapped_column(String(20))
 
 
 class CentreResult(Base):

@@ -4,10 +4,10 @@ From shared/spec/national-interface.md, in one place. The counter's builders (`m
 the reference centre's checks both read the lists here, and a test checks them against the spec
 page itself. Where the page marks something *unverified* or this project had to choose:
 
-- 3202 (detail reconciliation) is used by name for the list of a day's settlements behind a 3201
-  mismatch; its input is 3201's;
+- 3202 (detail reconciliation) goes by file: the day's settlements are uploaded with 9101, 3202
+  names the file, and its result file comes back by 9102 (reconcile.py);
 - the reference centre takes every transaction at one path, `API_PATH`;
-- 2203 sends an empty `diseinfo[]` when the counter has no diagnosis (the counter takes none yet).
+- 2203 sends an empty `diseinfo[]` while the counter has no diagnosis (issue 24; `NOT_YET_KNOWN`).
 
 Money, quantities, prices and ratios are JSON numbers written from the exact Decimal (`wire.py`);
 codes, ids and times are strings.
@@ -19,7 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 # Transaction numbers (infno)
-SIGN_IN = "9001"
+SIGN_IN, SIGN_OUT = "9001", "9002"
+PERSON_INFO = "1101"
+FILE_UPLOAD, FILE_DOWNLOAD = "9101", "9102"
 PHARMACY_PRESETTLE, PHARMACY_SETTLE, PHARMACY_CANCEL = "2101", "2102", "2103"
 REGISTER, REGISTER_CANCEL = "2201", "2202"
 VISIT_INFO = "2203"
@@ -58,8 +60,13 @@ _DRUGINFO = ("psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "begntime", "medfee_s
              "acct_used_flag", "invono", "dise_codg", "dise_name")
 _DRUGDETAIL = ("feedetl_sn", "rxno", "rx_circ_flag", "fee_ocur_time", "med_list_codg", "medins_list_codg",
                "det_item_fee_sumamt", "cnt", "pric", "bilg_dr_codg", "bilg_dr_name")
-_ADMIT = ("psn_no", "insutype", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "begntime", "adm_dept_codg",
-          "adm_bed", "dscg_maindiag_code")
+_ADMIT = ("psn_no", "insutype", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "begntime", "ipt_no", "atddr_no",
+          "chfpdr_name", "adm_diag_dscr", "adm_dept_codg", "adm_dept_name", "adm_bed", "dscg_maindiag_code",
+          "dscg_maindiag_name")
+_DISCHARGE = ("mdtrt_id", "psn_no", "insutype", "endtime", "dscg_dept_codg", "dscg_dept_name", "dscg_way")
+# 2401 / 2402 diagnosis records (newtouch marks all required but adm_cond)
+STAY_DIAGNOSIS = ("psn_no", "diag_type", "maindiag_flag", "diag_srt_no", "diag_code", "diag_name", "diag_dept",
+                  "dise_dor_no", "dise_dor_name", "diag_time")
 _RECONCILE = ("insutype", "clr_type", "setl_optins", "stmt_begndate", "stmt_enddate", "medfee_sumamt",
               "fund_pay_sumamt", "acct_pay", "fixmedins_setl_cnt")
 
@@ -83,8 +90,8 @@ INPUTS: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
     OUTPATIENT_PRESETTLE: {"data": (False, _OTP_SETTLE)},
     OUTPATIENT_SETTLE: {"data": (False, (*_OTP_SETTLE, "invono", *SCOPE_AMOUNTS))},
     OUTPATIENT_CANCEL: {"data": (False, ("psn_no", "setl_id", "mdtrt_id"))},
-    ADMIT: {"mdtrtinfo": (False, _ADMIT), "diseinfo": (True, DIAGNOSIS)},
-    DISCHARGE: {"mdtrtinfo": (False, (*_ADMIT, "mdtrt_id", "endtime", "dscg_way")), "diseinfo": (True, DIAGNOSIS)},
+    ADMIT: {"mdtrtinfo": (False, _ADMIT), "diseinfo": (True, STAY_DIAGNOSIS)},
+    DISCHARGE: {"dscginfo": (False, _DISCHARGE), "diseinfo": (True, STAY_DIAGNOSIS)},
     ADMIT_CANCEL: {"data": (False, ("mdtrt_id", "psn_no"))},
     DISCHARGE_CANCEL: {"data": (False, ("mdtrt_id", "psn_no"))},
     INPATIENT_FEE_UPLOAD: {"feedetail": (True, ("feedetl_sn", "mdtrt_id", "psn_no", "med_type", "fee_ocur_time",
@@ -96,9 +103,44 @@ INPUTS: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
     INPATIENT_CANCEL: {"data": (False, ("psn_no", "mdtrt_id", "setl_id"))},
     REVERSAL: {"data": (False, ("psn_no", "omsgid", "oinfno"))},
     RECONCILE_TOTALS: {"data": (False, _RECONCILE)},
-    RECONCILE_DETAIL: {"data": (False, _RECONCILE)},
+    RECONCILE_DETAIL: {"data": (False, ("setl_optins", "file_qury_no", "stmt_begndate", "stmt_enddate",
+                                        "medfee_sumamt", "fund_pay_sumamt", "cash_payamt", "fixmedins_setl_cnt"))},
     SIGN_IN: {"signIn": (False, ("opter_no", "mac", "ip"))},
+    SIGN_OUT: {"signOut": (False, ("sign_no", "opter_no"))},
+    PERSON_INFO: {"data": (False, ("mdtrt_cert_type", "mdtrt_cert_no", "card_sn", "begntime", "psn_cert_type",
+                                   "certno", "psn_name"))},
+    FILE_UPLOAD: {"fsUploadIn": (False, ("in", "filename", "fixmedins_code"))},
+    FILE_DOWNLOAD: {"fsDownloadIn": (False, ("file_qury_no", "filename", "fixmedins_code"))},
 }
+
+# Fields the public tables do not mark required, or mark required only in some cases (card_sn for
+# a social-security card; 9001's mac, where the sources disagree): they may go empty.
+OPTIONAL: dict[str, frozenset[str]] = {
+    VISIT_INFO: frozenset({"main_cond_dscr", "dise_codg", "dise_name"}),
+    PERSON_INFO: frozenset({"card_sn", "begntime", "psn_cert_type", "certno", "psn_name"}),
+    PHARMACY_SETTLE: frozenset({"dise_codg", "dise_name", "rxno", "bilg_dr_codg", "bilg_dr_name"}),
+    PHARMACY_PRESETTLE: frozenset({"dise_codg", "dise_name", "rxno", "bilg_dr_codg", "bilg_dr_name"}),
+    FEE_UPLOAD: frozenset({"rxno"}),
+    OUTPATIENT_CANCEL: frozenset(),
+    SIGN_IN: frozenset({"mac"}),
+}
+# What the counter does not know yet and sends empty: the visit's doctor, department and
+# diagnoses (issue 24 brings them in). Listed so that a test holds every other required field
+# non-empty, and shrinks this list as they arrive.
+NOT_YET_KNOWN: dict[str, frozenset[str]] = {
+    REGISTER: frozenset({"atddr_no", "dr_name", "dept_code", "dept_name", "caty"}),
+    VISIT_INFO: frozenset({"diseinfo"}),
+    FEE_UPLOAD: frozenset({"bilg_dept_codg", "bilg_dept_name", "bilg_dr_codg", "bilg_dr_name"}),
+    INPATIENT_FEE_UPLOAD: frozenset({"bilg_dept_codg", "bilg_dr_codg"}),
+    ADMIT: frozenset({"atddr_no", "chfpdr_name", "adm_diag_dscr", "adm_dept_codg", "adm_dept_name", "adm_bed",
+                      "dscg_maindiag_code", "dscg_maindiag_name", "diseinfo"}),
+    DISCHARGE: frozenset({"dscg_dept_codg", "dscg_dept_name", "diseinfo"}),
+}
+# Lengths the platform enforces (national-interface.md, "Lengths worth enforcing")
+LENGTHS = {"invono": 20, "msgid": MSGID_LENGTH, "ipt_otp_no": 30, "ipt_no": 30, "feedetl_sn": 30, "chrg_bchno": 30,
+           "mdtrt_id": 30, "setl_id": 30, "psn_no": 30, "mdtrt_cert_no": 50, "card_sn": 32, "opter_no": 20,
+           "ip": 20, "mac": 20, "sign_no": 30, "mdtrt_cert_type": 3}
+INVONO_LENGTH = 20
 KNOWN_INFNOS = tuple(INPUTS)
 
 # Fields that are JSON numbers (数值型): amounts, quantities, prices, ratios, counts.
@@ -107,6 +149,7 @@ NUMBER_FIELDS = frozenset({
     "fixmedins_setl_cnt", "pric_uplmt_amt", "selfpay_prop", "overlmt_amt", "act_pay_dedc", "hifp_pay",
     "pool_prop_selfpay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
     "psn_part_amt", "psn_cash_pay", "hosp_part_amt", "balc", "acct_mulaid_pay", "crt_payb_lmt_amt", "fund_payamt",
+    "cash_payamt",
 })
 
 # setlinfo (the settlement's output) and its amounts
@@ -138,21 +181,29 @@ CHRGITM_LV = {"A": "01", "B": "02", "C": "03"}  # *unverified* on the spec page;
 MED_CHRGITM_TYPE = {"drug": "09", "service": "05", "material": "08"}  # 西药费, 治疗费, 卫生材料费
 
 
+def invono(setl_no: str) -> str:
+    """The invoice number sent on 2207/2304/2102, at most 20 characters: the settlement number's
+    last 20 (the institution code's tail and the 10-digit serial: unique within the institution)."""
+    return setl_no[-INVONO_LENGTH:]
+
+
 def inf_time(at: dt.datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def envelope(*, infno: str, msgid: str, institution_code: str, institution_name: str, admdvs: str,
              operator: str, operator_name: str, at: dt.datetime, input: dict[str, Any],
-             insuplc_admdvs: str = "") -> dict[str, Any]:
+             insuplc_admdvs: str = "", sign_no: str = "") -> dict[str, Any]:
     """A request in the platform's envelope; device and signature data are empty (the gateway
-    headers carry the signature, gateway.py)."""
+    headers carry the signature, gateway.py). `insuplc_admdvs` is the patient's place of insurance
+    (from 1101; empty when the input names nobody, e.g. 9001 or 1101 itself); `sign_no` the
+    operator's sign-in in force (signin.py)."""
     return {
-        "infno": infno, "msgid": msgid, "mdtrtarea_admvs": admdvs, "insuplc_admdvs": insuplc_admdvs or admdvs,
+        "infno": infno, "msgid": msgid, "mdtrtarea_admvs": admdvs, "insuplc_admdvs": insuplc_admdvs,
         "recer_sys_code": "FSI_LOCAL", "dev_no": "", "dev_safe_info": "", "cainfo": "", "signtype": "SM3",
         "infver": INFVER, "opter_type": "1", "opter": operator, "opter_name": operator_name,
         "inf_time": inf_time(at), "fixmedins_code": institution_code, "fixmedins_name": institution_name[:20],
-        "sign_no": "", "input": input,
+        "sign_no": sign_no, "input": input,
     }
 
 
@@ -186,4 +237,21 @@ def problems(infno: str, given: Any) -> list[str]:
                     out.append(f"{where}.{k} 应为数值，收到 {type(v).__name__}")
                 elif k not in NUMBER_FIELDS and k in names and not isinstance(v, str):
                     out.append(f"{where}.{k} 应为字符串，收到 {type(v).__name__}")
+                elif isinstance(v, str) and k in LENGTHS and len(v) > LENGTHS[k]:
+                    out.append(f"{where}.{k} 超过 {LENGTHS[k]} 位（{len(v)} 位）")
     return out
+
+
+def msgid_problem(msgid: Any, institution_code: Any) -> str | None:
+    """What is wrong with a msgid: 30 characters, the institution code (12), then 18 digits (the
+    time, 14, and a serial, 4: every implementation seen uses digits only)."""
+    if not isinstance(msgid, str) or len(msgid) != MSGID_LENGTH or not msgid.startswith(str(institution_code)):
+        return "msgid 应为 30 位：机构编码(12) + 时间(14) + 序号(4)"
+    tail = msgid[12:]
+    if not (tail.isascii() and tail.isdigit()):
+        return "msgid 的时间和序号应全为数字"
+    try:
+        dt.datetime.strptime(tail[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        return "msgid 的时间应为 yyyyMMddHHmmss"
+    return None

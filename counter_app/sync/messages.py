@@ -54,7 +54,7 @@ def outpatient_settle(payload: dict[str, Any], mdtrt_id: str, *, final: bool) ->
             "mdtrt_id": mdtrt_id, "chrg_bchno": payload["chrg_bchno"], "acct_used_flag": payload["acct_used_flag"],
             "insutype": payload["insutype"]}
     if final:
-        data.update(invono=payload["setl_no"], **_scope(setl))
+        data.update(invono=F.invono(payload["setl_no"]), **_scope(setl))
     return {"data": data}
 
 
@@ -64,7 +64,7 @@ def pharmacy_settle(payload: dict[str, Any]) -> dict[str, Any]:
                          "mdtrt_cert_no": payload["cert_no"], "begntime": payload["begntime"],
                          "medfee_sumamt": Decimal(setl["medfee_sumamt"]), "insutype": payload["insutype"],
                          "med_type": payload["med_type"], "acct_used_flag": payload["acct_used_flag"],
-                         "invono": payload["setl_no"], "dise_codg": "", "dise_name": ""},
+                         "invono": F.invono(payload["setl_no"]), "dise_codg": "", "dise_name": ""},
             "drugdetail": [{"feedetl_sn": ln["feedetl_sn"], "rxno": "", "rx_circ_flag": ln.get("rx_circ_flag", "0"),
                             "fee_ocur_time": ln["fee_ocur_time"], "med_list_codg": ln["code"],
                             "medins_list_codg": ln["code"], "det_item_fee_sumamt": Decimal(ln["amount"]),
@@ -72,14 +72,22 @@ def pharmacy_settle(payload: dict[str, Any]) -> dict[str, Any]:
                             "bilg_dr_name": ""} for ln in payload["lines"]]}
 
 
-def admission(payload: dict[str, Any], *, mdtrt_id: str = "", endtime: str = "") -> dict[str, Any]:
-    """2401, or with mdtrt_id and endtime 2402 (discharge, dscg_way 1: ordinary)."""
+def admission(payload: dict[str, Any]) -> dict[str, Any]:
+    """2401: `mdtrtinfo` with the stay number (ipt_no) and `diseinfo[]`. The doctor, department,
+    bed and diagnoses are not known to the counter yet (fields.NOT_YET_KNOWN)."""
     info = {"psn_no": payload["psn_no"], "insutype": payload["insutype"], "mdtrt_cert_type": payload["cert_type"],
             "mdtrt_cert_no": payload["cert_no"], "med_type": payload.get("med_type", "21"),
-            "begntime": payload["begntime"], "adm_dept_codg": "", "adm_bed": "", "dscg_maindiag_code": ""}
-    if endtime:
-        info.update(mdtrt_id=mdtrt_id, endtime=endtime, dscg_way="1")
+            "begntime": payload["begntime"], "ipt_no": payload["adm_no"], "atddr_no": "", "chfpdr_name": "",
+            "adm_diag_dscr": "", "adm_dept_codg": "", "adm_dept_name": "", "adm_bed": "", "dscg_maindiag_code": "",
+            "dscg_maindiag_name": ""}
     return {"mdtrtinfo": info, "diseinfo": []}
+
+
+def discharge(payload: dict[str, Any], *, mdtrt_id: str, endtime: str) -> dict[str, Any]:
+    """2402: the node is `dscginfo` (four vendors agree), dscg_way 1 (ordinary)."""
+    return {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": payload["psn_no"], "insutype": payload["insutype"],
+                         "endtime": endtime, "dscg_dept_codg": "", "dscg_dept_name": "", "dscg_way": "1"},
+            "diseinfo": []}
 
 
 def inpatient_settle(*, psn_no: str, insutype: str, cert_type: str, cert_no: str, mdtrt_id: str, invono: str,
@@ -89,7 +97,7 @@ def inpatient_settle(*, psn_no: str, insutype: str, cert_type: str, cert_no: str
     return {"data": {"psn_no": psn_no, "mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no,
                      "medfee_sumamt": medfee_sumamt, "psn_setlway": "01", "mdtrt_id": mdtrt_id, "insutype": insutype,
                      "acct_used_flag": "1" if use_account else "0", "mid_setl_flag": "1" if interim else "0",
-                     "invono": invono, **{k: scope[k] for k in F.SCOPE_AMOUNTS}}}
+                     "invono": F.invono(invono), **{k: scope[k] for k in F.SCOPE_AMOUNTS}}}
 
 
 def build(infno: str, payload: dict[str, Any], ids: Ids) -> dict[str, Any]:
@@ -109,8 +117,10 @@ def build(infno: str, payload: dict[str, Any], ids: Ids) -> dict[str, Any]:
         return {"feedetail": _fee_lines(payload, _need(ids.mdtrt_id, "就诊ID"))}
     if infno == F.OUTPATIENT_SETTLE:
         return outpatient_settle(payload, _need(ids.mdtrt_id, "就诊ID"), final=True)
-    if infno == F.PHARMACY_SETTLE:
+    if infno in (F.PHARMACY_SETTLE, F.PHARMACY_PRESETTLE):
         return pharmacy_settle(payload)
+    if infno == F.OUTPATIENT_PRESETTLE:
+        return outpatient_settle(payload, _need(ids.mdtrt_id, "就诊ID"), final=False)
     if infno in (F.OUTPATIENT_CANCEL, F.PHARMACY_CANCEL):
         return {"data": {"psn_no": psn_no, "setl_id": _need(ids.setl_id, "原结算ID"), "mdtrt_id": ids.mdtrt_id}}
     if infno == F.ADMIT:

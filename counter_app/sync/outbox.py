@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -19,7 +20,7 @@ from typing import Any, Callable
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
-from ..services import upstream
+from ..services import numbers, upstream
 from ..services.sync_status import OutboxEntry, release, unsent, void  # noqa: F401 - re-exported
 from ..store import Database
 from ..store.models import CentreResult, Institution, Outbox, Staff
@@ -27,6 +28,9 @@ from . import compare, wire
 from . import fields as F
 from . import messages as M
 from .client import CentreClient, Rejected, Transient
+from .signin import SignIns
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Sender:
 
     def __init__(self, db: Database, client: CentreClient) -> None:
         self.db, self.client = db, client
+        self.sign_ins = SignIns(db, client)  # the operator's sign_no, signed in before their first message
         self._institutions: dict[int, Institution] = {}
         self._names: dict[str, str] = {}
         self.mdtrt_ids: dict[str, str] = {}  # visit_key -> mdtrt_id
@@ -137,9 +142,12 @@ class Sender:
             ids = M.Ids(mdtrt_id=self.mdtrt_ids.get(msg.visit_key or "", ""))
         inst = self._institutions[msg.institution_id]
         operator = msg.operator or "system"
+        name = self._names.get(operator, operator)
+        input = M.build(msg.infno, payload, ids)
         return F.envelope(infno=msg.infno, msgid=msg.msgid, institution_code=inst.code, institution_name=inst.name,
-                          admdvs=inst.admdvs, operator=operator, operator_name=self._names.get(operator, operator),
-                          at=now, input=M.build(msg.infno, payload, ids))
+                          admdvs=inst.admdvs, operator=operator, operator_name=name, at=now, input=input,
+                          insuplc_admdvs=payload.get("insuplc_admdvs") or inst.admdvs,
+                          sign_no=self.sign_ins.for_operator(inst, operator, name, now))
 
 
 def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now,
@@ -168,21 +176,27 @@ def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] 
             key = (msg.id, msg.attempts + 1)
             try:
                 answer = client.send(sender.envelope(msg, now()))
+                result = _centre_result(msg, answer, now(), client.profile)
             except M.Unresolvable as exc:
-                outcomes.append((key, "parked", (str(exc), {}), msg))
+                outcomes.append((key, "parked", (f"无法发送：{exc}", {}), msg))
                 stopped.add(msg.person_key)
                 continue
             except Transient as exc:
                 outcomes.append((key, "retry", str(exc), msg))
                 stop = True  # the centre is not answering: back off rather than hammer it
                 break
-            except Rejected as exc:
-                outcomes.append((key, "parked", (str(exc), exc.response), msg))
+            except Rejected as exc:  # a refusal, or an answer that cannot be recorded (BadAnswer)
+                outcomes.append((key, "parked", (f"{exc.kind}：{exc}", exc.response), msg))
+                stopped.add(msg.person_key)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one answer we cannot handle never loses the batch
+                log.exception("sync: the answer to %s could not be handled", msg.msgid)
+                outcomes.append((key, "parked", (f"应答无法处理：{type(exc).__name__}: {str(exc)[:200]}", {}), msg))
                 stopped.add(msg.person_key)
                 continue
             sender.learn(msg, answer)
-            outcomes.append((key, "sent", answer, msg))
-        report += _record(db, outcomes, now(), policy, rng, client.profile)
+            outcomes.append((key, "sent", (answer, result), msg))
+        report += _record(db, outcomes, now(), policy, rng)
         if progress:
             progress(report.sent + report.parked)
         if stop:
@@ -190,8 +204,15 @@ def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] 
     return report
 
 
+def _centre_result(msg: Outbox, answer: dict[str, Any], at: dt.datetime, profile: str) -> CentreResult | None:
+    """The centre's answer to a settlement beside the counter's own (compare.py); None for others."""
+    if msg.infno in F.SETTLE_INFNOS and msg.settlement_id is not None:
+        return compare.result_row(msg, json.loads(msg.payload)["setlinfo"], answer, at, profile)
+    return None
+
+
 def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any, Outbox]], at: dt.datetime,
-            policy: RetryPolicy, rng: random.Random, profile: str = "national") -> DrainReport:
+            policy: RetryPolicy, rng: random.Random) -> DrainReport:
     """Write the batch's results in one transaction, as one bulk UPDATE per kind of outcome, and
     the centre's answer to each settlement beside the counter's own (compare.py)."""
     report = DrainReport()
@@ -199,16 +220,16 @@ def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any, Outbox
     results: list[CentreResult] = []
     for (msg_id, attempts), outcome, detail, msg in outcomes:
         if outcome == "sent":
+            answer, result = detail
             rows["sent"].append({"id": msg_id, "attempts": attempts, "status": "sent", "sent_at": at,
-                                 "last_error": None, "response": wire.dumps_text(detail)})
-            if msg.infno in F.SETTLE_INFNOS and msg.settlement_id is not None:
-                results.append(compare.result_row(msg, json.loads(msg.payload)["setlinfo"], detail, at, profile))
+                                 "last_error": None, "response": wire.dumps_text(answer)})
+            if result is not None:
+                results.append(result)
             report.sent += 1
         elif outcome == "parked":
             reason, response = detail
             rows["parked"].append({"id": msg_id, "attempts": attempts, "status": "parked",
-                                   "last_error": f"中心拒绝：{reason}" if response else f"无法发送：{reason}",
-                                   "response": wire.dumps_text(response)})
+                                   "last_error": reason[:2000], "response": wire.dumps_text(response)})
             report.parked += 1
         else:
             rows["retry"].append({"id": msg_id, "attempts": attempts, "last_error": detail,
@@ -226,16 +247,21 @@ def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any, Outbox
 
 def reverse(db: Database, client: CentreClient, msgid: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """2601: ask the centre to reverse a message whose answer was lost, e.g. one a supervisor
-    parked while unsure whether the centre had taken it. The reversal has its own msgid."""
+    parked while unsure whether the centre had taken it. The reversal has its own msgid, drawn
+    from the institution's message counter like every other (digits only)."""
     at = now or dt.datetime.now()
-    with db.sessions() as session:
+    with db.transaction() as session:
         msg = session.scalar(select(Outbox).where(Outbox.msgid == msgid))
         if msg is None:
             raise LookupError(f"没有报文 {msgid}")
         inst = session.get(Institution, msg.institution_id)
-        reversal_id = f"{inst.code:<12.12}{at:%Y%m%d%H%M%S}R{msg.id % 1000:03d}"
-        env = F.envelope(infno=F.REVERSAL, msgid=reversal_id, institution_code=inst.code, institution_name=inst.name,
-                         admdvs=inst.admdvs, operator=msg.operator or "system", operator_name=msg.operator or "system",
-                         at=at, input=M.build(F.REVERSAL, {"psn_no": msg.person_key, "omsgid": msgid,
-                                                           "oinfno": msg.infno}, M.Ids()))
+        reversal_id = numbers.msgids(session, inst, at)[0]
+        operator = msg.operator or "system"
+        name = session.scalar(select(Staff.name).where(Staff.staff_no == operator)) or operator
+        place = json.loads(msg.payload).get("insuplc_admdvs") or inst.admdvs
+        input = M.build(F.REVERSAL, {"psn_no": msg.person_key, "omsgid": msgid, "oinfno": msg.infno}, M.Ids())
+        session.expunge(inst)
+    env = F.envelope(infno=F.REVERSAL, msgid=reversal_id, institution_code=inst.code, institution_name=inst.name,
+                     admdvs=inst.admdvs, operator=operator, operator_name=name, at=at, input=input,
+                     insuplc_admdvs=place, sign_no=SignIns(db, client).for_operator(inst, operator, name, at))
     return client.send(env)
