@@ -206,17 +206,41 @@ def _cmd_centre(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     passtokens = {args.paasid: passtoken} if args.paasid else {TRAINING_PAASID: TRAINING_PASSTOKEN}
     policies = Path(args.policies) if args.policies else None
-    if args.demo and not args.registry:
-        print("centre: --demo needs --registry (the demo database whose history it holds)", file=sys.stderr)
+    registry = Path(args.registry) if args.registry else None
+    if registry is not None and "://" in args.registry:
+        print("centre: --registry takes a registry file, not a database (a centre keeps its own registry; "
+              "`counter-app registry-export FILE` writes one from a counter's demo database)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if registry is not None:
+        from .registry_file import RegistryError, load
+
+        try:
+            load(registry)
+        except RegistryError as exc:
+            print(f"centre: --registry: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     if policies is not None and not policies.is_dir():
         print(f"centre: --policies: no folder {policies}", file=sys.stderr)
         return EXIT_BAD_INPUT
     serve(args.host, args.port, Path(args.centre_db), admin_port=args.admin_port,
           admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"), passtokens=passtokens,
-          registry=args.registry, policies=policies, profile=args.profile,
+          registry=registry, policies=policies, profile=args.profile,
           record=Path(args.record) if args.record else None, inpatient=Path(args.inpatient) if args.inpatient else None,
-          demo=args.demo)
+          demo_history=args.demo, text_codes=args.infcode == "text")
+    return 0
+
+
+def _cmd_registry_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .registry_file import dump
+    from .services.registry_export import export
+
+    db = _open_db(args)
+    data = export(db)
+    dump(data, Path(args.file))
+    print(f"registry: {len(data['persons'])} persons, {len(data['bindings'])} bindings, "
+          f"{len(data['institutions'])} institutions written to {args.file}")
     return 0
 
 
@@ -502,6 +526,7 @@ COMMANDS_EPILOG = """commands (`counter-app COMMAND --help` for each):
   restore FILE  put a checked backup back (refused while a counter has the database open)
   db upgrade    create or upgrade the database schema
   demo-data     fill an empty database with demo data
+  registry-export  write the insured population as a registry file (for a training centre)
   sync          send queued messages to the insurance centre
   reconcile     3201 reconciliation of one day with the centre
   audit verify  check the audit chain and every money row
@@ -553,18 +578,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="port of the fault and stats endpoints, on 127.0.0.1 only (0: a free one, printed)")
     centre.add_argument("--admin-token", help="token the admin endpoints ask for (default: "
                         "$COUNTER_APP_CENTRE_ADMIN_TOKEN, else made up and printed)")
-    centre.add_argument("--registry", help="a counter database URL to copy the insured registry from at start "
-                        "(persons, accounts, bindings, year totals, catalogue, institutions)")
+    centre.add_argument("--registry", help="a registry file (persons with cards and accounts, bindings, year totals, "
+                        "catalogue, institutions) loaded into the centre's own database at start")
     centre.add_argument("--policies", help="folder of the centre's own policy packs (default: the shipped ones); "
                         "a pack that differs from the counter's makes the centre disagree, as a real one can")
     centre.add_argument("--profile", default="national", choices=("national", "hefei-legacy"),
                         help="hefei-legacy answers the family-account amount in Hefei's older names (HF-A)")
+    centre.add_argument("--infcode", choices=("number", "text"), default="number",
+                        help="how answers carry infcode: a JSON number as the platform writes it (default), or text "
+                             "(\"0\") as some provincial centres do")
     centre.add_argument("--record", help="append every request received, one JSON per line, to this file")
     centre.add_argument("--inpatient", help="the centre's inpatient benefits file (default: the shipped "
                         "TRAINING VALUES, resources/centre/inpatient-training.toml)")
-    centre.add_argument("--demo", action="store_true", help="with --registry: also hold the demo history (the "
-                        "settlements `demo-data` marked sent), so reconciling a history day ties")
+    centre.add_argument("--demo", metavar="URL", help="a demo counter database whose history (the settlements "
+                        "`demo-data` marked sent) the centre holds, so reconciling a history day ties")
     centre.set_defaults(run=_cmd_centre)
+
+    export = sub.add_parser("registry-export", help="write a counter database's insured population as a "
+                            "registry file, for a training centre")
+    export.add_argument("file")
+    export.add_argument("--db", help=db_help)
+    export.set_defaults(run=_cmd_registry_export)
 
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")
     sync.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "

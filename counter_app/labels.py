@@ -56,6 +56,8 @@ def pooling_reason(reason: str, applies: bool) -> str:
     """The engine's pooling reason as the screen and slip show it: Chinese text and the rule id."""
     if reason == CENTRE_REASON:
         return "由医保中心按其住院待遇政策计算" + ("" if applies else "，本次统筹基金不支付")
+    if reason.startswith("centre: "):  # a visit insured elsewhere, settled by the centre (decision 12)
+        return reason.removeprefix("centre: ")
     if applies:
         return "符合门诊共济支付条件"
     rule = reason.split(":", 1)[0].strip()

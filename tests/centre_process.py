@@ -17,11 +17,24 @@ class CentreProcess:
 
     def __init__(self, folder: Path, port: int = 0, *, registry: str | None = None, policies: Path | None = None,
                  profile: str = "national", record: bool = True, inpatient: Path | None = None,
-                 demo: bool = False) -> None:
+                 demo: bool = False, registry_file: Path | None = None, infcode: str = "number") -> None:
+        """`registry`: a test world's database, whose population is handed to the centre as a
+        registry file (as an agency would: the centre keeps its own registry from then on);
+        `registry_file`: such a file as it is."""
         self.folder, self.port = folder, port
-        self.options = ["--registry", registry] if registry else []
-        if demo:
-            self.options.append("--demo")
+        if registry and registry_file is None:
+            from counter_app.registry_file import dump
+            from counter_app.services.registry_export import export
+            from counter_app.store import Database
+
+            source = Database(registry, migrate=False, create=False)
+            registry_file = folder / "registry.json"
+            dump(export(source), registry_file)
+            source.dispose()
+        self.options = ["--registry", str(registry_file)] if registry_file else []
+        if demo and registry:
+            self.options += ["--demo", registry]
+        self.options += ["--infcode", infcode]
         if policies:
             self.options += ["--policies", str(policies)]
         self.options += ["--profile", profile]
@@ -64,8 +77,24 @@ class CentreProcess:
                            json={"mode": mode, "count": count, "seconds": seconds, "after": after})
         assert reply.json()["ok"], reply.text
 
+    def answer_next(self, body: object = None, *, raw: str | None = None, count: int = 1, after: int = 0) -> None:
+        """The next `count` answers (after `after` others) replaced by `body` (any JSON) or `raw`
+        text: a centre answering badly."""
+        reply = httpx.post(f"{self.admin_url}/_admin/faults", headers=self._admin(),
+                           json={"mode": "answer", "count": count, "after": after, "body": body, "raw": raw})
+        assert reply.json()["ok"], reply.text
 
+    def tamper_next(self, changes: dict, *, count: int = 1, after: int = 0) -> None:
+        """The next real answers (committed at the centre) with fields changed: {"output.setlinfo.psn_no": …}."""
+        reply = httpx.post(f"{self.admin_url}/_admin/faults", headers=self._admin(),
+                           json={"mode": "tamper", "count": count, "after": after, "set": changes})
+        assert reply.json()["ok"], reply.text
 
+    def evoucher(self, psn_no: str) -> str:
+        """A fresh e-voucher token for the person, as their phone would show it."""
+        reply = httpx.post(f"{self.admin_url}/_admin/evoucher", headers=self._admin(), json={"psn_no": psn_no})
+        assert reply.json()["ok"], reply.text
+        return reply.json()["token"]
 
     def requests(self) -> list[dict]:
         """Every request the centre received, as sent (money read back as Decimal)."""

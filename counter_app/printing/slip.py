@@ -17,6 +17,7 @@ from .. import identity, labels
 from ..engine.money import ZERO
 from ..engine.settlement import MONEY_FIELDS
 from ..services.actor import Actor
+from ..services.elsewhere import POLICY_PREFIX as ELSEWHERE_POLICY
 from ..services.audit import record
 from ..services.errors import NotFound
 from ..services.shift import TENDERS
@@ -137,9 +138,10 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         SlipProvider(labels.mask_name(provider_names.get(m["psn_no"], m["psn_no"])), labels.RELATION[m["relation"]],
                      D(m["paid"]), D(m["balc"]))
         for m in result["mulaid"])
-    pack = load_pack(row.policy)
-    period = pack.pool_for(row.visit_date) if person.insutype == "310" else None  # WH-2: employees only
-    marks = (("退费",) if kind == "refund" else ()) + (("补打",) if copy > 1 else ())
+    elsewhere = row.policy.startswith(ELSEWHERE_POLICY)  # settled by the centre, under the patient's region's policy
+    pack = None if elsewhere else load_pack(row.policy)
+    period = pack.pool_for(row.visit_date) if pack is not None and person.insutype == "310" else None  # WH-2
+    marks = (("退费",) if kind == "refund" else ()) + (("异地",) if elsewhere else ()) + (("补打",) if copy > 1 else ())
     ytd = result["ytd"]
     return Slip(
         title="医疗保险结算单" + ("（退费）" if kind == "refund" else ""),
@@ -147,7 +149,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         institution=institution,
         institution_code=inst.code,
         psn_no=person.psn_no,
-        insuplc_admdvs=inst.admdvs,
+        insuplc_admdvs=person.insuplc_admdvs or inst.admdvs,  # 参保地: from 1101; else the local area
         mdtrt_id=mdtrt_id,
         setl_id=setl_id,
         tender=TENDERS.get(row.tender, row.tender),
@@ -177,7 +179,8 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         ytd_pooled=D(ytd["outpatient_pool_paid"]),
         deductible=period.deductible.value if period else None,
         annual_cap=period.annual_cap.value if period else None,
-        policy=pack.short_name or pack.name,  # the patient's copy: no draft wording, no ids
+        policy=(pack.short_name or pack.name) if pack is not None else  # the patient's copy: no draft wording
+        f"异地就医：参保地 {row.policy.removeprefix(ELSEWHERE_POLICY)} 政策，医保中心结算",
         pooling_note=labels.pooling_reason(result["pooling"]["reason"], result["pooling"]["applies"]),
         pooling_title=labels.pooling_title(result["pooling"]["reason"]),
         qr_text=row.setl_no,

@@ -22,6 +22,19 @@ class RefundRefused(ServiceError):
     pass
 
 
+class InsuredElsewhere(ServiceError):
+    """The patient is insured in another region: the local packs must not price them (decision 12)."""
+
+
+class CentreUnavailable(ServiceError):
+    """The centre did not answer: nothing was done that needs it (a stay and its deposit stay open,
+    a visit insured elsewhere is not settled); the text says what to do."""
+
+
+class CentreRefused(ServiceError):
+    """The centre answered no, with its reason."""
+
+
 MAX_REASON = 200
 
 

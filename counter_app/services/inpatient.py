@@ -36,7 +36,7 @@ from ..store.models import (
 from . import numbers, upstream
 from .actor import Actor
 from .audit import record
-from .errors import NotFound, RefundRefused, ServiceError, require_reason
+from .errors import CentreRefused, CentreUnavailable, NotFound, RefundRefused, ServiceError, require_reason
 from .settlement import (
     INPATIENT_MED_TYPES, ClaimLine, ClaimRequest, FeeLine as UpstreamLine, Preview, Settled, SplitChanged,
     _run_engine, build_claim,
@@ -50,14 +50,6 @@ INPATIENT = "21"
 CENTRE_PARTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
                 "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt")
 COMPARED = CENTRE_PARTS + ("acct_pay", "acct_mulaid_pay", "psn_cash_pay")
-
-
-class CentreUnavailable(ServiceError):
-    """The centre did not answer: nothing was settled; the stay and its deposit stay open."""
-
-
-class CentreRefused(ServiceError):
-    """The centre answered no, with its reason."""
 
 
 class CentreDisagrees(ServiceError):

@@ -1,23 +1,29 @@
 """Finding the person at the counter from what was scanned or typed (WH-26).
 
 An 18-character input shaped like a resident ID is checked as one (checksum, birth date) and a
-bad one is refused with the reason; anything else is looked up as a card or e-voucher code, then
-as a psn_no.
+bad one is refused with the reason. With a centre, every scan is asked of it (1101, `scan`): its
+answer is the truth and updates the registry, which is then the offline cache. Without one (a
+training counter, the demo), the counter's own registry answers: a card or e-voucher code, then
+a psn_no (`find_person`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import identity
 from ..engine.money import ZERO
-from ..store.models import Account, Credential, FamilyBinding, Person, YearTotal
-from .errors import NotFound, ServiceError
+from ..store import Database
+from ..store.models import Account, Credential, FamilyBinding, Institution, Person, YearTotal
+from . import registry
+from .actor import Actor
+from .errors import CentreRefused, CentreUnavailable, NotFound, ServiceError
 
 _CERTNO_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")
 MAX_SCAN = 512  # longer than any e-voucher code, card number or ID: a paste gone wrong
@@ -56,10 +62,33 @@ class PersonView:
     providers: tuple[ProviderView, ...]
     cert_type: str = "02"  # what was scanned, as the platform's mdtrt_cert_type (01 e-voucher, 02 ID, 03 card)
     cert_no: str = ""  # and its number (mdtrt_cert_no); the ID number when nothing else was scanned
+    insuplc_admdvs: str = ""  # place of insurance, from 1101 ("": not learned; the institution's own area)
+    out_of_area: bool = False  # insured in another city: settled by the centre only (decision 12)
+    learned_at: dt.datetime | None = None  # when the centre last told the counter about this person
+    learned_from: str = ""
+    online: bool = False  # confirmed by the centre at this scan (1101); False: from the counter's cache
 
     @property
     def masked_certno(self) -> str:
         return identity.mask(self.certno)
+
+    def source_note(self, now: dt.datetime) -> str:
+        """Where the information on screen comes from, and how old it is."""
+        if self.online:
+            return "医保中心实时信息（1101）"
+        if self.learned_at is None:
+            return "本地登记信息，未经医保中心核验"
+        return f"离线：{self.learned_at:%Y-%m-%d %H:%M} 从医保中心获取（{age(now - self.learned_at)}前）"
+
+
+def age(elapsed: dt.timedelta) -> str:
+    """An age in the largest whole unit: 5 分钟, 3 小时, 2 天."""
+    seconds = max(0, int(elapsed.total_seconds()))
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} 分钟"
+    if seconds < 86400:
+        return f"{seconds // 3600} 小时"
+    return f"{seconds // 86400} 天"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +107,7 @@ def find_person_id(session: Session, scanned: str) -> int:
     return find_person(session, scanned).person_id
 
 
-def find_person(session: Session, scanned: str) -> Scanned:
+def _checked(scanned: str) -> str:
     text = scanned.strip() if isinstance(scanned, str) else ""
     if not text:
         raise ServiceError("请扫描或输入医保电子凭证、社保卡或身份证号")
@@ -86,6 +115,12 @@ def find_person(session: Session, scanned: str) -> Scanned:
         raise ServiceError(f"扫描内容过长（{len(text)} 个字符，最多 {MAX_SCAN} 个），请重新扫描")
     if not text.isprintable():
         raise ServiceError("扫描内容含有控制字符，请重新扫描或手工输入")
+    return text
+
+
+def find_person(session: Session, scanned: str) -> Scanned:
+    """The person in the counter's own registry (no centre asked)."""
+    text = _checked(scanned)
     if _CERTNO_SHAPE.fullmatch(text):
         certno = identity.normalise(text)  # raises CertnoError naming what is wrong
         found = session.scalar(select(Person.id).where(Person.certno == certno))
@@ -144,13 +179,135 @@ def providers_of(session: Session, person_id: int) -> tuple[ProviderView, ...]:
     return tuple(views)
 
 
-def person_view(session: Session, person_id: int, year: int) -> PersonView:
+def person_view(session: Session, person_id: int, year: int, *, institution_admdvs: str | None = None,
+                online: bool = False) -> PersonView:
+    """The person on screen; with `institution_admdvs`, whether they are insured elsewhere."""
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound(f"未找到参保人（内部编号 {person_id}）")
     account = session.scalar(select(Account).where(Account.person_id == person_id))
     balance, is_open = account_state(account)
     deductible, pooled = year_totals(session, person_id, year)
+    place = person.insuplc_admdvs or ""
+    elsewhere = institution_admdvs is not None and not registry.local_to(place, institution_admdvs)
     return PersonView(person.id, person.psn_no, person.certno, person.name, person.insutype, person.psn_type,
                       person.retired_on, person.status, person.hospitalized, balance, is_open, year,
-                      deductible, pooled, providers_of(session, person_id), "02", person.certno)
+                      deductible, pooled, providers_of(session, person_id), "02", person.certno,
+                      insuplc_admdvs=place, out_of_area=elsewhere, learned_at=person.learned_at,
+                      learned_from=person.learned_from or "", online=online)
+
+
+# ----- the scan, asked of the centre (1101) when the counter has one
+
+_CARD_SHAPE = re.compile(r"([A-Z0-9]{9})(?:\|([0-9A-Za-z]{1,32}))?")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanText:
+    """What a scan is, as the platform's credential: 01 e-voucher (the code as read), 02 resident
+    ID, 03 social-security card (its 9-character number; a card reader adds `|card_sn`, the card's
+    identification code)."""
+
+    cert_type: str
+    cert_no: str
+    card_sn: str = ""
+
+
+def read_scan(scanned: str) -> ScanText:
+    """Classify a scan, refusing what cannot be one (with the reason)."""
+    text = _checked(scanned)
+    if _CERTNO_SHAPE.fullmatch(text):
+        return ScanText("02", identity.normalise(text))  # raises CertnoError naming what is wrong
+    card = _CARD_SHAPE.fullmatch(text)
+    if card:
+        return ScanText("03", card.group(1), card.group(2) or "")
+    return ScanText("01", text)
+
+
+class PersonSource(Protocol):
+    """The centre, asked who a scanned person is (sync's CentreLink)."""
+
+    def person_info(self, institution_code: str, operator: str, operator_name: str, cert_type: str, cert_no: str,
+                    card_sn: str = "") -> registry.CentrePerson: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The centre knows the person under several insurances: the cashier picks one (adopt)."""
+
+    found: registry.CentrePerson
+    scan: ScanText
+
+
+def scan(db: Database, actor: Actor, scanned: str, year: int, source: PersonSource | None = None, *,
+         now: dt.datetime | None = None) -> PersonView | Choice:
+    """Who was scanned. With a centre (`source`), 1101 is asked and its answer updates the registry;
+    if the centre cannot be reached, the cached person is used (the view says how old it is) except
+    for an e-voucher, which only the centre can resolve. Without a centre (training, the demo), the
+    counter's own registry answers."""
+    at = now or dt.datetime.now()
+    with db.sessions() as session:
+        admdvs = _institution_admdvs(session, actor.institution_code)
+        if source is None:
+            found = find_person(session, scanned)
+            return replace(person_view(session, found.person_id, year, institution_admdvs=admdvs),
+                           cert_type=found.cert_type, cert_no=found.cert_no)
+        what = read_scan(scanned)
+        if what.cert_type == "01":  # a typed psn_no of someone the counter knows: asked by the ID number
+            known = session.execute(select(Person.certno).where(Person.psn_no == what.cert_no)).first()
+            if known is not None:
+                what = ScanText("02", known.certno)
+    try:
+        answer = source.person_info(actor.institution_code, actor.staff_no, actor.name, what.cert_type,
+                                    what.cert_no, what.card_sn)
+    except CentreUnavailable as exc:
+        return _offline(db, what, year, admdvs, exc)
+    except CentreRefused as exc:
+        raise NotFound(f"医保中心查询不到该参保人：{exc.message}") from None
+    if not answer.insurances:
+        raise NotFound(f"医保中心：{answer.name or answer.psn_no} 没有参保记录")
+    choice = Choice(answer, what)
+    if len(answer.insurances) > 1:
+        return choice
+    return adopt(db, actor, choice, 0, year, now=at)
+
+
+def adopt(db: Database, actor: Actor, choice: Choice, index: int, year: int, *,
+          now: dt.datetime | None = None) -> PersonView:
+    """The centre's answer, with the insurance record the cashier chose, into the registry."""
+    at = now or dt.datetime.now()
+    if not 0 <= index < len(choice.found.insurances):
+        raise ServiceError(f"没有第 {index + 1} 条参保记录")
+    with db.transaction() as session:
+        admdvs = _institution_admdvs(session, actor.institution_code)
+        person_id = registry.remember(session, actor, choice.found, choice.found.insurances[index],
+                                      institution_admdvs=admdvs, at=at)
+        if choice.scan.cert_type == "03":  # a card seen online resolves offline later
+            exists = session.scalar(select(Credential.id).where(Credential.kind == "card",
+                                                                Credential.code == choice.scan.cert_no))
+            if exists is None:
+                session.add(Credential(person_id=person_id, kind="card", code=choice.scan.cert_no))
+        view = person_view(session, person_id, year, institution_admdvs=admdvs, online=True)
+    return replace(view, cert_type=choice.scan.cert_type, cert_no=choice.scan.cert_no)
+
+
+def _offline(db: Database, what: ScanText, year: int, admdvs: str, why: CentreUnavailable) -> PersonView:
+    if what.cert_type == "01":
+        raise ServiceError(f"医保电子凭证须由医保中心核验，{why.message}：请改用身份证或社保卡")
+    with db.sessions() as session:
+        if what.cert_type == "02":
+            person_id = session.scalar(select(Person.id).where(Person.certno == what.cert_no))
+        else:
+            person_id = session.scalar(select(Credential.person_id).where(Credential.kind == "card",
+                                                                          Credential.code == what.cert_no))
+        if person_id is None:
+            raise NotFound(f"{why.message}，本地也没有此人的登记：请联网后再试")
+        view = person_view(session, person_id, year, institution_admdvs=admdvs)
+    return replace(view, cert_type=what.cert_type, cert_no=what.cert_no)
+
+
+def _institution_admdvs(session: Session, code: str) -> str:
+    admdvs = session.scalar(select(Institution.admdvs).where(Institution.code == code))
+    if admdvs is None:
+        raise NotFound(f"未知的定点机构编码：{code}")
+    return admdvs

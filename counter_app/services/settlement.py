@@ -30,10 +30,10 @@ from ..store import Database
 from ..store.models import (
     Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, Settlement, YearTotal,
 )
-from . import ledger, numbers, upstream
+from . import ledger, numbers, registry, upstream
 from .actor import Actor
 from .audit import record
-from .errors import NotFound, RefundRefused, ServiceError, require_reason
+from .errors import InsuredElsewhere, NotFound, RefundRefused, ServiceError, require_reason
 from .lookup import account_state, provider_relation
 from .shift import TENDERS, CounterState, counter_state, day_after_close, state_columns
 from .staff import Approval, approval_for
@@ -241,11 +241,16 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
     return _claim_from(session, people, inst, request)
 
 
-def _claim_from(session: Session, people: _People, inst: Institution, request: ClaimRequest
-                ) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
-    """`build_claim`'s answer from the people as read (and the catalogue lines, read here)."""
+def _claim_from(session: Session, people: _People, inst: Institution, request: ClaimRequest, *,
+                elsewhere: bool = False) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
+    """`build_claim`'s answer from the people as read (and the catalogue lines, read here). A
+    patient insured in another region is refused unless `elsewhere` (the centre settles them:
+    services/elsewhere.py, decision 12)."""
     year = request.visit_date.year
     person, own_account = people.person, people.account
+    if not elsewhere and not registry.local_to(person.insuplc_admdvs or "", inst.admdvs):
+        raise InsuredElsewhere(f"{person.name} 在外地参保（参保地 {person.insuplc_admdvs}），本地政策不能结算，"
+                               "须由医保中心联网结算", "决定 12")
     own_balance, _ = account_state(own_account)
     family = []
     accounts: dict[str, Account] = {person.psn_no: own_account} if own_account is not None else {}

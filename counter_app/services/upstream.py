@@ -30,6 +30,12 @@ ADMIT, INPATIENT_FEE, INPATIENT_FEE_CANCEL = "2401", "2301", "2302"
 REVERSAL = "2601"
 
 
+def insured_at(person: Person, inst: Institution) -> str:
+    """The patient's place of insurance (insuplc_admdvs): as the centre's 1101 said, else (a person
+    the counter knows only from its own registry) the institution's own division."""
+    return person.insuplc_admdvs or inst.admdvs
+
+
 def cert(person: Person, cert_type: str, cert_no: str) -> tuple[str, str]:
     """(mdtrt_cert_type, mdtrt_cert_no): what was scanned, else the resident ID."""
     return (cert_type, cert_no) if cert_type and cert_no else ("02", person.certno)
@@ -41,8 +47,9 @@ def _rows(session: Session, inst: Institution, person: Person, visit_key: str, o
     """Outbox rows for `messages` (infno, payload) in order, with msgids from one counter draw (or
     from `first_serial` on, taken by the caller: `settlement_messages` of them)."""
     ids = numbers.msgids(session, inst, at, len(messages), first_serial)
-    rows = [dict(msgid=ids[n], infno=infno, settlement_id=settlement_id,
-                 person_key=person.psn_no, payload=json.dumps({"v": PAYLOAD_VERSION, **payload}, ensure_ascii=False),
+    place = insured_at(person, inst)
+    rows = [dict(msgid=ids[n], infno=infno, settlement_id=settlement_id, person_key=person.psn_no,
+                 payload=json.dumps({"v": PAYLOAD_VERSION, "insuplc_admdvs": place, **payload}, ensure_ascii=False),
                  status="pending", attempts=0, next_attempt_at=at, created_at=at, visit_key=visit_key,
                  institution_id=inst.id, operator=operator)
             for n, (infno, payload) in enumerate(messages)]
@@ -63,12 +70,12 @@ def settlement_messages(inst: Institution) -> int:
     return 1 if inst.kind == "pharmacy" else 4
 
 
-def queue_settlement(session: Session, inst: Institution, person: Person, *, settlement_id: int, setl_no: str,
-                     med_type: str, cert_type: str, cert_no: str, fees: Sequence[Any], result: dict[str, Any],
-                     use_account: bool, operator: str, at: dt.datetime, visit_date: dt.date | None = None,
-                     outside_rx: bool = False, first_serial: int | None = None) -> str:
-    """The visit's messages for one settlement; returns the msgid of the settling message. The
-    visit begins on its visit date (the year and deductible follow it, decision 6)."""
+def settlement_payloads(inst: Institution, person: Person, *, setl_no: str, med_type: str, cert_type: str,
+                        cert_no: str, fees: Sequence[Any], result: dict[str, Any], use_account: bool,
+                        at: dt.datetime, visit_date: dt.date | None = None, outside_rx: bool = False
+                        ) -> list[tuple[str, dict[str, Any]]]:
+    """The visit's messages (infno, payload) in the platform's order: 2201, 2203, 2204, 2207 at a
+    hospital, 2102 alone at a pharmacy. The visit begins on its visit date (decision 6)."""
     cert_type, cert_no = cert(person, cert_type, cert_no)
     begin = at if visit_date is None or visit_date == at.date() else dt.datetime.combine(visit_date, at.time())
     begntime = begin.isoformat(sep=" ", timespec="seconds")
@@ -76,21 +83,43 @@ def queue_settlement(session: Session, inst: Institution, person: Person, *, set
     settle = {**common, "cert_type": cert_type, "cert_no": cert_no, "setl_no": setl_no, "begntime": begntime,
               "acct_used_flag": "1" if use_account else "0", "setlinfo": result}
     rx = "1" if outside_rx else "0"
+    lines = [_line(f"{setl_no}{n:03d}"[-30:], f, begin, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]
     if inst.kind == "pharmacy":  # 2102 alone: druginfo + drugdetail (national-interface.md)
-        settle["lines"] = [_line(f"{setl_no}{n:03d}"[-30:], f, begin, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]
-        return _rows(session, inst, person, setl_no, operator, at, [(PHARMACY_SETTLE, settle)], settlement_id,
-                     first_serial)[-1]
+        return [(PHARMACY_SETTLE, {**settle, "lines": lines})]
     batch = setl_no  # one charge batch per visit: chrg_bchno
     messages = [
         (REGISTER, {**common, "cert_type": cert_type, "cert_no": cert_no, "begntime": begntime, "ipt_otp_no": setl_no}),
         (VISIT_INFO, {**common, "begntime": begntime}),
-        (FEE_UPLOAD, {**common, "chrg_bchno": batch,
-                      "lines": [_line(f"{setl_no}{n:03d}"[-30:], f, begin, rx_circ_flag=rx)
-                                for n, f in enumerate(fees, 1)]}),
+        (FEE_UPLOAD, {**common, "chrg_bchno": batch, "lines": lines}),
         (SETTLE, {**settle, "chrg_bchno": batch}),
     ]
     assert len(messages) == settlement_messages(inst)
+    return messages
+
+
+def queue_settlement(session: Session, inst: Institution, person: Person, *, settlement_id: int, setl_no: str,
+                     med_type: str, cert_type: str, cert_no: str, fees: Sequence[Any], result: dict[str, Any],
+                     use_account: bool, operator: str, at: dt.datetime, visit_date: dt.date | None = None,
+                     outside_rx: bool = False, first_serial: int | None = None) -> str:
+    """The visit's messages for one settlement; returns the msgid of the settling message."""
+    messages = settlement_payloads(inst, person, setl_no=setl_no, med_type=med_type, cert_type=cert_type,
+                                   cert_no=cert_no, fees=fees, result=result, use_account=use_account, at=at,
+                                   visit_date=visit_date, outside_rx=outside_rx)
     return _rows(session, inst, person, setl_no, operator, at, messages, settlement_id, first_serial)[-1]
+
+
+def record_sent(session: Session, inst: Institution, person: Person, *, settlement_id: int, visit_key: str,
+                operator: str, at: dt.datetime, messages: Sequence[tuple[str, dict[str, Any]]],
+                msgids: Sequence[str], responses: Sequence[str]) -> None:
+    """Messages sent online before the settlement was recorded (a visit the centre settles, decision
+    12), written as sent with their answers: a refund finds its setl_id there, reconciliation its msgid."""
+    place = insured_at(person, inst)
+    rows = [dict(msgid=msgid, infno=infno, settlement_id=settlement_id, person_key=person.psn_no,
+                 payload=json.dumps({"v": PAYLOAD_VERSION, "insuplc_admdvs": place, **payload}, ensure_ascii=False),
+                 status="sent", attempts=1, next_attempt_at=at, created_at=at, sent_at=at, response=response,
+                 visit_key=visit_key, institution_id=inst.id, operator=operator)
+            for (infno, payload), msgid, response in zip(messages, msgids, responses, strict=True)]
+    session.execute(_INSERT_OUTBOX, rows)
 
 
 def queue_cancel(session: Session, inst: Institution, person: Person, *, settlement_id: int, setl_no: str,

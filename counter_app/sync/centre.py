@@ -1,10 +1,15 @@
 """A reference insurance centre over HTTP, for tests, training and the sync bench.
 
-    counter-app centre [--host 127.0.0.1] [--port 8765] [--db centre.sqlite3] [--registry URL]
+    counter-app centre [--host 127.0.0.1] [--port 8765] [--db centre.sqlite3] [--registry FILE]
                        [--policies DIR] [--profile national|hefei-legacy] [--record FILE]
 
-It keeps its own SQLite database and books (centre_books.py): the insured registry copied from a
-counter database, visits, fee lines, and settlements it computes itself. It checks each envelope
+It keeps its own SQLite database and books (centre_books.py): its insured registry, loaded from a
+registry file (registry_file.py), visits, fee lines, and settlements it computes itself. It answers
+who a person is (1101, by ID number, social-security card or e-voucher token; a token is issued at
+POST /_admin/evoucher, as a patient's app shows a new QR code each time), signs operators in and
+out (9001/9002, and refuses a business message whose sign_no is not in force), and reconciles the
+detail by file (9101, 3202, 9102). Its answers are written as the platform writes them: `infcode`
+a JSON number (`--infcode text` answers "0" as some provincial centres do). It checks each envelope
 and input against the field lists (fields.py: no undefined field, numbers for money), answers a
 repeated msgid with its first answer (so a counter that retries never settles twice), answers
 3201/3202 reconciliation, and takes faults at run time for tests and training:
@@ -39,11 +44,12 @@ from typing import Any
 from aiohttp import web
 
 from . import fields as F
-from . import wire
+from . import statement_file, wire
 from .centre_books import Books, InpatientPolicy, Refusal, _d
 from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
 
-FAULT_MODES = ("none", "delay", "hold", "error500", "reject", "drop_after_commit", "refuse")
+FAULT_MODES = ("none", "delay", "hold", "error500", "reject", "drop_after_commit", "refuse", "drip", "answer",
+               "tamper")
 ADMIN_HOST = "127.0.0.1"  # the admin endpoints are never reachable from another machine
 
 
@@ -55,6 +61,9 @@ class Faults:
     count: int = 0
     seconds: float = 0.0
     after: int = 0
+    body: Any = None  # "answer": the JSON to answer with instead (null, a list, anything)
+    raw: str | None = None  # "answer": the bytes to answer with, as text (not JSON at all)
+    set: dict[str, Any] = field(default_factory=dict)  # "tamper": dotted path -> value in the real answer
 
     def take(self) -> str:
         if self.mode == "none" or self.count <= 0:
@@ -82,17 +91,18 @@ class Stats:
 class CentreStore:
     """The centre's own database: every message and its answer, and its books (centre_books.py)."""
 
-    def __init__(self, path: Path, *, registry: str | None = None, policies: Path | None = None,
+    def __init__(self, path: Path, *, registry: Path | None = None, policies: Path | None = None,
                  profile: str = "national", record: Path | None = None, inpatient: Path | None = None,
-                 demo: bool = False) -> None:
+                 demo_history: str | None = None, text_codes: bool = False) -> None:
+        self.text_codes = text_codes  # answer infcode as text ("0"), as some provincial centres do
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.books = Books(self.db, policies=policies, profile=profile,
                            inpatient=InpatientPolicy.load(inpatient) if inpatient else None)
-        self.persons = self.books.import_registry(registry) if registry else \
+        self.persons = self.books.load_registry(registry) if registry else \
             self.db.execute("SELECT count(*) FROM person").fetchone()[0]
-        self.history = self.books.import_history(registry) if registry and demo else 0
+        self.history = self.books.import_history(demo_history) if demo_history else 0
         self.record = record.open("a", encoding="utf-8") if record else None
 
     def answer(self, env: dict[str, Any], now: dt.datetime, stats: Stats) -> tuple[dict[str, Any], bool]:
@@ -108,12 +118,14 @@ class CentreStore:
             self.db.execute("SAVEPOINT work")
             try:
                 _check_envelope(env)
+                self._check_sign_no(env)
                 output = self._dispatch(env, now)
-                response = _response(env, now, F.SUCCESS, "", output)
+                response = _response(env, now, True, "", output, text_codes=self.text_codes)
             except (Refusal, KeyError) as exc:  # a KeyError: a field the checks let through as empty
                 self.db.execute("ROLLBACK TO work")  # a refusal leaves nothing behind but its answer
                 stats.refused += 1
-                response = _response(env, now, "-1", str(exc) if isinstance(exc, Refusal) else f"缺少 {exc}", {})
+                response = _response(env, now, False, str(exc) if isinstance(exc, Refusal) else f"缺少 {exc}", {},
+                                     text_codes=self.text_codes)
             self.db.execute("RELEASE work")
             if isinstance(msgid, str) and len(msgid) == F.MSGID_LENGTH:
                 self.db.execute("INSERT INTO message VALUES (?, ?, ?, ?, ?)",
@@ -150,12 +162,53 @@ class CentreStore:
             F.INPATIENT_SETTLE: lambda: b.inpatient(env, data, final=True),
             F.REVERSAL: lambda: self._reverse(env, data),
             F.RECONCILE_TOTALS: lambda: self._totals(env, data),
-            F.RECONCILE_DETAIL: lambda: self._detail(env, data),
-            F.SIGN_IN: lambda: {"signinoutb": {"sign_no": f"S{now:%Y%m%d%H%M%S}", "sign_time": F.inf_time(now)}},
+            F.RECONCILE_DETAIL: lambda: self._detail(env, data, now),
+            F.FILE_UPLOAD: lambda: self._upload(env, given["fsUploadIn"], now),
+            F.SIGN_IN: lambda: self._sign_in(env, given["signIn"], now),
+            F.PERSON_INFO: lambda: b.person_info(data, now),
+            F.SIGN_OUT: lambda: self._sign_out(env, given["signOut"], now),
         }
         if infno not in handlers:
             raise Refusal(f"不支持的交易 {infno}")
         return handlers[infno]()
+
+    def _sign_in(self, env: dict[str, Any], data: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """9001: a sign_no for the operator at this institution (opter_no and ip required)."""
+        opter = str(data.get("opter_no", "")).strip()
+        if not opter:
+            raise Refusal("签到的操作员编号 opter_no 不能为空")
+        if not str(data.get("ip", "")).strip():
+            raise Refusal("签到的 IP 地址 ip 不能为空")
+        count = self.db.execute("SELECT count(*) FROM sign_in").fetchone()[0]
+        sign_no = f"{now:%Y%m%d}{count + 1:08d}"
+        self.db.execute("INSERT INTO sign_in VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                        (sign_no, opter, env["fixmedins_code"], str(data["ip"]), str(data.get("mac", "")),
+                         now.isoformat()))
+        return {"signinoutb": {"sign_no": sign_no, "sign_time": F.inf_time(now)}}
+
+    def _sign_out(self, env: dict[str, Any], data: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """9002: the named sign-in ends; it must be this operator's, at this institution, in force."""
+        row = self.db.execute("SELECT opter_no, fixmedins_code, signed_out_at FROM sign_in WHERE sign_no = ?",
+                              (str(data.get("sign_no")),)).fetchone()
+        if row is None or row[0] != data.get("opter_no") or row[1] != env["fixmedins_code"]:
+            raise Refusal(f"签到号 {str(data.get('sign_no'))[:30]} 不是该操作员的签到")
+        if row[2] is not None:
+            raise Refusal("该签到已签退")
+        self.db.execute("UPDATE sign_in SET signed_out_at = ? WHERE sign_no = ?", (now.isoformat(), data["sign_no"]))
+        return {"signoutoutb": {"sign_time": F.inf_time(now)}}
+
+    def _check_sign_no(self, env: dict[str, Any]) -> None:
+        """A business message's sign_no, when given, is a sign-in in force at its institution (the
+        platform's table does not make it required, so an empty one is let through)."""
+        sign_no = env.get("sign_no")
+        if env.get("infno") in (F.SIGN_IN, F.SIGN_OUT) or not sign_no:
+            return
+        row = self.db.execute("SELECT fixmedins_code, signed_out_at FROM sign_in WHERE sign_no = ?",
+                              (str(sign_no),)).fetchone()
+        if row is None or row[0] != env.get("fixmedins_code"):
+            raise Refusal(f"签到号 {str(sign_no)[:30]} 无效，请重新签到")
+        if row[1] is not None:
+            raise Refusal(f"签到号 {str(sign_no)[:30]} 已签退，请重新签到")
 
     def _reverse(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """2601: undo a message whose answer was lost: a settlement or cancel is reversed in full."""
@@ -193,10 +246,73 @@ class CentreStore:
         return {"stmtinfo": {"stmt_rslt": "0" if ties else "1", "stmt_rslt_dscr": text, "fixmedins_setl_cnt": len(rows),
                              **sums}}
 
-    def _detail(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        rows = self._records(env["fixmedins_code"], data, data.get("insutype"))
-        return {"records": [{"setl_no": r[0], "medins_setl_id": r[1], "insutype": r[2],
-                             **{k: Decimal(v) for k, v in zip(F.RECONCILE_AMOUNTS, r[3:6])}} for r in rows]}
+    def _new_file(self, code: str, filename: str, kind: str, content: bytes, now: dt.datetime) -> dict[str, Any]:
+        number = f"F{now:%Y%m%d%H%M%S}{self.db.execute('SELECT count(*) FROM file').fetchone()[0] + 1:06d}"
+        self.db.execute("INSERT INTO file VALUES (?, ?, ?, ?, ?, ?)", (number, filename, code, kind, content,
+                                                                      now.isoformat()))
+        return {"file_qury_no": number, "filename": filename,
+                "dld_endtime": F.inf_time(now + dt.timedelta(days=1))}
+
+    def _upload(self, env: dict[str, Any], given: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """9101: keep the file; its file_qury_no names it in 3202."""
+        try:
+            content = statement_file.decode(str(given["in"]))
+        except statement_file.BadFile as exc:
+            raise Refusal(str(exc)) from None
+        if given.get("fixmedins_code") != env["fixmedins_code"]:
+            raise Refusal("fsUploadIn.fixmedins_code 与报文的医药机构编号不符")
+        if not str(given.get("filename", "")).strip() or len(str(given["filename"])) > 200:
+            raise Refusal("filename 不能为空，最多 200 位")
+        return self._new_file(env["fixmedins_code"], str(given["filename"]), "upload", content, now)
+
+    def _detail(self, env: dict[str, Any], data: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """3202: the uploaded file of the period against the centre's books; the verdicts are a
+        file to fetch with 9102 (stmt_rslt 0 agreed, 1 differs; memo says how)."""
+        code = env["fixmedins_code"]
+        row = self.db.execute("SELECT content FROM file WHERE file_qury_no = ? AND fixmedins_code = ? AND "
+                              "kind = 'upload'", (str(data.get("file_qury_no")), code)).fetchone()
+        if row is None:
+            raise Refusal(f"文件查询号 {data.get('file_qury_no')} 不存在")
+        try:
+            uploaded = statement_file.read(row[0], statement_file.UPLOAD_COLUMNS)
+        except statement_file.BadFile as exc:
+            raise Refusal(str(exc)) from None
+        if data.get("fixmedins_setl_cnt") != len(uploaded):
+            raise Refusal(f"fixmedins_setl_cnt {data.get('fixmedins_setl_cnt')} 与文件的 {len(uploaded)} 行不符")
+        ours = {r[0]: r for r in self.db.execute(
+            "SELECT setl_id, psn_no, mdtrt_id, msgid, kind, medfee_sumamt, fund_pay_sumamt, acct_pay FROM record "
+            "WHERE fixmedins_code = ? AND setl_date BETWEEN ? AND ? AND status != 'reversed' ORDER BY id",
+            (code, str(data.get("stmt_begndate")), str(data.get("stmt_enddate")))).fetchall()}
+        lines = []
+        names = {"medfee_sumamt": "医疗费", "fund_pay_sumamt": "基金", "acct_pay": "账户"}
+        for up in uploaded:
+            rec = ours.pop(up["setl_id"], None)
+            if rec is None:
+                lines.append({**up, "msgid": "", "stmt_rslt": "1", "memo": "中心无此结算"})
+                continue
+            try:
+                unequal = [k for n, k in enumerate(names) if Decimal(up[k]) != Decimal(rec[5 + n])]
+            except ArithmeticError:
+                raise Refusal(f"文件中 {up['setl_id']} 的金额不是数值") from None
+            memo = "，".join(f"{names[k]} 医药机构 {up[k]} 中心 {rec[5 + list(names).index(k)]}" for k in unequal)
+            lines.append({"psn_no": rec[1], "mdtrt_id": rec[2], "setl_id": rec[0], "msgid": rec[3],
+                          "stmt_rslt": "1" if unequal else "0", "refd_setl_flag": "1" if rec[4] == "cancel" else "0",
+                          "memo": f"金额不符：{memo}" if unequal else ""})
+        for rec in ours.values():  # in the centre's books, not in the file
+            lines.append({"psn_no": rec[1], "mdtrt_id": rec[2], "setl_id": rec[0], "msgid": rec[3], "stmt_rslt": "1",
+                          "refd_setl_flag": "1" if rec[4] == "cancel" else "0", "memo": "医药机构未上传此结算"})
+        name = f"{code}{str(data.get('stmt_begndate')).replace('-', '')}result"
+        content = statement_file.write(f"{name}.txt", statement_file.RESULT_COLUMNS, lines)
+        return {"fileinfo": self._new_file(code, f"{name}.zip", "result", content, now)}
+
+    def file(self, env: Any) -> bytes | None:
+        """9102: the named file's bytes (the answer is the file itself), or None."""
+        given = env.get("input", {}).get("fsDownloadIn", {}) if isinstance(env, dict) else {}
+        if not isinstance(given, dict):
+            return None
+        row = self.db.execute("SELECT content FROM file WHERE file_qury_no = ? AND fixmedins_code = ?",
+                              (str(given.get("file_qury_no")), str(env.get("fixmedins_code")))).fetchone()
+        return bytes(row[0]) if row else None
 
     def stats(self, stats: Stats) -> dict[str, Any]:
         counts = dict(self.db.execute("SELECT kind || ':' || status, count(*) FROM record GROUP BY 1").fetchall())
@@ -216,9 +332,9 @@ def _check_envelope(env: Any) -> None:
         raise Refusal(f"报文含未定义字段：{', '.join(map(str, extra))}")
     if env["infno"] not in F.KNOWN_INFNOS:
         raise Refusal(f"未知交易编号 {env['infno']}")
-    msgid, code = env["msgid"], env["fixmedins_code"]
-    if not isinstance(msgid, str) or len(msgid) != F.MSGID_LENGTH or not msgid.startswith(str(code)):
-        raise Refusal("msgid 应为 30 位：机构编码(12) + 时间(14) + 序号(4)")
+    wrong_msgid = F.msgid_problem(env["msgid"], env["fixmedins_code"])
+    if wrong_msgid:
+        raise Refusal(wrong_msgid)
     try:
         dt.datetime.strptime(str(env["inf_time"]), "%Y-%m-%d %H:%M:%S")
     except ValueError:
@@ -228,11 +344,42 @@ def _check_envelope(env: Any) -> None:
         raise Refusal("；".join(wrong[:5]) + (f"（另有 {len(wrong) - 5} 处）" if len(wrong) > 5 else ""))
 
 
-def _response(env: Any, now: dt.datetime, infcode: str, err_msg: str, output: dict[str, Any]) -> dict[str, Any]:
+def _response(env: Any, now: dt.datetime, ok: bool, err_msg: str, output: dict[str, Any], *,
+              text_codes: bool = False) -> dict[str, Any]:
+    """An answer as the platform writes it: `infcode` a JSON number (0, -1), `err_msg` null on
+    success, whole amounts as integers; with `text_codes`, as some provincial centres do
+    ("0", "-1", err_msg "")."""
     stamp = now.strftime("%Y%m%d%H%M%S%f")[:17]
     admvs = env.get("mdtrtarea_admvs", "") if isinstance(env, dict) else ""
-    return {"infcode": infcode, "inf_refmsgid": f"{str(admvs)[:6]:0<6}{now:%Y%m%d%H%M%S}{now.microsecond:010d}",
-            "refmsg_time": stamp, "respond_time": stamp, "err_msg": err_msg, "output": output}
+    code: int | str = (0 if ok else -1) if not text_codes else ("0" if ok else "-1")
+    return {"infcode": code, "inf_refmsgid": f"{str(admvs)[:6]:0<6}{now:%Y%m%d%H%M%S}{now.microsecond:010d}",
+            "refmsg_time": stamp, "respond_time": stamp,
+            "err_msg": err_msg if err_msg or text_codes else None, "warn_msg": None if not text_codes else "",
+            "output": output if text_codes else _whole_as_int(output)}
+
+
+def _whole_as_int(value: Any) -> Any:
+    """Whole amounts as JSON integers (0, 800), as the platform's sample answers carry them."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {k: _whole_as_int(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_as_int(v) for v in value]
+    return value
+
+
+def _tamper(answer: Any, changes: dict[str, Any]) -> Any:
+    """The answer with each dotted path (`output.setlinfo.psn_no`) set to its value."""
+    answer = json.loads(wire.dumps_text(answer), parse_float=Decimal)
+    for path, value in changes.items():
+        node = answer
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node.setdefault(key, {}) if isinstance(node, dict) else node
+        if isinstance(node, dict):
+            node[last] = value
+    return answer
 
 
 def _json(obj: Any, status: int = 200) -> web.Response:
@@ -260,6 +407,7 @@ class Centre:
         self.admin = web.Application(middlewares=[self._admin_guard])
         self.admin.router.add_post("/_admin/faults", self.set_faults)
         self.admin.router.add_get("/_admin/stats", self.get_stats)
+        self.admin.router.add_post("/_admin/evoucher", self.evoucher)
         self.admin_runner = web.AppRunner(self.admin, access_log=None)
 
     async def start(self) -> int:
@@ -303,15 +451,48 @@ class Centre:
         try:
             env = wire.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            return _json(_response({}, dt.datetime.now(), "-1", "报文不是合法 JSON", {}))
+            return _json(_response({}, dt.datetime.now(), False, "报文不是合法 JSON", {},
+                                   text_codes=self.store.text_codes))
         infno = str(env.get("infno")) if isinstance(env, dict) else "?"
         self.stats.by_infno[infno] = self.stats.by_infno.get(infno, 0) + 1
         if mode == "reject":
-            return _json(_response(env, dt.datetime.now(), "-1", "injected rejection", {}))
+            return _json(_response(env, dt.datetime.now(), False, "injected rejection", {},
+                                   text_codes=self.store.text_codes))
+        fault = self.faults
+        if mode == "answer":  # instead of the centre's answer: whatever the test wants the counter to read
+            if fault.raw is not None:
+                return web.Response(body=fault.raw.encode("utf-8"), content_type="application/json")
+            return _json(fault.body)
+        if infno == F.FILE_DOWNLOAD:  # the answer is the file itself, not JSON
+            try:
+                _check_envelope(env)
+                content = self.store.file(env)
+                if content is None:
+                    raise Refusal("文件不存在或已过期")
+            except Refusal as exc:
+                return _json(_response(env, dt.datetime.now(), False, str(exc), {}, text_codes=self.store.text_codes))
+            return web.Response(body=content, content_type="application/zip")
         response, _duplicate = self.store.answer(env, dt.datetime.now(), self.stats)
         if mode == "drop_after_commit" and request.transport is not None:
             request.transport.close()  # committed, but the counter never hears back
+        if mode == "tamper":  # the real answer (committed) with fields changed, e.g. another patient's ids
+            return _json(_tamper(response, fault.set))
+        if mode == "drip":  # the real answer, one byte every `seconds`: a centre that never quite finishes
+            return await self._drip(request, wire.dumps(response), fault.seconds)
         return _json(response)
+
+    async def _drip(self, request: web.Request, body: bytes, seconds: float) -> web.StreamResponse:
+        reply = web.StreamResponse(headers={"Content-Type": "application/json"})
+        reply.content_length = len(body)
+        await reply.prepare(request)
+        try:
+            for n in range(len(body)):
+                await reply.write(body[n:n + 1])
+                await asyncio.sleep(seconds)
+            await reply.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass  # the counter gave up waiting, as it should
+        return reply
 
     @web.middleware
     async def _admin_guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -320,13 +501,23 @@ class Centre:
             return web.json_response({"ok": False, "error": "admin token missing or wrong"}, status=401)
         return await handler(request)
 
+    async def evoucher(self, request: web.Request) -> web.Response:
+        """A fresh e-voucher token for {"psn_no"}: what the patient's phone shows at the next scan."""
+        try:
+            body = await request.json()
+            token = self.store.books.issue_evoucher(str(body["psn_no"]), dt.datetime.now())
+        except (ValueError, KeyError, TypeError, Refusal) as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
+        return web.json_response({"ok": True, "token": token})
+
     async def set_faults(self, request: web.Request) -> web.Response:
         """Faults for the next requests; mode "none" clears them, lets held requests go and
         listens again. "refuse" with no seconds stops listening until cleared."""
         try:
             body = await request.json()
             mode = str(body.get("mode", "none"))
-            faults = Faults(mode, int(body.get("count", 1)), float(body.get("seconds", 0)), int(body.get("after", 0)))
+            faults = Faults(mode, int(body.get("count", 1)), float(body.get("seconds", 0)), int(body.get("after", 0)),
+                            body.get("body"), body.get("raw"), dict(body.get("set") or {}))
         except (ValueError, TypeError, AttributeError) as exc:
             return web.json_response({"ok": False, "error": f"bad fault: {exc}"}, status=400)
         if mode not in FAULT_MODES:
@@ -372,9 +563,9 @@ class Centre:
 
 
 def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_token: str | None = None,
-          passtokens: dict[str, str] | None = None, registry: str | None = None, policies: Path | None = None,
+          passtokens: dict[str, str] | None = None, registry: Path | None = None, policies: Path | None = None,
           profile: str = "national", record: Path | None = None, inpatient: Path | None = None,
-          demo: bool = False) -> None:
+          demo_history: str | None = None, text_codes: bool = False) -> None:
     """Run until interrupted; prints the URLs it listens on (port 0 picks a free port)."""
 
     async def main() -> None:
@@ -385,15 +576,16 @@ def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_tok
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         store = CentreStore(db_path, registry=registry, policies=policies, profile=profile, record=record,
-                            inpatient=inpatient, demo=demo)
+                            inpatient=inpatient, demo_history=demo_history, text_codes=text_codes)
         centre = Centre(store, host, port, admin_port=admin_port, admin_token=admin_token, passtokens=passtokens)
         bound = await centre.start()
         print(f"centre listening on http://{host}:{bound} (database {db_path}); "
               f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}; "
               f"accepts paasid {', '.join(sorted(centre.gateway.passtokens))}; {store.persons} insured persons; "
               f"packs from {store.books.policies}; inpatient benefits: {store.books.inpatient_policy.name}"
-              f"{' (TRAINING VALUES)' if store.books.inpatient_policy.training else ''}; profile {profile}"
-              + (f"; {store.history} demo history settlements in its books" if demo else ""), flush=True)
+              f"{' (TRAINING VALUES)' if store.books.inpatient_policy.training else ''}; profile {profile}; "
+              f"infcode as {'text' if text_codes else 'a number'}"
+              + (f"; {store.history} demo history settlements in its books" if demo_history else ""), flush=True)
         await stop.wait()
         centre.released.set()  # let held requests go before the runners stop
         await centre.runner.cleanup()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import sqlite3
 import tomllib
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from ..services.lookup import provider_relation
 from . import fields as F
 from . import hefei_names
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS message (
     msgid TEXT PRIMARY KEY, infno TEXT NOT NULL, fixmedins_code TEXT NOT NULL, received_at TEXT NOT NULL,
@@ -47,7 +48,11 @@ CREATE INDEX IF NOT EXISTS record_day ON record (fixmedins_code, setl_date);
 CREATE TABLE IF NOT EXISTS institution (code TEXT PRIMARY KEY, name TEXT, level INTEGER, kind TEXT,
     designated INTEGER, admdvs TEXT, policy TEXT);
 CREATE TABLE IF NOT EXISTS person (psn_no TEXT PRIMARY KEY, certno TEXT, insutype TEXT, psn_type TEXT,
-    retired_on TEXT, status TEXT, hospitalized INTEGER, died_on TEXT);
+    retired_on TEXT, status TEXT, hospitalized INTEGER, died_on TEXT, name TEXT NOT NULL DEFAULT '',
+    gend TEXT NOT NULL DEFAULT '', brdy TEXT, insuplc_admdvs TEXT NOT NULL DEFAULT '', emp_name TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS person_certno ON person (certno);
+CREATE TABLE IF NOT EXISTS card (card_no TEXT PRIMARY KEY, card_sn TEXT NOT NULL, psn_no TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS evoucher (token TEXT PRIMARY KEY, psn_no TEXT NOT NULL, issued_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS account (psn_no TEXT PRIMARY KEY, balance TEXT NOT NULL, open INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS binding (id INTEGER PRIMARY KEY, provider TEXT, beneficiary TEXT, relation TEXT,
     policy TEXT, UNIQUE (provider, beneficiary, relation));
@@ -58,10 +63,15 @@ CREATE TABLE IF NOT EXISTS catalogue (code TEXT PRIMARY KEY, name TEXT, kind TEX
 CREATE TABLE IF NOT EXISTS visit (mdtrt_id TEXT PRIMARY KEY, kind TEXT, psn_no TEXT, fixmedins_code TEXT,
     insutype TEXT, med_type TEXT, begntime TEXT, endtime TEXT, ipt_otp_no TEXT, status TEXT,
     deductible_taken TEXT NOT NULL DEFAULT '0.00');
+CREATE TABLE IF NOT EXISTS sign_in (sign_no TEXT PRIMARY KEY, opter_no TEXT NOT NULL, fixmedins_code TEXT NOT NULL,
+    ip TEXT NOT NULL, mac TEXT NOT NULL, signed_in_at TEXT NOT NULL, signed_out_at TEXT);
+CREATE TABLE IF NOT EXISTS file (file_qury_no TEXT PRIMARY KEY, filename TEXT NOT NULL,
+    fixmedins_code TEXT NOT NULL, kind TEXT NOT NULL, content BLOB NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fee (mdtrt_id TEXT, feedetl_sn TEXT, chrg_bchno TEXT, code TEXT, cnt TEXT, pric TEXT,
     amount TEXT, status TEXT, setl_id TEXT, rx_circ_flag TEXT, PRIMARY KEY (mdtrt_id, feedetl_sn));
 """
-PSN_TYPE = {"in_service": "1101", "retired": "1201", "flexible": "1103", "flexible_pooling_only": "1103"}
+PSN_TYPE = {"in_service": "1101", "retired": "1201", "flexible": "1103", "flexible_combined": "1103",
+            "flexible_pooling_only": "1103"}
 MED_TYPES = ("11", "12", "13", "14", "21", "28", "41", "51", "52")
 
 
@@ -172,49 +182,73 @@ class Books:
         src.dispose()
         return entered
 
-    def import_registry(self, url: str) -> int:
-        """Copy the insured registry from a counter database, as the centre knows it: without the
-        money moved by settlements and refunds whose messages have not reached a centre yet (they
-        will arrive, and the centre will move it then). Rows already here are kept (the centre's
-        own balances and totals win). Returns the number of persons now known."""
-        from sqlalchemy import func, select
+    def load_registry(self, path: Path) -> int:
+        """Take the insured registry from a registry file (registry_file.py). Rows already here are
+        kept (the centre's own balances and totals win). Returns the number of persons now known."""
+        from .. import registry_file
 
-        from ..store import Database
-        from ..store.models import (
-            Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, YearTotal,
-        )
-
-        src = Database(url)
-        with src.sessions() as s:
-            unsent = select(Outbox.settlement_id).where(
-                Outbox.infno.in_((*F.SETTLE_INFNOS, *F.CANCEL_INFNOS)), Outbox.status != "sent",
-                Outbox.settlement_id.is_not(None))
-            pending = dict(s.execute(select(LedgerEntry.account_id, func.sum(LedgerEntry.amount)).where(
-                LedgerEntry.settlement_id.in_(unsent)).group_by(LedgerEntry.account_id)).all())
-            people = {p.id: p for p in s.scalars(select(Person))}
-            self.db.executemany("INSERT OR IGNORE INTO institution VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (i.code, i.name, i.level, i.kind, int(i.designated), i.admdvs, i.policy) for i in s.scalars(select(Institution))])
-            self.db.executemany("INSERT OR IGNORE INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                (p.psn_no, p.certno, p.insutype, p.psn_type, p.retired_on and p.retired_on.isoformat(), p.status,
-                 int(p.hospitalized), p.died_on and p.died_on.isoformat()) for p in people.values()])
-            self.db.executemany("INSERT OR IGNORE INTO account VALUES (?, ?, ?)", [
-                (people[a.person_id].psn_no, str(a.balance - Decimal(pending.get(a.id) or 0)), int(a.closed_on is None))
-                for a in s.scalars(select(Account))])
-            self.db.executemany("INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)", [
-                (people[b.provider_id].psn_no, people[b.beneficiary_id].psn_no, b.relation, b.policy)
-                for b in s.scalars(select(FamilyBinding).where(FamilyBinding.ended_at.is_(None))
-                                   .order_by(FamilyBinding.bound_at, FamilyBinding.id))])
-            self.db.executemany("INSERT OR IGNORE INTO ytd VALUES (?, ?, ?, ?, '0.00')", [
-                (people[pid].psn_no, year, str(ded), str(pooled)) for pid, year, ded, pooled in s.execute(
-                    select(YearTotal.person_id, YearTotal.year, func.sum(YearTotal.deductible_paid),
-                           func.sum(YearTotal.outpatient_pool_paid))
-                    .where(YearTotal.settlement_id.is_(None) | YearTotal.settlement_id.not_in(unsent))
-                    .group_by(YearTotal.person_id, YearTotal.year))])
-            self.db.executemany("INSERT OR IGNORE INTO catalogue VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (c.code, c.name, c.kind, c.cls, str(c.prepay_ratio), int(c.account_payable), str(c.price))
-                for c in s.scalars(select(CatalogueItem))])
-        src.dispose()
+        data = registry_file.load(path)
+        self.db.executemany("INSERT OR IGNORE INTO institution VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (i["code"], i["name"], int(i["level"]), i["kind"], int(bool(i.get("designated", True))), i["admdvs"],
+             i["policy"]) for i in data["institutions"]])
+        self.db.executemany(
+            "INSERT OR IGNORE INTO person (psn_no, certno, insutype, psn_type, retired_on, status, hospitalized, "
+            "died_on, name, gend, brdy, insuplc_admdvs, emp_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                (p["psn_no"], p["certno"], p["insutype"], p["psn_type"], p.get("retired_on"), p["status"],
+                 int(bool(p.get("hospitalized"))), p.get("died_on"), p["name"], p.get("gend") or "", p.get("brdy"),
+                 p.get("insuplc_admdvs") or "", p.get("emp_name") or "") for p in data["persons"]])
+        self.db.executemany("INSERT OR IGNORE INTO card VALUES (?, ?, ?)", [
+            (c["card_no"], c.get("card_sn") or "", p["psn_no"]) for p in data["persons"] for c in p.get("cards", [])])
+        self.db.executemany("INSERT OR IGNORE INTO account VALUES (?, ?, ?)", [
+            (p["psn_no"], p["account"]["balance"], int(bool(p["account"].get("open", True))))
+            for p in data["persons"] if p.get("account")])
+        self.db.executemany("INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)",
+                            [(b["provider"], b["beneficiary"], b["relation"], b.get("policy")) for b in data["bindings"]])
+        self.db.executemany("INSERT OR IGNORE INTO ytd VALUES (?, ?, ?, ?, '0.00')", [
+            (t["psn_no"], int(t["year"]), t["deductible"], t["pooled"]) for t in data["year_totals"]])
+        self.db.executemany("INSERT OR IGNORE INTO catalogue VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (c["code"], c["name"], c["kind"], c["cls"], str(c.get("prepay_ratio", "0")),
+             int(bool(c.get("account_payable", True))), c["price"]) for c in data["catalogue"]])
         return self.db.execute("SELECT count(*) FROM person").fetchone()[0]
+
+    def issue_evoucher(self, psn_no: str, now: dt.datetime) -> str:
+        """A fresh e-voucher token for a person, as the patient's app makes a new QR code for every
+        scan (the province's decode service is not part of the platform spec: a training stand-in)."""
+        self._person(psn_no)
+        token = f"EC{secrets.token_hex(16).upper()}"
+        self.db.execute("INSERT INTO evoucher VALUES (?, ?, ?)", (token, psn_no, now.isoformat()))
+        return token
+
+    def person_info(self, data: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """1101: the person the credential names, as the platform answers it (baseinfo, insuinfo[],
+        idetinfo[]). An e-voucher token is good for 10 minutes after it was issued."""
+        kind, number = str(data.get("mdtrt_cert_type", "")), str(data.get("mdtrt_cert_no", "")).strip()
+        if not number:
+            raise Refusal("就诊凭证编号 mdtrt_cert_no 不能为空")
+        if kind == F.CERT_ID:
+            row = self.db.execute("SELECT psn_no FROM person WHERE certno = ?", (number.upper(),)).fetchone()
+        elif kind == F.CERT_CARD:
+            row = self.db.execute("SELECT psn_no FROM card WHERE card_no = ?", (number,)).fetchone()
+        elif kind == F.CERT_EVOUCHER:
+            row = self.db.execute("SELECT psn_no, issued_at FROM evoucher WHERE token = ?", (number,)).fetchone()
+            if row is not None and now - dt.datetime.fromisoformat(row[1]) > dt.timedelta(minutes=10):
+                raise Refusal("医保电子凭证已过期，请患者刷新二维码后重新扫描")
+        else:
+            raise Refusal(f"就诊凭证类型 {kind[:3]!r} 不正确（01 电子凭证，02 身份证，03 社保卡）")
+        if row is None:
+            raise Refusal("未查询到参保人员信息")
+        p = self.db.execute("SELECT psn_no, certno, name, gend, brdy, insutype, psn_type, status, insuplc_admdvs, "
+                            "emp_name, retired_on FROM person WHERE psn_no = ?", (row[0],)).fetchone()
+        balance, is_open = self._balance(p[0])
+        born = dt.date.fromisoformat(p[4]) if p[4] else None
+        age = Decimal(round((now.date() - born).days / 365.25, 1)).quantize(Decimal("0.1")) if born else None
+        psn_type = PSN_TYPE.get(p[6], "1101") if p[5] == "310" else "1560"
+        return {"baseinfo": {"psn_no": p[0], "psn_cert_type": "01", "certno": p[1], "psn_name": p[2], "gend": p[3],
+                             "naty": "01", "brdy": p[4], "age": age},
+                "insuinfo": [{"balc": balance if is_open else Decimal("0"), "insutype": p[5], "psn_type": psn_type,
+                              "psn_insu_stas": "1" if p[7] == "normal" else "2", "psn_insu_date": None,
+                              "paus_insu_date": None, "cvlserv_flag": "0", "insuplc_admdvs": p[8], "emp_name": p[9]}],
+                "idetinfo": []}
 
     def pack(self, pack_id: str) -> Any:
         if pack_id not in self._packs:
@@ -564,6 +598,8 @@ class Books:
         info = given["mdtrtinfo"]
         inst = self._institution(env["fixmedins_code"])
         person = self._person(info["psn_no"])
+        if not str(info.get("ipt_no", "")).strip():
+            raise Refusal("住院号 ipt_no 不能为空")
         if self.db.execute("SELECT 1 FROM visit WHERE kind = 'ipt' AND psn_no = ? AND status = 'open' "
                            "AND endtime IS NULL", (person[0],)).fetchone():
             raise Refusal(f"{person[0]} 已在院")
@@ -573,7 +609,7 @@ class Books:
 
     def discharge(self, env: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
         """2402: the stay ends (again: the same end time is accepted, so a retried discharge is harmless)."""
-        info = given["mdtrtinfo"]
+        info = given["dscginfo"]  # 2402's node (national-interface.md: not mdtrtinfo)
         visit = self._visit(info["mdtrt_id"], env["fixmedins_code"], info["psn_no"], "ipt")
         if visit[9] != "open":
             raise Refusal(f"住院 {visit[0]} 已结算")

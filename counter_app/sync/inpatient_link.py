@@ -15,11 +15,16 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from ..services import upstream
-from ..services.inpatient import CentreRefused, CentreUnavailable, StayClaim
+from ..services.errors import CentreRefused, CentreUnavailable
+from ..services.inpatient import StayClaim
 from ..store import Database
 from ..store.models import Institution, Outbox, Person, Staff
 from . import fields as F, hefei_names, messages as M
+from ..services.registry import CentrePerson
+from ..services.elsewhere import ElsewhereVisit
+from . import person_query, signin, visit_online
 from .client import CentreClient, Rejected, Transient
+from .signin import SignIns
 from .outbox import RetryPolicy, _mdtrt_id, _output, drain
 
 
@@ -27,6 +32,61 @@ class CentreLink:
     def __init__(self, db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now) -> None:
         self.db, self.client, self.now = db, client, now
         self._stays: dict[tuple[str, str, str], tuple[Institution, str, dict[str, Any], str]] = {}
+        self.sign_ins = SignIns(db, client)
+
+    # ----- the operator's sign-in (signin.py)
+    def sign_in(self, institution_code: str, operator: str, operator_name: str) -> str:
+        """9001 when the shift opens; raises CentreUnavailable (offline: the drain signs in later)
+        or CentreRefused, each with the reason."""
+        try:
+            return signin.sign_in(self.db, self.client, institution_code, operator, operator_name, now=self.now())
+        except Transient as exc:
+            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）：联网后自动签到") from None
+        except Rejected as exc:
+            raise CentreRefused(f"医保签到被拒绝：{exc}") from None
+
+    def sign_out(self, institution_code: str, operator: str, operator_name: str) -> bool:
+        """9002 at shift close; False when the operator was not signed in."""
+        self.sign_ins.known.clear()  # the next message signs in again
+        try:
+            return signin.sign_out(self.db, self.client, institution_code, operator, operator_name, now=self.now())
+        except Transient as exc:
+            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）：签退未完成") from None
+        except Rejected as exc:
+            raise CentreRefused(f"医保签退被拒绝：{exc}") from None
+
+    # ----- who the patient is (1101)
+    def person_info(self, institution_code: str, operator: str, operator_name: str, cert_type: str, cert_no: str,
+                    card_sn: str = "") -> CentrePerson:
+        """The centre's answer about the scanned person (services.lookup.PersonSource); raises
+        CentreUnavailable (offline: the counter uses its cache) or CentreRefused (unknown there)."""
+        from ..services import numbers
+
+        at = self.now()
+        with self.db.transaction() as session:
+            inst = session.scalar(select(Institution).where(Institution.code == institution_code))
+            if inst is None:
+                raise CentreRefused(f"未知的定点机构编码：{institution_code}")
+            msgid = numbers.msgids(session, inst, at)[0]
+            session.expunge(inst)
+        sign_no = self._sign_no(inst, operator, operator_name, at)
+        try:
+            return person_query.ask(self.client, inst, msgid=msgid, operator=operator, operator_name=operator_name,
+                                    sign_no=sign_no, at=at, cert_type=cert_type, cert_no=cert_no, card_sn=card_sn)
+        except Transient as exc:
+            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）") from None
+        except Rejected as exc:
+            raise CentreRefused(f"{exc.kind}：{exc}") from None
+
+    # ----- a visit the centre settles (services/elsewhere.CentreSettles, decision 12)
+    def presettle_elsewhere(self, visit: ElsewhereVisit) -> dict[str, Any]:
+        return visit_online.presettle(self.db, self.client, self.sign_ins, visit, self.now)
+
+    def settle_elsewhere(self, visit: ElsewhereVisit) -> list[dict[str, Any]]:
+        return visit_online.settle(self.db, self.client, self.sign_ins, visit, self.now)
+
+    def reverse_elsewhere(self, visit: ElsewhereVisit) -> None:
+        visit_online.reverse(self.db, self.client, self.sign_ins, visit, self.now)
 
     # ----- the stay's queue
     def flush(self, psn_no: str) -> None:
@@ -71,9 +131,18 @@ class CentreLink:
             from ..services import numbers
             with self.db.transaction() as session:
                 msgid = numbers.msgids(session, session.get(Institution, inst.id), at)[0]
+        _, _, payload, _ = self._stay(stay)
         env = F.envelope(infno=infno, msgid=msgid, institution_code=inst.code, institution_name=inst.name,
-                         admdvs=inst.admdvs, operator=stay.operator, operator_name=name, at=at, input=input)
+                         admdvs=inst.admdvs, operator=stay.operator, operator_name=name, at=at, input=input,
+                         insuplc_admdvs=payload.get("insuplc_admdvs") or inst.admdvs,
+                         sign_no=self._sign_no(inst, stay.operator, name, at))
         return self._send(env, "：未结算，住院和押金保持不变，请稍后再试")
+
+    def _sign_no(self, inst: Institution, operator: str, name: str, at: dt.datetime) -> str:
+        try:
+            return self.sign_ins.for_operator(inst, operator, name, at)
+        except Transient as exc:
+            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）") from None
 
     def _send(self, env: dict[str, Any], unavailable: str = "") -> dict[str, Any]:
         """The answer's output; a centre away is CentreUnavailable, a refusal CentreRefused, said plainly."""
@@ -81,14 +150,14 @@ class CentreLink:
             answer = self.client.send(env)
         except Transient as exc:
             raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）{unavailable}") from None
-        except Rejected as exc:
-            raise CentreRefused(f"医保中心拒绝：{exc}") from None
+        except Rejected as exc:  # a refusal, or an answer that cannot be recorded (client.BadAnswer)
+            raise CentreRefused(f"{exc.kind}：{exc}") from None
         output = answer.get("output")
         return output if isinstance(output, dict) else {}
 
     def discharge(self, stay: StayClaim) -> None:
         _, _, payload, mdtrt_id = self._stay(stay)
-        self._call(stay, F.DISCHARGE, M.admission(payload, mdtrt_id=mdtrt_id, endtime=stay.endtime))
+        self._call(stay, F.DISCHARGE, M.discharge(payload, mdtrt_id=mdtrt_id, endtime=stay.endtime))
 
     def _settle_input(self, stay: StayClaim) -> dict[str, Any]:
         _, _, payload, mdtrt_id = self._stay(stay)
@@ -141,6 +210,9 @@ class CentreLink:
             inst_data = (inst.code, inst.name, inst.admdvs)
             cert = upstream.cert(person, cert_type, cert_no)
             insutype = person.insutype
+            place = upstream.insured_at(person, inst)
+            session.expunge(inst)
+        sign_no = self._sign_no(inst, ctx.cashier, name, at)
         visit = f"Y{ids[0][-20:]}"  # a probe visit number, never a settlement's
         begntime = dt.datetime.combine(claim.visit_date, at.time()).isoformat(sep=" ", timespec="seconds")
         payload = {"psn_no": claim.person.psn_no, "insutype": insutype, "med_type": claim.med_type,
@@ -155,7 +227,8 @@ class CentreLink:
         def send(n: int, infno: str, input: dict[str, Any]) -> dict[str, Any]:
             return self._send(F.envelope(infno=infno, msgid=ids[n], institution_code=inst_data[0],
                                          institution_name=inst_data[1], admdvs=inst_data[2], operator=ctx.cashier,
-                                         operator_name=name, at=at, input=input))
+                                         operator_name=name, at=at, input=input, insuplc_admdvs=place,
+                                         sign_no=sign_no))
 
         mdtrt_id = _mdtrt_id(send(0, F.REGISTER, M.build(F.REGISTER, payload, M.Ids())))
         try:

@@ -87,7 +87,7 @@ def test_fees_are_posted_and_a_correction_cancels_what_it_corrects(w, centre):
     w.link.flush(stay.psn_no)  # online: the centre classes each line
     stay = svc.current_stay(w.db, w.z, w.retiree)
     assert [f.centre_note for f in stay.fees] == ["全部符合范围", "先行自付 40.00"]
-    assert centre.stats()["by_infno"] == {"2401": 1, "2301": 3, "2302": 1}
+    assert centre.stats()["by_infno"] == {"9001": 1, "2401": 1, "2301": 3, "2302": 1}  # signed in first
 
 
 def test_discharge_takes_the_centres_fund_then_family_accounts_then_the_deposit(w, centre):
@@ -114,7 +114,7 @@ def test_discharge_takes_the_centres_fund_then_family_accounts_then_the_deposit(
         kinds = s.execute(select(DepositEntry.kind, DepositEntry.amount).order_by(DepositEntry.id)).all()
         assert kinds == [("taken", D("1000.00")), ("applied", D("-240.00")), ("refunded", D("-760.00"))]
         assert not s.get(Person, w.child).hospitalized
-    assert centre.stats()["by_infno"] == {"2401": 1, "2301": 2, "2402": 1, "2303": 1, "2304": 1}
+    assert centre.stats()["by_infno"] == {"9001": 1, "2401": 1, "2301": 2, "2402": 1, "2303": 1, "2304": 1}
     # the drawer: +1000 at admission, nothing collected at discharge, 760 paid back
     assert shift_state(w.db, w.z).expected_cash == before - D("760.00")
     with pytest.raises(ServiceError, match="已出院结算"):

@@ -50,6 +50,15 @@ def statuses(world) -> dict[str, int]:
         return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
 
 
+def signed_in(world, centre) -> None:
+    """The cashier signed in (9001) before a fault that counts requests: a drain signs in first."""
+    from counter_app.sync import signin
+
+    client = CentreClient(centre.url, credentials=TRAINING)
+    signin.sign_in(world.db, client, world.ctx.institution_code, world.ctx.staff_no, "张晓燕")
+    client.close()
+
+
 def fast() -> RetryPolicy:
     return RetryPolicy(base_seconds=0.0, cap_seconds=0.0)
 
@@ -67,7 +76,7 @@ def test_centre_down_while_1000_settlements_are_made_then_all_arrive_once(world,
         assert total.sent == 4000 and statuses(world) == {"sent": 4000}  # 2201, 2203, 2204, 2207 each
         stats = centre.stats()
         assert stats["records"] == {"settle:settled": 1000} and stats["duplicates"] == 0
-        assert stats["by_infno"] == {"2201": 1000, "2203": 1000, "2204": 1000, "2207": 1000}
+        assert stats["by_infno"] == {"9001": 1, "2201": 1000, "2203": 1000, "2204": 1000, "2207": 1000}
         with world.db.sessions() as s:  # the centre computed every split itself, and agrees
             assert s.scalars(select(CentreResult.equal)).all() == [True] * 1000
     finally:
@@ -77,6 +86,7 @@ def test_centre_down_while_1000_settlements_are_made_then_all_arrive_once(world,
 def test_replies_lost_after_commit_leave_no_duplicates(world, centre):
     for _ in range(20):
         settle(world)
+    signed_in(world, centre)
     centre.fault("drop_after_commit", count=5)
     client = CentreClient(centre.url, credentials=TRAINING, timeout=5)
     while statuses(world).get("pending"):
@@ -84,7 +94,8 @@ def test_replies_lost_after_commit_leave_no_duplicates(world, centre):
     stats = centre.stats()
     assert stats["records"] == {"settle:settled": 20}  # each settled once
     assert stats["duplicates"] == 5  # the five lost answers were asked again and answered the same
-    assert stats["by_infno"] == {infno: 20 + lost for infno, lost in zip(("2201", "2203", "2204", "2207"), (5, 0, 0, 0))}
+    assert stats["by_infno"] == {"9001": 1, **{infno: 20 + lost for infno, lost in
+                                               zip(("2201", "2203", "2204", "2207"), (5, 0, 0, 0))}}
     with world.db.sessions() as s:
         answers = [json.loads(r) for r in s.scalars(select(Outbox.response).where(Outbox.infno == "2207"))]
     assert len({a["output"]["setlinfo"]["setl_id"] for a in answers}) == 20
@@ -128,6 +139,7 @@ def test_a_rejected_message_is_parked_not_retried_and_blocks_only_that_person(wo
     bad = settle(world)
     behind = svc.refund(world.db, world.ctx, bad.setl_no, world.approval(bad.setl_no), "x", now=NOW)
     settle(world, person=world.retiree)
+    signed_in(world, centre)
     centre.fault("reject", count=1, after=3)  # the visit registers and uploads; its 2207 is refused
     client = CentreClient(centre.url, credentials=TRAINING)
     report = drain(world.db, client, policy=fast())
@@ -167,6 +179,7 @@ def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world
               "from counter_app.sync.outbox import drain; from counter_app.sync.gateway import Credentials;"
               f"drain(Database({sqlite_url!r}, migrate=False), CentreClient({centre.url!r}, "
               "credentials=Credentials('training', 'training-passtoken')), batch=50)")
+    signed_in(world, centre)
     centre.fault("hold", count=1, after=120)  # the 121st message waits: the drain is stuck there
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
     centre.stats(held=1)  # the 121st message is held: the drain is stuck there
@@ -200,17 +213,18 @@ def test_reconciliation_ties_and_names_what_differs(world, centre):
 
 def test_reversal_2601_of_a_message_whose_answer_was_lost(world, centre):
     done = settle(world)
+    signed_in(world, centre)
     centre.fault("drop_after_commit", count=1, after=3)  # the 2207's answer is lost
     client = CentreClient(centre.url, credentials=TRAINING, timeout=5)
     drain(world.db, client, policy=fast())  # the centre has it; the counter does not know
     answer = reverse(world.db, client, done.msgid, now=NOW)
-    assert answer["infcode"] == "0" and "已冲正" in answer["output"]["result"]
+    assert answer["infcode"] == 0 and "已冲正" in answer["output"]["result"]
     assert centre.stats()["records"] == {"settle:reversed": 1}
 
 
 def test_centre_validates_envelopes(centre):
     reply = httpx.post(f"{centre.url}/fsi/api", json={"infno": "2207"}, headers=sign(TRAINING)).json()
-    assert reply["infcode"] == "-1" and "报文缺少字段" in reply["err_msg"]
+    assert reply["infcode"] == -1 and "报文缺少字段" in reply["err_msg"]
 
 
 def test_backoff_grows_exponentially_with_jitter_up_to_the_cap():
@@ -261,6 +275,7 @@ def test_a_parked_message_is_never_silent_and_a_supervisor_voids_it_with_a_reaso
 
     bad = settle(world)
     behind = settle(world)
+    signed_in(world, centre)
     centre.fault("reject", count=1, after=3)  # the first visit's 2207
     client = CentreClient(centre.url, credentials=TRAINING)
     assert drain(world.db, client, policy=fast()).parked == 1
@@ -305,7 +320,7 @@ def test_the_centre_refuses_a_repeated_line_and_a_settlement_of_an_unknown_visit
     visit = dict(json.loads(register.payload), ipt_otp_no="H34020200001X")  # a second visit, registered by hand
     mdtrt_id = client.send(envelope("2201", 9001, M.build("2201", visit, M.Ids())))["output"]["data"]["mdtrt_id"]
     lines = M.build("2204", json.loads(upload.payload), M.Ids(mdtrt_id))
-    assert client.send(envelope("2204", 9002, lines))["infcode"] == "0"
+    assert client.send(envelope("2204", 9002, lines))["infcode"] == 0
     with pytest.raises(Rejected, match="费用明细流水号 .* 重复上传"):
         client.send(envelope("2204", 9003, lines))  # the same lines under a new msgid
     unknown = M.outpatient_settle(json.loads(settled.payload), "O999999", final=True)
@@ -314,4 +329,4 @@ def test_the_centre_refuses_a_repeated_line_and_a_settlement_of_an_unknown_visit
     wrong_batch = M.outpatient_settle(dict(json.loads(settled.payload), chrg_bchno="NOPE"), mdtrt_id, final=True)
     with pytest.raises(Rejected, match="收费批次 NOPE 不存在"):
         client.send(envelope("2207", 9005, wrong_batch))
-    assert wire.loads(settled.response)["infcode"] == "0" and centre.stats()["records"] == {"settle:settled": 1}
+    assert wire.loads(settled.response)["infcode"] == 0 and centre.stats()["records"] == {"settle:settled": 1}

@@ -101,7 +101,7 @@ def test_an_outpatient_day_offline_then_online_arrives_in_order_once_each_and_re
         centre.stop()
     assert stats["duplicates"] == 0 and stats["refused"] == 0
     order = [r["msgid"] for r in requests]
-    assert len(order) == len(set(order)) == 13  # 4 per visit and the 2208, each once
+    assert len(order) == len(set(order)) == 14  # the 9001, 4 per visit and the 2208, each once
     with world.db.sessions() as s:
         for setl_no in made:
             visit = s.execute(select(Outbox.msgid, Outbox.infno).join(Settlement, Settlement.id == Outbox.settlement_id)
@@ -215,7 +215,7 @@ def test_f5_may_ask_the_centre_and_shows_a_difference_before_the_patient_confirm
         assert "医保中心预结算与本地不同：统筹基金 本地 55.00 中心 50.00" in win.preview_panel.notice.text()
         assert win.preview_panel.values["fund"].text() == "55.00"  # the counter's own split stands
         stats = centre.stats()
-        assert stats["by_infno"] == {"2201": 1, "2203": 1, "2204": 1, "2206": 1, "2205": 1, "2202": 1}
+        assert stats["by_infno"] == {"9001": 1, "2201": 1, "2203": 1, "2204": 1, "2206": 1, "2205": 1, "2202": 1}
         assert stats["records"] == {}  # nothing settled at the centre; the probe visit is abandoned
         press(qtbot, win, Qt.Key.Key_Escape)
         scan(qtbot, win, world.certnos["child"])  # a resident: no pooling either side, they agree

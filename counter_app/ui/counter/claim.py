@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -27,29 +27,54 @@ class ClaimMixin:
     """Part of CounterWindow (window.py); `self` is the window."""
 
     def on_scan(self) -> None:
+        """Who was scanned: asked of the centre (1101) when the counter has one, else the registry."""
         text = self.scan.text()
         year = self.settings.visit_date().year
+        centre = self.settings.centre if hasattr(self.settings.centre, "person_info") else None
+        ctx = self.settings.context
 
-        def find() -> tuple[lookup.PersonView, str, str]:
-            with self.db.sessions() as s:
-                scanned = lookup.find_person(s, text)
-                view = lookup.person_view(s, scanned.person_id, year)
-            return replace(view, cert_type=scanned.cert_type, cert_no=scanned.cert_no), *self._year_limits()
+        def find() -> tuple[lookup.PersonView | lookup.Choice, str, str]:
+            return lookup.scan(self.db, ctx, text, year, centre), *self._year_limits()
 
-        def found(result: tuple[lookup.PersonView, str, str]) -> None:
-            self.reset()
-            self.person = result[0]
-            self.person_panel.show_person(*result)
-            self.message.setText("")
-            self.focus_search()
-            if self.kind == "inpatient":
-                self.load_stay()
+        def found(result: tuple[lookup.PersonView | lookup.Choice, str, str]) -> None:
+            view, deductible, cap = result
+            if isinstance(view, lookup.Choice):
+                self.choose_insurance(view, year)
+                return
+            self.show_found(view, deductible, cap)
 
         def refused(exc: Exception) -> None:
             self.show_error(exc)
             self.focus_scan()  # nothing else changes: the patient on screen, if any, stays
 
         Op(self, find).success(found).failure(refused).run()
+
+    def choose_insurance(self, choice: lookup.Choice, year: int) -> None:
+        from ..dialogs.insurance_choice import InsuranceChoiceDialog
+
+        dialog = InsuranceChoiceDialog(self, choice)
+
+        def accepted() -> None:
+            index = dialog.index
+            Op(self, lambda: (lookup.adopt(self.db, self.settings.context, choice, index, year),
+                              *self._year_limits())).success(lambda r: self.show_found(*r)).failure(
+                lambda exc: (self.show_error(exc), self.focus_scan())).run()
+
+        dialog.accepted.connect(accepted)
+        self._open(dialog)
+
+    def show_found(self, view: lookup.PersonView, deductible: str, cap: str) -> None:
+        self.reset()
+        self.person = view
+        self.person_panel.show_person(view, deductible, cap, now=dt.datetime.now())
+        self.message.setText("")
+        if not view.online and self.settings.centre is not None:  # offline: the cached person, and how old
+            self.say(view.source_note(dt.datetime.now()))
+        if view.out_of_area:
+            self.say(f"异地参保人（参保地 {view.insuplc_admdvs}）：由医保中心按参保地政策联网结算")
+        self.focus_search()
+        if self.kind == "inpatient":
+            self.load_stay()
 
     def _year_limits(self) -> tuple[str, str]:
         limits = svc.pool_limits(self.db, self.settings.context.institution_code, self.settings.visit_date())

@@ -42,10 +42,25 @@ class DrawerMixin:
                 self.show_error(exc)
                 self.open_shift_dialog()
 
-            Op(self, run).success(lambda _: (self.say("已开班，可以收费"), self.check_shift())).failure(failed).run()
+            Op(self, run).success(lambda _: (self.say("已开班，可以收费"), self.check_shift(),
+                                              self.centre_sign("in"))).failure(failed).run()
 
         dialog.accepted.connect(accepted)
         self._open(dialog)
+
+    def centre_sign(self, way: str) -> None:
+        """9001 when the shift opens, 9002 when it closes (offline: the sync signs in before it sends)."""
+        centre, ctx = self.settings.centre, self.settings.context
+        if centre is None or not hasattr(centre, "sign_in"):
+            return
+        if way == "in":
+            Op(self, lambda: centre.sign_in(ctx.institution_code, ctx.cashier, ctx.name)).success(
+                lambda sign_no: self.say(f"已开班，可以收费；医保已签到（签到号 {sign_no}）")).failure(
+                lambda exc: self.say(f"已开班，可以收费；医保未签到：{exc}")).run()
+        else:
+            Op(self, lambda: centre.sign_out(ctx.institution_code, ctx.cashier, ctx.name)).success(
+                lambda signed: self.errors.append("医保已签退" if signed else "医保无需签退")).failure(
+                lambda exc: self.errors.append(f"医保签退未完成：{exc}")).run()
 
     def close_shift(self) -> None:
         """F7: count the drawer, see the totals and anything not yet sent, close and print."""
@@ -72,6 +87,7 @@ class DrawerMixin:
                          f"差额 {fmt(report.difference)}；交班报表 {path.name}")
                 self.check_shift()
                 self.back_up("shift")
+                self.centre_sign("out")
 
             def failed(exc: Exception) -> None:
                 self.show_error(exc)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import labels
 from ...engine.money import fmt
-from ...services import inpatient
+from ...services import elsewhere, inpatient
 from ...services import settlement as svc
 from ...services.errors import ServiceError
 from ...services.staff import approve_refund
@@ -40,9 +40,15 @@ class SettleMixin:
             self.message.setText("")
             if pv.result.psn_cash_pay and self.preview_panel.tender.currentData() == "cash":
                 self.preview_panel.tendered.setFocus()  # the cashier types what was handed over; F9 settles
-            if self.settings.centre is not None and self.settings.centre_presettle:
+            if self.settings.centre is not None and self.settings.centre_presettle and not self.person.out_of_area:
                 self.ask_centre(pv)
 
+        if self.person.out_of_area:  # the centre prices a patient insured elsewhere (decision 12)
+            centre = self.settings.centre
+            Op(self, lambda: elsewhere.preview(self.db, self.settings.context, request, centre)).success(
+                lambda pv: (shown(pv), self.preview_panel.notice.setText(
+                    f"异地就医：医保中心按参保地 {self.person.insuplc_admdvs} 政策预结算"))).run()
+            return
         Op(self, lambda: svc.preview(self.db, self.settings.context, request)).success(shown).run()
 
     def ask_centre(self, pv: svc.Preview) -> None:
@@ -99,6 +105,11 @@ class SettleMixin:
             else:
                 self.show_error(exc)
 
+        if self.person is not None and self.person.out_of_area:
+            centre = self.settings.centre
+            Op(self, lambda: elsewhere.settle(self.db, self.settings.context, request, confirmed, centre, tender=tender,
+                                              tendered=tendered)).success(settled).failure(refused).run()
+            return
         Op(self, lambda: svc.settle(self.db, self.settings.context, request, confirmed, tender=tender,
                                     tendered=tendered)).success(settled).failure(refused).run()
 
