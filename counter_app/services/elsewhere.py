@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol, Sequence
 
-from ..engine import Settlement as EngineSettlement
+from ..engine import Settlement as EngineSettlement, claim_to_json
 from ..engine.claim import Ytd
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
@@ -176,8 +176,7 @@ def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview, 
                 policy_version=result.policy_version, medfee_sumamt=result.medfee_sumamt,
                 fund_pay_sumamt=result.fund_pay_sumamt, hifp_pay=result.hifp_pay, acct_pay=result.acct_pay,
                 acct_mulaid_pay=result.acct_mulaid_pay, psn_cash_pay=result.psn_cash_pay,
-                claim_json=json.dumps({"elsewhere": place, "med_type": claim.med_type,
-                                       "visit_date": claim.visit_date.isoformat()}, ensure_ascii=False),
+                claim_json=json.dumps(claim_to_json(claim), ensure_ascii=False),  # the lines, for the slip
                 result_json=json.dumps(dict(result.to_json(), lines=[
                     {"code": f.code, "cnt": str(f.quantity), "pric": str(f.price)} for f in fees]), ensure_ascii=False),
                 shift_id=state.shift_id, business_day=day_after_close(at, state.last_closed), tender=tender,

@@ -215,7 +215,8 @@ def test_f5_may_ask_the_centre_and_shows_a_difference_before_the_patient_confirm
         assert "医保中心预结算与本地不同：统筹基金 本地 55.00 中心 50.00" in win.preview_panel.notice.text()
         assert win.preview_panel.values["fund"].text() == "55.00"  # the counter's own split stands
         stats = centre.stats()
-        assert stats["by_infno"] == {"9001": 1, "2201": 1, "2203": 1, "2204": 1, "2206": 1, "2205": 1, "2202": 1}
+        assert stats["by_infno"] == {"9001": 1, "1101": 1, "2201": 1, "2203": 1, "2204": 1, "2206": 1, "2205": 1,
+                                     "2202": 1}  # signed in, asked who the patient is, then the probe
         assert stats["records"] == {}  # nothing settled at the centre; the probe visit is abandoned
         press(qtbot, win, Qt.Key.Key_Escape)
         scan(qtbot, win, world.certnos["child"])  # a resident: no pooling either side, they agree
