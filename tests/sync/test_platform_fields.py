@@ -229,6 +229,10 @@ def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp
         assert not reconcile_day(w.db, client, w.ctx.institution_code, TODAY, now=NOW).ties  # 3201, then 3202
         drain(w.db, client, policy=RetryPolicy(0, 0), now=lambda: NOW)
         assert reverse(w.db, client, late.msgid, now=NOW)["infcode"] == 0  # 2601
+        from counter_app.sync import signin
+        assert link.person_info(w.ctx.institution_code, w.ctx.staff_no, "张晓燕", "02",
+                                w.certnos["child"]).psn_no == "P0001"  # 1101
+        assert signin.sign_out(w.db, client, w.ctx.institution_code, w.ctx.staff_no, "张晓燕", now=NOW)  # 9002
         requests = centre.requests()
         raw = centre.record.read_text(encoding="utf-8")
     finally:
@@ -238,7 +242,7 @@ def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp
     assert problems == []
     sent = {r["infno"] for r in requests}
     assert {"2201", "2203", "2204", "2207", "2208", "2102", "2103", "2401", "2301", "2302", "2402", "2303",
-            "2304", "2305", "2405", "2601", "3201", "3202"} <= sent
+            "2304", "2305", "2405", "2601", "3201", "3202", "9001", "9002", "1101", "9101", "9102"} <= sent
     with w.db.sessions() as s:  # a pharmacy registers no visit: its sale is one 2102, its refund one 2103
         from counter_app.store.models import Outbox
         assert s.scalars(select(Outbox.infno).where(Outbox.institution_id == 2).order_by(Outbox.id)).all() == [
