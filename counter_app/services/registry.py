@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from .. import identity
 from ..engine.money import cents, fmt
-from ..store import Database
 from ..store.models import Account, Person
 from . import ledger
 from .actor import Actor, PermissionDenied
@@ -135,8 +134,3 @@ def remember(session: Session, actor: Actor, found: CentrePerson, chosen: Insura
            after={**changed, "learned_from": person.learned_from, **({"account_opened": opened} if opened else {})})
     return person.id
 
-
-def remember_in(db: Database, actor: Actor, found: CentrePerson, chosen: Insurance, *, institution_admdvs: str,
-                at: dt.datetime) -> int:
-    with db.transaction() as session:
-        return remember(session, actor, found, chosen, institution_admdvs=institution_admdvs, at=at)
