@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select
 
-from counter_app.batch import runs  # noqa: E402
-from counter_app.batch.crediting import credit_month  # noqa: E402
-from counter_app.services.ledger import mismatched_accounts  # noqa: E402
-from counter_app.store import Database  # noqa: E402
-from counter_app.store.models import Account, LedgerEntry, Person  # noqa: E402
-from tests.actors import actor  # noqa: E402
+from counter_app.batch import runs
+from counter_app.batch.crediting import credit_month
+from counter_app.services.ledger import mismatched_accounts
+from counter_app.store import Database
+from counter_app.store.models import Account, LedgerEntry, Person
+from tests.actors import actor
 
 KINDS = (("in_service", "normal"), ("in_service", "normal"), ("in_service", "normal"), ("retired", "normal"),
          ("flexible_combined", "normal"), ("in_service", "arrears"))
@@ -54,11 +54,11 @@ def populate(db: Database, n: int) -> float:
     return time.perf_counter() - start
 
 
-def _stopped_after(db: Database, clerk, month: dt.date, today: dt.date, chunks: int) -> int:  # noqa: ANN001
+def _stopped_after(db: Database, clerk, month: dt.date, today: dt.date, chunks: int) -> int:
     """Run `month` and stop it after `chunks` committed chunks, as a crash would; the entries posted."""
     walk, seen = runs.account_chunks, []
 
-    def stopping(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def stopping(*args, **kwargs):
         for n, chunk in enumerate(walk(*args, **kwargs)):
             if n == chunks:
                 raise KeyboardInterrupt  # inside the chunk's transaction: it rolls back, as in a crash

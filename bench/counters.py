@@ -36,7 +36,7 @@ PASSWORD = "bench-1234"
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000 if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000 if ordered else float("nan")
 
 
 def fresh_database(url: str, persons: int, counters: int) -> list[str]:
@@ -74,7 +74,8 @@ def counter(args: tuple) -> dict:
     url, n, settles, patients, barrier = args
     from sqlalchemy import select
 
-    from counter_app.services import lookup, settlement as svc
+    from counter_app.services import lookup
+    from counter_app.services import settlement as svc
     from counter_app.services.errors import ServiceError
     from counter_app.services.shift import open_shift
     from counter_app.services.staff import sign_in

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from counter_app.claims import settle_text  # noqa: E402
-from counter_app.engine.fast import fast_claim  # noqa: E402
-from counter_app.policies import pack_ids  # noqa: E402
-from tests.engine.builders import claim, item, provider  # noqa: E402
+from counter_app.claims import settle_text
+from counter_app.engine.fast import fast_claim
+from counter_app.policies import pack_ids
+from tests.engine.builders import claim, item, provider
 
 
 def sample_claims(n: int, seed: int = 7, items_each: int | None = None) -> list[str]:

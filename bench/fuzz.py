@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from counter_app.cli import main  # noqa: E402
-from tests.engine.hostile import cases  # noqa: E402
+from counter_app.cli import main
+from tests.engine.hostile import cases
 
 
 class _Stdin:

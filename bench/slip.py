@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from counter_app.printing import pdf  # noqa: E402
-from counter_app.printing.slip import load_slip  # noqa: E402
-from counter_app.services import settlement as svc  # noqa: E402
-from tests.services.world import build  # noqa: E402
+from counter_app.printing import pdf
+from counter_app.printing.slip import load_slip
+from counter_app.services import settlement as svc
+from tests.services.world import build
 
 
 def timed(fn, n: int) -> tuple[float, float]:
@@ -42,9 +42,9 @@ def main() -> None:
     slip = load_slip(w.db, setl_no)
     pdf.render(slip)  # font registration once, as the app does at start
     print(f"machine: {platform.machine()}, Python {platform.python_version()}; slip with 3 items, 2 family providers")
-    print("load slip from store:   p50 %6.1f ms  p99 %6.1f ms" % timed(lambda: load_slip(w.db, setl_no), n))
+    print("load slip from store:   p50 {:6.1f} ms  p99 {:6.1f} ms".format(*timed(lambda: load_slip(w.db, setl_no), n)))
     for layout in pdf.LAYOUTS:
-        print(f"render {layout:9s} PDF:  p50 %6.1f ms  p99 %6.1f ms" % timed(lambda: pdf.render(slip, layout), n))
+        print(f"render {layout:9s} PDF:  p50 %6.1f ms  p99 %6.1f ms" % timed(lambda layout=layout: pdf.render(slip, layout), n))
     print("aim: thermal slip <= 50 ms")
 
 

@@ -22,17 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, text
 
-from counter_app import identity  # noqa: E402
-from counter_app.services import lookup, settlement as svc  # noqa: E402
-from counter_app.store.models import Person  # noqa: E402
-from tests.services.world import TODAY, build  # noqa: E402
+from counter_app import identity
+from counter_app.services import lookup
+from counter_app.services import settlement as svc
+from counter_app.store.models import Person
+from tests.services.world import TODAY, build
 
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
 
 def main() -> None:

@@ -52,7 +52,7 @@ os._exit(0)  # PySide6 6.12 may abort in its own finalization; the figure is out
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -102,7 +102,7 @@ def main() -> None:
 
     from counter_app.ui.waiting import wait_until
 
-    def wait(condition) -> None:  # noqa: ANN001
+    def wait(condition) -> None:
         """Until `condition` holds and the window is idle, in Qt's own event loop (ui/waiting.py)."""
         wait_until(lambda: not window.busy and condition(), 600, every_ms=1)
 
@@ -130,7 +130,7 @@ def main() -> None:
         before = window.last_slip
         start = time.perf_counter()
         window.confirm()
-        wait(lambda: window.last_slip != before and window.last_slip is not None and window.last_slip.exists())
+        wait(lambda before=before: window.last_slip != before and window.last_slip is not None and window.last_slip.exists())
         to_slip.append(time.perf_counter() - start)
     from counter_app.ui import ops
 

@@ -8,7 +8,8 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -334,7 +335,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     return 0 if report.ties else 4
 
 
-def _month_arg(text: str | None) -> "dt.date":
+def _month_arg(text: str | None) -> dt.date:
     """YYYY-MM, or the last full month when not given (what an agency runs in the new month)."""
     import datetime as dt
 

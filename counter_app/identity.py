@@ -14,7 +14,7 @@ class CertnoError(ValueError):
 
 
 def check_digit(first17: str) -> str:
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
+    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=False)) % 11]
 
 
 def normalise(certno: str) -> str:

@@ -83,7 +83,7 @@ def setup(folder: Path | None = None, *, level: int = logging.INFO) -> Path:
         _register_loaded_people()
         previous = sys.excepthook
 
-        def unhandled(kind, value, tb) -> None:  # noqa: ANN001
+        def unhandled(kind, value, tb) -> None:
             LOG.critical("unhandled error", exc_info=(kind, value, tb))
             previous(kind, value, tb)
 
@@ -99,9 +99,9 @@ def _register_loaded_people() -> None:
     from .store.models import Person, Staff
 
     @event.listens_for(Person, "load", propagate=True)
-    def _person(target, _context) -> None:  # noqa: ANN001
+    def _person(target, _context) -> None:
         REDACT.register(target.name, target.certno)
 
     @event.listens_for(Staff, "load", propagate=True)
-    def _staff(target, _context) -> None:  # noqa: ANN001
+    def _staff(target, _context) -> None:
         REDACT.register(target.name)

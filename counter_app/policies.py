@@ -46,7 +46,7 @@ def load_pack(pack_id: str) -> PolicyPack:
 
 
 @functools.cache
-def load_interest_rules() -> "InterestRules":
+def load_interest_rules() -> InterestRules:
     """The deposit rates for personal-account interest (WH-11), `resources/rates/deposit-rates.toml`."""
     from .engine.interest import RatesError, rates_from_mapping
 

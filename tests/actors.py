@@ -25,7 +25,7 @@ STAFF = {  # role -> (staff number, name)
 
 
 @functools.cache
-def _row_template(role: str):  # noqa: ANN202
+def _row_template(role: str):
     staff_no, name = STAFF[role]
     return demo_staff_row(staff_no, name, role, PASSWORD)
 
@@ -47,7 +47,7 @@ def actor(db: Database, role: str, *, institution: str = HOSPITAL, counter: str 
     return sign_in(db, STAFF[role][0], PASSWORD, institution, counter or default)
 
 
-def approval(db: Database, by: Actor, setl_no: str):  # noqa: ANN201
+def approval(db: Database, by: Actor, setl_no: str):
     """The supervisor's approval of refunding `setl_no`, given on `by`'s screen."""
     ensure_staff(db, "supervisor")
     return approve_refund(db, by, STAFF["supervisor"][0], PASSWORD, setl_no)

@@ -45,11 +45,11 @@ class CentreProcess:
             self.options += ["--record", str(self.record)]
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "CentreProcess":
+    def start(self) -> CentreProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "counter_app", "centre", "--port", str(self.port),
              "--centre-db", str(self.folder / "centre.sqlite3"), *self.options],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=open(self.folder / "centre-stderr.txt", "a"), text=True)
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=open(self.folder / "centre-stderr.txt", "a"), text=True)  # noqa: SIM115 - open for the process's life
         line = self.proc.stdout.readline()
         assert "centre listening on" in line, (self.folder / "centre-stderr.txt").read_text()
         words = line.split()

@@ -9,11 +9,11 @@ discharge needs the centre's answer). Waits run Qt's own event loop, quit from a
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 import os
+import subprocess
 import sys
 import tempfile
-import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -36,14 +36,14 @@ OUT = ROOT / "docs" / "screenshots"
 SIZES = {"": (1366, 728), "@1920x1080": (1920, 1080)}
 
 
-def wait(app, condition, seconds: float = 10) -> None:  # noqa: ANN001
+def wait(app, condition, seconds: float = 10) -> None:
     """Run the event loop until `condition` holds or `seconds` pass (ui/waiting.py)."""
     from counter_app.ui.waiting import wait_until
 
     wait_until(condition, seconds, every_ms=5)
 
 
-def shoot(app, widget, name: str) -> None:  # noqa: ANN001
+def shoot(app, widget, name: str) -> None:
     """The widget at each screen size: NAME.png (1366×728) and NAME@1920x1080.png."""
     for suffix, (width, height) in SIZES.items():
         widget.resize(width, height)
@@ -155,7 +155,7 @@ def main() -> None:
         other[staff_no].show()
         wait(app, lambda w=other[staff_no]: not w.busy and w.shift is not None)
 
-    def fill(win, certno: str, items) -> None:  # noqa: ANN001
+    def fill(win, certno: str, items) -> None:
         win.scan.setText(certno)
         win.on_scan()
         wait(app, lambda: win.person is not None and not win.busy)

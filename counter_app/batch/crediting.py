@@ -10,7 +10,7 @@ the batch runs.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import and_, exists, select
 

@@ -9,8 +9,8 @@ Running a year twice posts once; closed accounts (transferred or withdrawn) are 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy import and_, exists, select
 

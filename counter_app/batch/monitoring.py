@@ -26,9 +26,9 @@ from ..engine.crediting import next_month, period_label, previous_month
 from ..engine.money import ZERO, fmt, to_decimal
 from ..policies import load_pack
 from ..resources import resource_dir
-from ..services.settlement import INPATIENT_MED_TYPES
 from ..services.actor import Actor
 from ..services.audit import record
+from ..services.settlement import INPATIENT_MED_TYPES
 from ..store import Database
 from ..store.models import Account, FamilyBinding, Institution, LedgerEntry, Person, Settlement
 from .runs import BatchError
@@ -131,7 +131,7 @@ class OverLimit:
     rule: str
 
 
-def over_limit_bindings(session) -> list[OverLimit]:  # noqa: ANN001
+def over_limit_bindings(session) -> list[OverLimit]:
     """Active bindings counted per provider, policy and relation against the policy's limits. Bindings
     made before bindings recorded their policy (NULL) are not counted: no policy to judge them by."""
     rows = session.execute(
@@ -248,7 +248,7 @@ def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months:
             row.family.sort(key=lambda d: (-d.amount, d.psn_no))
         beyond = over_limit_bindings(session)
 
-    rows = [r for r in by_id.values()]
+    rows = list(by_id.values())
     report = MonitoringReport(month, rows, _anomalies(rows, t), history, t, beyond)
     with db.transaction() as session:
         record(session, actor, "monitoring", period_label(month), at=dt.datetime.now(),

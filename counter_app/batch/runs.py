@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterator
 
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session

@@ -48,7 +48,7 @@ def burden(claim: Claim, pack: PolicyPack, prepay: list[Decimal], scope_total: D
     """
     scope_personal = scope_total - fund
     class_c = blocked_c = blocked_prepay = blocked_scope = ZERO
-    for item, pre in zip(claim.items, prepay):
+    for item, pre in zip(claim.items, prepay, strict=False):
         if item.cls == "C":
             class_c += item.amount
             if not item.account_payable:

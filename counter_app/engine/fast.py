@@ -12,14 +12,30 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from .claim import (
-    CLASSES, KINDS, LOCATIONS, MAX_CLAIM_CHARS, MAX_FAMILY, MAX_ITEMS, MAX_TEXT, PSN_TYPES, SELF, STATUSES, Claim,
-    ClaimError, Institution, Item, Person, Provider, Ytd, _cross_check,
+    CLASSES,
+    KINDS,
+    LOCATIONS,
+    MAX_CLAIM_CHARS,
+    MAX_FAMILY,
+    MAX_ITEMS,
+    MAX_TEXT,
+    PSN_TYPES,
+    SELF,
+    STATUSES,
+    Claim,
+    ClaimError,
+    Institution,
+    Item,
+    Person,
+    Provider,
+    Ytd,
+    _cross_check,
 )
 from .money import ZERO, cents
 from .policy import INSUTYPES, MED_TYPES, RELATIONS
@@ -47,9 +63,9 @@ class _Person(msgspec.Struct, forbid_unknown_fields=True):
     psn_type: Literal[PSN_TYPES]  # type: ignore[valid-type]
     status: Status
     account_balance: MoneyText
-    retired_on: Optional[DateText] = None
+    retired_on: DateText | None = None
     hospitalized: bool = False
-    ytd: Union[_Ytd, UnsetType] = UNSET  # absent is allowed, null is not (as in parse_claim)
+    ytd: _Ytd | UnsetType = UNSET  # absent is allowed, null is not (as in parse_claim)
 
 
 class _Institution(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,7 +81,7 @@ class _Provider(msgspec.Struct, forbid_unknown_fields=True):
     insutype: InsuType
     status: Status
     account_balance: MoneyText
-    died_on: Optional[DateText] = None
+    died_on: DateText | None = None
 
 
 class _Item(msgspec.Struct, forbid_unknown_fields=True, rename={"cls": "class"}):
@@ -73,7 +89,7 @@ class _Item(msgspec.Struct, forbid_unknown_fields=True, rename={"cls": "class"})
     name: Text
     cls: Literal[CLASSES]  # type: ignore[valid-type]
     amount: MoneyText
-    prepay_ratio: Union[RatioText, UnsetType] = UNSET  # absent is allowed, null is not
+    prepay_ratio: RatioText | UnsetType = UNSET  # absent is allowed, null is not
     account_payable: bool = True
 
 
@@ -85,7 +101,7 @@ class _Claim(msgspec.Struct, forbid_unknown_fields=True):
     location: Literal[LOCATIONS]  # type: ignore[valid-type]
     person: _Person
     items: Annotated[list[_Item], Meta(min_length=1, max_length=MAX_ITEMS)]
-    prescribing_level: Optional[Level] = None
+    prescribing_level: Level | None = None
     family: Annotated[list[_Provider], Meta(max_length=MAX_FAMILY)] = []
     use_own_account: bool = True
     use_family_account: bool = True

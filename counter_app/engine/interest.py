@@ -12,9 +12,11 @@ rate in force that day (annual rate / `day_count`), rounded once, half up, to th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .money import ZERO, MoneyError, cents, to_decimal
 
@@ -139,7 +141,7 @@ def year_interest(rules: InterestRules, year: int, brought_forward: Decimal,
     carried, current = brought_forward, ZERO
     carried_interest = current_interest = Decimal(0)
     carried_product = current_product = Decimal(0)
-    for day, following in zip(breaks, breaks[1:]):
+    for day, following in itertools.pairwise(breaks):
         for m in by_day.get(day, ()):
             carried, current = _apply(rules.debit_order, carried, current, m)
         days = (following - day).days

@@ -56,9 +56,7 @@ def parse_ratio(value: object) -> Decimal:
     """A ratio in [0, 1], from a decimal string or a JSON number parsed as Decimal."""
     if isinstance(value, bool):
         raise MoneyError(f"not a ratio: {value}")
-    if isinstance(value, (int, Decimal)):
-        ratio = Decimal(value)
-    elif isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+    if isinstance(value, (int, Decimal)) or (isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value)):
         ratio = Decimal(value)
     elif isinstance(value, float):  # only reachable if a caller parsed JSON with floats
         raise MoneyError(f"ratio must be a decimal string like \"0.20\", got the float {value}")

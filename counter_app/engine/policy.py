@@ -7,9 +7,10 @@ mapping into typed, validated values. A pack that is malformed is refused as a w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from .money import MoneyError, cents, to_decimal
 
@@ -184,7 +185,7 @@ class _Reader:
             raise self.fail(key, f"expected a whole number in [{low}, {high}], got {value!r}")
         return value
 
-    def sub(self, key: str) -> "_Reader":
+    def sub(self, key: str) -> _Reader:
         return _Reader(self.pack_id, self.raw(key), self._key(key))
 
 

@@ -11,11 +11,11 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import font_manager
+from matplotlib.figure import Figure
 
-from ..batch.monitoring import MonitoringReport  # noqa: E402
-from ..resources import resource_dir  # noqa: E402
+from ..batch.monitoring import MonitoringReport
+from ..resources import resource_dir
 
 
 @functools.cache

@@ -120,7 +120,7 @@ def printer_for(spec: str) -> Any:
             return escpos_printer.Network(host, int(port or 9100), timeout=10)
         if kind == "serial":
             return escpos_printer.Serial(devfile=rest)
-    except Exception as exc:  # noqa: BLE001 - USB, socket and serial errors differ by library and platform
+    except Exception as exc:
         raise EscposError(f"热敏打印机 {spec} 无法连接：{exc}") from exc
     raise EscposError(f"热敏打印机设置无效：{spec}")
 
@@ -129,7 +129,7 @@ def print_slip(spec: str, slip: Slip, *, open_drawer: bool) -> None:
     printer = printer_for(spec)
     try:
         render(slip, printer, open_drawer=open_drawer)
-    except Exception as exc:  # noqa: BLE001 - the device's own errors, said with the printer's name
+    except Exception as exc:
         raise EscposError(f"热敏打印机 {spec} 打印失败：{exc}") from exc
     finally:
         try:

@@ -163,11 +163,11 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
     keep = Paragraph("请妥善保管，退费凭此单办理", st["center"])
     if wide:  # A5: the QR code beside the notes, so the sheet stays one page
         qr = _qr(slip.qr_text, 20 * mm)
-        story.append(Table([[notes + [Spacer(1, 2 * mm), keep], qr]], colWidths=[width - 24 * mm, 24 * mm],
+        story.append(Table([[[*notes, Spacer(1, 2 * mm), keep], qr]], colWidths=[width - 24 * mm, 24 * mm],
                            style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                   ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("ALIGN", (1, 0), (1, 0), "RIGHT")]))
         return story
-    story += notes + [Spacer(1, 2 * mm)]
+    story += [*notes, Spacer(1, 2 * mm)]
     qr = _qr(slip.qr_text, min(28 * mm, width * 0.4))
     story.append(Table([[qr]], colWidths=[width], style=[("ALIGN", (0, 0), (-1, -1), "CENTER")]))
     story.append(keep)

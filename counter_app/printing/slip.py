@@ -17,8 +17,8 @@ from .. import identity, labels
 from ..engine.money import ZERO
 from ..engine.settlement import MONEY_FIELDS
 from ..services.actor import Actor
-from ..services.elsewhere import POLICY_PREFIX as ELSEWHERE_POLICY
 from ..services.audit import record
+from ..services.elsewhere import POLICY_PREFIX as ELSEWHERE_POLICY
 from ..services.errors import NotFound
 from ..services.shift import TENDERS
 from ..store import Database
@@ -111,15 +111,14 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         inst = row.institution
         mdtrt_id, setl_id = _centre_ids(s, row)
     kind = row.kind
-    D = Decimal
-    money = {k: D(result[k]) for k in MONEY_FIELDS}
+    money = {k: Decimal(result[k]) for k in MONEY_FIELDS}
     by_class: dict[str, list[SlipItem]] = {}
     lines = result.get("lines") or []
     for n, item in enumerate(claim["items"]):
         line = lines[n] if n < len(lines) and lines[n]["code"] == item["code"] else None
         by_class.setdefault(item["class"], []).append(
-            SlipItem(item["code"], item["name"], _sign(kind, D(item["amount"])),
-                     D(line["cnt"]) if line else None, D(line["pric"]) if line else None))
+            SlipItem(item["code"], item["name"], _sign(kind, Decimal(item["amount"])),
+                     Decimal(line["cnt"]) if line else None, Decimal(line["pric"]) if line else None))
     groups = tuple((labels.CLASS[c], tuple(items), sum((i.amount for i in items), ZERO))
                    for c, items in sorted(by_class.items()))
     copay = money["inscp_scp_amt"] - money["act_pay_dedc"] - money["hifp_pay"]
@@ -136,7 +135,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
     )
     providers = tuple(
         SlipProvider(labels.mask_name(provider_names.get(m["psn_no"], m["psn_no"])), labels.RELATION[m["relation"]],
-                     D(m["paid"]), D(m["balc"]))
+                     Decimal(m["paid"]), Decimal(m["balc"]))
         for m in result["mulaid"])
     elsewhere = row.policy.startswith(ELSEWHERE_POLICY)  # settled by the centre, under the patient's region's policy
     pack = None if elsewhere else load_pack(row.policy)
@@ -175,8 +174,8 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         mulaid_total=money["acct_mulaid_pay"],
         cash=money["psn_cash_pay"],
         ytd_year=ytd["year"],
-        ytd_deductible=D(ytd["deductible_paid"]),
-        ytd_pooled=D(ytd["outpatient_pool_paid"]),
+        ytd_deductible=Decimal(ytd["deductible_paid"]),
+        ytd_pooled=Decimal(ytd["outpatient_pool_paid"]),
         deductible=period.deductible.value if period else None,
         annual_cap=period.annual_cap.value if period else None,
         policy=(pack.short_name or pack.name) if pack is not None else  # the patient's copy: no draft wording
@@ -190,7 +189,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
 AWAITING = "待上传"
 
 
-def _centre_ids(session, row: Settlement) -> tuple[str, str]:  # noqa: ANN001
+def _centre_ids(session, row: Settlement) -> tuple[str, str]:
     """(mdtrt_id, setl_id) the centre gave this settlement or refund; 待上传 while it has not."""
     result = session.scalar(select(CentreResult).where(CentreResult.settlement_id == row.id))
     if result is not None:

@@ -3,7 +3,8 @@ action's own transaction, naming the actor, the counter and the amounts before a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy.orm import Session
 

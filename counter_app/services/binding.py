@@ -151,7 +151,7 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
     return provider, beneficiary
 
 
-def _check_self(session: Session, rules, person: Person) -> tuple[Person, Person]:  # noqa: ANN001
+def _check_self(session: Session, rules, person: Person) -> tuple[Person, Person]:
     """HF-2.1: the person is now a normally enrolled resident (390), their employee enrolment
     suspended, and its account still open: it may pay their own resident costs."""
     if person.insutype not in rules.beneficiary_insutypes or person.insutype in rules.provider_insutypes:
@@ -180,7 +180,7 @@ def _check_ages(provider: Person, beneficiary: Person, relation: str) -> None:
         raise BindingRefused(f"身份证号显示的性别与“{RELATION_NAMES[relation]}”不符", "HF-1.1")
 
 
-def _check_proofs(rules, req: BindRequest) -> None:  # noqa: ANN001
+def _check_proofs(rules, req: BindRequest) -> None:
     """WH-25: proofs the pack asks for, each of a kind that proves this relation."""
     rule = rules.proofs_rule or "WH-25"
     for proof in req.proofs:
@@ -280,7 +280,7 @@ def binding_counts(session: Session, provider_id: int) -> dict[str, int]:
     """Active bindings by relation, for the desk to show against the HF-6 limits."""
     rows = session.execute(select(FamilyBinding.relation, func.count()).where(
         FamilyBinding.provider_id == provider_id, FamilyBinding.ended_at.is_(None)).group_by(FamilyBinding.relation))
-    return {relation: count for relation, count in rows}
+    return dict(rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy import func, insert, select, text
 
@@ -19,7 +19,15 @@ from .. import identity
 from ..store import Database
 from ..store.audit import adopt
 from ..store.models import (
-    Account, CatalogueItem, Credential, FamilyBinding, Institution, LedgerEntry, Person, Staff, YearTotal,
+    Account,
+    CatalogueItem,
+    Credential,
+    FamilyBinding,
+    Institution,
+    LedgerEntry,
+    Person,
+    Staff,
+    YearTotal,
 )
 from .binding import COMMITMENT_TEXT
 from .staff import demo_staff_row
@@ -187,7 +195,7 @@ def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: 
     rng = random.Random(seed)
     today = today or dt.date.today()
     with db.transaction() as session:
-        existing = {code for code in session.scalars(select(Institution.code))}
+        existing = set(session.scalars(select(Institution.code)))
         for code, name, level, kind, policy in INSTITUTIONS:
             if code not in existing:
                 session.add(Institution(code=code, name=name, level=level, kind=kind, designated=True,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy import select, update
 
@@ -42,7 +42,7 @@ def _months_before(today: dt.date, n: int) -> list[dt.date]:
     return months[::-1]
 
 
-def _pick_provider(session) -> tuple[str | None, list[int]]:  # noqa: ANN001
+def _pick_provider(session) -> tuple[str | None, list[int]]:
     """A provider with a well-filled account and a bound relative who has no account of their own."""
     rows = session.execute(
         select(Person.psn_no, Account.balance, FamilyBinding.beneficiary_id)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
-from ..engine import Settlement as EngineSettlement, claim_to_json
+from ..engine import Settlement as EngineSettlement
+from ..engine import claim_to_json
 from ..engine.claim import Ytd
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
@@ -29,7 +31,14 @@ from . import numbers, upstream
 from .actor import Actor
 from .errors import CentreUnavailable, ServiceError
 from .settlement import (
-    _INSERT_SETTLEMENT, INPATIENT_MED_TYPES, ClaimRequest, Preview, Settled, _audit_money, _claim_from, _people,
+    _INSERT_SETTLEMENT,
+    INPATIENT_MED_TYPES,
+    ClaimRequest,
+    Preview,
+    Settled,
+    _audit_money,
+    _claim_from,
+    _people,
     split_of,
 )
 from .shift import TENDERS, day_after_close

@@ -31,16 +31,34 @@ from ..engine import CentreFund
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
 from ..store.models import (
-    Admission, AdmissionFee, CatalogueItem, CentreResult, DepositEntry, Institution, Outbox, Person,
+    Admission,
+    AdmissionFee,
+    CatalogueItem,
+    CentreResult,
+    DepositEntry,
+    Institution,
+    Outbox,
+    Person,
 )
 from . import numbers, upstream
 from .actor import Actor
 from .audit import record
-from .errors import CentreRefused, CentreUnavailable, NotFound, RefundRefused, ServiceError, require_reason
+from .errors import NotFound, RefundRefused, ServiceError, require_reason
 from .settlement import (
-    INPATIENT_MED_TYPES, ClaimLine, ClaimRequest, FeeLine as UpstreamLine, Preview, Settled, SplitChanged,
-    _run_engine, build_claim,
-    original_settlement, reverse_in, settle_in,
+    INPATIENT_MED_TYPES,
+    ClaimLine,
+    ClaimRequest,
+    Preview,
+    Settled,
+    SplitChanged,
+    _run_engine,
+    build_claim,
+    original_settlement,
+    reverse_in,
+    settle_in,
+)
+from .settlement import (
+    FeeLine as UpstreamLine,
 )
 from .shift import TENDERS, require_shift
 from .staff import Approval, approval_for
@@ -49,7 +67,7 @@ INPATIENT = "21"
 # What the centre decides in an inpatient settlement; the account split after it is the counter's
 CENTRE_PARTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
                 "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt")
-COMPARED = CENTRE_PARTS + ("acct_pay", "acct_mulaid_pay", "psn_cash_pay")
+COMPARED = (*CENTRE_PARTS, "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
 
 
 class CentreDisagrees(ServiceError):

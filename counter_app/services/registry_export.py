@@ -19,7 +19,15 @@ from .. import identity
 from ..engine.money import fmt
 from ..store import Database
 from ..store.models import (
-    Account, CatalogueItem, Credential, FamilyBinding, Institution, LedgerEntry, Outbox, Person, YearTotal,
+    Account,
+    CatalogueItem,
+    Credential,
+    FamilyBinding,
+    Institution,
+    LedgerEntry,
+    Outbox,
+    Person,
+    YearTotal,
 )
 
 SETTLING = ("2207", "2304", "2102", "2208", "2305", "2103")

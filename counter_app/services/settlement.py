@@ -20,15 +20,26 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..engine import CentreFund, Settlement as EngineSettlement
-from ..engine import claim_to_json, settle as engine_settle
-from ..engine.claim import Claim, Institution as ClaimInstitution, Item, Person as ClaimPerson, Provider, Ytd
+from ..engine import CentreFund, claim_to_json
+from ..engine import Settlement as EngineSettlement
+from ..engine import settle as engine_settle
+from ..engine.claim import Claim, Item, Provider, Ytd
+from ..engine.claim import Institution as ClaimInstitution
+from ..engine.claim import Person as ClaimPerson
 from ..engine.money import ZERO, cents, fmt
 from ..engine.settlement import MONEY_FIELDS
 from ..policies import load_pack
 from ..store import Database
 from ..store.models import (
-    Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Outbox, Person, Settlement, YearTotal,
+    Account,
+    CatalogueItem,
+    FamilyBinding,
+    Institution,
+    LedgerEntry,
+    Outbox,
+    Person,
+    Settlement,
+    YearTotal,
 )
 from . import ledger, numbers, registry, upstream
 from .actor import Actor
@@ -69,7 +80,7 @@ class ClaimRequest:
 class Preview:
     claim: Claim
     result: EngineSettlement
-    lines: tuple["FeeLine", ...] = ()  # the claim's lines with quantity and unit price (an online 2206 needs them)
+    lines: tuple[FeeLine, ...] = ()  # the claim's lines with quantity and unit price (an online 2206 needs them)
 
     @property
     def split(self) -> tuple:
@@ -169,7 +180,7 @@ def _people_query(lock: bool, state: str | None = None) -> Select:
     policy = Institution.policy if state else bindparam("policy")
     valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy)
 
-    def year_sum(column):  # noqa: ANN001, ANN202
+    def year_sum(column):
         return (select(func.coalesce(func.sum(column), ZERO))
                 .where(YearTotal.person_id == pid, YearTotal.year == bindparam("year")).scalar_subquery())
 

@@ -58,7 +58,7 @@ class Totals:
         return self.ledger_accounts == -(self.own_accounts + self.family_accounts)
 
     def as_json(self) -> dict:
-        def conv(value):  # noqa: ANN001, ANN202
+        def conv(value):
             if isinstance(value, Decimal):
                 return fmt(value)
             if isinstance(value, dict):
@@ -178,7 +178,7 @@ def counter_state(session: Session, ctx: Actor) -> CounterState:
     return CounterState.from_row(row, sqlite)
 
 
-def _totals(session: Session, where) -> Totals:  # noqa: ANN001
+def _totals(session: Session, where) -> Totals:
     t = Totals()
     rows = session.scalars(select(Settlement).where(where)).all()
     for row in rows:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-
 from typing import Any
 
 from sqlalchemy import String, func, select
@@ -97,7 +96,7 @@ def _reason(reason: str) -> str:
     return reason.strip()
 
 
-def _parked(session, msgid: str) -> Outbox:  # noqa: ANN001
+def _parked(session, msgid: str) -> Outbox:
     msg = session.scalar(select(Outbox).where(Outbox.msgid == msgid))
     if msg is None or msg.status != "parked":
         raise NotFound(f"没有挂起的报文 {msgid}")

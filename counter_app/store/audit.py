@@ -18,9 +18,10 @@ import datetime as dt
 import functools
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
@@ -98,7 +99,7 @@ def _written_rows(table: str, ids: list[int], written: list[dict[str, Any]]) -> 
     if sorted(by_id) != ids:
         raise ValueError(f"audit: the rows written to {table} are not the rows the entry covers")
     readers = _as_stored(table)
-    return [[read(by_id[i][name]) for read, name in zip(readers, COVERED[table])] for i in ids]
+    return [[read(by_id[i][name]) for read, name in zip(readers, COVERED[table], strict=False)] for i in ids]
 
 
 def rows_digest(conn: Connection | Session, covers: dict[str, list[list[int]]],

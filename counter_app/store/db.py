@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import platformdirs
 from sqlalchemy import create_engine, event, text
@@ -105,7 +106,7 @@ class Database:
         """For the status bar: the database without its password."""
         return self.url.render_as_string(hide_password=True)
 
-    def _alembic(self) -> "Config":
+    def _alembic(self) -> Config:
         from alembic.config import (
             Config,  # alembic loads only when the schema needs it (cold start)
         )
@@ -140,7 +141,7 @@ class Database:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 conn.commit()
-        except Exception as exc:  # noqa: BLE001 - any failure here means the file/server is unusable
+        except Exception as exc:
             raise DatabaseError(f"cannot open or upgrade the database {self.describe()}: {exc}") from exc
 
     def server_problems(self, now: dt.datetime | None = None) -> list[str]:

@@ -10,7 +10,16 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -56,8 +65,8 @@ class Person(Base):
     learned_from: Mapped[str | None] = mapped_column(String(100))
     centre_balance: Mapped[Decimal | None] = mapped_column(Money)
 
-    account: Mapped["Account | None"] = relationship(back_populates="person", uselist=False)
-    credentials: Mapped[list["Credential"]] = relationship(back_populates="person")
+    account: Mapped[Account | None] = relationship(back_populates="person", uselist=False)
+    credentials: Mapped[list[Credential]] = relationship(back_populates="person")
 
 
 class Credential(Base):
@@ -156,7 +165,7 @@ class FamilyBinding(Base):
 
     provider: Mapped[Person] = relationship(foreign_keys=[provider_id])
     beneficiary: Mapped[Person] = relationship(foreign_keys=[beneficiary_id])
-    proofs: Mapped[list["BindingProof"]] = relationship(back_populates="binding")
+    proofs: Mapped[list[BindingProof]] = relationship(back_populates="binding")
 
 
 class BindingProof(Base):

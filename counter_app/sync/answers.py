@@ -206,6 +206,5 @@ def check(infno: str, given: Any, body: dict[str, Any], *, profile: str = "natio
     elif infno in (F.RECONCILE_DETAIL,):
         if not text(node(out, "fileinfo").get("file_qury_no")):
             raise AnswerError("应答 fileinfo.file_qury_no 缺失")
-    elif infno == F.FILE_UPLOAD:
-        if not text(out.get("file_qury_no")):
-            raise AnswerError("应答 file_qury_no 缺失")
+    elif infno == F.FILE_UPLOAD and not text(out.get("file_qury_no")):
+        raise AnswerError("应答 file_qury_no 缺失")

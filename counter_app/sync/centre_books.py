@@ -91,7 +91,7 @@ class InpatientPolicy:
     ratio_retired: dict[int, Decimal]
 
     @staticmethod
-    def load(path: Path | None = None) -> "InpatientPolicy":
+    def load(path: Path | None = None) -> InpatientPolicy:
         path = path or resource_dir() / "centre" / "inpatient-training.toml"
         data = tomllib.loads(path.read_text(encoding="utf-8"))
 
@@ -521,7 +521,7 @@ class Books:
              original[0], original[9], infno))
         self.db.execute("UPDATE record SET status = 'cancelled' WHERE setl_id = ?", (original[0],))
         keys = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
-        return {"setlinfo": {**dict(zip(keys, (Decimal(v) for v in negated))), "setl_id": setl_id,
+        return {"setlinfo": {**dict(zip(keys, (Decimal(v) for v in negated), strict=False)), "setl_id": setl_id,
                              "psn_no": original[1], "mdtrt_id": original[9]}}
 
     def _unmove(self, psn_no: str, mdtrt_id: str, moved: dict[str, Any]) -> None:

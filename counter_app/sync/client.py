@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 
-from . import answers, fields as F, wire
+from . import answers, wire
+from . import fields as F
 from .gateway import Credentials, sign
 
 MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a catalogue file comes by 9102, never as a settlement answer

@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..store.models import CentreResult, Outbox
-from . import answers, fields as F, hefei_names, wire
+from . import answers, hefei_names, wire
+from . import fields as F
 
 
 def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, list[str]]:

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
 from ..services import upstream
+from ..services.elsewhere import ElsewhereVisit
 from ..services.errors import CentreRefused, CentreUnavailable
 from ..services.inpatient import StayClaim
+from ..services.registry import CentrePerson
 from ..store import Database
 from ..store.models import Institution, Outbox, Person, Staff
-from . import fields as F, hefei_names, messages as M
-from ..services.registry import CentrePerson
-from ..services.elsewhere import ElsewhereVisit
-from . import person_query, signin, visit_online
+from . import fields as F
+from . import hefei_names, person_query, signin, visit_online
+from . import messages as M
 from .client import CentreClient, Rejected, Transient
-from .signin import SignIns
 from .outbox import RetryPolicy, _mdtrt_id, _output, drain
+from .signin import SignIns
 
 
 class CentreLink:

@@ -14,8 +14,9 @@ import datetime as dt
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
@@ -51,7 +52,7 @@ class DrainReport:
     parked: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def __iadd__(self, other: "DrainReport") -> "DrainReport":
+    def __iadd__(self, other: DrainReport) -> DrainReport:
         self.sent += other.sent
         self.retried += other.retried
         self.parked += other.parked
@@ -189,7 +190,7 @@ def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] 
                 outcomes.append((key, "parked", (f"{exc.kind}：{exc}", exc.response), msg))
                 stopped.add(msg.person_key)
                 continue
-            except Exception as exc:  # noqa: BLE001 - one answer we cannot handle never loses the batch
+            except Exception as exc:
                 log.exception("sync: the answer to %s could not be handled", msg.msgid)
                 outcomes.append((key, "parked", (f"应答无法处理：{type(exc).__name__}: {str(exc)[:200]}", {}), msg))
                 stopped.add(msg.person_key)
@@ -218,7 +219,7 @@ def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any, Outbox
     report = DrainReport()
     rows: dict[str, list[dict[str, Any]]] = {"sent": [], "parked": [], "retry": []}
     results: list[CentreResult] = []
-    for (msg_id, attempts), outcome, detail, msg in outcomes:
+    for (msg_id, attempts), outcome, detail, _msg in outcomes:
         if outcome == "sent":
             answer, result = detail
             rows["sent"].append({"id": msg_id, "attempts": attempts, "status": "sent", "sent_at": at,

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..services.registry import CentrePerson, Insurance
 from ..store.models import Institution
-from . import answers, fields as F
+from . import answers
+from . import fields as F
 from .client import CentreClient
 
 

@@ -20,12 +20,13 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
-from ..engine.money import ZERO, fmt
-from ..store import Database
 from .. import labels
+from ..engine.money import ZERO, fmt
 from ..services import numbers
+from ..store import Database
 from ..store.models import CentreResult, Institution, Outbox, Person, Settlement, Staff
-from . import answers, fields as F, statement_file
+from . import answers, statement_file
+from . import fields as F
 from .client import BadAnswer, CentreClient
 from .signin import SignIns
 

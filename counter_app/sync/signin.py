@@ -24,7 +24,8 @@ from sqlalchemy import select, update
 from ..services import numbers
 from ..store import Database
 from ..store.models import CentreSignIn, Institution
-from . import answers, fields as F
+from . import answers
+from . import fields as F
 from .client import CentreClient, Rejected, Transient
 
 IP_LENGTH = MAC_LENGTH = OPERATOR_LENGTH = 20
@@ -148,4 +149,4 @@ def _institution(session: Any, code: str) -> Institution:
     return inst
 
 
-__all__ = ["Machine", "SignIns", "Transient", "Rejected", "current", "machine", "sign_in", "sign_out"]
+__all__ = ["Machine", "Rejected", "SignIns", "Transient", "current", "machine", "sign_in", "sign_out"]

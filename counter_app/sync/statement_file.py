@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 UPLOAD_COLUMNS = ("setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt", "acct_pay", "refd_setl_flag")
 RESULT_COLUMNS = ("psn_no", "mdtrt_id", "setl_id", "msgid", "stmt_rslt", "refd_setl_flag", "memo")
@@ -51,7 +51,7 @@ def read(data: bytes, columns: Sequence[str]) -> list[dict[str, str]]:
         cells = line.split("\t")
         if len(cells) != len(columns):
             raise BadFile(f"对账文件第 {n} 行应有 {len(columns)} 列，有 {len(cells)} 列")
-        rows.append({c: ("" if v == "null" else v) for c, v in zip(columns, cells)})
+        rows.append({c: ("" if v == "null" else v) for c, v in zip(columns, cells, strict=False)})
     return rows
 
 

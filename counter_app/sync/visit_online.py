@@ -8,7 +8,8 @@ a settling message whose answer was lost is reversed (2601), queued if the centr
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,7 +18,9 @@ from ..services.elsewhere import ElsewhereVisit
 from ..services.errors import CentreRefused, CentreUnavailable
 from ..store import Database
 from ..store.models import Institution, Person
-from . import answers, fields as F, messages as M
+from . import answers
+from . import fields as F
+from . import messages as M
 from .client import CentreClient, Rejected, Transient
 from .outbox import _mdtrt_id
 from .signin import SignIns

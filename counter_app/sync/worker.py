@@ -30,7 +30,7 @@ class SyncWorker(threading.Thread):
                     if self.last.sent or self.last.parked or self.last.errors:
                         log.info("sync: sent %d, parked %d, to retry %d%s", self.last.sent, self.last.parked,
                                  self.last.retried, f"; last error: {self.last.errors[-1]}" if self.last.errors else "")
-                except Exception:  # noqa: BLE001 - keep syncing; the outbox keeps every message
+                except Exception:
                     log.exception("sync drain failed")
                     self.last = None
                 if not self.last or not self.last.sent:

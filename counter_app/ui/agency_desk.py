@@ -18,8 +18,22 @@ from ..engine.money import fmt
 from ..printing import agency_reports, charts
 from .ops import Op
 from .qt import (
-    QAbstractItemView, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPixmap,
-    QPushButton, Qt, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPixmap,
+    QPushButton,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 KIND_NAMES = {"crediting": "账户划入", "interest": "年度计息"}
@@ -59,7 +73,7 @@ def describe_run(report: RunReport) -> str:
 
 
 class AgencyDesk(QDialog):
-    def __init__(self, window) -> None:  # noqa: ANN001 - the CounterWindow
+    def __init__(self, window) -> None:
         super().__init__(window)
         self.window_ = window
         self.db = window.db
@@ -106,7 +120,7 @@ class AgencyDesk(QDialog):
 
     # -- crediting and interest -----------------------------------------------------------------
     def _batch_tab(self, field_label: str, field: QLineEdit, note: str, button: str, button_name: str,
-                   slot, result_name: str) -> tuple[QWidget, QVBoxLayout, QLabel]:  # noqa: ANN001
+                   slot, result_name: str) -> tuple[QWidget, QVBoxLayout, QLabel]:
         """A batch's tab: its period field, what the rules are, the run button, the run's result."""
         tab = QWidget()
         layout = QVBoxLayout(tab)
@@ -145,13 +159,13 @@ class AgencyDesk(QDialog):
         return tab
 
     def refresh_runs(self) -> None:
-        def shown(runs):  # noqa: ANN001, ANN202
+        def shown(runs):
             _fill(self.runs, [[str(r.id), KIND_NAMES.get(r.kind, r.kind), r.period, r.run_by,
                                f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.finished_at:%H:%M:%S}" if r.finished_at else "未完成",
                                str(r.posted), str(r.already), str(r.skipped), fmt(r.total)] for r in runs])
         Op(self, lambda: recent_runs(self.db)).success(shown).run()
 
-    def _run_batch(self, batch, result: QLabel, finished: str) -> None:  # noqa: ANN001
+    def _run_batch(self, batch, result: QLabel, finished: str) -> None:
         """Run a batch off the UI thread; show its report, then the refreshed list of runs."""
         def done(report: RunReport) -> None:
             self.last_report = report
@@ -212,20 +226,20 @@ class AgencyDesk(QDialog):
             return
         code, folder = self.decl_institution.currentData(), self.reports_dir
 
-        def make():  # noqa: ANN202
+        def make():
             decl = declaration.monthly_declaration(self.db, self.window_.settings.context, code, month)
             summary, detail = declaration.write_csv(decl, folder)
             pdf = folder / f"declaration-{decl.institution_code}-{decl.period}.pdf"
             pdf.write_bytes(agency_reports.declaration_pdf(decl))
             return decl, (summary, detail, pdf)
 
-        def done(result) -> None:  # noqa: ANN001
+        def done(result) -> None:
             decl, files = result
             self.last_report = decl
-            _fill(self.decl_table, [[labels.MED_TYPE.get(l.med_type, "合计") if l.med_type else "合计",
-                                     declaration.KIND_LABELS[l.kind], str(l.count),
-                                     *(fmt(getattr(l, a)) for a in declaration.AMOUNTS)]
-                                    for l in decl.summary_lines])
+            _fill(self.decl_table, [[labels.MED_TYPE.get(line.med_type, "合计") if line.med_type else "合计",
+                                     declaration.KIND_LABELS[line.kind], str(line.count),
+                                     *(fmt(getattr(line, a)) for a in declaration.AMOUNTS)]
+                                    for line in decl.summary_lines])
             tie = "与个人账户流水一致" if decl.ties else "与个人账户流水不一致，请核查！"
             self.decl_result.setText(f"{decl.institution_name} {decl.period}：账户划扣 {fmt(decl.total.accounts)} 元，"
                                      f"统筹基金记账 {fmt(decl.total.fund)} 元；{tie}\n" + "\n".join(map(str, files)))
@@ -266,14 +280,14 @@ class AgencyDesk(QDialog):
             return
         certno, folder, actor = self.stmt_certno.text(), self.reports_dir, self.window_.settings.context
 
-        def make():  # noqa: ANN202
+        def make():
             s = statement(self.db, actor, certno, start, end)
             folder.mkdir(parents=True, exist_ok=True)
             pdf = folder / f"statement-{s.psn_no}-{start}-{end}.pdf"
             pdf.write_bytes(statement_pdf(s))
             return s, pdf
 
-        def done(result) -> None:  # noqa: ANN001
+        def done(result) -> None:
             s, pdf = result
             self.last_statement = s
             _fill(self.stmt_table, [[start.isoformat(), "期初余额", "", "", fmt(s.brought_forward)]]
@@ -318,14 +332,14 @@ class AgencyDesk(QDialog):
             return
         folder = self.reports_dir
 
-        def analyse():  # noqa: ANN202
+        def analyse():
             report = monitoring.monitor_month(self.db, self.window_.settings.context, month)
             folder.mkdir(parents=True, exist_ok=True)
             pdf = folder / f"monitoring-{report.period}.pdf"
             pdf.write_bytes(agency_reports.monitoring_pdf(report))
             return report, charts.visits_chart(report), charts.indicators_chart(report), pdf
 
-        def done(result) -> None:  # noqa: ANN001
+        def done(result) -> None:
             report, visits_png, indicators_png, pdf = result
             self.last_report = report
             for label, png in ((self.visits_chart, visits_png), (self.indicators_chart, indicators_png)):

@@ -23,8 +23,8 @@ def _process_age() -> float:
     try:
         import os
 
-        ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
-        uptime = float(open("/proc/uptime").read().split()[0])
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
         return uptime - ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, AttributeError):
         return time.perf_counter() - STARTED
@@ -80,7 +80,7 @@ def _warm_printing() -> None:
 
 
 def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
-        user: Actor | None = None, centre: str | None = None, credentials=None,  # noqa: ANN001
+        user: Actor | None = None, centre: str | None = None, credentials=None,
         sync_warn_minutes: int = 30, centre_presettle: bool = False, customer_display: bool = False,
         backups: object = None, escpos: str = "", exit_when_ready: bool = False) -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""

@@ -16,16 +16,30 @@ from ..services.binding import RELATION_NAMES, ProviderDesk
 from ..services.errors import ServiceError
 from ..services.settlement import institution_label
 from .ops import Op
+from .qt import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    Qt,
+    QTableWidget,
+    QTableWidgetItem,
+    QtWidgets,
+    QVBoxLayout,
+)
 
 NO_LIMIT = 99  # a pack's "no limit" (the Wuhu plan limits no count of children)
-from .qt import (
-    QAbstractItemView, QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QListWidget, QPushButton, Qt, QTableWidget, QTableWidgetItem, QtWidgets, QVBoxLayout,
-)
 
 
 class BindingDesk(QDialog):
-    def __init__(self, window) -> None:  # noqa: ANN001 - the CounterWindow
+    def __init__(self, window) -> None:
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("家庭共济绑定（个人账户提供人办理）")
@@ -174,13 +188,13 @@ class BindingDesk(QDialog):
         provider, beneficiary, relation = self.provider.text(), self.beneficiary.text(), self.relation.currentData()
         on = dt.date.today()
 
-        def prepare():  # noqa: ANN202
+        def prepare():
             printed = svc.prepare_commitment(self.window_.db, provider, beneficiary, relation, self.institution, on)
             return printed, commitment.render(printed.text)
 
         Op(self.window_, prepare).success(self._commitment_printed).failure(self.fail).run()
 
-    def _commitment_printed(self, result) -> None:  # noqa: ANN001
+    def _commitment_printed(self, result) -> None:
         printed, data = result
         self.commitment = printed
         folder = self.window_.settings.slip_dir

@@ -10,7 +10,8 @@ never runs inside the op.
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .qt import QObject, QRunnable, QThreadPool, Signal, Slot
 
@@ -38,7 +39,7 @@ class _Relay(QObject):
     done = Signal(object)
     failed = Signal(object)
 
-    def __init__(self, op: "Op", parent: QObject | None) -> None:
+    def __init__(self, op: Op, parent: QObject | None) -> None:
         super().__init__(parent)  # dies with its window: a late result is then dropped, not delivered
         self.op = op
         self.done.connect(self.on_done)
@@ -82,11 +83,11 @@ class Op:
         self._failure: Callable[[Exception], None] | None = None
         self.relay = _Relay(self, host if isinstance(host, QObject) else None)
 
-    def success(self, callback: Callable[[Any], None]) -> "Op":
+    def success(self, callback: Callable[[Any], None]) -> Op:
         self._success = callback
         return self
 
-    def failure(self, callback: Callable[[Exception], None]) -> "Op":
+    def failure(self, callback: Callable[[Exception], None]) -> Op:
         self._failure = callback
         return self
 
@@ -114,7 +115,7 @@ class Op:
         else:
             raise exc
 
-    def run(self) -> "Op":
+    def run(self) -> Op:
         self._count(+1)
         self._keep = self  # alive until the relay fires
         pool().start(_Job(self.fn, self.relay))

@@ -51,7 +51,7 @@ class SignInDialog(QDialog):
         form.addRow(buttons)
         self.form = form
 
-    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt's name
+    def keyPressEvent(self, event) -> None:
         """Enter is the fields' (工号 → 密码 → sign in), never the dialog's default button."""
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             return

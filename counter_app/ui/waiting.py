@@ -3,7 +3,7 @@ that drive windows outside pytest-qt. Never a loop calling processEvents() or qW
 thousand: PySide6 6.12 trips a reference-count bug there ("Fatal Python error: none_dealloc")."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .qt import QtCore
 

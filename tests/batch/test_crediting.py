@@ -14,8 +14,8 @@ from counter_app.batch.crediting import credit_month
 from counter_app.batch.runs import BatchError
 from counter_app.services.ledger import ledger_sum, mismatched_accounts
 from counter_app.store import Database
-from tests.actors import actor
 from counter_app.store.models import Account, BatchRun, LedgerEntry
+from tests.actors import actor
 
 from ..services.world import person
 
@@ -100,10 +100,9 @@ def test_the_database_refuses_a_second_credit_for_the_same_period(db_url):
 
     db = build(db_url)
     credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
-    with pytest.raises(IntegrityError):
-        with db.transaction() as s:
-            s.add(LedgerEntry(account_id=1, amount=D("1.00"), balance_after=D("231.86"), kind="credit",
-                              note="twice", period="2026-10", created_at=dt.datetime(2026, 10, 2)))
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.add(LedgerEntry(account_id=1, amount=D("1.00"), balance_after=D("231.86"), kind="credit",
+                          note="twice", period="2026-10", created_at=dt.datetime(2026, 10, 2)))
 
 
 @pytest.mark.parametrize("month, message", [(dt.date(2026, 12, 1), "2026-12 has not begun"),

@@ -41,7 +41,7 @@ def world_with_a_month(url: str):
 def test_WH_28_declaration_nets_refunds_and_ties_to_the_ledger(db_url):
     w, mulaid = world_with_a_month(db_url)
     decl = monthly_declaration(w.db, w.actor("agency_clerk"), HOSPITAL, MAY)
-    assert [(l.med_type, l.kind, l.count) for l in decl.lines] == [("11", "refund", 1), ("11", "settle", 3)]
+    assert [(line.med_type, line.kind, line.count) for line in decl.lines] == [("11", "refund", 1), ("11", "settle", 3)]
     assert (decl.settled.count, decl.refunded.count, decl.total.count) == (3, 1, 2)  # counted apart, then net
     assert decl.refunded.medfee == decl.lines[0].medfee == D("-200.00")  # the refund line: negative amounts
     assert decl.total.medfee == decl.settled.medfee + decl.refunded.medfee
@@ -58,7 +58,7 @@ def test_WH_28_declaration_nets_refunds_and_ties_to_the_ledger(db_url):
 
 
 def test_declaration_csv_and_pdf_read_back_to_the_cent(sqlite_url, tmp_path):
-    w, mulaid = world_with_a_month(sqlite_url)
+    w, _mulaid = world_with_a_month(sqlite_url)
     decl = monthly_declaration(w.db, w.actor("agency_clerk"), HOSPITAL, MAY)
     summary, detail = write_csv(decl, tmp_path)
     rows = list(csv.DictReader(summary.open(encoding="utf-8-sig")))

@@ -13,8 +13,8 @@ from counter_app.batch.interest import interest_for_account, post_interest
 from counter_app.batch.runs import BatchError
 from counter_app.services.ledger import mismatched_accounts
 from counter_app.store import Database
-from tests.actors import actor
 from counter_app.store.models import Account, LedgerEntry, Person
+from tests.actors import actor
 
 D = Decimal
 

@@ -34,10 +34,10 @@ def _paths(node: Any, path: tuple = ()) -> list[tuple]:
     out = [path]
     if isinstance(node, dict):
         for k, v in node.items():
-            out += _paths(v, path + (k,))
+            out += _paths(v, (*path, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            out += _paths(v, path + (i,))
+            out += _paths(v, (*path, i))
     return out
 
 

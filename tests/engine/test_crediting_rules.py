@@ -8,7 +8,13 @@ from decimal import Decimal
 import pytest
 
 from counter_app.engine.crediting import (
-    CONTRIBUTION, POOLING_FUND, Credit, Member, NoCredit, monthly_credit, parse_period,
+    CONTRIBUTION,
+    POOLING_FUND,
+    Credit,
+    Member,
+    NoCredit,
+    monthly_credit,
+    parse_period,
 )
 from counter_app.engine.policy import PackError
 from counter_app.policies import load_pack

@@ -16,7 +16,7 @@ from tests.services.world import build
 CUT, DRAWER, QR = b"\x1dV", b"\x1bp", b"\x1d(k"
 
 
-def settle(sqlite_url, tendered: str | None = "1000.00"):  # noqa: ANN001, ANN201
+def settle(sqlite_url, tendered: str | None = "1000.00"):
     w = build(sqlite_url, mother_balance="300.00", father_balance="100.00")
     done = svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001", Decimal(2)),
                                                               svc.ClaimLine("B001"), svc.ClaimLine("C001")),

@@ -6,9 +6,9 @@ import io
 from decimal import Decimal
 
 import pytest
-from reportlab.pdfbase import pdfmetrics
 from pypdf import PdfReader
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from sqlalchemy import update
 
 from counter_app.engine.money import fmt
@@ -67,7 +67,7 @@ def test_every_character_is_drawn_in_the_embedded_truetype_font(settled):
 
 
 def test_thermal_roll_is_80mm_wide_one_page_and_long_names_wrap(settled):
-    w, done = settled
+    w, _done = settled
     long_name = "复方丹参滴丸（薄膜衣）每丸重二十七毫克" * 3
     with w.db.transaction() as s:
         s.execute(update(CatalogueItem).where(CatalogueItem.code == "A001").values(name=long_name))

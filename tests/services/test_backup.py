@@ -16,7 +16,7 @@ from counter_app.store.models import Account, LedgerEntry, Settlement
 from .world import AT, TODAY, build
 
 
-def settle(w, code: str = "A001") -> str:  # noqa: ANN001
+def settle(w, code: str = "A001") -> str:
     return svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine(code),), TODAY), None, now=AT).setl_no
 
 

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from counter_app.policies import load_pack
-from counter_app.services import binding, enrolment, settlement as svc
+from counter_app.services import binding, enrolment
+from counter_app.services import settlement as svc
 from counter_app.services.errors import BindingRefused
 from counter_app.store.models import AuditEntry, FamilyBinding, Person
 

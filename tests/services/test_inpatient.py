@@ -208,7 +208,7 @@ def test_a_2304_that_differs_from_the_confirmed_preview_records_nothing_and_show
     kinder.write_text(_training().replace('3 = "0.80"', '3 = "0.90"'), encoding="utf-8")
     again = CentreProcess(tmp_path, inpatient=kinder, port=centre.port).start()
     try:
-        with pytest.raises(svc.DischargeChanged, match="基金支付 240.00 → 270.00") as raised:
+        with pytest.raises(svc.DischargeChanged, match=r"基金支付 240\.00 → 270\.00") as raised:
             svc.discharge(w.db, w.z, adm, pv, w.link)
         with w.db.sessions() as s:
             assert s.scalar(select(func.count()).select_from(Settlement)) == 0  # nothing recorded

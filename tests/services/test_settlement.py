@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from counter_app.services import lookup, settlement as svc
+from counter_app.services import lookup
+from counter_app.services import settlement as svc
 from counter_app.services.actor import PermissionDenied
 from counter_app.services.errors import NotFound, RefundRefused, ServiceError
 from counter_app.services.ledger import mismatched_accounts

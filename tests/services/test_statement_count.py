@@ -24,12 +24,12 @@ REFUND_MAX = {"sqlite": 12, "postgresql": 15}
 
 
 class Counter:
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine) -> None:
         self.statements: list[str] = []
         self.engine = engine
         event.listen(engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
+    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:
         first = statement.split(None, 1)[0].upper()
         if first not in ("BEGIN", "COMMIT", "ROLLBACK"):  # the transaction's bracket, not the settle's work
             self.statements.append(" ".join(statement.split())[:90])

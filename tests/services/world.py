@@ -11,10 +11,16 @@ from counter_app.services.actor import Actor
 from counter_app.store import Database
 from counter_app.store.audit import adopt
 from counter_app.store.models import (
-    Account, CatalogueItem, FamilyBinding, Institution, LedgerEntry, Person, YearTotal,
+    Account,
+    CatalogueItem,
+    FamilyBinding,
+    Institution,
+    LedgerEntry,
+    Person,
+    YearTotal,
 )
 
-from ..actors import HOSPITAL, actor, approval  # noqa: E402
+from ..actors import HOSPITAL, actor, approval
 
 TODAY = dt.date(2024, 5, 10)
 AT = dt.datetime(2024, 5, 10, 9, 30)
@@ -30,10 +36,10 @@ class World:
     certnos: dict[str, str]
     ctx: Actor  # the outpatient cashier, signed in at 门诊1
 
-    def actor(self, role: str, **kw) -> Actor:  # noqa: ANN003
+    def actor(self, role: str, **kw) -> Actor:
         return actor(self.db, role, **kw)
 
-    def approval(self, setl_no: str, by: Actor | None = None):  # noqa: ANN201
+    def approval(self, setl_no: str, by: Actor | None = None):
         """A supervisor's approval of refunding `setl_no`, on the cashier's screen."""
         return approval(self.db, by or self.ctx, setl_no)
 

@@ -37,7 +37,7 @@ def sql(w, statement: str, **params) -> None:
         conn.execute(text(statement), params)
 
 
-def one(w, statement: str, **params):  # noqa: ANN201
+def one(w, statement: str, **params):
     with w.db.engine.connect() as conn:
         return conn.execute(text(statement), params).scalar()
 

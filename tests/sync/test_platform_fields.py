@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from counter_app.services import inpatient, settlement as svc
+from counter_app.services import inpatient
+from counter_app.services import settlement as svc
 from counter_app.services.actor import PermissionDenied
 from counter_app.services.shift import open_shift
 from counter_app.services.sync_status import centre_differences, review_difference, sync_status

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from counter_app import identity, registry_file
-from counter_app.services import elsewhere, lookup, settlement as svc
+from counter_app.services import elsewhere, lookup
+from counter_app.services import settlement as svc
 from counter_app.services.errors import CentreUnavailable, InsuredElsewhere, NotFound, ServiceError
 from counter_app.services.registry_export import export
 from counter_app.store.models import CentreResult, LedgerEntry, Outbox, Person, Settlement
@@ -89,9 +90,7 @@ def test_infcode_is_read_by_value(code, ok):
 
 
 def test_empty_and_null_amounts_are_absent_and_never_a_crash():
-    ours = {k: "0.00" for k in ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-                                "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt",
-                                "acct_pay", "acct_mulaid_pay", "psn_cash_pay")}
+    ours = dict.fromkeys(("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"), "0.00")
     ours["medfee_sumamt"] = ours["psn_part_amt"] = ours["psn_cash_pay"] = ours["fulamt_ownpay_amt"] = "10.00"
     theirs = {**{k: D(v) for k, v in ours.items()}, "acct_mulaid_pay": "", "inscp_scp_amt": None}
     assert compare.differences(ours, theirs) == {}  # not given where the counter has nothing: no difference
@@ -197,7 +196,7 @@ def test_a_patient_unknown_to_the_counter_is_found_through_1101_and_cached(world
     later = NOW + dt.timedelta(hours=3)
     cached = lookup.scan(world.db, world.ctx, "B00000900", 2024, away, now=later)
     assert not cached.online and cached.source_note(later).endswith("（3 小时前）")
-    with pytest.raises(ServiceError, match="医保电子凭证须由医保中心核验.*请改用身份证或社保卡"):
+    with pytest.raises(ServiceError, match=r"医保电子凭证须由医保中心核验.*请改用身份证或社保卡"):
         lookup.scan(world.db, world.ctx, centre.evoucher("C0900"), 2024, away, now=later)
 
 

@@ -95,7 +95,7 @@ def test_replies_lost_after_commit_leave_no_duplicates(world, centre):
     assert stats["records"] == {"settle:settled": 20}  # each settled once
     assert stats["duplicates"] == 5  # the five lost answers were asked again and answered the same
     assert stats["by_infno"] == {"9001": 1, **{infno: 20 + lost for infno, lost in
-                                               zip(("2201", "2203", "2204", "2207"), (5, 0, 0, 0))}}
+                                               zip(("2201", "2203", "2204", "2207"), (5, 0, 0, 0), strict=False)}}
     with world.db.sessions() as s:
         answers = [json.loads(r) for r in s.scalars(select(Outbox.response).where(Outbox.infno == "2207"))]
     assert len({a["output"]["setlinfo"]["setl_id"] for a in answers}) == 20
@@ -303,7 +303,9 @@ def test_a_parked_message_is_never_silent_and_a_supervisor_voids_it_with_a_reaso
 def test_the_centre_refuses_a_repeated_line_and_a_settlement_of_an_unknown_visit(world, centre):
     """As the platform does: a feedetl_sn uploaded twice, and a 2207 naming a visit or charge batch
     it never registered, are refused with the reason (infcode -1)."""
-    from counter_app.sync import fields as F, messages as M, wire
+    from counter_app.sync import fields as F
+    from counter_app.sync import messages as M
+    from counter_app.sync import wire
 
     settle(world)
     client = CentreClient(centre.url, credentials=TRAINING)
@@ -321,7 +323,7 @@ def test_the_centre_refuses_a_repeated_line_and_a_settlement_of_an_unknown_visit
     mdtrt_id = client.send(envelope("2201", 9001, M.build("2201", visit, M.Ids())))["output"]["data"]["mdtrt_id"]
     lines = M.build("2204", json.loads(upload.payload), M.Ids(mdtrt_id))
     assert client.send(envelope("2204", 9002, lines))["infcode"] == 0
-    with pytest.raises(Rejected, match="费用明细流水号 .* 重复上传"):
+    with pytest.raises(Rejected, match=r"费用明细流水号 .* 重复上传"):
         client.send(envelope("2204", 9003, lines))  # the same lines under a new msgid
     unknown = M.outpatient_settle(json.loads(settled.payload), "O999999", final=True)
     with pytest.raises(Rejected, match="就诊ID O999999 不存在"):

@@ -11,16 +11,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from counter_app.services.shift import open_shift  # noqa: E402
-from counter_app.services.staff import sign_in  # noqa: E402
-from counter_app.ui.app import application  # noqa: E402
-from counter_app.ui.counter import CounterSettings, CounterWindow  # noqa: E402
-from counter_app.ui.waiting import wait_until  # noqa: E402
-from tests.actors import add_staff  # noqa: E402
-from tests.services.world import HOSPITAL, TODAY, build  # noqa: E402
+from counter_app.services.shift import open_shift
+from counter_app.services.staff import sign_in
+from counter_app.ui.app import application
+from counter_app.ui.counter import CounterSettings, CounterWindow
+from counter_app.ui.waiting import wait_until
+from tests.actors import add_staff
+from tests.services.world import HOSPITAL, TODAY, build
 
 
-def wait(condition) -> None:  # noqa: ANN001
+def wait(condition) -> None:
     wait_until(condition)
 
 

@@ -53,7 +53,7 @@ def wait_done(qtbot, desk) -> None:
 
 
 def test_crediting_from_the_screen_credits_a_month_once(qtbot, desk):
-    db, win, d, _ = desk
+    db, _win, d, _ = desk
     assert d.credit_month.text() == "2026-10"
     click(qtbot, d, "run_crediting")
     wait_done(qtbot, d)
@@ -118,7 +118,7 @@ def test_an_account_statement_from_the_screen_adds_up_and_is_printed(qtbot, desk
 
     from counter_app.store.models import Account, Person
 
-    db, win, d, tmp = desk
+    db, _win, d, tmp = desk
     with db.sessions() as s:
         certno, balance = s.execute(select(Person.certno, Account.balance).join(Account, Account.person_id == Person.id)
                                     .where(Account.balance > Decimal("0.00")).order_by(Person.id)).first()

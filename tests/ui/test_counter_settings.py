@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from counter_app import config
+from counter_app.services.actor import PermissionDenied
 from counter_app.services.counter_settings import change
 from counter_app.services.shift import open_shift
-from counter_app.services.actor import PermissionDenied
 from counter_app.store.models import AuditEntry
 from counter_app.ui.app import application
 from counter_app.ui.counter import CounterSettings, CounterWindow

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from counter_app.services import settlement as svc
 from counter_app.services.staff import sign_in
-from tests.actors import add_staff
 from counter_app.store.models import AuditEntry, FamilyBinding, Outbox, Settlement, SlipPrint
 from counter_app.ui.app import application
 from counter_app.ui.counter import CounterSettings, CounterWindow
 from counter_app.ui.qt import Qt
+from tests.actors import add_staff
 from tests.services.world import HOSPITAL, TODAY, build
 
 D = Decimal
@@ -345,7 +345,7 @@ def test_f6_changes_the_quantity_of_the_selected_line_by_keyboard(qtbot, window,
     window.quantity.lineEdit().selectAll()
     qtbot.keyClicks(window.quantity.lineEdit(), "3")
     qtbot.keyClick(window.quantity.lineEdit(), Qt.Key.Key_Return)
-    assert [(l.entry.code, l.quantity) for l in window.lines] == [("A001", D("3.00")), ("B001", D("1"))]
+    assert [(line.entry.code, line.quantity) for line in window.lines] == [("A001", D("3.00")), ("B001", D("1"))]
     assert window.total.text() == "合计 500.00" and window.search.hasFocus()
 
 
@@ -358,7 +358,7 @@ def test_a_search_with_no_match_says_so_and_the_next_match_clears_it(qtbot, wind
     qtbot.waitUntil(lambda: window.match_list.count() > 0 and window.message.text() == "", timeout=10_000)
 
 
-def texts_of(root) -> list[str]:  # noqa: ANN001
+def texts_of(root) -> list[str]:
     """Every text a person sees on a window or dialog: labels, buttons, titles, placeholders, headers."""
     from counter_app.ui.qt import QAbstractButton, QGroupBox, QLabel, QLineEdit, QTableWidget
 

@@ -10,13 +10,15 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from counter_app.services.staff import sign_in
-from tests.actors import add_staff
 from counter_app.store.models import (
-    FamilyBinding, Institution, Shift,
+    FamilyBinding,
+    Institution,
+    Shift,
 )
 from counter_app.ui.app import application
 from counter_app.ui.counter import CounterSettings, CounterWindow
 from counter_app.ui.qt import Qt
+from tests.actors import add_staff
 from tests.services.world import HOSPITAL, TODAY, build
 
 from .test_counter_window import add_item, idle, press, scan
@@ -177,4 +179,4 @@ def test_supervisor_closes_the_day_once(qtbot, world, tmp_path):
         win.close_day()
         qtbot.keyClick(win.dialog.day, Qt.Key.Key_Return)
         idle(qtbot, win)
-        qtbot.waitUntil(lambda: expected in win.message.text(), timeout=10_000)
+        qtbot.waitUntil(lambda expected=expected: expected in win.message.text(), timeout=10_000)

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from counter_app.services.shift import open_shift
+from counter_app.services.staff import sign_in
 from counter_app.services.sync_status import sync_status
 from counter_app.store.models import Account, CentreResult, DepositEntry, Outbox, Person, Settlement
 from counter_app.sync.client import CentreClient
@@ -23,8 +25,6 @@ from counter_app.sync.worker import SyncWorker
 from counter_app.ui.app import application
 from counter_app.ui.counter import CounterSettings, CounterWindow
 from counter_app.ui.qt import Qt
-from counter_app.services.staff import sign_in
-from counter_app.services.shift import open_shift
 from tests.actors import add_staff
 from tests.centre_process import CentreProcess
 from tests.services.world import HOSPITAL, TODAY, build

@@ -1,11 +1,11 @@
 """Sign-in: a wrong password is refused the same way as an unknown staff number."""
 from __future__ import annotations
 
-from tests.actors import add_staff
 from counter_app.store import Database
 from counter_app.ui.app import application
 from counter_app.ui.qt import Qt
 from counter_app.ui.signin import SignInDialog
+from tests.actors import add_staff
 
 
 def test_sign_in(qtbot, sqlite_url):
@@ -35,7 +35,8 @@ def test_sign_in(qtbot, sqlite_url):
 
 
 def test_first_sign_in_sets_a_password_and_five_failures_lock(qtbot, sqlite_url):
-    from counter_app.services.staff import SignInRefused, add_staff as admin_add_staff, sign_in
+    from counter_app.services.staff import SignInRefused, sign_in
+    from counter_app.services.staff import add_staff as admin_add_staff
     from tests.actors import actor
 
     application()

@@ -7,16 +7,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ... import labels
-from ...services.errors import ServiceError
 from ...engine.money import ZERO, fmt
-from ...services import catalogue, lookup, settlement as svc
+from ...services import catalogue, lookup
+from ...services import settlement as svc
 from ...services.catalogue import CatalogueEntry
+from ...services.errors import ServiceError
 from ..ops import Op
 from ..qt import (
     QListWidgetItem,
-    Qt, QTableWidgetItem,
+    Qt,
+    QTableWidgetItem,
 )
-
 from .settings import Line
 
 if TYPE_CHECKING:
@@ -182,12 +183,12 @@ class ClaimMixin:
                 if 3 <= col <= 5:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(n, col, item)
-        self.total.setText(f"合计 {fmt(sum((l.amount for l in self.lines), ZERO))}")
+        self.total.setText(f"合计 {fmt(sum((line.amount for line in self.lines), ZERO))}")
 
     def request(self) -> svc.ClaimRequest:
         assert self.person is not None
         return svc.ClaimRequest(
-            self.person.id, tuple(svc.ClaimLine(l.entry.code, l.quantity) for l in self.lines),
+            self.person.id, tuple(svc.ClaimLine(line.entry.code, line.quantity) for line in self.lines),
             self.settings.visit_date(), med_type=self.med_type.currentData(),
             prescribing_level=self.prescribing.currentData() if self.med_type.currentData() == "41" else None,
             use_own_account=self.use_own.isChecked(), use_family_account=self.use_family.isChecked(),

@@ -48,7 +48,7 @@ class CustomerDisplay(QWidget):
         layout.addLayout(grid)
         layout.addStretch(1)
 
-    def mirror(self, panel: "PreviewPanel") -> None:
+    def mirror(self, panel: PreviewPanel) -> None:
         """What the patient sees follows the cashier's panel: the split, the cash, the change."""
         for key in ("medfee", "fund", "own", "mulaid"):
             self.values[key].setText(panel.values[key].text())
@@ -59,7 +59,7 @@ class CustomerDisplay(QWidget):
         self.heading.setText("已结算，谢谢" if settled else ("请核对以下金额" if panel.cash.text() else "欢迎光临"))
 
     @staticmethod
-    def open_beside(window: QWidget) -> "CustomerDisplay | None":
+    def open_beside(window: QWidget) -> CustomerDisplay | None:
         """On a screen other than the cashier's, filling it; none when there is only one screen."""
         own = window.screen()
         others = [s for s in QGuiApplication.screens() if s is not own and s.geometry() != own.geometry()]

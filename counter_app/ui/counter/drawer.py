@@ -108,14 +108,14 @@ class DrawerMixin:
         def accepted() -> None:
             text = dialog.day.text().strip()
 
-            def run():  # noqa: ANN202
+            def run():
                 try:
                     day = dt.date.fromisoformat(text)
                 except ValueError:
                     raise ServiceError(f"日期应为 YYYY-MM-DD：{text}") from None
                 return day, close_day(self.db, self.settings.context, day), unsent(self.db)
 
-            def done(result) -> None:  # noqa: ANN001
+            def done(result) -> None:
                 day, t, waiting = result
                 self.say(f"{day} 已日结：结算 {t.settlements} 笔，退费 {t.refunds} 笔，医疗费 {fmt(t.medfee)}，"
                          f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}"

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 from ... import labels
 from ...engine.money import fmt
 from ...services import lookup
 from ..qt import (
-    QFormLayout, QGroupBox, QLabel,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
 )
-
 from .widgets import label as _label
 
 

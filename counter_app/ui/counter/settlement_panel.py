@@ -10,8 +10,18 @@ from ... import labels
 from ...engine.money import ZERO, MoneyError, fmt, parse_money
 from ...services import settlement as svc
 from ...services.shift import TENDERS
-from ..qt import QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, Qt, QVBoxLayout, Signal
-
+from ..qt import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    Qt,
+    QVBoxLayout,
+    Signal,
+)
 from .widgets import label as _label
 
 SMALL = (("medfee", "医疗费总额"), ("inscp", "符合范围金额"), ("fulamt", "全自费"), ("prepay", "先行自付"),

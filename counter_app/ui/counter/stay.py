@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ...engine.money import ZERO, fmt
-from ...services import inpatient, settlement as svc
+from ...services import inpatient
+from ...services import settlement as svc
 from ...services.catalogue import CatalogueEntry
 from ...services.errors import ServiceError
-from ..ops import Op
-
 from ..dialogs.admission import AdmitDialog
+from ..ops import Op
 from .settings import Line
 from .widgets import money_text as _money_text
 

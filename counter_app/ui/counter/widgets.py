@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from ...services.errors import ServiceError
 from ..qt import (
-    QLabel, Qt,
+    QLabel,
+    Qt,
 )
 
 

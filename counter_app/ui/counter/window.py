@@ -25,14 +25,38 @@ from ...store import Database
 from .. import slip_printer
 from ..ops import Op
 from ..qt import (
-    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QGroupBox, QHBoxLayout, QHeaderView,
-    QKeySequence, QLabel, QLineEdit, QListWidget, QMainWindow, QPushButton, QShortcut, Qt, QTableWidget, QTimer,
-    QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QKeySequence,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QPushButton,
+    QShortcut,
+    Qt,
+    QTableWidget,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
 )
 from .claim import ClaimMixin
 from .drawer import DrawerMixin
 from .person_panel import PersonPanel
-from .settings import COUNTER_KIND, COUNTER_MED_TYPES, KEY_PERMISSIONS, PRESCRIBING_LEVELS, CounterSettings, Line
+from .settings import (
+    COUNTER_KIND,
+    COUNTER_MED_TYPES,
+    KEY_PERMISSIONS,
+    PRESCRIBING_LEVELS,
+    CounterSettings,
+    Line,
+)
 from .settle import SettleMixin
 from .settlement_panel import PreviewPanel
 from .stay import StayMixin
@@ -199,7 +223,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.fit_screen()
         self.customer = None  # the patient's screen, opened in showEvent where a second screen is present
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if self.settings.customer_display and self.customer is None:
             from .customer_display import CustomerDisplay
@@ -209,12 +233,12 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
                 self.preview_panel.changed.connect(lambda: self.customer.mirror(self.preview_panel))
                 self.customer.mirror(self.preview_panel)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: Any) -> None:
         if self.customer is not None:
             self.customer.close()
         super().closeEvent(event)
 
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def resizeEvent(self, event: Any) -> None:
         """The settlement panel's type grows with the window (1366×728 is the base)."""
         super().resizeEvent(event)
         factor = max(1.0, min(1.6, event.size().height() / 728))
@@ -285,7 +309,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
 
-    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, obj: Any, event: Any) -> bool:
         """Up/Down in the search field move through the matches, so hands stay on the keyboard."""
         if obj is self.search and event.type() == event.Type.KeyPress and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
             row = self.match_list.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)

@@ -5,9 +5,13 @@ from typing import TYPE_CHECKING
 
 from ...services.shift import TENDERS
 from ..qt import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    Qt,
 )
-
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow
@@ -16,7 +20,7 @@ if TYPE_CHECKING:
 class AdmitDialog(QDialog):
     """Admission: the deposit (押金) taken and receipted."""
 
-    def __init__(self, window: "CounterWindow") -> None:
+    def __init__(self, window: CounterWindow) -> None:
         super().__init__(window)
         self.setWindowTitle(f"办理入院 — {window.person.name}")
         self.setWindowModality(Qt.WindowModality.WindowModal)

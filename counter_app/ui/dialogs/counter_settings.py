@@ -28,7 +28,7 @@ PLACEHOLDERS = {
 
 
 class CounterSettingsDialog(QDialog):
-    def __init__(self, window: "CounterWindow") -> None:
+    def __init__(self, window: CounterWindow) -> None:
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("本窗口设置")
@@ -121,7 +121,7 @@ class CounterSettingsDialog(QDialog):
             lambda exc: self._say(str(exc), False)).run()
 
 
-def check_all(settings: config.Settings, window: "CounterWindow") -> list[tuple[bool, str]]:
+def check_all(settings: config.Settings, window: CounterWindow) -> list[tuple[bool, str]]:
     """(ok, line) for each thing a setting names that can be asked whether it answers."""
     out = [_check_database(settings.database)]
     if settings.printer:
@@ -154,7 +154,7 @@ def _check_database(url: str) -> tuple[bool, str]:
     return True, f"数据库 {url or '（默认文件）'}：可用（结构版本 {revision}）"
 
 
-def _check_centre(settings: config.Settings, window: "CounterWindow") -> tuple[bool, str]:
+def _check_centre(settings: config.Settings, window: CounterWindow) -> tuple[bool, str]:
     from ...services.settlement import institution_label
     from ...sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
     from ...sync.handshake import Rejected, Transient, sign_in

@@ -4,13 +4,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ... import labels
+from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
-    QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem,
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
 )
-
-from ..counter.widgets import label as _label
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow
@@ -20,7 +26,7 @@ class OutboxDialog(QDialog):
     """The supervisor's view of what has not reached the centre: pending and parked messages,
     with the centre's reason, and a button to send a parked one again once it is put right."""
 
-    def __init__(self, window: "CounterWindow") -> None:
+    def __init__(self, window: CounterWindow) -> None:
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("上传队列（未上传与挂起的报文）")
@@ -103,7 +109,7 @@ class OutboxDialog(QDialog):
         Op(window, lambda: review_difference(window.db, window.settings.context, setl_no, note)) \
             .success(self._done).failure(self._failed).run()
 
-    def _decide(self, title: str, decision) -> None:  # noqa: ANN001
+    def _decide(self, title: str, decision) -> None:
         """Resend or void the selected parked message with the reason typed; the service checks
         the permission and audits it."""
         row = self.table.currentRow()

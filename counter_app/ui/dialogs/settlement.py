@@ -4,12 +4,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...engine.money import fmt
+from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
-    QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    Qt,
 )
-
-from ..counter.widgets import label as _label
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow
@@ -22,7 +25,7 @@ class SettlementDialog(QDialog):
     drive it the same way: type, Enter, fill in, OK.
     """
 
-    def __init__(self, window: "CounterWindow", title: str, *, approval: bool, setl_no: str) -> None:
+    def __init__(self, window: CounterWindow, title: str, *, approval: bool, setl_no: str) -> None:
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle(title)

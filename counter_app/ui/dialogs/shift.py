@@ -5,12 +5,16 @@ from typing import TYPE_CHECKING
 
 from ...engine.money import fmt
 from ...services.shift import TENDERS, ShiftState, shift_state
+from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
-    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Qt,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLineEdit,
+    Qt,
 )
-
-from ..counter.widgets import label as _label
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow
@@ -19,7 +23,7 @@ if TYPE_CHECKING:
 class OpenShiftDialog(QDialog):
     """No money is taken before the shift is opened with the drawer's cash float."""
 
-    def __init__(self, window: "CounterWindow") -> None:
+    def __init__(self, window: CounterWindow) -> None:
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("开班")
@@ -39,7 +43,7 @@ class OpenShiftDialog(QDialog):
 
 
 class DayCloseDialog(QDialog):
-    def __init__(self, window: "CounterWindow") -> None:
+    def __init__(self, window: CounterWindow) -> None:
         super().__init__(window)
         self.setWindowTitle("日结")
         self.setWindowModality(Qt.WindowModality.WindowModal)
@@ -59,7 +63,7 @@ class DayCloseDialog(QDialog):
 class CloseShiftDialog(QDialog):
     """Count the drawer against what the shift's settlements, refunds and deposits say."""
 
-    def __init__(self, window: "CounterWindow") -> None:
+    def __init__(self, window: CounterWindow) -> None:
         super().__init__(window)
         self.window_ = window
         self.state: ShiftState | None = None
