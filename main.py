@@ -1,4 +1,5 @@
 """Start the counter application: `python main.py [--db URL] [--demo]` (same as `counter-app run`)."""
+
 import sys
 
 from counter_app.cli import main

@@ -10,6 +10,7 @@ every account, the ledger entries and the balance updates (one executemany each 
 insertmanyvalues), the audit entry of each chunk, committed chunk by chunk. Then it starts the next
 month, stops it after a few chunks (as a crash would) and times the rerun that finishes it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,14 @@ from counter_app.store import Database
 from counter_app.store.models import Account, LedgerEntry, Person
 from tests.actors import actor
 
-KINDS = (("in_service", "normal"), ("in_service", "normal"), ("in_service", "normal"), ("retired", "normal"),
-         ("flexible_combined", "normal"), ("in_service", "arrears"))
+KINDS = (
+    ("in_service", "normal"),
+    ("in_service", "normal"),
+    ("in_service", "normal"),
+    ("retired", "normal"),
+    ("flexible_combined", "normal"),
+    ("in_service", "arrears"),
+)
 
 
 def populate(db: Database, n: int) -> float:
@@ -42,15 +49,46 @@ def populate(db: Database, n: int) -> float:
     with db.transaction() as s:
         for first in range(1, n + 1, 50_000):
             ids = range(first, min(n, first + 49_999) + 1)
-            s.execute(insert(Person), [dict(
-                id=i, psn_no=f"B{i:011d}", certno=f"{i:018d}", name="测试", insutype="310",
-                psn_type=KINDS[i % 6][0], status=KINDS[i % 6][1], hospitalized=False,
-                retired_on=dt.date(2015, 1, 1) if KINDS[i % 6][0] == "retired" else None,
-                contribution_base=Decimal(4000 + i % 9000)) for i in ids])
-            s.execute(insert(Account), [dict(id=i, person_id=i, opened_on=opened, balance=Decimal("100.00"), version=1)
-                                        for i in ids])
-            s.execute(insert(LedgerEntry), [dict(account_id=i, amount=Decimal("100.00"), balance_after=Decimal("100.00"),
-                                                 kind="opening", note="bench", period=None, created_at=at) for i in ids])
+            s.execute(
+                insert(Person),
+                [
+                    dict(
+                        id=i,
+                        psn_no=f"B{i:011d}",
+                        certno=f"{i:018d}",
+                        name="测试",
+                        insutype="310",
+                        psn_type=KINDS[i % 6][0],
+                        status=KINDS[i % 6][1],
+                        hospitalized=False,
+                        retired_on=dt.date(2015, 1, 1) if KINDS[i % 6][0] == "retired" else None,
+                        contribution_base=Decimal(4000 + i % 9000),
+                    )
+                    for i in ids
+                ],
+            )
+            s.execute(
+                insert(Account),
+                [
+                    dict(id=i, person_id=i, opened_on=opened, balance=Decimal("100.00"), version=1)
+                    for i in ids
+                ],
+            )
+            s.execute(
+                insert(LedgerEntry),
+                [
+                    dict(
+                        account_id=i,
+                        amount=Decimal("100.00"),
+                        balance_after=Decimal("100.00"),
+                        kind="opening",
+                        note="bench",
+                        period=None,
+                        created_at=at,
+                    )
+                    for i in ids
+                ],
+            )
     return time.perf_counter() - start
 
 
@@ -64,7 +102,9 @@ def _stopped_after(db: Database, clerk, month: dt.date, today: dt.date, chunks: 
                 raise KeyboardInterrupt  # inside the chunk's transaction: it rolls back, as in a crash
             seen.append(len(chunk[1]))
             yield chunk
+
     import counter_app.batch.crediting as crediting
+
     crediting.account_chunks = stopping
     try:
         credit_month(db, clerk, month, today=today)
@@ -99,15 +139,23 @@ def main() -> None:
         start = time.perf_counter()
         mismatched = len(mismatched_accounts(s))
         check_s = time.perf_counter() - start
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, database {db.engine.dialect.name}")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, database {db.engine.dialect.name}"
+    )
     print(f"population of {args.accounts:,} accounts loaded in {load:.1f} s")
-    print(f"credit {first.period}: {first.posted:,} entries, total {first.total}, skipped "
-          f"{sum(first.skipped.values()):,}: {first_s:.1f} s  ({args.accounts / first_s:,.0f} accounts/s; aim < 60 s)")
+    print(
+        f"credit {first.period}: {first.posted:,} entries, total {first.total}, skipped "
+        f"{sum(first.skipped.values()):,}: {first_s:.1f} s  ({args.accounts / first_s:,.0f} accounts/s; aim < 60 s)"
+    )
     print(f"same month again: {second.posted} posted, {second.already:,} already done: {second_s:.1f} s")
-    print(f"next month stopped after {stopped:,} accounts, rerun: {resumed.posted:,} posted, {resumed.already:,} "
-          f"already done: {resumed_s:.1f} s")
-    print(f"ledger check: {entries:,} credit entries, {mismatched} accounts whose balance differs from the "
-          f"ledger ({check_s:.1f} s)")
+    print(
+        f"next month stopped after {stopped:,} accounts, rerun: {resumed.posted:,} posted, {resumed.already:,} "
+        f"already done: {resumed_s:.1f} s"
+    )
+    print(
+        f"ledger check: {entries:,} credit entries, {mismatched} accounts whose balance differs from the "
+        f"ledger ({check_s:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

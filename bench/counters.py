@@ -13,6 +13,7 @@ one connection (pool of 1 per process): N counters need N connections; the serve
 `max_connections` (100 by default, a few reserved) caps N unless PgBouncer pools in transaction
 mode (see README, "A hospital on one PostgreSQL").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,14 @@ def fresh_database(url: str, persons: int, counters: int) -> list[str]:
         for n in range(counters):
             s.add(demo_staff_row(f"b{n:03d}", f"收费员{n:03d}", "outpatient_cashier", PASSWORD))
     with db.sessions() as s:
-        beneficiaries = [p.certno for p in s.scalars(select(Person).join(
-            FamilyBinding, FamilyBinding.beneficiary_id == Person.id).where(Person.status == "normal"))]
+        beneficiaries = [
+            p.certno
+            for p in s.scalars(
+                select(Person)
+                .join(FamilyBinding, FamilyBinding.beneficiary_id == Person.id)
+                .where(Person.status == "normal")
+            )
+        ]
         others = [p.certno for p in s.scalars(select(Person).where(Person.status == "normal").limit(persons))]
     db.dispose()
     # a third of the visits by patients with bound providers (whose accounts other visits also draw on)
@@ -114,7 +121,13 @@ def counter(args: tuple) -> dict:
             break
     finished = time.time()
     db.dispose()
-    return {"latencies": latencies, "retries": retries, "errors": errors, "released": released, "finished": finished}
+    return {
+        "latencies": latencies,
+        "retries": retries,
+        "errors": errors,
+        "released": released,
+        "finished": finished,
+    }
 
 
 def check(url: str) -> tuple[int, int]:
@@ -126,8 +139,11 @@ def check(url: str) -> tuple[int, int]:
 
     db = Database(url, migrate=False)
     with db.sessions() as s:
-        sums = dict(s.execute(select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
-                              .group_by(LedgerEntry.account_id)).all())
+        sums = dict(
+            s.execute(
+                select(LedgerEntry.account_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.account_id)
+            ).all()
+        )
         accounts = s.execute(select(Account.id, Account.balance)).all()
     db.dispose()
     wrong = sum(1 for aid, balance in accounts if Decimal(sums.get(aid) or 0) != balance)
@@ -145,14 +161,18 @@ def main() -> None:
 
     with create_engine(args.db.rsplit("/", 1)[0] + "/postgres").connect() as conn:
         limit = int(conn.execute(text("SHOW max_connections")).scalar())
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-          f"PostgreSQL max_connections {limit}; {args.settles} settlements per counter; "
-          f"date {dt.date.today()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"PostgreSQL max_connections {limit}; {args.settles} settlements per counter; "
+        f"date {dt.date.today()}"
+    )
     results = {}
     for n in args.counters:
         if n + 5 > limit:
-            print(f"{n:>4} counters: skipped: needs about {n + 5} connections, the server allows {limit} "
-                  f"(raise max_connections, or pool through PgBouncer in transaction mode)")
+            print(
+                f"{n:>4} counters: skipped: needs about {n + 5} connections, the server allows {limit} "
+                f"(raise max_connections, or pool through PgBouncer in transaction mode)"
+            )
             continue
         patients = fresh_database(args.db, args.persons, n)
         context = mp.get_context("spawn")
@@ -165,13 +185,22 @@ def main() -> None:
         retries = sum(o["retries"] for o in outcome)
         errors = [e for o in outcome for e in o["errors"]]
         wrong, negative = check(args.db)
-        results[n] = {"settlements": len(latencies), "p50_ms": pct(latencies, 0.5), "p99_ms": pct(latencies, 0.99),
-                      "retries": retries, "errors": len(errors), "ledger_mismatch": wrong, "negative": negative}
-        print(f"{n:>4} counters: {len(latencies)} settlements; settle p50 {pct(latencies, 0.5):.1f} ms, "
-              f"p99 {pct(latencies, 0.99):.1f} ms (aim at 100: p99 <= 50 ms); "
-              f"throughput {len(latencies) / wall:.0f}/s over {wall:.1f} s; retries {retries}; "
-              f"errors reaching a cashier {len(errors)}; balances off their ledger {wrong}; below zero {negative}"
-              + (f"; first error: {errors[0][:160]}" if errors else ""))
+        results[n] = {
+            "settlements": len(latencies),
+            "p50_ms": pct(latencies, 0.5),
+            "p99_ms": pct(latencies, 0.99),
+            "retries": retries,
+            "errors": len(errors),
+            "ledger_mismatch": wrong,
+            "negative": negative,
+        }
+        print(
+            f"{n:>4} counters: {len(latencies)} settlements; settle p50 {pct(latencies, 0.5):.1f} ms, "
+            f"p99 {pct(latencies, 0.99):.1f} ms (aim at 100: p99 <= 50 ms); "
+            f"throughput {len(latencies) / wall:.0f}/s over {wall:.1f} s; retries {retries}; "
+            f"errors reaching a cashier {len(errors)}; balances off their ledger {wrong}; below zero {negative}"
+            + (f"; first error: {errors[0][:160]}" if errors else "")
+        )
     print(json.dumps(results))
 
 

@@ -9,6 +9,7 @@ settled (exit 0, with the contract's identities checked), rejected (exit 2 with 
 stderr and nothing on stdout), crashed (anything else: an exception, another exit code, a
 traceback, or a settlement whose identities fail). Crashed must be 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,11 @@ def run_case(text: str) -> tuple[str, str]:
         return "rejected", ""
     if code == 0:
         s = json.loads(out.getvalue())
-        m = {k: Decimal(v) for k, v in s.items() if isinstance(v, str) and k not in ("policy", "policy_version")}
+        m = {
+            k: Decimal(v)
+            for k, v in s.items()
+            if isinstance(v, str) and k not in ("policy", "policy_version")
+        }
         if m["medfee_sumamt"] == m["fund_pay_sumamt"] + m["acct_pay"] + m["psn_cash_pay"]:
             return "settled", ""
         return "crashed", "identities do not hold"
@@ -74,8 +79,10 @@ def main_() -> None:
             first_crashes.append(detail)
     seconds = time.perf_counter() - start
     print(f"machine: {platform.machine()} {platform.python_implementation()} {platform.python_version()}")
-    print(f"cases {args.cases} (seed {args.seed}) in {seconds:.1f} s: settled {counts['settled']}, "
-          f"rejected {counts['rejected']}, crashed {counts['crashed']}")
+    print(
+        f"cases {args.cases} (seed {args.seed}) in {seconds:.1f} s: settled {counts['settled']}, "
+        f"rejected {counts['rejected']}, crashed {counts['crashed']}"
+    )
     for detail in first_crashes:
         print("--- crash:\n" + detail)
     sys.exit(1 if counts["crashed"] else 0)

@@ -1,7 +1,8 @@
 """Time to build a slip PDF: loading the slip from the store, and rendering each layout.
 
-    python bench/slip.py [--n 200]
+python bench/slip.py [--n 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,15 +37,25 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     n = parser.parse_args().n
     w = build(f"sqlite:///{tempfile.mkdtemp()}/slip.sqlite3", mother_balance="150.00")
-    req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")),
-                           dt.date(2024, 5, 10))
+    req = svc.ClaimRequest(
+        w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")), dt.date(2024, 5, 10)
+    )
     setl_no = svc.settle(w.db, w.ctx, req, None).setl_no
     slip = load_slip(w.db, setl_no)
     pdf.render(slip)  # font registration once, as the app does at start
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}; slip with 3 items, 2 family providers")
-    print("load slip from store:   p50 {:6.1f} ms  p99 {:6.1f} ms".format(*timed(lambda: load_slip(w.db, setl_no), n)))
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}; slip with 3 items, 2 family providers"
+    )
+    print(
+        "load slip from store:   p50 {:6.1f} ms  p99 {:6.1f} ms".format(
+            *timed(lambda: load_slip(w.db, setl_no), n)
+        )
+    )
     for layout in pdf.LAYOUTS:
-        print(f"render {layout:9s} PDF:  p50 %6.1f ms  p99 %6.1f ms" % timed(lambda layout=layout: pdf.render(slip, layout), n))
+        print(
+            f"render {layout:9s} PDF:  p50 %6.1f ms  p99 %6.1f ms"
+            % timed(lambda layout=layout: pdf.render(slip, layout), n)
+        )
     print("aim: thermal slip <= 50 ms")
 
 

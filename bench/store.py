@@ -8,6 +8,7 @@ synchronous=FULL). The baseline commits one small row through the same engine. L
 person by resident ID number among --persons people, as a scan at the counter does, interleaved
 with its floor: a bare primary-key SELECT through the same session.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,18 @@ def main() -> None:
         for n in range(args.persons):
             certno = identity.make("340202", born0 + dt.timedelta(days=n // 400), (n % 400) * 2 + 1)
             certnos.append(certno)
-            batch.append(dict(id=1000 + n, psn_no=f"B{n:011d}", certno=certno, name="测试", insutype="310",
-                              psn_type="in_service", status="normal", hospitalized=False))
+            batch.append(
+                dict(
+                    id=1000 + n,
+                    psn_no=f"B{n:011d}",
+                    certno=certno,
+                    name="测试",
+                    insutype="310",
+                    psn_type="in_service",
+                    status="normal",
+                    hospitalized=False,
+                )
+            )
             if len(batch) == 20000:
                 s.execute(insert(Person), batch)
                 batch = []
@@ -84,17 +95,27 @@ def main() -> None:
             lookup.find_person_id(s, certno)
             lookups.append(time.perf_counter() - start)
             start = time.perf_counter()
-            s.execute(text("SELECT id FROM person WHERE id = :i"), {"i": rng.randrange(1000, 1000 + args.persons)})
+            s.execute(
+                text("SELECT id FROM person WHERE id = :i"), {"i": rng.randrange(1000, 1000 + args.persons)}
+            )
             by_key.append(time.perf_counter() - start)
 
     print(f"machine: {platform.machine()}, {platform.python_version()}, database {db.engine.dialect.name}")
-    print(f"bare commit of one row:   p50 {pct(bare, 50):7.2f} ms   p99 {pct(bare, 99):7.2f} ms  (n={len(bare)})")
-    print(f"settle and commit:        p50 {pct(settle, 50):7.2f} ms   p99 {pct(settle, 99):7.2f} ms  (n={len(settle)})")
-    print(f"ratio settle/bare:        p50 {pct(settle, 50) / pct(bare, 50):7.2f}x     "
-          f"p99 {pct(settle, 99) / pct(bare, 99):7.2f}x  (aim: p99 within 3x)")
-    print(f"lookup by certno among {args.persons:,} persons: p50 {pct(lookups, 50):.3f} ms  "
-          f"p99 {pct(lookups, 99):.3f} ms  mean {statistics.mean(lookups) * 1000:.3f} ms (aim: p99 <= 2 ms); "
-          f"loaded in {load:.0f} s")
+    print(
+        f"bare commit of one row:   p50 {pct(bare, 50):7.2f} ms   p99 {pct(bare, 99):7.2f} ms  (n={len(bare)})"
+    )
+    print(
+        f"settle and commit:        p50 {pct(settle, 50):7.2f} ms   p99 {pct(settle, 99):7.2f} ms  (n={len(settle)})"
+    )
+    print(
+        f"ratio settle/bare:        p50 {pct(settle, 50) / pct(bare, 50):7.2f}x     "
+        f"p99 {pct(settle, 99) / pct(bare, 99):7.2f}x  (aim: p99 within 3x)"
+    )
+    print(
+        f"lookup by certno among {args.persons:,} persons: p50 {pct(lookups, 50):.3f} ms  "
+        f"p99 {pct(lookups, 99):.3f} ms  mean {statistics.mean(lookups) * 1000:.3f} ms (aim: p99 <= 2 ms); "
+        f"loaded in {load:.0f} s"
+    )
     print(f"floor, a bare primary-key SELECT: p50 {pct(by_key, 50):.3f} ms  p99 {pct(by_key, 99):.3f} ms")
 
 

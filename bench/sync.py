@@ -8,6 +8,7 @@ centre's own rate is the same envelopes sent by a bare keep-alive HTTP loop to a
 drain rate is `counter_app.sync.outbox.drain` emptying the outbox into another fresh centre
 (reading rows, building envelopes, sending, writing results back). Ratio = drain / centre.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,21 @@ from tests.services.world import TODAY, build  # noqa: E402
 
 
 def start_centre(folder: Path) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "counter_app", "centre", "--port", "0",
-                             "--centre-db", str(folder / "centre.sqlite3")],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "counter_app",
+            "centre",
+            "--port",
+            "0",
+            "--centre-db",
+            str(folder / "centre.sqlite3"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     return proc, proc.stdout.readline().split()[3]
 
 
@@ -56,17 +69,39 @@ def main() -> None:
         now = dt.datetime(2024, 5, 10, 8, 0)
         for start in range(2, n + 1, 5000):
             chunk = range(start, min(n + 1, start + 5000))
-            s.execute(insert(Settlement), [dict(base, id=i, setl_no=f"H34020200001{i:010d}",
-                                                settled_at=now + dt.timedelta(seconds=i)) for i in chunk])
-            s.execute(insert(Outbox), [dict(mbase, settlement_id=i, person_key=f"P{i % 997}",
-                                            msgid=f"H34020200001{now + dt.timedelta(seconds=i // 10000):%Y%m%d%H%M%S}"
-                                                  f"{i % 10000:04d}",
-                                            payload=msg.payload.replace(row.setl_no, f"H34020200001{i:010d}"))
-                                       for i in chunk])
+            s.execute(
+                insert(Settlement),
+                [
+                    dict(
+                        base, id=i, setl_no=f"H34020200001{i:010d}", settled_at=now + dt.timedelta(seconds=i)
+                    )
+                    for i in chunk
+                ],
+            )
+            s.execute(
+                insert(Outbox),
+                [
+                    dict(
+                        mbase,
+                        settlement_id=i,
+                        person_key=f"P{i % 997}",
+                        msgid=f"H34020200001{now + dt.timedelta(seconds=i // 10000):%Y%m%d%H%M%S}"
+                        f"{i % 10000:04d}",
+                        payload=msg.payload.replace(row.setl_no, f"H34020200001{i:010d}"),
+                    )
+                    for i in chunk
+                ],
+            )
     with w.db.sessions() as s:
         sender = Sender(w.db, CentreClient("http://unused"))
-        envelopes = [sender.envelope(s, m, st, now) for m, st in s.execute(
-            select(Outbox, Settlement).join(Settlement, Settlement.id == Outbox.settlement_id).order_by(Outbox.id))]
+        envelopes = [
+            sender.envelope(s, m, st, now)
+            for m, st in s.execute(
+                select(Outbox, Settlement)
+                .join(Settlement, Settlement.id == Outbox.settlement_id)
+                .order_by(Outbox.id)
+            )
+        ]
 
     (tmp / "raw").mkdir()
     proc, url = start_centre(tmp / "raw")
@@ -87,7 +122,9 @@ def main() -> None:
     finally:
         proc.terminate()
     assert report.sent == n, report
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, SQLite store, centre on loopback")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, SQLite store, centre on loopback"
+    )
     print(f"messages: {n:,}")
     print(f"centre's own rate (bare keep-alive loop): {raw:8,.0f} msg/s")
     print(f"drain rate (outbox -> centre, results written back): {rate:8,.0f} msg/s")

@@ -9,6 +9,7 @@ an item added, F5, until the cash to collect is on screen. F9 to slip: from the 
 slip's PDF is on disk. The database holds demo data (2,000 persons). Waits are on conditions, with
 Qt's own event loop quit from a timer, never a spin on processEvents().
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHILD = r'''
+CHILD = r"""
 import os, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
@@ -47,7 +48,7 @@ w.status_timer.stop()
 from counter_app.ui import ops
 ops.shutdown()
 os._exit(0)  # PySide6 6.12 may abort in its own finalization; the figure is out
-'''
+"""
 
 
 def pct(values: list[float], q: float) -> float:
@@ -76,8 +77,12 @@ def main() -> None:
     create_demo(db, 2000)
     starts = []
     for _ in range(args.runs):
-        out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), url=url, slips=str(tmp / "slips"))],
-                             capture_output=True, text=True, env=dict(os.environ))
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD.format(root=str(ROOT), url=url, slips=str(tmp / "slips"))],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
         if not out.stdout.strip():
             raise SystemExit(f"cold start run failed: {out.stderr[-2000:]}")
         starts.append(float(out.stdout.strip().splitlines()[-1]))
@@ -97,8 +102,10 @@ def main() -> None:
     window.show()
     _warm_printing()  # as open_counter does in the background
     with db.sessions() as s:
-        ids = [s.get(Person, b.beneficiary_id).certno
-               for b in s.scalars(select(FamilyBinding).limit(args.settlements))]
+        ids = [
+            s.get(Person, b.beneficiary_id).certno
+            for b in s.scalars(select(FamilyBinding).limit(args.settlements))
+        ]
 
     from counter_app.ui.waiting import wait_until
 
@@ -130,23 +137,35 @@ def main() -> None:
         before = window.last_slip
         start = time.perf_counter()
         window.confirm()
-        wait(lambda before=before: window.last_slip != before and window.last_slip is not None and window.last_slip.exists())
+        wait(
+            lambda before=before: (
+                window.last_slip != before and window.last_slip is not None and window.last_slip.exists()
+            )
+        )
         to_slip.append(time.perf_counter() - start)
     from counter_app.ui import ops
 
     window.status_timer.stop()
     ops.shutdown()
     ms = 1000
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"Qt offscreen, SQLite demo (2,000 persons)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"Qt offscreen, SQLite demo (2,000 persons)"
+    )
     cold = statistics.median(starts)
-    print(f"cold start to scan-ready: median {cold * ms:.0f} ms, max {max(starts) * ms:.0f} ms "
-          f"(n={len(starts)}; aim <= 800 ms: {'met' if cold <= 0.8 else 'not met'})")
-    print(f"scan to preview shown:    median {statistics.median(to_preview) * ms:.1f} ms, "
-          f"p99 {pct(to_preview, 0.99) * ms:.1f} ms (n={len(to_preview)})")
+    print(
+        f"cold start to scan-ready: median {cold * ms:.0f} ms, max {max(starts) * ms:.0f} ms "
+        f"(n={len(starts)}; aim <= 800 ms: {'met' if cold <= 0.8 else 'not met'})"
+    )
+    print(
+        f"scan to preview shown:    median {statistics.median(to_preview) * ms:.1f} ms, "
+        f"p99 {pct(to_preview, 0.99) * ms:.1f} ms (n={len(to_preview)})"
+    )
     p50, p99 = pct(to_slip, 0.5), pct(to_slip, 0.99)
-    print(f"F9 to slip written:       p50 {p50 * ms:.1f} ms, p99 {p99 * ms:.1f} ms (n={len(to_slip)}; "
-          f"aim p50 <= 150 ms, p99 <= 300 ms: {'met' if p50 <= 0.15 and p99 <= 0.3 else 'not met'})")
+    print(
+        f"F9 to slip written:       p50 {p50 * ms:.1f} ms, p99 {p99 * ms:.1f} ms (n={len(to_slip)}; "
+        f"aim p50 <= 150 ms, p99 <= 300 ms: {'met' if p50 <= 0.15 and p99 <= 0.3 else 'not met'})"
+    )
     sys.stdout.flush()
     os._exit(0)  # PySide6 6.12 may abort in its own finalization; the figures are out
 

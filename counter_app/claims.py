@@ -3,6 +3,7 @@
 This is the engine's face for JSON callers (the `settle` command, integrations, the bench); the
 counter services build `Claim` values from the store and call the engine directly.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ def decode(text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ClaimError([f"claim: not valid JSON: {exc}"]) from None
     except RecursionError:
-        raise ClaimError([f"claim: JSON nested far deeper than a claim is (MAX_DEPTH = {MAX_DEPTH})"]) from None
+        raise ClaimError(
+            [f"claim: JSON nested far deeper than a claim is (MAX_DEPTH = {MAX_DEPTH})"]
+        ) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits, or NaN
         raise ClaimError([f"claim: unacceptable JSON number: {str(exc)[:120]}"]) from None
 

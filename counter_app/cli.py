@@ -2,6 +2,7 @@
 
 Exit codes: 0 done; 2 bad input, one line per problem on stderr and nothing on stdout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -119,8 +120,11 @@ def _centre_down(what: str, exc: Exception) -> int:
     import logging
 
     logging.getLogger("counter_app.cli").warning("%s: centre unreachable: %r", what, exc)
-    print(f"{what}: the insurance centre did not answer ({type(exc).__name__}: {str(exc)[:200]}); "
-          "nothing was changed — try again when it is reachable", file=sys.stderr)
+    print(
+        f"{what}: the insurance centre did not answer ({type(exc).__name__}: {str(exc)[:200]}); "
+        "nothing was changed — try again when it is reachable",
+        file=sys.stderr,
+    )
     return 3
 
 
@@ -136,14 +140,18 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     db = _open_db(args, create=True)
     bar = _Bar("demo data", "step")
     try:
-        counts = create_demo(db, args.persons, seed=args.seed, history_months=args.history_months, progress=bar)
+        counts = create_demo(
+            db, args.persons, seed=args.seed, history_months=args.history_months, progress=bar
+        )
     except ValueError as exc:
         print(f"demo-data: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:
         bar.close()
-    print(f"{db.describe()}: {counts['persons']} persons, {counts['accounts']} accounts, "
-          f"{counts['bindings']} family bindings, {counts.get('settlements', 0)} settlements of history")
+    print(
+        f"{db.describe()}: {counts['persons']} persons, {counts['accounts']} accounts, "
+        f"{counts['bindings']} family bindings, {counts.get('settlements', 0)} settlements of history"
+    )
     return 0
 
 
@@ -165,34 +173,54 @@ def _cmd_run(args: argparse.Namespace) -> int:
             empty = not s.scalar(select(func.count()).select_from(Person))
         if empty:
             counts = create_demo(db, args.persons, history_months=6)
-            print(f"demo data: {counts['persons']} persons in {db.describe()}; sign in as c001 / 1234 "
-                  f"(supervisor s001 / 1234)")
+            print(
+                f"demo data: {counts['persons']} persons in {db.describe()}; sign in as c001 / 1234 "
+                f"(supervisor s001 / 1234)"
+            )
     from pathlib import Path
 
     from .services.backup import Schedule, hold
     from .ui.app import default_slip_dir, run
 
     held = hold(db)  # `restore` refuses while this counter runs  # noqa: F841 - kept open until exit
-    backups = Schedule(db, Path(cfg.backup_dir), cfg.backup_keep, cfg.backup_every_minutes) \
-        if cfg.backup_dir and db.is_sqlite else None
+    backups = (
+        Schedule(db, Path(cfg.backup_dir), cfg.backup_keep, cfg.backup_every_minutes)
+        if cfg.backup_dir and db.is_sqlite
+        else None
+    )
     user = None
     if args.sign_in:  # unattended start (smoke tests, kiosks): the password from the environment
         from .services.errors import ServiceError
         from .services.staff import sign_in
 
         try:
-            user = sign_in(db, args.sign_in, os.environ.get("COUNTER_APP_PASSWORD", ""),
-                           args.institution or cfg.institution or DEMO_INSTITUTION, args.counter or cfg.counter)
+            user = sign_in(
+                db,
+                args.sign_in,
+                os.environ.get("COUNTER_APP_PASSWORD", ""),
+                args.institution or cfg.institution or DEMO_INSTITUTION,
+                args.counter or cfg.counter,
+            )
         except ServiceError as exc:
             print(f"run --sign-in: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
     centre = args.centre or cfg.centre or None
-    return run(db, args.institution or cfg.institution or DEMO_INSTITUTION, args.counter or cfg.counter,
-               Path(args.slips) if args.slips else default_slip_dir(), args.printer or cfg.printer or None,
-               centre=centre, credentials=_credentials(args) if centre else None,
-               sync_warn_minutes=args.sync_warn_minutes, centre_presettle=args.centre_presettle,
-               customer_display=args.customer_display or cfg.customer_display, backups=backups,
-               escpos=cfg.escpos, user=user, exit_when_ready=args.exit_when_ready)
+    return run(
+        db,
+        args.institution or cfg.institution or DEMO_INSTITUTION,
+        args.counter or cfg.counter,
+        Path(args.slips) if args.slips else default_slip_dir(),
+        args.printer or cfg.printer or None,
+        centre=centre,
+        credentials=_credentials(args) if centre else None,
+        sync_warn_minutes=args.sync_warn_minutes,
+        centre_presettle=args.centre_presettle,
+        customer_display=args.customer_display or cfg.customer_display,
+        backups=backups,
+        escpos=cfg.escpos,
+        user=user,
+        exit_when_ready=args.exit_when_ready,
+    )
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:
@@ -209,8 +237,11 @@ def _cmd_centre(args: argparse.Namespace) -> int:
     policies = Path(args.policies) if args.policies else None
     registry = Path(args.registry) if args.registry else None
     if registry is not None and "://" in args.registry:
-        print("centre: --registry takes a registry file, not a database (a centre keeps its own registry; "
-              "`counter-app registry-export FILE` writes one from a counter's demo database)", file=sys.stderr)
+        print(
+            "centre: --registry takes a registry file, not a database (a centre keeps its own registry; "
+            "`counter-app registry-export FILE` writes one from a counter's demo database)",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     if registry is not None:
         from .registry_file import RegistryError, load
@@ -223,11 +254,21 @@ def _cmd_centre(args: argparse.Namespace) -> int:
     if policies is not None and not policies.is_dir():
         print(f"centre: --policies: no folder {policies}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    serve(args.host, args.port, Path(args.centre_db), admin_port=args.admin_port,
-          admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"), passtokens=passtokens,
-          registry=registry, policies=policies, profile=args.profile,
-          record=Path(args.record) if args.record else None, inpatient=Path(args.inpatient) if args.inpatient else None,
-          demo_history=args.demo, text_codes=args.infcode == "text")
+    serve(
+        args.host,
+        args.port,
+        Path(args.centre_db),
+        admin_port=args.admin_port,
+        admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"),
+        passtokens=passtokens,
+        registry=registry,
+        policies=policies,
+        profile=args.profile,
+        record=Path(args.record) if args.record else None,
+        inpatient=Path(args.inpatient) if args.inpatient else None,
+        demo_history=args.demo,
+        text_codes=args.infcode == "text",
+    )
     return 0
 
 
@@ -240,8 +281,10 @@ def _cmd_registry_export(args: argparse.Namespace) -> int:
     db = _open_db(args)
     data = export(db)
     dump(data, Path(args.file))
-    print(f"registry: {len(data['persons'])} persons, {len(data['bindings'])} bindings, "
-          f"{len(data['institutions'])} institutions written to {args.file}")
+    print(
+        f"registry: {len(data['persons'])} persons, {len(data['bindings'])} bindings, "
+        f"{len(data['institutions'])} institutions written to {args.file}"
+    )
     return 0
 
 
@@ -254,7 +297,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     db = _open_db(args)
     if args.parked:
         return _list_parked(db)
-    client = CentreClient(args.centre or _settings(args).centre or DEFAULT_CENTRE, credentials=_credentials(args))
+    client = CentreClient(
+        args.centre or _settings(args).centre or DEFAULT_CENTRE, credentials=_credentials(args)
+    )
     try:
         while True:
             bar = _Bar("sending", "message", total=len(unsent(db)))
@@ -264,9 +309,12 @@ def _cmd_sync(args: argparse.Namespace) -> int:
                 bar.close()
             left = unsent(db)
             parked = sum(1 for m in left if m.status == "parked")
-            print(f"sent {report.sent}, parked {report.parked}, to retry {report.retried}; "
-                  f"waiting: {len(left) - parked} pending, {parked} parked"
-                  + (f" (last error: {report.errors[-1]})" if report.errors else ""), flush=True)
+            print(
+                f"sent {report.sent}, parked {report.parked}, to retry {report.retried}; "
+                f"waiting: {len(left) - parked} pending, {parked} parked"
+                + (f" (last error: {report.errors[-1]})" if report.errors else ""),
+                flush=True,
+            )
             if args.once:
                 return 0 if not report.errors else 3
             time.sleep(args.every)
@@ -284,8 +332,10 @@ def _list_parked(db) -> int:  # type: ignore[no-untyped-def]
     parked = unsent(db, "parked")
     for m in parked:
         age = m.age(now)
-        print(f"{m.msgid} {m.infno} {m.setl_no} {m.psn_no} age {age.days}d {age.seconds // 3600}h "
-              f"{age.seconds % 3600 // 60}m attempts {m.attempts}: {m.last_error}")
+        print(
+            f"{m.msgid} {m.infno} {m.setl_no} {m.psn_no} age {age.days}d {age.seconds // 3600}h "
+            f"{age.seconds % 3600 // 60}m attempts {m.attempts}: {m.last_error}"
+        )
     print(f"{len(parked)} parked")
     return 0 if not parked else 5
 
@@ -304,7 +354,10 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     where = f"entry {first.entry_id}" if first.entry_id is not None else "money rows"
     print(f"audit chain BROKEN at {where}: {first.what}", file=sys.stderr)
     for p in problems[1:20]:
-        print(f"  also {'entry ' + str(p.entry_id) if p.entry_id is not None else 'rows'}: {p.what}", file=sys.stderr)
+        print(
+            f"  also {'entry ' + str(p.entry_id) if p.entry_id is not None else 'rows'}: {p.what}",
+            file=sys.stderr,
+        )
     if len(problems) > 20:
         print(f"  … {len(problems) - 20} more", file=sys.stderr)
     return 1
@@ -356,7 +409,11 @@ def _sign_in(args: argparse.Namespace, db):  # type: ignore[no-untyped-def]
 
     password = os.environ.get("COUNTER_APP_PASSWORD")
     if password is None:
-        password = getpass.getpass(f"{args.by} 的密码：") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        password = (
+            getpass.getpass(f"{args.by} 的密码：")
+            if sys.stdin.isatty()
+            else sys.stdin.readline().rstrip("\n")
+        )
     institution = getattr(args, "institution", None) or DEMO_INSTITUTION
     return sign_in(db, args.by, password, institution, "命令行")
 
@@ -388,6 +445,7 @@ def _cmd_credit(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         return 0
+
     return _batch(run)
 
 
@@ -405,6 +463,7 @@ def _cmd_interest(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         return 0
+
     return _batch(run)
 
 
@@ -417,18 +476,22 @@ def _cmd_declaration(args: argparse.Namespace) -> int:
 
     def run() -> int:
         db = _open_db(args)
-        decl = monthly_declaration(db, _sign_in(args, db), args.institution or DEMO_INSTITUTION,
-                                   _month_arg(args.month))
+        decl = monthly_declaration(
+            db, _sign_in(args, db), args.institution or DEMO_INSTITUTION, _month_arg(args.month)
+        )
         out = Path(args.out)
         summary, detail = write_csv(decl, out)
         pdf = out / f"declaration-{decl.institution_code}-{decl.period}.pdf"
         pdf.write_bytes(declaration_pdf(decl))
         t = decl.total
-        print(f"{decl.institution_code} {decl.period}: {decl.settled.count} settlements, {decl.refunded.count} "
-              f"refunds, net {t.count}; fund {t.fund}, own accounts "
-              f"{t.own_account}, family accounts {t.family_account}; ledger "
-              f"{'ties' if decl.ties else 'DOES NOT TIE'}\n  {summary}\n  {detail}\n  {pdf}")
+        print(
+            f"{decl.institution_code} {decl.period}: {decl.settled.count} settlements, {decl.refunded.count} "
+            f"refunds, net {t.count}; fund {t.fund}, own accounts "
+            f"{t.own_account}, family accounts {t.family_account}; ledger "
+            f"{'ties' if decl.ties else 'DOES NOT TIE'}\n  {summary}\n  {detail}\n  {pdf}"
+        )
         return 0 if decl.ties else 4
+
     return _batch(run)
 
 
@@ -447,14 +510,19 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         pdf.write_bytes(monitoring_pdf(report))
         print(f"monitoring {report.period}: {len(report.anomalies)} anomalies")
         for o in report.over_limit:
-            print(f"  over the limit ({o.rule}, {o.policy}): {o.psn_no} {o.name}: {o.relation} {o.count} > {o.limit}")
+            print(
+                f"  over the limit ({o.rule}, {o.policy}): {o.psn_no} {o.name}: {o.relation} {o.count} > {o.limit}"
+            )
         for rule, indicator, needs in report.not_measured:
             print(f"  not measured ({rule}): {indicator}: {needs}")
         for a in report.anomalies:
-            print(f"  {a.rule} {INDICATOR_LABELS[a.indicator]} {a.institution_code} {a.institution_name}: "
-                  f"{a.value} (threshold {a.threshold}); {a.detail}")
+            print(
+                f"  {a.rule} {INDICATOR_LABELS[a.indicator]} {a.institution_code} {a.institution_name}: "
+                f"{a.value} (threshold {a.threshold}); {a.detail}"
+            )
         print(f"  {pdf}")
         return 0
+
     return _batch(run)
 
 
@@ -488,8 +556,10 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     cfg = _settings(args)
     folder = args.to or cfg.backup_dir
     if not folder:
-        print("backup: give --to FOLDER, or set backup_dir (`counter-app config set backup_dir FOLDER`)",
-              file=sys.stderr)
+        print(
+            "backup: give --to FOLDER, or set backup_dir (`counter-app config set backup_dir FOLDER`)",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     db = _open_db(args)
     try:
@@ -514,8 +584,11 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     except (DatabaseError, OSError) as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return 1
-    print(f"restored {args.file}: schema {checked.revision}, {checked.audit_entries} audit entries and "
-          f"{checked.accounts} accounts check out" + (f"; the replaced database is kept as {kept}" if kept else ""))
+    print(
+        f"restored {args.file}: schema {checked.revision}, {checked.audit_entries} audit entries and "
+        f"{checked.accounts} accounts check out"
+        + (f"; the replaced database is kept as {kept}" if kept else "")
+    )
     return 0
 
 
@@ -536,8 +609,12 @@ COMMANDS_EPILOG = """commands (`counter-app COMMAND --help` for each):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="counter-app", description="Billing counter for medical insurance.",
-                                     epilog=COMMANDS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="counter-app",
+        description="Billing counter for medical insurance.",
+        epilog=COMMANDS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     settle = sub.add_parser("settle", help="settle one claim (JSON) and print the settlement JSON")
     settle.add_argument("claim", help="claim file, or - for standard input")
@@ -553,8 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="fill an empty database with a demo population and catalogue")
     demo.add_argument("--persons", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=20221)
-    demo.add_argument("--history-months", type=int, default=6,
-                      help="months of settlements before this one (for the agency's batches; 0: none)")
+    demo.add_argument(
+        "--history-months",
+        type=int,
+        default=6,
+        help="months of settlements before this one (for the agency's batches; 0: none)",
+    )
     demo.add_argument("--db", help=db_help)
     demo.set_defaults(run=_cmd_demo_data)
 
@@ -565,57 +646,105 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_cmd_audit_verify)
 
     centre = sub.add_parser(
-        "centre", help="run the reference insurance centre over HTTP (tests, training)",
+        "centre",
+        help="run the reference insurance centre over HTTP (tests, training)",
         description="The reference insurance centre: answers the national platform's transactions (2101-2103, "
-                    "2201-2208, 2301-2305, 2401-2405, 2601, 3201/3202) from its own books. Its inpatient benefits "
-                    "are TRAINING VALUES (resources/centre/inpatient-training.toml): the policy documents give no "
-                    "inpatient numbers, so they are not any region's policy.")
+        "2201-2208, 2301-2305, 2401-2405, 2601, 3201/3202) from its own books. Its inpatient benefits "
+        "are TRAINING VALUES (resources/centre/inpatient-training.toml): the policy documents give no "
+        "inpatient numbers, so they are not any region's policy.",
+    )
     centre.add_argument("--host", default="127.0.0.1")
     centre.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
     centre.add_argument("--centre-db", default="centre.sqlite3", help="the centre's own SQLite file")
-    centre.add_argument("--paasid", help="the one paasid it accepts, its passtoken in "
-                        "$COUNTER_APP_CENTRE_PASSTOKEN (default: the training pair, paasid 'training')")
-    centre.add_argument("--admin-port", type=int, default=0,
-                        help="port of the fault and stats endpoints, on 127.0.0.1 only (0: a free one, printed)")
-    centre.add_argument("--admin-token", help="token the admin endpoints ask for (default: "
-                        "$COUNTER_APP_CENTRE_ADMIN_TOKEN, else made up and printed)")
-    centre.add_argument("--registry", help="a registry file (persons with cards and accounts, bindings, year totals, "
-                        "catalogue, institutions) loaded into the centre's own database at start")
-    centre.add_argument("--policies", help="folder of the centre's own policy packs (default: the shipped ones); "
-                        "a pack that differs from the counter's makes the centre disagree, as a real one can")
-    centre.add_argument("--profile", default="national", choices=("national", "hefei-legacy"),
-                        help="hefei-legacy answers the family-account amount in Hefei's older names (HF-A)")
-    centre.add_argument("--infcode", choices=("number", "text"), default="number",
-                        help="how answers carry infcode: a JSON number as the platform writes it (default), or text "
-                             "(\"0\") as some provincial centres do")
+    centre.add_argument(
+        "--paasid",
+        help="the one paasid it accepts, its passtoken in "
+        "$COUNTER_APP_CENTRE_PASSTOKEN (default: the training pair, paasid 'training')",
+    )
+    centre.add_argument(
+        "--admin-port",
+        type=int,
+        default=0,
+        help="port of the fault and stats endpoints, on 127.0.0.1 only (0: a free one, printed)",
+    )
+    centre.add_argument(
+        "--admin-token",
+        help="token the admin endpoints ask for (default: "
+        "$COUNTER_APP_CENTRE_ADMIN_TOKEN, else made up and printed)",
+    )
+    centre.add_argument(
+        "--registry",
+        help="a registry file (persons with cards and accounts, bindings, year totals, "
+        "catalogue, institutions) loaded into the centre's own database at start",
+    )
+    centre.add_argument(
+        "--policies",
+        help="folder of the centre's own policy packs (default: the shipped ones); "
+        "a pack that differs from the counter's makes the centre disagree, as a real one can",
+    )
+    centre.add_argument(
+        "--profile",
+        default="national",
+        choices=("national", "hefei-legacy"),
+        help="hefei-legacy answers the family-account amount in Hefei's older names (HF-A)",
+    )
+    centre.add_argument(
+        "--infcode",
+        choices=("number", "text"),
+        default="number",
+        help="how answers carry infcode: a JSON number as the platform writes it (default), or text "
+        '("0") as some provincial centres do',
+    )
     centre.add_argument("--record", help="append every request received, one JSON per line, to this file")
-    centre.add_argument("--inpatient", help="the centre's inpatient benefits file (default: the shipped "
-                        "TRAINING VALUES, resources/centre/inpatient-training.toml)")
-    centre.add_argument("--demo", metavar="URL", help="a demo counter database whose history (the settlements "
-                        "`demo-data` marked sent) the centre holds, so reconciling a history day ties")
+    centre.add_argument(
+        "--inpatient",
+        help="the centre's inpatient benefits file (default: the shipped "
+        "TRAINING VALUES, resources/centre/inpatient-training.toml)",
+    )
+    centre.add_argument(
+        "--demo",
+        metavar="URL",
+        help="a demo counter database whose history (the settlements "
+        "`demo-data` marked sent) the centre holds, so reconciling a history day ties",
+    )
     centre.set_defaults(run=_cmd_centre)
 
-    export = sub.add_parser("registry-export", help="write a counter database's insured population as a "
-                            "registry file, for a training centre")
+    export = sub.add_parser(
+        "registry-export",
+        help="write a counter database's insured population as a registry file, for a training centre",
+    )
     export.add_argument("file")
     export.add_argument("--db", help=db_help)
     export.set_defaults(run=_cmd_registry_export)
 
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")
-    sync.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
-                     "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
-    sync.add_argument("--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})")
+    sync.add_argument(
+        "--paasid",
+        help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
+        "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair",
+    )
+    sync.add_argument(
+        "--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})"
+    )
     sync.add_argument("--db", help=db_help)
     sync.add_argument("--once", action="store_true", help="drain what is due once and exit")
     sync.add_argument("--every", type=float, default=5.0, help="seconds between drains")
-    sync.add_argument("--parked", action="store_true",
-                      help="list the parked messages with the centre's reason and their age, then exit")
+    sync.add_argument(
+        "--parked",
+        action="store_true",
+        help="list the parked messages with the centre's reason and their age, then exit",
+    )
     sync.set_defaults(run=_cmd_sync)
 
     rec = sub.add_parser("reconcile", help="3201 reconciliation of one day with the centre")
-    rec.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
-                     "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
-    rec.add_argument("--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})")
+    rec.add_argument(
+        "--paasid",
+        help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
+        "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair",
+    )
+    rec.add_argument(
+        "--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})"
+    )
     rec.add_argument("--db", help=db_help)
     rec.add_argument("--date", help="YYYY-MM-DD (default: today)")
     rec.add_argument("--institution", help="institution code (default: the demo hospital)")
@@ -625,15 +754,23 @@ def build_parser() -> argparse.ArgumentParser:
     credit = sub.add_parser("credit", help="monthly crediting of personal accounts (WH-6, WH-7)")
     credit.add_argument("--month", help=month_help)
     credit.add_argument("--policy", default="wuhu-2022", help="policy pack with the crediting rules")
-    credit.add_argument("--by", required=True, help="who runs it: a staff number allowed to run batches; the password from "
-                        "$COUNTER_APP_PASSWORD or asked for")
+    credit.add_argument(
+        "--by",
+        required=True,
+        help="who runs it: a staff number allowed to run batches; the password from "
+        "$COUNTER_APP_PASSWORD or asked for",
+    )
     credit.add_argument("--db", help=db_help)
     credit.set_defaults(run=_cmd_credit)
 
     interest = sub.add_parser("interest", help="post a year's interest on personal accounts (WH-11)")
     interest.add_argument("--year", type=int, help="the year to post (default: last year)")
-    interest.add_argument("--by", required=True, help="who runs it: a staff number allowed to run batches; the password from "
-                        "$COUNTER_APP_PASSWORD or asked for")
+    interest.add_argument(
+        "--by",
+        required=True,
+        help="who runs it: a staff number allowed to run batches; the password from "
+        "$COUNTER_APP_PASSWORD or asked for",
+    )
     interest.add_argument("--db", help=db_help)
     interest.set_defaults(run=_cmd_interest)
 
@@ -642,16 +779,26 @@ def build_parser() -> argparse.ArgumentParser:
     decl.add_argument("--institution", help="institution code (default: the demo hospital)")
     decl.add_argument("--out", default=".", help="folder for the CSV and PDF files")
     decl.add_argument("--db", help=db_help)
-    decl.add_argument("--by", required=True, help="who runs it: a staff number allowed to run batches; the "
-                      "password from $COUNTER_APP_PASSWORD or asked for")
+    decl.add_argument(
+        "--by",
+        required=True,
+        help="who runs it: a staff number allowed to run batches; the "
+        "password from $COUNTER_APP_PASSWORD or asked for",
+    )
     decl.set_defaults(run=_cmd_declaration)
 
-    monitor = sub.add_parser("monitor", help="fund monitoring of a month: anomalies and a PDF with charts (WH-31)")
+    monitor = sub.add_parser(
+        "monitor", help="fund monitoring of a month: anomalies and a PDF with charts (WH-31)"
+    )
     monitor.add_argument("--month", help=month_help)
     monitor.add_argument("--out", default=".", help="folder for the PDF")
     monitor.add_argument("--db", help=db_help)
-    monitor.add_argument("--by", required=True, help="who runs it: a staff number allowed to run batches; the "
-                      "password from $COUNTER_APP_PASSWORD or asked for")
+    monitor.add_argument(
+        "--by",
+        required=True,
+        help="who runs it: a staff number allowed to run batches; the "
+        "password from $COUNTER_APP_PASSWORD or asked for",
+    )
     monitor.set_defaults(run=_cmd_monitor)
 
     config = sub.add_parser("config", help="show or change this counter's settings (a TOML file)")
@@ -667,8 +814,11 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--to", help="folder (default: backup_dir in the settings)")
     back.add_argument("--db", help=db_help)
     back.set_defaults(run=_cmd_backup)
-    rest = sub.add_parser("restore", help="put a backup back, after checking its audit chain and ledgers; "
-                          "refused while a counter has the database open")
+    rest = sub.add_parser(
+        "restore",
+        help="put a backup back, after checking its audit chain and ledgers; "
+        "refused while a counter has the database open",
+    )
     rest.add_argument("file")
     rest.add_argument("--db", help=db_help)
     rest.set_defaults(run=_cmd_restore)
@@ -678,26 +828,50 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--demo", action="store_true", help="fill an empty database with demo data first")
     run.add_argument("--persons", type=int, default=2000, help="demo population size with --demo")
     run.add_argument("--institution", help="this counter's institution code (default: the demo hospital)")
-    run.add_argument("--counter", help="this counter's name on slips and settlements (default: the settings "
-                     "file, else 门诊1)")
+    run.add_argument(
+        "--counter",
+        help="this counter's name on slips and settlements (default: the settings file, else 门诊1)",
+    )
     run.add_argument("--slips", help="folder for slip PDFs (default: user data folder)")
     run.add_argument("--printer", help="system printer for slips (default: PDF files only)")
-    run.add_argument("--centre", help="insurance centre URL: sync in the background while the app runs; "
-                     "inpatient settlements need it")
-    run.add_argument("--customer-display", action="store_true",
-                     help="show the amount due, tendered and change on a second screen facing the patient")
-    run.add_argument("--centre-presettle", action="store_true",
-                     help="F5 also asks the centre (2206) and shows a difference before the patient confirms "
-                          "(off by default: it adds round trips)")
-    run.add_argument("--sync-warn-minutes", type=int, default=30,
-                     help="a message waiting longer than this for the centre turns the status bar red")
-    run.add_argument("--paasid", help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
-                     "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair")
-    run.add_argument("--sign-in", metavar="STAFF", help="sign in as STAFF without the dialog, the password from "
-                     "$COUNTER_APP_PASSWORD (smoke tests, training kiosks)")
-    run.add_argument("--exit-when-ready", action="store_true",
-                     help="print 'scan-ready' with the time taken once the window waits for a scan, then exit "
-                          "(the bundle's smoke test)")
+    run.add_argument(
+        "--centre",
+        help="insurance centre URL: sync in the background while the app runs; inpatient settlements need it",
+    )
+    run.add_argument(
+        "--customer-display",
+        action="store_true",
+        help="show the amount due, tendered and change on a second screen facing the patient",
+    )
+    run.add_argument(
+        "--centre-presettle",
+        action="store_true",
+        help="F5 also asks the centre (2206) and shows a difference before the patient confirms "
+        "(off by default: it adds round trips)",
+    )
+    run.add_argument(
+        "--sync-warn-minutes",
+        type=int,
+        default=30,
+        help="a message waiting longer than this for the centre turns the status bar red",
+    )
+    run.add_argument(
+        "--paasid",
+        help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
+        "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair",
+    )
+    run.add_argument(
+        "--sign-in",
+        metavar="STAFF",
+        help="sign in as STAFF without the dialog, the password from "
+        "$COUNTER_APP_PASSWORD (smoke tests, training kiosks)",
+    )
+    run.add_argument(
+        "--exit-when-ready",
+        action="store_true",
+        help="print 'scan-ready' with the time taken once the window waits for a scan, then exit "
+        "(the bundle's smoke test)",
+    )
     run.set_defaults(run=_cmd_run)
     return parser
 
@@ -712,8 +886,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import logs
 
         logs.setup()
-        logs.LOG.info("counter-app %s", " ".join(a if not a.startswith(("postgresql", "sqlite")) else "<db>"
-                                                 for a in argv[:3]))
+        logs.LOG.info(
+            "counter-app %s",
+            " ".join(a if not a.startswith(("postgresql", "sqlite")) else "<db>" for a in argv[:3]),
+        )
     return args.run(args)
 
 

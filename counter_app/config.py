@@ -7,6 +7,7 @@ command-line flag overrides it for one run. Every value is checked when it is se
 typo is refused with its reason instead of breaking the next start; a file edited by hand that
 does not parse is named with its line, never silently ignored.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,6 +45,7 @@ def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
         if value and not value.startswith(schemes):
             raise ConfigError(f"must start with {' or '.join(schemes)}")
         return value
+
     return parse
 
 
@@ -52,6 +54,7 @@ def _choice(*allowed: str) -> Callable[[str], str]:
         if value not in allowed:
             raise ConfigError(f"must be one of {', '.join(allowed)}")
         return value
+
     return parse
 
 
@@ -64,6 +67,7 @@ def _count(low: int, high: int) -> Callable[[str], int]:
         if not low <= number <= high:
             raise ConfigError(f"must be from {low} to {high}")
         return number
+
     return parse
 
 
@@ -123,16 +127,33 @@ class Settings:
 
 
 PARSERS: dict[str, Callable[[str], Any]] = {
-    "institution": _text, "counter": _text, "database": _url(("sqlite:", "postgresql")),
-    "centre": _url(("http://", "https://")), "paasid": _text, "passtoken": _text, "printer": _text,
-    "escpos": _escpos, "slip_size": _choice("80mm", "a5"), "backup_dir": _text,
-    "backup_keep": _count(1, 1000), "backup_every_minutes": _count(0, 1440), "customer_display": _flag,
+    "institution": _text,
+    "counter": _text,
+    "database": _url(("sqlite:", "postgresql")),
+    "centre": _url(("http://", "https://")),
+    "paasid": _text,
+    "passtoken": _text,
+    "printer": _text,
+    "escpos": _escpos,
+    "slip_size": _choice("80mm", "a5"),
+    "backup_dir": _text,
+    "backup_keep": _count(1, 1000),
+    "backup_every_minutes": _count(0, 1440),
+    "customer_display": _flag,
 }
 DESCRIPTIONS = {
-    "institution": "定点机构编码 (fixmedins_code)", "counter": "窗口名称", "database": "数据库 URL",
-    "centre": "医保中心地址", "paasid": "网关 paasid", "passtoken": "网关 passtoken", "printer": "系统打印机",
-    "escpos": "热敏打印机 (usb:VID:PID / tcp:HOST:PORT / serial:DEVICE)", "slip_size": "结算单尺寸 (80mm / a5)",
-    "backup_dir": "备份文件夹", "backup_keep": "保留备份份数", "backup_every_minutes": "定时备份间隔（分钟，0 为不定时）",
+    "institution": "定点机构编码 (fixmedins_code)",
+    "counter": "窗口名称",
+    "database": "数据库 URL",
+    "centre": "医保中心地址",
+    "paasid": "网关 paasid",
+    "passtoken": "网关 passtoken",
+    "printer": "系统打印机",
+    "escpos": "热敏打印机 (usb:VID:PID / tcp:HOST:PORT / serial:DEVICE)",
+    "slip_size": "结算单尺寸 (80mm / a5)",
+    "backup_dir": "备份文件夹",
+    "backup_keep": "保留备份份数",
+    "backup_every_minutes": "定时备份间隔（分钟，0 为不定时）",
     "customer_display": "客显屏",
 }
 SECRET = frozenset({"passtoken"})
@@ -177,8 +198,11 @@ def save(settings: Settings, path: Path | None = None) -> Path:
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     default = Settings()
-    data = {f.name: getattr(settings, f.name) for f in fields(Settings)
-            if getattr(settings, f.name) != getattr(default, f.name)}
+    data = {
+        f.name: getattr(settings, f.name)
+        for f in fields(Settings)
+        if getattr(settings, f.name) != getattr(default, f.name)
+    }
     partial = path.with_name(path.name + ".partial")
     partial.write_text(tomli_w.dumps(data), encoding="utf-8")
     if os.name == "posix" and "passtoken" in data:

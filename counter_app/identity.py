@@ -1,4 +1,5 @@
 """Resident ID numbers (GB 11643-1999): checksum, birth date, sex, and masking for display."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Chinese names of codes, for screens and slips (one table each; national codes as keys)."""
+
 from __future__ import annotations
 
 import re
@@ -6,26 +7,64 @@ import re
 from .engine.settlement import CENTRE_REASON
 
 INSUTYPE = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险", "510": "职工生育保险"}
-PSN_TYPE = {"in_service": "在职", "retired": "退休", "flexible_combined": "灵活就业（统账结合）",
-            "flexible_pooling_only": "灵活就业（单建统筹）"}
+PSN_TYPE = {
+    "in_service": "在职",
+    "retired": "退休",
+    "flexible_combined": "灵活就业（统账结合）",
+    "flexible_pooling_only": "灵活就业（单建统筹）",
+}
 STATUS = {"normal": "正常", "suspended": "停保", "arrears": "欠费"}
-MED_TYPE = {"11": "普通门诊", "13": "急诊", "14": "门诊慢特病", "21": "住院", "41": "定点药店购药",
-            "51": "生育门诊", "52": "生育住院"}
+MED_TYPE = {
+    "11": "普通门诊",
+    "13": "急诊",
+    "14": "门诊慢特病",
+    "21": "住院",
+    "41": "定点药店购药",
+    "51": "生育门诊",
+    "52": "生育住院",
+}
 RELATION = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女", "self": "本人职工账户"}
 # The settlement's amounts by their national names (shown to people, never the bare field name)
 AMOUNT_NAMES = {
-    "medfee_sumamt": "医疗费总额", "fulamt_ownpay_amt": "全自费", "overlmt_selfpay": "超限价自付",
-    "preselfpay_amt": "先行自付", "inscp_scp_amt": "符合范围", "act_pay_dedc": "起付线", "hifp_pay": "统筹基金",
-    "fund_pay_sumamt": "基金支付", "psn_part_amt": "个人负担", "acct_pay": "个人账户支付",
-    "acct_mulaid_pay": "家庭共济支付", "psn_cash_pay": "现金支付", "balc": "账户余额",
+    "medfee_sumamt": "医疗费总额",
+    "fulamt_ownpay_amt": "全自费",
+    "overlmt_selfpay": "超限价自付",
+    "preselfpay_amt": "先行自付",
+    "inscp_scp_amt": "符合范围",
+    "act_pay_dedc": "起付线",
+    "hifp_pay": "统筹基金",
+    "fund_pay_sumamt": "基金支付",
+    "psn_part_amt": "个人负担",
+    "acct_pay": "个人账户支付",
+    "acct_mulaid_pay": "家庭共济支付",
+    "psn_cash_pay": "现金支付",
+    "balc": "账户余额",
 }
 # The platform's transactions by name (the screen shows the name, the number small beside it)
 INFNO = {
-    "2101": "药店预结算", "2102": "药店结算", "2103": "药店结算撤销", "2201": "门诊挂号", "2202": "门诊挂号撤销",
-    "2203": "就诊信息上传", "2204": "费用明细上传", "2205": "费用明细撤销", "2206": "门诊预结算", "2207": "门诊结算",
-    "2208": "门诊结算撤销", "2301": "住院费用上传", "2302": "住院费用撤销", "2303": "住院预结算", "2304": "住院结算",
-    "2305": "住院结算撤销", "2401": "入院登记", "2402": "出院登记", "2404": "入院撤销", "2405": "出院撤销",
-    "2601": "冲正", "3201": "对总账", "3202": "对明细账",
+    "2101": "药店预结算",
+    "2102": "药店结算",
+    "2103": "药店结算撤销",
+    "2201": "门诊挂号",
+    "2202": "门诊挂号撤销",
+    "2203": "就诊信息上传",
+    "2204": "费用明细上传",
+    "2205": "费用明细撤销",
+    "2206": "门诊预结算",
+    "2207": "门诊结算",
+    "2208": "门诊结算撤销",
+    "2301": "住院费用上传",
+    "2302": "住院费用撤销",
+    "2303": "住院预结算",
+    "2304": "住院结算",
+    "2305": "住院结算撤销",
+    "2401": "入院登记",
+    "2402": "出院登记",
+    "2404": "入院撤销",
+    "2405": "出院撤销",
+    "2601": "冲正",
+    "3201": "对总账",
+    "3202": "对明细账",
 }
 CLASS = {"A": "甲类", "B": "乙类", "C": "丙类（全自费）"}
 LOCATION = {"local": "本地", "referral": "转诊异地", "relocated": "异地安置", "offsite": "异地（未转诊）"}

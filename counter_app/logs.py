@@ -7,6 +7,7 @@ so is the name of every person and staff member this process has loaded from the
 load event registers them while logging is on). A test greps the log of a whole demo session for
 every name and ID number in the database.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,9 @@ from pathlib import Path
 import platformdirs
 
 LOG = logging.getLogger("counter_app")
-_ID_NUMBER = re.compile(r"(?<![0-9])([1-9][0-9]{5})(?:19|20)[0-9]{2}[01][0-9][0-3][0-9][0-9]{3}([0-9Xx])(?![0-9])")
+_ID_NUMBER = re.compile(
+    r"(?<![0-9])([1-9][0-9]{5})(?:19|20)[0-9]{2}[01][0-9][0-3][0-9][0-9]{3}([0-9Xx])(?![0-9])"
+)
 _MAX_NAMES = 200_000
 
 

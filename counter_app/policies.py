@@ -1,4 +1,5 @@
 """Loads policy packs from `resources/policies/*.toml` (the engine itself does no I/O)."""
+
 from __future__ import annotations
 
 import functools

@@ -14,6 +14,7 @@ project's JSON. `load` checks every record and names the first thing wrong; noth
      "year_totals": [{"psn_no", "year", "deductible", "pooled"}],
      "catalogue": [{"code", "name", "kind", "cls", "prepay_ratio", "account_payable", "price"}]}
 """
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,9 @@ def check(data: Any, where: str = "registry") -> dict[str, list[dict[str, Any]]]
                 raise RegistryError(f"{at}.account 应为对象或 null")
             _money(account.get("balance"), f"{at}.account.balance")
         cards = person.get("cards", [])
-        if not isinstance(cards, list) or not all(isinstance(c, dict) and isinstance(c.get("card_no"), str)
-                                                  for c in cards):
+        if not isinstance(cards, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("card_no"), str) for c in cards
+        ):
             raise RegistryError(f"{at}.cards 应为 [{{card_no, card_sn}}]")
     for n, binding in enumerate(out["bindings"]):
         for key in ("provider", "beneficiary", "relation"):
@@ -90,7 +92,7 @@ def check(data: Any, where: str = "registry") -> dict[str, list[dict[str, Any]]]
 
 def _money(value: Any, at: str) -> Decimal:
     if not isinstance(value, str):
-        raise RegistryError(f"{at} 应为金额文本（如 \"12.30\"）")
+        raise RegistryError(f'{at} 应为金额文本（如 "12.30"）')
     try:
         amount = Decimal(value)
     except InvalidOperation:
@@ -101,5 +103,7 @@ def _money(value: Any, at: str) -> Decimal:
 
 
 def dump(data: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    path.write_text(json.dumps({"format": FORMAT, "version": VERSION, **data}, ensure_ascii=False, indent=1),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"format": FORMAT, "version": VERSION, **data}, ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )

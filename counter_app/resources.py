@@ -1,4 +1,5 @@
 """Where the shipped data files live (policy packs, fonts), installed or in a checkout."""
+
 from __future__ import annotations
 
 from importlib import resources

@@ -1,4 +1,5 @@
 """The bundle's entry point: the `counter-app` command (no arguments: start the counter)."""
+
 import sys
 
 from counter_app.cli import main

@@ -2,6 +2,7 @@
 
 Staff rows get one password hash computed once per test session (scrypt is slow on purpose), and
 are marked as having chosen their password, so `sign_in` hands out the actor at once."""
+
 from __future__ import annotations
 
 import functools
@@ -36,8 +37,17 @@ def ensure_staff(db: Database, *roles: str) -> None:
         for role in roles or tuple(STAFF):
             t = _row_template(role)
             if t.staff_no not in have:
-                s.add(Staff(staff_no=t.staff_no, name=t.name, role=t.role, password_hash=t.password_hash,
-                            active=True, must_change_password=False, failed_signins=0))
+                s.add(
+                    Staff(
+                        staff_no=t.staff_no,
+                        name=t.name,
+                        role=t.role,
+                        password_hash=t.password_hash,
+                        active=True,
+                        must_change_password=False,
+                        failed_signins=0,
+                    )
+                )
 
 
 def actor(db: Database, role: str, *, institution: str = HOSPITAL, counter: str | None = None) -> Actor:

@@ -4,6 +4,7 @@ PostgreSQL is the one on this machine (127.0.0.1:5432, user postgres, trust), or
 (a server URL without a database name). Outside CI an unreachable server skips those tests with
 the reason; in CI (CI=true) it fails them, so a green CI always means both databases ran.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Resident ID numbers: checksum, masking, sex."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,9 +20,14 @@ def test_published_example_number():
     assert identity.normalise("11010519491231002x") == "11010519491231002X"
 
 
-@pytest.mark.parametrize("bad,reason", [
-    ("11010519491231002", "18位"), ("110105194912310021", "校验位错误"), ("110105194913310029", "出生日期无效"),
-])
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        ("11010519491231002", "18位"),
+        ("110105194912310021", "校验位错误"),
+        ("110105194913310029", "出生日期无效"),
+    ],
+)
 def test_bad_numbers_say_why(bad, reason):
     with pytest.raises(identity.CertnoError, match=reason):
         identity.normalise(bad)

@@ -6,6 +6,7 @@ Every counter and desk screen is saved at 1366×728 (a 1366×768 desktop minus i
 NAME.png and at 1920×1080 as NAME@1920x1080.png. A reference centre runs beside it (the inpatient
 discharge needs the centre's answer). Waits run Qt's own event loop, quit from a timer.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,7 +61,8 @@ def employee_with_short_account_and_family(db: Database, offset: int = 0) -> str
             .join(Account, Account.person_id == Person.id)
             .join(FamilyBinding, FamilyBinding.beneficiary_id == Person.id)
             .where(Person.insutype == "310", Person.status == "normal", Account.balance < Decimal("30.00"))
-            .order_by(Person.id)).all()
+            .order_by(Person.id)
+        ).all()
     return rows[offset][0]
 
 
@@ -68,15 +70,22 @@ def retiree_with_deductible_met(db: Database) -> str:
     from counter_app.store.models import YearTotal
 
     with db.sessions() as s:  # the retiree furthest through this year's deductible
-        return s.execute(select(Person.certno).join(YearTotal, YearTotal.person_id == Person.id)
-                         .where(Person.psn_type == "retired", Person.status == "normal")
-                         .order_by(YearTotal.deductible_paid.desc(), Person.id)).first()[0]
+        return s.execute(
+            select(Person.certno)
+            .join(YearTotal, YearTotal.person_id == Person.id)
+            .where(Person.psn_type == "retired", Person.status == "normal")
+            .order_by(YearTotal.deductible_paid.desc(), Person.id)
+        ).first()[0]
 
 
 def provider_with_relatives(db: Database) -> str:
     with db.sessions() as s:
-        return s.execute(select(Person.certno).join(FamilyBinding, FamilyBinding.provider_id == Person.id)
-                         .group_by(Person.id, Person.certno).order_by(Person.id.desc())).first()[0]
+        return s.execute(
+            select(Person.certno)
+            .join(FamilyBinding, FamilyBinding.provider_id == Person.id)
+            .group_by(Person.id, Person.certno)
+            .order_by(Person.id.desc())
+        ).first()[0]
 
 
 def main() -> None:
@@ -141,14 +150,33 @@ def main() -> None:
     from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
     from counter_app.sync.inpatient_link import CentreLink
 
-    centre = subprocess.Popen([sys.executable, "-m", "counter_app", "centre", "--port", "0", "--centre-db",
-                               str(tmp / "centre.sqlite3"), "--registry", f"sqlite:///{tmp / 'demo.sqlite3'}"],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    centre = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "counter_app",
+            "centre",
+            "--port",
+            "0",
+            "--centre-db",
+            str(tmp / "centre.sqlite3"),
+            "--registry",
+            f"sqlite:///{tmp / 'demo.sqlite3'}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     centre_url = centre.stdout.readline().split()[3]
-    link = CentreLink(db, CentreClient(centre_url, credentials=Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)))
+    link = CentreLink(
+        db, CentreClient(centre_url, credentials=Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN))
+    )
     other = {}
-    for staff_no, counter, institution in (("p001", "药房1", "P34020200003"), ("z001", "住院处1", DEMO_INSTITUTION),
-                                           ("s001", "主管", DEMO_INSTITUTION)):
+    for staff_no, counter, institution in (
+        ("p001", "药房1", "P34020200003"),
+        ("z001", "住院处1", DEMO_INSTITUTION),
+        ("s001", "主管", DEMO_INSTITUTION),
+    ):
         user = sign_in(db, staff_no, "1234", institution, counter)
         open_shift(db, user, Decimal("500.00"))
         other[staff_no] = CounterWindow(db, user, CounterSettings(user, tmp / "slips", centre=link))

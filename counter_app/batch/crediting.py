@@ -7,6 +7,7 @@ once; a run stopped part way (a crash, a killed process) is finished by running 
 Each entry is dated the first day of its month (its value date for interest, WH-11), whenever
 the batch runs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,9 +28,16 @@ KIND = "credit"
 DEFAULT_POLICY = "wuhu-2022"
 
 
-def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DEFAULT_POLICY,
-                 today: dt.date | None = None, chunk: int = 20_000,
-                 progress: Callable[[int], None] | None = None) -> RunReport:
+def credit_month(
+    db: Database,
+    actor: Actor,
+    month: dt.date,
+    *,
+    policy: str = DEFAULT_POLICY,
+    today: dt.date | None = None,
+    chunk: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+) -> RunReport:
     """Credit `month` (any day in it) to every account it is due to; returns the run's report.
     `progress(accounts walked)` is told after every committed chunk."""
     actor.require("batch")
@@ -43,25 +51,57 @@ def credit_month(db: Database, actor: Actor, month: dt.date, *, policy: str = DE
     period = period_label(month)
     report = RunReport("crediting", period, policy)
     start_run(db, actor, report, dt.datetime.now())
-    done = exists().where(and_(LedgerEntry.account_id == Account.id, LedgerEntry.kind == KIND,
-                               LedgerEntry.period == period))
-    query = (select(Account.id, Account.balance, Account.opened_on, Account.closed_on, Person.insutype,
-                    Person.psn_type, Person.status, Person.contribution_base, Person.retired_on, Person.died_on,
-                    done.label("done"))
-             .join(Person, Person.id == Account.person_id).order_by(Account.id).limit(chunk))
-    value_date = dt.datetime.combine(month, dt.time())  # a month's credit counts from its first day (interest)
+    done = exists().where(
+        and_(LedgerEntry.account_id == Account.id, LedgerEntry.kind == KIND, LedgerEntry.period == period)
+    )
+    query = (
+        select(
+            Account.id,
+            Account.balance,
+            Account.opened_on,
+            Account.closed_on,
+            Person.insutype,
+            Person.psn_type,
+            Person.status,
+            Person.contribution_base,
+            Person.retired_on,
+            Person.died_on,
+            done.label("done"),
+        )
+        .join(Person, Person.id == Account.person_id)
+        .order_by(Account.id)
+        .limit(chunk)
+    )
+    value_date = dt.datetime.combine(
+        month, dt.time()
+    )  # a month's credit counts from its first day (interest)
     for session, rows in account_chunks(db, query, progress):
         postings, chunk_total = [], ZERO
-        for (account_id, balance, opened, closed, insutype, psn_type, status, base, retired_on, died_on,
-             already) in rows:
+        for (
+            account_id,
+            balance,
+            opened,
+            closed,
+            insutype,
+            psn_type,
+            status,
+            base,
+            retired_on,
+            died_on,
+            already,
+        ) in rows:
             if already:
                 report.already += 1
                 continue
-            outcome = monthly_credit(pack, Member(insutype, psn_type, status, base, retired_on, died_on,
-                                                  opened, closed), month)
+            outcome = monthly_credit(
+                pack, Member(insutype, psn_type, status, base, retired_on, died_on, opened, closed), month
+            )
             if isinstance(outcome, Credit):
-                postings.append(BatchPosting(account_id, balance, outcome.amount,
-                                             f"{period} {outcome.note}（{outcome.rule}）"))
+                postings.append(
+                    BatchPosting(
+                        account_id, balance, outcome.amount, f"{period} {outcome.note}（{outcome.rule}）"
+                    )
+                )
                 report.total += outcome.amount
                 chunk_total += outcome.amount
                 report.by_source[outcome.source] += outcome.amount

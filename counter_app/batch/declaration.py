@@ -7,6 +7,7 @@ total. The account deductions are checked against the ledger entries the same se
 wrote; `ties` says whether they agree to the cent, and a declaration that does not tie is shown
 as such rather than adjusted.
 """
+
 from __future__ import annotations
 
 import csv
@@ -63,12 +64,16 @@ class Declaration:
     lines: list[Line] = field(default_factory=list)
     settled: Line = field(default_factory=lambda: Line("", "settle"))  # every settlement of the month
     refunded: Line = field(default_factory=lambda: Line("", "refund"))  # every refund (negative amounts)
-    total: Line = field(default_factory=lambda: Line("", ""))  # the net: amounts netted, count = settled - refunded
+    total: Line = field(
+        default_factory=lambda: Line("", "")
+    )  # the net: amounts netted, count = settled - refunded
     settlements: list[Settlement] = field(default_factory=list)
     ledger_own: Decimal = ZERO  # deductions from the patients' own accounts, from the ledger
     ledger_family: Decimal = ZERO  # deductions from family providers' accounts, from the ledger
     people: dict[int, tuple[str, str]] = field(default_factory=dict)  # person id -> (psn_no, name)
-    originals: dict[int | None, str] = field(default_factory=dict)  # settlement id -> setl_no a refund reverses
+    originals: dict[int | None, str] = field(
+        default_factory=dict
+    )  # settlement id -> setl_no a refund reverses
 
     @property
     def summary_lines(self) -> list[Line]:
@@ -87,7 +92,10 @@ class Declaration:
 def institutions(db: Database) -> list[tuple[str, str]]:
     """(code, name) of every institution, for choosing whose declaration to make."""
     with db.sessions() as session:
-        return [tuple(r) for r in session.execute(select(Institution.code, Institution.name).order_by(Institution.code))]
+        return [
+            tuple(r)
+            for r in session.execute(select(Institution.code, Institution.name).order_by(Institution.code))
+        ]
 
 
 def monthly_declaration(db: Database, actor: Actor, institution_code: str, month: dt.date) -> Declaration:
@@ -99,10 +107,17 @@ def monthly_declaration(db: Database, actor: Actor, institution_code: str, month
         if inst is None:
             raise BatchError(f"unknown institution code {institution_code!r}")
         decl = Declaration(inst.code, inst.name, month)
-        rows = list(session.scalars(
-            select(Settlement).where(Settlement.institution_id == inst.id, Settlement.business_day >= month,
-                                     Settlement.business_day < next_month(month))
-            .order_by(Settlement.business_day, Settlement.id)))
+        rows = list(
+            session.scalars(
+                select(Settlement)
+                .where(
+                    Settlement.institution_id == inst.id,
+                    Settlement.business_day >= month,
+                    Settlement.business_day < next_month(month),
+                )
+                .order_by(Settlement.business_day, Settlement.id)
+            )
+        )
         decl.settlements = rows
         groups: dict[tuple[str, str], Line] = {}
         for row in rows:
@@ -114,37 +129,88 @@ def monthly_declaration(db: Database, actor: Actor, institution_code: str, month
         owner_of = {s.id: s.person_id for s in rows}
         ids = list(owner_of)
         for start in range(0, len(ids), 500):  # bounded IN lists on both databases
-            chunk = rows[start:start + 500]
-            decl.people.update((i, (p, n)) for i, p, n in session.execute(
-                select(Person.id, Person.psn_no, Person.name).where(Person.id.in_({s.person_id for s in chunk}))))
-            decl.originals.update(session.execute(
-                select(Settlement.id, Settlement.setl_no).where(
-                    Settlement.id.in_({s.reverses_id for s in chunk if s.reverses_id}))).all())
+            chunk = rows[start : start + 500]
+            decl.people.update(
+                (i, (p, n))
+                for i, p, n in session.execute(
+                    select(Person.id, Person.psn_no, Person.name).where(
+                        Person.id.in_({s.person_id for s in chunk})
+                    )
+                )
+            )
+            decl.originals.update(
+                session.execute(
+                    select(Settlement.id, Settlement.setl_no).where(
+                        Settlement.id.in_({s.reverses_id for s in chunk if s.reverses_id})
+                    )
+                ).all()
+            )
             for settlement_id, person_id, amount in session.execute(
-                    select(LedgerEntry.settlement_id, Account.person_id, LedgerEntry.amount)
-                    .join(Account, Account.id == LedgerEntry.account_id)
-                    .where(LedgerEntry.settlement_id.in_(ids[start:start + 500]))):
+                select(LedgerEntry.settlement_id, Account.person_id, LedgerEntry.amount)
+                .join(Account, Account.id == LedgerEntry.account_id)
+                .where(LedgerEntry.settlement_id.in_(ids[start : start + 500]))
+            ):
                 if person_id == owner_of[settlement_id]:
                     decl.ledger_own -= amount
                 else:
                     decl.ledger_family -= amount
     with db.transaction() as session:
-        record(session, actor, "declaration", f"{inst.code} {period_label(month)}", at=dt.datetime.now(),
-               after={"settlements": len(rows)})
+        record(
+            session,
+            actor,
+            "declaration",
+            f"{inst.code} {period_label(month)}",
+            at=dt.datetime.now(),
+            after={"settlements": len(rows)},
+        )
     return decl
 
 
-SUMMARY_HEADER = ["机构编码", "机构名称", "申报月份", "医疗类别", "类别名称", "业务", "笔数", "医疗费总额",
-                  "基金支付", "个人账户支付（本人）", "家庭共济支付", "现金支付"]
-DETAIL_HEADER = ["结算单号", "业务", "原结算单号", "营业日", "结算时间", "医疗类别", "人员编号", "姓名",
-                 "医疗费总额", "基金支付", "个人账户支付（本人）", "家庭共济支付", "现金支付", "收费员", "审批人"]
+SUMMARY_HEADER = [
+    "机构编码",
+    "机构名称",
+    "申报月份",
+    "医疗类别",
+    "类别名称",
+    "业务",
+    "笔数",
+    "医疗费总额",
+    "基金支付",
+    "个人账户支付（本人）",
+    "家庭共济支付",
+    "现金支付",
+]
+DETAIL_HEADER = [
+    "结算单号",
+    "业务",
+    "原结算单号",
+    "营业日",
+    "结算时间",
+    "医疗类别",
+    "人员编号",
+    "姓名",
+    "医疗费总额",
+    "基金支付",
+    "个人账户支付（本人）",
+    "家庭共济支付",
+    "现金支付",
+    "收费员",
+    "审批人",
+]
 KIND_LABELS = {"settle": "结算", "refund": "退费", "": "净额"}
 
 
 def _summary_row(decl: Declaration, line: Line) -> list[str]:
-    return [decl.institution_code, decl.institution_name, decl.period, line.med_type,
-            MED_TYPE.get(line.med_type, "") if line.med_type else "合计", KIND_LABELS[line.kind],
-            str(line.count), *(fmt(getattr(line, a)) for a in AMOUNTS)]
+    return [
+        decl.institution_code,
+        decl.institution_name,
+        decl.period,
+        line.med_type,
+        MED_TYPE.get(line.med_type, "") if line.med_type else "合计",
+        KIND_LABELS[line.kind],
+        str(line.count),
+        *(fmt(getattr(line, a)) for a in AMOUNTS),
+    ]
 
 
 def write_csv(decl: Declaration, folder: Path) -> tuple[Path, Path]:
@@ -164,9 +230,23 @@ def write_csv(decl: Declaration, folder: Path) -> tuple[Path, Path]:
         w.writerow(DETAIL_HEADER)
         for s in decl.settlements:
             psn_no, name = decl.people[s.person_id]
-            w.writerow([s.setl_no, KIND_LABELS[s.kind], decl.originals.get(s.reverses_id, ""),
-                        s.business_day.isoformat(), s.settled_at.isoformat(timespec="seconds"), s.med_type,
-                        psn_no, name, fmt(s.medfee_sumamt), fmt(s.fund_pay_sumamt),
-                        fmt(s.acct_pay - s.acct_mulaid_pay), fmt(s.acct_mulaid_pay), fmt(s.psn_cash_pay),
-                        s.cashier, s.approver or ""])
+            w.writerow(
+                [
+                    s.setl_no,
+                    KIND_LABELS[s.kind],
+                    decl.originals.get(s.reverses_id, ""),
+                    s.business_day.isoformat(),
+                    s.settled_at.isoformat(timespec="seconds"),
+                    s.med_type,
+                    psn_no,
+                    name,
+                    fmt(s.medfee_sumamt),
+                    fmt(s.fund_pay_sumamt),
+                    fmt(s.acct_pay - s.acct_mulaid_pay),
+                    fmt(s.acct_mulaid_pay),
+                    fmt(s.psn_cash_pay),
+                    s.cashier,
+                    s.approver or "",
+                ]
+            )
     return summary, detail

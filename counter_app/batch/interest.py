@@ -6,6 +6,7 @@ written when the batch runs but its value date is the year's end: the next year'
 counts it in the balance brought forward (period = the year it was earned in), not as a movement.
 Running a year twice posts once; closed accounts (transferred or withdrawn) are left out.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,15 @@ from .runs import BatchError, RunReport, account_chunks, audit_chunk, finish_run
 KIND = INTEREST  # the ledger kind, one name for the batch and for interest paid at closing
 
 
-def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | None = None,
-                  chunk: int = 5_000, progress: Callable[[int], None] | None = None) -> RunReport:
+def post_interest(
+    db: Database,
+    actor: Actor,
+    year: int,
+    *,
+    today: dt.date | None = None,
+    chunk: int = 5_000,
+    progress: Callable[[int], None] | None = None,
+) -> RunReport:
     """Post `year`'s interest to every open account; returns the run's report.
     `progress(accounts walked)` is told after every committed chunk."""
     actor.require("batch")
@@ -38,10 +46,14 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
     period = str(year)
     report = RunReport("interest", period, f"{rules.rule} deposit rates")
     start_run(db, actor, report, dt.datetime.now())
-    done = exists().where(and_(LedgerEntry.account_id == Account.id, LedgerEntry.kind == KIND,
-                               LedgerEntry.period == period))
-    query = (select(Account.id, Account.balance, Account.closed_on, done.label("done"))
-             .order_by(Account.id).limit(chunk))
+    done = exists().where(
+        and_(LedgerEntry.account_id == Account.id, LedgerEntry.kind == KIND, LedgerEntry.period == period)
+    )
+    query = (
+        select(Account.id, Account.balance, Account.closed_on, done.label("done"))
+        .order_by(Account.id)
+        .limit(chunk)
+    )
     for session, rows in account_chunks(db, query, progress):
         forward, moves = year_ledger(session, [r[0] for r in rows], year)
         postings, chunk_total = [], ZERO
@@ -56,7 +68,9 @@ def post_interest(db: Database, actor: Actor, year: int, *, today: dt.date | Non
             if result.interest <= 0:
                 report.skipped[f"{rules.rule}: no interest due (no balance during {year})"] += 1
                 continue
-            postings.append(BatchPosting(account_id, balance, result.interest, f"{year} 年利息 {result.note(rules)}"))
+            postings.append(
+                BatchPosting(account_id, balance, result.interest, f"{year} 年利息 {result.note(rules)}")
+            )
             report.total += result.interest
             chunk_total += result.interest
             report.by_source["interest"] += result.interest
@@ -71,5 +85,6 @@ def interest_for_account(db: Database, account_id: int, year: int) -> Decimal:
     """What `post_interest` would post for one account (for the supervisor's check and tests)."""
     with db.sessions() as session:
         forward, moves = year_ledger(session, [account_id], year)
-    return year_interest(load_interest_rules(), year, forward.get(account_id) or ZERO,
-                         moves.get(account_id, ())).interest
+    return year_interest(
+        load_interest_rules(), year, forward.get(account_id) or ZERO, moves.get(account_id, ())
+    ).interest

@@ -10,6 +10,7 @@ the anomalies against the thresholds in `resources/monitoring/thresholds.toml`.
   net of refunds.
 The months are business days' months, as in the declaration (WH-28).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -87,7 +88,9 @@ class InstitutionMonth:
     def growth(self) -> Decimal | None:
         if not self.previous_visits:
             return None
-        return (Decimal(self.visits - self.previous_visits) / self.previous_visits).quantize(Decimal("0.0001"))
+        return (Decimal(self.visits - self.previous_visits) / self.previous_visits).quantize(
+            Decimal("0.0001")
+        )
 
     @property
     def cap_share(self) -> Decimal | None:
@@ -97,7 +100,11 @@ class InstitutionMonth:
 
     @property
     def outpatient_per_inpatient(self) -> Decimal | None:
-        return (Decimal(self.visits) / self.inpatient_stays).quantize(Decimal("0.01")) if self.inpatient_stays else None
+        return (
+            (Decimal(self.visits) / self.inpatient_stays).quantize(Decimal("0.01"))
+            if self.inpatient_stays
+            else None
+        )
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,11 @@ class Anomaly:
 
 # WH-32 indicators the counter cannot compute, and the data each would need: said, never guessed.
 NOT_MEASURED = (
-    ("WH-32", "大型设备检查阳性率", "需要检查结果（阳性/阴性）数据，收费系统不持有；请由医院信息系统或影像系统提供"),
+    (
+        "WH-32",
+        "大型设备检查阳性率",
+        "需要检查结果（阳性/阴性）数据，收费系统不持有；请由医院信息系统或影像系统提供",
+    ),
     ("WH-32", "医保目录药品配备率、使用率", "需要机构药品配备与采购数据，收费系统只有收费目录与结算明细"),
 )
 
@@ -138,19 +149,31 @@ def over_limit_bindings(session) -> list[OverLimit]:
         select(Person.psn_no, Person.name, FamilyBinding.policy, FamilyBinding.relation, func.count())
         .join(Person, Person.id == FamilyBinding.provider_id)
         .where(FamilyBinding.ended_at.is_(None), FamilyBinding.policy.is_not(None))
-        .group_by(Person.psn_no, Person.name, FamilyBinding.policy, FamilyBinding.relation)).all()
+        .group_by(Person.psn_no, Person.name, FamilyBinding.policy, FamilyBinding.relation)
+    ).all()
     totals: dict[tuple[str, str, str], int] = {}
     out = []
     for psn_no, name, policy, relation, count in rows:
         rules = load_pack(policy).family
         totals[(psn_no, name, policy)] = totals.get((psn_no, name, policy), 0) + count
         if rules.max_per_relation and count > rules.max_per_relation.get(relation, count):
-            out.append(OverLimit(psn_no, name, policy, relation, count, rules.max_per_relation[relation],
-                                 rules.limits_rule or ""))
+            out.append(
+                OverLimit(
+                    psn_no,
+                    name,
+                    policy,
+                    relation,
+                    count,
+                    rules.max_per_relation[relation],
+                    rules.limits_rule or "",
+                )
+            )
     for (psn_no, name, policy), count in totals.items():
         rules = load_pack(policy).family
         if rules.max_total is not None and count > rules.max_total:
-            out.append(OverLimit(psn_no, name, policy, "total", count, rules.max_total, rules.limits_rule or ""))
+            out.append(
+                OverLimit(psn_no, name, policy, "total", count, rules.max_total, rules.limits_rule or "")
+            )
     return sorted(out, key=lambda o: (o.psn_no, o.relation))
 
 
@@ -159,7 +182,9 @@ class MonitoringReport:
     month: dt.date
     institutions: list[InstitutionMonth]
     anomalies: list[Anomaly]
-    history: dict[str, list[tuple[dt.date, int]]]  # institution code -> (month, outpatient visits), oldest first
+    history: dict[
+        str, list[tuple[dt.date, int]]
+    ]  # institution code -> (month, outpatient visits), oldest first
     thresholds: Thresholds
     over_limit: list[OverLimit] = field(default_factory=list)  # providers bound beyond their policy's limits
 
@@ -180,7 +205,9 @@ def _months_back(month: dt.date, n: int) -> list[dt.date]:
     return months[::-1]
 
 
-def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months: int = 12) -> MonitoringReport:
+def monitor_month(
+    db: Database, actor: Actor, month: dt.date, *, history_months: int = 12
+) -> MonitoringReport:
     """WH-31/32 for `month`; the run is audited."""
     actor.require("batch")
     month = month.replace(day=1)
@@ -193,11 +220,19 @@ def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months:
 
         def visits_in(m: dt.date, inpatient: bool = False) -> dict[int, int]:
             types = Settlement.med_type.in_(INPATIENT_MED_TYPES)
-            return dict(session.execute(
-                select(Settlement.institution_id, func.count())
-                .where(Settlement.kind == "settle", Settlement.business_day >= m,
-                       Settlement.business_day < next_month(m), types if inpatient else ~types, not_refunded)
-                .group_by(Settlement.institution_id)).all())
+            return dict(
+                session.execute(
+                    select(Settlement.institution_id, func.count())
+                    .where(
+                        Settlement.kind == "settle",
+                        Settlement.business_day >= m,
+                        Settlement.business_day < next_month(m),
+                        types if inpatient else ~types,
+                        not_refunded,
+                    )
+                    .group_by(Settlement.institution_id)
+                ).all()
+            )
 
         months = _months_back(month, history_months)
         counts = {m: visits_in(m) for m in months}
@@ -212,10 +247,14 @@ def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months:
 
         # The cap share: parse the engine's answer of each outpatient settlement with pooling due.
         for iid, policy, result_json in session.execute(
-                select(Settlement.institution_id, Settlement.policy, Settlement.result_json)
-                .where(Settlement.kind == "settle", Settlement.business_day >= month,
-                       Settlement.business_day < next_month(month),
-                       ~Settlement.med_type.in_(INPATIENT_MED_TYPES), not_refunded)):
+            select(Settlement.institution_id, Settlement.policy, Settlement.result_json).where(
+                Settlement.kind == "settle",
+                Settlement.business_day >= month,
+                Settlement.business_day < next_month(month),
+                ~Settlement.med_type.in_(INPATIENT_MED_TYPES),
+                not_refunded,
+            )
+        ):
             result = json.loads(result_json)
             if not result["pooling"]["applies"]:
                 continue
@@ -229,14 +268,25 @@ def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months:
         provider, patient = aliased(Person), aliased(Person)
         draws: dict[tuple[int, int], ProviderDraws] = {}
         for iid, p_id, p_no, p_name, b_no, amount, kind in session.execute(
-                select(Settlement.institution_id, provider.id, provider.psn_no, provider.name, patient.psn_no,
-                       LedgerEntry.amount, Settlement.kind)
-                .join(Settlement, Settlement.id == LedgerEntry.settlement_id)
-                .join(Account, Account.id == LedgerEntry.account_id)
-                .join(provider, provider.id == Account.person_id)
-                .join(patient, patient.id == Settlement.person_id)
-                .where(Settlement.business_day >= month, Settlement.business_day < next_month(month),
-                       Account.person_id != Settlement.person_id)):
+            select(
+                Settlement.institution_id,
+                provider.id,
+                provider.psn_no,
+                provider.name,
+                patient.psn_no,
+                LedgerEntry.amount,
+                Settlement.kind,
+            )
+            .join(Settlement, Settlement.id == LedgerEntry.settlement_id)
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .join(provider, provider.id == Account.person_id)
+            .join(patient, patient.id == Settlement.person_id)
+            .where(
+                Settlement.business_day >= month,
+                Settlement.business_day < next_month(month),
+                Account.person_id != Settlement.person_id,
+            )
+        ):
             d = draws.setdefault((iid, p_id), ProviderDraws(p_no, p_name))
             d.amount -= amount
             d.count += 1 if kind == "settle" else -1
@@ -251,8 +301,14 @@ def monitor_month(db: Database, actor: Actor, month: dt.date, *, history_months:
     rows = list(by_id.values())
     report = MonitoringReport(month, rows, _anomalies(rows, t), history, t, beyond)
     with db.transaction() as session:
-        record(session, actor, "monitoring", period_label(month), at=dt.datetime.now(),
-               after={"anomalies": len(report.anomalies)})
+        record(
+            session,
+            actor,
+            "monitoring",
+            period_label(month),
+            at=dt.datetime.now(),
+            after={"anomalies": len(report.anomalies)},
+        )
     return report
 
 
@@ -270,18 +326,47 @@ def _anomalies(rows: list[InstitutionMonth], t: Thresholds) -> list[Anomaly]:
     found = []
     for r in rows:
         if r.previous_visits >= t.min_previous and r.growth is not None and r.growth > t.visit_growth:
-            found.append(Anomaly(r.code, r.name, "visit_growth", t.rules["visit_growth"], _pct(r.growth),
-                                 _pct(t.visit_growth), f"门诊结算人次 {r.previous_visits} → {r.visits}"))
+            found.append(
+                Anomaly(
+                    r.code,
+                    r.name,
+                    "visit_growth",
+                    t.rules["visit_growth"],
+                    _pct(r.growth),
+                    _pct(t.visit_growth),
+                    f"门诊结算人次 {r.previous_visits} → {r.visits}",
+                )
+            )
         if r.pooling_payments >= t.min_payments and r.cap_share is not None and r.cap_share > t.cap_share:
-            found.append(Anomaly(r.code, r.name, "cap_share", t.rules["cap_share"], _pct(r.cap_share),
-                                 _pct(t.cap_share), f"按限额支付 {r.capped_payments} / 统筹支付 {r.pooling_payments} 笔"))
+            found.append(
+                Anomaly(
+                    r.code,
+                    r.name,
+                    "cap_share",
+                    t.rules["cap_share"],
+                    _pct(r.cap_share),
+                    _pct(t.cap_share),
+                    f"按限额支付 {r.capped_payments} / 统筹支付 {r.pooling_payments} 笔",
+                )
+            )
         for d in r.family:
             if d.amount > t.family_amount or d.count > t.family_count:
-                found.append(Anomaly(r.code, r.name, "family_draws", t.rules["family_draws"],
-                                     f"{d.count} 笔 / {fmt(d.amount)} 元",
-                                     f"{t.family_count} 笔 / {fmt(t.family_amount)} 元",
-                                     f"共济账户 {d.psn_no} {d.name}，受益人 {len(d.beneficiaries)} 人"))
+                found.append(
+                    Anomaly(
+                        r.code,
+                        r.name,
+                        "family_draws",
+                        t.rules["family_draws"],
+                        f"{d.count} 笔 / {fmt(d.amount)} 元",
+                        f"{t.family_count} 笔 / {fmt(t.family_amount)} 元",
+                        f"共济账户 {d.psn_no} {d.name}，受益人 {len(d.beneficiaries)} 人",
+                    )
+                )
     return found
 
 
-INDICATOR_LABELS = {"visit_growth": "门诊结算人次增长", "cap_share": "按限额支付占比", "family_draws": "家庭共济支取"}
+INDICATOR_LABELS = {
+    "visit_growth": "门诊结算人次增长",
+    "cap_share": "按限额支付占比",
+    "family_draws": "家庭共济支取",
+}

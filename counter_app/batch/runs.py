@@ -1,4 +1,5 @@
 """The receipt of an agency batch run (`BatchRun`), and the error a batch refuses with."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,21 +40,30 @@ class RunReport:
     finished_at: dt.datetime | None = None
 
     def as_json(self) -> dict:
-        return {"kind": self.kind, "period": self.period, "policy": self.policy, "posted": self.posted,
-                "already": self.already, "total": fmt(self.total),
-                "by_source": {k: fmt(v) for k, v in sorted(self.by_source.items())},
-                "skipped": dict(sorted(self.skipped.items()))}
+        return {
+            "kind": self.kind,
+            "period": self.period,
+            "policy": self.policy,
+            "posted": self.posted,
+            "already": self.already,
+            "total": fmt(self.total),
+            "by_source": {k: fmt(v) for k, v in sorted(self.by_source.items())},
+            "skipped": dict(sorted(self.skipped.items())),
+        }
 
     def describe(self) -> str:
-        lines = [f"{self.kind} {self.period} ({self.policy}): posted {self.posted} entries, total {fmt(self.total)}; "
-                 f"{self.already} accounts already done by an earlier run"]
+        lines = [
+            f"{self.kind} {self.period} ({self.policy}): posted {self.posted} entries, total {fmt(self.total)}; "
+            f"{self.already} accounts already done by an earlier run"
+        ]
         lines += [f"  from {source}: {fmt(amount)}" for source, amount in sorted(self.by_source.items())]
         lines += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
         return "\n".join(lines)
 
 
-def account_chunks(db: Database, query: Select, progress: Callable[[int], None] | None = None
-                   ) -> Iterator[tuple[Session, list[Row]]]:
+def account_chunks(
+    db: Database, query: Select, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[Session, list[Row]]]:
     """Walk `query` (rows starting with Account.id, ordered by it, with a LIMIT) a chunk at a time,
     each chunk in its own writing transaction with its accounts locked: BEGIN IMMEDIATE on SQLite,
     FOR UPDATE on PostgreSQL. What the caller writes for a chunk commits with it; then
@@ -77,22 +87,39 @@ def account_chunks(db: Database, query: Select, progress: Callable[[int], None] 
 def start_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) -> None:
     actor.require("batch")
     with db.transaction() as session:
-        row = BatchRun(kind=report.kind, period=report.period, policy=report.policy, started_at=at,
-                       run_by=actor.staff_no, posted=0, already=0, skipped=0, total=ZERO)
+        row = BatchRun(
+            kind=report.kind,
+            period=report.period,
+            policy=report.policy,
+            started_at=at,
+            run_by=actor.staff_no,
+            posted=0,
+            already=0,
+            skipped=0,
+            total=ZERO,
+        )
         session.add(row)
         session.flush()
         report.run_id, report.started_at = row.id, at
         record(session, actor, "batch_start", f"{report.kind} {report.period} run {row.id}", at=at)
 
 
-def audit_chunk(session: Session, actor: Actor, report: RunReport, entries: list[dict], total: Decimal,
-                at: dt.datetime) -> None:
+def audit_chunk(
+    session: Session, actor: Actor, report: RunReport, entries: list[dict], total: Decimal, at: dt.datetime
+) -> None:
     """The audit entry covering one chunk's ledger entries (as `ledger.post_batch` wrote them: hashed
     without reading them back), in the chunk's transaction."""
     if entries:
-        record(session, actor, report.kind, f"{report.period} run {report.run_id}", at=at,
-               after={"entries": len(entries), "total": fmt(total)},
-               covers={"ledger_entry": [e["id"] for e in entries]}, written={"ledger_entry": entries})
+        record(
+            session,
+            actor,
+            report.kind,
+            f"{report.period} run {report.run_id}",
+            at=at,
+            after={"entries": len(entries), "total": fmt(total)},
+            covers={"ledger_entry": [e["id"] for e in entries]},
+            written={"ledger_entry": entries},
+        )
 
 
 def finish_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) -> None:
@@ -102,8 +129,14 @@ def finish_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) -
         row.posted, row.already, row.skipped = report.posted, report.already, sum(report.skipped.values())
         row.total = report.total
         row.report_json = json.dumps(report.as_json(), ensure_ascii=False)
-        record(session, actor, "batch_finish", f"{report.kind} {report.period} run {report.run_id}", at=at,
-               after=report.as_json())
+        record(
+            session,
+            actor,
+            "batch_finish",
+            f"{report.kind} {report.period} run {report.run_id}",
+            at=at,
+            after=report.as_json(),
+        )
 
 
 def recent_runs(db: Database, limit: int = 20) -> list[BatchRun]:

@@ -5,6 +5,7 @@ the own account may pay (outside the pack's family scope), and what family accou
 (HF-4 or WH-8 (2)). The own account pays the own-only part first so the cash left is the least
 possible; then providers are drawn in binding order, each as far as its balance goes (HF-5).
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -19,9 +20,9 @@ from .policy import PolicyPack
 class Burden(msgspec.Struct, frozen=True):
     """The personal part of a claim, by who may pay it."""
 
-    total: Decimal            # psn_part_amt
+    total: Decimal  # psn_part_amt
     account_payable: Decimal  # what the own account may pay
-    family_payable: Decimal   # the part of that which family accounts may pay
+    family_payable: Decimal  # the part of that which family accounts may pay
 
 
 class FamilyDraw(msgspec.Struct, frozen=True):
@@ -38,8 +39,9 @@ class AccountPayment(msgspec.Struct, frozen=True):
     trace: tuple[tuple[str, str], ...]
 
 
-def burden(claim: Claim, pack: PolicyPack, prepay: list[Decimal], scope_total: Decimal,
-           fund: Decimal) -> Burden:
+def burden(
+    claim: Claim, pack: PolicyPack, prepay: list[Decimal], scope_total: Decimal, fund: Decimal
+) -> Burden:
     """Split the personal part by payer eligibility.
 
     The personal share of the policy-scope amount (deductible plus co-payment, `scope_total -
@@ -83,8 +85,12 @@ def _family_refusal(claim: Claim, pack: PolicyPack) -> str | None:
     rules, person = pack.family, claim.person
     if not claim.use_family_account:
         return "decision 5: the patient chose not to use family accounts"
-    if (not claim.use_own_account and person.insutype == "310" and person.psn_type != "flexible_pooling_only"
-            and person.account_balance > 0):
+    if (
+        not claim.use_own_account
+        and person.insutype == "310"
+        and person.psn_type != "flexible_pooling_only"
+        and person.account_balance > 0
+    ):
         return "HF-5: own account switched off while it has money, so no family account is drawn"
     if person.insutype not in rules.beneficiary_insutypes:
         return f"{rules.beneficiary_rule}: insutype {person.insutype} may not receive family mutual aid"
@@ -113,7 +119,9 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
     if why_not and due.account_payable:
         trace.append((why_not.split(":")[0], why_not))
     if own:
-        trace.append(("WH-26", f"own account pays {fmt(own)}, balance {fmt(balance)} -> {fmt(balance - own)}"))
+        trace.append(
+            ("WH-26", f"own account pays {fmt(own)}, balance {fmt(balance)} -> {fmt(balance - own)}")
+        )
     own_only = due.account_payable - due.family_payable
     need = min(due.family_payable, due.account_payable - own)
     draws: list[FamilyDraw] = []
@@ -123,28 +131,59 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
             trace.append((refusal.split(":")[0], refusal))
             need = ZERO
         if own_only and need:
-            trace.append((pack.family.scope_rule, f"{fmt(own_only)} is outside family scope ({pack.family.scope})"))
+            trace.append(
+                (pack.family.scope_rule, f"{fmt(own_only)} is outside family scope ({pack.family.scope})")
+            )
     for provider in claim.family if need > 0 else ():
         rules = pack.family
-        if provider.relation == "self":  # HF-2.1: one's own employee account while that enrolment is suspended
+        if (
+            provider.relation == "self"
+        ):  # HF-2.1: one's own employee account while that enrolment is suspended
             if rules.self_rule is None:
-                trace.append((rules.provider_rule, f"{provider.psn_no} (self): this policy has no self binding, skipped"))
+                trace.append(
+                    (
+                        rules.provider_rule,
+                        f"{provider.psn_no} (self): this policy has no self binding, skipped",
+                    )
+                )
                 continue
             if provider.status != "suspended" or provider.insutype not in rules.provider_insutypes:
-                trace.append((rules.self_rule, f"{provider.psn_no} (self): the own employee enrolment is "
-                                               f"{provider.status}, not suspended, skipped"))
+                trace.append(
+                    (
+                        rules.self_rule,
+                        f"{provider.psn_no} (self): the own employee enrolment is "
+                        f"{provider.status}, not suspended, skipped",
+                    )
+                )
                 continue
         elif provider.insutype not in rules.provider_insutypes:
-            trace.append((rules.provider_rule, f"{provider.psn_no} ({provider.relation}) is not an employee "
-                                               f"account holder (insutype {provider.insutype}), skipped"))
+            trace.append(
+                (
+                    rules.provider_rule,
+                    f"{provider.psn_no} ({provider.relation}) is not an employee "
+                    f"account holder (insutype {provider.insutype}), skipped",
+                )
+            )
             continue
         if provider.died_on is not None and provider.died_on <= claim.visit_date:
-            trace.append((rules.ended_rule, f"{provider.psn_no} ({provider.relation}) died on "
-                                            f"{provider.died_on.isoformat()}: the account pays nobody, skipped"))
+            trace.append(
+                (
+                    rules.ended_rule,
+                    f"{provider.psn_no} ({provider.relation}) died on "
+                    f"{provider.died_on.isoformat()}: the account pays nobody, skipped",
+                )
+            )
             continue
-        if provider.status != "normal" and provider.relation != "self":  # suspended (停保), arrears: not today
-            trace.append((rules.provider_rule, f"{provider.psn_no} ({provider.relation}) enrolment status "
-                                               f"{provider.status}, not drawable, skipped"))
+        if (
+            provider.status != "normal" and provider.relation != "self"
+        ):  # suspended (停保), arrears: not today
+            trace.append(
+                (
+                    rules.provider_rule,
+                    f"{provider.psn_no} ({provider.relation}) enrolment status "
+                    f"{provider.status}, not drawable, skipped",
+                )
+            )
             continue
         paid = min(provider.account_balance, need)
         if not paid:
@@ -152,8 +191,13 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
         left = provider.account_balance - paid
         draws.append(FamilyDraw(provider.psn_no, provider.relation, paid, left))
         rule = rules.self_rule if provider.relation == "self" else "HF-5"
-        trace.append((rule, f"{provider.relation} {provider.psn_no} pays {fmt(paid)}, "
-                            f"balance {fmt(provider.account_balance)} -> {fmt(left)}"))
+        trace.append(
+            (
+                rule,
+                f"{provider.relation} {provider.psn_no} pays {fmt(paid)}, "
+                f"balance {fmt(provider.account_balance)} -> {fmt(left)}",
+            )
+        )
         need -= paid
         if not need:
             break

@@ -5,6 +5,7 @@ either returns a `Claim` or raises `ClaimError` carrying one line per problem, e
 field (`items[2].amount: not a decimal: "12,5"`). It collects all problems instead of stopping at
 the first, so a cashier or an integrator fixes a claim in one pass.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -275,11 +276,25 @@ def _item(problems: list[str], obj: Any, path: str) -> Item:
     )
 
 
-_TOP = frozenset(("policy", "visit_date", "med_type", "institution", "prescribing_level", "location",
-                  "person", "family", "use_own_account", "use_family_account", "items"))
+_TOP = frozenset(
+    (
+        "policy",
+        "visit_date",
+        "med_type",
+        "institution",
+        "prescribing_level",
+        "location",
+        "person",
+        "family",
+        "use_own_account",
+        "use_family_account",
+        "items",
+    )
+)
 _YTD_FIELDS = frozenset(("year", "deductible_paid", "outpatient_pool_paid"))
-_PERSON_FIELDS = frozenset(("psn_no", "insutype", "psn_type", "retired_on", "status", "hospitalized",
-                            "account_balance", "ytd"))
+_PERSON_FIELDS = frozenset(
+    ("psn_no", "insutype", "psn_type", "retired_on", "status", "hospitalized", "account_balance", "ytd")
+)
 _INSTITUTION_FIELDS = frozenset(("code", "level", "kind", "designated"))
 _PROVIDER_FIELDS = frozenset(("psn_no", "relation", "insutype", "status", "account_balance", "died_on"))
 _ITEM_FIELDS = frozenset(("code", "name", "class", "amount", "prepay_ratio", "account_payable"))
@@ -295,7 +310,9 @@ def parse_claim(data: Any, packs: tuple[str, ...] | None = None) -> Claim:
     visit = f.get("visit_date", _date)
     person = _person(problems, f.obj.get("person"), visit) if "person" in f.obj else f.get("person", _text)
     institution = (
-        _institution(problems, f.obj["institution"]) if "institution" in f.obj else f.get("institution", _text)
+        _institution(problems, f.obj["institution"])
+        if "institution" in f.obj
+        else f.get("institution", _text)
     )
     family_raw = f.get("family", _list, [], [])
     if len(family_raw) > MAX_FAMILY:
@@ -335,7 +352,9 @@ def _cross_check(claim: Claim, problems: list[str]) -> None:
         for i, provider in enumerate(claim.family):
             if provider.relation == SELF:
                 if provider.psn_no != claim.person.psn_no:
-                    problems.append(f"family[{i}].relation: 'self' is the patient's own employee account, and only it")
+                    problems.append(
+                        f"family[{i}].relation: 'self' is the patient's own employee account, and only it"
+                    )
                 continue
             if provider.psn_no in seen:
                 who = "the patient" if provider.psn_no == claim.person.psn_no else "an earlier provider"
@@ -354,25 +373,50 @@ def claim_to_json(claim: Claim) -> dict[str, Any]:
         "policy": claim.policy,
         "visit_date": claim.visit_date.isoformat(),
         "med_type": claim.med_type,
-        "institution": {"code": inst.code, "level": inst.level, "kind": inst.kind, "designated": inst.designated},
+        "institution": {
+            "code": inst.code,
+            "level": inst.level,
+            "kind": inst.kind,
+            "designated": inst.designated,
+        },
         "prescribing_level": claim.prescribing_level,
         "location": claim.location,
         "person": {
-            "psn_no": p.psn_no, "insutype": p.insutype, "psn_type": p.psn_type,
-            "retired_on": p.retired_on.isoformat() if p.retired_on else None, "status": p.status,
-            "hospitalized": p.hospitalized, "account_balance": fmt(p.account_balance),
-            "ytd": {"year": p.ytd.year, "deductible_paid": fmt(p.ytd.deductible_paid),
-                    "outpatient_pool_paid": fmt(p.ytd.outpatient_pool_paid)},
+            "psn_no": p.psn_no,
+            "insutype": p.insutype,
+            "psn_type": p.psn_type,
+            "retired_on": p.retired_on.isoformat() if p.retired_on else None,
+            "status": p.status,
+            "hospitalized": p.hospitalized,
+            "account_balance": fmt(p.account_balance),
+            "ytd": {
+                "year": p.ytd.year,
+                "deductible_paid": fmt(p.ytd.deductible_paid),
+                "outpatient_pool_paid": fmt(p.ytd.outpatient_pool_paid),
+            },
         },
-        "family": [{"psn_no": f.psn_no, "relation": f.relation, "insutype": f.insutype, "status": f.status,
-                    "account_balance": fmt(f.account_balance),
-                    **({"died_on": f.died_on.isoformat()} if f.died_on else {})} for f in claim.family],
+        "family": [
+            {
+                "psn_no": f.psn_no,
+                "relation": f.relation,
+                "insutype": f.insutype,
+                "status": f.status,
+                "account_balance": fmt(f.account_balance),
+                **({"died_on": f.died_on.isoformat()} if f.died_on else {}),
+            }
+            for f in claim.family
+        ],
         "use_own_account": claim.use_own_account,
         "use_family_account": claim.use_family_account,
         "items": [
-            {"code": i.code, "name": i.name, "class": i.cls, "amount": fmt(i.amount),
-             **({"prepay_ratio": str(i.prepay_ratio)} if i.cls == "B" else {}),
-             "account_payable": i.account_payable}
+            {
+                "code": i.code,
+                "name": i.name,
+                "class": i.cls,
+                "amount": fmt(i.amount),
+                **({"prepay_ratio": str(i.prepay_ratio)} if i.cls == "B" else {}),
+                "account_payable": i.account_payable,
+            }
             for i in claim.items
         ],
     }

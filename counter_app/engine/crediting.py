@@ -14,6 +14,7 @@ Decisions where the seed is silent (rules.md asks for them to be stated):
 - An in-service month needs the person's contribution base; without one nothing is credited
   and the reason says so, rather than guessing a base.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,7 +75,7 @@ def period_label(month: dt.date) -> str:
 
 
 def parse_period(text: str) -> dt.date:
-    """"2026-05" -> 2026-05-01; anything else is a ValueError naming the text."""
+    """ "2026-05" -> 2026-05-01; anything else is a ValueError naming the text."""
     try:
         year, month = text.split("-")
         if len(year) != 4 or len(month) != 2:
@@ -93,8 +94,10 @@ def monthly_credit(pack: PolicyPack, member: Member, month: dt.date) -> Credit |
     month = month_start(month)
     period = pack.crediting_for(month)
     if period is None:
-        raise PackError(f"policy pack {pack.id}: no account crediting rules for {period_label(month)} "
-                        f"(the first period starts {pack.crediting[0].effective_from if pack.crediting else 'nowhere'})")
+        raise PackError(
+            f"policy pack {pack.id}: no account crediting rules for {period_label(month)} "
+            f"(the first period starts {pack.crediting[0].effective_from if pack.crediting else 'nowhere'})"
+        )
     if member.insutype != "310":
         return NoCredit("WH-5", "not an employee: no personal account")
     if member.psn_type == "flexible_pooling_only":
@@ -102,20 +105,29 @@ def monthly_credit(pack: PolicyPack, member: Member, month: dt.date) -> Credit |
     if member.account_opened_on >= next_month(month):
         return NoCredit("WH-5", "the account was opened after this month")
     if member.account_closed_on is not None and member.account_closed_on <= month:
-        return NoCredit("WH-10", "the account was closed (transferred or withdrawn) by the first of this month")
+        return NoCredit(
+            "WH-10", "the account was closed (transferred or withdrawn) by the first of this month"
+        )
     if member.died_on is not None and _ym(month) > _ym(member.died_on):
         return NoCredit("WH-7 (3)", "died: crediting stops from the month after death")
     if member.status not in ("normal", "arrears"):
         return NoCredit("WH-7 (4)", f"status {member.status}: crediting stopped")
-    retired = member.psn_type == "retired" and (member.retired_on is None or _ym(month) > _ym(member.retired_on))
+    retired = member.psn_type == "retired" and (
+        member.retired_on is None or _ym(month) > _ym(member.retired_on)
+    )
     if retired:
         amount = period.retiree_monthly.value
-        return Credit(amount, POOLING_FUND, f"{period.retiree_monthly.rule}, WH-21",
-                      f"退休人员定额划入 {amount}")
+        return Credit(
+            amount, POOLING_FUND, f"{period.retiree_monthly.rule}, WH-21", f"退休人员定额划入 {amount}"
+        )
     if member.status == "arrears":  # WH-7 (1) is about those who contribute: not retirees
         return NoCredit("WH-7 (1)", "contributions not paid as required (arrears)")
     if member.contribution_base is None or member.contribution_base <= 0:
         return NoCredit(period.employee_rate.rule, "no contribution base on file")
     amount = cents(member.contribution_base * period.employee_rate.value)
-    return Credit(amount, CONTRIBUTION, period.employee_rate.rule,
-                  f"缴费基数 {member.contribution_base} × {period.employee_rate.value} = {amount}")
+    return Credit(
+        amount,
+        CONTRIBUTION,
+        period.employee_rate.rule,
+        f"缴费基数 {member.contribution_base} × {period.employee_rate.value} = {amount}",
+    )

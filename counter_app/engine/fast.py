@@ -8,6 +8,7 @@ the converters built once at import. It never refuses: anything it does not acce
 only ever accept a subset of what the careful path accepts, giving the same `Claim`; the property
 test in tests/engine/test_fast_path.py holds both to that on random and mutated claims.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -160,24 +161,67 @@ def fast_claim(text: str | bytes, packs: tuple[str, ...] | None) -> Claim | None
         if packs is not None and doc.policy not in packs:
             return None
         p, inst, family, items = doc.person, doc.institution, doc.family, doc.items
-        texts = [doc.policy, inst.code, p.psn_no, *[f.psn_no for f in family],
-                 *[i.code for i in items], *[i.name for i in items]]
+        texts = [
+            doc.policy,
+            inst.code,
+            p.psn_no,
+            *[f.psn_no for f in family],
+            *[i.code for i in items],
+            *[i.name for i in items],
+        ]
         if not _texts_ok(texts):
             return None
         visit = _date(doc.visit_date)
-        ytd = Ytd(p.ytd.year, _money(p.ytd.deductible_paid), _money(p.ytd.outpatient_pool_paid)) \
-            if p.ytd is not UNSET else Ytd(visit.year)
+        ytd = (
+            Ytd(p.ytd.year, _money(p.ytd.deductible_paid), _money(p.ytd.outpatient_pool_paid))
+            if p.ytd is not UNSET
+            else Ytd(visit.year)
+        )
         claim = Claim(
-            doc.policy, visit, doc.med_type, Institution(inst.code, inst.level, inst.kind, inst.designated),
-            doc.prescribing_level, doc.location,
-            Person(p.psn_no, p.insutype, p.psn_type, _date(p.retired_on), p.status, p.hospitalized,
-                   _money(p.account_balance), ytd),
-            tuple([Provider(f.psn_no, f.relation, f.insutype, f.status, _money(f.account_balance),
-                            _date(f.died_on) if f.died_on is not None else None) for f in family]),
-            tuple([Item(i.code, i.name, i.cls, _money(i.amount),
-                        ZERO if i.prepay_ratio is UNSET and i.cls != "B" else _ratio(i), i.account_payable)
-                   for i in items]),
-            doc.use_own_account, doc.use_family_account,
+            doc.policy,
+            visit,
+            doc.med_type,
+            Institution(inst.code, inst.level, inst.kind, inst.designated),
+            doc.prescribing_level,
+            doc.location,
+            Person(
+                p.psn_no,
+                p.insutype,
+                p.psn_type,
+                _date(p.retired_on),
+                p.status,
+                p.hospitalized,
+                _money(p.account_balance),
+                ytd,
+            ),
+            tuple(
+                [
+                    Provider(
+                        f.psn_no,
+                        f.relation,
+                        f.insutype,
+                        f.status,
+                        _money(f.account_balance),
+                        _date(f.died_on) if f.died_on is not None else None,
+                    )
+                    for f in family
+                ]
+            ),
+            tuple(
+                [
+                    Item(
+                        i.code,
+                        i.name,
+                        i.cls,
+                        _money(i.amount),
+                        ZERO if i.prepay_ratio is UNSET and i.cls != "B" else _ratio(i),
+                        i.account_payable,
+                    )
+                    for i in items
+                ]
+            ),
+            doc.use_own_account,
+            doc.use_family_account,
         )
     except Exception:  # noqa: BLE001 - anything unexpected is the careful path's to name
         return None

@@ -9,6 +9,7 @@ rate in force that day (annual rate / `day_count`), rounded once, half up, to th
 
 `rates_from_mapping` validates the rates file (`resources/rates/deposit-rates.toml`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,8 +49,10 @@ class InterestRules:
             if period.effective_from <= day:
                 chosen = period
         if chosen is None:
-            raise RatesError(f"no deposit rates in force on {day} (the first period starts "
-                             f"{self.periods[0].effective_from})")
+            raise RatesError(
+                f"no deposit rates in force on {day} (the first period starts "
+                f"{self.periods[0].effective_from})"
+            )
         return chosen
 
 
@@ -71,8 +74,10 @@ class YearInterest:
     current_days_balance: Decimal
 
     def note(self, rules: InterestRules) -> str:
-        return (f"{rules.rule} 结转积数 {cents(self.carried_days_balance)} 利息 {cents(self.carried_interest)}；"
-                f"当年积数 {cents(self.current_days_balance)} 利息 {cents(self.current_interest)}")
+        return (
+            f"{rules.rule} 结转积数 {cents(self.carried_days_balance)} 利息 {cents(self.carried_interest)}；"
+            f"当年积数 {cents(self.current_days_balance)} 利息 {cents(self.current_interest)}"
+        )
 
 
 def rates_from_mapping(data: Mapping[str, Any]) -> InterestRules:
@@ -103,7 +108,7 @@ def rates_from_mapping(data: Mapping[str, Any]) -> InterestRules:
         for key in ("demand", "time_3m"):
             value = p.get(key)
             if not isinstance(value, str):
-                raise fail(f"{where}.{key}", f"rates are written as strings (\"0.0035\"), got {value!r}")
+                raise fail(f"{where}.{key}", f'rates are written as strings ("0.0035"), got {value!r}')
             try:
                 number = to_decimal(value)
             except MoneyError as exc:
@@ -121,8 +126,14 @@ def year_end(year: int) -> dt.datetime:
     return dt.datetime(year, 12, 31, 23, 59, 59)
 
 
-def year_interest(rules: InterestRules, year: int, brought_forward: Decimal,
-                  movements: Iterable[Movement], *, until: dt.date | None = None) -> YearInterest:
+def year_interest(
+    rules: InterestRules,
+    year: int,
+    brought_forward: Decimal,
+    movements: Iterable[Movement],
+    *,
+    until: dt.date | None = None,
+) -> YearInterest:
     """Interest for `year` on an account that began it with `brought_forward` and moved as given;
     with `until` (an account closed that day, WH-10), only for the days before it.
 
@@ -137,7 +148,9 @@ def year_interest(rules: InterestRules, year: int, brought_forward: Decimal,
         if not start <= m.day < end:
             raise ValueError(f"movement on {m.day} is outside {year}")
         by_day.setdefault(m.day, []).append(m)
-    breaks = sorted({start, end, *by_day, *(p.effective_from for p in rules.periods if start < p.effective_from < end)})
+    breaks = sorted(
+        {start, end, *by_day, *(p.effective_from for p in rules.periods if start < p.effective_from < end)}
+    )
     carried, current = brought_forward, ZERO
     carried_interest = current_interest = Decimal(0)
     carried_product = current_product = Decimal(0)
@@ -150,8 +163,13 @@ def year_interest(rules: InterestRules, year: int, brought_forward: Decimal,
         current_product += current * days
         carried_interest += carried * days * rate.time_3m / rules.day_count
         current_interest += current * days * rate.demand / rules.day_count
-    return YearInterest(cents(carried_interest + current_interest), carried_interest, current_interest,
-                        carried_product, current_product)
+    return YearInterest(
+        cents(carried_interest + current_interest),
+        carried_interest,
+        current_interest,
+        carried_product,
+        current_product,
+    )
 
 
 def _apply(order: str, carried: Decimal, current: Decimal, m: Movement) -> tuple[Decimal, Decimal]:

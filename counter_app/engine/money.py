@@ -3,6 +3,7 @@
 Money is yuan as `Decimal`, quantised to 0.01 with ROUND_HALF_UP wherever an amount is paid or
 shown. Nothing else in the application parses money text or rounds; everything calls in here.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,7 @@ def parse_money(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str):
         if isinstance(value, (int, float, Decimal)):
             raise MoneyError(f'money must be a JSON string like "12.50", got the number {value}')
-        raise MoneyError(f"money must be a JSON string like \"12.50\", got {type(value).__name__}")
+        raise MoneyError(f'money must be a JSON string like "12.50", got {type(value).__name__}')
     if _MONEY_TEXT.fullmatch(value):
         return cents(Decimal(value))
     if _DECIMAL_TEXT.fullmatch(value):
@@ -59,7 +60,7 @@ def parse_ratio(value: object) -> Decimal:
     if isinstance(value, (int, Decimal)) or (isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value)):
         ratio = Decimal(value)
     elif isinstance(value, float):  # only reachable if a caller parsed JSON with floats
-        raise MoneyError(f"ratio must be a decimal string like \"0.20\", got the float {value}")
+        raise MoneyError(f'ratio must be a decimal string like "0.20", got the float {value}')
     else:
         raise MoneyError(f"not a decimal: {shown(repr(value))}")
     if not ratio.is_finite() or not ZERO <= ratio <= ONE:

@@ -4,6 +4,7 @@ A pack is read from TOML by `counter_app.policies` (the only I/O); this module t
 mapping into typed, validated values. A pack that is malformed is refused as a whole with a
 `PackError` naming the key, so a wrong number can never reach a settlement.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,11 +49,15 @@ class FamilyRules:
     max_per_relation: Mapping[str, int] | None  # None: the pack's seed sets no limit
     max_total: int | None
     limits_rule: str | None
-    ended_rule: str = "HF-2.2"  # why a provider who has died, transferred out or closed the account pays nobody
+    ended_rule: str = (
+        "HF-2.2"  # why a provider who has died, transferred out or closed the account pays nobody
+    )
     proofs_required: bool = False  # must a binding carry a proof of the relation (WH-25)?
     proof_kinds: Mapping[str, tuple[str, ...]] | None = None  # relation -> proof kinds that prove it
     proofs_rule: str | None = None
-    self_rule: str | None = None  # HF-2.1: a person's own suspended employee account may pay their resident costs
+    self_rule: str | None = (
+        None  # HF-2.1: a person's own suspended employee account may pay their resident costs
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +153,7 @@ class _Reader:
     def decimal(self, key: str, low: Decimal, high: Decimal | None = None) -> Decimal:
         value = self.raw(key)
         if not isinstance(value, str):
-            raise self.fail(key, f"numbers are written as strings (\"0.55\"), got {value!r}")
+            raise self.fail(key, f'numbers are written as strings ("0.55"), got {value!r}')
         try:
             number = to_decimal(value)
         except MoneyError as exc:
@@ -273,9 +278,15 @@ def pack_from_mapping(pack_id: str, data: Mapping[str, Any]) -> PolicyPack:
     credit_periods = data.get("account_crediting", [])
     if not isinstance(credit_periods, list):
         raise r.fail("account_crediting", "expected an array of tables [[account_crediting]]")
-    crediting = tuple(sorted(
-        (_crediting(_Reader(pack_id, c, f"account_crediting[{i}]")) for i, c in enumerate(credit_periods)),
-        key=lambda c: c.effective_from))
+    crediting = tuple(
+        sorted(
+            (
+                _crediting(_Reader(pack_id, c, f"account_crediting[{i}]"))
+                for i, c in enumerate(credit_periods)
+            ),
+            key=lambda c: c.effective_from,
+        )
+    )
     pack = PolicyPack(
         id=pack_id,
         name=r.text("name"),

@@ -4,6 +4,7 @@ Follows engine-contract.md "How the money moves" and WH-14..24. `decide` returns
 and the rule ids that chose it, or the reason (with rule id) pooling does not apply; `pay` then
 computes deductible and fund payment (WH-15, WH-16, WH-18).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,12 @@ from .money import ZERO, cents, fmt
 from .policy import OutpatientPool, PolicyPack
 
 MED_TYPE_NAMES = {
-    "11": "general outpatient", "13": "emergency", "14": "outpatient chronic/special disease",
-    "21": "inpatient", "41": "pharmacy purchase", "51": "maternity outpatient",
+    "11": "general outpatient",
+    "13": "emergency",
+    "14": "outpatient chronic/special disease",
+    "21": "inpatient",
+    "41": "pharmacy purchase",
+    "51": "maternity outpatient",
     "52": "maternity inpatient",
 }
 _INPATIENT = ("21", "52")
@@ -92,13 +97,16 @@ def decide(claim: Claim, pack: PolicyPack) -> PoolDecision:
         tier_source = f"WH-23: prescribing institution level {level}"
     elif med in period.med_types:
         if inst.kind == "pharmacy":
-            return _no(f"WH-14: a pharmacy is covered only for outside prescriptions ({period.pharmacy_med_type})")
+            return _no(
+                f"WH-14: a pharmacy is covered only for outside prescriptions ({period.pharmacy_med_type})"
+            )
         if not inst.designated and med != "13":
             return _no("WH-14: not a designated institution")
         level = inst.level
         tier_source = (
             f"WH-24: internet hospital, physical institution level {level}"
-            if inst.kind == "internet" else f"level {level}"
+            if inst.kind == "internet"
+            else f"level {level}"
         )
     else:
         return _no(f"WH-14: {name} ({med}) is not general outpatient")
@@ -116,7 +124,10 @@ def _ratio(claim: Claim, period: OutpatientPool, level: int, source: str) -> tup
     where = "relocated, local ratio, " if claim.location == "relocated" else ""
     if retired:
         ratio = base + period.retiree_extra.value
-        return ratio, f"{period.retiree_extra.rule}: {where}{source}, retiree {base} + {period.retiree_extra.value} = {ratio}"
+        return (
+            ratio,
+            f"{period.retiree_extra.rule}: {where}{source}, retiree {base} + {period.retiree_extra.value} = {ratio}",
+        )
     return base, f"{period.ratio_rule}: {where}{source}, in service {base}"
 
 
@@ -132,11 +143,19 @@ def pay(decision: PoolDecision, scope_amount: Decimal, ytd: Ytd) -> PoolPayment:
     room = max(ZERO, cap.value - ytd.outpatient_pool_paid)
     fund = min(formula, room)
     trace = [
-        (deductible.rule, f"deductible {fmt(deductible.value)}, met before {fmt(ytd.deductible_paid)}, "
-                          f"met by this claim {fmt(met)}"),
+        (
+            deductible.rule,
+            f"deductible {fmt(deductible.value)}, met before {fmt(ytd.deductible_paid)}, "
+            f"met by this claim {fmt(met)}",
+        ),
         ("WH-18", f"({fmt(scope_amount)} - {fmt(met)}) x {decision.ratio} = {fmt(formula)}"),
     ]
     if fund < formula:
-        trace.append((cap.rule, f"annual cap {fmt(cap.value)}, paid before {fmt(ytd.outpatient_pool_paid)}: "
-                                f"fund pays {fmt(fund)}"))
+        trace.append(
+            (
+                cap.rule,
+                f"annual cap {fmt(cap.value)}, paid before {fmt(ytd.outpatient_pool_paid)}: "
+                f"fund pays {fmt(fund)}",
+            )
+        )
     return PoolPayment(met, fund, tuple(trace))

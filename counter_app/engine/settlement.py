@@ -4,6 +4,7 @@ No clock, no database, no files: the same claim and pack always give the same se
 returning, the contract's identities are checked to the cent; a violation is a bug in the engine
 and raises rather than letting a wrong split reach a cashier.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -18,9 +19,21 @@ from .money import ZERO, cents, fmt
 from .policy import PolicyPack
 
 # The money fields of the settlement JSON (besides mulaid[].paid/balc and ytd), in contract order.
-MONEY_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-                "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay",
-                "psn_cash_pay", "balc")
+MONEY_FIELDS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+    "balc",
+)
 
 
 class SettlementInvariantError(AssertionError):
@@ -128,7 +141,12 @@ def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> 
         elif item.cls == "B" and item.prepay_ratio:
             pre = cents(item.amount * item.prepay_ratio)  # decision 2: rounded per item
             prepay.append(pre)
-            trace.append(("WH-3", f"pre-pay of class B {item.code}: {fmt(item.amount)} x {item.prepay_ratio} = {fmt(pre)}"))
+            trace.append(
+                (
+                    "WH-3",
+                    f"pre-pay of class B {item.code}: {fmt(item.amount)} x {item.prepay_ratio} = {fmt(pre)}",
+                )
+            )
         else:
             prepay.append(ZERO)
     if class_c:
@@ -140,12 +158,18 @@ def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> 
     if centre is None:
         decision = pooling.decide(claim, pack)
         pool = pooling.pay(decision, scope, ytd)
-        applies, reason, ratio = decision.applies, decision.reason, decision.ratio if decision.applies else ZERO
+        applies, reason, ratio = (
+            decision.applies,
+            decision.reason,
+            decision.ratio if decision.applies else ZERO,
+        )
         outpatient_fund = pool.fund
     else:
         if not ZERO <= centre.fund <= scope or not ZERO <= centre.deductible <= scope - centre.fund:
-            raise ValueError(f"centre fund {fmt(centre.fund)} / deductible {fmt(centre.deductible)} do not fit "
-                             f"the policy-scope amount {fmt(scope)}")
+            raise ValueError(
+                f"centre fund {fmt(centre.fund)} / deductible {fmt(centre.deductible)} do not fit "
+                f"the policy-scope amount {fmt(scope)}"
+            )
         note = centre.note or f"fund {fmt(centre.fund)}, deductible {fmt(centre.deductible)}"
         pool = pooling.PoolPayment(centre.deductible, centre.fund, (("centre", note),))
         applies, reason, ratio, outpatient_fund = bool(centre.fund), CENTRE_REASON, centre.ratio, ZERO
@@ -181,8 +205,11 @@ def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> 
         balc=acct.own_balc,
         mulaid=acct.family,
         # the outpatient year totals (WH-15, WH-16) move only with outpatient pooling
-        ytd=Ytd(year, ytd.deductible_paid + (pool.deductible_met if centre is None else ZERO),
-                ytd.outpatient_pool_paid + outpatient_fund),
+        ytd=Ytd(
+            year,
+            ytd.deductible_paid + (pool.deductible_met if centre is None else ZERO),
+            ytd.outpatient_pool_paid + outpatient_fund,
+        ),
         pooling_applies=applies,
         pooling_reason=reason,
         trace=tuple(trace),
@@ -195,33 +222,71 @@ def check_identities(s: Settlement) -> None:
     """The contract's identities, to the cent; raises SettlementInvariantError naming the first broken.
     They are checked in one expression first (the usual case: all hold), and named only if one breaks."""
     mulaid = ZERO
-    lowest = min(s.medfee_sumamt, s.fulamt_ownpay_amt, s.preselfpay_amt, s.inscp_scp_amt, s.act_pay_dedc,
-                 s.hifp_pay, s.psn_part_amt, s.acct_pay, s.acct_mulaid_pay, s.psn_cash_pay, s.balc)
+    lowest = min(
+        s.medfee_sumamt,
+        s.fulamt_ownpay_amt,
+        s.preselfpay_amt,
+        s.inscp_scp_amt,
+        s.act_pay_dedc,
+        s.hifp_pay,
+        s.psn_part_amt,
+        s.acct_pay,
+        s.acct_mulaid_pay,
+        s.psn_cash_pay,
+        s.balc,
+    )
     for d in s.mulaid:
         mulaid += d.paid
         lowest = min(lowest, d.paid, d.balc)
-    if (s.medfee_sumamt == s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt
-            == s.fund_pay_sumamt + s.acct_pay + s.psn_cash_pay
-            and s.psn_part_amt == s.acct_pay + s.psn_cash_pay and s.acct_mulaid_pay == mulaid <= s.acct_pay
-            and lowest >= 0 and s.medfee_sumamt == cents(s.medfee_sumamt) and s.hifp_pay == cents(s.hifp_pay)
-            and s.acct_pay == cents(s.acct_pay) and s.psn_cash_pay == cents(s.psn_cash_pay)):
+    if (
+        s.medfee_sumamt
+        == s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt
+        == s.fund_pay_sumamt + s.acct_pay + s.psn_cash_pay
+        and s.psn_part_amt == s.acct_pay + s.psn_cash_pay
+        and s.acct_mulaid_pay == mulaid <= s.acct_pay
+        and lowest >= 0
+        and s.medfee_sumamt == cents(s.medfee_sumamt)
+        and s.hifp_pay == cents(s.hifp_pay)
+        and s.acct_pay == cents(s.acct_pay)
+        and s.psn_cash_pay == cents(s.psn_cash_pay)
+    ):
         return
     _name_broken_identity(s)
 
 
 def _name_broken_identity(s: Settlement) -> None:
     checks = (
-        ("medfee = C + overlimit + prepay + scope",
-         s.medfee_sumamt == s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt),
+        (
+            "medfee = C + overlimit + prepay + scope",
+            s.medfee_sumamt == s.fulamt_ownpay_amt + s.overlmt_selfpay + s.preselfpay_amt + s.inscp_scp_amt,
+        ),
         ("medfee = fund + acct + cash", s.medfee_sumamt == s.fund_pay_sumamt + s.acct_pay + s.psn_cash_pay),
         ("psn_part = acct + cash", s.psn_part_amt == s.acct_pay + s.psn_cash_pay),
         ("mulaid = sum of draws", s.acct_mulaid_pay == sum((d.paid for d in s.mulaid), ZERO)),
         ("mulaid <= acct", s.acct_mulaid_pay <= s.acct_pay),
-        ("nothing negative", min(
-            s.medfee_sumamt, s.fulamt_ownpay_amt, s.preselfpay_amt, s.inscp_scp_amt, s.act_pay_dedc,
-            s.hifp_pay, s.psn_part_amt, s.acct_pay, s.acct_mulaid_pay, s.psn_cash_pay, s.balc,
-            *(d.paid for d in s.mulaid), *(d.balc for d in s.mulaid)) >= 0),
-        ("all in cents", all(v == cents(v) for v in (s.medfee_sumamt, s.hifp_pay, s.acct_pay, s.psn_cash_pay))),
+        (
+            "nothing negative",
+            min(
+                s.medfee_sumamt,
+                s.fulamt_ownpay_amt,
+                s.preselfpay_amt,
+                s.inscp_scp_amt,
+                s.act_pay_dedc,
+                s.hifp_pay,
+                s.psn_part_amt,
+                s.acct_pay,
+                s.acct_mulaid_pay,
+                s.psn_cash_pay,
+                s.balc,
+                *(d.paid for d in s.mulaid),
+                *(d.balc for d in s.mulaid),
+            )
+            >= 0,
+        ),
+        (
+            "all in cents",
+            all(v == cents(v) for v in (s.medfee_sumamt, s.hifp_pay, s.acct_pay, s.psn_cash_pay)),
+        ),
     )
     for name, ok in checks:
         if not ok:

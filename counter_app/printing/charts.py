@@ -3,6 +3,7 @@
 The same PNG goes into the monitoring PDF and onto the supervisor's screen, so both show the
 same picture. matplotlib runs on its Agg backend: no display is needed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,8 +54,13 @@ def visits_chart(report: MonitoringReport) -> bytes:
         if not any(v for _, v in points):
             continue
         xs = [f"{m.month:02d}月" if m.month != 1 else f"{m.year}-01" for m, _ in points]
-        ax.plot(xs, [v for _, v in points], marker="o", linewidth=2.6 if code in flagged else 1.2,
-                label=short_name(names[code]) + ("（增长异常）" if code in flagged else ""))
+        ax.plot(
+            xs,
+            [v for _, v in points],
+            marker="o",
+            linewidth=2.6 if code in flagged else 1.2,
+            label=short_name(names[code]) + ("（增长异常）" if code in flagged else ""),
+        )
     ax.axvline(len(next(iter(report.history.values()))) - 1, color="grey", linestyle=":", linewidth=1)
     ax.set_title(f"门诊结算人次（{report.period} 及此前各月）", fontfamily=plt_font)
     ax.set_ylabel("人次", fontfamily=plt_font)
@@ -75,8 +81,10 @@ def indicators_chart(report: MonitoringReport) -> bytes:
     names = [short_name(r.name) for r in rows]
     growth = [float(r.growth or 0) * 100 for r in rows]  # float only for drawing
     share = [float(r.cap_share or 0) * 100 for r in rows]
-    for ax, values, limit, title in ((left, growth, t.visit_growth, "人次环比增长 %"),
-                                     (right, share, t.cap_share, "按限额支付占比 %")):
+    for ax, values, limit, title in (
+        (left, growth, t.visit_growth, "人次环比增长 %"),
+        (right, share, t.cap_share, "按限额支付占比 %"),
+    ):
         colours = ["#c0392b" if v > float(limit) * 100 else "#2e86c1" for v in values]
         ax.barh(names, values, color=colours)
         ax.axvline(float(limit) * 100, color="#c0392b", linestyle="--", linewidth=1)

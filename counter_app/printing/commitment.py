@@ -1,4 +1,5 @@
 """The provider's commitment (承诺书, HF-3) printed for signature at the binding desk."""
+
 from __future__ import annotations
 
 import io
@@ -19,7 +20,17 @@ def render(text: str) -> bytes:
     story = [Paragraph(title, st["title"]), Spacer(1, 5 * mm)]
     for n, line in enumerate(lines):
         story += [Paragraph(line, st["body"]), Spacer(1, (5 if n == 0 else 1) * mm)]
-    story += [Spacer(1, 14 * mm), Paragraph("提供人签字：＿＿＿＿＿＿＿＿　　经办人：＿＿＿＿＿＿＿＿", st["body"])]
-    SimpleDocTemplate(out, pagesize=A5, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=16 * mm,
-                      bottomMargin=14 * mm, title="承诺书").build(story)
+    story += [
+        Spacer(1, 14 * mm),
+        Paragraph("提供人签字：＿＿＿＿＿＿＿＿　　经办人：＿＿＿＿＿＿＿＿", st["body"]),
+    ]
+    SimpleDocTemplate(
+        out,
+        pagesize=A5,
+        leftMargin=14 * mm,
+        rightMargin=14 * mm,
+        topMargin=16 * mm,
+        bottomMargin=14 * mm,
+        title="承诺书",
+    ).build(story)
     return out.getvalue()

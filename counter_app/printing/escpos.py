@@ -7,6 +7,7 @@ character takes two), the settlement number as a QR code, a cut, and after a cas
 cash-drawer pulse. The printer is named in the settings as usb:VID:PID, tcp:HOST[:PORT] or
 serial:DEVICE (config.py checks the form).
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -53,24 +54,40 @@ def centred(text: str, columns: int = COLUMNS) -> str:
 
 def lines(slip: Slip) -> list[str]:
     """The slip's text lines, as printed (also what a test reads back)."""
-    out = [slip.institution, f"机构编码 {slip.institution_code}", "-" * COLUMNS,
-           f"结算单号 {slip.setl_no}", f"打印编号 {slip.slip_no}"]
+    out = [
+        slip.institution,
+        f"机构编码 {slip.institution_code}",
+        "-" * COLUMNS,
+        f"结算单号 {slip.setl_no}",
+        f"打印编号 {slip.slip_no}",
+    ]
     if slip.reverses_setl_no:
         out.append(f"原结算单号 {slip.reverses_setl_no}")
-    out += [f"时间 {slip.settled_at:%Y-%m-%d %H:%M:%S}", f"窗口 {slip.counter}  收费员 {slip.cashier}",
-            f"姓名 {slip.patient_name}  {slip.masked_certno}", f"人员编号 {slip.psn_no}  参保地 {slip.insuplc_admdvs}",
-            f"{slip.insutype} {slip.psn_type} {slip.med_type}", f"就诊ID {slip.mdtrt_id}", f"结算ID {slip.setl_id}",
-            "-" * COLUMNS]
+    out += [
+        f"时间 {slip.settled_at:%Y-%m-%d %H:%M:%S}",
+        f"窗口 {slip.counter}  收费员 {slip.cashier}",
+        f"姓名 {slip.patient_name}  {slip.masked_certno}",
+        f"人员编号 {slip.psn_no}  参保地 {slip.insuplc_admdvs}",
+        f"{slip.insutype} {slip.psn_type} {slip.med_type}",
+        f"就诊ID {slip.mdtrt_id}",
+        f"结算ID {slip.setl_id}",
+        "-" * COLUMNS,
+    ]
     for group, items, subtotal in slip.groups:
         out.append(row(group, fmt(subtotal)))
         for item in items:
-            detail = f"{item.quantity.normalize():f}×{fmt(item.price)} " if item.quantity is not None and item.price \
-                is not None else ""
+            detail = (
+                f"{item.quantity.normalize():f}×{fmt(item.price)} "
+                if item.quantity is not None and item.price is not None
+                else ""
+            )
             out.append(row(f"  {item.name}", detail + fmt(item.amount)))
     out.append("-" * COLUMNS)
     out += [row(label, fmt(amount)) for label, amount in slip.amounts]
     out.append("-" * COLUMNS)
-    out.append(row(slip.pooling_title + "（统筹基金）", fmt(dict(slip.amounts).get("统筹基金支付", Decimal(0)))))
+    out.append(
+        row(slip.pooling_title + "（统筹基金）", fmt(dict(slip.amounts).get("统筹基金支付", Decimal(0))))
+    )
     out.append(row("个人账户支付", fmt(slip.own_paid)))
     out.append(row("  本人账户余额", fmt(slip.own_balance_after)))
     out.append(row("家庭共济支付", fmt(slip.mulaid_total)))
@@ -80,13 +97,18 @@ def lines(slip: Slip) -> list[str]:
     if slip.tendered is not None:
         out.append(row("实收", fmt(slip.tendered)))
         out.append(row("找零", fmt(slip.change if slip.change is not None else Decimal(0))))
-    out += ["-" * COLUMNS, f"{slip.ytd_year} 年累计：起付线 {fmt(slip.ytd_deductible)}  门诊统筹 {fmt(slip.ytd_pooled)}",
-            slip.pooling_note, slip.policy]
+    out += [
+        "-" * COLUMNS,
+        f"{slip.ytd_year} 年累计：起付线 {fmt(slip.ytd_deductible)}  门诊统筹 {fmt(slip.ytd_pooled)}",
+        slip.pooling_note,
+        slip.policy,
+    ]
     return out
 
 
 def render(slip: Slip, printer: Any, *, open_drawer: bool) -> None:
     """Print the slip on `printer` (a python-escpos printer: Usb, Network, Serial, or Dummy in tests)."""
+
     def text(value: str) -> None:
         printer._raw(CHINESE_ON + (value + "\n").encode("gb18030") + CHINESE_OFF)
 

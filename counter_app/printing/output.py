@@ -1,4 +1,5 @@
 """Keeping every printed slip as a PDF file, and logging each print (reprints are numbered)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,15 @@ from . import pdf
 from .slip import Slip, load_slip, print_permission, record_print
 
 
-def save_pdf(db: Database, actor: Actor, setl_no: str, folder: Path, layout: str = "thermal80",
-             *, now: dt.datetime | None = None) -> tuple[Path, Slip]:
+def save_pdf(
+    db: Database,
+    actor: Actor,
+    setl_no: str,
+    folder: Path,
+    layout: str = "thermal80",
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[Path, Slip]:
     """Render the next copy of a slip to `folder/<slip_no>.pdf` and log it; returns the file and slip.
 
     The file is written whole or not at all (temporary name, then rename), and the print is

@@ -3,6 +3,7 @@
 Two layouts: an 80 mm thermal roll whose height follows the content, and A5. Long names wrap
 (wordWrap="CJK"), they never run off the roll.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,14 +42,24 @@ def _styles(base: float) -> dict[str, ParagraphStyle]:
     body = ParagraphStyle("body", fontName=font, fontSize=base, leading=base * 1.3, wordWrap="CJK")
     return {
         "body": body,
-        "title": ParagraphStyle("title", parent=body, fontSize=base * 1.4, leading=base * 1.8, alignment=TA_CENTER),
+        "title": ParagraphStyle(
+            "title", parent=body, fontSize=base * 1.4, leading=base * 1.8, alignment=TA_CENTER
+        ),
         "center": ParagraphStyle("center", parent=body, alignment=TA_CENTER),
         "right": ParagraphStyle("right", parent=body, alignment=TA_RIGHT),
         "small": ParagraphStyle("small", parent=body, fontSize=base * 0.85, leading=base * 1.1),
         "big": ParagraphStyle("big", parent=body, fontSize=base * 1.5, leading=base * 1.9),
-        "bigright": ParagraphStyle("bigright", parent=body, fontSize=base * 1.5, leading=base * 1.9, alignment=TA_RIGHT),
-        "stamp": ParagraphStyle("stamp", parent=body, fontSize=base * 1.3, leading=base * 1.7, alignment=TA_CENTER,
-                                textColor=colors.red),
+        "bigright": ParagraphStyle(
+            "bigright", parent=body, fontSize=base * 1.5, leading=base * 1.9, alignment=TA_RIGHT
+        ),
+        "stamp": ParagraphStyle(
+            "stamp",
+            parent=body,
+            fontSize=base * 1.3,
+            leading=base * 1.7,
+            alignment=TA_CENTER,
+            textColor=colors.red,
+        ),
     }
 
 
@@ -67,9 +78,17 @@ class _Rule(Flowable):
 def _rows(rows: list[tuple[str, str]], width: float, st: dict, *, left: float = 0.62) -> Table:
     data = [[Paragraph(a, st["body"]), Paragraph(b, st["right"])] for a, b in rows]
     table = Table(data, colWidths=[width * left, width * (1 - left)])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                               ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0.5),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5),
+            ]
+        )
+    )
     return table
 
 
@@ -82,9 +101,18 @@ def _grid(rows: list[tuple[str, str]], width: float, st: dict, label: float = 0.
     data = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
     col = width / 2  # labels get the room (amounts are short), so none wraps mid-word
     table = Table(data, colWidths=[col * label, col * (0.96 - label), col * label, col * (1 - label)])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                               ("RIGHTPADDING", (0, 0), (1, -1), 8), ("RIGHTPADDING", (2, 0), (-1, -1), 0),
-                               ("TOPPADDING", (0, 0), (-1, -1), 0.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (1, -1), 8),
+                ("RIGHTPADDING", (2, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5),
+            ]
+        )
+    )
     return table
 
 
@@ -99,9 +127,11 @@ def _qr(text: str, size: float) -> Drawing:
 
 def _pair(label: str, value: str, width: float, st: dict, style: str = "big") -> Table:
     """A label and its amount on one line, the amount right-aligned like every other."""
-    return Table([[Paragraph(label, st[style]), Paragraph(value, st[style + "right" if style == "big" else "right"])]],
-                 colWidths=[width * 0.5, width * 0.5],
-                 style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+    return Table(
+        [[Paragraph(label, st[style]), Paragraph(value, st[style + "right" if style == "big" else "right"])]],
+        colWidths=[width * 0.5, width * 0.5],
+        style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)],
+    )
 
 
 def _item(i: object) -> str:
@@ -115,24 +145,44 @@ def _item(i: object) -> str:
 def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
     st = _styles(base)
     m = fmt
-    pairs = (lambda rows, **kw: _grid(rows, width, st)) if wide else (lambda rows, **kw: _rows(rows, width, st, **kw))
-    story: list = [Paragraph(slip.institution, st["center"]),
-                   Paragraph(f"机构编码 {slip.institution_code}", st["center"]), Paragraph(slip.title, st["title"])]
+    pairs = (
+        (lambda rows, **kw: _grid(rows, width, st))
+        if wide
+        else (lambda rows, **kw: _rows(rows, width, st, **kw))
+    )
+    story: list = [
+        Paragraph(slip.institution, st["center"]),
+        Paragraph(f"机构编码 {slip.institution_code}", st["center"]),
+        Paragraph(slip.title, st["title"]),
+    ]
     for mark in slip.marks:
         story.append(Paragraph(f"【{mark}】", st["stamp"]))
-    ids = [("结算单号", slip.setl_no), ("票据号", slip.slip_no), ("就诊ID", slip.mdtrt_id), ("结算ID", slip.setl_id),
-           ("人员编号", slip.psn_no)]
+    ids = [
+        ("结算单号", slip.setl_no),
+        ("票据号", slip.slip_no),
+        ("就诊ID", slip.mdtrt_id),
+        ("结算ID", slip.setl_id),
+        ("人员编号", slip.psn_no),
+    ]
     head = [("窗口", slip.counter), ("收费员", slip.cashier)]
     if slip.reverses_setl_no:
         ids.append(("原结算单号", slip.reverses_setl_no))
     if slip.approver:
         head.append(("审批", slip.approver))
     head += [("姓名", slip.patient_name), ("人员类别", slip.psn_type), ("医疗类别", slip.med_type)]
-    whole = [("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"), ("身份证号", slip.masked_certno),
-             ("险种", slip.insutype), ("参保地", slip.insuplc_admdvs)]
+    whole = [
+        ("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"),
+        ("身份证号", slip.masked_certno),
+        ("险种", slip.insutype),
+        ("参保地", slip.insuplc_admdvs),
+    ]
     if wide:  # the two long numbers get whole rows; the rest pairs up, values given the room
-        story += [_Rule(width), _rows(ids[:2], width, st, left=0.3),
-                  _grid(ids[2:] + whole + head, width, st, label=0.3), _Rule(width)]
+        story += [
+            _Rule(width),
+            _rows(ids[:2], width, st, left=0.3),
+            _grid(ids[2:] + whole + head, width, st, label=0.3),
+            _Rule(width),
+        ]
     else:
         story += [_Rule(width), _rows(ids + head + whole, width, st, left=0.3), _Rule(width)]
     for name, items, subtotal in slip.groups:
@@ -145,8 +195,11 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
     story.append(pairs(pay))
     story.append(_pair("家庭共济支付", m(slip.mulaid_total), width, st, "big" if slip.providers else "body"))
     if slip.providers:
-        story.append(_rows([(f"{p.masked_name}（{p.relation}）共济账户", m(p.paid)) for p in slip.providers],
-                           width, st))
+        story.append(
+            _rows(
+                [(f"{p.masked_name}（{p.relation}）共济账户", m(p.paid)) for p in slip.providers], width, st
+            )
+        )
     story.append(_Rule(width))
     story.append(_pair("现金支付", m(slip.cash), width, st))
     drawer = [("支付方式", slip.tender)]
@@ -155,17 +208,30 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
     story.append(_rows(drawer, width, st, left=0.5))
     story.append(_Rule(width))
     if slip.deductible is not None:
-        ytd = [(f"{slip.ytd_year}年累计起付线", f"{m(slip.ytd_deductible)} / {m(slip.deductible)}"),
-               (f"{slip.ytd_year}年门诊统筹累计", f"{m(slip.ytd_pooled)} / {m(slip.annual_cap)}")]
+        ytd = [
+            (f"{slip.ytd_year}年累计起付线", f"{m(slip.ytd_deductible)} / {m(slip.deductible)}"),
+            (f"{slip.ytd_year}年门诊统筹累计", f"{m(slip.ytd_pooled)} / {m(slip.annual_cap)}"),
+        ]
         story.append(_rows(ytd, width, st, left=0.5))
-    notes = [Paragraph(f"{slip.pooling_title}：{slip.pooling_note}", st["small"]),
-             Paragraph(f"政策：{slip.policy}", st["small"])]
+    notes = [
+        Paragraph(f"{slip.pooling_title}：{slip.pooling_note}", st["small"]),
+        Paragraph(f"政策：{slip.policy}", st["small"]),
+    ]
     keep = Paragraph("请妥善保管，退费凭此单办理", st["center"])
     if wide:  # A5: the QR code beside the notes, so the sheet stays one page
         qr = _qr(slip.qr_text, 20 * mm)
-        story.append(Table([[[*notes, Spacer(1, 2 * mm), keep], qr]], colWidths=[width - 24 * mm, 24 * mm],
-                           style=[("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                  ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("ALIGN", (1, 0), (1, 0), "RIGHT")]))
+        story.append(
+            Table(
+                [[[*notes, Spacer(1, 2 * mm), keep], qr]],
+                colWidths=[width - 24 * mm, 24 * mm],
+                style=[
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+                ],
+            )
+        )
         return story
     story += [*notes, Spacer(1, 2 * mm)]
     qr = _qr(slip.qr_text, min(28 * mm, width * 0.4))
@@ -185,8 +251,16 @@ def render(slip: Slip, layout: str = "thermal80") -> bytes:
     if layout == "a5":
         margin = 12 * mm
         width = A5[0] - 2 * margin - 2 * FRAME_PADDING
-        doc = SimpleDocTemplate(out, pagesize=A5, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                                bottomMargin=margin, title=slip.title, author=slip.institution)
+        doc = SimpleDocTemplate(
+            out,
+            pagesize=A5,
+            leftMargin=margin,
+            rightMargin=margin,
+            topMargin=margin,
+            bottomMargin=margin,
+            title=slip.title,
+            author=slip.institution,
+        )
         doc.build(_story(slip, width, 8.5, wide=True))
         return out.getvalue()
     paper, margin = 80 * mm, 2 * mm
@@ -194,15 +268,28 @@ def render(slip: Slip, layout: str = "thermal80") -> bytes:
     story = _story(slip, width, 8)
     height = sum(f.wrap(width, 100_000)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in story)
     page = (paper, height + 2 * margin + 2 * FRAME_PADDING + 2 * mm)  # the roll is cut where the content ends
-    doc = SimpleDocTemplate(out, pagesize=page, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                            bottomMargin=margin, title=slip.title, author=slip.institution)
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=page,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=slip.title,
+        author=slip.institution,
+    )
     doc.build(story)  # the measured flowables themselves: wrapping again is allowed
     return out.getvalue()
 
 
 def amounts_shown(slip: Slip) -> list[Decimal]:
     """Every amount the slip prints, for tests that read the PDF back."""
-    values = [v for _, v in slip.amounts] + [slip.own_paid, slip.own_balance_after, slip.mulaid_total, slip.cash]
+    values = [v for _, v in slip.amounts] + [
+        slip.own_paid,
+        slip.own_balance_after,
+        slip.mulaid_total,
+        slip.cash,
+    ]
     values += [v for v in (slip.tendered, slip.change) if v is not None]
     values += [p.paid for p in slip.providers]
     values += [i.amount for _, items, _ in slip.groups for i in items]

@@ -4,6 +4,7 @@
 (`pdf.py`) and the Qt printer renderer (`ui/slip_printer.py`) both draw the same `Slip`, so a slip
 printed on paper and the PDF kept on disk never disagree.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -103,10 +104,19 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         result = json.loads(row.result_json)
         reverses = s.get(Settlement, row.reverses_id).setl_no if row.reverses_id else None
         if copy is None:
-            copy = (s.scalar(select(func.max(SlipPrint.copy)).where(SlipPrint.settlement_id == row.id)) or 0) + 1
-        provider_names = dict(s.execute(select(Person.psn_no, Person.name).where(
-            Person.psn_no.in_([m["psn_no"] for m in result["mulaid"]]))).all())
-        approver_name = s.scalar(select(Staff.name).where(Staff.staff_no == row.approver)) if row.approver else None
+            copy = (
+                s.scalar(select(func.max(SlipPrint.copy)).where(SlipPrint.settlement_id == row.id)) or 0
+            ) + 1
+        provider_names = dict(
+            s.execute(
+                select(Person.psn_no, Person.name).where(
+                    Person.psn_no.in_([m["psn_no"] for m in result["mulaid"]])
+                )
+            ).all()
+        )
+        approver_name = (
+            s.scalar(select(Staff.name).where(Staff.staff_no == row.approver)) if row.approver else None
+        )
         cashier_name = s.scalar(select(Staff.name).where(Staff.staff_no == row.cashier)) or row.cashier
         inst = row.institution
         mdtrt_id, setl_id = _centre_ids(s, row)
@@ -117,10 +127,18 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
     for n, item in enumerate(claim["items"]):
         line = lines[n] if n < len(lines) and lines[n]["code"] == item["code"] else None
         by_class.setdefault(item["class"], []).append(
-            SlipItem(item["code"], item["name"], _sign(kind, Decimal(item["amount"])),
-                     Decimal(line["cnt"]) if line else None, Decimal(line["pric"]) if line else None))
-    groups = tuple((labels.CLASS[c], tuple(items), sum((i.amount for i in items), ZERO))
-                   for c, items in sorted(by_class.items()))
+            SlipItem(
+                item["code"],
+                item["name"],
+                _sign(kind, Decimal(item["amount"])),
+                Decimal(line["cnt"]) if line else None,
+                Decimal(line["pric"]) if line else None,
+            )
+        )
+    groups = tuple(
+        (labels.CLASS[c], tuple(items), sum((i.amount for i in items), ZERO))
+        for c, items in sorted(by_class.items())
+    )
     copay = money["inscp_scp_amt"] - money["act_pay_dedc"] - money["hifp_pay"]
     amounts = (
         ("医疗费总额", money["medfee_sumamt"]),
@@ -134,13 +152,24 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         ("个人负担", money["psn_part_amt"]),
     )
     providers = tuple(
-        SlipProvider(labels.mask_name(provider_names.get(m["psn_no"], m["psn_no"])), labels.RELATION[m["relation"]],
-                     Decimal(m["paid"]), Decimal(m["balc"]))
-        for m in result["mulaid"])
-    elsewhere = row.policy.startswith(ELSEWHERE_POLICY)  # settled by the centre, under the patient's region's policy
+        SlipProvider(
+            labels.mask_name(provider_names.get(m["psn_no"], m["psn_no"])),
+            labels.RELATION[m["relation"]],
+            Decimal(m["paid"]),
+            Decimal(m["balc"]),
+        )
+        for m in result["mulaid"]
+    )
+    elsewhere = row.policy.startswith(
+        ELSEWHERE_POLICY
+    )  # settled by the centre, under the patient's region's policy
     pack = None if elsewhere else load_pack(row.policy)
     period = pack.pool_for(row.visit_date) if pack is not None and person.insutype == "310" else None  # WH-2
-    marks = (("退费",) if kind == "refund" else ()) + (("异地",) if elsewhere else ()) + (("补打",) if copy > 1 else ())
+    marks = (
+        (("退费",) if kind == "refund" else ())
+        + (("异地",) if elsewhere else ())
+        + (("补打",) if copy > 1 else ())
+    )
     ytd = result["ytd"]
     return Slip(
         title="医疗保险结算单" + ("（退费）" if kind == "refund" else ""),
@@ -178,8 +207,10 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         ytd_pooled=Decimal(ytd["outpatient_pool_paid"]),
         deductible=period.deductible.value if period else None,
         annual_cap=period.annual_cap.value if period else None,
-        policy=(pack.short_name or pack.name) if pack is not None else  # the patient's copy: no draft wording
-        f"异地就医：参保地 {row.policy.removeprefix(ELSEWHERE_POLICY)} 政策，医保中心结算",
+        policy=(pack.short_name or pack.name)
+        if pack is not None
+        # the patient's copy: no draft wording
+        else f"异地就医：参保地 {row.policy.removeprefix(ELSEWHERE_POLICY)} 政策，医保中心结算",
         pooling_note=labels.pooling_reason(result["pooling"]["reason"], result["pooling"]["applies"]),
         pooling_title=labels.pooling_title(result["pooling"]["reason"]),
         qr_text=row.setl_no,
@@ -194,9 +225,13 @@ def _centre_ids(session, row: Settlement) -> tuple[str, str]:
     result = session.scalar(select(CentreResult).where(CentreResult.settlement_id == row.id))
     if result is not None:
         return result.mdtrt_id or AWAITING, result.setl_id or AWAITING
-    answer = session.scalar(select(Outbox.response).where(
-        Outbox.settlement_id == row.id, Outbox.status == "sent",
-        Outbox.infno.in_(("2207", "2102", "2208", "2103"))))
+    answer = session.scalar(
+        select(Outbox.response).where(
+            Outbox.settlement_id == row.id,
+            Outbox.status == "sent",
+            Outbox.infno.in_(("2207", "2102", "2208", "2103")),
+        )
+    )
     info = (json.loads(answer).get("output") or {}).get("setlinfo") or {} if answer else {}
     return str(info.get("mdtrt_id") or AWAITING), str(info.get("setl_id") or AWAITING)
 
@@ -206,8 +241,9 @@ def print_permission(copy: int) -> str:
     return "print" if copy == 1 else "reprint"
 
 
-def record_print(db: Database, actor: Actor, setl_no: str, copy: int, target: str,
-                 *, now: dt.datetime | None = None) -> None:
+def record_print(
+    db: Database, actor: Actor, setl_no: str, copy: int, target: str, *, now: dt.datetime | None = None
+) -> None:
     """Log a print after it succeeded; a failed print logs nothing, so the next is not a reprint."""
     actor.require(print_permission(copy))
     at = now or dt.datetime.now()
@@ -215,6 +251,15 @@ def record_print(db: Database, actor: Actor, setl_no: str, copy: int, target: st
         settlement_id = s.scalar(select(Settlement.id).where(Settlement.setl_no == setl_no))
         if settlement_id is None:
             raise NotFound(f"没有结算单号 {setl_no}")
-        s.add(SlipPrint(settlement_id=settlement_id, copy=copy, printed_at=at, printed_by=actor.staff_no,
-                        target=target[:100]))
-        record(s, actor, print_permission(copy), f"{setl_no}-{copy:02d}", at=at, after={"target": target[:100]})
+        s.add(
+            SlipPrint(
+                settlement_id=settlement_id,
+                copy=copy,
+                printed_at=at,
+                printed_by=actor.staff_no,
+                target=target[:100],
+            )
+        )
+        record(
+            s, actor, print_permission(copy), f"{setl_no}-{copy:02d}", at=at, after={"target": target[:100]}
+        )

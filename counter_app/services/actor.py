@@ -6,6 +6,7 @@ would not. Only sign-in (services/staff.py) makes an Actor: the constructor want
 module holds. The role → permission table is data (resources/roles/roles.toml), read here once
 and used by the services and by the window alike.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,5 +1,6 @@
 """What the services write to the audit chain (store/audit.py): one entry per action, in the
 action's own transaction, naming the actor, the counter and the amounts before and after."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,15 +13,35 @@ from ..store import audit as chain
 from .actor import Actor
 
 
-def record(session: Session, who: Actor | tuple[str, str], action: str, obj: str, *, at: dt.datetime,
-           before: Any = None, after: Any = None, covers: dict[str, Iterable[Any]] | None = None,
-           written: dict[str, list[dict[str, Any]]] | None = None,
-           head: tuple[int | None, str | None] | None = None) -> chain.Appended:
+def record(
+    session: Session,
+    who: Actor | tuple[str, str],
+    action: str,
+    obj: str,
+    *,
+    at: dt.datetime,
+    before: Any = None,
+    after: Any = None,
+    covers: dict[str, Iterable[Any]] | None = None,
+    written: dict[str, list[dict[str, Any]]] | None = None,
+    head: tuple[int | None, str | None] | None = None,
+) -> chain.Appended:
     """Append the entry; `who` is the actor, or (staff number as typed, counter) for a failed sign-in.
     `covers` lists, per table, the rows the action wrote: ORM objects (flushed here first, so they
     have their ids) or ids; `written` and `head` as in `store.audit.append`."""
     staff_no, counter = (who.staff_no, who.counter) if isinstance(who, Actor) else who
     session.flush()
     ids = {table: [getattr(row, "id", row) for row in rows] for table, rows in (covers or {}).items()}
-    return chain.append(session, at=at, staff_no=staff_no, counter=counter, action=action, obj=obj,
-                        before=before, after=after, covers=ids, written=written, head=head)
+    return chain.append(
+        session,
+        at=at,
+        staff_no=staff_no,
+        counter=counter,
+        action=action,
+        obj=obj,
+        before=before,
+        after=after,
+        covers=ids,
+        written=written,
+        head=head,
+    )

@@ -7,6 +7,7 @@ the backup's audit chain and that every balance equals its ledger before touchin
 the current file beside it, and then copies the backup in. PostgreSQL is backed up by the
 hospital's own means (pg_dump or replication; README, "Install on a counter PC").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,10 @@ class Checked:
 
 def _sqlite_path(db: Database) -> Path:
     if not db.is_sqlite or not db.url.database or db.url.database == ":memory:":
-        raise DatabaseError(f"{db.describe()} is not a SQLite file: back up PostgreSQL with pg_dump or "
-                            "the hospital's replication")
+        raise DatabaseError(
+            f"{db.describe()} is not a SQLite file: back up PostgreSQL with pg_dump or "
+            "the hospital's replication"
+        )
     return Path(db.url.database)
 
 
@@ -127,11 +130,15 @@ def check(path: Path) -> Checked:
         problems: list[str] = []
         revision = db._stored_revision()
         if revision != newest_revision():
-            problems.append(f"schema revision {revision}, this version of the application needs {newest_revision()}")
+            problems.append(
+                f"schema revision {revision}, this version of the application needs {newest_revision()}"
+            )
         with db.sessions() as session:
             problems += [f"audit: {p.what}" for p in audit.verify(session)]
-            problems += [f"account {i}: balance {cached} but ledger {total}"
-                         for i, cached, total in mismatched_accounts(session)]
+            problems += [
+                f"account {i}: balance {cached} but ledger {total}"
+                for i, cached, total in mismatched_accounts(session)
+            ]
             entries = (audit.head(session) or (0, ""))[0]
             accounts = session.scalar(select(func.count()).select_from(Account))
     finally:
@@ -147,12 +154,15 @@ def restore(backup_file: Path, db_url: str, *, now: dt.datetime | None = None) -
     target = _sqlite_path(target_db)
     target_db.dispose()
     if in_use(target):
-        raise DatabaseError(f"{target} is open in a running counter: close every counter (and `sync`) "
-                            "using it, then restore")
+        raise DatabaseError(
+            f"{target} is open in a running counter: close every counter (and `sync`) using it, then restore"
+        )
     checked = check(backup_file)
     if checked.problems:
-        raise DatabaseError(f"{backup_file} does not check out; nothing was restored:\n  "
-                            + "\n  ".join(checked.problems[:20]))
+        raise DatabaseError(
+            f"{backup_file} does not check out; nothing was restored:\n  "
+            + "\n  ".join(checked.problems[:20])
+        )
     kept = None
     at = now or dt.datetime.now()
     if target.exists():
@@ -161,6 +171,11 @@ def restore(backup_file: Path, db_url: str, *, now: dt.datetime | None = None) -
             src.backup(dst)  # the current data, kept whole (its WAL included)
     with closing(sqlite3.connect(backup_file)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
-    log.warning("restored %s over %s (%d audit entries checked); the replaced file is kept as %s",
-                backup_file, target, checked.audit_entries, kept)
+    log.warning(
+        "restored %s over %s (%d audit entries checked); the replaced file is kept as %s",
+        backup_file,
+        target,
+        checked.audit_entries,
+        kept,
+    )
     return checked, kept

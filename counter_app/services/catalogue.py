@@ -1,4 +1,5 @@
 """Catalogue search as the cashier types: by code prefix, pinyin initials or part of the name."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,12 +32,24 @@ def search(session: Session, text: str, limit: int = 30) -> list[CatalogueEntry]
         return []  # nothing in the catalogue looks like a paste gone wrong; the window says "no match"
     upper = text.upper()
     like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rank = case((CatalogueItem.code.like(f"{upper}%", escape="\\"), 0),
-                (CatalogueItem.pinyin.like(f"{upper}%", escape="\\"), 1), else_=2)
+    rank = case(
+        (CatalogueItem.code.like(f"{upper}%", escape="\\"), 0),
+        (CatalogueItem.pinyin.like(f"{upper}%", escape="\\"), 1),
+        else_=2,
+    )
     rows = session.scalars(
         select(CatalogueItem)
-        .where(or_(CatalogueItem.code.like(f"{upper}%", escape="\\"),
-                   CatalogueItem.pinyin.like(f"{upper}%", escape="\\"),
-                   CatalogueItem.name.like(f"%{like}%", escape="\\")))
-        .order_by(rank, CatalogueItem.code).limit(limit))
-    return [CatalogueEntry(c.code, c.name, c.cls, c.price, c.unit, c.prepay_ratio, c.account_payable) for c in rows]
+        .where(
+            or_(
+                CatalogueItem.code.like(f"{upper}%", escape="\\"),
+                CatalogueItem.pinyin.like(f"{upper}%", escape="\\"),
+                CatalogueItem.name.like(f"%{like}%", escape="\\"),
+            )
+        )
+        .order_by(rank, CatalogueItem.code)
+        .limit(limit)
+    )
+    return [
+        CatalogueEntry(c.code, c.name, c.cls, c.price, c.unit, c.prepay_ratio, c.account_payable)
+        for c in rows
+    ]

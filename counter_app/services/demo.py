@@ -5,6 +5,7 @@ retirees (some who retired this year), flexible workers in both modes, people in
 year-to-date history. Seeded, so the same command gives the same people. Rows are written in
 bulk, in one transaction.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,30 +46,76 @@ INSTITUTIONS = (
 )
 DEMO_INSTITUTION = INSTITUTIONS[0][0]
 DEMO_PASSWORD = "1234"
-STAFF = (("c001", "张晓燕", "outpatient_cashier"), ("z001", "刘洋", "inpatient_cashier"),
-         ("p001", "陈静", "pharmacy_clerk"), ("s001", "王建华", "supervisor"), ("j001", "赵敏", "agency_clerk"))
+STAFF = (
+    ("c001", "张晓燕", "outpatient_cashier"),
+    ("z001", "刘洋", "inpatient_cashier"),
+    ("p001", "陈静", "pharmacy_clerk"),
+    ("s001", "王建华", "supervisor"),
+    ("j001", "赵敏", "agency_clerk"),
+)
 
 # (name, pinyin initials) parts, so search by initials works without a pinyin library.
-DRUGS = [("阿莫西林", "AMXL"), ("头孢克肟", "TBKW"), ("布洛芬", "BLF"), ("对乙酰氨基酚", "DYXAJF"),
-         ("二甲双胍", "EJSG"), ("硝苯地平", "XBDP"), ("氨氯地平", "ALDP"), ("阿托伐他汀", "ATFTT"),
-         ("奥美拉唑", "AMLZ"), ("蒙脱石", "MTS"), ("氯雷他定", "LLTD"), ("左氧氟沙星", "ZYFSX"),
-         ("阿司匹林", "ASPL"), ("厄贝沙坦", "EBST"), ("美托洛尔", "MTLE"), ("格列齐特", "GLQT"),
-         ("甲钴胺", "JGA"), ("维生素C", "WSSC"), ("复方甘草", "FFGC"), ("板蓝根", "BLG"),
-         ("连花清瘟", "LHQW"), ("藿香正气", "HXZQ"), ("六味地黄", "LWDH"), ("银翘解毒", "YQJD"),
-         ("孟鲁司特", "MLST"), ("沙丁胺醇", "SDAC"), ("泮托拉唑", "PTLZ"), ("瑞舒伐他汀", "RSFTT"),
-         ("替米沙坦", "TMST"), ("缬沙坦", "XST")]
+DRUGS = [
+    ("阿莫西林", "AMXL"),
+    ("头孢克肟", "TBKW"),
+    ("布洛芬", "BLF"),
+    ("对乙酰氨基酚", "DYXAJF"),
+    ("二甲双胍", "EJSG"),
+    ("硝苯地平", "XBDP"),
+    ("氨氯地平", "ALDP"),
+    ("阿托伐他汀", "ATFTT"),
+    ("奥美拉唑", "AMLZ"),
+    ("蒙脱石", "MTS"),
+    ("氯雷他定", "LLTD"),
+    ("左氧氟沙星", "ZYFSX"),
+    ("阿司匹林", "ASPL"),
+    ("厄贝沙坦", "EBST"),
+    ("美托洛尔", "MTLE"),
+    ("格列齐特", "GLQT"),
+    ("甲钴胺", "JGA"),
+    ("维生素C", "WSSC"),
+    ("复方甘草", "FFGC"),
+    ("板蓝根", "BLG"),
+    ("连花清瘟", "LHQW"),
+    ("藿香正气", "HXZQ"),
+    ("六味地黄", "LWDH"),
+    ("银翘解毒", "YQJD"),
+    ("孟鲁司特", "MLST"),
+    ("沙丁胺醇", "SDAC"),
+    ("泮托拉唑", "PTLZ"),
+    ("瑞舒伐他汀", "RSFTT"),
+    ("替米沙坦", "TMST"),
+    ("缬沙坦", "XST"),
+]
 FORMS = [("片", "P"), ("胶囊", "JN"), ("颗粒", "KL"), ("缓释片", "HSP"), ("口服液", "KFY"), ("注射液", "ZSY")]
-SERVICES = [("普通门诊诊查费", "PTMZZCF", "A", "12.00"), ("专家门诊诊查费", "ZJMZZCF", "A", "30.00"),
-            ("血常规", "XCG", "A", "20.00"), ("尿常规", "NCG", "A", "10.00"), ("肝功能", "GGN", "A", "60.00"),
-            ("肾功能", "SGN", "A", "45.00"), ("血脂四项", "XZSX", "A", "48.00"), ("心电图", "XDT", "A", "25.00"),
-            ("胸部X线摄影", "XBXXSY", "B", "80.00"), ("腹部彩超", "FBCC", "B", "160.00"),
-            ("头颅CT", "TLCT", "B", "260.00"), ("核磁共振", "HCGZ", "B", "600.00"),
-            ("静脉输液", "JMSY", "A", "8.00"), ("雾化吸入", "WHXR", "A", "15.00"),
-            ("针灸", "ZJ", "B", "35.00"), ("推拿", "TN", "B", "40.00"),
-            ("体检套餐（公共卫生）", "TJTC", "C", "300.00"), ("美容咨询", "MRZX", "C", "200.00")]
-MATERIALS = [("一次性注射器", "YCXZSQ", "A", "0.80"), ("医用纱布", "YYSB", "A", "2.50"),
-             ("医用胶带", "YYJD", "A", "3.00"), ("血糖试纸", "XTSZ", "B", "45.00"),
-             ("弹力绷带", "TLBD", "B", "18.00"), ("留置针", "LZZ", "B", "25.00")]
+SERVICES = [
+    ("普通门诊诊查费", "PTMZZCF", "A", "12.00"),
+    ("专家门诊诊查费", "ZJMZZCF", "A", "30.00"),
+    ("血常规", "XCG", "A", "20.00"),
+    ("尿常规", "NCG", "A", "10.00"),
+    ("肝功能", "GGN", "A", "60.00"),
+    ("肾功能", "SGN", "A", "45.00"),
+    ("血脂四项", "XZSX", "A", "48.00"),
+    ("心电图", "XDT", "A", "25.00"),
+    ("胸部X线摄影", "XBXXSY", "B", "80.00"),
+    ("腹部彩超", "FBCC", "B", "160.00"),
+    ("头颅CT", "TLCT", "B", "260.00"),
+    ("核磁共振", "HCGZ", "B", "600.00"),
+    ("静脉输液", "JMSY", "A", "8.00"),
+    ("雾化吸入", "WHXR", "A", "15.00"),
+    ("针灸", "ZJ", "B", "35.00"),
+    ("推拿", "TN", "B", "40.00"),
+    ("体检套餐（公共卫生）", "TJTC", "C", "300.00"),
+    ("美容咨询", "MRZX", "C", "200.00"),
+]
+MATERIALS = [
+    ("一次性注射器", "YCXZSQ", "A", "0.80"),
+    ("医用纱布", "YYSB", "A", "2.50"),
+    ("医用胶带", "YYJD", "A", "3.00"),
+    ("血糖试纸", "XTSZ", "B", "45.00"),
+    ("弹力绷带", "TLBD", "B", "18.00"),
+    ("留置针", "LZZ", "B", "25.00"),
+]
 
 
 def _name(rng: random.Random) -> str:
@@ -79,22 +126,70 @@ def catalogue_rows(rng: random.Random) -> list[dict]:
     rows = []
     for d, (drug, di) in enumerate(DRUGS):
         for f, (form, fi) in enumerate(FORMS):
-            for s, strength in enumerate(("0.1g", "0.25g", "0.5g", "5mg", "10mg", "20mg", "50mg", "100mg",
-                                          "10ml", "100ml", "0.2g", "1g", "25mg", "40mg", "75mg", "150mg")):
+            for s, strength in enumerate(
+                (
+                    "0.1g",
+                    "0.25g",
+                    "0.5g",
+                    "5mg",
+                    "10mg",
+                    "20mg",
+                    "50mg",
+                    "100mg",
+                    "10ml",
+                    "100ml",
+                    "0.2g",
+                    "1g",
+                    "25mg",
+                    "40mg",
+                    "75mg",
+                    "150mg",
+                )
+            ):
                 cls = rng.choice("AAABBC")
-                rows.append(dict(
-                    code=f"XD{d:03d}{f:02d}{s:02d}", name=f"{drug}{form} {strength}", pinyin=di + fi, kind="drug",
-                    cls=cls, prepay_ratio=Decimal(rng.choice(("0.10", "0.15", "0.20"))) if cls == "B" else Decimal(0),
-                    price=Decimal(rng.randint(150, 25000)) / 100, unit=form[-1] if form != "口服液" else "支",
-                    account_payable=True))
+                rows.append(
+                    dict(
+                        code=f"XD{d:03d}{f:02d}{s:02d}",
+                        name=f"{drug}{form} {strength}",
+                        pinyin=di + fi,
+                        kind="drug",
+                        cls=cls,
+                        prepay_ratio=Decimal(rng.choice(("0.10", "0.15", "0.20")))
+                        if cls == "B"
+                        else Decimal(0),
+                        price=Decimal(rng.randint(150, 25000)) / 100,
+                        unit=form[-1] if form != "口服液" else "支",
+                        account_payable=True,
+                    )
+                )
     for n, (name, initials, cls, price) in enumerate(SERVICES):
-        rows.append(dict(code=f"FW{n:05d}", name=name, pinyin=initials, kind="service", cls=cls,
-                         prepay_ratio=Decimal("0.10") if cls == "B" else Decimal(0), price=Decimal(price), unit="次",
-                         account_payable=not name.endswith(("（公共卫生）", "咨询"))))  # WH-9
+        rows.append(
+            dict(
+                code=f"FW{n:05d}",
+                name=name,
+                pinyin=initials,
+                kind="service",
+                cls=cls,
+                prepay_ratio=Decimal("0.10") if cls == "B" else Decimal(0),
+                price=Decimal(price),
+                unit="次",
+                account_payable=not name.endswith(("（公共卫生）", "咨询")),
+            )
+        )  # WH-9
     for n, (name, initials, cls, price) in enumerate(MATERIALS):
-        rows.append(dict(code=f"CL{n:05d}", name=name, pinyin=initials, kind="material", cls=cls,
-                         prepay_ratio=Decimal("0.20") if cls == "B" else Decimal(0), price=Decimal(price), unit="个",
-                         account_payable=True))
+        rows.append(
+            dict(
+                code=f"CL{n:05d}",
+                name=name,
+                pinyin=initials,
+                kind="material",
+                cls=cls,
+                prepay_ratio=Decimal("0.20") if cls == "B" else Decimal(0),
+                price=Decimal(price),
+                unit="个",
+                account_payable=True,
+            )
+        )
     return rows
 
 
@@ -111,51 +206,114 @@ class _People:
         self.bindings: list[dict] = []
         self.serials: dict[tuple[str, dt.date], int] = {}
 
-    def add(self, age: int, male: bool, insutype: str, psn_type: str, *, status: str = "normal",
-            retired_on: dt.date | None = None, balance: Decimal | None = None) -> dict:
+    def add(
+        self,
+        age: int,
+        male: bool,
+        insutype: str,
+        psn_type: str,
+        *,
+        status: str = "normal",
+        retired_on: dt.date | None = None,
+        balance: Decimal | None = None,
+    ) -> dict:
         rng = self.rng
         pid = self.next_id
         self.next_id += 1
-        born = self.today.replace(year=self.today.year - age, month=rng.randint(1, 12), day=rng.randint(1, 28))
+        born = self.today.replace(
+            year=self.today.year - age, month=rng.randint(1, 12), day=rng.randint(1, 28)
+        )
         region = rng.choice(REGIONS)
         key = (region, born)
         serial = self.serials.get(key, rng.randint(0, 40) * 2)
         serial = serial + 1 if (serial % 2 == 1) != male else serial  # odd 17th digit for men
         self.serials[key] = serial + 2
         certno = identity.make(region, born, serial % 1000)
-        person = dict(id=pid, psn_no=f"34020{pid:010d}", certno=certno, name=_name(rng), insutype=insutype,
-                      psn_type=psn_type, retired_on=retired_on, status=status, hospitalized=False,
-                      contribution_base=Decimal(rng.randint(4000, 15000)) if insutype == "310" else None, died_on=None)
+        person = dict(
+            id=pid,
+            psn_no=f"34020{pid:010d}",
+            certno=certno,
+            name=_name(rng),
+            insutype=insutype,
+            psn_type=psn_type,
+            retired_on=retired_on,
+            status=status,
+            hospitalized=False,
+            contribution_base=Decimal(rng.randint(4000, 15000)) if insutype == "310" else None,
+            died_on=None,
+        )
         self.persons.append(person)
         self.credentials.append(dict(person_id=pid, kind="card", code=f"A{pid:08d}"))
-        self.credentials.append(dict(person_id=pid, kind="evoucher",
-                                     code="EV" + hashlib.sha1(certno.encode()).hexdigest()[:30].upper()))
+        self.credentials.append(
+            dict(
+                person_id=pid,
+                kind="evoucher",
+                code="EV" + hashlib.sha1(certno.encode()).hexdigest()[:30].upper(),
+            )
+        )
         if insutype == "310" and psn_type != "flexible_pooling_only":  # WH-5
             amount = balance if balance is not None else Decimal(rng.randint(0, 600_000)) / 100
-            self.accounts.append(dict(id=pid, person_id=pid, opened_on=dt.date(2010, 1, 1), closed_on=None,
-                                      balance=amount, version=1))
-            self.entries.append(dict(account_id=pid, amount=amount, balance_after=amount, kind="opening",
-                                     note="期初余额（演示数据）", settlement_id=None, period=None,
-                                     created_at=dt.datetime(self.today.year - 1, 1, 1)))  # a full past year (interest)
+            self.accounts.append(
+                dict(
+                    id=pid,
+                    person_id=pid,
+                    opened_on=dt.date(2010, 1, 1),
+                    closed_on=None,
+                    balance=amount,
+                    version=1,
+                )
+            )
+            self.entries.append(
+                dict(
+                    account_id=pid,
+                    amount=amount,
+                    balance_after=amount,
+                    kind="opening",
+                    note="期初余额（演示数据）",
+                    settlement_id=None,
+                    period=None,
+                    created_at=dt.datetime(self.today.year - 1, 1, 1),
+                )
+            )  # a full past year (interest)
             if rng.random() < 0.5:
                 deductible = Decimal(rng.randint(0, 800))
                 pooled = Decimal(rng.randint(0, 1500)) if deductible == 800 else Decimal(0)
-                self.totals.append(dict(person_id=pid, year=self.today.year, deductible_paid=deductible,
-                                        outpatient_pool_paid=pooled, settlement_id=None, note="年初至今（演示数据）"))
+                self.totals.append(
+                    dict(
+                        person_id=pid,
+                        year=self.today.year,
+                        deductible_paid=deductible,
+                        outpatient_pool_paid=pooled,
+                        settlement_id=None,
+                        note="年初至今（演示数据）",
+                    )
+                )
         return person
 
     def bind(self, provider: dict, beneficiary: dict, relation: str, at: dt.datetime) -> None:
-        self.bindings.append(dict(provider_id=provider["id"], beneficiary_id=beneficiary["id"], relation=relation,
-                                  bound_at=at, commitment_signed_at=at,
-                                  commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(),
-                                  ended_at=None, ended_reason=None, clerk="demo", policy="wuhu-2022"))
+        self.bindings.append(
+            dict(
+                provider_id=provider["id"],
+                beneficiary_id=beneficiary["id"],
+                relation=relation,
+                bound_at=at,
+                commitment_signed_at=at,
+                commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(),
+                ended_at=None,
+                ended_reason=None,
+                clerk="demo",
+                policy="wuhu-2022",
+            )
+        )
 
 
 def _household(p: _People) -> None:
     rng, today = p.rng, p.today
     at = dt.datetime(today.year - 1, rng.randint(1, 12), rng.randint(1, 28), 9, rng.randint(0, 59))
     mode = rng.random()
-    psn_type = "in_service" if mode < 0.8 else ("flexible_combined" if mode < 0.93 else "flexible_pooling_only")
+    psn_type = (
+        "in_service" if mode < 0.8 else ("flexible_combined" if mode < 0.93 else "flexible_pooling_only")
+    )
     status = "arrears" if rng.random() < 0.04 else "normal"
     male = rng.random() < 0.5
     age = rng.randint(28, 55)
@@ -164,8 +322,13 @@ def _household(p: _People) -> None:
         return  # no account to share (WH-5)
     n = 1
     if rng.random() < 0.7:
-        spouse = p.add(age + rng.randint(-4, 4), not male, rng.choice(("310", "310", "390")), "in_service",
-                       balance=Decimal(rng.randint(0, 3000)) / 100 if rng.random() < 0.5 else None)
+        spouse = p.add(
+            age + rng.randint(-4, 4),
+            not male,
+            rng.choice(("310", "310", "390")),
+            "in_service",
+            balance=Decimal(rng.randint(0, 3000)) / 100 if rng.random() < 0.5 else None,
+        )
         p.bind(provider, spouse, "spouse", at)
         n += 1
     for k in range(rng.choice((0, 1, 1, 2, 3))):
@@ -176,15 +339,34 @@ def _household(p: _People) -> None:
         for parent_male, relation in ((True, "father"), (False, "mother")):
             if rng.random() < 0.7:
                 retired = rng.random() < 0.6
-                retired_on = (dt.date(today.year, max(1, today.month - 2), 15) if rng.random() < 0.15
-                              else dt.date(today.year - rng.randint(1, 15), rng.randint(1, 12), 28)) if retired else None
-                parent = p.add(age + rng.randint(24, 32), parent_male, "310" if retired else "390",
-                               "retired" if retired else "in_service", retired_on=retired_on)
+                retired_on = (
+                    (
+                        dt.date(today.year, max(1, today.month - 2), 15)
+                        if rng.random() < 0.15
+                        else dt.date(today.year - rng.randint(1, 15), rng.randint(1, 12), 28)
+                    )
+                    if retired
+                    else None
+                )
+                parent = p.add(
+                    age + rng.randint(24, 32),
+                    parent_male,
+                    "310" if retired else "390",
+                    "retired" if retired else "in_service",
+                    retired_on=retired_on,
+                )
                 p.bind(provider, parent, relation, at + dt.timedelta(minutes=10))
 
 
-def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: dt.date | None = None,
-                history_months: int = 0, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def create_demo(
+    db: Database,
+    persons: int = 2000,
+    *,
+    seed: int = 20221,
+    today: dt.date | None = None,
+    history_months: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
     """Add institutions, a catalogue and about `persons` people (fewer is never made); returns counts.
     With `history_months`, also that many months of settlements before today's (demo_history).
     `progress(done, total)` is told as the work goes: the people as one step, then each month."""
@@ -198,8 +380,17 @@ def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: 
         existing = set(session.scalars(select(Institution.code)))
         for code, name, level, kind, policy in INSTITUTIONS:
             if code not in existing:
-                session.add(Institution(code=code, name=name, level=level, kind=kind, designated=True,
-                                        admdvs=code[1:7], policy=policy))
+                session.add(
+                    Institution(
+                        code=code,
+                        name=name,
+                        level=level,
+                        kind=kind,
+                        designated=True,
+                        admdvs=code[1:7],
+                        policy=policy,
+                    )
+                )
         known_staff = set(session.scalars(select(Staff.staff_no)))
         for staff_no, name, role in STAFF:
             if staff_no not in known_staff:
@@ -208,22 +399,43 @@ def create_demo(db: Database, persons: int = 2000, *, seed: int = 20221, today: 
             session.execute(insert(CatalogueItem), catalogue_rows(rng))
         already = session.scalar(select(func.count()).select_from(Person))
         if already:
-            raise ValueError(f"the database already holds {already} persons; demo data goes into an empty one")
+            raise ValueError(
+                f"the database already holds {already} persons; demo data goes into an empty one"
+            )
         people = _People(rng, 1, today)
         while len(people.persons) < persons:
             _household(people)
-        for model, rows in ((Person, people.persons), (Account, people.accounts), (LedgerEntry, people.entries),
-                            (Credential, people.credentials), (YearTotal, people.totals),
-                            (FamilyBinding, people.bindings)):
+        for model, rows in (
+            (Person, people.persons),
+            (Account, people.accounts),
+            (LedgerEntry, people.entries),
+            (Credential, people.credentials),
+            (YearTotal, people.totals),
+            (FamilyBinding, people.bindings),
+        ):
             for start in range(0, len(rows), 5000):
-                session.execute(insert(model), rows[start:start + 5000])
+                session.execute(insert(model), rows[start : start + 5000])
         if session.get_bind().dialect.name == "postgresql":  # explicit ids do not advance the sequences
             for table in ("person", "account"):
-                session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                     f"(SELECT max(id) FROM {table}))"))
-        adopt(session, at=dt.datetime.now(), staff_no="system", counter="demo-data", action="demo_data",
-              obj=f"{len(people.persons)} persons")  # the opening balances, into the audit chain
-        counts = {"persons": len(people.persons), "accounts": len(people.accounts), "bindings": len(people.bindings)}
+                session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
+        adopt(
+            session,
+            at=dt.datetime.now(),
+            staff_no="system",
+            counter="demo-data",
+            action="demo_data",
+            obj=f"{len(people.persons)} persons",
+        )  # the opening balances, into the audit chain
+        counts = {
+            "persons": len(people.persons),
+            "accounts": len(people.accounts),
+            "bindings": len(people.bindings),
+        }
     if progress:
         progress(1, 1 + history_months)
     if history_months:

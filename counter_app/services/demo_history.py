@@ -7,6 +7,7 @@ the last full month for monitoring (WH-31) to find, and the tests check that it 
 - one provider's account is drawn a dozen times by a bound relative at the hospital.
 The history's outbox rows are marked sent: they stand for messages synced long ago.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,8 +49,11 @@ def _pick_provider(session) -> tuple[str | None, list[int]]:
         select(Person.psn_no, Account.balance, FamilyBinding.beneficiary_id)
         .join(FamilyBinding, FamilyBinding.provider_id == Person.id)
         .join(Account, Account.person_id == Person.id)
-        .where(FamilyBinding.ended_at.is_(None), Person.status == "normal", Account.balance > Decimal("3000.00"))
-        .order_by(Person.id)).all()
+        .where(
+            FamilyBinding.ended_at.is_(None), Person.status == "normal", Account.balance > Decimal("3000.00")
+        )
+        .order_by(Person.id)
+    ).all()
     with_account = set(session.scalars(select(Account.person_id)))
     for psn_no, _, beneficiary in rows:
         if beneficiary not in with_account:
@@ -57,8 +61,14 @@ def _pick_provider(session) -> tuple[str | None, list[int]]:
     return None, []
 
 
-def create_history(db: Database, months: int = 6, *, today: dt.date | None = None, seed: int = 7,
-                   progress: Callable[[int], None] | None = None) -> dict[str, object]:
+def create_history(
+    db: Database,
+    months: int = 6,
+    *,
+    today: dt.date | None = None,
+    seed: int = 7,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, object]:
     """Settle `months` full months before `today`; returns how many, and the planted provider's psn_no."""
     today = today or dt.date.today()
     rng = random.Random(seed)
@@ -66,26 +76,52 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
         DEMO_PASSWORD,  # the demo's own staff settle the history, each in their role
     )
 
-    actors = {code: sign_in(db, "p001" if code == PHARMACY else "c001", DEMO_PASSWORD, code, "历史")
-              for code in VISITS}
+    actors = {
+        code: sign_in(db, "p001" if code == PHARMACY else "c001", DEMO_PASSWORD, code, "历史")
+        for code in VISITS
+    }
     with db.transaction() as session:
         insts = {i.code: i for i in session.scalars(select(Institution).where(Institution.code.in_(VISITS)))}
-        people = list(session.scalars(select(Person.id).where(Person.status == "normal", Person.hospitalized.is_(False))))
-        drugs = list(session.scalars(select(CatalogueItem.code).where(CatalogueItem.kind == "drug",
-                                                                      CatalogueItem.cls != "C")))
-        services = list(session.scalars(select(CatalogueItem.code).where(CatalogueItem.kind == "service",
-                                                                         CatalogueItem.account_payable.is_(True))))
+        people = list(
+            session.scalars(
+                select(Person.id).where(Person.status == "normal", Person.hospitalized.is_(False))
+            )
+        )
+        drugs = list(
+            session.scalars(
+                select(CatalogueItem.code).where(CatalogueItem.kind == "drug", CatalogueItem.cls != "C")
+            )
+        )
+        services = list(
+            session.scalars(
+                select(CatalogueItem.code).where(
+                    CatalogueItem.kind == "service", CatalogueItem.account_payable.is_(True)
+                )
+            )
+        )
         planted, beneficiaries = _pick_provider(session)
-        cheap_drugs = list(session.scalars(select(CatalogueItem.code).where(
-            CatalogueItem.kind == "drug", CatalogueItem.cls == "A", CatalogueItem.price < Decimal("40.00"))))
+        cheap_drugs = list(
+            session.scalars(
+                select(CatalogueItem.code).where(
+                    CatalogueItem.kind == "drug",
+                    CatalogueItem.cls == "A",
+                    CatalogueItem.price < Decimal("40.00"),
+                )
+            )
+        )
         settled: list[int] = []
         history = _months_before(today, months)
         for months_done, month in enumerate(history, 1):
             last = month == history[-1]
             for code, inst in insts.items():
                 ctx = actors[code]
-                shift = Shift(institution_id=inst.id, counter=ctx.counter, cashier=ctx.cashier,
-                              opened_at=dt.datetime.combine(month, dt.time(8)), opening_float=Decimal("500.00"))
+                shift = Shift(
+                    institution_id=inst.id,
+                    counter=ctx.counter,
+                    cashier=ctx.cashier,
+                    opened_at=dt.datetime.combine(month, dt.time(8)),
+                    opening_float=Decimal("500.00"),
+                )
                 session.add(shift)
                 session.flush()
                 visits = VISITS[code] * (2 if last and code == CENTRE else 1) + rng.randint(-3, 3)
@@ -98,13 +134,21 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
                         lines = [ClaimLine(rng.choice(cheap_drugs), Decimal(2))]
                     else:
                         lines = [ClaimLine(rng.choice(services))] if code != PHARMACY else []
-                        lines += [ClaimLine(rng.choice(drugs), Decimal(rng.randint(1, 3)))
-                                  for _ in range(rng.randint(1, 3))]
-                    request = ClaimRequest(person_id, tuple(lines), day,
-                                           med_type="41" if code == PHARMACY else "11",
-                                           prescribing_level=2 if code == PHARMACY else None)
+                        lines += [
+                            ClaimLine(rng.choice(drugs), Decimal(rng.randint(1, 3)))
+                            for _ in range(rng.randint(1, 3))
+                        ]
+                    request = ClaimRequest(
+                        person_id,
+                        tuple(lines),
+                        day,
+                        med_type="41" if code == PHARMACY else "11",
+                        prescribing_level=2 if code == PHARMACY else None,
+                    )
                     try:
-                        done = settle_in(session, ctx, request, None, at=dt.datetime.combine(day, dt.time(9, k % 60)))
+                        done = settle_in(
+                            session, ctx, request, None, at=dt.datetime.combine(day, dt.time(9, k % 60))
+                        )
                         settled.append(done.settlement_id)
                     except ServiceError:
                         continue  # a claim the rules refuse (e.g. no eligible item): a real counter would too
@@ -115,7 +159,9 @@ def create_history(db: Database, months: int = 6, *, today: dt.date | None = Non
             if progress:
                 progress(months_done)
         for start in range(0, len(settled), 500):
-            session.execute(update(Outbox).where(Outbox.settlement_id.in_(settled[start:start + 500]))
-                            .values(status="sent", sent_at=Outbox.created_at,
-                                    response=DEMO_RESPONSE))
+            session.execute(
+                update(Outbox)
+                .where(Outbox.settlement_id.in_(settled[start : start + 500]))
+                .values(status="sent", sent_at=Outbox.created_at, response=DEMO_RESPONSE)
+            )
     return {"settlements": len(settled), "planted_provider": planted}

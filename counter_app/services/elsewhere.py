@@ -11,6 +11,7 @@ nor are year totals, which are that centre's. A refund goes as for any settlemen
 With the centre away nothing is recorded; a settling message whose answer was lost is reversed
 (2601) by the link.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -94,33 +95,81 @@ def _amount(value: Any) -> Decimal:
 def from_centre(setlinfo: dict[str, Any], year: int, admdvs: str) -> EngineSettlement:
     """The centre's split in the shape of the counter's settlement JSON (no family draws: HF/WH
     mutual aid is the patient's own region's business)."""
-    v = {k: _amount(setlinfo.get(k)) for k in ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay",
-                                               "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
-                                               "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay",
-                                               "psn_cash_pay", "balc")}
+    v = {
+        k: _amount(setlinfo.get(k))
+        for k in (
+            "medfee_sumamt",
+            "fulamt_ownpay_amt",
+            "overlmt_selfpay",
+            "preselfpay_amt",
+            "inscp_scp_amt",
+            "act_pay_dedc",
+            "hifp_pay",
+            "fund_pay_sumamt",
+            "psn_part_amt",
+            "acct_pay",
+            "acct_mulaid_pay",
+            "psn_cash_pay",
+            "balc",
+        )
+    }
     if not v["psn_part_amt"] and v["medfee_sumamt"] != v["fund_pay_sumamt"]:
         v["psn_part_amt"] = v["medfee_sumamt"] - v["fund_pay_sumamt"]
     note = f"异地就医：参保地 {admdvs} 的政策，由医保中心结算"
     return EngineSettlement(
-        policy=policy_of(admdvs), policy_version="centre", **v,
-        pool_prop_selfpay=_amount(setlinfo.get("pool_prop_selfpay")), mulaid=(), ytd=Ytd(year),
-        pooling_applies=v["hifp_pay"] > 0, pooling_reason=f"centre: {note}", trace=((RULE, note),))
+        policy=policy_of(admdvs),
+        policy_version="centre",
+        **v,
+        pool_prop_selfpay=_amount(setlinfo.get("pool_prop_selfpay")),
+        mulaid=(),
+        ytd=Ytd(year),
+        pooling_applies=v["hifp_pay"] > 0,
+        pooling_reason=f"centre: {note}",
+        trace=((RULE, note),),
+    )
 
 
-def _visit(session: Any, ctx: Actor, request: ClaimRequest, *, setl_no: str, result: dict[str, Any],
-           at: dt.datetime, msgids: Sequence[str], presettle: bool) -> tuple[ElsewhereVisit, Any, Any, Person]:
+def _visit(
+    session: Any,
+    ctx: Actor,
+    request: ClaimRequest,
+    *,
+    setl_no: str,
+    result: dict[str, Any],
+    at: dt.datetime,
+    msgids: Sequence[str],
+    presettle: bool,
+) -> tuple[ElsewhereVisit, Any, Any, Person]:
     people, state = _people(session, request.person_id, request.visit_date.year, None, lock=False, ctx=ctx)
     claim, inst, _, fees, person = _claim_from(session, people, state.institution, request, elsewhere=True)
     messages = upstream.settlement_payloads(
-        inst, person, setl_no=setl_no, med_type=claim.med_type, cert_type=request.cert_type, cert_no=request.cert_no,
-        fees=fees, result=result, use_account=request.use_own_account, at=at, visit_date=claim.visit_date,
-        outside_rx=request.prescribing_level is not None)
+        inst,
+        person,
+        setl_no=setl_no,
+        med_type=claim.med_type,
+        cert_type=request.cert_type,
+        cert_no=request.cert_no,
+        fees=fees,
+        result=result,
+        use_account=request.use_own_account,
+        at=at,
+        visit_date=claim.visit_date,
+        outside_rx=request.prescribing_level is not None,
+    )
     if presettle:  # the same messages, pre-settling: 2206 (2101 at a pharmacy)
         last, payload = messages[-1]
         messages[-1] = ("2101" if last == upstream.PHARMACY_SETTLE else "2206", payload)
     name = ctx.name
-    visit = ElsewhereVisit(inst.code, ctx.cashier, name, person.psn_no, upstream.insured_at(person, inst), setl_no,
-                           tuple(messages), tuple(msgids))
+    visit = ElsewhereVisit(
+        inst.code,
+        ctx.cashier,
+        name,
+        person.psn_no,
+        upstream.insured_at(person, inst),
+        setl_no,
+        tuple(messages),
+        tuple(msgids),
+    )
     return visit, claim, (inst, state, fees), person
 
 
@@ -133,8 +182,14 @@ def _check(ctx: Actor, request: ClaimRequest, centre: CentreSettles | None) -> C
     return centre
 
 
-def preview(db: Database, ctx: Actor, request: ClaimRequest, centre: CentreSettles | None, *,
-            now: dt.datetime | None = None) -> Preview:
+def preview(
+    db: Database,
+    ctx: Actor,
+    request: ClaimRequest,
+    centre: CentreSettles | None,
+    *,
+    now: dt.datetime | None = None,
+) -> Preview:
     """F5: the centre's pre-settlement of the visit; nothing is recorded at the counter."""
     link = _check(ctx, request, centre)
     at = now or dt.datetime.now()
@@ -143,18 +198,29 @@ def preview(db: Database, ctx: Actor, request: ClaimRequest, centre: CentreSettl
         inst = state.institution
         ids = numbers.msgids(session, inst, at, upstream.settlement_messages(inst))
         probe = f"Y{ids[0][-20:]}"  # a probe visit number, never a settlement's
-        visit, claim, (_, _, fees), person = _visit(session, ctx, request, setl_no=probe, result={}, at=at,
-                                                    msgids=ids, presettle=True)
+        visit, claim, (_, _, fees), person = _visit(
+            session, ctx, request, setl_no=probe, result={}, at=at, msgids=ids, presettle=True
+        )
         total = fmt(sum((f.amount for f in fees), ZERO))
-        visit = replace(visit, messages=tuple((i, {**p, "setlinfo": {"medfee_sumamt": total}})
-                                              for i, p in visit.messages))
+        visit = replace(
+            visit, messages=tuple((i, {**p, "setlinfo": {"medfee_sumamt": total}}) for i, p in visit.messages)
+        )
         place = person.insuplc_admdvs or ""
     setlinfo = link.presettle_elsewhere(visit)
     return Preview(claim, from_centre(setlinfo, request.visit_date.year, place), fees)
 
 
-def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview, centre: CentreSettles | None, *,
-           now: dt.datetime | None = None, tender: str = "cash", tendered: Decimal | None = None) -> Settled:
+def settle(
+    db: Database,
+    ctx: Actor,
+    request: ClaimRequest,
+    confirmed: Preview,
+    centre: CentreSettles | None,
+    *,
+    now: dt.datetime | None = None,
+    tender: str = "cash",
+    tendered: Decimal | None = None,
+) -> Settled:
     """F9: the centre settles the visit online; then the counter records it (see the module's text)."""
     link = _check(ctx, request, centre)
     if tender not in TENDERS:
@@ -163,12 +229,21 @@ def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview, 
     with db.transaction() as session:
         _, state = _people(session, request.person_id, request.visit_date.year, None, lock=False, ctx=ctx)
         inst = state.institution
-        serials = numbers.take(session, inst, {"settlement": 1, "message": upstream.settlement_messages(inst)})
+        serials = numbers.take(
+            session, inst, {"settlement": 1, "message": upstream.settlement_messages(inst)}
+        )
         setl_no = numbers.settlement_number(inst, serials["settlement"])
         ids = numbers.msgids(session, inst, at, upstream.settlement_messages(inst), serials["message"])
-        visit, claim, (_, _, fees), person = _visit(session, ctx, request, setl_no=setl_no,
-                                                    result=confirmed.result.to_json(), at=at, msgids=ids,
-                                                    presettle=False)
+        visit, claim, (_, _, fees), person = _visit(
+            session,
+            ctx,
+            request,
+            setl_no=setl_no,
+            result=confirmed.result.to_json(),
+            at=at,
+            msgids=ids,
+            presettle=False,
+        )
         place = person.insuplc_admdvs or ""
     answers = link.settle_elsewhere(visit)  # nothing recorded unless the centre settled
     setlinfo = (answers[-1].get("output") or {}).get("setlinfo") or {}
@@ -177,28 +252,67 @@ def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview, 
         tendered = None  # the centre's split stands; the change is counted from the cash it says
     try:
         with db.transaction() as session:
-            people, state = _people(session, request.person_id, request.visit_date.year, None, lock=True, ctx=ctx)
+            people, state = _people(
+                session, request.person_id, request.visit_date.year, None, lock=True, ctx=ctx
+            )
             row = dict(
-                setl_no=setl_no, kind="settle", reverses_id=None, institution_id=state.institution.id,
-                person_id=people.person.id, med_type=claim.med_type, visit_date=claim.visit_date, settled_at=at,
-                cashier=ctx.cashier, approver=None, counter=ctx.counter, policy=result.policy,
-                policy_version=result.policy_version, medfee_sumamt=result.medfee_sumamt,
-                fund_pay_sumamt=result.fund_pay_sumamt, hifp_pay=result.hifp_pay, acct_pay=result.acct_pay,
-                acct_mulaid_pay=result.acct_mulaid_pay, psn_cash_pay=result.psn_cash_pay,
+                setl_no=setl_no,
+                kind="settle",
+                reverses_id=None,
+                institution_id=state.institution.id,
+                person_id=people.person.id,
+                med_type=claim.med_type,
+                visit_date=claim.visit_date,
+                settled_at=at,
+                cashier=ctx.cashier,
+                approver=None,
+                counter=ctx.counter,
+                policy=result.policy,
+                policy_version=result.policy_version,
+                medfee_sumamt=result.medfee_sumamt,
+                fund_pay_sumamt=result.fund_pay_sumamt,
+                hifp_pay=result.hifp_pay,
+                acct_pay=result.acct_pay,
+                acct_mulaid_pay=result.acct_mulaid_pay,
+                psn_cash_pay=result.psn_cash_pay,
                 claim_json=json.dumps(claim_to_json(claim), ensure_ascii=False),  # the lines, for the slip
-                result_json=json.dumps(dict(result.to_json(), lines=[
-                    {"code": f.code, "cnt": str(f.quantity), "pric": str(f.price)} for f in fees]), ensure_ascii=False),
-                shift_id=state.shift_id, business_day=day_after_close(at, state.last_closed), tender=tender,
-                tendered=tendered)
+                result_json=json.dumps(
+                    dict(
+                        result.to_json(),
+                        lines=[{"code": f.code, "cnt": str(f.quantity), "pric": str(f.price)} for f in fees],
+                    ),
+                    ensure_ascii=False,
+                ),
+                shift_id=state.shift_id,
+                business_day=day_after_close(at, state.last_closed),
+                tender=tender,
+                tendered=tendered,
+            )
             row["id"] = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
-            upstream.record_sent(session, state.institution, people.person, settlement_id=row["id"],
-                                 visit_key=setl_no, operator=ctx.cashier, at=at, messages=visit.messages,
-                                 msgids=visit.msgids, responses=[json.dumps(a, ensure_ascii=False, default=str)
-                                                                 for a in answers])
-            session.add(CentreResult(settlement_id=row["id"], msgid=visit.msgids[-1],
-                                     mdtrt_id=str(setlinfo.get("mdtrt_id") or ""),
-                                     setl_id=str(setlinfo.get("setl_id") or ""), equal=True, differences="{}",
-                                     setlinfo=json.dumps(setlinfo, ensure_ascii=False, default=str), received_at=at))
+            upstream.record_sent(
+                session,
+                state.institution,
+                people.person,
+                settlement_id=row["id"],
+                visit_key=setl_no,
+                operator=ctx.cashier,
+                at=at,
+                messages=visit.messages,
+                msgids=visit.msgids,
+                responses=[json.dumps(a, ensure_ascii=False, default=str) for a in answers],
+            )
+            session.add(
+                CentreResult(
+                    settlement_id=row["id"],
+                    msgid=visit.msgids[-1],
+                    mdtrt_id=str(setlinfo.get("mdtrt_id") or ""),
+                    setl_id=str(setlinfo.get("setl_id") or ""),
+                    equal=True,
+                    differences="{}",
+                    setlinfo=json.dumps(setlinfo, ensure_ascii=False, default=str),
+                    received_at=at,
+                )
+            )
             _audit_money(session, ctx, "settle", row, [], [], at, head=state.audit_head, elsewhere=place)
     except Exception:
         log.exception("the centre settled %s but the counter could not record it: reversing", setl_no)
@@ -206,7 +320,15 @@ def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview, 
         raise
     if split_of(result) != confirmed.split:
         log.warning("%s: the centre's settlement differs from its pre-settlement", setl_no)
-    log.info("settled %s (insured at %s) by the centre at %s by %s: medfee %s fund %s account %s cash %s",
-             setl_no, place, ctx.counter, ctx.staff_no, result.medfee_sumamt, result.fund_pay_sumamt,
-             result.acct_pay, result.psn_cash_pay)
+    log.info(
+        "settled %s (insured at %s) by the centre at %s by %s: medfee %s fund %s account %s cash %s",
+        setl_no,
+        place,
+        ctx.counter,
+        ctx.staff_no,
+        result.medfee_sumamt,
+        result.fund_pay_sumamt,
+        result.acct_pay,
+        result.psn_cash_pay,
+    )
     return Settled(row["id"], setl_no, at, result, visit.msgids[-1])

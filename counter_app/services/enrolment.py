@@ -6,6 +6,7 @@ reason on the binding and in the audit log. A beneficiary who dies has their bin
 A suspension (停保) or arrears ends nothing: the provider is only not drawable while it lasts, and
 settlement skips them under the pack's provider rule.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,23 +32,36 @@ def _person(session: Session, person_id: int) -> Person:
     return person
 
 
-def end_bindings(session: Session, person_id: int, at: dt.datetime, reason: str, *, as_provider: bool = True,
-                 as_beneficiary: bool = False) -> list[int]:
+def end_bindings(
+    session: Session,
+    person_id: int,
+    at: dt.datetime,
+    reason: str,
+    *,
+    as_provider: bool = True,
+    as_beneficiary: bool = False,
+) -> list[int]:
     """End the person's active bindings (never delete them); returns the ids ended."""
     sides = []
     if as_provider:
         sides.append(FamilyBinding.provider_id == person_id)
     if as_beneficiary:
         sides.append(FamilyBinding.beneficiary_id == person_id)
-    ended = list(session.scalars(select(FamilyBinding).where(or_(*sides), FamilyBinding.ended_at.is_(None))
-                                 .order_by(FamilyBinding.id)))
+    ended = list(
+        session.scalars(
+            select(FamilyBinding)
+            .where(or_(*sides), FamilyBinding.ended_at.is_(None))
+            .order_by(FamilyBinding.id)
+        )
+    )
     for binding in ended:
         binding.ended_at, binding.ended_reason = at, reason[:100]
     return [b.id for b in ended]
 
 
-def record_death(db: Database, actor: Actor, person_id: int, died_on: dt.date,
-                 *, now: dt.datetime | None = None) -> list[int]:
+def record_death(
+    db: Database, actor: Actor, person_id: int, died_on: dt.date, *, now: dt.datetime | None = None
+) -> list[int]:
     """The date of death; every binding the person provides or receives ends (HF-2.2, WH-10)."""
     actor.require("enrolment")
     at = now or dt.datetime.now()
@@ -58,15 +72,34 @@ def record_death(db: Database, actor: Actor, person_id: int, died_on: dt.date,
         if person.died_on is not None:
             raise ServiceError(f"{person.name} 的死亡日期已登记为 {person.died_on}")
         person.died_on = died_on
-        ended = end_bindings(session, person.id, at, f"{'提供人' if person.insutype == EMPLOYEE else '参保人'}"
-                             f"于 {died_on} 死亡（HF-2.2）", as_beneficiary=True)
-        record(session, actor, "death", person.psn_no, at=at, before={"died_on": None},
-               after={"died_on": died_on, "bindings_ended": ended})
+        ended = end_bindings(
+            session,
+            person.id,
+            at,
+            f"{'提供人' if person.insutype == EMPLOYEE else '参保人'}于 {died_on} 死亡（HF-2.2）",
+            as_beneficiary=True,
+        )
+        record(
+            session,
+            actor,
+            "death",
+            person.psn_no,
+            at=at,
+            before={"died_on": None},
+            after={"died_on": died_on, "bindings_ended": ended},
+        )
         return ended
 
 
-def change_enrolment(db: Database, actor: Actor, person_id: int, *, insutype: str | None = None,
-                     status: str | None = None, now: dt.datetime | None = None) -> list[int]:
+def change_enrolment(
+    db: Database,
+    actor: Actor,
+    person_id: int,
+    *,
+    insutype: str | None = None,
+    status: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[int]:
     """A new insurance type or benefit status. Leaving employee insurance ends the bindings the
     person provides (HF-1.2, HF-2.2); a suspension or arrears ends nothing (skipped at settlement)."""
     actor.require("enrolment")
@@ -81,10 +114,19 @@ def change_enrolment(db: Database, actor: Actor, person_id: int, *, insutype: st
         ended: list[int] = []
         if insutype is not None and insutype != person.insutype:
             if person.insutype == EMPLOYEE:
-                ended = end_bindings(session, person.id, at, f"提供人已不参加职工医保（改为 {insutype}，HF-2.2）")
+                ended = end_bindings(
+                    session, person.id, at, f"提供人已不参加职工医保（改为 {insutype}，HF-2.2）"
+                )
             person.insutype = insutype
         if status is not None:
             person.status = status
-        record(session, actor, "enrolment_change", person.psn_no, at=at, before=before,
-               after={"insutype": person.insutype, "status": person.status, "bindings_ended": ended})
+        record(
+            session,
+            actor,
+            "enrolment_change",
+            person.psn_no,
+            at=at,
+            before=before,
+            after={"insutype": person.insutype, "status": person.status, "bindings_ended": ended},
+        )
         return ended

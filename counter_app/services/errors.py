@@ -1,4 +1,5 @@
 """Refusals a cashier sees: Chinese text for the screen, the rule id when a rule refused."""
+
 from __future__ import annotations
 
 

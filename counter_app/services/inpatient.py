@@ -15,6 +15,7 @@ the centre's settlement is reversed (2601), and the new split is shown to confir
 While admitted the person is marked hospitalized, so outpatient pooling is refused for them
 (WH-22 (2)). The year is that of the discharge date (decision 6).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,8 +66,17 @@ from .staff import Approval, approval_for
 
 INPATIENT = "21"
 # What the centre decides in an inpatient settlement; the account split after it is the counter's
-CENTRE_PARTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-                "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt")
+CENTRE_PARTS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+)
 COMPARED = (*CENTRE_PARTS, "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
 
 
@@ -118,8 +128,11 @@ class FeeLine:
     @property
     def centre_note(self) -> str:
         """What the centre classed as self-pay or over-limit on this item, in words ("" when nothing)."""
-        parts = [f"{labels.AMOUNT_NAMES[k]} {fmt(self.centre[k])}" for k in
-                 ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt") if self.centre.get(k)]
+        parts = [
+            f"{labels.AMOUNT_NAMES[k]} {fmt(self.centre[k])}"
+            for k in ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt")
+            if self.centre.get(k)
+        ]
         if not self.centre:
             return "待上传"
         return "，".join(parts) or "全部符合范围"
@@ -172,15 +185,23 @@ def _institution(session: Session, code: str) -> Institution:
 
 
 def _open_admission(session: Session, inst_id: int, person_id: int) -> Admission | None:
-    return session.scalar(select(Admission).where(Admission.person_id == person_id, Admission.institution_id == inst_id,
-                                                  Admission.status == "admitted"))
+    return session.scalar(
+        select(Admission).where(
+            Admission.person_id == person_id,
+            Admission.institution_id == inst_id,
+            Admission.status == "admitted",
+        )
+    )
 
 
 def _classified(session: Session, adm_no: str) -> dict[str, dict[str, Any]]:
     """The centre's answer per uploaded line (2301), by feedetl_sn."""
     out: dict[str, dict[str, Any]] = {}
-    for response in session.scalars(select(Outbox.response).where(
-            Outbox.visit_key == adm_no, Outbox.infno == upstream.INPATIENT_FEE, Outbox.status == "sent")):
+    for response in session.scalars(
+        select(Outbox.response).where(
+            Outbox.visit_key == adm_no, Outbox.infno == upstream.INPATIENT_FEE, Outbox.status == "sent"
+        )
+    ):
         for line in (json.loads(response, parse_float=Decimal).get("output") or {}).get("result") or []:
             out[str(line.get("feedetl_sn"))] = line
     return out
@@ -194,10 +215,16 @@ def _live_lines(rows: list[AdmissionFee]) -> list[AdmissionFee]:
 
 def _stay(session: Session, adm: Admission) -> Stay:
     """The stay as it stands: deposit balance, and the unsettled fee lines summed per item."""
-    deposits = session.execute(select(DepositEntry.amount, DepositEntry.tender).where(
-        DepositEntry.admission_id == adm.id).order_by(DepositEntry.id)).all()
-    rows = list(session.scalars(select(AdmissionFee).where(AdmissionFee.admission_id == adm.id)
-                                .order_by(AdmissionFee.id)))
+    deposits = session.execute(
+        select(DepositEntry.amount, DepositEntry.tender)
+        .where(DepositEntry.admission_id == adm.id)
+        .order_by(DepositEntry.id)
+    ).all()
+    rows = list(
+        session.scalars(
+            select(AdmissionFee).where(AdmissionFee.admission_id == adm.id).order_by(AdmissionFee.id)
+        )
+    )
     quantities: dict[str, Decimal] = {}  # exact decimal text in the store: summed here, not in SQL
     for row in rows:
         if row.settlement_id is None:
@@ -209,12 +236,27 @@ def _stay(session: Session, adm: Admission) -> Stay:
             line, mine = centre[row.feedetl_sn], by_code.setdefault(row.code, {})
             for key in ("fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt"):
                 mine[key] = mine.get(key, ZERO) + Decimal(line.get(key, 0))
-    items = {c.code: c for c in session.scalars(select(CatalogueItem).where(CatalogueItem.code.in_(quantities)))}
-    fees = tuple(FeeLine(code, items[code].name, items[code].cls, items[code].price, qty, by_code.get(code, {}))
-                 for code, qty in quantities.items() if qty)
+    items = {
+        c.code: c for c in session.scalars(select(CatalogueItem).where(CatalogueItem.code.in_(quantities)))
+    }
+    fees = tuple(
+        FeeLine(code, items[code].name, items[code].cls, items[code].price, qty, by_code.get(code, {}))
+        for code, qty in quantities.items()
+        if qty
+    )
     person = adm.person
-    return Stay(adm.adm_no, person.id, person.psn_no, person.insutype, person.name, identity.mask(person.certno),
-                adm.admitted_at, sum((a for a, _ in deposits), ZERO), deposits[0][1] if deposits else None, fees)
+    return Stay(
+        adm.adm_no,
+        person.id,
+        person.psn_no,
+        person.insutype,
+        person.name,
+        identity.mask(person.certno),
+        adm.admitted_at,
+        sum((a for a, _ in deposits), ZERO),
+        deposits[0][1] if deposits else None,
+        fees,
+    )
 
 
 def current_stay(db: Database, ctx: Actor, person_id: int) -> Stay | None:
@@ -223,8 +265,17 @@ def current_stay(db: Database, ctx: Actor, person_id: int) -> Stay | None:
         return _stay(session, adm) if adm else None
 
 
-def admit(db: Database, ctx: Actor, person_id: int, deposit: Decimal, *, tender: str = "cash",
-          now: dt.datetime | None = None, cert_type: str = "", cert_no: str = "") -> str:
+def admit(
+    db: Database,
+    ctx: Actor,
+    person_id: int,
+    deposit: Decimal,
+    *,
+    tender: str = "cash",
+    now: dt.datetime | None = None,
+    cert_type: str = "",
+    cert_no: str = "",
+) -> str:
     """Admission with its deposit, and its 2401 queued; the person is hospitalized from now (WH-22 (2))."""
     ctx.require("settle_inpatient")
     if tender not in TENDERS:
@@ -241,27 +292,60 @@ def admit(db: Database, ctx: Actor, person_id: int, deposit: Decimal, *, tender:
         if _open_admission(session, inst.id, person_id):
             raise ServiceError(f"{person.name} 已在院，请先办理出院结算")
         serial = numbers.next_value(session, inst, "admission")
-        adm = Admission(adm_no=f"{inst.code}Z{serial:08d}", person_id=person_id, institution_id=inst.id,
-                        admitted_at=at, admitted_by=ctx.cashier, status="admitted")
+        adm = Admission(
+            adm_no=f"{inst.code}Z{serial:08d}",
+            person_id=person_id,
+            institution_id=inst.id,
+            admitted_at=at,
+            admitted_by=ctx.cashier,
+            status="admitted",
+        )
         session.add(adm)
         session.flush()
         person.hospitalized = True
         taken = []
         if deposit:
-            taken.append(DepositEntry(admission_id=adm.id, amount=deposit, kind="taken", at=at, cashier=ctx.cashier,
-                                      receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
-                                      shift_id=shift.id, tender=tender))
+            taken.append(
+                DepositEntry(
+                    admission_id=adm.id,
+                    amount=deposit,
+                    kind="taken",
+                    at=at,
+                    cashier=ctx.cashier,
+                    receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
+                    shift_id=shift.id,
+                    tender=tender,
+                )
+            )
             session.add(taken[0])
-        upstream.queue_admission(session, inst, person, adm_no=adm.adm_no, cert_type=cert_type, cert_no=cert_no,
-                                 operator=ctx.cashier, at=at)
-        record(session, ctx, "admit", adm.adm_no, at=at, after={"deposit": str(deposit), "tender": tender},
-               covers={"deposit_entry": taken})
+        upstream.queue_admission(
+            session,
+            inst,
+            person,
+            adm_no=adm.adm_no,
+            cert_type=cert_type,
+            cert_no=cert_no,
+            operator=ctx.cashier,
+            at=at,
+        )
+        record(
+            session,
+            ctx,
+            "admit",
+            adm.adm_no,
+            at=at,
+            after={"deposit": str(deposit), "tender": tender},
+            covers={"deposit_entry": taken},
+        )
         return adm.adm_no
 
 
 def _admission(session: Session, ctx: Actor, adm_no: str) -> Admission:
-    adm = session.scalar(select(Admission).join(Institution).where(
-        Admission.adm_no == adm_no, Institution.code == ctx.institution_code))
+    adm = session.scalar(
+        select(Admission)
+        .join(Institution)
+        .where(Admission.adm_no == adm_no, Institution.code == ctx.institution_code)
+    )
     if adm is None:
         raise NotFound(f"本院没有住院号 {adm_no}")
     if adm.status != "admitted":
@@ -269,8 +353,9 @@ def _admission(session: Session, ctx: Actor, adm_no: str) -> Admission:
     return adm
 
 
-def post_fee(db: Database, ctx: Actor, adm_no: str, code: str, quantity: Decimal,
-             *, now: dt.datetime | None = None) -> None:
+def post_fee(
+    db: Database, ctx: Actor, adm_no: str, code: str, quantity: Decimal, *, now: dt.datetime | None = None
+) -> None:
     """A fee line for the stay, queued as 2301; a negative quantity corrects the item's unsettled
     lines (never below zero): they are cancelled (2302) and what is left goes up as one line."""
     ctx.require("settle_inpatient")
@@ -281,33 +366,75 @@ def post_fee(db: Database, ctx: Actor, adm_no: str, code: str, quantity: Decimal
             raise NotFound(f"目录中没有编码 {code}")
         if not quantity or abs(quantity) > Decimal(9999):
             raise ServiceError(f"数量应不为 0 且不超过 9999（{quantity}）")
-        rows = list(session.scalars(select(AdmissionFee).where(
-            AdmissionFee.admission_id == adm.id, AdmissionFee.code == code).order_by(AdmissionFee.id)))
+        rows = list(
+            session.scalars(
+                select(AdmissionFee)
+                .where(AdmissionFee.admission_id == adm.id, AdmissionFee.code == code)
+                .order_by(AdmissionFee.id)
+            )
+        )
         total = sum((r.quantity for r in rows if r.settlement_id is None), Decimal(0))
         if total + quantity < 0:
             raise ServiceError(f"冲减后 {code} 的数量将小于 0（未结算的已记 {total}）")
         at = now or dt.datetime.now()
         inst = _institution(session, ctx.institution_code)
-        serial = session.scalar(select(func.count()).select_from(AdmissionFee).where(
-            AdmissionFee.admission_id == adm.id)) + 1
+        serial = (
+            session.scalar(
+                select(func.count()).select_from(AdmissionFee).where(AdmissionFee.admission_id == adm.id)
+            )
+            + 1
+        )
         line_qty = quantity if quantity > 0 else total + quantity
         cancels = [] if quantity > 0 else [r.feedetl_sn for r in _live_lines(rows)]
         sn = f"{adm_no}F{serial:04d}" if line_qty > 0 else None
-        session.add(AdmissionFee(admission_id=adm.id, code=code, quantity=quantity, posted_at=at,
-                                 posted_by=ctx.cashier, feedetl_sn=sn, line_quantity=line_qty if sn else None,
-                                 cancels=",".join(c for c in cancels if c) or None))
-        line = UpstreamLine(code, item.name, item.kind, item.cls, line_qty, item.price, cents(item.price * line_qty))
-        upstream.queue_fee(session, inst, adm.person, adm_no=adm_no, sn=sn, fee=line,
-                           cancels=[c for c in cancels if c], operator=ctx.cashier, at=at)
-        record(session, ctx, "post_fee" if quantity > 0 else "correct_fee", adm_no, at=at,
-               before={"quantity": str(total)}, after={"code": code, "quantity": str(total + quantity)})
+        session.add(
+            AdmissionFee(
+                admission_id=adm.id,
+                code=code,
+                quantity=quantity,
+                posted_at=at,
+                posted_by=ctx.cashier,
+                feedetl_sn=sn,
+                line_quantity=line_qty if sn else None,
+                cancels=",".join(c for c in cancels if c) or None,
+            )
+        )
+        line = UpstreamLine(
+            code, item.name, item.kind, item.cls, line_qty, item.price, cents(item.price * line_qty)
+        )
+        upstream.queue_fee(
+            session,
+            inst,
+            adm.person,
+            adm_no=adm_no,
+            sn=sn,
+            fee=line,
+            cancels=[c for c in cancels if c],
+            operator=ctx.cashier,
+            at=at,
+        )
+        record(
+            session,
+            ctx,
+            "post_fee" if quantity > 0 else "correct_fee",
+            adm_no,
+            at=at,
+            before={"quantity": str(total)},
+            after={"code": code, "quantity": str(total + quantity)},
+        )
 
 
 def _request(stay: Stay, day: dt.date, med_type: str, use_account: bool) -> ClaimRequest:
     if not stay.fees:
         raise ServiceError("本次住院没有未结算的记账费用，不能结算")
-    return ClaimRequest(stay.person_id, tuple(ClaimLine(f.code, f.quantity) for f in stay.fees), day,
-                        med_type=med_type, use_own_account=use_account, use_family_account=use_account)
+    return ClaimRequest(
+        stay.person_id,
+        tuple(ClaimLine(f.code, f.quantity) for f in stay.fees),
+        day,
+        med_type=med_type,
+        use_own_account=use_account,
+        use_family_account=use_account,
+    )
 
 
 def _deposit_split(deposit: Decimal, cash: Decimal, interim: bool) -> tuple[Decimal, Decimal, Decimal]:
@@ -316,19 +443,35 @@ def _deposit_split(deposit: Decimal, cash: Decimal, interim: bool) -> tuple[Deci
     return applied, cash - applied, ZERO if interim else deposit - applied
 
 
-def _stay_claim(ctx: Actor, stay: Stay, day: dt.date, local: Any, *, use_account: bool, interim: bool,
-                invono: str = "") -> StayClaim:
-    return StayClaim(ctx.institution_code, ctx.cashier, stay.adm_no, stay.psn_no, stay.insutype,
-                     "" if interim else f"{day.isoformat()} 12:00:00", local.medfee_sumamt,
-                     {k: getattr(local, k) for k in ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-                                                      "inscp_scp_amt")},
-                     use_account, interim, invono)
+def _stay_claim(
+    ctx: Actor, stay: Stay, day: dt.date, local: Any, *, use_account: bool, interim: bool, invono: str = ""
+) -> StayClaim:
+    return StayClaim(
+        ctx.institution_code,
+        ctx.cashier,
+        stay.adm_no,
+        stay.psn_no,
+        stay.insutype,
+        "" if interim else f"{day.isoformat()} 12:00:00",
+        local.medfee_sumamt,
+        {
+            k: getattr(local, k)
+            for k in ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+        },
+        use_account,
+        interim,
+        invono,
+    )
 
 
 def _centre_fund(answer: dict[str, Any]) -> CentreFund:
-    return CentreFund(Decimal(answer["fund_pay_sumamt"]), Decimal(answer["act_pay_dedc"]),
-                      Decimal(answer.get("pool_prop_selfpay") or 0), "医保中心结算：基金支付 "
-                      f"{fmt(Decimal(answer['fund_pay_sumamt']))}，起付线 {fmt(Decimal(answer['act_pay_dedc']))}")
+    return CentreFund(
+        Decimal(answer["fund_pay_sumamt"]),
+        Decimal(answer["act_pay_dedc"]),
+        Decimal(answer.get("pool_prop_selfpay") or 0),
+        "医保中心结算：基金支付 "
+        f"{fmt(Decimal(answer['fund_pay_sumamt']))}，起付线 {fmt(Decimal(answer['act_pay_dedc']))}",
+    )
 
 
 def _check_classes(local: Any, answer: dict[str, Any]) -> None:
@@ -336,13 +479,27 @@ def _check_classes(local: Any, answer: dict[str, Any]) -> None:
     keys = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
     wrong = [k for k in keys if Decimal(answer.get(k, -1)) != getattr(local, k)]
     if wrong:
-        raise CentreDisagrees("医保中心对本次费用的分类与本院目录不同：" + "，".join(
-            f"{labels.AMOUNT_NAMES[k]} 本院 {fmt(getattr(local, k))} 中心 {fmt(Decimal(answer.get(k, 0)))}"
-            for k in wrong) + "。请核对目录后再结算")
+        raise CentreDisagrees(
+            "医保中心对本次费用的分类与本院目录不同："
+            + "，".join(
+                f"{labels.AMOUNT_NAMES[k]} 本院 {fmt(getattr(local, k))} 中心 {fmt(Decimal(answer.get(k, 0)))}"
+                for k in wrong
+            )
+            + "。请核对目录后再结算"
+        )
 
 
-def discharge_preview(db: Database, ctx: Actor, adm_no: str, day: dt.date, centre: CentrePort, *,
-                      med_type: str = INPATIENT, interim: bool = False, use_account: bool = True) -> DischargePreview:
+def discharge_preview(
+    db: Database,
+    ctx: Actor,
+    adm_no: str,
+    day: dt.date,
+    centre: CentrePort,
+    *,
+    med_type: str = INPATIENT,
+    interim: bool = False,
+    use_account: bool = True,
+) -> DischargePreview:
     """Ask the centre (after sending the stay's queue): discharge (2402, not for an interim
     settlement) and pre-settle (2303); split the personal part locally. Writes nothing locally."""
     ctx.require("settle_inpatient")
@@ -371,9 +528,14 @@ def _reserve_msgid(db: Database, code: str, at: dt.datetime) -> str:
         return numbers.msgids(session, inst, at)[0]
 
 
-def _differs(answer: dict[str, Any], confirmed: dict[str, Any], keys: tuple[str, ...]) -> dict[str, list[str]]:
-    return {k: [fmt(Decimal(confirmed[k])), fmt(Decimal(answer.get(k, 0)))] for k in keys
-            if Decimal(answer.get(k, 0)) != Decimal(confirmed[k])}
+def _differs(
+    answer: dict[str, Any], confirmed: dict[str, Any], keys: tuple[str, ...]
+) -> dict[str, list[str]]:
+    return {
+        k: [fmt(Decimal(confirmed[k])), fmt(Decimal(answer.get(k, 0)))]
+        for k in keys
+        if Decimal(answer.get(k, 0)) != Decimal(confirmed[k])
+    }
 
 
 class DischargeChanged(SplitChanged):
@@ -386,8 +548,17 @@ class DischargeChanged(SplitChanged):
         self.discharge = discharge
 
 
-def discharge(db: Database, ctx: Actor, adm_no: str, confirmed: DischargePreview, centre: CentrePort, *,
-              med_type: str = INPATIENT, tender: str = "cash", now: dt.datetime | None = None) -> Discharged:
+def discharge(
+    db: Database,
+    ctx: Actor,
+    adm_no: str,
+    confirmed: DischargePreview,
+    centre: CentrePort,
+    *,
+    med_type: str = INPATIENT,
+    tender: str = "cash",
+    now: dt.datetime | None = None,
+) -> Discharged:
     """Settle the stay with the centre (2304) and record it with the deposit applied, in one local
     transaction; the person is no longer hospitalized (unless this was an interim settlement)."""
     ctx.require("settle_inpatient")
@@ -398,8 +569,10 @@ def discharge(db: Database, ctx: Actor, adm_no: str, confirmed: DischargePreview
     interim, use_account = confirmed.interim, confirmed.preview.claim.use_own_account
     with db.sessions() as session:
         stay = _stay(session, _admission(session, ctx, adm_no))
+
     def lines(s: Stay) -> list[tuple[str, Decimal, Decimal]]:
         return [(f.code, f.quantity, f.price) for f in s.fees]
+
     if lines(stay) != lines(confirmed.stay) or stay.deposit != confirmed.stay.deposit:
         raise ServiceError("本次住院的费用或押金在预结算后有变动，请重新预结算")
     msgid = _reserve_msgid(db, ctx.institution_code, at)
@@ -414,69 +587,127 @@ def discharge(db: Database, ctx: Actor, adm_no: str, confirmed: DischargePreview
             claim = build_claim(session, ctx, request)[0]
         fresh = Preview(claim, _run_engine(claim, _centre_fund(answer)))
         _, collect, refund = _deposit_split(stay.deposit, fresh.result.psn_cash_pay, interim)
-        raise DischargeChanged(DischargePreview(stay, fresh, collect, refund, answer, interim, day),
-                               "医保中心的结算结果与预结算不同（" + "，".join(
-                                   f"{labels.AMOUNT_NAMES[k]} {a} → {b}" for k, (a, b) in changed.items()) + "）")
+        raise DischargeChanged(
+            DischargePreview(stay, fresh, collect, refund, answer, interim, day),
+            "医保中心的结算结果与预结算不同（"
+            + "，".join(f"{labels.AMOUNT_NAMES[k]} {a} → {b}" for k, (a, b) in changed.items())
+            + "）",
+        )
     try:
-        return _record_discharge(db, ctx, adm_no, day, confirmed, answer, msgid, med_type=med_type, tender=tender,
-                                 at=at)
+        return _record_discharge(
+            db, ctx, adm_no, day, confirmed, answer, msgid, med_type=med_type, tender=tender, at=at
+        )
     except SplitChanged as exc:  # the accounts moved since the preview (another counter drew them)
         centre.reverse(sc, msgid)
         _, collect, refund = _deposit_split(stay.deposit, exc.preview.result.psn_cash_pay, interim)
-        raise DischargeChanged(DischargePreview(stay, exc.preview, collect, refund, answer, interim, day),
-                               "账户余额已变动") from None
+        raise DischargeChanged(
+            DischargePreview(stay, exc.preview, collect, refund, answer, interim, day), "账户余额已变动"
+        ) from None
     except BaseException:
         centre.reverse(sc, msgid)  # the centre settled what the counter could not record: undo it there
         raise
 
 
-def _record_discharge(db: Database, ctx: Actor, adm_no: str, day: dt.date, confirmed: DischargePreview,
-                      answer: dict[str, Any], msgid: str, *, med_type: str, tender: str, at: dt.datetime) -> Discharged:
+def _record_discharge(
+    db: Database,
+    ctx: Actor,
+    adm_no: str,
+    day: dt.date,
+    confirmed: DischargePreview,
+    answer: dict[str, Any],
+    msgid: str,
+    *,
+    med_type: str,
+    tender: str,
+    at: dt.datetime,
+) -> Discharged:
     interim = confirmed.interim
     with db.transaction() as session:
         adm = _admission(session, ctx, adm_no)
         stay = _stay(session, adm)
         person = session.get(Person, adm.person_id)
         request = _request(stay, day, med_type, confirmed.preview.claim.use_own_account)
-        settled = settle_in(session, ctx, request, confirmed.preview, at=at, tender=tender,
-                            centre=_centre_fund(answer))
+        settled = settle_in(
+            session, ctx, request, confirmed.preview, at=at, tender=tender, centre=_centre_fund(answer)
+        )
         applied, collect, refund = _deposit_split(stay.deposit, settled.result.psn_cash_pay, interim)
         shift = require_shift(session, ctx)
         inst = _institution(session, ctx.institution_code)
         moved = []
 
         def deposit(amount: Decimal, kind: str, how: str) -> None:
-            moved.append(DepositEntry(admission_id=adm.id, amount=amount, kind=kind, at=at, cashier=ctx.cashier,
-                                      receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
-                                      shift_id=shift.id, tender=how, settlement_id=settled.settlement_id))
+            moved.append(
+                DepositEntry(
+                    admission_id=adm.id,
+                    amount=amount,
+                    kind=kind,
+                    at=at,
+                    cashier=ctx.cashier,
+                    receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
+                    shift_id=shift.id,
+                    tender=how,
+                    settlement_id=settled.settlement_id,
+                )
+            )
+
         if applied:  # the cash part paid from the deposit: not collected again at the drawer
             deposit(-applied, "applied", tender)
         if refund:  # the rest of the deposit goes back the way it came
             deposit(-refund, "refunded", stay.deposit_tender or tender)
         session.add_all(moved)
-        session.execute(update(AdmissionFee).where(AdmissionFee.admission_id == adm.id,
-                                                   AdmissionFee.settlement_id.is_(None))
-                        .values(settlement_id=settled.settlement_id))
+        session.execute(
+            update(AdmissionFee)
+            .where(AdmissionFee.admission_id == adm.id, AdmissionFee.settlement_id.is_(None))
+            .values(settlement_id=settled.settlement_id)
+        )
         ours = settled.result.to_json()
         diff = _differs(answer, ours, COMPARED)
-        session.add(CentreResult(settlement_id=settled.settlement_id, msgid=msgid,
-                                 mdtrt_id=str(answer.get("mdtrt_id", "")), setl_id=str(answer.get("setl_id", "")),
-                                 equal=not diff, differences=json.dumps(diff, ensure_ascii=False),
-                                 setlinfo=json.dumps({k: str(v) for k, v in answer.items()}, ensure_ascii=False),
-                                 received_at=at))
+        session.add(
+            CentreResult(
+                settlement_id=settled.settlement_id,
+                msgid=msgid,
+                mdtrt_id=str(answer.get("mdtrt_id", "")),
+                setl_id=str(answer.get("setl_id", "")),
+                equal=not diff,
+                differences=json.dumps(diff, ensure_ascii=False),
+                setlinfo=json.dumps({k: str(v) for k, v in answer.items()}, ensure_ascii=False),
+                received_at=at,
+            )
+        )
         if not interim:
             adm.status, adm.discharged_at, adm.settlement_id = "discharged", at, settled.settlement_id
             person.hospitalized = False
-        record(session, ctx, "interim_settle" if interim else "discharge", adm_no, at=at,
-               before={"deposit": str(stay.deposit)},
-               after={"setl_no": settled.setl_no, "setl_id": str(answer.get("setl_id", "")), "applied": str(applied),
-                      "to_collect": str(collect), "to_refund": str(refund)}, covers={"deposit_entry": moved})
-        return Discharged(settled, applied, collect, refund, str(answer.get("setl_id", "")),
-                          str(answer.get("mdtrt_id", "")))
+        record(
+            session,
+            ctx,
+            "interim_settle" if interim else "discharge",
+            adm_no,
+            at=at,
+            before={"deposit": str(stay.deposit)},
+            after={
+                "setl_no": settled.setl_no,
+                "setl_id": str(answer.get("setl_id", "")),
+                "applied": str(applied),
+                "to_collect": str(collect),
+                "to_refund": str(refund),
+            },
+            covers={"deposit_entry": moved},
+        )
+        return Discharged(
+            settled, applied, collect, refund, str(answer.get("setl_id", "")), str(answer.get("mdtrt_id", ""))
+        )
 
 
-def cancel(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: str, centre: CentrePort,
-           *, now: dt.datetime | None = None) -> str:
+def cancel(
+    db: Database,
+    ctx: Actor,
+    setl_no: str,
+    approval: Approval,
+    reason: str,
+    centre: CentrePort,
+    *,
+    now: dt.datetime | None = None,
+) -> str:
     """Cancel an inpatient settlement with the centre (2305, and 2405 if it discharged the stay),
     then reverse it here: accounts, family accounts and deposit exactly; the stay is open again.
     Needs a supervisor's approval of this settlement. Returns the reversal's settlement number."""
@@ -490,14 +721,29 @@ def cancel(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
         if orig.med_type not in INPATIENT_MED_TYPES:
             raise RefundRefused(f"{setl_no} 不是住院结算")
         result = session.scalar(select(CentreResult).where(CentreResult.settlement_id == orig.id))
-        adm = session.scalar(select(Admission).join(AdmissionFee, AdmissionFee.admission_id == Admission.id)
-                             .where(AdmissionFee.settlement_id == orig.id).limit(1))
+        adm = session.scalar(
+            select(Admission)
+            .join(AdmissionFee, AdmissionFee.admission_id == Admission.id)
+            .where(AdmissionFee.settlement_id == orig.id)
+            .limit(1)
+        )
         person = session.get(Person, orig.person_id)
         if result is None or adm is None:
             raise RefundRefused(f"{setl_no} 没有医保中心的结算记录，不能撤销")
         discharged = adm.settlement_id == orig.id
-        sc = StayClaim(ctx.institution_code, ctx.cashier, adm.adm_no, person.psn_no, person.insutype, "",
-                       orig.medfee_sumamt, {}, True, not discharged, setl_no)
+        sc = StayClaim(
+            ctx.institution_code,
+            ctx.cashier,
+            adm.adm_no,
+            person.psn_no,
+            person.insutype,
+            "",
+            orig.medfee_sumamt,
+            {},
+            True,
+            not discharged,
+            setl_no,
+        )
         setl_id = result.setl_id
     centre.cancel(sc, setl_id, discharged)
     with db.transaction() as session:
@@ -507,18 +753,37 @@ def cancel(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
         shift = require_shift(session, ctx)
         adm = session.scalar(select(Admission).where(Admission.adm_no == sc.adm_no))
         moved = []
-        for entry in session.scalars(select(DepositEntry).where(DepositEntry.settlement_id == orig.id)
-                                     .order_by(DepositEntry.id)):
-            moved.append(DepositEntry(admission_id=adm.id, amount=-entry.amount, kind="reversed", at=at,
-                                      cashier=ctx.cashier, receipt_no=f"{adm.adm_no}-Y"
-                                      f"{numbers.next_value(session, inst, 'deposit'):06d}", shift_id=shift.id,
-                                      tender=entry.tender, settlement_id=reversal.settlement_id))
+        for entry in session.scalars(
+            select(DepositEntry).where(DepositEntry.settlement_id == orig.id).order_by(DepositEntry.id)
+        ):
+            moved.append(
+                DepositEntry(
+                    admission_id=adm.id,
+                    amount=-entry.amount,
+                    kind="reversed",
+                    at=at,
+                    cashier=ctx.cashier,
+                    receipt_no=f"{adm.adm_no}-Y{numbers.next_value(session, inst, 'deposit'):06d}",
+                    shift_id=shift.id,
+                    tender=entry.tender,
+                    settlement_id=reversal.settlement_id,
+                )
+            )
         session.add_all(moved)
-        session.execute(update(AdmissionFee).where(AdmissionFee.settlement_id == orig.id).values(settlement_id=None))
+        session.execute(
+            update(AdmissionFee).where(AdmissionFee.settlement_id == orig.id).values(settlement_id=None)
+        )
         if discharged:
             adm.status, adm.discharged_at, adm.settlement_id = "admitted", None, None
             session.get(Person, adm.person_id).hospitalized = True
-        record(session, ctx, "inpatient_cancel", adm.adm_no, at=at, before={"setl_no": setl_no, "setl_id": setl_id},
-               after={"reversal": reversal.setl_no, "reason": reason, "approver": approval.approver},
-               covers={"deposit_entry": moved})
+        record(
+            session,
+            ctx,
+            "inpatient_cancel",
+            adm.adm_no,
+            at=at,
+            before={"setl_no": setl_no, "setl_id": setl_id},
+            after={"reversal": reversal.setl_no, "reason": reason, "approver": approval.approver},
+            covers={"deposit_entry": moved},
+        )
         return reversal.setl_no

@@ -6,6 +6,7 @@ answer is the truth and updates the registry, which is then the offline cache. W
 training counter, the demo), the counter's own registry answers: a card or e-voucher code, then
 a psn_no (`find_person`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,7 +61,9 @@ class PersonView:
     deductible_paid: Decimal
     outpatient_pool_paid: Decimal
     providers: tuple[ProviderView, ...]
-    cert_type: str = "02"  # what was scanned, as the platform's mdtrt_cert_type (01 e-voucher, 02 ID, 03 card)
+    cert_type: str = (
+        "02"  # what was scanned, as the platform's mdtrt_cert_type (01 e-voucher, 02 ID, 03 card)
+    )
     cert_no: str = ""  # and its number (mdtrt_cert_no); the ID number when nothing else was scanned
     insuplc_admdvs: str = ""  # place of insurance, from 1101 ("": not learned; the institution's own area)
     out_of_area: bool = False  # insured in another city: settled by the centre only (decision 12)
@@ -127,7 +130,9 @@ def find_person(session: Session, scanned: str) -> Scanned:
         if found is None:
             raise NotFound(f"未找到身份证号为 {identity.mask(certno)} 的参保人")
         return Scanned(found, "02", certno)
-    credential = session.execute(select(Credential.person_id, Credential.kind).where(Credential.code == text)).first()
+    credential = session.execute(
+        select(Credential.person_id, Credential.kind).where(Credential.code == text)
+    ).first()
     if credential is not None:
         return Scanned(credential[0], CERT_TYPES.get(credential[1], "01"), text)
     person = session.execute(select(Person.id, Person.certno).where(Person.psn_no == text)).first()
@@ -148,9 +153,10 @@ def provider_relation(declared: str, provider_certno: str) -> str:
 
 def year_totals(session: Session, person_id: int, year: int) -> tuple[Decimal, Decimal]:
     row = session.execute(
-        select(func.coalesce(func.sum(YearTotal.deductible_paid), ZERO),
-               func.coalesce(func.sum(YearTotal.outpatient_pool_paid), ZERO))
-        .where(YearTotal.person_id == person_id, YearTotal.year == year)
+        select(
+            func.coalesce(func.sum(YearTotal.deductible_paid), ZERO),
+            func.coalesce(func.sum(YearTotal.outpatient_pool_paid), ZERO),
+        ).where(YearTotal.person_id == person_id, YearTotal.year == year)
     ).one()
     return row[0], row[1]  # coalesce keeps the Money type: exact Decimals on every dialect
 
@@ -173,14 +179,29 @@ def providers_of(session: Session, person_id: int) -> tuple[ProviderView, ...]:
     views = []
     for binding, provider, account in rows:
         balance, is_open = account_state(account)
-        views.append(ProviderView(binding.id, provider.psn_no, provider.name,
-                                  provider_relation(binding.relation, provider.certno),
-                                  provider.insutype, provider.status, balance, is_open))
+        views.append(
+            ProviderView(
+                binding.id,
+                provider.psn_no,
+                provider.name,
+                provider_relation(binding.relation, provider.certno),
+                provider.insutype,
+                provider.status,
+                balance,
+                is_open,
+            )
+        )
     return tuple(views)
 
 
-def person_view(session: Session, person_id: int, year: int, *, institution_admdvs: str | None = None,
-                online: bool = False) -> PersonView:
+def person_view(
+    session: Session,
+    person_id: int,
+    year: int,
+    *,
+    institution_admdvs: str | None = None,
+    online: bool = False,
+) -> PersonView:
     """The person on screen; with `institution_admdvs`, whether they are insured elsewhere."""
     person = session.get(Person, person_id)
     if person is None:
@@ -190,11 +211,30 @@ def person_view(session: Session, person_id: int, year: int, *, institution_admd
     deductible, pooled = year_totals(session, person_id, year)
     place = person.insuplc_admdvs or ""
     elsewhere = institution_admdvs is not None and not registry.local_to(place, institution_admdvs)
-    return PersonView(person.id, person.psn_no, person.certno, person.name, person.insutype, person.psn_type,
-                      person.retired_on, person.status, person.hospitalized, balance, is_open, year,
-                      deductible, pooled, providers_of(session, person_id), "02", person.certno,
-                      insuplc_admdvs=place, out_of_area=elsewhere, learned_at=person.learned_at,
-                      learned_from=person.learned_from or "", online=online)
+    return PersonView(
+        person.id,
+        person.psn_no,
+        person.certno,
+        person.name,
+        person.insutype,
+        person.psn_type,
+        person.retired_on,
+        person.status,
+        person.hospitalized,
+        balance,
+        is_open,
+        year,
+        deductible,
+        pooled,
+        providers_of(session, person_id),
+        "02",
+        person.certno,
+        insuplc_admdvs=place,
+        out_of_area=elsewhere,
+        learned_at=person.learned_at,
+        learned_from=person.learned_from or "",
+        online=online,
+    )
 
 
 # ----- the scan, asked of the centre (1101) when the counter has one
@@ -227,8 +267,15 @@ def read_scan(scanned: str) -> ScanText:
 class PersonSource(Protocol):
     """The centre, asked who a scanned person is (sync's CentreLink)."""
 
-    def person_info(self, institution_code: str, operator: str, operator_name: str, cert_type: str, cert_no: str,
-                    card_sn: str = "") -> registry.CentrePerson: ...
+    def person_info(
+        self,
+        institution_code: str,
+        operator: str,
+        operator_name: str,
+        cert_type: str,
+        cert_no: str,
+        card_sn: str = "",
+    ) -> registry.CentrePerson: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +286,15 @@ class Choice:
     scan: ScanText
 
 
-def scan(db: Database, actor: Actor, scanned: str, year: int, source: PersonSource | None = None, *,
-         now: dt.datetime | None = None) -> PersonView | Choice:
+def scan(
+    db: Database,
+    actor: Actor,
+    scanned: str,
+    year: int,
+    source: PersonSource | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> PersonView | Choice:
     """Who was scanned. With a centre (`source`), 1101 is asked and its answer updates the registry;
     if the centre cannot be reached, the cached person is used (the view says how old it is) except
     for an e-voucher, which only the centre can resolve. Without a centre (training, the demo), the
@@ -250,16 +304,20 @@ def scan(db: Database, actor: Actor, scanned: str, year: int, source: PersonSour
         admdvs = _institution_admdvs(session, actor.institution_code)
         if source is None:
             found = find_person(session, scanned)
-            return replace(person_view(session, found.person_id, year, institution_admdvs=admdvs),
-                           cert_type=found.cert_type, cert_no=found.cert_no)
+            return replace(
+                person_view(session, found.person_id, year, institution_admdvs=admdvs),
+                cert_type=found.cert_type,
+                cert_no=found.cert_no,
+            )
         what = read_scan(scanned)
         if what.cert_type == "01":  # a typed psn_no of someone the counter knows: asked by the ID number
             known = session.execute(select(Person.certno).where(Person.psn_no == what.cert_no)).first()
             if known is not None:
                 what = ScanText("02", known.certno)
     try:
-        answer = source.person_info(actor.institution_code, actor.staff_no, actor.name, what.cert_type,
-                                    what.cert_no, what.card_sn)
+        answer = source.person_info(
+            actor.institution_code, actor.staff_no, actor.name, what.cert_type, what.cert_no, what.card_sn
+        )
     except CentreUnavailable as exc:
         return _offline(db, what, year, admdvs, exc)
     except CentreRefused as exc:
@@ -272,19 +330,22 @@ def scan(db: Database, actor: Actor, scanned: str, year: int, source: PersonSour
     return adopt(db, actor, choice, 0, year, now=at)
 
 
-def adopt(db: Database, actor: Actor, choice: Choice, index: int, year: int, *,
-          now: dt.datetime | None = None) -> PersonView:
+def adopt(
+    db: Database, actor: Actor, choice: Choice, index: int, year: int, *, now: dt.datetime | None = None
+) -> PersonView:
     """The centre's answer, with the insurance record the cashier chose, into the registry."""
     at = now or dt.datetime.now()
     if not 0 <= index < len(choice.found.insurances):
         raise ServiceError(f"没有第 {index + 1} 条参保记录")
     with db.transaction() as session:
         admdvs = _institution_admdvs(session, actor.institution_code)
-        person_id = registry.remember(session, actor, choice.found, choice.found.insurances[index],
-                                      institution_admdvs=admdvs, at=at)
+        person_id = registry.remember(
+            session, actor, choice.found, choice.found.insurances[index], institution_admdvs=admdvs, at=at
+        )
         if choice.scan.cert_type == "03":  # a card seen online resolves offline later
-            exists = session.scalar(select(Credential.id).where(Credential.kind == "card",
-                                                                Credential.code == choice.scan.cert_no))
+            exists = session.scalar(
+                select(Credential.id).where(Credential.kind == "card", Credential.code == choice.scan.cert_no)
+            )
             if exists is None:
                 session.add(Credential(person_id=person_id, kind="card", code=choice.scan.cert_no))
         view = person_view(session, person_id, year, institution_admdvs=admdvs, online=True)
@@ -298,8 +359,9 @@ def _offline(db: Database, what: ScanText, year: int, admdvs: str, why: CentreUn
         if what.cert_type == "02":
             person_id = session.scalar(select(Person.id).where(Person.certno == what.cert_no))
         else:
-            person_id = session.scalar(select(Credential.person_id).where(Credential.kind == "card",
-                                                                          Credential.code == what.cert_no))
+            person_id = session.scalar(
+                select(Credential.person_id).where(Credential.kind == "card", Credential.code == what.cert_no)
+            )
         if person_id is None:
             raise NotFound(f"{why.message}，本地也没有此人的登记：请联网后再试")
         view = person_view(session, person_id, year, institution_admdvs=admdvs)

@@ -1,4 +1,5 @@
 """Local numbers: settlement numbers per institution and the national msgid, never reused."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,9 @@ def take(session: Session, institution: Institution, counts: dict[str, int]) -> 
     params = {"institution_id": institution.id}
     for k, name in enumerate(names):
         params[f"name{k}"], params[f"count{k}"] = name, counts[name]
-    return {name: last - counts[name] + 1 for name, last in session.execute(_take_statement(len(names)), params)}
+    return {
+        name: last - counts[name] + 1 for name, last in session.execute(_take_statement(len(names)), params)
+    }
 
 
 @functools.cache
@@ -37,14 +40,17 @@ def _take_statement(rows: int) -> TextClause:
     Written out because SQLAlchemy cannot cache its ON CONFLICT construct and would compile it
     again on every settle."""
     values = ", ".join(f"(:institution_id, :name{k}, :count{k})" for k in range(rows))
-    return text(f"INSERT INTO number_sequence (institution_id, name, last_value) VALUES {values} "
-                "ON CONFLICT (institution_id, name) DO UPDATE "
-                "SET last_value = number_sequence.last_value + excluded.last_value "
-                "RETURNING name, last_value")
+    return text(
+        f"INSERT INTO number_sequence (institution_id, name, last_value) VALUES {values} "
+        "ON CONFLICT (institution_id, name) DO UPDATE "
+        "SET last_value = number_sequence.last_value + excluded.last_value "
+        "RETURNING name, last_value"
+    )
 
 
-def msgids(session: Session, institution: Institution, at: dt.datetime, count: int = 1,
-           first: int | None = None) -> list[str]:
+def msgids(
+    session: Session, institution: Institution, at: dt.datetime, count: int = 1, first: int | None = None
+) -> list[str]:
     """`count` fresh msgids from the institution's "message" counter, in one statement; with
     `first`, from values the caller already took (`take`, beside other counters)."""
     if first is None:

@@ -11,6 +11,7 @@ the counter's own: the embedded engine needs them, and the agency keeps them.
 A person insured elsewhere (异地) is settled by the centre alone (rules.md decision 12); no account
 is opened for them here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -83,8 +84,15 @@ def local_to(admdvs: str, institution_admdvs: str) -> bool:
     return not admdvs or admdvs[:4] == institution_admdvs[:4]
 
 
-def remember(session: Session, actor: Actor, found: CentrePerson, chosen: Insurance, *, institution_admdvs: str,
-             at: dt.datetime) -> int:
+def remember(
+    session: Session,
+    actor: Actor,
+    found: CentrePerson,
+    chosen: Insurance,
+    *,
+    institution_admdvs: str,
+    at: dt.datetime,
+) -> int:
     """Update (or add) the person from the centre's answer, inside the caller's transaction; returns
     the person's id. Audited, with what changed."""
     if not any(actor.may(p) for p in SETTLING):
@@ -97,17 +105,27 @@ def remember(session: Session, actor: Actor, found: CentrePerson, chosen: Insura
         raise ServiceError(f"医保中心返回的证件号码无效：{exc}") from None
     if not certno or len(certno) > 18:
         raise ServiceError("医保中心返回的证件号码无效")
-    person = session.scalar(select(Person).where(or_(Person.psn_no == found.psn_no, Person.certno == certno))
-                            .order_by(Person.id).limit(1))
+    person = session.scalar(
+        select(Person)
+        .where(or_(Person.psn_no == found.psn_no, Person.certno == certno))
+        .order_by(Person.id)
+        .limit(1)
+    )
     status = chosen.counter_status
     if status == "suspended" and person is not None and person.status == "arrears":
         status = "arrears"  # the agency's finer word for why the centre says "not insured now" stays
     psn_type = chosen.counter_psn_type
     if psn_type == "flexible_combined" and person is not None and person.psn_type.startswith("flexible"):
         psn_type = person.psn_type  # one platform code for flexible workers; the agency's mode (WH-7) stays
-    fields = dict(psn_no=found.psn_no, certno=certno, name=found.name[:50] or "（未返回姓名）",
-                  insutype=chosen.insutype, psn_type=psn_type, status=status,
-                  insuplc_admdvs=chosen.insuplc_admdvs[:6] or None)
+    fields = dict(
+        psn_no=found.psn_no,
+        certno=certno,
+        name=found.name[:50] or "（未返回姓名）",
+        insutype=chosen.insutype,
+        psn_type=psn_type,
+        status=status,
+        insuplc_admdvs=chosen.insuplc_admdvs[:6] or None,
+    )
     before = None
     if person is None:
         person = Person(hospitalized=False, **fields)
@@ -122,15 +140,30 @@ def remember(session: Session, actor: Actor, found: CentrePerson, chosen: Insura
     opened = None
     local = local_to(chosen.insuplc_admdvs, institution_admdvs)
     has_account = session.scalar(select(Account.id).where(Account.person_id == person.id)) is not None
-    if local and not has_account and chosen.insutype == "310" and chosen.balance is not None and chosen.balance >= 0:
+    if (
+        local
+        and not has_account
+        and chosen.insutype == "310"
+        and chosen.balance is not None
+        and chosen.balance >= 0
+    ):
         account = Account(person_id=person.id, opened_on=at.date(), balance=Decimal("0.00"), version=0)
         session.add(account)
         session.flush()
         ledger.post(session, account, cents(chosen.balance), "opening", "期初余额（医保中心 1101）", at=at)
         opened = fmt(cents(chosen.balance))
     changed = {k: v for k, v in fields.items() if before is None or before.get(k) != v}
-    record(session, actor, "registry_1101", person.psn_no, at=at,
-           before={k: before[k] for k in changed} if before else None,
-           after={**changed, "learned_from": person.learned_from, **({"account_opened": opened} if opened else {})})
+    record(
+        session,
+        actor,
+        "registry_1101",
+        person.psn_no,
+        at=at,
+        before={k: before[k] for k in changed} if before else None,
+        after={
+            **changed,
+            "learned_from": person.learned_from,
+            **({"account_opened": opened} if opened else {}),
+        },
+    )
     return person.id
-

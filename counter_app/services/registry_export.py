@@ -7,6 +7,7 @@ settlements whose messages have not reached a centre yet (they will, and the cen
 A person whose place of insurance the counter never learned is taken as insured at the counter
 database's first institution's division.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,10 +40,16 @@ def _day(value: dt.date | None) -> str | None:
 
 def export(db: Database) -> dict[str, list[dict[str, Any]]]:
     with db.sessions() as s:
-        unsent = select(Outbox.settlement_id).where(Outbox.infno.in_(SETTLING), Outbox.status != "sent",
-                                                    Outbox.settlement_id.is_not(None))
-        pending = dict(s.execute(select(LedgerEntry.account_id, func.sum(LedgerEntry.amount)).where(
-            LedgerEntry.settlement_id.in_(unsent)).group_by(LedgerEntry.account_id)).all())
+        unsent = select(Outbox.settlement_id).where(
+            Outbox.infno.in_(SETTLING), Outbox.status != "sent", Outbox.settlement_id.is_not(None)
+        )
+        pending = dict(
+            s.execute(
+                select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
+                .where(LedgerEntry.settlement_id.in_(unsent))
+                .group_by(LedgerEntry.account_id)
+            ).all()
+        )
         institutions = list(s.scalars(select(Institution).order_by(Institution.id)))
         home = institutions[0].admdvs if institutions else ""
         accounts = {a.person_id: a for a in s.scalars(select(Account))}
@@ -54,29 +61,83 @@ def export(db: Database) -> dict[str, list[dict[str, Any]]]:
         for p in people.values():
             account = accounts.get(p.id)
             born = identity.birth_date(p.certno) if len(p.certno) == 18 else None
-            persons.append({
-                "psn_no": p.psn_no, "certno": p.certno, "name": p.name,
-                "gend": ("1" if identity.is_male(p.certno) else "2") if len(p.certno) == 18 else "",
-                "brdy": _day(born), "insutype": p.insutype, "psn_type": p.psn_type, "status": p.status,
-                "retired_on": _day(p.retired_on), "hospitalized": bool(p.hospitalized), "died_on": _day(p.died_on),
-                "insuplc_admdvs": p.insuplc_admdvs or home, "emp_name": "", "cards": cards.get(p.id, []),
-                "account": None if account is None else {
-                    "balance": fmt(account.balance - Decimal(pending.get(account.id) or 0)),
-                    "open": account.closed_on is None}})
-        bindings = [{"provider": people[b.provider_id].psn_no, "beneficiary": people[b.beneficiary_id].psn_no,
-                     "relation": b.relation, "policy": b.policy}
-                    for b in s.scalars(select(FamilyBinding).where(FamilyBinding.ended_at.is_(None))
-                                       .order_by(FamilyBinding.bound_at, FamilyBinding.id))]
-        totals = [{"psn_no": people[pid].psn_no, "year": year, "deductible": fmt(ded), "pooled": fmt(pooled)}
-                  for pid, year, ded, pooled in s.execute(
-                      select(YearTotal.person_id, YearTotal.year, func.sum(YearTotal.deductible_paid),
-                             func.sum(YearTotal.outpatient_pool_paid))
-                      .where(YearTotal.settlement_id.is_(None) | YearTotal.settlement_id.not_in(unsent))
-                      .group_by(YearTotal.person_id, YearTotal.year))]
-        catalogue = [{"code": c.code, "name": c.name, "kind": c.kind, "cls": c.cls, "prepay_ratio": str(c.prepay_ratio),
-                      "account_payable": bool(c.account_payable), "price": fmt(c.price)}
-                     for c in s.scalars(select(CatalogueItem).order_by(CatalogueItem.id))]
-        return {"institutions": [{"code": i.code, "name": i.name, "level": i.level, "kind": i.kind,
-                                  "designated": bool(i.designated), "admdvs": i.admdvs, "policy": i.policy}
-                                 for i in institutions],
-                "persons": persons, "bindings": bindings, "year_totals": totals, "catalogue": catalogue}
+            persons.append(
+                {
+                    "psn_no": p.psn_no,
+                    "certno": p.certno,
+                    "name": p.name,
+                    "gend": ("1" if identity.is_male(p.certno) else "2") if len(p.certno) == 18 else "",
+                    "brdy": _day(born),
+                    "insutype": p.insutype,
+                    "psn_type": p.psn_type,
+                    "status": p.status,
+                    "retired_on": _day(p.retired_on),
+                    "hospitalized": bool(p.hospitalized),
+                    "died_on": _day(p.died_on),
+                    "insuplc_admdvs": p.insuplc_admdvs or home,
+                    "emp_name": "",
+                    "cards": cards.get(p.id, []),
+                    "account": None
+                    if account is None
+                    else {
+                        "balance": fmt(account.balance - Decimal(pending.get(account.id) or 0)),
+                        "open": account.closed_on is None,
+                    },
+                }
+            )
+        bindings = [
+            {
+                "provider": people[b.provider_id].psn_no,
+                "beneficiary": people[b.beneficiary_id].psn_no,
+                "relation": b.relation,
+                "policy": b.policy,
+            }
+            for b in s.scalars(
+                select(FamilyBinding)
+                .where(FamilyBinding.ended_at.is_(None))
+                .order_by(FamilyBinding.bound_at, FamilyBinding.id)
+            )
+        ]
+        totals = [
+            {"psn_no": people[pid].psn_no, "year": year, "deductible": fmt(ded), "pooled": fmt(pooled)}
+            for pid, year, ded, pooled in s.execute(
+                select(
+                    YearTotal.person_id,
+                    YearTotal.year,
+                    func.sum(YearTotal.deductible_paid),
+                    func.sum(YearTotal.outpatient_pool_paid),
+                )
+                .where(YearTotal.settlement_id.is_(None) | YearTotal.settlement_id.not_in(unsent))
+                .group_by(YearTotal.person_id, YearTotal.year)
+            )
+        ]
+        catalogue = [
+            {
+                "code": c.code,
+                "name": c.name,
+                "kind": c.kind,
+                "cls": c.cls,
+                "prepay_ratio": str(c.prepay_ratio),
+                "account_payable": bool(c.account_payable),
+                "price": fmt(c.price),
+            }
+            for c in s.scalars(select(CatalogueItem).order_by(CatalogueItem.id))
+        ]
+        return {
+            "institutions": [
+                {
+                    "code": i.code,
+                    "name": i.name,
+                    "level": i.level,
+                    "kind": i.kind,
+                    "designated": bool(i.designated),
+                    "admdvs": i.admdvs,
+                    "policy": i.policy,
+                }
+                for i in institutions
+            ],
+            "persons": persons,
+            "bindings": bindings,
+            "year_totals": totals,
+            "catalogue": catalogue,
+        }

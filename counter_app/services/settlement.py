@@ -6,6 +6,7 @@ the split differs from the preview the cashier confirmed (`SplitChanged` carries
 then writes the settlement, its ledger entries, the year totals and an outbox row together.
 `refund` writes a reversal that mirrors all of that; the original is never edited or deleted.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -80,7 +81,9 @@ class ClaimRequest:
 class Preview:
     claim: Claim
     result: EngineSettlement
-    lines: tuple[FeeLine, ...] = ()  # the claim's lines with quantity and unit price (an online 2206 needs them)
+    lines: tuple[
+        FeeLine, ...
+    ] = ()  # the claim's lines with quantity and unit price (an online 2206 needs them)
 
     @property
     def split(self) -> tuple:
@@ -116,8 +119,13 @@ class SplitChanged(ServiceError):
 
 def split_of(result: EngineSettlement) -> tuple:
     """What the patient agreed to: fund, own account, each family account, cash."""
-    return (result.medfee_sumamt, result.fund_pay_sumamt, result.own_acct_pay,
-            tuple((d.psn_no, d.paid) for d in result.mulaid), result.psn_cash_pay)
+    return (
+        result.medfee_sumamt,
+        result.fund_pay_sumamt,
+        result.own_acct_pay,
+        tuple((d.psn_no, d.paid) for d in result.mulaid),
+        result.psn_cash_pay,
+    )
 
 
 def _institution(session: Session, code: str) -> Institution:
@@ -153,8 +161,16 @@ def _items(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[tuple[Item, 
         if not ZERO < line.quantity <= MAX_QUANTITY:
             raise ServiceError(f"第 {n} 行：数量应大于 0 且不超过 {MAX_QUANTITY}（{line.quantity}）")
         amount = cents(cat.price * line.quantity)
-        items.append(Item(cat.code, cat.name, cat.cls, amount, cat.prepay_ratio if cat.cls == "B" else ZERO,
-                          cat.account_payable))
+        items.append(
+            Item(
+                cat.code,
+                cat.name,
+                cat.cls,
+                amount,
+                cat.prepay_ratio if cat.cls == "B" else ZERO,
+                cat.account_payable,
+            )
+        )
         fees.append(FeeLine(cat.code, cat.name, cat.kind, cat.cls, line.quantity, cat.price, amount))
     return tuple(items), tuple(fees)
 
@@ -181,31 +197,46 @@ def _people_query(lock: bool, state: str | None = None) -> Select:
     valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy)
 
     def year_sum(column):
-        return (select(func.coalesce(func.sum(column), ZERO))
-                .where(YearTotal.person_id == pid, YearTotal.year == bindparam("year")).scalar_subquery())
+        return (
+            select(func.coalesce(func.sum(column), ZERO))
+            .where(YearTotal.person_id == pid, YearTotal.year == bindparam("year"))
+            .scalar_subquery()
+        )
 
-    columns = [Person, Account, FamilyBinding, year_sum(YearTotal.deductible_paid),
-               year_sum(YearTotal.outpatient_pool_paid)]
+    columns = [
+        Person,
+        Account,
+        FamilyBinding,
+        year_sum(YearTotal.deductible_paid),
+        year_sum(YearTotal.outpatient_pool_paid),
+    ]
     query = select(*columns, *(state_columns(state == "sqlite") if state else ())).select_from(Person)
     if state:
         query = query.join(Institution, Institution.code == bindparam("code"))
-    query = (query
-             .outerjoin(Account, Account.person_id == Person.id)
-             .outerjoin(FamilyBinding, and_(FamilyBinding.provider_id == Person.id, active, valid))
-             .where(or_(Person.id == pid, Person.id.in_(select(FamilyBinding.provider_id).where(active))))
-             .order_by(Person.id))
+    query = (
+        query.outerjoin(Account, Account.person_id == Person.id)
+        .outerjoin(FamilyBinding, and_(FamilyBinding.provider_id == Person.id, active, valid))
+        .where(or_(Person.id == pid, Person.id.in_(select(FamilyBinding.provider_id).where(active))))
+        .order_by(Person.id)
+    )
     return query.with_for_update(of=Person) if lock else query
 
 
-_LOCK_ACCOUNTS = (select(Account).where(Account.person_id.in_(bindparam("ids", expanding=True)))
-                  .order_by(Account.id).with_for_update().execution_options(populate_existing=True))
+_LOCK_ACCOUNTS = (
+    select(Account)
+    .where(Account.person_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Account.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 _CATALOGUE = select(CatalogueItem).where(CatalogueItem.code.in_(bindparam("codes", expanding=True)))
 _INSERT_SETTLEMENT = Settlement.__table__.insert().returning(Settlement.__table__.c.id)
 _INSERT_YEAR_TOTAL = YearTotal.__table__.insert().returning(YearTotal.__table__.c.id)
 
 
-def _people(session: Session, person_id: int, year: int, policy: str | None, *, lock: bool,
-            ctx: Actor | None = None) -> tuple[_People, CounterState | None]:
+def _people(
+    session: Session, person_id: int, year: int, policy: str | None, *, lock: bool, ctx: Actor | None = None
+) -> tuple[_People, CounterState | None]:
     """One statement: the patient and every active provider (the patient's first), each with their
     account and the binding; the year totals as two scalar subqueries. A binding counts if it was
     made under `policy` (with `ctx`: the institution's), or before bindings recorded one; providers
@@ -235,13 +266,20 @@ def _people(session: Session, person_id: int, year: int, policy: str | None, *, 
     if patient is None:
         raise NotFound(f"未找到参保人（内部编号 {person_id}）")
     bound = sorted((r for r in rows if r[2] is not None), key=lambda r: (r[2].bound_at, r[2].id))
-    return (_People(patient[0], patient[1], patient[3], patient[4],
-                    [(r[2], r[0], r[1]) for r in bound]), state)  # (binding, provider, account)
+    return (
+        _People(patient[0], patient[1], patient[3], patient[4], [(r[2], r[0], r[1]) for r in bound]),
+        state,
+    )  # (binding, provider, account)
 
 
-def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bool = False,
-                inst: Institution | None = None
-                ) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
+def build_claim(
+    session: Session,
+    ctx: Actor,
+    request: ClaimRequest,
+    *,
+    lock: bool = False,
+    inst: Institution | None = None,
+) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
     """The engine's claim from the store as it is now, its lines as they go upstream, and the
     patient's row (held: the session keeps loaded rows only while someone does); with `lock`, every
     account it reads is locked.
@@ -252,16 +290,20 @@ def build_claim(session: Session, ctx: Actor, request: ClaimRequest, *, lock: bo
     return _claim_from(session, people, inst, request)
 
 
-def _claim_from(session: Session, people: _People, inst: Institution, request: ClaimRequest, *,
-                elsewhere: bool = False) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
+def _claim_from(
+    session: Session, people: _People, inst: Institution, request: ClaimRequest, *, elsewhere: bool = False
+) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
     """`build_claim`'s answer from the people as read (and the catalogue lines, read here). A
     patient insured in another region is refused unless `elsewhere` (the centre settles them:
     services/elsewhere.py, decision 12)."""
     year = request.visit_date.year
     person, own_account = people.person, people.account
     if not elsewhere and not registry.local_to(person.insuplc_admdvs or "", inst.admdvs):
-        raise InsuredElsewhere(f"{person.name} 在外地参保（参保地 {person.insuplc_admdvs}），本地政策不能结算，"
-                               "须由医保中心联网结算", "决定 12")
+        raise InsuredElsewhere(
+            f"{person.name} 在外地参保（参保地 {person.insuplc_admdvs}），本地政策不能结算，"
+            "须由医保中心联网结算",
+            "决定 12",
+        )
     own_balance, _ = account_state(own_account)
     family = []
     accounts: dict[str, Account] = {person.psn_no: own_account} if own_account is not None else {}
@@ -273,8 +315,16 @@ def _claim_from(session: Session, people: _People, inst: Institution, request: C
             family.append(Provider(provider.psn_no, "self", "310", "suspended", balance, provider.died_on))
             own_balance = ZERO  # as a resident the person has no account of their own (WH-5)
         else:
-            family.append(Provider(provider.psn_no, provider_relation(binding.relation, provider.certno),
-                                   provider.insutype, provider.status, balance, provider.died_on))
+            family.append(
+                Provider(
+                    provider.psn_no,
+                    provider_relation(binding.relation, provider.certno),
+                    provider.insutype,
+                    provider.status,
+                    balance,
+                    provider.died_on,
+                )
+            )
         accounts[provider.psn_no] = account
     items, fees = _items(session, request.lines)
     claim = Claim(
@@ -284,8 +334,16 @@ def _claim_from(session: Session, people: _People, inst: Institution, request: C
         institution=ClaimInstitution(inst.code, inst.level, inst.kind, inst.designated),
         prescribing_level=request.prescribing_level,
         location=request.location,
-        person=ClaimPerson(person.psn_no, person.insutype, person.psn_type, person.retired_on, person.status,
-                           person.hospitalized, own_balance, Ytd(year, people.deductible, people.pooled)),
+        person=ClaimPerson(
+            person.psn_no,
+            person.insutype,
+            person.psn_type,
+            person.retired_on,
+            person.status,
+            person.hospitalized,
+            own_balance,
+            Ytd(year, people.deductible, people.pooled),
+        ),
         family=tuple(family),
         items=items,
         use_own_account=request.use_own_account,
@@ -314,24 +372,50 @@ def preview(db: Database, ctx: Actor, request: ClaimRequest) -> Preview:
 INPATIENT_MED_TYPES = ("21", "52")
 
 
-def settle(db: Database, ctx: Actor, request: ClaimRequest, confirmed: Preview | None,
-           *, now: dt.datetime | None = None, tender: str = "cash", tendered: Decimal | None = None) -> Settled:
+def settle(
+    db: Database,
+    ctx: Actor,
+    request: ClaimRequest,
+    confirmed: Preview | None,
+    *,
+    now: dt.datetime | None = None,
+    tender: str = "cash",
+    tendered: Decimal | None = None,
+) -> Settled:
     """Settle atomically. With `confirmed`, refuses (SplitChanged) unless the split is the same.
     Needs the cashier's open shift; `tender` is how the patient pays the cash part, `tendered` the
     cash handed over (for the change and the slip; not less than the cash part)."""
     with db.transaction() as session:
-        done = settle_in(session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender,
-                         tendered=tendered)
+        done = settle_in(
+            session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender, tendered=tendered
+        )
     r = done.result
-    log.info("settled %s at %s by %s: medfee %s fund %s own account %s family %s cash %s (%s)", done.setl_no,
-             ctx.counter, ctx.staff_no, r.medfee_sumamt, r.fund_pay_sumamt, r.own_acct_pay, r.acct_mulaid_pay,
-             r.psn_cash_pay, tender)
+    log.info(
+        "settled %s at %s by %s: medfee %s fund %s own account %s family %s cash %s (%s)",
+        done.setl_no,
+        ctx.counter,
+        ctx.staff_no,
+        r.medfee_sumamt,
+        r.fund_pay_sumamt,
+        r.own_acct_pay,
+        r.acct_mulaid_pay,
+        r.psn_cash_pay,
+        tender,
+    )
     return done
 
 
-def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Preview | None,
-              *, at: dt.datetime, tender: str = "cash", centre: CentreFund | None = None,
-              tendered: Decimal | None = None) -> Settled:
+def settle_in(
+    session: Session,
+    ctx: Actor,
+    request: ClaimRequest,
+    confirmed: Preview | None,
+    *,
+    at: dt.datetime,
+    tender: str = "cash",
+    centre: CentreFund | None = None,
+    tendered: Decimal | None = None,
+) -> Settled:
     """The body of `settle`, inside the caller's transaction (a discharge settles within its own,
     with the fund payment the centre answered: `centre`).
 
@@ -357,23 +441,47 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
             raise ServiceError(f"实收金额只用于现金支付（本次为{TENDERS[tender]}）")
         if tendered != cents(tendered) or tendered < result.psn_cash_pay:
             raise ServiceError(f"实收 {fmt(tendered)} 少于应收现金 {fmt(result.psn_cash_pay)}")
-    queued = claim.med_type not in INPATIENT_MED_TYPES  # an inpatient settlement is the centre's, online (inpatient.py)
-    serials = numbers.take(session, inst, {"settlement": 1, **({"message": upstream.settlement_messages(inst)}
-                                                               if queued else {})})
+    queued = (
+        claim.med_type not in INPATIENT_MED_TYPES
+    )  # an inpatient settlement is the centre's, online (inpatient.py)
+    serials = numbers.take(
+        session,
+        inst,
+        {"settlement": 1, **({"message": upstream.settlement_messages(inst)} if queued else {})},
+    )
     setl_no = numbers.settlement_number(inst, serials["settlement"])
     row = dict(
-        setl_no=setl_no, kind="settle", reverses_id=None, institution_id=inst.id,
-        person_id=person.id, med_type=claim.med_type, visit_date=claim.visit_date, settled_at=at,
-        cashier=ctx.cashier, approver=None, counter=ctx.counter, policy=result.policy,
-        policy_version=result.policy_version, medfee_sumamt=result.medfee_sumamt,
-        fund_pay_sumamt=result.fund_pay_sumamt, hifp_pay=result.hifp_pay, acct_pay=result.acct_pay,
-        acct_mulaid_pay=result.acct_mulaid_pay, psn_cash_pay=result.psn_cash_pay,
+        setl_no=setl_no,
+        kind="settle",
+        reverses_id=None,
+        institution_id=inst.id,
+        person_id=person.id,
+        med_type=claim.med_type,
+        visit_date=claim.visit_date,
+        settled_at=at,
+        cashier=ctx.cashier,
+        approver=None,
+        counter=ctx.counter,
+        policy=result.policy,
+        policy_version=result.policy_version,
+        medfee_sumamt=result.medfee_sumamt,
+        fund_pay_sumamt=result.fund_pay_sumamt,
+        hifp_pay=result.hifp_pay,
+        acct_pay=result.acct_pay,
+        acct_mulaid_pay=result.acct_mulaid_pay,
+        psn_cash_pay=result.psn_cash_pay,
         claim_json=json.dumps(claim_to_json(claim), ensure_ascii=False),
         # the contract's settlement JSON, and each line's quantity and unit price for the slip
-        result_json=json.dumps(dict(result.to_json(), lines=[{"code": f.code, "cnt": str(f.quantity),
-                                                              "pric": str(f.price)} for f in fees]),
-                               ensure_ascii=False),
-        shift_id=state.shift_id, business_day=day_after_close(at, state.last_closed), tender=tender,
+        result_json=json.dumps(
+            dict(
+                result.to_json(),
+                lines=[{"code": f.code, "cnt": str(f.quantity), "pric": str(f.price)} for f in fees],
+            ),
+            ensure_ascii=False,
+        ),
+        shift_id=state.shift_id,
+        business_day=day_after_close(at, state.last_closed),
+        tender=tender,
         tendered=tendered,
     )
     row["id"] = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
@@ -381,28 +489,55 @@ def settle_in(session: Session, ctx: Actor, request: ClaimRequest, confirmed: Pr
     if result.own_acct_pay:
         draws.append((accounts[person.psn_no], -result.own_acct_pay, "settle", f"结算 {setl_no}"))
     for draw in result.mulaid:
-        draws.append((accounts[draw.psn_no], -draw.paid, "mulaid",
-                      f"家庭共济 {setl_no}：{person.name}（{draw.relation}）"))
+        draws.append(
+            (
+                accounts[draw.psn_no],
+                -draw.paid,
+                "mulaid",
+                f"家庭共济 {setl_no}：{person.name}（{draw.relation}）",
+            )
+        )
     entries = _post(session, draws, at, row["id"])
     totals = []
     if (result.act_pay_dedc or result.hifp_pay) and centre is None:  # the outpatient year totals only
-        totals.append(dict(person_id=person.id, year=claim.visit_date.year, deductible_paid=result.act_pay_dedc,
-                           outpatient_pool_paid=result.hifp_pay, settlement_id=row["id"], note=f"结算 {setl_no}"))
+        totals.append(
+            dict(
+                person_id=person.id,
+                year=claim.visit_date.year,
+                deductible_paid=result.act_pay_dedc,
+                outpatient_pool_paid=result.hifp_pay,
+                settlement_id=row["id"],
+                note=f"结算 {setl_no}",
+            )
+        )
         totals[0]["id"] = session.execute(_INSERT_YEAR_TOTAL, totals[0]).scalar_one()
     msgid = ""
     if queued:
         msgid = upstream.queue_settlement(
-            session, inst, person, settlement_id=row["id"], setl_no=setl_no, med_type=claim.med_type,
-            cert_type=request.cert_type, cert_no=request.cert_no, fees=fees, result=result.to_json(),
-            use_account=request.use_own_account or request.use_family_account, operator=ctx.cashier, at=at,
-            visit_date=claim.visit_date, outside_rx=request.prescribing_level is not None,
-            first_serial=serials["message"])
+            session,
+            inst,
+            person,
+            settlement_id=row["id"],
+            setl_no=setl_no,
+            med_type=claim.med_type,
+            cert_type=request.cert_type,
+            cert_no=request.cert_no,
+            fees=fees,
+            result=result.to_json(),
+            use_account=request.use_own_account or request.use_family_account,
+            operator=ctx.cashier,
+            at=at,
+            visit_date=claim.visit_date,
+            outside_rx=request.prescribing_level is not None,
+            first_serial=serials["message"],
+        )
     _audit_money(session, ctx, "settle", row, entries, totals, at, head=state.audit_head)
     return Settled(row["id"], setl_no, at, result, msgid)
 
 
-def _post(session: Session, draws: list[tuple[Account, Decimal, str, str]], at: dt.datetime,
-          settlement_id: int) -> list[dict[str, Any]]:
+def _post(
+    session: Session, draws: list[tuple[Account, Decimal, str, str]], at: dt.datetime, settlement_id: int
+) -> list[dict[str, Any]]:
     """The ledger entries of a settlement or refund (account, amount, kind, note), in two statements
     (ledger.post_batch); each account object is given its new balance without another statement."""
     running: dict[int, Decimal] = {}
@@ -411,27 +546,52 @@ def _post(session: Session, draws: list[tuple[Account, Decimal, str, str]], at: 
         before = running.get(account.id, account.balance)
         postings.append(ledger.BatchPosting(account.id, before, amount, note, kind))
         running[account.id] = before + amount
-    rows = ledger.post_batch(session, postings, kind="settle", period=None, at=at, settlement_id=settlement_id)
+    rows = ledger.post_batch(
+        session, postings, kind="settle", period=None, at=at, settlement_id=settlement_id
+    )
     for account, *_ in draws:
         set_committed_value(account, "balance", running[account.id])
         set_committed_value(account, "version", account.version + 1)
     return rows
 
 
-def _audit_money(session: Session, ctx: Actor, action: str, row: dict[str, Any], entries: list[dict[str, Any]],
-                 totals: list[dict[str, Any]], at: dt.datetime,
-                 head: tuple[int | None, str | None] | None = None, **extra: Any) -> None:
+def _audit_money(
+    session: Session,
+    ctx: Actor,
+    action: str,
+    row: dict[str, Any],
+    entries: list[dict[str, Any]],
+    totals: list[dict[str, Any]],
+    at: dt.datetime,
+    head: tuple[int | None, str | None] | None = None,
+    **extra: Any,
+) -> None:
     """The audit entry covering the settlement or refund and every row it wrote (hashed as written),
     with each account's balance before and after."""
-    record(session, ctx, action, row["setl_no"], at=at,
-           before={"accounts": {str(e["account_id"]): fmt(e["balance_after"] - e["amount"]) for e in entries}},
-           after={"accounts": {str(e["account_id"]): fmt(e["balance_after"]) for e in entries},
-                  "medfee_sumamt": fmt(row["medfee_sumamt"]),
-                  "fund_pay_sumamt": fmt(row["fund_pay_sumamt"]), "acct_pay": fmt(row["acct_pay"]),
-                  "acct_mulaid_pay": fmt(row["acct_mulaid_pay"]), "psn_cash_pay": fmt(row["psn_cash_pay"]), **extra},
-           covers={"settlement": [row["id"]], "ledger_entry": [e["id"] for e in entries],
-                   "year_total": [t["id"] for t in totals]},
-           written={"settlement": [row], "ledger_entry": entries, "year_total": totals}, head=head)
+    record(
+        session,
+        ctx,
+        action,
+        row["setl_no"],
+        at=at,
+        before={"accounts": {str(e["account_id"]): fmt(e["balance_after"] - e["amount"]) for e in entries}},
+        after={
+            "accounts": {str(e["account_id"]): fmt(e["balance_after"]) for e in entries},
+            "medfee_sumamt": fmt(row["medfee_sumamt"]),
+            "fund_pay_sumamt": fmt(row["fund_pay_sumamt"]),
+            "acct_pay": fmt(row["acct_pay"]),
+            "acct_mulaid_pay": fmt(row["acct_mulaid_pay"]),
+            "psn_cash_pay": fmt(row["psn_cash_pay"]),
+            **extra,
+        },
+        covers={
+            "settlement": [row["id"]],
+            "ledger_entry": [e["id"] for e in entries],
+            "year_total": [t["id"] for t in totals],
+        },
+        written={"settlement": [row], "ledger_entry": entries, "year_total": totals},
+        head=head,
+    )
 
 
 def _mirror(result: dict[str, Any]) -> dict[str, Any]:
@@ -444,8 +604,9 @@ def _mirror(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: str,
-           *, now: dt.datetime | None = None) -> Refunded:
+def refund(
+    db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: str, *, now: dt.datetime | None = None
+) -> Refunded:
     """Reverse a settlement (decision 7): account entries, year totals, and a 2208 upstream.
     Needs the refund permission and a supervisor's approval of this settlement (staff.approve_refund)."""
     ctx.require("refund")
@@ -457,10 +618,17 @@ def refund(db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: s
         orig = original_settlement(session, state.institution, setl_no)
         if orig.med_type in INPATIENT_MED_TYPES:
             raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销（须联网由医保中心撤销）")
-        done = reverse_in(session, ctx, state.institution, orig, approval, reason, at=at, upstream_cancel=True,
-                          state=state)
-    log.info("refunded %s as %s at %s by %s, approved by %s", setl_no, done.setl_no, ctx.counter, ctx.staff_no,
-             approval.approver)
+        done = reverse_in(
+            session, ctx, state.institution, orig, approval, reason, at=at, upstream_cancel=True, state=state
+        )
+    log.info(
+        "refunded %s as %s at %s by %s, approved by %s",
+        setl_no,
+        done.setl_no,
+        ctx.counter,
+        ctx.staff_no,
+        approval.approver,
+    )
     return done
 
 
@@ -469,10 +637,14 @@ def original_settlement(session: Session, inst: Institution, setl_no: str) -> Se
     refund or already reversed; one statement."""
     reversal = aliased(Settlement)
     found = session.execute(
-        select(Settlement, Person, select(reversal.id).where(reversal.reverses_id == Settlement.id)
-               .scalar_subquery())
+        select(
+            Settlement,
+            Person,
+            select(reversal.id).where(reversal.reverses_id == Settlement.id).scalar_subquery(),
+        )
         .join(Person, Person.id == Settlement.person_id)
-        .where(Settlement.institution_id == inst.id, Settlement.setl_no == setl_no)).first()
+        .where(Settlement.institution_id == inst.id, Settlement.setl_no == setl_no)
+    ).first()
     if found is None:
         raise NotFound(f"本机构没有结算单号 {setl_no}")
     orig, _, reversed_by = found
@@ -483,8 +655,18 @@ def original_settlement(session: Session, inst: Institution, setl_no: str) -> Se
     return orig
 
 
-def reverse_in(session: Session, ctx: Actor, inst: Institution, orig: Settlement, approval: Approval, reason: str,
-               *, at: dt.datetime, upstream_cancel: bool, state: CounterState | None = None) -> Refunded:
+def reverse_in(
+    session: Session,
+    ctx: Actor,
+    inst: Institution,
+    orig: Settlement,
+    approval: Approval,
+    reason: str,
+    *,
+    at: dt.datetime,
+    upstream_cancel: bool,
+    state: CounterState | None = None,
+) -> Refunded:
     """The body of a refund, in the caller's transaction: a mirror settlement, every ledger entry
     and year total reversed, audited; with `upstream_cancel`, the 2208 (2103) queued. An inpatient
     cancel has already been made with the centre online (inpatient.py), so it queues nothing.
@@ -493,50 +675,112 @@ def reverse_in(session: Session, ctx: Actor, inst: Institution, orig: Settlement
     state = state or counter_state(session, ctx)
     postgres = session.get_bind().dialect.name != "sqlite"
     if postgres:  # lock the patient and every account the original drew on, people first, in id order
-        owners = select(Account.person_id).join(LedgerEntry, LedgerEntry.account_id == Account.id).where(
-            LedgerEntry.settlement_id == orig.id)
-        session.execute(select(Person.id).where(or_(Person.id == orig.person_id, Person.id.in_(owners)))
-                        .order_by(Person.id).with_for_update())
+        owners = (
+            select(Account.person_id)
+            .join(LedgerEntry, LedgerEntry.account_id == Account.id)
+            .where(LedgerEntry.settlement_id == orig.id)
+        )
+        session.execute(
+            select(Person.id)
+            .where(or_(Person.id == orig.person_id, Person.id.in_(owners)))
+            .order_by(Person.id)
+            .with_for_update()
+        )
     drawn = session.execute(
         select(LedgerEntry.amount, Account, Person.psn_no)
-        .join(Account, Account.id == LedgerEntry.account_id).join(Person, Person.id == Account.person_id)
-        .where(LedgerEntry.settlement_id == orig.id).order_by(LedgerEntry.id)
-        .with_for_update(of=Account).execution_options(populate_existing=True)).all()
+        .join(Account, Account.id == LedgerEntry.account_id)
+        .join(Person, Person.id == Account.person_id)
+        .where(LedgerEntry.settlement_id == orig.id)
+        .order_by(LedgerEntry.id)
+        .with_for_update(of=Account)
+        .execution_options(populate_existing=True)
+    ).all()
     person = orig.person  # loaded with the original (original_settlement): no statement
     result = _mirror(json.loads(orig.result_json))
     serials = numbers.take(session, inst, {"settlement": 1, **({"message": 1} if upstream_cancel else {})})
     new_no = numbers.settlement_number(inst, serials["settlement"])
     row = dict(
-        setl_no=new_no, kind="refund", reverses_id=orig.id,
-        institution_id=inst.id, person_id=orig.person_id, med_type=orig.med_type, visit_date=orig.visit_date,
-        settled_at=at, cashier=ctx.cashier, approver=approval.approver, counter=ctx.counter, policy=orig.policy,
-        policy_version=orig.policy_version, medfee_sumamt=-orig.medfee_sumamt,
-        fund_pay_sumamt=-orig.fund_pay_sumamt, hifp_pay=-orig.hifp_pay, acct_pay=-orig.acct_pay,
-        acct_mulaid_pay=-orig.acct_mulaid_pay, psn_cash_pay=-orig.psn_cash_pay,
-        claim_json=orig.claim_json, result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
-        shift_id=state.shift_id, business_day=day_after_close(at, state.last_closed), tender=orig.tender,
+        setl_no=new_no,
+        kind="refund",
+        reverses_id=orig.id,
+        institution_id=inst.id,
+        person_id=orig.person_id,
+        med_type=orig.med_type,
+        visit_date=orig.visit_date,
+        settled_at=at,
+        cashier=ctx.cashier,
+        approver=approval.approver,
+        counter=ctx.counter,
+        policy=orig.policy,
+        policy_version=orig.policy_version,
+        medfee_sumamt=-orig.medfee_sumamt,
+        fund_pay_sumamt=-orig.fund_pay_sumamt,
+        hifp_pay=-orig.hifp_pay,
+        acct_pay=-orig.acct_pay,
+        acct_mulaid_pay=-orig.acct_mulaid_pay,
+        psn_cash_pay=-orig.psn_cash_pay,
+        claim_json=orig.claim_json,
+        result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
+        shift_id=state.shift_id,
+        business_day=day_after_close(at, state.last_closed),
+        tender=orig.tender,
         tendered=None,
     )
     row["id"] = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
     note = f"退费 {new_no}（原 {setl_no}）"
-    written = _post(session, [(account, -amount, "refund", note) for amount, account, _ in drawn], at, row["id"])
+    written = _post(
+        session, [(account, -amount, "refund", note) for amount, account, _ in drawn], at, row["id"]
+    )
     reversed_entries = tuple((psn_no, -amount) for amount, _, psn_no in drawn)
-    totals = [dict(person_id=t.person_id, year=t.year, deductible_paid=-t.deductible_paid,
-                   outpatient_pool_paid=-t.outpatient_pool_paid, settlement_id=row["id"], note=note)
-              for t in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id))]
+    totals = [
+        dict(
+            person_id=t.person_id,
+            year=t.year,
+            deductible_paid=-t.deductible_paid,
+            outpatient_pool_paid=-t.outpatient_pool_paid,
+            settlement_id=row["id"],
+            note=note,
+        )
+        for t in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id))
+    ]
     for total in totals:  # one at the most: a settlement writes one year total, or none
         total["id"] = session.execute(_INSERT_YEAR_TOTAL, total).scalar_one()
     msgid = ""
     if upstream_cancel:
-        original = session.execute(select(Outbox.msgid, Outbox.infno, Outbox.visit_key).where(
-            Outbox.settlement_id == orig.id, Outbox.infno.in_((upstream.SETTLE, upstream.PHARMACY_SETTLE)))).first()
+        original = session.execute(
+            select(Outbox.msgid, Outbox.infno, Outbox.visit_key).where(
+                Outbox.settlement_id == orig.id, Outbox.infno.in_((upstream.SETTLE, upstream.PHARMACY_SETTLE))
+            )
+        ).first()
         msgid = upstream.queue_cancel(
-            session, inst, person, settlement_id=row["id"], setl_no=new_no,
-            visit_key=(original.visit_key if original else None) or setl_no, omsgid=original.msgid if original else "",
-            oinfno=original.infno if original else upstream.SETTLE, reason=reason, result=result,
-            operator=ctx.cashier, at=at, first_serial=serials["message"])
-    _audit_money(session, ctx, "refund", row, written, totals, at, head=state.audit_head, reverses=setl_no,
-                 reason=reason, approver=approval.approver, approval_audit_id=approval.audit_id)
+            session,
+            inst,
+            person,
+            settlement_id=row["id"],
+            setl_no=new_no,
+            visit_key=(original.visit_key if original else None) or setl_no,
+            omsgid=original.msgid if original else "",
+            oinfno=original.infno if original else upstream.SETTLE,
+            reason=reason,
+            result=result,
+            operator=ctx.cashier,
+            at=at,
+            first_serial=serials["message"],
+        )
+    _audit_money(
+        session,
+        ctx,
+        "refund",
+        row,
+        written,
+        totals,
+        at,
+        head=state.audit_head,
+        reverses=setl_no,
+        reason=reason,
+        approver=approval.approver,
+        approval_audit_id=approval.audit_id,
+    )
     return Refunded(row["id"], new_no, setl_no, at, msgid, reversed_entries)
 
 

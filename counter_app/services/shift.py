@@ -6,6 +6,7 @@ with refunds and reversals in every total, and they are checked against the acco
 Closing warns about messages not yet accepted upstream. A business day is closed once; anything
 settled after its close belongs to the next day.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,6 +65,7 @@ class Totals:
             if isinstance(value, dict):
                 return {k: conv(v) for k, v in value.items()}
             return value
+
         return {k: conv(v) for k, v in asdict(self).items()} | {"ties_to_ledger": self.ties_to_ledger}
 
 
@@ -93,9 +95,16 @@ def _institution(session: Session, code: str) -> Institution:
 
 
 def current_shift(session: Session, ctx: Actor) -> Shift | None:
-    return session.scalar(select(Shift).join(Institution).where(
-        Institution.code == ctx.institution_code, Shift.counter == ctx.counter, Shift.cashier == ctx.cashier,
-        Shift.closed_at.is_(None)))
+    return session.scalar(
+        select(Shift)
+        .join(Institution)
+        .where(
+            Institution.code == ctx.institution_code,
+            Shift.counter == ctx.counter,
+            Shift.cashier == ctx.cashier,
+            Shift.closed_at.is_(None),
+        )
+    )
 
 
 def require_shift(session: Session, ctx: Actor) -> Shift:
@@ -112,17 +121,36 @@ def open_shift(db: Database, ctx: Actor, opening_float: Decimal, *, now: dt.date
         raise ServiceError(f"备用金应为不小于 0 的金额（两位小数）：{opening_float}")
     with db.transaction() as session:
         inst = _institution(session, ctx.institution_code)
-        busy = session.scalar(select(Shift).where(Shift.institution_id == inst.id, Shift.closed_at.is_(None),
-                                                  (Shift.counter == ctx.counter) | (Shift.cashier == ctx.cashier)))
+        busy = session.scalar(
+            select(Shift).where(
+                Shift.institution_id == inst.id,
+                Shift.closed_at.is_(None),
+                (Shift.counter == ctx.counter) | (Shift.cashier == ctx.cashier),
+            )
+        )
         if busy is not None:
             who = "本窗口" if busy.counter == ctx.counter else f"窗口 {busy.counter}"
-            raise ServiceError(f"{who}已有未交班的班次（{busy.cashier}，{busy.opened_at:%m-%d %H:%M} 开班），请先交班")
+            raise ServiceError(
+                f"{who}已有未交班的班次（{busy.cashier}，{busy.opened_at:%m-%d %H:%M} 开班），请先交班"
+            )
         at = now or dt.datetime.now()
-        shift = Shift(institution_id=inst.id, counter=ctx.counter, cashier=ctx.cashier, opened_at=at,
-                      opening_float=opening_float)
+        shift = Shift(
+            institution_id=inst.id,
+            counter=ctx.counter,
+            cashier=ctx.cashier,
+            opened_at=at,
+            opening_float=opening_float,
+        )
         session.add(shift)
         session.flush()
-        record(session, ctx, "shift_open", f"shift {shift.id}", at=at, after={"opening_float": fmt(opening_float)})
+        record(
+            session,
+            ctx,
+            "shift_open",
+            f"shift {shift.id}",
+            at=at,
+            after={"opening_float": fmt(opening_float)},
+        )
         return shift.id
 
 
@@ -150,11 +178,19 @@ class CounterState:
 def state_columns(sqlite: bool) -> list:
     """The counter's state as columns of a statement that joins `Institution` (by code): the open
     shift of :counter and :cashier, the last closed day, and on SQLite the audit chain's head."""
-    shift = (select(Shift.id).where(Shift.institution_id == Institution.id, Shift.counter == bindparam("counter"),
-                                    Shift.cashier == bindparam("cashier"), Shift.closed_at.is_(None))
-             .scalar_subquery())
-    last_close = (select(func.max(DayClose.day)).where(DayClose.institution_id == Institution.id)
-                  .scalar_subquery())
+    shift = (
+        select(Shift.id)
+        .where(
+            Shift.institution_id == Institution.id,
+            Shift.counter == bindparam("counter"),
+            Shift.cashier == bindparam("cashier"),
+            Shift.closed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    last_close = (
+        select(func.max(DayClose.day)).where(DayClose.institution_id == Institution.id).scalar_subquery()
+    )
     return [Institution, shift, last_close, *(chain_head_columns() if sqlite else ())]
 
 
@@ -169,8 +205,10 @@ def counter_state(session: Session, ctx: Actor) -> CounterState:
     also the audit chain's head, safe to use because BEGIN IMMEDIATE holds the write lock already.
     No open shift, no money (`require_shift`'s message)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
-    row = session.execute(_counter_state_query(sqlite), {"code": ctx.institution_code, "counter": ctx.counter,
-                                                         "cashier": ctx.cashier}).first()
+    row = session.execute(
+        _counter_state_query(sqlite),
+        {"code": ctx.institution_code, "counter": ctx.counter, "cashier": ctx.cashier},
+    ).first()
     if row is None:
         raise NotFound(f"未知的定点机构编码：{ctx.institution_code}")
     if row[1] is None:
@@ -192,15 +230,20 @@ def _totals(session: Session, where) -> Totals:
         t.own_accounts += own
         t.family_accounts += row.acct_mulaid_pay
         t.cash_by_tender[row.tender] = t.cash_by_tender.get(row.tender, ZERO) + row.psn_cash_pay
-        per = t.by_med_type.setdefault(row.med_type, {"medfee": ZERO, "fund": ZERO, "accounts": ZERO, "cash": ZERO})
+        per = t.by_med_type.setdefault(
+            row.med_type, {"medfee": ZERO, "fund": ZERO, "accounts": ZERO, "cash": ZERO}
+        )
         per["medfee"] += row.medfee_sumamt
         per["fund"] += row.fund_pay_sumamt
         per["accounts"] += row.acct_pay
         per["cash"] += row.psn_cash_pay
     ids = [row.id for row in rows]
     if ids:
-        t.ledger_accounts = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), ZERO))
-                                           .where(LedgerEntry.settlement_id.in_(ids)))
+        t.ledger_accounts = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(
+                LedgerEntry.settlement_id.in_(ids)
+            )
+        )
     return t
 
 
@@ -209,16 +252,28 @@ def shift_totals(session: Session, shift_id: int) -> Totals:
     # Deposits taken (+) and paid back (-) move money through the drawer; a deposit applied at
     # discharge (-, in the settlement's tender) is the part of that settlement's cash not collected.
     for entry in session.scalars(select(DepositEntry).where(DepositEntry.shift_id == shift_id)):
-        totals.deposits_by_tender[entry.tender] = totals.deposits_by_tender.get(entry.tender, ZERO) + entry.amount
+        totals.deposits_by_tender[entry.tender] = (
+            totals.deposits_by_tender.get(entry.tender, ZERO) + entry.amount
+        )
     return totals
 
 
 def expected_cash(shift: Shift, totals: Totals) -> Decimal:
-    return shift.opening_float + totals.cash_by_tender.get("cash", ZERO) + totals.deposits_by_tender.get("cash", ZERO)
+    return (
+        shift.opening_float
+        + totals.cash_by_tender.get("cash", ZERO)
+        + totals.deposits_by_tender.get("cash", ZERO)
+    )
 
 
-def close_shift(db: Database, ctx: Actor, counted_cash: Decimal, *, acknowledge_pending: bool = False,
-                now: dt.datetime | None = None) -> ShiftReport:
+def close_shift(
+    db: Database,
+    ctx: Actor,
+    counted_cash: Decimal,
+    *,
+    acknowledge_pending: bool = False,
+    now: dt.datetime | None = None,
+) -> ShiftReport:
     """Count the drawer and close; ShiftHasPending first if anything waits for the centre."""
     ctx.require("shift")
     if not isinstance(counted_cash, Decimal) or counted_cash < 0 or counted_cash != cents(counted_cash):
@@ -233,12 +288,32 @@ def close_shift(db: Database, ctx: Actor, counted_cash: Decimal, *, acknowledge_
         expected = expected_cash(shift, totals)
         shift.closed_at, shift.counted_cash, shift.expected_cash = at, counted_cash, expected
         shift.report_json = json.dumps(totals.as_json(), ensure_ascii=False)
-        record(session, ctx, "shift_close", f"shift {shift.id}", at=at,
-               before={"expected_cash": fmt(expected)},
-               after={"counted_cash": fmt(counted_cash), "difference": fmt(counted_cash - expected),
-                      "unsent": len(waiting), "parked": sum(1 for w in waiting if w.status == "parked")})
-        return ShiftReport(shift.id, shift.counter, shift.cashier, shift.opened_at, at, shift.opening_float,
-                           expected, counted_cash, totals, len(waiting))
+        record(
+            session,
+            ctx,
+            "shift_close",
+            f"shift {shift.id}",
+            at=at,
+            before={"expected_cash": fmt(expected)},
+            after={
+                "counted_cash": fmt(counted_cash),
+                "difference": fmt(counted_cash - expected),
+                "unsent": len(waiting),
+                "parked": sum(1 for w in waiting if w.status == "parked"),
+            },
+        )
+        return ShiftReport(
+            shift.id,
+            shift.counter,
+            shift.cashier,
+            shift.opened_at,
+            at,
+            shift.opening_float,
+            expected,
+            counted_cash,
+            totals,
+            len(waiting),
+        )
 
 
 def close_day(db: Database, ctx: Actor, day: dt.date, *, now: dt.datetime | None = None) -> Totals:
@@ -250,17 +325,38 @@ def close_day(db: Database, ctx: Actor, day: dt.date, *, now: dt.datetime | None
         inst = _institution(session, ctx.institution_code)
         if session.scalar(select(DayClose.id).where(DayClose.institution_id == inst.id, DayClose.day == day)):
             raise ServiceError(f"{day} 已日结，不能重复日结")
-        open_shifts = session.scalars(select(Shift).where(Shift.institution_id == inst.id,
-                                                          Shift.closed_at.is_(None))).all()
+        open_shifts = session.scalars(
+            select(Shift).where(Shift.institution_id == inst.id, Shift.closed_at.is_(None))
+        ).all()
         if open_shifts:
-            raise ServiceError("还有未交班的班次：" + "，".join(f"{s.counter}（{s.cashier}）" for s in open_shifts))
+            raise ServiceError(
+                "还有未交班的班次：" + "，".join(f"{s.counter}（{s.cashier}）" for s in open_shifts)
+            )
         totals = _totals(session, (Settlement.institution_id == inst.id) & (Settlement.business_day == day))
-        session.add(DayClose(institution_id=inst.id, day=day, closed_at=at, closed_by=ctx.staff_no,
-                             report_json=json.dumps(totals.as_json(), ensure_ascii=False)))
-        record(session, ctx, "day_close", day.isoformat(), at=at,
-               after={"settlements": totals.settlements, "refunds": totals.refunds, "medfee": fmt(totals.medfee),
-                      "fund": fmt(totals.fund), "unsent": len(waiting),
-                      "parked": sum(1 for w in waiting if w.status == "parked")})
+        session.add(
+            DayClose(
+                institution_id=inst.id,
+                day=day,
+                closed_at=at,
+                closed_by=ctx.staff_no,
+                report_json=json.dumps(totals.as_json(), ensure_ascii=False),
+            )
+        )
+        record(
+            session,
+            ctx,
+            "day_close",
+            day.isoformat(),
+            at=at,
+            after={
+                "settlements": totals.settlements,
+                "refunds": totals.refunds,
+                "medfee": fmt(totals.medfee),
+                "fund": fmt(totals.fund),
+                "unsent": len(waiting),
+                "parked": sum(1 for w in waiting if w.status == "parked"),
+            },
+        )
         return totals
 
 
@@ -283,6 +379,9 @@ def shift_state(db: Database, ctx: Actor) -> ShiftState | None:
         if shift is None:
             return None
         totals = shift_totals(session, shift.id)
-        state = ShiftState(shift.id, shift.opened_at, shift.opening_float, totals, expected_cash(shift, totals), [])
-    return ShiftState(state.shift_id, state.opened_at, state.opening_float, state.totals, state.expected_cash,
-                      unsent(db))
+        state = ShiftState(
+            shift.id, shift.opened_at, shift.opening_float, totals, expected_cash(shift, totals), []
+        )
+    return ShiftState(
+        state.shift_id, state.opened_at, state.opening_float, state.totals, state.expected_cash, unsent(db)
+    )

@@ -6,6 +6,7 @@ failed or not, every approval and every staff change is audited. A refund approv
 supervisor's password at that moment, for that settlement, and carried to the refund as an object
 only this module makes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,8 +66,9 @@ def _clean(value: str, what: str) -> str:
     return value.strip() if what == "工号" else value
 
 
-def _check_password(session: Session, staff_no: str, password: str, counter: str, at: dt.datetime,
-                    action: str) -> tuple[Staff | None, str | None]:
+def _check_password(
+    session: Session, staff_no: str, password: str, counter: str, at: dt.datetime, action: str
+) -> tuple[Staff | None, str | None]:
     """(staff, None) when the password is right and the id not locked, else (staff, refusal).
     Counts failures and locks; audits a failure (the caller commits it before refusing)."""
     staff = session.scalar(select(Staff).where(Staff.staff_no == staff_no, Staff.active.is_(True)))
@@ -79,14 +81,27 @@ def _check_password(session: Session, staff_no: str, password: str, counter: str
             staff.failed_signins += 1
             if staff.failed_signins >= MAX_FAILURES:
                 staff.locked_until, staff.failed_signins = at + dt.timedelta(minutes=LOCK_MINUTES), 0
-        record(session, (staff_no, counter), f"{action}_failed", staff_no, at=at,
-               after={"locked_until": staff.locked_until if staff else None})
+        record(
+            session,
+            (staff_no, counter),
+            f"{action}_failed",
+            staff_no,
+            at=at,
+            after={"locked_until": staff.locked_until if staff else None},
+        )
         return staff, "工号或密码错误"
     return staff, None
 
 
-def sign_in(db: Database, staff_no: str, password: str, institution_code: str, counter: str,
-            *, now: dt.datetime | None = None) -> Actor:
+def sign_in(
+    db: Database,
+    staff_no: str,
+    password: str,
+    institution_code: str,
+    counter: str,
+    *,
+    now: dt.datetime | None = None,
+) -> Actor:
     """The actor for this staff member at this counter, with their open shift there, if any."""
     staff_no, password = _clean(staff_no, "工号"), _clean(password, "密码")
     at = now or dt.datetime.now()
@@ -99,11 +114,24 @@ def sign_in(db: Database, staff_no: str, password: str, institution_code: str, c
                 refusal = "change"
             else:
                 staff.failed_signins, staff.locked_until = 0, None
-                shift = session.scalar(select(Shift.id).join(Institution).where(
-                    Institution.code == institution_code, Shift.counter == counter,
-                    Shift.cashier == staff.staff_no, Shift.closed_at.is_(None)))
-                actor = actors._make(staff_no=staff.staff_no, name=staff.name, role=staff.role,
-                                     institution_code=institution_code, counter=counter, shift_id=shift)
+                shift = session.scalar(
+                    select(Shift.id)
+                    .join(Institution)
+                    .where(
+                        Institution.code == institution_code,
+                        Shift.counter == counter,
+                        Shift.cashier == staff.staff_no,
+                        Shift.closed_at.is_(None),
+                    )
+                )
+                actor = actors._make(
+                    staff_no=staff.staff_no,
+                    name=staff.name,
+                    role=staff.role,
+                    institution_code=institution_code,
+                    counter=counter,
+                    shift_id=shift,
+                )
                 record(session, actor, "sign_in", staff.staff_no, at=at)
                 log.info("signed in: %s (%s) at %s %s", staff.staff_no, staff.role, institution_code, counter)
                 return actor
@@ -113,8 +141,9 @@ def sign_in(db: Database, staff_no: str, password: str, institution_code: str, c
     raise SignInRefused(refusal)
 
 
-def change_password(db: Database, staff_no: str, old: str, new: str, counter: str,
-                    *, now: dt.datetime | None = None) -> None:
+def change_password(
+    db: Database, staff_no: str, old: str, new: str, counter: str, *, now: dt.datetime | None = None
+) -> None:
     """The staff member sets their own password (at first sign-in, or whenever they like)."""
     staff_no, old = _clean(staff_no, "工号"), _clean(old, "密码")
     new = _clean(new, "新密码")
@@ -134,8 +163,16 @@ def change_password(db: Database, staff_no: str, old: str, new: str, counter: st
     raise SignInRefused(refusal)
 
 
-def add_staff(db: Database, actor: Actor, staff_no: str, name: str, role: str, temporary_password: str,
-              *, now: dt.datetime | None = None) -> None:
+def add_staff(
+    db: Database,
+    actor: Actor,
+    staff_no: str,
+    name: str,
+    role: str,
+    temporary_password: str,
+    *,
+    now: dt.datetime | None = None,
+) -> None:
     """A new staff member, who must set their own password at first sign-in."""
     actor.require("staff_admin")
     staff_no, name = _clean(staff_no, "工号"), _clean(name, "姓名")
@@ -145,13 +182,23 @@ def add_staff(db: Database, actor: Actor, staff_no: str, name: str, role: str, t
     with db.transaction() as session:
         if session.scalar(select(Staff.id).where(Staff.staff_no == staff_no)) is not None:
             raise ServiceError(f"工号 {staff_no} 已存在")
-        session.add(Staff(staff_no=staff_no, name=name, role=role, password_hash=hash_password(temporary_password),
-                          active=True, must_change_password=True, failed_signins=0))
+        session.add(
+            Staff(
+                staff_no=staff_no,
+                name=name,
+                role=role,
+                password_hash=hash_password(temporary_password),
+                active=True,
+                must_change_password=True,
+                failed_signins=0,
+            )
+        )
         record(session, actor, "staff_add", staff_no, at=at, after={"name": name, "role": role})
 
 
-def reset_password(db: Database, actor: Actor, staff_no: str, temporary_password: str,
-                   *, now: dt.datetime | None = None) -> None:
+def reset_password(
+    db: Database, actor: Actor, staff_no: str, temporary_password: str, *, now: dt.datetime | None = None
+) -> None:
     """A forgotten password or a locked id: a temporary password, to be changed at sign-in."""
     actor.require("staff_admin")
     at = now or dt.datetime.now()
@@ -183,8 +230,9 @@ class Approval:
             raise TypeError("an Approval is made only by services.staff.approve_refund")
 
 
-def approve_refund(db: Database, actor: Actor, staff_no: str, password: str, setl_no: str,
-                   *, now: dt.datetime | None = None) -> Approval:
+def approve_refund(
+    db: Database, actor: Actor, staff_no: str, password: str, setl_no: str, *, now: dt.datetime | None = None
+) -> Approval:
     """The supervisor signs in on `actor`'s screen to approve refunding `setl_no`."""
     staff_no, password = _clean(staff_no, "工号"), _clean(password, "密码")
     at = now or dt.datetime.now()
@@ -197,8 +245,9 @@ def approve_refund(db: Database, actor: Actor, staff_no: str, password: str, set
                 refusal = f"{staff.name}（{roles()[staff.role].name}）无退费审批权限"
             else:
                 staff.failed_signins, staff.locked_until = 0, None
-                entry = record(session, actor, "refund_approval", setl_no, at=at,
-                               after={"approver": staff.staff_no})
+                entry = record(
+                    session, actor, "refund_approval", setl_no, at=at, after={"approver": staff.staff_no}
+                )
                 return Approval(staff.staff_no, staff.name, setl_no, at, entry.id, _APPROVAL_SEAL)
     raise PermissionDenied(refusal) if refusal and "审批权限" in refusal else SignInRefused(refusal)
 
@@ -214,7 +263,12 @@ def approval_for(approval: Any, setl_no: str) -> Approval:
 
 def demo_staff_row(staff_no: str, name: str, role: str, password: str) -> Staff:
     """Demo data only: staff whose demo passwords are known, so no change is asked for."""
-    return Staff(staff_no=staff_no, name=name, role=role, password_hash=hash_password(password), active=True,
-                 must_change_password=False, failed_signins=0)
-
-
+    return Staff(
+        staff_no=staff_no,
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+        must_change_password=False,
+        failed_signins=0,
+    )

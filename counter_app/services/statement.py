@@ -7,6 +7,7 @@ the year's end), so those stored balances do not read in date order. The stateme
 date (posting order within a moment) and computes its own running balance from the balance
 brought forward; it ends on the account's balance, and says so if it does not.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,15 @@ from ..store.models import Account, LedgerEntry, Person
 from .actor import Actor
 from .errors import NotFound, ServiceError
 
-KIND_NAMES = {"opening": "期初", "credit": "划入", "interest": "利息", "settle": "结算支付", "mulaid": "家庭共济支付",
-              "refund": "退费退回", "withdrawal": "提取/转出"}
+KIND_NAMES = {
+    "opening": "期初",
+    "credit": "划入",
+    "interest": "利息",
+    "settle": "结算支付",
+    "mulaid": "家庭共济支付",
+    "refund": "退费退回",
+    "withdrawal": "提取/转出",
+}
 
 
 @dataclass(frozen=True)
@@ -72,18 +80,38 @@ def statement(db: Database, actor: Actor, certno: str, start: dt.date, end: dt.d
         account = session.scalar(select(Account).where(Account.person_id == person.id)) if person else None
         if account is None:
             raise NotFound(f"身份证号 {identity.mask(certno)} 没有职工医保个人账户")
-        forward = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(
-            LedgerEntry.account_id == account.id, LedgerEntry.created_at < lo))
+        forward = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(
+                LedgerEntry.account_id == account.id, LedgerEntry.created_at < lo
+            )
+        )
         entries = session.execute(
             select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.note, LedgerEntry.amount)
-            .where(LedgerEntry.account_id == account.id, LedgerEntry.created_at >= lo, LedgerEntry.created_at < hi)
-            .order_by(LedgerEntry.created_at, LedgerEntry.id)).all()
-        after = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(
-            LedgerEntry.account_id == account.id, LedgerEntry.created_at >= hi))
+            .where(
+                LedgerEntry.account_id == account.id,
+                LedgerEntry.created_at >= lo,
+                LedgerEntry.created_at < hi,
+            )
+            .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        ).all()
+        after = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(
+                LedgerEntry.account_id == account.id, LedgerEntry.created_at >= hi
+            )
+        )
         lines, running = [], forward
         for at, kind, note, amount in entries:
             running += amount
             lines.append(StatementLine(at, kind, note, amount, running))
-        result = Statement(person.psn_no, person.name, identity.mask(person.certno), start, end, forward,
-                           tuple(lines), account.balance - after, account.closed_on)
+        result = Statement(
+            person.psn_no,
+            person.name,
+            identity.mask(person.certno),
+            start,
+            end,
+            forward,
+            tuple(lines),
+            account.balance - after,
+            account.closed_on,
+        )
     return result

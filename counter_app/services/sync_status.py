@@ -5,6 +5,7 @@ That is right, but it must never be silent: the status bar shows the parked coun
 close list parked and overdue messages, and a supervisor resends or voids one, with a reason,
 audited. Reading and deciding live here; sending lives in sync/outbox.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,12 +43,20 @@ def _item() -> Any:
 
 def sync_status(db: Database) -> SyncStatus:
     with db.sessions() as s:
-        counts = dict(s.execute(select(Outbox.status, func.count(func.distinct(_item())))
-                                .where(Outbox.status.in_(("pending", "parked"))).group_by(Outbox.status)).all())
+        counts = dict(
+            s.execute(
+                select(Outbox.status, func.count(func.distinct(_item())))
+                .where(Outbox.status.in_(("pending", "parked")))
+                .group_by(Outbox.status)
+            ).all()
+        )
         last = s.scalar(select(func.max(Outbox.sent_at)))
         oldest = s.scalar(select(func.min(Outbox.created_at)).where(Outbox.status == "pending"))
-        differ = s.scalar(select(func.count()).select_from(CentreResult).where(
-            CentreResult.equal.is_(False), CentreResult.reviewed_at.is_(None)))
+        differ = s.scalar(
+            select(func.count())
+            .select_from(CentreResult)
+            .where(CentreResult.equal.is_(False), CentreResult.reviewed_at.is_(None))
+        )
     return SyncStatus(counts.get("pending", 0), counts.get("parked", 0), last, oldest, differ or 0)
 
 
@@ -72,15 +81,27 @@ def unsent(db: Database, status: str | None = None, *, per_message: bool = False
     supervisor sees, and what closing a shift or a day lists. One entry per item (a settlement's
     messages together, showing the parked one if any), or with `per_message` every message."""
     with db.sessions() as session:
-        query = (select(Outbox, func.coalesce(Settlement.setl_no, Outbox.visit_key, ""), Person.psn_no, Person.name)
-                 .outerjoin(Settlement, Settlement.id == Outbox.settlement_id)  # an admission's have none
-                 .join(Person, Person.psn_no == Outbox.person_key)
-                 .where(Outbox.status.in_(("pending", "parked"))).order_by(Outbox.id))
+        query = (
+            select(
+                Outbox, func.coalesce(Settlement.setl_no, Outbox.visit_key, ""), Person.psn_no, Person.name
+            )
+            .outerjoin(Settlement, Settlement.id == Outbox.settlement_id)  # an admission's have none
+            .join(Person, Person.psn_no == Outbox.person_key)
+            .where(Outbox.status.in_(("pending", "parked")))
+            .order_by(Outbox.id)
+        )
         if status:
             query = query.where(Outbox.status == status)
-        entries = [(o.settlement_id, o.visit_key, OutboxEntry(o.msgid, o.infno, setl_no, psn_no, name, o.status,
-                                                              o.attempts, o.last_error, o.created_at))
-                   for o, setl_no, psn_no, name in session.execute(query)]
+        entries = [
+            (
+                o.settlement_id,
+                o.visit_key,
+                OutboxEntry(
+                    o.msgid, o.infno, setl_no, psn_no, name, o.status, o.attempts, o.last_error, o.created_at
+                ),
+            )
+            for o, setl_no, psn_no, name in session.execute(query)
+        ]
     if per_message:
         return [e for _, _, e in entries]
     items: dict[object, OutboxEntry] = {}
@@ -111,8 +132,15 @@ def release(db: Database, actor: Actor, msgid: str, reason: str, *, now: dt.date
     with db.transaction() as session:
         msg = _parked(session, msgid)
         msg.status, msg.next_attempt_at = "pending", at
-        record(session, actor, "outbox_release", msgid, at=at, before={"status": "parked", "error": msg.last_error},
-               after={"status": "pending", "reason": reason})
+        record(
+            session,
+            actor,
+            "outbox_release",
+            msgid,
+            at=at,
+            before={"status": "parked", "error": msg.last_error},
+            after={"status": "pending", "reason": reason},
+        )
 
 
 def void(db: Database, actor: Actor, msgid: str, reason: str, *, now: dt.datetime | None = None) -> None:
@@ -124,8 +152,15 @@ def void(db: Database, actor: Actor, msgid: str, reason: str, *, now: dt.datetim
     with db.transaction() as session:
         msg = _parked(session, msgid)
         msg.status, msg.last_error = "void", f"{msg.last_error or ''}；作废：{reason}"[:2000]
-        record(session, actor, "outbox_void", msgid, at=at, before={"status": "parked"},
-               after={"status": "void", "reason": reason})
+        record(
+            session,
+            actor,
+            "outbox_void",
+            msgid,
+            at=at,
+            before={"status": "parked"},
+            after={"status": "void", "reason": reason},
+        )
 
 
 @dataclass(frozen=True)
@@ -142,36 +177,58 @@ class CentreDifference:
     reviewed_at: dt.datetime | None
 
 
-def centre_differences(db: Database, actor: Actor, *, include_reviewed: bool = False) -> list[CentreDifference]:
+def centre_differences(
+    db: Database, actor: Actor, *, include_reviewed: bool = False
+) -> list[CentreDifference]:
     """What the centre answered differently (compare in sync/), oldest first; nothing is overwritten."""
     actor.require("outbox")
     import json
 
     with db.sessions() as session:
-        query = (select(CentreResult, Settlement.setl_no, Settlement.settled_at, Person.psn_no, Person.name)
-                 .join(Settlement, Settlement.id == CentreResult.settlement_id)
-                 .join(Person, Person.id == Settlement.person_id)
-                 .where(CentreResult.equal.is_(False)).order_by(CentreResult.id))
+        query = (
+            select(CentreResult, Settlement.setl_no, Settlement.settled_at, Person.psn_no, Person.name)
+            .join(Settlement, Settlement.id == CentreResult.settlement_id)
+            .join(Person, Person.id == Settlement.person_id)
+            .where(CentreResult.equal.is_(False))
+            .order_by(CentreResult.id)
+        )
         if not include_reviewed:
             query = query.where(CentreResult.reviewed_at.is_(None))
-        return [CentreDifference(setl_no, psn_no, name, at, json.loads(r.differences), r.setl_id, r.reviewed_by,
-                                 r.reviewed_at)
-                for r, setl_no, at, psn_no, name in session.execute(query)]
+        return [
+            CentreDifference(
+                setl_no, psn_no, name, at, json.loads(r.differences), r.setl_id, r.reviewed_by, r.reviewed_at
+            )
+            for r, setl_no, at, psn_no, name in session.execute(query)
+        ]
 
 
-def review_difference(db: Database, actor: Actor, setl_no: str, note: str, *, now: dt.datetime | None = None) -> None:
+def review_difference(
+    db: Database, actor: Actor, setl_no: str, note: str, *, now: dt.datetime | None = None
+) -> None:
     """A supervisor has looked at a difference and says what was done (audited); it stays listed
     in reconciliation, marked reviewed."""
     actor.require("outbox")
     note = _reason(note)
     at = now or dt.datetime.now()
     with db.transaction() as session:
-        result = session.scalar(select(CentreResult).join(Settlement, Settlement.id == CentreResult.settlement_id)
-                                .where(Settlement.setl_no == setl_no, CentreResult.equal.is_(False)))
+        result = session.scalar(
+            select(CentreResult)
+            .join(Settlement, Settlement.id == CentreResult.settlement_id)
+            .where(Settlement.setl_no == setl_no, CentreResult.equal.is_(False))
+        )
         if result is None:
             raise NotFound(f"结算 {setl_no} 没有与医保中心不一致的记录")
         if result.reviewed_at is not None:
-            raise NotFound(f"结算 {setl_no} 的差异已于 {result.reviewed_at:%Y-%m-%d %H:%M} 由 {result.reviewed_by} 处理")
+            raise NotFound(
+                f"结算 {setl_no} 的差异已于 {result.reviewed_at:%Y-%m-%d %H:%M} 由 {result.reviewed_by} 处理"
+            )
         result.reviewed_by, result.reviewed_at = actor.staff_no, at
-        record(session, actor, "centre_difference_reviewed", setl_no, at=at,
-               before={"differences": result.differences}, after={"note": note})
+        record(
+            session,
+            actor,
+            "centre_difference_reviewed",
+            setl_no,
+            at=at,
+            before={"differences": result.differences},
+            after={"note": note},
+        )

@@ -12,6 +12,7 @@ transaction-scoped advisory lock, so two counters never link to the same previou
 chain cannot show by itself is the newest entries being cut off the end together with every row
 they cover; keep copies of the head (`head()`) off the machine, e.g. in the day-close report.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,14 +36,64 @@ ADVISORY_KEY = 7_202_207  # pg_advisory_xact_lock key of the chain
 
 # The money rows the chain protects, and the columns of each that it hashes.
 COVERED: dict[str, tuple[str, ...]] = {
-    "settlement": ("id", "setl_no", "kind", "reverses_id", "institution_id", "person_id", "med_type", "visit_date",
-                   "settled_at", "cashier", "approver", "counter", "policy", "policy_version", "medfee_sumamt",
-                   "fund_pay_sumamt", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "claim_json",
-                   "result_json", "shift_id", "business_day", "tender"),
-    "ledger_entry": ("id", "account_id", "amount", "balance_after", "kind", "note", "settlement_id", "period",
-                     "created_at"),
-    "year_total": ("id", "person_id", "year", "deductible_paid", "outpatient_pool_paid", "settlement_id", "note"),
-    "deposit_entry": ("id", "admission_id", "amount", "kind", "receipt_no", "at", "cashier", "shift_id", "tender"),
+    "settlement": (
+        "id",
+        "setl_no",
+        "kind",
+        "reverses_id",
+        "institution_id",
+        "person_id",
+        "med_type",
+        "visit_date",
+        "settled_at",
+        "cashier",
+        "approver",
+        "counter",
+        "policy",
+        "policy_version",
+        "medfee_sumamt",
+        "fund_pay_sumamt",
+        "hifp_pay",
+        "acct_pay",
+        "acct_mulaid_pay",
+        "psn_cash_pay",
+        "claim_json",
+        "result_json",
+        "shift_id",
+        "business_day",
+        "tender",
+    ),
+    "ledger_entry": (
+        "id",
+        "account_id",
+        "amount",
+        "balance_after",
+        "kind",
+        "note",
+        "settlement_id",
+        "period",
+        "created_at",
+    ),
+    "year_total": (
+        "id",
+        "person_id",
+        "year",
+        "deductible_paid",
+        "outpatient_pool_paid",
+        "settlement_id",
+        "note",
+    ),
+    "deposit_entry": (
+        "id",
+        "admission_id",
+        "amount",
+        "kind",
+        "receipt_no",
+        "at",
+        "cashier",
+        "shift_id",
+        "tender",
+    ),
 }
 _IN_CHUNK = 5000  # ids per IN (...) list, under SQLite's limit on bound parameters
 
@@ -79,7 +130,7 @@ def _rows(conn: Connection | Session, table: str, ids: list[int]) -> list[list[A
     cols = [t.c[name] for name in COVERED[table]]
     rows: list[list[Any]] = []
     for k in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[k:k + _IN_CHUNK]
+        chunk = ids[k : k + _IN_CHUNK]
         rows += [list(r) for r in conn.execute(select(*cols).where(t.c.id.in_(chunk)).order_by(t.c.id))]
     return rows
 
@@ -88,8 +139,12 @@ def _rows(conn: Connection | Session, table: str, ids: list[int]) -> list[list[A
 def _as_stored(table: str) -> list[Any]:
     """Per covered column, what a value written becomes when read back (money: two places, no -0)."""
     t = Base.metadata.tables[table]
-    return [(lambda v: None if v is None else cents(v) + ZERO) if isinstance(t.c[name].type, Money)
-            else (lambda v: v) for name in COVERED[table]]
+    return [
+        (lambda v: None if v is None else cents(v) + ZERO)
+        if isinstance(t.c[name].type, Money)
+        else (lambda v: v)
+        for name in COVERED[table]
+    ]
 
 
 def _written_rows(table: str, ids: list[int], written: list[dict[str, Any]]) -> list[list[Any]]:
@@ -102,14 +157,21 @@ def _written_rows(table: str, ids: list[int], written: list[dict[str, Any]]) -> 
     return [[read(by_id[i][name]) for read, name in zip(readers, COVERED[table], strict=False)] for i in ids]
 
 
-def rows_digest(conn: Connection | Session, covers: dict[str, list[list[int]]],
-                written: dict[str, list[dict[str, Any]]] | None = None) -> str:
+def rows_digest(
+    conn: Connection | Session,
+    covers: dict[str, list[list[int]]],
+    written: dict[str, list[dict[str, Any]]] | None = None,
+) -> str:
     """SHA-256 over the covered rows as they are now; a missing row changes it as an edit does.
     Rows in `written` (table -> column values, as just inserted) are hashed without reading them."""
     h = hashlib.sha256()
     for table in sorted(covers):
         ids = _expand(covers[table])
-        found = _written_rows(table, ids, written[table]) if written and table in written else _rows(conn, table, ids)
+        found = (
+            _written_rows(table, ids, written[table])
+            if written and table in written
+            else _rows(conn, table, ids)
+        )
         h.update(canonical([table, len(ids), found]))
     return h.hexdigest()
 
@@ -121,10 +183,30 @@ def head_columns() -> tuple[Any, Any]:
     return newest(_ENTRY.c.id).label("audit_head_id"), newest(_ENTRY.c.hash).label("audit_head_hash")
 
 
-def entry_hash(entry_id: int, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str, detail: str,
-               prev_hash: str) -> str:
-    return hashlib.sha256(canonical({"id": entry_id, "at": at, "staff_no": staff_no, "counter": counter,
-                                     "action": action, "object": obj, "detail": detail, "prev": prev_hash})).hexdigest()
+def entry_hash(
+    entry_id: int,
+    at: dt.datetime,
+    staff_no: str,
+    counter: str,
+    action: str,
+    obj: str,
+    detail: str,
+    prev_hash: str,
+) -> str:
+    return hashlib.sha256(
+        canonical(
+            {
+                "id": entry_id,
+                "at": at,
+                "staff_no": staff_no,
+                "counter": counter,
+                "action": action,
+                "object": obj,
+                "detail": detail,
+                "prev": prev_hash,
+            }
+        )
+    ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -133,10 +215,20 @@ class Appended:
     hash: str
 
 
-def append(conn: Connection | Session, *, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str,
-           before: Any = None, after: Any = None, covers: dict[str, Iterable[int]] | None = None,
-           written: dict[str, list[dict[str, Any]]] | None = None,
-           head: tuple[int | None, str | None] | None = None) -> Appended:
+def append(
+    conn: Connection | Session,
+    *,
+    at: dt.datetime,
+    staff_no: str,
+    counter: str,
+    action: str,
+    obj: str,
+    before: Any = None,
+    after: Any = None,
+    covers: dict[str, Iterable[int]] | None = None,
+    written: dict[str, list[dict[str, Any]]] | None = None,
+    head: tuple[int | None, str | None] | None = None,
+) -> Appended:
     """Link one entry to the chain, in the caller's transaction (after its rows are flushed).
 
     `written` gives covered rows' values as inserted, so they are hashed without being read again.
@@ -159,8 +251,20 @@ def append(conn: Connection | Session, *, at: dt.datetime, staff_no: str, counte
     detail = canonical(body).decode()
     staff_no, counter, action, obj = staff_no[:30], counter[:30], action[:30], obj[:100]
     digest = entry_hash(entry_id, at, staff_no, counter, action, obj, detail, prev)
-    conn.execute(_INSERT, dict(id=entry_id, at=at, staff_no=staff_no, counter=counter, action=action,
-                               object=obj, detail=detail, prev_hash=prev, hash=digest))
+    conn.execute(
+        _INSERT,
+        dict(
+            id=entry_id,
+            at=at,
+            staff_no=staff_no,
+            counter=counter,
+            action=action,
+            object=obj,
+            detail=detail,
+            prev_hash=prev,
+            hash=digest,
+        ),
+    )
     return Appended(entry_id, digest)
 
 
@@ -192,21 +296,36 @@ def _covered_ids(conn: Connection | Session) -> dict[str, set[int]]:
     return covered
 
 
-def adopt(conn: Connection | Session, *, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str
-          ) -> Appended | None:
+def adopt(
+    conn: Connection | Session, *, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str
+) -> Appended | None:
     """One entry covering every money row no entry covers yet: the migration's genesis, and data
     loaded in bulk (demo data). Never offered to a user: rows forged by SQL stay uncovered."""
     rows = uncovered(conn)
     if not rows:
         return None
-    return append(conn, at=at, staff_no=staff_no, counter=counter, action=action, obj=obj,
-                  after={t: len(ids) for t, ids in rows.items()}, covers=rows)
+    return append(
+        conn,
+        at=at,
+        staff_no=staff_no,
+        counter=counter,
+        action=action,
+        obj=obj,
+        after={t: len(ids) for t, ids in rows.items()},
+        covers=rows,
+    )
 
 
 def genesis(conn: Connection) -> None:
     """Called by migration 0005: the rows written before the chain existed."""
-    adopt(conn, at=dt.datetime.now().replace(microsecond=0), staff_no="system", counter="migration",
-          action="genesis", obj="migration 0005")
+    adopt(
+        conn,
+        at=dt.datetime.now().replace(microsecond=0),
+        staff_no="system",
+        counter="migration",
+        action="genesis",
+        obj="migration 0005",
+    )
 
 
 @dataclass(frozen=True)
@@ -224,24 +343,43 @@ def verify(conn: Connection | Session) -> list[Problem]:
         if row.id != prev_id + 1:
             problems.append(Problem(row.id, f"entries {prev_id + 1}..{row.id - 1} are missing (deleted)"))
         if row.prev_hash != prev_hash:
-            problems.append(Problem(row.id, "prev_hash does not match the entry before it "
-                                            "(an entry was deleted, inserted or changed)"))
-        expected = entry_hash(row.id, row.at, row.staff_no, row.counter, row.action, row.object, row.detail,
-                              row.prev_hash)
+            problems.append(
+                Problem(
+                    row.id,
+                    "prev_hash does not match the entry before it "
+                    "(an entry was deleted, inserted or changed)",
+                )
+            )
+        expected = entry_hash(
+            row.id, row.at, row.staff_no, row.counter, row.action, row.object, row.detail, row.prev_hash
+        )
         if row.hash != expected:
-            problems.append(Problem(row.id, f"its content does not match its hash ({row.action} {row.object})"))
+            problems.append(
+                Problem(row.id, f"its content does not match its hash ({row.action} {row.object})")
+            )
         try:
             body = json.loads(row.detail)
         except ValueError:
             problems.append(Problem(row.id, "its detail is not JSON"))
             body = {}
         if body.get("covers") and rows_digest(conn, body["covers"]) != body.get("rows_sha256"):
-            problems.append(Problem(row.id, f"rows it wrote were changed or deleted ({row.action} {row.object}: "
-                                            + ", ".join(f"{t} {_short(r)}" for t, r in body["covers"].items()) + ")"))
+            problems.append(
+                Problem(
+                    row.id,
+                    f"rows it wrote were changed or deleted ({row.action} {row.object}: "
+                    + ", ".join(f"{t} {_short(r)}" for t, r in body["covers"].items())
+                    + ")",
+                )
+            )
         prev_id, prev_hash = row.id, row.hash
     for t, ids in uncovered(conn).items():
-        problems.append(Problem(None, f"{t} rows {_short(_ranges(ids))} are covered by no audit entry "
-                                      "(written outside the application)"))
+        problems.append(
+            Problem(
+                None,
+                f"{t} rows {_short(_ranges(ids))} are covered by no audit entry "
+                "(written outside the application)",
+            )
+        )
     return problems
 
 

@@ -6,6 +6,7 @@ serialise instead of one failing at commit. Read-only sessions (`Database.sessio
 deferred and never wait for writers (WAL). On PostgreSQL the services lock the rows they read
 (SELECT ... FOR UPDATE).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -81,8 +82,10 @@ class Database:
             if self.url.database and self.url.database != ":memory:":
                 path = Path(self.url.database)
                 if not create and not path.exists():
-                    raise DatabaseError(f"no database at {path}: check the path, or create one with "
-                                        f"`counter-app db upgrade --db {self.url.render_as_string()}`")
+                    raise DatabaseError(
+                        f"no database at {path}: check the path, or create one with "
+                        f"`counter-app db upgrade --db {self.url.render_as_string()}`"
+                    )
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(self.url, "BEGIN")  # WAL readers never wait for writers
@@ -92,7 +95,9 @@ class Database:
             self.engine = create_engine(self.url, pool_pre_ping=True)
             self.read_engine = self.engine
         else:
-            raise DatabaseError(f"unsupported database {self.url.get_backend_name()!r}: use sqlite or postgresql")
+            raise DatabaseError(
+                f"unsupported database {self.url.get_backend_name()!r}: use sqlite or postgresql"
+            )
         self.sessions = sessionmaker(self.read_engine, expire_on_commit=False)  # reads: see transaction()
         self._writers = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
@@ -131,8 +136,10 @@ class Database:
         if stored == newest_revision():
             return
         if stored is not None and stored > newest_revision():
-            raise DatabaseError(f"the database {self.describe()} is at schema {stored}, newer than this "
-                                f"application ({newest_revision()}): install the newer version on this counter")
+            raise DatabaseError(
+                f"the database {self.describe()} is at schema {stored}, newer than this "
+                f"application ({newest_revision()}): install the newer version on this counter"
+            )
         from alembic import command
 
         cfg = self._alembic()
@@ -155,11 +162,15 @@ class Database:
             server_now = conn.execute(text("SELECT LOCALTIMESTAMP")).scalar()
             zone = conn.execute(text("SHOW TimeZone")).scalar()
         if encoding != "UTF8":
-            problems.append(f"PostgreSQL's encoding is {encoding}, not UTF8: Chinese names would not be stored")
+            problems.append(
+                f"PostgreSQL's encoding is {encoding}, not UTF8: Chinese names would not be stored"
+            )
         drift = abs(((now or dt.datetime.now()) - server_now).total_seconds())
         if drift > 300:
-            problems.append(f"PostgreSQL's local time ({zone}) differs from this counter's by {drift / 60:.0f} "
-                            "minutes: set the server's (or the database's) timezone to the hospital's, and sync clocks")
+            problems.append(
+                f"PostgreSQL's local time ({zone}) differs from this counter's by {drift / 60:.0f} "
+                "minutes: set the server's (or the database's) timezone to the hospital's, and sync clocks"
+            )
         return problems
 
     def current_revision(self) -> str | None:

@@ -4,6 +4,7 @@ Balances and year totals are ledgers: every change is a new row with its reason 
 settlement that caused it, and nothing is updated in place except the cached balance and version
 on `Account`, which exist for fast reads and row locking and are checked against the ledger.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -221,7 +222,9 @@ class Settlement(Base):
     shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"), index=True)
     business_day: Mapped[dt.date | None] = mapped_column(Date, index=True)  # the day it is closed under
     tender: Mapped[str] = mapped_column(String(10), default="cash")  # how the cash part was paid
-    tendered: Mapped[Decimal | None] = mapped_column(Money)  # cash handed over (0008); the change is this - cash
+    tendered: Mapped[Decimal | None] = mapped_column(
+        Money
+    )  # cash handed over (0008); the change is this - cash
 
     person: Mapped[Person] = relationship()
     institution: Mapped[Institution] = relationship()
@@ -295,7 +298,9 @@ class Staff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_no: Mapped[str] = mapped_column(String(30), unique=True)
     name: Mapped[str] = mapped_column(String(50))
-    role: Mapped[str] = mapped_column(String(30))  # outpatient_cashier, inpatient_cashier, pharmacy_clerk, supervisor
+    role: Mapped[str] = mapped_column(
+        String(30)
+    )  # outpatient_cashier, inpatient_cashier, pharmacy_clerk, supervisor
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)  # set at first sign-in

@@ -4,6 +4,7 @@ SQLite has no exact decimal (NUMERIC there is a float), so money is stored as in
 SQLite and as NUMERIC(14,2) on PostgreSQL; either way Python sees a Decimal with two places, and
 SQL SUM() keeps the type, so aggregates come back exact too.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -9,6 +9,7 @@ answer"), and refusing to record one that does not hold together.
   named, its amounts are amounts and the settlement's identities hold. A failed check is a
   `AnswerError`: the message is parked with the reason, never recorded as done.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -131,7 +132,9 @@ def _ids_belong(answer: dict[str, Any], request: dict[str, Any], where: str) -> 
     for key in ("psn_no", "mdtrt_id"):
         asked, got = text(request.get(key)), text(answer.get(key))
         if asked and got and asked != got:
-            raise AnswerError(f"{where}.{key} {got[:30]} 不是本报文的 {asked[:30]}（可能是另一位参保人的应答）")
+            raise AnswerError(
+                f"{where}.{key} {got[:30]} 不是本报文的 {asked[:30]}（可能是另一位参保人的应答）"
+            )
 
 
 def request_data(infno: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -143,8 +146,9 @@ def request_data(infno: str, given: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def setlinfo(body: dict[str, Any], request: dict[str, Any], *, profile: str = "national",
-             settled: bool = True) -> dict[str, Any]:
+def setlinfo(
+    body: dict[str, Any], request: dict[str, Any], *, profile: str = "national", settled: bool = True
+) -> dict[str, Any]:
     """The settlement an answer carries, checked: ids present (a settlement's setl_id; a
     pre-settlement has none) and the request's, amounts numbers, identities holding. Raises
     AnswerError."""
@@ -180,7 +184,9 @@ def check(infno: str, given: Any, body: dict[str, Any], *, profile: str = "natio
     elif infno in F.CANCEL_INFNOS:
         if out.get("setlinfo") is not None:
             info = node(out, "setlinfo")
-            _ids_belong(info, {"psn_no": request.get("psn_no"), "mdtrt_id": request.get("mdtrt_id")}, "setlinfo")
+            _ids_belong(
+                info, {"psn_no": request.get("psn_no"), "mdtrt_id": request.get("mdtrt_id")}, "setlinfo"
+            )
             wrong = _identities(amounts(info))
             if wrong:
                 raise AnswerError("应答结算金额不自洽：" + "；".join(wrong))
@@ -197,8 +203,15 @@ def check(infno: str, given: Any, body: dict[str, Any], *, profile: str = "natio
         records(out, "idetinfo")
     elif infno in (F.FEE_UPLOAD, F.INPATIENT_FEE_UPLOAD):
         for n, line in enumerate(records(out, "result")):
-            for key in ("det_item_fee_sumamt", "pric_uplmt_amt", "fulamt_ownpay_amt", "overlmt_amt",
-                        "preselfpay_amt", "inscp_scp_amt", "selfpay_prop"):
+            for key in (
+                "det_item_fee_sumamt",
+                "pric_uplmt_amt",
+                "fulamt_ownpay_amt",
+                "overlmt_amt",
+                "preselfpay_amt",
+                "inscp_scp_amt",
+                "selfpay_prop",
+            ):
                 amount(line.get(key), f"result[{n}].{key}")
     elif infno == F.RECONCILE_TOTALS:
         if not text(node(out, "stmtinfo").get("stmt_rslt")):

@@ -27,6 +27,7 @@ seconds stops listening until then: a test waits on those cues, never on a clock
 
 Built on aiohttp. Everything it says travels in the envelope of `fields.py`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,18 @@ from . import statement_file, wire
 from .centre_books import Books, InpatientPolicy, Refusal, _d
 from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
 
-FAULT_MODES = ("none", "delay", "hold", "error500", "reject", "drop_after_commit", "refuse", "drip", "answer",
-               "tamper")
+FAULT_MODES = (
+    "none",
+    "delay",
+    "hold",
+    "error500",
+    "reject",
+    "drop_after_commit",
+    "refuse",
+    "drip",
+    "answer",
+    "tamper",
+)
 ADMIN_HOST = "127.0.0.1"  # the admin endpoints are never reachable from another machine
 
 
@@ -91,17 +102,33 @@ class Stats:
 class CentreStore:
     """The centre's own database: every message and its answer, and its books (centre_books.py)."""
 
-    def __init__(self, path: Path, *, registry: Path | None = None, policies: Path | None = None,
-                 profile: str = "national", record: Path | None = None, inpatient: Path | None = None,
-                 demo_history: str | None = None, text_codes: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        registry: Path | None = None,
+        policies: Path | None = None,
+        profile: str = "national",
+        record: Path | None = None,
+        inpatient: Path | None = None,
+        demo_history: str | None = None,
+        text_codes: bool = False,
+    ) -> None:
         self.text_codes = text_codes  # answer infcode as text ("0"), as some provincial centres do
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.books = Books(self.db, policies=policies, profile=profile,
-                           inpatient=InpatientPolicy.load(inpatient) if inpatient else None)
-        self.persons = self.books.load_registry(registry) if registry else \
-            self.db.execute("SELECT count(*) FROM person").fetchone()[0]
+        self.books = Books(
+            self.db,
+            policies=policies,
+            profile=profile,
+            inpatient=InpatientPolicy.load(inpatient) if inpatient else None,
+        )
+        self.persons = (
+            self.books.load_registry(registry)
+            if registry
+            else self.db.execute("SELECT count(*) FROM person").fetchone()[0]
+        )
         self.history = self.books.import_history(demo_history) if demo_history else 0
         self.record = record.open("a", encoding="utf-8") if record else None
 
@@ -124,13 +151,26 @@ class CentreStore:
             except (Refusal, KeyError) as exc:  # a KeyError: a field the checks let through as empty
                 self.db.execute("ROLLBACK TO work")  # a refusal leaves nothing behind but its answer
                 stats.refused += 1
-                response = _response(env, now, False, str(exc) if isinstance(exc, Refusal) else f"缺少 {exc}", {},
-                                     text_codes=self.text_codes)
+                response = _response(
+                    env,
+                    now,
+                    False,
+                    str(exc) if isinstance(exc, Refusal) else f"缺少 {exc}",
+                    {},
+                    text_codes=self.text_codes,
+                )
             self.db.execute("RELEASE work")
             if isinstance(msgid, str) and len(msgid) == F.MSGID_LENGTH:
-                self.db.execute("INSERT INTO message VALUES (?, ?, ?, ?, ?)",
-                                (msgid, str(env.get("infno")), str(env.get("fixmedins_code")), now.isoformat(),
-                                 wire.dumps_text(response)))
+                self.db.execute(
+                    "INSERT INTO message VALUES (?, ?, ?, ?, ?)",
+                    (
+                        msgid,
+                        str(env.get("infno")),
+                        str(env.get("fixmedins_code")),
+                        now.isoformat(),
+                        wire.dumps_text(response),
+                    ),
+                )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -181,20 +221,32 @@ class CentreStore:
             raise Refusal("签到的 IP 地址 ip 不能为空")
         count = self.db.execute("SELECT count(*) FROM sign_in").fetchone()[0]
         sign_no = f"{now:%Y%m%d}{count + 1:08d}"
-        self.db.execute("INSERT INTO sign_in VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                        (sign_no, opter, env["fixmedins_code"], str(data["ip"]), str(data.get("mac", "")),
-                         now.isoformat()))
+        self.db.execute(
+            "INSERT INTO sign_in VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            (
+                sign_no,
+                opter,
+                env["fixmedins_code"],
+                str(data["ip"]),
+                str(data.get("mac", "")),
+                now.isoformat(),
+            ),
+        )
         return {"signinoutb": {"sign_no": sign_no, "sign_time": F.inf_time(now)}}
 
     def _sign_out(self, env: dict[str, Any], data: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         """9002: the named sign-in ends; it must be this operator's, at this institution, in force."""
-        row = self.db.execute("SELECT opter_no, fixmedins_code, signed_out_at FROM sign_in WHERE sign_no = ?",
-                              (str(data.get("sign_no")),)).fetchone()
+        row = self.db.execute(
+            "SELECT opter_no, fixmedins_code, signed_out_at FROM sign_in WHERE sign_no = ?",
+            (str(data.get("sign_no")),),
+        ).fetchone()
         if row is None or row[0] != data.get("opter_no") or row[1] != env["fixmedins_code"]:
             raise Refusal(f"签到号 {str(data.get('sign_no'))[:30]} 不是该操作员的签到")
         if row[2] is not None:
             raise Refusal("该签到已签退")
-        self.db.execute("UPDATE sign_in SET signed_out_at = ? WHERE sign_no = ?", (now.isoformat(), data["sign_no"]))
+        self.db.execute(
+            "UPDATE sign_in SET signed_out_at = ? WHERE sign_no = ?", (now.isoformat(), data["sign_no"])
+        )
         return {"signoutoutb": {"sign_time": F.inf_time(now)}}
 
     def _check_sign_no(self, env: dict[str, Any]) -> None:
@@ -203,8 +255,9 @@ class CentreStore:
         sign_no = env.get("sign_no")
         if env.get("infno") in (F.SIGN_IN, F.SIGN_OUT) or not sign_no:
             return
-        row = self.db.execute("SELECT fixmedins_code, signed_out_at FROM sign_in WHERE sign_no = ?",
-                              (str(sign_no),)).fetchone()
+        row = self.db.execute(
+            "SELECT fixmedins_code, signed_out_at FROM sign_in WHERE sign_no = ?", (str(sign_no),)
+        ).fetchone()
         if row is None or row[0] != env.get("fixmedins_code"):
             raise Refusal(f"签到号 {str(sign_no)[:30]} 无效，请重新签到")
         if row[1] is not None:
@@ -212,8 +265,10 @@ class CentreStore:
 
     def _reverse(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """2601: undo a message whose answer was lost: a settlement or cancel is reversed in full."""
-        row = self.db.execute("SELECT setl_id, status, kind, psn_no, mdtrt_id, moved, cancels FROM record "
-                              "WHERE msgid = ?", (data.get("omsgid"),)).fetchone()
+        row = self.db.execute(
+            "SELECT setl_id, status, kind, psn_no, mdtrt_id, moved, cancels FROM record WHERE msgid = ?",
+            (data.get("omsgid"),),
+        ).fetchone()
         if row is None:
             return {"result": "原交易不存在，无需冲正"}
         if row[1] == "reversed":
@@ -227,8 +282,10 @@ class CentreStore:
         begin, end = data.get("stmt_begndate"), data.get("stmt_enddate")
         if not (isinstance(begin, str) and isinstance(end, str)):
             raise Refusal("stmt_begndate / stmt_enddate 缺失")
-        sql = ("SELECT setl_no, msgid, insutype, medfee_sumamt, fund_pay_sumamt, acct_pay FROM record "
-               "WHERE fixmedins_code = ? AND setl_date BETWEEN ? AND ? AND status != 'reversed'")
+        sql = (
+            "SELECT setl_no, msgid, insutype, medfee_sumamt, fund_pay_sumamt, acct_pay FROM record "
+            "WHERE fixmedins_code = ? AND setl_date BETWEEN ? AND ? AND status != 'reversed'"
+        )
         args: list[Any] = [code, begin, end]
         if insutype:
             sql += " AND insutype = ?"
@@ -237,21 +294,43 @@ class CentreStore:
 
     def _totals(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         rows = self._records(env["fixmedins_code"], data, data.get("insutype"))
-        sums = {k: sum((Decimal(r[3 + i]) for r in rows), Decimal("0.00")) for i, k in enumerate(F.RECONCILE_AMOUNTS)}
+        sums = {
+            k: sum((Decimal(r[3 + i]) for r in rows), Decimal("0.00"))
+            for i, k in enumerate(F.RECONCILE_AMOUNTS)
+        }
         sent = {k: _d(data.get(k)) for k in F.RECONCILE_AMOUNTS}
         count = data.get("fixmedins_setl_cnt")
         ties = sums == sent and count == len(rows)
-        text = "平" if ties else (f"不平：中心 {len(rows)} 笔，医疗费 {sums['medfee_sumamt']}，"
-                                 f"基金 {sums['fund_pay_sumamt']}，账户 {sums['acct_pay']}")
-        return {"stmtinfo": {"stmt_rslt": "0" if ties else "1", "stmt_rslt_dscr": text, "fixmedins_setl_cnt": len(rows),
-                             **sums}}
+        text = (
+            "平"
+            if ties
+            else (
+                f"不平：中心 {len(rows)} 笔，医疗费 {sums['medfee_sumamt']}，"
+                f"基金 {sums['fund_pay_sumamt']}，账户 {sums['acct_pay']}"
+            )
+        )
+        return {
+            "stmtinfo": {
+                "stmt_rslt": "0" if ties else "1",
+                "stmt_rslt_dscr": text,
+                "fixmedins_setl_cnt": len(rows),
+                **sums,
+            }
+        }
 
-    def _new_file(self, code: str, filename: str, kind: str, content: bytes, now: dt.datetime) -> dict[str, Any]:
+    def _new_file(
+        self, code: str, filename: str, kind: str, content: bytes, now: dt.datetime
+    ) -> dict[str, Any]:
         number = f"F{now:%Y%m%d%H%M%S}{self.db.execute('SELECT count(*) FROM file').fetchone()[0] + 1:06d}"
-        self.db.execute("INSERT INTO file VALUES (?, ?, ?, ?, ?, ?)", (number, filename, code, kind, content,
-                                                                      now.isoformat()))
-        return {"file_qury_no": number, "filename": filename,
-                "dld_endtime": F.inf_time(now + dt.timedelta(days=1))}
+        self.db.execute(
+            "INSERT INTO file VALUES (?, ?, ?, ?, ?, ?)",
+            (number, filename, code, kind, content, now.isoformat()),
+        )
+        return {
+            "file_qury_no": number,
+            "filename": filename,
+            "dld_endtime": F.inf_time(now + dt.timedelta(days=1)),
+        }
 
     def _upload(self, env: dict[str, Any], given: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         """9101: keep the file; its file_qury_no names it in 3202."""
@@ -269,8 +348,10 @@ class CentreStore:
         """3202: the uploaded file of the period against the centre's books; the verdicts are a
         file to fetch with 9102 (stmt_rslt 0 agreed, 1 differs; memo says how)."""
         code = env["fixmedins_code"]
-        row = self.db.execute("SELECT content FROM file WHERE file_qury_no = ? AND fixmedins_code = ? AND "
-                              "kind = 'upload'", (str(data.get("file_qury_no")), code)).fetchone()
+        row = self.db.execute(
+            "SELECT content FROM file WHERE file_qury_no = ? AND fixmedins_code = ? AND kind = 'upload'",
+            (str(data.get("file_qury_no")), code),
+        ).fetchone()
         if row is None:
             raise Refusal(f"文件查询号 {data.get('file_qury_no')} 不存在")
         try:
@@ -278,11 +359,17 @@ class CentreStore:
         except statement_file.BadFile as exc:
             raise Refusal(str(exc)) from None
         if data.get("fixmedins_setl_cnt") != len(uploaded):
-            raise Refusal(f"fixmedins_setl_cnt {data.get('fixmedins_setl_cnt')} 与文件的 {len(uploaded)} 行不符")
-        ours = {r[0]: r for r in self.db.execute(
-            "SELECT setl_id, psn_no, mdtrt_id, msgid, kind, medfee_sumamt, fund_pay_sumamt, acct_pay FROM record "
-            "WHERE fixmedins_code = ? AND setl_date BETWEEN ? AND ? AND status != 'reversed' ORDER BY id",
-            (code, str(data.get("stmt_begndate")), str(data.get("stmt_enddate")))).fetchall()}
+            raise Refusal(
+                f"fixmedins_setl_cnt {data.get('fixmedins_setl_cnt')} 与文件的 {len(uploaded)} 行不符"
+            )
+        ours = {
+            r[0]: r
+            for r in self.db.execute(
+                "SELECT setl_id, psn_no, mdtrt_id, msgid, kind, medfee_sumamt, fund_pay_sumamt, acct_pay FROM record "
+                "WHERE fixmedins_code = ? AND setl_date BETWEEN ? AND ? AND status != 'reversed' ORDER BY id",
+                (code, str(data.get("stmt_begndate")), str(data.get("stmt_enddate"))),
+            ).fetchall()
+        }
         lines = []
         names = {"medfee_sumamt": "医疗费", "fund_pay_sumamt": "基金", "acct_pay": "账户"}
         for up in uploaded:
@@ -294,13 +381,32 @@ class CentreStore:
                 unequal = [k for n, k in enumerate(names) if Decimal(up[k]) != Decimal(rec[5 + n])]
             except ArithmeticError:
                 raise Refusal(f"文件中 {up['setl_id']} 的金额不是数值") from None
-            memo = "，".join(f"{names[k]} 医药机构 {up[k]} 中心 {rec[5 + list(names).index(k)]}" for k in unequal)
-            lines.append({"psn_no": rec[1], "mdtrt_id": rec[2], "setl_id": rec[0], "msgid": rec[3],
-                          "stmt_rslt": "1" if unequal else "0", "refd_setl_flag": "1" if rec[4] == "cancel" else "0",
-                          "memo": f"金额不符：{memo}" if unequal else ""})
+            memo = "，".join(
+                f"{names[k]} 医药机构 {up[k]} 中心 {rec[5 + list(names).index(k)]}" for k in unequal
+            )
+            lines.append(
+                {
+                    "psn_no": rec[1],
+                    "mdtrt_id": rec[2],
+                    "setl_id": rec[0],
+                    "msgid": rec[3],
+                    "stmt_rslt": "1" if unequal else "0",
+                    "refd_setl_flag": "1" if rec[4] == "cancel" else "0",
+                    "memo": f"金额不符：{memo}" if unequal else "",
+                }
+            )
         for rec in ours.values():  # in the centre's books, not in the file
-            lines.append({"psn_no": rec[1], "mdtrt_id": rec[2], "setl_id": rec[0], "msgid": rec[3], "stmt_rslt": "1",
-                          "refd_setl_flag": "1" if rec[4] == "cancel" else "0", "memo": "医药机构未上传此结算"})
+            lines.append(
+                {
+                    "psn_no": rec[1],
+                    "mdtrt_id": rec[2],
+                    "setl_id": rec[0],
+                    "msgid": rec[3],
+                    "stmt_rslt": "1",
+                    "refd_setl_flag": "1" if rec[4] == "cancel" else "0",
+                    "memo": "医药机构未上传此结算",
+                }
+            )
         name = f"{code}{str(data.get('stmt_begndate')).replace('-', '')}result"
         content = statement_file.write(f"{name}.txt", statement_file.RESULT_COLUMNS, lines)
         return {"fileinfo": self._new_file(code, f"{name}.zip", "result", content, now)}
@@ -310,15 +416,24 @@ class CentreStore:
         given = env.get("input", {}).get("fsDownloadIn", {}) if isinstance(env, dict) else {}
         if not isinstance(given, dict):
             return None
-        row = self.db.execute("SELECT content FROM file WHERE file_qury_no = ? AND fixmedins_code = ?",
-                              (str(given.get("file_qury_no")), str(env.get("fixmedins_code")))).fetchone()
+        row = self.db.execute(
+            "SELECT content FROM file WHERE file_qury_no = ? AND fixmedins_code = ?",
+            (str(given.get("file_qury_no")), str(env.get("fixmedins_code"))),
+        ).fetchone()
         return bytes(row[0]) if row else None
 
     def stats(self, stats: Stats) -> dict[str, Any]:
-        counts = dict(self.db.execute("SELECT kind || ':' || status, count(*) FROM record GROUP BY 1").fetchall())
-        return {"messages": stats.messages, "duplicates": stats.duplicates, "refused": stats.refused,
-                "by_infno": stats.by_infno, "records": counts,
-                "stored_messages": self.db.execute("SELECT count(*) FROM message").fetchone()[0]}
+        counts = dict(
+            self.db.execute("SELECT kind || ':' || status, count(*) FROM record GROUP BY 1").fetchall()
+        )
+        return {
+            "messages": stats.messages,
+            "duplicates": stats.duplicates,
+            "refused": stats.refused,
+            "by_infno": stats.by_infno,
+            "records": counts,
+            "stored_messages": self.db.execute("SELECT count(*) FROM message").fetchone()[0],
+        }
 
 
 def _check_envelope(env: Any) -> None:
@@ -344,18 +459,24 @@ def _check_envelope(env: Any) -> None:
         raise Refusal("；".join(wrong[:5]) + (f"（另有 {len(wrong) - 5} 处）" if len(wrong) > 5 else ""))
 
 
-def _response(env: Any, now: dt.datetime, ok: bool, err_msg: str, output: dict[str, Any], *,
-              text_codes: bool = False) -> dict[str, Any]:
+def _response(
+    env: Any, now: dt.datetime, ok: bool, err_msg: str, output: dict[str, Any], *, text_codes: bool = False
+) -> dict[str, Any]:
     """An answer as the platform writes it: `infcode` a JSON number (0, -1), `err_msg` null on
     success, whole amounts as integers; with `text_codes`, as some provincial centres do
     ("0", "-1", err_msg "")."""
     stamp = now.strftime("%Y%m%d%H%M%S%f")[:17]
     admvs = env.get("mdtrtarea_admvs", "") if isinstance(env, dict) else ""
     code: int | str = (0 if ok else -1) if not text_codes else ("0" if ok else "-1")
-    return {"infcode": code, "inf_refmsgid": f"{str(admvs)[:6]:0<6}{now:%Y%m%d%H%M%S}{now.microsecond:010d}",
-            "refmsg_time": stamp, "respond_time": stamp,
-            "err_msg": err_msg if err_msg or text_codes else None, "warn_msg": None if not text_codes else "",
-            "output": output if text_codes else _whole_as_int(output)}
+    return {
+        "infcode": code,
+        "inf_refmsgid": f"{str(admvs)[:6]:0<6}{now:%Y%m%d%H%M%S}{now.microsecond:010d}",
+        "refmsg_time": stamp,
+        "respond_time": stamp,
+        "err_msg": err_msg if err_msg or text_codes else None,
+        "warn_msg": None if not text_codes else "",
+        "output": output if text_codes else _whole_as_int(output),
+    }
 
 
 def _whole_as_int(value: Any) -> Any:
@@ -391,8 +512,16 @@ class Centre:
     """The aiohttp application and its listening site (restartable, for the `refuse` fault), and
     the admin application on its own site, bound to loopback only and asking for a token."""
 
-    def __init__(self, store: CentreStore, host: str, port: int, *, admin_port: int = 0,
-                 admin_token: str | None = None, passtokens: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        store: CentreStore,
+        host: str,
+        port: int,
+        *,
+        admin_port: int = 0,
+        admin_token: str | None = None,
+        passtokens: dict[str, str] | None = None,
+    ) -> None:
         self.store, self.host, self.port = store, host, port
         self.gateway = Verifier(passtokens or {TRAINING_PAASID: TRAINING_PASSTOKEN})
         self.admin_port, self.admin_token = admin_port, admin_token or secrets.token_urlsafe(18)
@@ -430,8 +559,11 @@ class Centre:
         refusal = self.gateway.refusal(request.headers)
         if refusal:  # as a gateway does: before the platform sees the message
             self.stats.unsigned += 1
-            return web.json_response({"infcode": "-1", "err_msg": refusal}, status=401,
-                                     dumps=lambda o: json.dumps(o, ensure_ascii=False))
+            return web.json_response(
+                {"infcode": "-1", "err_msg": refusal},
+                status=401,
+                dumps=lambda o: json.dumps(o, ensure_ascii=False),
+            )
         mode = self.faults.take()
         self.stats.messages += 1
         if mode == "delay":
@@ -451,13 +583,19 @@ class Centre:
         try:
             env = wire.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            return _json(_response({}, dt.datetime.now(), False, "报文不是合法 JSON", {},
-                                   text_codes=self.store.text_codes))
+            return _json(
+                _response(
+                    {}, dt.datetime.now(), False, "报文不是合法 JSON", {}, text_codes=self.store.text_codes
+                )
+            )
         infno = str(env.get("infno")) if isinstance(env, dict) else "?"
         self.stats.by_infno[infno] = self.stats.by_infno.get(infno, 0) + 1
         if mode == "reject":
-            return _json(_response(env, dt.datetime.now(), False, "injected rejection", {},
-                                   text_codes=self.store.text_codes))
+            return _json(
+                _response(
+                    env, dt.datetime.now(), False, "injected rejection", {}, text_codes=self.store.text_codes
+                )
+            )
         fault = self.faults
         if mode == "answer":  # instead of the centre's answer: whatever the test wants the counter to read
             if fault.raw is not None:
@@ -470,7 +608,9 @@ class Centre:
                 if content is None:
                     raise Refusal("文件不存在或已过期")
             except Refusal as exc:
-                return _json(_response(env, dt.datetime.now(), False, str(exc), {}, text_codes=self.store.text_codes))
+                return _json(
+                    _response(env, dt.datetime.now(), False, str(exc), {}, text_codes=self.store.text_codes)
+                )
             return web.Response(body=content, content_type="application/zip")
         response, _duplicate = self.store.answer(env, dt.datetime.now(), self.stats)
         if mode == "drop_after_commit" and request.transport is not None:
@@ -487,7 +627,7 @@ class Centre:
         await reply.prepare(request)
         try:
             for n in range(len(body)):
-                await reply.write(body[n:n + 1])
+                await reply.write(body[n : n + 1])
                 await asyncio.sleep(seconds)
             await reply.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
@@ -516,8 +656,15 @@ class Centre:
         try:
             body = await request.json()
             mode = str(body.get("mode", "none"))
-            faults = Faults(mode, int(body.get("count", 1)), float(body.get("seconds", 0)), int(body.get("after", 0)),
-                            body.get("body"), body.get("raw"), dict(body.get("set") or {}))
+            faults = Faults(
+                mode,
+                int(body.get("count", 1)),
+                float(body.get("seconds", 0)),
+                int(body.get("after", 0)),
+                body.get("body"),
+                body.get("raw"),
+                dict(body.get("set") or {}),
+            )
         except (ValueError, TypeError, AttributeError) as exc:
             return web.json_response({"ok": False, "error": f"bad fault: {exc}"}, status=400)
         if mode not in FAULT_MODES:
@@ -558,14 +705,28 @@ class Centre:
             want = int(request.query["held"])
             while self.stats.held != want:
                 await self.held_moved.wait()  # the event in force when checked: no move is missed
-        return web.json_response(self.store.stats(self.stats) | {"held": self.stats.held, "refusing": self.refusing,
-                                                                   "unsigned": self.stats.unsigned})
+        return web.json_response(
+            self.store.stats(self.stats)
+            | {"held": self.stats.held, "refusing": self.refusing, "unsigned": self.stats.unsigned}
+        )
 
 
-def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_token: str | None = None,
-          passtokens: dict[str, str] | None = None, registry: Path | None = None, policies: Path | None = None,
-          profile: str = "national", record: Path | None = None, inpatient: Path | None = None,
-          demo_history: str | None = None, text_codes: bool = False) -> None:
+def serve(
+    host: str,
+    port: int,
+    db_path: Path,
+    *,
+    admin_port: int = 0,
+    admin_token: str | None = None,
+    passtokens: dict[str, str] | None = None,
+    registry: Path | None = None,
+    policies: Path | None = None,
+    profile: str = "national",
+    record: Path | None = None,
+    inpatient: Path | None = None,
+    demo_history: str | None = None,
+    text_codes: bool = False,
+) -> None:
     """Run until interrupted; prints the URLs it listens on (port 0 picks a free port)."""
 
     async def main() -> None:
@@ -575,17 +736,30 @@ def serve(host: str, port: int, db_path: Path, *, admin_port: int = 0, admin_tok
         # SIGTERM is what service managers and tests send.
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        store = CentreStore(db_path, registry=registry, policies=policies, profile=profile, record=record,
-                            inpatient=inpatient, demo_history=demo_history, text_codes=text_codes)
-        centre = Centre(store, host, port, admin_port=admin_port, admin_token=admin_token, passtokens=passtokens)
+        store = CentreStore(
+            db_path,
+            registry=registry,
+            policies=policies,
+            profile=profile,
+            record=record,
+            inpatient=inpatient,
+            demo_history=demo_history,
+            text_codes=text_codes,
+        )
+        centre = Centre(
+            store, host, port, admin_port=admin_port, admin_token=admin_token, passtokens=passtokens
+        )
         bound = await centre.start()
-        print(f"centre listening on http://{host}:{bound} (database {db_path}); "
-              f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}; "
-              f"accepts paasid {', '.join(sorted(centre.gateway.passtokens))}; {store.persons} insured persons; "
-              f"packs from {store.books.policies}; inpatient benefits: {store.books.inpatient_policy.name}"
-              f"{' (TRAINING VALUES)' if store.books.inpatient_policy.training else ''}; profile {profile}; "
-              f"infcode as {'text' if text_codes else 'a number'}"
-              + (f"; {store.history} demo history settlements in its books" if demo_history else ""), flush=True)
+        print(
+            f"centre listening on http://{host}:{bound} (database {db_path}); "
+            f"admin http://{ADMIN_HOST}:{centre.admin_port} token {centre.admin_token}; "
+            f"accepts paasid {', '.join(sorted(centre.gateway.passtokens))}; {store.persons} insured persons; "
+            f"packs from {store.books.policies}; inpatient benefits: {store.books.inpatient_policy.name}"
+            f"{' (TRAINING VALUES)' if store.books.inpatient_policy.training else ''}; profile {profile}; "
+            f"infcode as {'text' if text_codes else 'a number'}"
+            + (f"; {store.history} demo history settlements in its books" if demo_history else ""),
+            flush=True,
+        )
         await stop.wait()
         centre.released.set()  # let held requests go before the runners stop
         await centre.runner.cleanup()

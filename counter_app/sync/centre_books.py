@@ -8,6 +8,7 @@ pack that differs from the counter's (`--policies DIR`) disagrees with the count
 running a newer policy would. Inpatient benefits come from `resources/centre/inpatient-training.toml`:
 training values, named as such (the seeds give no inpatient numbers).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -70,8 +71,13 @@ CREATE TABLE IF NOT EXISTS file (file_qury_no TEXT PRIMARY KEY, filename TEXT NO
 CREATE TABLE IF NOT EXISTS fee (mdtrt_id TEXT, feedetl_sn TEXT, chrg_bchno TEXT, code TEXT, cnt TEXT, pric TEXT,
     amount TEXT, status TEXT, setl_id TEXT, rx_circ_flag TEXT, PRIMARY KEY (mdtrt_id, feedetl_sn));
 """
-PSN_TYPE = {"in_service": "1101", "retired": "1201", "flexible": "1103", "flexible_combined": "1103",
-            "flexible_pooling_only": "1103"}
+PSN_TYPE = {
+    "in_service": "1101",
+    "retired": "1201",
+    "flexible": "1103",
+    "flexible_combined": "1103",
+    "flexible_pooling_only": "1103",
+}
 MED_TYPES = ("11", "12", "13", "14", "21", "28", "41", "51", "52")
 
 
@@ -97,8 +103,15 @@ class InpatientPolicy:
 
         def by_level(key: str) -> dict[int, Decimal]:
             return {int(k): Decimal(v) for k, v in data[key].items()}
-        return InpatientPolicy(data["name"], bool(data.get("training")), Decimal(data["annual_cap"]),
-                               by_level("deductible"), by_level("ratio_in_service"), by_level("ratio_retired"))
+
+        return InpatientPolicy(
+            data["name"],
+            bool(data.get("training")),
+            Decimal(data["annual_cap"]),
+            by_level("deductible"),
+            by_level("ratio_in_service"),
+            by_level("ratio_retired"),
+        )
 
     def tier(self, level: int) -> int:
         return min(max(level, 1), 3)
@@ -122,8 +135,14 @@ class Books:
     """Everything the centre knows and decides; one sqlite3 connection, one transaction per message
     (the caller's)."""
 
-    def __init__(self, db: sqlite3.Connection, *, policies: Path | None = None,
-                 inpatient: InpatientPolicy | None = None, profile: str = hefei_names.NATIONAL) -> None:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        *,
+        policies: Path | None = None,
+        inpatient: InpatientPolicy | None = None,
+        profile: str = hefei_names.NATIONAL,
+    ) -> None:
         self.db = db
         version = db.execute("PRAGMA user_version").fetchone()[0]
         has_tables = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'message'").fetchone()[0]
@@ -156,28 +175,52 @@ class Books:
         with src.sessions() as s:
             rows = s.execute(
                 select(Outbox.msgid, Outbox.infno, Settlement, Person.psn_no, Person.insutype)
-                .join(Settlement, Settlement.id == Outbox.settlement_id).join(Person, Person.id == Settlement.person_id)
-                .where(Outbox.infno.in_((*F.SETTLE_INFNOS, *F.CANCEL_INFNOS)), Outbox.status == "sent",
-                       Outbox.response == DEMO_RESPONSE).order_by(Settlement.id)).all()
+                .join(Settlement, Settlement.id == Outbox.settlement_id)
+                .join(Person, Person.id == Settlement.person_id)
+                .where(
+                    Outbox.infno.in_((*F.SETTLE_INFNOS, *F.CANCEL_INFNOS)),
+                    Outbox.status == "sent",
+                    Outbox.response == DEMO_RESPONSE,
+                )
+                .order_by(Settlement.id)
+            ).all()
             for msgid, infno, row, psn_no, insutype in rows:
                 if self.db.execute("SELECT 1 FROM record WHERE msgid = ?", (msgid,)).fetchone():
                     continue
                 cancels = None
                 if row.kind == "refund":
                     original = s.get(Settlement, row.reverses_id)
-                    found = self.db.execute("SELECT setl_id FROM record WHERE setl_no = ?", (original.setl_no,)).fetchone()
+                    found = self.db.execute(
+                        "SELECT setl_id FROM record WHERE setl_no = ?", (original.setl_no,)
+                    ).fetchone()
                     cancels = found[0] if found else None
                     if cancels:
-                        self.db.execute("UPDATE record SET status = 'cancelled' WHERE setl_id = ?", (cancels,))
+                        self.db.execute(
+                            "UPDATE record SET status = 'cancelled' WHERE setl_id = ?", (cancels,)
+                        )
                 self.db.execute(
                     "INSERT INTO record (setl_id, msgid, kind, fixmedins_code, psn_no, insutype, setl_no, setl_date, "
                     "medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancels, status, "
                     "mdtrt_id, infno, moved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'settled', ?, ?, '{}')",
-                    (self._next_setl_id(), msgid, "cancel" if row.kind == "refund" else "settle", row.institution.code,
-                     psn_no, insutype, "" if row.kind == "refund" else row.setl_no,
-                     (row.settled_at.date() if row.kind == "refund" else row.visit_date).isoformat(),
-                     str(row.medfee_sumamt), str(row.fund_pay_sumamt), str(row.acct_pay), str(row.acct_mulaid_pay),
-                     str(row.psn_cash_pay), cancels, f"DEMO{row.setl_no}", infno))
+                    (
+                        self._next_setl_id(),
+                        msgid,
+                        "cancel" if row.kind == "refund" else "settle",
+                        row.institution.code,
+                        psn_no,
+                        insutype,
+                        "" if row.kind == "refund" else row.setl_no,
+                        (row.settled_at.date() if row.kind == "refund" else row.visit_date).isoformat(),
+                        str(row.medfee_sumamt),
+                        str(row.fund_pay_sumamt),
+                        str(row.acct_pay),
+                        str(row.acct_mulaid_pay),
+                        str(row.psn_cash_pay),
+                        cancels,
+                        f"DEMO{row.setl_no}",
+                        infno,
+                    ),
+                )
                 entered += 1
         src.dispose()
         return entered
@@ -188,27 +231,82 @@ class Books:
         from .. import registry_file
 
         data = registry_file.load(path)
-        self.db.executemany("INSERT OR IGNORE INTO institution VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            (i["code"], i["name"], int(i["level"]), i["kind"], int(bool(i.get("designated", True))), i["admdvs"],
-             i["policy"]) for i in data["institutions"]])
+        self.db.executemany(
+            "INSERT OR IGNORE INTO institution VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    i["code"],
+                    i["name"],
+                    int(i["level"]),
+                    i["kind"],
+                    int(bool(i.get("designated", True))),
+                    i["admdvs"],
+                    i["policy"],
+                )
+                for i in data["institutions"]
+            ],
+        )
         self.db.executemany(
             "INSERT OR IGNORE INTO person (psn_no, certno, insutype, psn_type, retired_on, status, hospitalized, "
-            "died_on, name, gend, brdy, insuplc_admdvs, emp_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                (p["psn_no"], p["certno"], p["insutype"], p["psn_type"], p.get("retired_on"), p["status"],
-                 int(bool(p.get("hospitalized"))), p.get("died_on"), p["name"], p.get("gend") or "", p.get("brdy"),
-                 p.get("insuplc_admdvs") or "", p.get("emp_name") or "") for p in data["persons"]])
-        self.db.executemany("INSERT OR IGNORE INTO card VALUES (?, ?, ?)", [
-            (c["card_no"], c.get("card_sn") or "", p["psn_no"]) for p in data["persons"] for c in p.get("cards", [])])
-        self.db.executemany("INSERT OR IGNORE INTO account VALUES (?, ?, ?)", [
-            (p["psn_no"], p["account"]["balance"], int(bool(p["account"].get("open", True))))
-            for p in data["persons"] if p.get("account")])
-        self.db.executemany("INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)",
-                            [(b["provider"], b["beneficiary"], b["relation"], b.get("policy")) for b in data["bindings"]])
-        self.db.executemany("INSERT OR IGNORE INTO ytd VALUES (?, ?, ?, ?, '0.00')", [
-            (t["psn_no"], int(t["year"]), t["deductible"], t["pooled"]) for t in data["year_totals"]])
-        self.db.executemany("INSERT OR IGNORE INTO catalogue VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            (c["code"], c["name"], c["kind"], c["cls"], str(c.get("prepay_ratio", "0")),
-             int(bool(c.get("account_payable", True))), c["price"]) for c in data["catalogue"]])
+            "died_on, name, gend, brdy, insuplc_admdvs, emp_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    p["psn_no"],
+                    p["certno"],
+                    p["insutype"],
+                    p["psn_type"],
+                    p.get("retired_on"),
+                    p["status"],
+                    int(bool(p.get("hospitalized"))),
+                    p.get("died_on"),
+                    p["name"],
+                    p.get("gend") or "",
+                    p.get("brdy"),
+                    p.get("insuplc_admdvs") or "",
+                    p.get("emp_name") or "",
+                )
+                for p in data["persons"]
+            ],
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO card VALUES (?, ?, ?)",
+            [
+                (c["card_no"], c.get("card_sn") or "", p["psn_no"])
+                for p in data["persons"]
+                for c in p.get("cards", [])
+            ],
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO account VALUES (?, ?, ?)",
+            [
+                (p["psn_no"], p["account"]["balance"], int(bool(p["account"].get("open", True))))
+                for p in data["persons"]
+                if p.get("account")
+            ],
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)",
+            [(b["provider"], b["beneficiary"], b["relation"], b.get("policy")) for b in data["bindings"]],
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO ytd VALUES (?, ?, ?, ?, '0.00')",
+            [(t["psn_no"], int(t["year"]), t["deductible"], t["pooled"]) for t in data["year_totals"]],
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO catalogue VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    c["code"],
+                    c["name"],
+                    c["kind"],
+                    c["cls"],
+                    str(c.get("prepay_ratio", "0")),
+                    int(bool(c.get("account_payable", True))),
+                    c["price"],
+                )
+                for c in data["catalogue"]
+            ],
+        )
         return self.db.execute("SELECT count(*) FROM person").fetchone()[0]
 
     def issue_evoucher(self, psn_no: str, now: dt.datetime) -> str:
@@ -230,25 +328,50 @@ class Books:
         elif kind == F.CERT_CARD:
             row = self.db.execute("SELECT psn_no FROM card WHERE card_no = ?", (number,)).fetchone()
         elif kind == F.CERT_EVOUCHER:
-            row = self.db.execute("SELECT psn_no, issued_at FROM evoucher WHERE token = ?", (number,)).fetchone()
+            row = self.db.execute(
+                "SELECT psn_no, issued_at FROM evoucher WHERE token = ?", (number,)
+            ).fetchone()
             if row is not None and now - dt.datetime.fromisoformat(row[1]) > dt.timedelta(minutes=10):
                 raise Refusal("医保电子凭证已过期，请患者刷新二维码后重新扫描")
         else:
             raise Refusal(f"就诊凭证类型 {kind[:3]!r} 不正确（01 电子凭证，02 身份证，03 社保卡）")
         if row is None:
             raise Refusal("未查询到参保人员信息")
-        p = self.db.execute("SELECT psn_no, certno, name, gend, brdy, insutype, psn_type, status, insuplc_admdvs, "
-                            "emp_name, retired_on FROM person WHERE psn_no = ?", (row[0],)).fetchone()
+        p = self.db.execute(
+            "SELECT psn_no, certno, name, gend, brdy, insutype, psn_type, status, insuplc_admdvs, "
+            "emp_name, retired_on FROM person WHERE psn_no = ?",
+            (row[0],),
+        ).fetchone()
         balance, is_open = self._balance(p[0])
         born = dt.date.fromisoformat(p[4]) if p[4] else None
         age = Decimal(round((now.date() - born).days / 365.25, 1)).quantize(Decimal("0.1")) if born else None
         psn_type = PSN_TYPE.get(p[6], "1101") if p[5] == "310" else "1560"
-        return {"baseinfo": {"psn_no": p[0], "psn_cert_type": "01", "certno": p[1], "psn_name": p[2], "gend": p[3],
-                             "naty": "01", "brdy": p[4], "age": age},
-                "insuinfo": [{"balc": balance if is_open else Decimal("0"), "insutype": p[5], "psn_type": psn_type,
-                              "psn_insu_stas": "1" if p[7] == "normal" else "2", "psn_insu_date": None,
-                              "paus_insu_date": None, "cvlserv_flag": "0", "insuplc_admdvs": p[8], "emp_name": p[9]}],
-                "idetinfo": []}
+        return {
+            "baseinfo": {
+                "psn_no": p[0],
+                "psn_cert_type": "01",
+                "certno": p[1],
+                "psn_name": p[2],
+                "gend": p[3],
+                "naty": "01",
+                "brdy": p[4],
+                "age": age,
+            },
+            "insuinfo": [
+                {
+                    "balc": balance if is_open else Decimal("0"),
+                    "insutype": p[5],
+                    "psn_type": psn_type,
+                    "psn_insu_stas": "1" if p[7] == "normal" else "2",
+                    "psn_insu_date": None,
+                    "paus_insu_date": None,
+                    "cvlserv_flag": "0",
+                    "insuplc_admdvs": p[8],
+                    "emp_name": p[9],
+                }
+            ],
+            "idetinfo": [],
+        }
 
     def pack(self, pack_id: str) -> Any:
         if pack_id not in self._packs:
@@ -256,15 +379,20 @@ class Books:
         return self._packs[pack_id]
 
     def _institution(self, code: str) -> tuple:
-        row = self.db.execute("SELECT code, name, level, kind, designated, admdvs, policy FROM institution "
-                              "WHERE code = ?", (code,)).fetchone()
+        row = self.db.execute(
+            "SELECT code, name, level, kind, designated, admdvs, policy FROM institution WHERE code = ?",
+            (code,),
+        ).fetchone()
         if row is None:
             raise Refusal(f"定点医药机构 {code} 未在本中心备案")
         return row
 
     def _person(self, psn_no: Any) -> tuple:
-        row = self.db.execute("SELECT psn_no, certno, insutype, psn_type, retired_on, status, hospitalized, died_on "
-                              "FROM person WHERE psn_no = ?", (str(psn_no),)).fetchone()
+        row = self.db.execute(
+            "SELECT psn_no, certno, insutype, psn_type, retired_on, status, hospitalized, died_on "
+            "FROM person WHERE psn_no = ?",
+            (str(psn_no),),
+        ).fetchone()
         if row is None:
             raise Refusal(f"人员编号 {psn_no} 不存在")
         return row
@@ -274,14 +402,17 @@ class Books:
         return (Decimal(row[0]), bool(row[1])) if row and row[1] else (ZERO, False)
 
     def _ytd(self, psn_no: str, year: int) -> tuple[Decimal, Decimal, Decimal]:
-        row = self.db.execute("SELECT deductible, pooled, ipt_pooled FROM ytd WHERE psn_no = ? AND year = ?",
-                              (psn_no, year)).fetchone()
+        row = self.db.execute(
+            "SELECT deductible, pooled, ipt_pooled FROM ytd WHERE psn_no = ? AND year = ?", (psn_no, year)
+        ).fetchone()
         return tuple(Decimal(v) for v in row) if row else (ZERO, ZERO, ZERO)  # type: ignore[return-value]
 
     def _move_ytd(self, psn_no: str, year: int, deductible: Decimal, pooled: Decimal, ipt: Decimal) -> None:
         d, p, i = self._ytd(psn_no, year)
-        self.db.execute("INSERT OR REPLACE INTO ytd VALUES (?, ?, ?, ?, ?)",
-                        (psn_no, year, str(d + deductible), str(p + pooled), str(i + ipt)))
+        self.db.execute(
+            "INSERT OR REPLACE INTO ytd VALUES (?, ?, ?, ?, ?)",
+            (psn_no, year, str(d + deductible), str(p + pooled), str(i + ipt)),
+        )
 
     def _move_account(self, psn_no: str, amount: Decimal) -> None:
         balance, _ = self._balance(psn_no)
@@ -289,15 +420,25 @@ class Books:
             raise Refusal(f"{psn_no} 个人账户余额不足")
         self.db.execute("UPDATE account SET balance = ? WHERE psn_no = ?", (str(balance + amount), psn_no))
 
-    def _claim(self, inst: tuple, person: tuple, med_type: str, day: dt.date, fees: list[tuple],
-               use_account: bool, prescribing_level: int | None) -> Claim:
+    def _claim(
+        self,
+        inst: tuple,
+        person: tuple,
+        med_type: str,
+        day: dt.date,
+        fees: list[tuple],
+        use_account: bool,
+        prescribing_level: int | None,
+    ) -> Claim:
         """The engine's claim from the centre's own registry and the visit's fee lines."""
         psn_no = person[0]
         own, _ = self._balance(psn_no) if person[2] == "310" else (ZERO, False)
         family = []
         for provider, relation in self.db.execute(
-                "SELECT provider, relation FROM binding WHERE beneficiary = ? AND (policy IS NULL OR policy = ?) "
-                "ORDER BY id", (psn_no, inst[6])):
+            "SELECT provider, relation FROM binding WHERE beneficiary = ? AND (policy IS NULL OR policy = ?) "
+            "ORDER BY id",
+            (psn_no, inst[6]),
+        ):
             p = self._person(provider)
             balance, is_open = self._balance(provider)
             if not is_open:
@@ -310,54 +451,98 @@ class Books:
                 family.append(Provider(p[0], provider_relation(relation, p[1]), p[2], p[5], balance, died))
         items = []
         for code, amount in ((f[3], Decimal(f[6])) for f in fees):
-            cat = self.db.execute("SELECT cls, prepay_ratio, account_payable, name FROM catalogue WHERE code = ?",
-                                  (code,)).fetchone()
+            cat = self.db.execute(
+                "SELECT cls, prepay_ratio, account_payable, name FROM catalogue WHERE code = ?", (code,)
+            ).fetchone()
             if cat is None:
                 raise Refusal(f"医保目录中没有编码 {code}")
-            items.append(Item(code, cat[3], cat[0], amount, Decimal(cat[1]) if cat[0] == "B" else ZERO, bool(cat[2])))
+            items.append(
+                Item(code, cat[3], cat[0], amount, Decimal(cat[1]) if cat[0] == "B" else ZERO, bool(cat[2]))
+            )
         ded, pooled, _ = self._ytd(psn_no, day.year)
-        return Claim(policy=inst[6], visit_date=day, med_type=med_type,
-                     institution=ClaimInstitution(inst[0], inst[2], inst[3], bool(inst[4])),
-                     prescribing_level=prescribing_level, location="local",
-                     person=ClaimPerson(psn_no, person[2], person[3], _date(person[4]) if person[4] else None,
-                                        person[5], bool(person[6]), own, Ytd(day.year, ded, pooled)),
-                     family=tuple(family), items=tuple(items), use_own_account=use_account,
-                     use_family_account=use_account)
+        return Claim(
+            policy=inst[6],
+            visit_date=day,
+            med_type=med_type,
+            institution=ClaimInstitution(inst[0], inst[2], inst[3], bool(inst[4])),
+            prescribing_level=prescribing_level,
+            location="local",
+            person=ClaimPerson(
+                psn_no,
+                person[2],
+                person[3],
+                _date(person[4]) if person[4] else None,
+                person[5],
+                bool(person[6]),
+                own,
+                Ytd(day.year, ded, pooled),
+            ),
+            family=tuple(family),
+            items=tuple(items),
+            use_own_account=use_account,
+            use_family_account=use_account,
+        )
 
     # ----- fee lines
     def classify(self, code: str, amount: Decimal, cnt: Decimal, pric: Decimal, sn: str) -> dict[str, Any]:
         """One fee line as 2204 / 2301 answer it: class C is full self-pay, class B pre-pays its share."""
-        cat = self.db.execute("SELECT cls, prepay_ratio, kind FROM catalogue WHERE code = ?", (code,)).fetchone()
+        cat = self.db.execute(
+            "SELECT cls, prepay_ratio, kind FROM catalogue WHERE code = ?", (code,)
+        ).fetchone()
         if cat is None:
             raise Refusal(f"医保目录中没有编码 {code}")
         cls, ratio = cat[0], Decimal(cat[1]) if cat[0] == "B" else ZERO
         full = amount if cls == "C" else ZERO
         pre = cents(amount * ratio)
-        return {"feedetl_sn": sn, "det_item_fee_sumamt": amount, "cnt": cnt, "pric": pric, "pric_uplmt_amt": ZERO,
-                "selfpay_prop": Decimal(1) if cls == "C" else ratio, "fulamt_ownpay_amt": full,
-                "overlmt_amt": ZERO, "preselfpay_amt": pre, "inscp_scp_amt": amount - full - pre,
-                "chrgitm_lv": F.CHRGITM_LV[cls], "med_chrgitm_type": F.MED_CHRGITM_TYPE.get(cat[2], "14"),
-                "lmt_used_flag": "0"}
+        return {
+            "feedetl_sn": sn,
+            "det_item_fee_sumamt": amount,
+            "cnt": cnt,
+            "pric": pric,
+            "pric_uplmt_amt": ZERO,
+            "selfpay_prop": Decimal(1) if cls == "C" else ratio,
+            "fulamt_ownpay_amt": full,
+            "overlmt_amt": ZERO,
+            "preselfpay_amt": pre,
+            "inscp_scp_amt": amount - full - pre,
+            "chrgitm_lv": F.CHRGITM_LV[cls],
+            "med_chrgitm_type": F.MED_CHRGITM_TYPE.get(cat[2], "14"),
+            "lmt_used_flag": "0",
+        }
 
     def _add_fees(self, mdtrt_id: str, lines: list[dict[str, Any]], batch: str) -> list[dict[str, Any]]:
         out = []
         for ln in lines:
             sn = str(ln["feedetl_sn"])
-            if self.db.execute("SELECT 1 FROM fee WHERE mdtrt_id = ? AND feedetl_sn = ?", (mdtrt_id, sn)).fetchone():
+            if self.db.execute(
+                "SELECT 1 FROM fee WHERE mdtrt_id = ? AND feedetl_sn = ?", (mdtrt_id, sn)
+            ).fetchone():
                 raise Refusal(f"费用明细流水号 {sn} 重复上传")
             amount, cnt, pric = _d(ln["det_item_fee_sumamt"]), _d(ln["cnt"]), _d(ln["pric"])
             if amount != cents(cnt * pric):
                 raise Refusal(f"明细 {sn}：金额 {amount} ≠ 数量 {cnt} × 单价 {pric}")
             out.append(self.classify(str(ln["med_list_codg"]), amount, cnt, pric, sn))
-            self.db.execute("INSERT INTO fee VALUES (?, ?, ?, ?, ?, ?, ?, 'valid', NULL, ?)",
-                            (mdtrt_id, sn, batch, ln["med_list_codg"], str(cnt), str(pric), str(amount),
-                             str(ln.get("rx_circ_flag", "0"))))
+            self.db.execute(
+                "INSERT INTO fee VALUES (?, ?, ?, ?, ?, ?, ?, 'valid', NULL, ?)",
+                (
+                    mdtrt_id,
+                    sn,
+                    batch,
+                    ln["med_list_codg"],
+                    str(cnt),
+                    str(pric),
+                    str(amount),
+                    str(ln.get("rx_circ_flag", "0")),
+                ),
+            )
         return out
 
     def _visit(self, mdtrt_id: Any, code: str, psn_no: Any, kind: str) -> tuple:
-        row = self.db.execute("SELECT mdtrt_id, kind, psn_no, fixmedins_code, insutype, med_type, begntime, endtime, "
-                              "ipt_otp_no, status, deductible_taken FROM visit WHERE mdtrt_id = ?",
-                              (str(mdtrt_id),)).fetchone()
+        row = self.db.execute(
+            "SELECT mdtrt_id, kind, psn_no, fixmedins_code, insutype, med_type, begntime, endtime, "
+            "ipt_otp_no, status, deductible_taken FROM visit WHERE mdtrt_id = ?",
+            (str(mdtrt_id),),
+        ).fetchone()
         if row is None or row[3] != code or row[1] != kind:
             raise Refusal(f"就诊ID {mdtrt_id} 不存在")
         if row[2] != psn_no:
@@ -373,22 +558,54 @@ class Books:
         _date(data["begntime"])
         self.visits += 1
         mdtrt_id = f"{kind[0].upper()}{code[-6:]}{self.visits:010d}"
-        self.db.execute("INSERT INTO visit VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, 'open', '0.00')",
-                        (mdtrt_id, kind, person[0], code, person[2], med_type, data["begntime"], ipt_otp_no))
+        self.db.execute(
+            "INSERT INTO visit VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, 'open', '0.00')",
+            (mdtrt_id, kind, person[0], code, person[2], med_type, data["begntime"], ipt_otp_no),
+        )
         return mdtrt_id
 
     # ----- settlements
-    def _setlinfo(self, *, env: dict[str, Any], visit: tuple, person: tuple, result: Any, setl_id: str,
-                  clr_type: str, inst: tuple) -> dict[str, Any]:
-        info = {"mdtrt_id": visit[0], "setl_id": setl_id, "psn_no": person[0], "insutype": person[2],
-                "psn_type": PSN_TYPE.get(person[3], "1101"), "med_type": visit[5], "setl_time": env["inf_time"],
-                **{k: getattr(result, k) for k in ("medfee_sumamt", *F.SCOPE_AMOUNTS, "act_pay_dedc", "hifp_pay")},
-                "pool_prop_selfpay": result.pool_prop_selfpay, "cvlserv_pay": ZERO, "hifes_pay": ZERO,
-                "hifmi_pay": ZERO, "hifob_pay": ZERO, "maf_pay": ZERO, "oth_pay": ZERO,
-                "fund_pay_sumamt": result.fund_pay_sumamt, "psn_part_amt": result.psn_part_amt,
-                "acct_pay": result.acct_pay, "psn_cash_pay": result.psn_cash_pay, "hosp_part_amt": ZERO,
-                "balc": result.balc, "acct_mulaid_pay": result.acct_mulaid_pay, "medins_setl_id": env["msgid"],
-                "clr_optins": inst[5], "clr_way": "1", "clr_type": clr_type}
+    def _setlinfo(
+        self,
+        *,
+        env: dict[str, Any],
+        visit: tuple,
+        person: tuple,
+        result: Any,
+        setl_id: str,
+        clr_type: str,
+        inst: tuple,
+    ) -> dict[str, Any]:
+        info = {
+            "mdtrt_id": visit[0],
+            "setl_id": setl_id,
+            "psn_no": person[0],
+            "insutype": person[2],
+            "psn_type": PSN_TYPE.get(person[3], "1101"),
+            "med_type": visit[5],
+            "setl_time": env["inf_time"],
+            **{
+                k: getattr(result, k) for k in ("medfee_sumamt", *F.SCOPE_AMOUNTS, "act_pay_dedc", "hifp_pay")
+            },
+            "pool_prop_selfpay": result.pool_prop_selfpay,
+            "cvlserv_pay": ZERO,
+            "hifes_pay": ZERO,
+            "hifmi_pay": ZERO,
+            "hifob_pay": ZERO,
+            "maf_pay": ZERO,
+            "oth_pay": ZERO,
+            "fund_pay_sumamt": result.fund_pay_sumamt,
+            "psn_part_amt": result.psn_part_amt,
+            "acct_pay": result.acct_pay,
+            "psn_cash_pay": result.psn_cash_pay,
+            "hosp_part_amt": ZERO,
+            "balc": result.balc,
+            "acct_mulaid_pay": result.acct_mulaid_pay,
+            "medins_setl_id": env["msgid"],
+            "clr_optins": inst[5],
+            "clr_way": "1",
+            "clr_type": clr_type,
+        }
         if self.profile == hefei_names.HEFEI_LEGACY:  # HF-A: the older centre's name for the family amount
             info[hefei_names.family_amount_name(person[2], visit[5], False)] = info.pop("acct_mulaid_pay")
         return info
@@ -397,46 +614,95 @@ class Books:
         out = []
         if result.hifp_pay:
             resident = person[2] == "390"
-            out.append({"fund_pay_type": F.FUND_RESIDENT_POOLING if resident else F.FUND_EMPLOYEE_POOLING,
-                        "inscp_scp_amt": result.inscp_scp_amt, "crt_payb_lmt_amt": ZERO,
-                        "fund_payamt": result.hifp_pay, "fund_pay_type_name": "统筹基金", "setl_proc_info": ""})
+            out.append(
+                {
+                    "fund_pay_type": F.FUND_RESIDENT_POOLING if resident else F.FUND_EMPLOYEE_POOLING,
+                    "inscp_scp_amt": result.inscp_scp_amt,
+                    "crt_payb_lmt_amt": ZERO,
+                    "fund_payamt": result.hifp_pay,
+                    "fund_pay_type_name": "统筹基金",
+                    "setl_proc_info": "",
+                }
+            )
         if result.acct_pay:
-            out.append({"fund_pay_type": F.FUND_EMPLOYEE_ACCOUNT, "inscp_scp_amt": ZERO, "crt_payb_lmt_amt": ZERO,
-                        "fund_payamt": result.acct_pay, "fund_pay_type_name": "个人账户", "setl_proc_info": ""})
+            out.append(
+                {
+                    "fund_pay_type": F.FUND_EMPLOYEE_ACCOUNT,
+                    "inscp_scp_amt": ZERO,
+                    "crt_payb_lmt_amt": ZERO,
+                    "fund_payamt": result.acct_pay,
+                    "fund_pay_type_name": "个人账户",
+                    "setl_proc_info": "",
+                }
+            )
         return out
 
     def _next_setl_id(self) -> str:
         self.serial += 1
         return f"C{self.serial:012d}"
 
-    def _apply(self, env: dict[str, Any], infno: str, visit: tuple, person: tuple, result: Any, fees: list[tuple],
-               setl_no: str, *, ipt: bool) -> str:
+    def _apply(
+        self,
+        env: dict[str, Any],
+        infno: str,
+        visit: tuple,
+        person: tuple,
+        result: Any,
+        fees: list[tuple],
+        setl_no: str,
+        *,
+        ipt: bool,
+    ) -> str:
         """Move the centre's own balances and totals, mark the lines settled, keep the record."""
         setl_id = self._next_setl_id()
-        moved = {"own": str(result.own_acct_pay), "family": [[d.psn_no, str(d.paid)] for d in result.mulaid],
-                 "deductible": str(result.act_pay_dedc), "fund": str(result.hifp_pay), "ipt": ipt,
-                 "year": _date(visit[7] or visit[6] if ipt else visit[6]).year, "fees": [f[1] for f in fees]}
+        moved = {
+            "own": str(result.own_acct_pay),
+            "family": [[d.psn_no, str(d.paid)] for d in result.mulaid],
+            "deductible": str(result.act_pay_dedc),
+            "fund": str(result.hifp_pay),
+            "ipt": ipt,
+            "year": _date(visit[7] or visit[6] if ipt else visit[6]).year,
+            "fees": [f[1] for f in fees],
+        }
         if result.own_acct_pay:
             self._move_account(person[0], -result.own_acct_pay)
         for draw in result.mulaid:
             self._move_account(draw.psn_no, -draw.paid)
         if ipt:
             self._move_ytd(person[0], moved["year"], ZERO, ZERO, result.hifp_pay)
-            self.db.execute("UPDATE visit SET deductible_taken = ? WHERE mdtrt_id = ?",
-                            (str(Decimal(visit[10]) + result.act_pay_dedc), visit[0]))
+            self.db.execute(
+                "UPDATE visit SET deductible_taken = ? WHERE mdtrt_id = ?",
+                (str(Decimal(visit[10]) + result.act_pay_dedc), visit[0]),
+            )
         else:
             self._move_ytd(person[0], moved["year"], result.act_pay_dedc, result.hifp_pay, ZERO)
-        self.db.executemany("UPDATE fee SET status = 'settled', setl_id = ? WHERE mdtrt_id = ? AND feedetl_sn = ?",
-                            [(setl_id, visit[0], f[1]) for f in fees])
+        self.db.executemany(
+            "UPDATE fee SET status = 'settled', setl_id = ? WHERE mdtrt_id = ? AND feedetl_sn = ?",
+            [(setl_id, visit[0], f[1]) for f in fees],
+        )
         self.db.execute(
             "INSERT INTO record (setl_id, msgid, kind, fixmedins_code, psn_no, insutype, setl_no, setl_date, "
             "medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancels, status, mdtrt_id, "
             "infno, moved) VALUES (?, ?, 'settle', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'settled', ?, ?, ?)",
-            (setl_id, env["msgid"], env["fixmedins_code"], person[0], person[2], setl_no,
-             # dated by the visit (the counter settled then, offline or not); a stay by its discharge
-             str(visit[7] or env["inf_time"] if ipt else visit[6])[:10],
-             str(result.medfee_sumamt), str(result.fund_pay_sumamt), str(result.acct_pay), str(result.acct_mulaid_pay),
-             str(result.psn_cash_pay), visit[0], infno, json.dumps(moved)))
+            (
+                setl_id,
+                env["msgid"],
+                env["fixmedins_code"],
+                person[0],
+                person[2],
+                setl_no,
+                # dated by the visit (the counter settled then, offline or not); a stay by its discharge
+                str(visit[7] or env["inf_time"] if ipt else visit[6])[:10],
+                str(result.medfee_sumamt),
+                str(result.fund_pay_sumamt),
+                str(result.acct_pay),
+                str(result.acct_mulaid_pay),
+                str(result.psn_cash_pay),
+                visit[0],
+                infno,
+                json.dumps(moved),
+            ),
+        )
         return setl_id
 
     def outpatient(self, env: dict[str, Any], data: dict[str, Any], *, final: bool) -> dict[str, Any]:
@@ -445,24 +711,53 @@ class Books:
         person = self._person(data["psn_no"])
         visit = self._visit(data["mdtrt_id"], code, person[0], "otp")
         if visit[9] != "open":
-            raise Refusal(f"就诊 {visit[0]} 已{ {'settled': '结算', 'cancelled': '撤销'}.get(visit[9], visit[9]) }")
-        fees = self.db.execute("SELECT * FROM fee WHERE mdtrt_id = ? AND chrg_bchno = ? AND status = 'valid' "
-                               "ORDER BY rowid", (visit[0], str(data["chrg_bchno"]))).fetchall()
+            raise Refusal(
+                f"就诊 {visit[0]} 已{ {'settled': '结算', 'cancelled': '撤销'}.get(visit[9], visit[9]) }"
+            )
+        fees = self.db.execute(
+            "SELECT * FROM fee WHERE mdtrt_id = ? AND chrg_bchno = ? AND status = 'valid' ORDER BY rowid",
+            (visit[0], str(data["chrg_bchno"])),
+        ).fetchall()
         if not fees:
             raise Refusal(f"收费批次 {data['chrg_bchno']} 不存在或没有可结算的明细")
-        return self._settle(env, data, visit, person, fees, final=final, infno=F.OUTPATIENT_SETTLE,
-                            setl_no=str(data.get("invono", "")))
+        return self._settle(
+            env,
+            data,
+            visit,
+            person,
+            fees,
+            final=final,
+            infno=F.OUTPATIENT_SETTLE,
+            setl_no=str(data.get("invono", "")),
+        )
 
-    def _settle(self, env: dict[str, Any], data: dict[str, Any], visit: tuple, person: tuple, fees: list[tuple],
-                *, final: bool, infno: str, setl_no: str) -> dict[str, Any]:
+    def _settle(
+        self,
+        env: dict[str, Any],
+        data: dict[str, Any],
+        visit: tuple,
+        person: tuple,
+        fees: list[tuple],
+        *,
+        final: bool,
+        infno: str,
+        setl_no: str,
+    ) -> dict[str, Any]:
         inst = self._institution(env["fixmedins_code"])
         total = sum((Decimal(f[6]) for f in fees), ZERO)
         if _d(data["medfee_sumamt"]) != total:
             raise Refusal(f"medfee_sumamt {data['medfee_sumamt']} 与上传明细合计 {total} 不符")
         outside = any(f[9] == "1" for f in fees)
         # an outside prescription's issuing level comes from the prescription platform; here: level 2
-        claim = self._claim(inst, person, visit[5], _date(visit[6]), fees, data["acct_used_flag"] == "1",
-                            2 if outside else None)
+        claim = self._claim(
+            inst,
+            person,
+            visit[5],
+            _date(visit[6]),
+            fees,
+            data["acct_used_flag"] == "1",
+            2 if outside else None,
+        )
         try:
             result = engine_settle(claim, self.pack(inst[6]))
         except Exception as exc:  # noqa: BLE001 - the engine's refusal is the centre's answer
@@ -472,9 +767,12 @@ class Books:
             setl_id = self._apply(env, infno, visit, person, result, fees, setl_no, ipt=False)
             self.db.execute("UPDATE visit SET status = 'settled' WHERE mdtrt_id = ?", (visit[0],))
         clr = "41" if infno == F.PHARMACY_SETTLE else "11"
-        return {"setlinfo": self._setlinfo(env=env, visit=visit, person=person, result=result, setl_id=setl_id,
-                                           clr_type=clr, inst=inst),
-                "setldetail": self._detail(person, result)}
+        return {
+            "setlinfo": self._setlinfo(
+                env=env, visit=visit, person=person, result=result, setl_id=setl_id, clr_type=clr, inst=inst
+            ),
+            "setldetail": self._detail(person, result),
+        }
 
     def pharmacy(self, env: dict[str, Any], given: dict[str, Any], *, final: bool) -> dict[str, Any]:
         """2101 / 2102: a pharmacy registers no visit; the centre opens and settles one at once."""
@@ -489,8 +787,16 @@ class Books:
         visit = self._visit(mdtrt_id, inst[0], person[0], "drug")
         self._add_fees(mdtrt_id, lines, mdtrt_id)
         fees = self.db.execute("SELECT * FROM fee WHERE mdtrt_id = ? ORDER BY rowid", (mdtrt_id,)).fetchall()
-        out = self._settle(env, info, visit, person, fees, final=final, infno=F.PHARMACY_SETTLE,
-                           setl_no=str(info.get("invono", "")))
+        out = self._settle(
+            env,
+            info,
+            visit,
+            person,
+            fees,
+            final=final,
+            infno=F.PHARMACY_SETTLE,
+            setl_no=str(info.get("invono", "")),
+        )
         if not final:  # a pre-settlement leaves nothing behind
             self.db.execute("DELETE FROM fee WHERE mdtrt_id = ?", (mdtrt_id,))
             self.db.execute("DELETE FROM visit WHERE mdtrt_id = ?", (mdtrt_id,))
@@ -501,7 +807,9 @@ class Books:
         original = self.db.execute(
             "SELECT setl_id, psn_no, insutype, medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, "
             "psn_cash_pay, status, mdtrt_id, moved FROM record WHERE setl_id = ? AND fixmedins_code = ? "
-            "AND kind = 'settle'", (str(data.get("setl_id")), env["fixmedins_code"])).fetchone()
+            "AND kind = 'settle'",
+            (str(data.get("setl_id")), env["fixmedins_code"]),
+        ).fetchone()
         if original is None:
             raise Refusal(f"原结算 {data.get('setl_id')} 不存在")
         if original[1] != data.get("psn_no"):
@@ -517,12 +825,29 @@ class Books:
             "INSERT INTO record (setl_id, msgid, kind, fixmedins_code, psn_no, insutype, setl_no, setl_date, "
             "medfee_sumamt, fund_pay_sumamt, acct_pay, acct_mulaid_pay, psn_cash_pay, cancels, status, mdtrt_id, "
             "infno, moved) VALUES (?, ?, 'cancel', ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, 'settled', ?, ?, '{}')",
-            (setl_id, env["msgid"], env["fixmedins_code"], original[1], original[2], env["inf_time"][:10], *negated,
-             original[0], original[9], infno))
+            (
+                setl_id,
+                env["msgid"],
+                env["fixmedins_code"],
+                original[1],
+                original[2],
+                env["inf_time"][:10],
+                *negated,
+                original[0],
+                original[9],
+                infno,
+            ),
+        )
         self.db.execute("UPDATE record SET status = 'cancelled' WHERE setl_id = ?", (original[0],))
         keys = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
-        return {"setlinfo": {**dict(zip(keys, (Decimal(v) for v in negated), strict=False)), "setl_id": setl_id,
-                             "psn_no": original[1], "mdtrt_id": original[9]}}
+        return {
+            "setlinfo": {
+                **dict(zip(keys, (Decimal(v) for v in negated), strict=False)),
+                "setl_id": setl_id,
+                "psn_no": original[1],
+                "mdtrt_id": original[9],
+            }
+        }
 
     def _unmove(self, psn_no: str, mdtrt_id: str, moved: dict[str, Any]) -> None:
         if Decimal(moved["own"]):
@@ -532,14 +857,29 @@ class Books:
         if moved["ipt"]:
             self.db.execute("UPDATE visit SET status = 'open' WHERE mdtrt_id = ?", (mdtrt_id,))
             self._move_ytd(psn_no, moved["year"], ZERO, ZERO, -Decimal(moved["fund"]))
-            self.db.execute("UPDATE visit SET deductible_taken = ? WHERE mdtrt_id = ?", (
-                str(Decimal(self.db.execute("SELECT deductible_taken FROM visit WHERE mdtrt_id = ?",
-                                            (mdtrt_id,)).fetchone()[0]) - Decimal(moved["deductible"])), mdtrt_id))
+            self.db.execute(
+                "UPDATE visit SET deductible_taken = ? WHERE mdtrt_id = ?",
+                (
+                    str(
+                        Decimal(
+                            self.db.execute(
+                                "SELECT deductible_taken FROM visit WHERE mdtrt_id = ?", (mdtrt_id,)
+                            ).fetchone()[0]
+                        )
+                        - Decimal(moved["deductible"])
+                    ),
+                    mdtrt_id,
+                ),
+            )
         else:
-            self._move_ytd(psn_no, moved["year"], -Decimal(moved["deductible"]), -Decimal(moved["fund"]), ZERO)
+            self._move_ytd(
+                psn_no, moved["year"], -Decimal(moved["deductible"]), -Decimal(moved["fund"]), ZERO
+            )
             self.db.execute("UPDATE visit SET status = 'cancelled' WHERE mdtrt_id = ?", (mdtrt_id,))
-        self.db.executemany("UPDATE fee SET status = ?, setl_id = NULL WHERE mdtrt_id = ? AND feedetl_sn = ?",
-                            [("valid" if moved["ipt"] else "cancelled", mdtrt_id, sn) for sn in moved["fees"]])
+        self.db.executemany(
+            "UPDATE fee SET status = ?, setl_id = NULL WHERE mdtrt_id = ? AND feedetl_sn = ?",
+            [("valid" if moved["ipt"] else "cancelled", mdtrt_id, sn) for sn in moved["fees"]],
+        )
 
     # ----- outpatient visits
     def register(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -577,13 +917,16 @@ class Books:
             where, args = "1 = 1", ()
         else:
             where, args = "feedetl_sn = ?", (str(data["feedetl_sn"]),)
-        rows = self.db.execute(f"SELECT feedetl_sn, status FROM fee WHERE mdtrt_id = ? AND {where}",
-                               (visit[0], *args)).fetchall()
+        rows = self.db.execute(
+            f"SELECT feedetl_sn, status FROM fee WHERE mdtrt_id = ? AND {where}", (visit[0], *args)
+        ).fetchall()
         if not rows:
             raise Refusal("没有要撤销的费用明细")
         if any(status == "settled" for _, status in rows):
             raise Refusal("已结算的明细不能撤销")
-        self.db.execute(f"UPDATE fee SET status = 'cancelled' WHERE mdtrt_id = ? AND {where}", (visit[0], *args))
+        self.db.execute(
+            f"UPDATE fee SET status = 'cancelled' WHERE mdtrt_id = ? AND {where}", (visit[0], *args)
+        )
         return {}
 
     def register_cancel(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -600,8 +943,10 @@ class Books:
         person = self._person(info["psn_no"])
         if not str(info.get("ipt_no", "")).strip():
             raise Refusal("住院号 ipt_no 不能为空")
-        if self.db.execute("SELECT 1 FROM visit WHERE kind = 'ipt' AND psn_no = ? AND status = 'open' "
-                           "AND endtime IS NULL", (person[0],)).fetchone():
+        if self.db.execute(
+            "SELECT 1 FROM visit WHERE kind = 'ipt' AND psn_no = ? AND status = 'open' AND endtime IS NULL",
+            (person[0],),
+        ).fetchone():
             raise Refusal(f"{person[0]} 已在院")
         mdtrt_id = self._new_visit("ipt", inst[0], info, "", str(info["med_type"]))
         self.db.execute("UPDATE person SET hospitalized = 1 WHERE psn_no = ?", (person[0],))
@@ -638,8 +983,9 @@ class Books:
             raise Refusal(f"住院 {visit[0]} 已结算")
         if not interim and not visit[7]:
             raise Refusal("未办理出院（2402），不能出院结算")
-        fees = self.db.execute("SELECT * FROM fee WHERE mdtrt_id = ? AND status = 'valid' ORDER BY rowid",
-                               (visit[0],)).fetchall()
+        fees = self.db.execute(
+            "SELECT * FROM fee WHERE mdtrt_id = ? AND status = 'valid' ORDER BY rowid", (visit[0],)
+        ).fetchall()
         if not fees:
             raise Refusal("没有未结算的费用明细")
         inst = self._institution(code)
@@ -657,17 +1003,24 @@ class Books:
         ratio = (policy.ratio_retired if retired else policy.ratio_in_service)[tier]
         room = max(ZERO, policy.annual_cap - self._ytd(person[0], day.year)[2])
         fund = min(cents((scope - deductible) * ratio), room)
-        note = (f"{policy.name}：起付线 {policy.deductible[tier]}（本次 {deductible}），"
-                f"{'退休' if retired else '在职'}报销比例 {ratio}，年度限额余 {room}")
+        note = (
+            f"{policy.name}：起付线 {policy.deductible[tier]}（本次 {deductible}），"
+            f"{'退休' if retired else '在职'}报销比例 {ratio}，年度限额余 {room}"
+        )
         try:
             result = engine_settle(claim, self.pack(inst[6]), CentreFund(fund, deductible, ratio, note))
         except Exception as exc:  # noqa: BLE001
             raise Refusal(f"无法结算：{exc}") from None
         setl_id = ""
         if final:
-            setl_id = self._apply(env, F.INPATIENT_SETTLE, visit, person, result, fees, str(data["invono"]), ipt=True)
+            setl_id = self._apply(
+                env, F.INPATIENT_SETTLE, visit, person, result, fees, str(data["invono"]), ipt=True
+            )
             if not interim:
                 self.db.execute("UPDATE visit SET status = 'settled' WHERE mdtrt_id = ?", (visit[0],))
-        return {"setlinfo": self._setlinfo(env=env, visit=visit, person=person, result=result, setl_id=setl_id,
-                                           clr_type="21", inst=inst),
-                "setldetail": self._detail(person, result)}
+        return {
+            "setlinfo": self._setlinfo(
+                env=env, visit=visit, person=person, result=result, setl_id=setl_id, clr_type="21", inst=inst
+            ),
+            "setldetail": self._detail(person, result),
+        }

@@ -12,6 +12,7 @@ A failure is one of:
 Every request has an overall deadline covering connect, send and the whole answer, so a centre
 that drips its reply costs a bounded time.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -52,14 +53,24 @@ class CentreClient:
     """Signs every request with the counter's gateway credentials (gateway.py); without them the
     requests go unsigned and a real gateway, like the reference centre, refuses them."""
 
-    def __init__(self, base_url: str, *, credentials: Credentials | None = None, timeout: float = 10.0,
-                 deadline: float = 30.0, profile: str = "national") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credentials: Credentials | None = None,
+        timeout: float = 10.0,
+        deadline: float = 30.0,
+        profile: str = "national",
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.profile = profile  # hefei_names: which names the centre answers in
         self.deadline = deadline
-        self.http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                                 limits=httpx.Limits(max_keepalive_connections=4))
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_keepalive_connections=4),
+        )
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="centre-request")
         self._closed = threading.Event()
 

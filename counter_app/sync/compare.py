@@ -5,6 +5,7 @@ with its own policy and catalogue when the message reaches it. Where they differ
 at the centre, a line classed otherwise), nothing is overwritten: the difference is recorded for
 a supervisor and listed in reconciliation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,12 +37,23 @@ def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, list[
     return out
 
 
-def result_row(msg: Outbox, ours: dict[str, Any], answer: dict[str, Any], at: dt.datetime,
-               profile: str = hefei_names.NATIONAL) -> CentreResult:
+def result_row(
+    msg: Outbox,
+    ours: dict[str, Any],
+    answer: dict[str, Any],
+    at: dt.datetime,
+    profile: str = hefei_names.NATIONAL,
+) -> CentreResult:
     setlinfo = answer.get("output", {}).get("setlinfo", {}) if isinstance(answer.get("output"), dict) else {}
     setlinfo = hefei_names.normalise(setlinfo, profile)
     diff = differences(ours, setlinfo)
-    return CentreResult(settlement_id=msg.settlement_id, msgid=msg.msgid, mdtrt_id=str(setlinfo.get("mdtrt_id", "")),
-                        setl_id=str(setlinfo.get("setl_id", "")), equal=not diff,
-                        differences=json.dumps(diff, ensure_ascii=False), setlinfo=wire.dumps_text(setlinfo),
-                        received_at=at)
+    return CentreResult(
+        settlement_id=msg.settlement_id,
+        msgid=msg.msgid,
+        mdtrt_id=str(setlinfo.get("mdtrt_id", "")),
+        setl_id=str(setlinfo.get("setl_id", "")),
+        equal=not diff,
+        differences=json.dumps(diff, ensure_ascii=False),
+        setlinfo=wire.dumps_text(setlinfo),
+        received_at=at,
+    )

@@ -12,6 +12,7 @@ page itself. Where the page marks something *unverified* or this project had to 
 Money, quantities, prices and ratios are JSON numbers written from the exact Decimal (`wire.py`);
 codes, ids and times are strings.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,31 +45,133 @@ MSGID_LENGTH = 30
 SUCCESS = "0"
 
 # Envelope fields, request and response
-ENVELOPE_FIELDS = ("infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs", "recer_sys_code", "dev_no",
-                   "dev_safe_info", "cainfo", "signtype", "infver", "opter_type", "opter", "opter_name",
-                   "inf_time", "fixmedins_code", "fixmedins_name", "sign_no", "input")
+ENVELOPE_FIELDS = (
+    "infno",
+    "msgid",
+    "mdtrtarea_admvs",
+    "insuplc_admdvs",
+    "recer_sys_code",
+    "dev_no",
+    "dev_safe_info",
+    "cainfo",
+    "signtype",
+    "infver",
+    "opter_type",
+    "opter",
+    "opter_name",
+    "inf_time",
+    "fixmedins_code",
+    "fixmedins_name",
+    "sign_no",
+    "input",
+)
 RESPONSE_FIELDS = ("infcode", "inf_refmsgid", "refmsg_time", "respond_time", "err_msg", "output")
 
 SCOPE_AMOUNTS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
-DIAGNOSIS = ("diag_type", "diag_srt_no", "diag_code", "diag_name", "diag_dept", "dise_dor_no", "dise_dor_name",
-             "diag_time", "vali_flag")
-_OTP_SETTLE = ("psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "medfee_sumamt", "psn_setlway",
-               "mdtrt_id", "chrg_bchno", "acct_used_flag", "insutype")
-_IPT_SETTLE = ("psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "medfee_sumamt", "psn_setlway", "mdtrt_id",
-               "insutype", "acct_used_flag", "mid_setl_flag", "invono", *SCOPE_AMOUNTS)
-_DRUGINFO = ("psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "begntime", "medfee_sumamt", "insutype", "med_type",
-             "acct_used_flag", "invono", "dise_codg", "dise_name")
-_DRUGDETAIL = ("feedetl_sn", "rxno", "rx_circ_flag", "fee_ocur_time", "med_list_codg", "medins_list_codg",
-               "det_item_fee_sumamt", "cnt", "pric", "bilg_dr_codg", "bilg_dr_name")
-_ADMIT = ("psn_no", "insutype", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "begntime", "ipt_no", "atddr_no",
-          "chfpdr_name", "adm_diag_dscr", "adm_dept_codg", "adm_dept_name", "adm_bed", "dscg_maindiag_code",
-          "dscg_maindiag_name")
+DIAGNOSIS = (
+    "diag_type",
+    "diag_srt_no",
+    "diag_code",
+    "diag_name",
+    "diag_dept",
+    "dise_dor_no",
+    "dise_dor_name",
+    "diag_time",
+    "vali_flag",
+)
+_OTP_SETTLE = (
+    "psn_no",
+    "mdtrt_cert_type",
+    "mdtrt_cert_no",
+    "med_type",
+    "medfee_sumamt",
+    "psn_setlway",
+    "mdtrt_id",
+    "chrg_bchno",
+    "acct_used_flag",
+    "insutype",
+)
+_IPT_SETTLE = (
+    "psn_no",
+    "mdtrt_cert_type",
+    "mdtrt_cert_no",
+    "medfee_sumamt",
+    "psn_setlway",
+    "mdtrt_id",
+    "insutype",
+    "acct_used_flag",
+    "mid_setl_flag",
+    "invono",
+    *SCOPE_AMOUNTS,
+)
+_DRUGINFO = (
+    "psn_no",
+    "mdtrt_cert_type",
+    "mdtrt_cert_no",
+    "begntime",
+    "medfee_sumamt",
+    "insutype",
+    "med_type",
+    "acct_used_flag",
+    "invono",
+    "dise_codg",
+    "dise_name",
+)
+_DRUGDETAIL = (
+    "feedetl_sn",
+    "rxno",
+    "rx_circ_flag",
+    "fee_ocur_time",
+    "med_list_codg",
+    "medins_list_codg",
+    "det_item_fee_sumamt",
+    "cnt",
+    "pric",
+    "bilg_dr_codg",
+    "bilg_dr_name",
+)
+_ADMIT = (
+    "psn_no",
+    "insutype",
+    "mdtrt_cert_type",
+    "mdtrt_cert_no",
+    "med_type",
+    "begntime",
+    "ipt_no",
+    "atddr_no",
+    "chfpdr_name",
+    "adm_diag_dscr",
+    "adm_dept_codg",
+    "adm_dept_name",
+    "adm_bed",
+    "dscg_maindiag_code",
+    "dscg_maindiag_name",
+)
 _DISCHARGE = ("mdtrt_id", "psn_no", "insutype", "endtime", "dscg_dept_codg", "dscg_dept_name", "dscg_way")
 # 2401 / 2402 diagnosis records (newtouch marks all required but adm_cond)
-STAY_DIAGNOSIS = ("psn_no", "diag_type", "maindiag_flag", "diag_srt_no", "diag_code", "diag_name", "diag_dept",
-                  "dise_dor_no", "dise_dor_name", "diag_time")
-_RECONCILE = ("insutype", "clr_type", "setl_optins", "stmt_begndate", "stmt_enddate", "medfee_sumamt",
-              "fund_pay_sumamt", "acct_pay", "fixmedins_setl_cnt")
+STAY_DIAGNOSIS = (
+    "psn_no",
+    "diag_type",
+    "maindiag_flag",
+    "diag_srt_no",
+    "diag_code",
+    "diag_name",
+    "diag_dept",
+    "dise_dor_no",
+    "dise_dor_name",
+    "diag_time",
+)
+_RECONCILE = (
+    "insutype",
+    "clr_type",
+    "setl_optins",
+    "stmt_begndate",
+    "stmt_enddate",
+    "medfee_sumamt",
+    "fund_pay_sumamt",
+    "acct_pay",
+    "fixmedins_setl_cnt",
+)
 
 # The input of each transaction the counter sends: node -> (a list of records?, its fields).
 # Every field listed is sent (empty string where the counter has nothing); nothing else is.
@@ -76,16 +179,56 @@ INPUTS: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
     PHARMACY_PRESETTLE: {"druginfo": (False, _DRUGINFO), "drugdetail": (True, _DRUGDETAIL)},
     PHARMACY_SETTLE: {"druginfo": (False, _DRUGINFO), "drugdetail": (True, _DRUGDETAIL)},
     PHARMACY_CANCEL: {"data": (False, ("setl_id", "psn_no", "mdtrt_id"))},
-    REGISTER: {"data": (False, ("psn_no", "insutype", "begntime", "mdtrt_cert_type", "mdtrt_cert_no", "ipt_otp_no",
-                                "atddr_no", "dr_name", "dept_code", "dept_name", "caty"))},
+    REGISTER: {
+        "data": (
+            False,
+            (
+                "psn_no",
+                "insutype",
+                "begntime",
+                "mdtrt_cert_type",
+                "mdtrt_cert_no",
+                "ipt_otp_no",
+                "atddr_no",
+                "dr_name",
+                "dept_code",
+                "dept_name",
+                "caty",
+            ),
+        )
+    },
     REGISTER_CANCEL: {"data": (False, ("psn_no", "mdtrt_id", "ipt_otp_no"))},
-    VISIT_INFO: {"mdtrtinfo": (False, ("mdtrt_id", "psn_no", "med_type", "begntime", "main_cond_dscr", "dise_codg",
-                                       "dise_name")),
-                 "diseinfo": (True, DIAGNOSIS)},
-    FEE_UPLOAD: {"feedetail": (True, ("feedetl_sn", "mdtrt_id", "psn_no", "chrg_bchno", "rxno", "rx_circ_flag",
-                                      "fee_ocur_time", "med_list_codg", "medins_list_codg", "det_item_fee_sumamt",
-                                      "cnt", "pric", "bilg_dept_codg", "bilg_dept_name", "bilg_dr_codg",
-                                      "bilg_dr_name", "hosp_appr_flag"))},
+    VISIT_INFO: {
+        "mdtrtinfo": (
+            False,
+            ("mdtrt_id", "psn_no", "med_type", "begntime", "main_cond_dscr", "dise_codg", "dise_name"),
+        ),
+        "diseinfo": (True, DIAGNOSIS),
+    },
+    FEE_UPLOAD: {
+        "feedetail": (
+            True,
+            (
+                "feedetl_sn",
+                "mdtrt_id",
+                "psn_no",
+                "chrg_bchno",
+                "rxno",
+                "rx_circ_flag",
+                "fee_ocur_time",
+                "med_list_codg",
+                "medins_list_codg",
+                "det_item_fee_sumamt",
+                "cnt",
+                "pric",
+                "bilg_dept_codg",
+                "bilg_dept_name",
+                "bilg_dr_codg",
+                "bilg_dr_name",
+                "hosp_appr_flag",
+            ),
+        )
+    },
     FEE_CANCEL: {"data": (False, ("mdtrt_id", "chrg_bchno", "psn_no"))},
     OUTPATIENT_PRESETTLE: {"data": (False, _OTP_SETTLE)},
     OUTPATIENT_SETTLE: {"data": (False, (*_OTP_SETTLE, "invono", *SCOPE_AMOUNTS))},
@@ -94,21 +237,62 @@ INPUTS: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
     DISCHARGE: {"dscginfo": (False, _DISCHARGE), "diseinfo": (True, STAY_DIAGNOSIS)},
     ADMIT_CANCEL: {"data": (False, ("mdtrt_id", "psn_no"))},
     DISCHARGE_CANCEL: {"data": (False, ("mdtrt_id", "psn_no"))},
-    INPATIENT_FEE_UPLOAD: {"feedetail": (True, ("feedetl_sn", "mdtrt_id", "psn_no", "med_type", "fee_ocur_time",
-                                                "med_list_codg", "medins_list_codg", "det_item_fee_sumamt", "cnt",
-                                                "pric", "bilg_dept_codg", "bilg_dr_codg"))},
+    INPATIENT_FEE_UPLOAD: {
+        "feedetail": (
+            True,
+            (
+                "feedetl_sn",
+                "mdtrt_id",
+                "psn_no",
+                "med_type",
+                "fee_ocur_time",
+                "med_list_codg",
+                "medins_list_codg",
+                "det_item_fee_sumamt",
+                "cnt",
+                "pric",
+                "bilg_dept_codg",
+                "bilg_dr_codg",
+            ),
+        )
+    },
     INPATIENT_FEE_CANCEL: {"data": (False, ("feedetl_sn", "mdtrt_id", "psn_no"))},
     INPATIENT_PRESETTLE: {"data": (False, _IPT_SETTLE)},
     INPATIENT_SETTLE: {"data": (False, _IPT_SETTLE)},
     INPATIENT_CANCEL: {"data": (False, ("psn_no", "mdtrt_id", "setl_id"))},
     REVERSAL: {"data": (False, ("psn_no", "omsgid", "oinfno"))},
     RECONCILE_TOTALS: {"data": (False, _RECONCILE)},
-    RECONCILE_DETAIL: {"data": (False, ("setl_optins", "file_qury_no", "stmt_begndate", "stmt_enddate",
-                                        "medfee_sumamt", "fund_pay_sumamt", "cash_payamt", "fixmedins_setl_cnt"))},
+    RECONCILE_DETAIL: {
+        "data": (
+            False,
+            (
+                "setl_optins",
+                "file_qury_no",
+                "stmt_begndate",
+                "stmt_enddate",
+                "medfee_sumamt",
+                "fund_pay_sumamt",
+                "cash_payamt",
+                "fixmedins_setl_cnt",
+            ),
+        )
+    },
     SIGN_IN: {"signIn": (False, ("opter_no", "mac", "ip"))},
     SIGN_OUT: {"signOut": (False, ("sign_no", "opter_no"))},
-    PERSON_INFO: {"data": (False, ("mdtrt_cert_type", "mdtrt_cert_no", "card_sn", "begntime", "psn_cert_type",
-                                   "certno", "psn_name"))},
+    PERSON_INFO: {
+        "data": (
+            False,
+            (
+                "mdtrt_cert_type",
+                "mdtrt_cert_no",
+                "card_sn",
+                "begntime",
+                "psn_cert_type",
+                "certno",
+                "psn_name",
+            ),
+        )
+    },
     FILE_UPLOAD: {"fsUploadIn": (False, ("in", "filename", "fixmedins_code"))},
     FILE_DOWNLOAD: {"fsDownloadIn": (False, ("file_qury_no", "filename", "fixmedins_code"))},
 }
@@ -132,42 +316,153 @@ NOT_YET_KNOWN: dict[str, frozenset[str]] = {
     VISIT_INFO: frozenset({"diseinfo"}),
     FEE_UPLOAD: frozenset({"bilg_dept_codg", "bilg_dept_name", "bilg_dr_codg", "bilg_dr_name"}),
     INPATIENT_FEE_UPLOAD: frozenset({"bilg_dept_codg", "bilg_dr_codg"}),
-    ADMIT: frozenset({"atddr_no", "chfpdr_name", "adm_diag_dscr", "adm_dept_codg", "adm_dept_name", "adm_bed",
-                      "dscg_maindiag_code", "dscg_maindiag_name", "diseinfo"}),
+    ADMIT: frozenset(
+        {
+            "atddr_no",
+            "chfpdr_name",
+            "adm_diag_dscr",
+            "adm_dept_codg",
+            "adm_dept_name",
+            "adm_bed",
+            "dscg_maindiag_code",
+            "dscg_maindiag_name",
+            "diseinfo",
+        }
+    ),
     DISCHARGE: frozenset({"dscg_dept_codg", "dscg_dept_name", "diseinfo"}),
 }
 # Lengths the platform enforces (national-interface.md, "Lengths worth enforcing")
-LENGTHS = {"invono": 20, "msgid": MSGID_LENGTH, "ipt_otp_no": 30, "ipt_no": 30, "feedetl_sn": 30, "chrg_bchno": 30,
-           "mdtrt_id": 30, "setl_id": 30, "psn_no": 30, "mdtrt_cert_no": 50, "card_sn": 32, "opter_no": 20,
-           "ip": 20, "mac": 20, "sign_no": 30, "mdtrt_cert_type": 3}
+LENGTHS = {
+    "invono": 20,
+    "msgid": MSGID_LENGTH,
+    "ipt_otp_no": 30,
+    "ipt_no": 30,
+    "feedetl_sn": 30,
+    "chrg_bchno": 30,
+    "mdtrt_id": 30,
+    "setl_id": 30,
+    "psn_no": 30,
+    "mdtrt_cert_no": 50,
+    "card_sn": 32,
+    "opter_no": 20,
+    "ip": 20,
+    "mac": 20,
+    "sign_no": 30,
+    "mdtrt_cert_type": 3,
+}
 INVONO_LENGTH = 20
 KNOWN_INFNOS = tuple(INPUTS)
 
 # Fields that are JSON numbers (数值型): amounts, quantities, prices, ratios, counts.
-NUMBER_FIELDS = frozenset({
-    "medfee_sumamt", "det_item_fee_sumamt", "cnt", "pric", *SCOPE_AMOUNTS, "fund_pay_sumamt", "acct_pay",
-    "fixmedins_setl_cnt", "pric_uplmt_amt", "selfpay_prop", "overlmt_amt", "act_pay_dedc", "hifp_pay",
-    "pool_prop_selfpay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
-    "psn_part_amt", "psn_cash_pay", "hosp_part_amt", "balc", "acct_mulaid_pay", "crt_payb_lmt_amt", "fund_payamt",
-    "cash_payamt",
-})
+NUMBER_FIELDS = frozenset(
+    {
+        "medfee_sumamt",
+        "det_item_fee_sumamt",
+        "cnt",
+        "pric",
+        *SCOPE_AMOUNTS,
+        "fund_pay_sumamt",
+        "acct_pay",
+        "fixmedins_setl_cnt",
+        "pric_uplmt_amt",
+        "selfpay_prop",
+        "overlmt_amt",
+        "act_pay_dedc",
+        "hifp_pay",
+        "pool_prop_selfpay",
+        "cvlserv_pay",
+        "hifes_pay",
+        "hifmi_pay",
+        "hifob_pay",
+        "maf_pay",
+        "oth_pay",
+        "psn_part_amt",
+        "psn_cash_pay",
+        "hosp_part_amt",
+        "balc",
+        "acct_mulaid_pay",
+        "crt_payb_lmt_amt",
+        "fund_payamt",
+        "cash_payamt",
+    }
+)
 
 # setlinfo (the settlement's output) and its amounts
-SETL_AMOUNTS = ("medfee_sumamt", *SCOPE_AMOUNTS, "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt",
-                "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "balc")
-SETLINFO = ("mdtrt_id", "setl_id", "psn_no", "insutype", "psn_type", "med_type", "setl_time", "medfee_sumamt",
-            "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay",
-            "pool_prop_selfpay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay",
-            "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "hosp_part_amt", "balc", "acct_mulaid_pay",
-            "medins_setl_id", "clr_optins", "clr_way", "clr_type")
+SETL_AMOUNTS = (
+    "medfee_sumamt",
+    *SCOPE_AMOUNTS,
+    "act_pay_dedc",
+    "hifp_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+    "balc",
+)
+SETLINFO = (
+    "mdtrt_id",
+    "setl_id",
+    "psn_no",
+    "insutype",
+    "psn_type",
+    "med_type",
+    "setl_time",
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "pool_prop_selfpay",
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "maf_pay",
+    "oth_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "psn_cash_pay",
+    "hosp_part_amt",
+    "balc",
+    "acct_mulaid_pay",
+    "medins_setl_id",
+    "clr_optins",
+    "clr_way",
+    "clr_type",
+)
 # What the counter compares between its own settlement and the centre's answer (the split the
 # patient saw); `balc` is a state, and may differ where another counter drew the account since.
-COMPARED_AMOUNTS = ("medfee_sumamt", *SCOPE_AMOUNTS, "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt",
-                    "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
+COMPARED_AMOUNTS = (
+    "medfee_sumamt",
+    *SCOPE_AMOUNTS,
+    "act_pay_dedc",
+    "hifp_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+)
 # Fee line classification, as 2204 / 2301 answer it per line
-FEE_RESULT = ("feedetl_sn", "det_item_fee_sumamt", "cnt", "pric", "pric_uplmt_amt", "selfpay_prop",
-              "fulamt_ownpay_amt", "overlmt_amt", "preselfpay_amt", "inscp_scp_amt", "chrgitm_lv", "med_chrgitm_type",
-              "lmt_used_flag")
+FEE_RESULT = (
+    "feedetl_sn",
+    "det_item_fee_sumamt",
+    "cnt",
+    "pric",
+    "pric_uplmt_amt",
+    "selfpay_prop",
+    "fulamt_ownpay_amt",
+    "overlmt_amt",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "chrgitm_lv",
+    "med_chrgitm_type",
+    "lmt_used_flag",
+)
 RECONCILE_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")
 
 # Fund types in setldetail (fund_pay_type)
@@ -191,19 +486,43 @@ def inf_time(at: dt.datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def envelope(*, infno: str, msgid: str, institution_code: str, institution_name: str, admdvs: str,
-             operator: str, operator_name: str, at: dt.datetime, input: dict[str, Any],
-             insuplc_admdvs: str = "", sign_no: str = "") -> dict[str, Any]:
+def envelope(
+    *,
+    infno: str,
+    msgid: str,
+    institution_code: str,
+    institution_name: str,
+    admdvs: str,
+    operator: str,
+    operator_name: str,
+    at: dt.datetime,
+    input: dict[str, Any],
+    insuplc_admdvs: str = "",
+    sign_no: str = "",
+) -> dict[str, Any]:
     """A request in the platform's envelope; device and signature data are empty (the gateway
     headers carry the signature, gateway.py). `insuplc_admdvs` is the patient's place of insurance
     (from 1101; empty when the input names nobody, e.g. 9001 or 1101 itself); `sign_no` the
     operator's sign-in in force (signin.py)."""
     return {
-        "infno": infno, "msgid": msgid, "mdtrtarea_admvs": admdvs, "insuplc_admdvs": insuplc_admdvs,
-        "recer_sys_code": "FSI_LOCAL", "dev_no": "", "dev_safe_info": "", "cainfo": "", "signtype": "SM3",
-        "infver": INFVER, "opter_type": "1", "opter": operator, "opter_name": operator_name,
-        "inf_time": inf_time(at), "fixmedins_code": institution_code, "fixmedins_name": institution_name[:20],
-        "sign_no": sign_no, "input": input,
+        "infno": infno,
+        "msgid": msgid,
+        "mdtrtarea_admvs": admdvs,
+        "insuplc_admdvs": insuplc_admdvs,
+        "recer_sys_code": "FSI_LOCAL",
+        "dev_no": "",
+        "dev_safe_info": "",
+        "cainfo": "",
+        "signtype": "SM3",
+        "infver": INFVER,
+        "opter_type": "1",
+        "opter": operator,
+        "opter_name": operator_name,
+        "inf_time": inf_time(at),
+        "fixmedins_code": institution_code,
+        "fixmedins_name": institution_name[:20],
+        "sign_no": sign_no,
+        "input": input,
     }
 
 
@@ -245,7 +564,11 @@ def problems(infno: str, given: Any) -> list[str]:
 def msgid_problem(msgid: Any, institution_code: Any) -> str | None:
     """What is wrong with a msgid: 30 characters, the institution code (12), then 18 digits (the
     time, 14, and a serial, 4: every implementation seen uses digits only)."""
-    if not isinstance(msgid, str) or len(msgid) != MSGID_LENGTH or not msgid.startswith(str(institution_code)):
+    if (
+        not isinstance(msgid, str)
+        or len(msgid) != MSGID_LENGTH
+        or not msgid.startswith(str(institution_code))
+    ):
         return "msgid 应为 30 位：机构编码(12) + 时间(14) + 序号(4)"
     tail = msgid[12:]
     if not (tail.isascii() and tail.isdigit()):

@@ -6,6 +6,7 @@ request) and `x-tif-signature` = lower-case hex SHA-256 of timestamp + passtoken
 timestamp. The passtoken itself never travels. A gateway refuses a missing or wrong signature, a
 timestamp too far off (5 minutes here; the real window is the gateway's) and a nonce seen before.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,12 @@ def sign(credentials: Credentials, *, now: float | None = None, nonce: str | Non
     """The four headers for one request."""
     timestamp = str(int(time.time() if now is None else now))
     nonce = nonce or secrets.token_hex(16)
-    return {"x-tif-paasid": credentials.paasid, "x-tif-timestamp": timestamp, "x-tif-nonce": nonce,
-            "x-tif-signature": signature(timestamp, credentials.passtoken, nonce)}
+    return {
+        "x-tif-paasid": credentials.paasid,
+        "x-tif-timestamp": timestamp,
+        "x-tif-nonce": nonce,
+        "x-tif-signature": signature(timestamp, credentials.passtoken, nonce),
+    }
 
 
 class Verifier:

@@ -8,6 +8,7 @@ amount paid is in
 The national platform's name for it is `acct_mulaid_pay`. This module is the one place that reads
 the older names, and only when the centre link's profile is "hefei-legacy".
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,8 @@ from ..services.settlement import INPATIENT_MED_TYPES
 NATIONAL, HEFEI_LEGACY = "national", "hefei-legacy"
 PROFILES = (NATIONAL, HEFEI_LEGACY)
 ACCT_MULAID_PAY = "acct_mulaid_pay"
-EMPLOYEE_AND_CITY = "akc262"                    # HF-A: employee, city-level resident; outpatient and inpatient
-COUNTY_RESIDENT_OUTPATIENT = "familyAccountMoney"    # HF-A: four counties' and one city's residents
+EMPLOYEE_AND_CITY = "akc262"  # HF-A: employee, city-level resident; outpatient and inpatient
+COUNTY_RESIDENT_OUTPATIENT = "familyAccountMoney"  # HF-A: four counties' and one city's residents
 COUNTY_RESIDENT_INPATIENT = "currFamilyEnableMoney"  # HF-A: the same, inpatient
 OLDER_NAMES = (EMPLOYEE_AND_CITY, COUNTY_RESIDENT_OUTPATIENT, COUNTY_RESIDENT_INPATIENT)
 

@@ -6,6 +6,7 @@ A centre that does not answer is `CentreUnavailable`: nothing is settled and the
 A 2304 whose answer the counter cannot act on is reversed (2601); if the centre is away for that
 too, the reversal is queued and reaches it before anything else of the person's.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,9 @@ from .signin import SignIns
 
 
 class CentreLink:
-    def __init__(self, db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now) -> None:
+    def __init__(
+        self, db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now
+    ) -> None:
         self.db, self.client, self.now = db, client, now
         self._stays: dict[tuple[str, str, str], tuple[Institution, str, dict[str, Any], str]] = {}
         self.sign_ins = SignIns(db, client)
@@ -41,7 +44,9 @@ class CentreLink:
         """9001 when the shift opens; raises CentreUnavailable (offline: the drain signs in later)
         or CentreRefused, each with the reason."""
         try:
-            return signin.sign_in(self.db, self.client, institution_code, operator, operator_name, now=self.now())
+            return signin.sign_in(
+                self.db, self.client, institution_code, operator, operator_name, now=self.now()
+            )
         except Transient as exc:
             raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）：联网后自动签到") from None
         except Rejected as exc:
@@ -51,15 +56,24 @@ class CentreLink:
         """9002 at shift close; False when the operator was not signed in."""
         self.sign_ins.known.clear()  # the next message signs in again
         try:
-            return signin.sign_out(self.db, self.client, institution_code, operator, operator_name, now=self.now())
+            return signin.sign_out(
+                self.db, self.client, institution_code, operator, operator_name, now=self.now()
+            )
         except Transient as exc:
             raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）：签退未完成") from None
         except Rejected as exc:
             raise CentreRefused(f"医保签退被拒绝：{exc}") from None
 
     # ----- who the patient is (1101)
-    def person_info(self, institution_code: str, operator: str, operator_name: str, cert_type: str, cert_no: str,
-                    card_sn: str = "") -> CentrePerson:
+    def person_info(
+        self,
+        institution_code: str,
+        operator: str,
+        operator_name: str,
+        cert_type: str,
+        cert_no: str,
+        card_sn: str = "",
+    ) -> CentrePerson:
         """The centre's answer about the scanned person (services.lookup.PersonSource); raises
         CentreUnavailable (offline: the counter uses its cache) or CentreRefused (unknown there)."""
         from ..services import numbers
@@ -73,8 +87,18 @@ class CentreLink:
             session.expunge(inst)
         sign_no = self._sign_no(inst, operator, operator_name, at)
         try:
-            return person_query.ask(self.client, inst, msgid=msgid, operator=operator, operator_name=operator_name,
-                                    sign_no=sign_no, at=at, cert_type=cert_type, cert_no=cert_no, card_sn=card_sn)
+            return person_query.ask(
+                self.client,
+                inst,
+                msgid=msgid,
+                operator=operator,
+                operator_name=operator_name,
+                sign_no=sign_no,
+                at=at,
+                cert_type=cert_type,
+                cert_no=cert_no,
+                card_sn=card_sn,
+            )
         except Transient as exc:
             raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）") from None
         except Rejected as exc:
@@ -94,20 +118,32 @@ class CentreLink:
     def flush(self, psn_no: str) -> None:
         """Send everything queued for the person now; refuse to go on while any of it is not through."""
         try:
-            drain(self.db, self.client, person_key=psn_no, policy=RetryPolicy(base_seconds=0, cap_seconds=0),
-                  now=self.now)
+            drain(
+                self.db,
+                self.client,
+                person_key=psn_no,
+                policy=RetryPolicy(base_seconds=0, cap_seconds=0),
+                now=self.now,
+            )
         except Exception as exc:  # noqa: BLE001 - any failure here means: not through
-            raise CentreUnavailable(f"医保中心暂时无法连接（{exc}）：本次住院的入院登记和费用尚未上传完，"
-                                    "不能结算；住院和押金保持不变，请稍后再试") from None
+            raise CentreUnavailable(
+                f"医保中心暂时无法连接（{exc}）：本次住院的入院登记和费用尚未上传完，"
+                "不能结算；住院和押金保持不变，请稍后再试"
+            ) from None
         with self.db.sessions() as session:
-            left = session.execute(select(Outbox.status, Outbox.last_error).where(
-                Outbox.person_key == psn_no, Outbox.status.in_(("pending", "parked"))).order_by(Outbox.id)).first()
+            left = session.execute(
+                select(Outbox.status, Outbox.last_error)
+                .where(Outbox.person_key == psn_no, Outbox.status.in_(("pending", "parked")))
+                .order_by(Outbox.id)
+            ).first()
         if left is not None:
             status, error = left
             if status == "parked":
                 raise CentreRefused(f"本人有被医保中心拒收的报文（{error}），请主管在上传队列处理后再结算")
-            raise CentreUnavailable(f"医保中心暂时无法连接（{error or '未应答'}）：本次住院的入院登记和费用尚未上传完，"
-                                    "不能结算；住院和押金保持不变，请稍后再试")
+            raise CentreUnavailable(
+                f"医保中心暂时无法连接（{error or '未应答'}）：本次住院的入院登记和费用尚未上传完，"
+                "不能结算；住院和押金保持不变，请稍后再试"
+            )
 
     # ----- online calls
     def _stay(self, stay: StayClaim) -> tuple[Institution, str, dict[str, Any], str]:
@@ -119,25 +155,40 @@ class CentreLink:
         with self.db.sessions() as session:
             inst = session.scalar(select(Institution).where(Institution.code == stay.institution_code))
             name = session.scalar(select(Staff.name).where(Staff.staff_no == stay.operator)) or stay.operator
-            row = session.execute(select(Outbox.payload, Outbox.response, Outbox.status).where(
-                Outbox.visit_key == stay.adm_no, Outbox.infno == F.ADMIT)).first()
+            row = session.execute(
+                select(Outbox.payload, Outbox.response, Outbox.status).where(
+                    Outbox.visit_key == stay.adm_no, Outbox.infno == F.ADMIT
+                )
+            ).first()
         if row is None or row.status != "sent":
             raise CentreUnavailable(f"住院号 {stay.adm_no} 的入院登记尚未被医保中心接受，不能结算")
         self._stays[key] = inst, name, json.loads(row.payload), _mdtrt_id(_output(row.response))
         return self._stays[key]
 
-    def _call(self, stay: StayClaim, infno: str, input: dict[str, Any], msgid: str | None = None) -> dict[str, Any]:
+    def _call(
+        self, stay: StayClaim, infno: str, input: dict[str, Any], msgid: str | None = None
+    ) -> dict[str, Any]:
         inst, name, _, _ = self._stay(stay)
         at = self.now()
         if msgid is None:
             from ..services import numbers
+
             with self.db.transaction() as session:
                 msgid = numbers.msgids(session, session.get(Institution, inst.id), at)[0]
         _, _, payload, _ = self._stay(stay)
-        env = F.envelope(infno=infno, msgid=msgid, institution_code=inst.code, institution_name=inst.name,
-                         admdvs=inst.admdvs, operator=stay.operator, operator_name=name, at=at, input=input,
-                         insuplc_admdvs=payload.get("insuplc_admdvs") or inst.admdvs,
-                         sign_no=self._sign_no(inst, stay.operator, name, at))
+        env = F.envelope(
+            infno=infno,
+            msgid=msgid,
+            institution_code=inst.code,
+            institution_name=inst.name,
+            admdvs=inst.admdvs,
+            operator=stay.operator,
+            operator_name=name,
+            at=at,
+            input=input,
+            insuplc_admdvs=payload.get("insuplc_admdvs") or inst.admdvs,
+            sign_no=self._sign_no(inst, stay.operator, name, at),
+        )
         return self._send(env, "：未结算，住院和押金保持不变，请稍后再试")
 
     def _sign_no(self, inst: Institution, operator: str, name: str, at: dt.datetime) -> str:
@@ -163,10 +214,18 @@ class CentreLink:
 
     def _settle_input(self, stay: StayClaim) -> dict[str, Any]:
         _, _, payload, mdtrt_id = self._stay(stay)
-        return M.inpatient_settle(psn_no=stay.psn_no, insutype=stay.insutype, cert_type=payload["cert_type"],
-                                  cert_no=payload["cert_no"], mdtrt_id=mdtrt_id, invono=stay.invono,
-                                  medfee_sumamt=stay.medfee_sumamt, scope=stay.scope, use_account=stay.use_account,
-                                  interim=stay.interim)
+        return M.inpatient_settle(
+            psn_no=stay.psn_no,
+            insutype=stay.insutype,
+            cert_type=payload["cert_type"],
+            cert_no=payload["cert_no"],
+            mdtrt_id=mdtrt_id,
+            invono=stay.invono,
+            medfee_sumamt=stay.medfee_sumamt,
+            scope=stay.scope,
+            use_account=stay.use_account,
+            interim=stay.interim,
+        )
 
     def _setlinfo(self, output: dict[str, Any]) -> dict[str, Any]:
         info = output.get("setlinfo")
@@ -186,15 +245,25 @@ class CentreLink:
 
     def reverse(self, stay: StayClaim, msgid: str) -> None:
         """2601 now; if the centre is away, queued (it goes before anything else of the person's)."""
-        input = M.build(F.REVERSAL, {"psn_no": stay.psn_no, "omsgid": msgid, "oinfno": F.INPATIENT_SETTLE}, M.Ids())
+        input = M.build(
+            F.REVERSAL, {"psn_no": stay.psn_no, "omsgid": msgid, "oinfno": F.INPATIENT_SETTLE}, M.Ids()
+        )
         try:
             self._call(stay, F.REVERSAL, input)
         except (CentreUnavailable, CentreRefused):
             with self.db.transaction() as session:
                 inst = session.scalar(select(Institution).where(Institution.code == stay.institution_code))
                 person = session.scalar(select(Person).where(Person.psn_no == stay.psn_no))
-                upstream.queue_reversal(session, inst, person, visit_key=stay.adm_no, omsgid=msgid,
-                                        oinfno=F.INPATIENT_SETTLE, operator=stay.operator, at=self.now())
+                upstream.queue_reversal(
+                    session,
+                    inst,
+                    person,
+                    visit_key=stay.adm_no,
+                    omsgid=msgid,
+                    oinfno=F.INPATIENT_SETTLE,
+                    operator=stay.operator,
+                    at=self.now(),
+                )
 
     def outpatient_check(self, ctx: Any, preview: Any, cert_type: str, cert_no: str) -> dict[str, list[str]]:
         """F5 with the centre (a setting, off by default): register a visit, upload it, pre-settle
@@ -217,20 +286,48 @@ class CentreLink:
         sign_no = self._sign_no(inst, ctx.cashier, name, at)
         visit = f"Y{ids[0][-20:]}"  # a probe visit number, never a settlement's
         begntime = dt.datetime.combine(claim.visit_date, at.time()).isoformat(sep=" ", timespec="seconds")
-        payload = {"psn_no": claim.person.psn_no, "insutype": insutype, "med_type": claim.med_type,
-                   "cert_type": cert[0], "cert_no": cert[1], "begntime": begntime, "ipt_otp_no": visit,
-                   "chrg_bchno": visit, "acct_used_flag": "1" if claim.use_own_account else "0",
-                   "setl_no": visit, "setlinfo": preview.result.to_json(),
-                   "lines": [{"feedetl_sn": f"{visit}{n:03d}", "code": f.code, "cnt": str(f.quantity),
-                              "pric": str(f.price), "amount": str(f.amount), "fee_ocur_time": begntime,
-                              "rx_circ_flag": "1" if claim.prescribing_level is not None else "0"}
-                             for n, f in enumerate(preview.lines, 1)]}
+        payload = {
+            "psn_no": claim.person.psn_no,
+            "insutype": insutype,
+            "med_type": claim.med_type,
+            "cert_type": cert[0],
+            "cert_no": cert[1],
+            "begntime": begntime,
+            "ipt_otp_no": visit,
+            "chrg_bchno": visit,
+            "acct_used_flag": "1" if claim.use_own_account else "0",
+            "setl_no": visit,
+            "setlinfo": preview.result.to_json(),
+            "lines": [
+                {
+                    "feedetl_sn": f"{visit}{n:03d}",
+                    "code": f.code,
+                    "cnt": str(f.quantity),
+                    "pric": str(f.price),
+                    "amount": str(f.amount),
+                    "fee_ocur_time": begntime,
+                    "rx_circ_flag": "1" if claim.prescribing_level is not None else "0",
+                }
+                for n, f in enumerate(preview.lines, 1)
+            ],
+        }
 
         def send(n: int, infno: str, input: dict[str, Any]) -> dict[str, Any]:
-            return self._send(F.envelope(infno=infno, msgid=ids[n], institution_code=inst_data[0],
-                                         institution_name=inst_data[1], admdvs=inst_data[2], operator=ctx.cashier,
-                                         operator_name=name, at=at, input=input, insuplc_admdvs=place,
-                                         sign_no=sign_no))
+            return self._send(
+                F.envelope(
+                    infno=infno,
+                    msgid=ids[n],
+                    institution_code=inst_data[0],
+                    institution_name=inst_data[1],
+                    admdvs=inst_data[2],
+                    operator=ctx.cashier,
+                    operator_name=name,
+                    at=at,
+                    input=input,
+                    insuplc_admdvs=place,
+                    sign_no=sign_no,
+                )
+            )
 
         mdtrt_id = _mdtrt_id(send(0, F.REGISTER, M.build(F.REGISTER, payload, M.Ids())))
         try:
@@ -239,19 +336,29 @@ class CentreLink:
             answer = send(3, F.OUTPATIENT_PRESETTLE, M.outpatient_settle(payload, mdtrt_id, final=False))
         finally:  # the probe visit is abandoned in every case
             try:
-                send(4, F.FEE_CANCEL, {"data": {"mdtrt_id": mdtrt_id, "chrg_bchno": visit, "psn_no": payload["psn_no"]}})
+                send(
+                    4,
+                    F.FEE_CANCEL,
+                    {"data": {"mdtrt_id": mdtrt_id, "chrg_bchno": visit, "psn_no": payload["psn_no"]}},
+                )
             except CentreRefused:
                 pass  # no lines were uploaded
-            send(5, F.REGISTER_CANCEL, {"data": {"psn_no": payload["psn_no"], "mdtrt_id": mdtrt_id,
-                                                 "ipt_otp_no": visit}})
+            send(
+                5,
+                F.REGISTER_CANCEL,
+                {"data": {"psn_no": payload["psn_no"], "mdtrt_id": mdtrt_id, "ipt_otp_no": visit}},
+            )
         info = hefei_names.normalise(answer.get("setlinfo") or {}, self.client.profile)
         return compare.differences(payload["setlinfo"], info)
 
     def cancel(self, stay: StayClaim, setl_id: str, discharged: bool) -> dict[str, Any]:
         self.flush(stay.psn_no)
         _, _, _, mdtrt_id = self._stay(stay)
-        output = self._call(stay, F.INPATIENT_CANCEL,
-                            {"data": {"psn_no": stay.psn_no, "mdtrt_id": mdtrt_id, "setl_id": setl_id}})
+        output = self._call(
+            stay,
+            F.INPATIENT_CANCEL,
+            {"data": {"psn_no": stay.psn_no, "mdtrt_id": mdtrt_id, "setl_id": setl_id}},
+        )
         if discharged:
             self._call(stay, F.DISCHARGE_CANCEL, {"data": {"mdtrt_id": mdtrt_id, "psn_no": stay.psn_no}})
         return output

@@ -4,6 +4,7 @@ gave earlier messages of the same visit (national-interface.md; field lists in f
 Payload money is text (as in the store); here it becomes Decimal, which `wire.py` writes as a JSON
 number. Fields the counter has nothing for (doctor, department, diagnosis) go as empty strings.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,12 +35,28 @@ def _need(value: str, what: str) -> str:
 
 
 def _fee_lines(payload: dict[str, Any], mdtrt_id: str) -> list[dict[str, Any]]:
-    return [{"feedetl_sn": ln["feedetl_sn"], "mdtrt_id": mdtrt_id, "psn_no": payload["psn_no"],
-             "chrg_bchno": payload["chrg_bchno"], "rxno": "", "rx_circ_flag": ln.get("rx_circ_flag", "0"),
-             "fee_ocur_time": ln["fee_ocur_time"], "med_list_codg": ln["code"], "medins_list_codg": ln["code"],
-             "det_item_fee_sumamt": Decimal(ln["amount"]), "cnt": Decimal(ln["cnt"]), "pric": Decimal(ln["pric"]),
-             "bilg_dept_codg": "", "bilg_dept_name": "", "bilg_dr_codg": "", "bilg_dr_name": "", "hosp_appr_flag": "1"}
-            for ln in payload["lines"]]
+    return [
+        {
+            "feedetl_sn": ln["feedetl_sn"],
+            "mdtrt_id": mdtrt_id,
+            "psn_no": payload["psn_no"],
+            "chrg_bchno": payload["chrg_bchno"],
+            "rxno": "",
+            "rx_circ_flag": ln.get("rx_circ_flag", "0"),
+            "fee_ocur_time": ln["fee_ocur_time"],
+            "med_list_codg": ln["code"],
+            "medins_list_codg": ln["code"],
+            "det_item_fee_sumamt": Decimal(ln["amount"]),
+            "cnt": Decimal(ln["cnt"]),
+            "pric": Decimal(ln["pric"]),
+            "bilg_dept_codg": "",
+            "bilg_dept_name": "",
+            "bilg_dr_codg": "",
+            "bilg_dr_name": "",
+            "hosp_appr_flag": "1",
+        }
+        for ln in payload["lines"]
+    ]
 
 
 def _scope(setl: dict[str, Any]) -> dict[str, Decimal]:
@@ -49,10 +66,18 @@ def _scope(setl: dict[str, Any]) -> dict[str, Decimal]:
 def outpatient_settle(payload: dict[str, Any], mdtrt_id: str, *, final: bool) -> dict[str, Any]:
     """2207 (final) or 2206: the visit's totals; the centre answers the split."""
     setl = payload["setlinfo"]
-    data = {"psn_no": payload["psn_no"], "mdtrt_cert_type": payload["cert_type"], "mdtrt_cert_no": payload["cert_no"],
-            "med_type": payload["med_type"], "medfee_sumamt": Decimal(setl["medfee_sumamt"]), "psn_setlway": "01",
-            "mdtrt_id": mdtrt_id, "chrg_bchno": payload["chrg_bchno"], "acct_used_flag": payload["acct_used_flag"],
-            "insutype": payload["insutype"]}
+    data = {
+        "psn_no": payload["psn_no"],
+        "mdtrt_cert_type": payload["cert_type"],
+        "mdtrt_cert_no": payload["cert_no"],
+        "med_type": payload["med_type"],
+        "medfee_sumamt": Decimal(setl["medfee_sumamt"]),
+        "psn_setlway": "01",
+        "mdtrt_id": mdtrt_id,
+        "chrg_bchno": payload["chrg_bchno"],
+        "acct_used_flag": payload["acct_used_flag"],
+        "insutype": payload["insutype"],
+    }
     if final:
         data.update(invono=F.invono(payload["setl_no"]), **_scope(setl))
     return {"data": data}
@@ -60,59 +85,141 @@ def outpatient_settle(payload: dict[str, Any], mdtrt_id: str, *, final: bool) ->
 
 def pharmacy_settle(payload: dict[str, Any]) -> dict[str, Any]:
     setl = payload["setlinfo"]
-    return {"druginfo": {"psn_no": payload["psn_no"], "mdtrt_cert_type": payload["cert_type"],
-                         "mdtrt_cert_no": payload["cert_no"], "begntime": payload["begntime"],
-                         "medfee_sumamt": Decimal(setl["medfee_sumamt"]), "insutype": payload["insutype"],
-                         "med_type": payload["med_type"], "acct_used_flag": payload["acct_used_flag"],
-                         "invono": F.invono(payload["setl_no"]), "dise_codg": "", "dise_name": ""},
-            "drugdetail": [{"feedetl_sn": ln["feedetl_sn"], "rxno": "", "rx_circ_flag": ln.get("rx_circ_flag", "0"),
-                            "fee_ocur_time": ln["fee_ocur_time"], "med_list_codg": ln["code"],
-                            "medins_list_codg": ln["code"], "det_item_fee_sumamt": Decimal(ln["amount"]),
-                            "cnt": Decimal(ln["cnt"]), "pric": Decimal(ln["pric"]), "bilg_dr_codg": "",
-                            "bilg_dr_name": ""} for ln in payload["lines"]]}
+    return {
+        "druginfo": {
+            "psn_no": payload["psn_no"],
+            "mdtrt_cert_type": payload["cert_type"],
+            "mdtrt_cert_no": payload["cert_no"],
+            "begntime": payload["begntime"],
+            "medfee_sumamt": Decimal(setl["medfee_sumamt"]),
+            "insutype": payload["insutype"],
+            "med_type": payload["med_type"],
+            "acct_used_flag": payload["acct_used_flag"],
+            "invono": F.invono(payload["setl_no"]),
+            "dise_codg": "",
+            "dise_name": "",
+        },
+        "drugdetail": [
+            {
+                "feedetl_sn": ln["feedetl_sn"],
+                "rxno": "",
+                "rx_circ_flag": ln.get("rx_circ_flag", "0"),
+                "fee_ocur_time": ln["fee_ocur_time"],
+                "med_list_codg": ln["code"],
+                "medins_list_codg": ln["code"],
+                "det_item_fee_sumamt": Decimal(ln["amount"]),
+                "cnt": Decimal(ln["cnt"]),
+                "pric": Decimal(ln["pric"]),
+                "bilg_dr_codg": "",
+                "bilg_dr_name": "",
+            }
+            for ln in payload["lines"]
+        ],
+    }
 
 
 def admission(payload: dict[str, Any]) -> dict[str, Any]:
     """2401: `mdtrtinfo` with the stay number (ipt_no) and `diseinfo[]`. The doctor, department,
     bed and diagnoses are not known to the counter yet (fields.NOT_YET_KNOWN)."""
-    info = {"psn_no": payload["psn_no"], "insutype": payload["insutype"], "mdtrt_cert_type": payload["cert_type"],
-            "mdtrt_cert_no": payload["cert_no"], "med_type": payload.get("med_type", "21"),
-            "begntime": payload["begntime"], "ipt_no": payload["adm_no"], "atddr_no": "", "chfpdr_name": "",
-            "adm_diag_dscr": "", "adm_dept_codg": "", "adm_dept_name": "", "adm_bed": "", "dscg_maindiag_code": "",
-            "dscg_maindiag_name": ""}
+    info = {
+        "psn_no": payload["psn_no"],
+        "insutype": payload["insutype"],
+        "mdtrt_cert_type": payload["cert_type"],
+        "mdtrt_cert_no": payload["cert_no"],
+        "med_type": payload.get("med_type", "21"),
+        "begntime": payload["begntime"],
+        "ipt_no": payload["adm_no"],
+        "atddr_no": "",
+        "chfpdr_name": "",
+        "adm_diag_dscr": "",
+        "adm_dept_codg": "",
+        "adm_dept_name": "",
+        "adm_bed": "",
+        "dscg_maindiag_code": "",
+        "dscg_maindiag_name": "",
+    }
     return {"mdtrtinfo": info, "diseinfo": []}
 
 
 def discharge(payload: dict[str, Any], *, mdtrt_id: str, endtime: str) -> dict[str, Any]:
     """2402: the node is `dscginfo` (four vendors agree), dscg_way 1 (ordinary)."""
-    return {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": payload["psn_no"], "insutype": payload["insutype"],
-                         "endtime": endtime, "dscg_dept_codg": "", "dscg_dept_name": "", "dscg_way": "1"},
-            "diseinfo": []}
+    return {
+        "dscginfo": {
+            "mdtrt_id": mdtrt_id,
+            "psn_no": payload["psn_no"],
+            "insutype": payload["insutype"],
+            "endtime": endtime,
+            "dscg_dept_codg": "",
+            "dscg_dept_name": "",
+            "dscg_way": "1",
+        },
+        "diseinfo": [],
+    }
 
 
-def inpatient_settle(*, psn_no: str, insutype: str, cert_type: str, cert_no: str, mdtrt_id: str, invono: str,
-                     medfee_sumamt: Decimal, scope: dict[str, Decimal], use_account: bool, interim: bool
-                     ) -> dict[str, Any]:
+def inpatient_settle(
+    *,
+    psn_no: str,
+    insutype: str,
+    cert_type: str,
+    cert_no: str,
+    mdtrt_id: str,
+    invono: str,
+    medfee_sumamt: Decimal,
+    scope: dict[str, Decimal],
+    use_account: bool,
+    interim: bool,
+) -> dict[str, Any]:
     """2303 / 2304: the stay's totals; the centre answers its fund payment and the personal part."""
-    return {"data": {"psn_no": psn_no, "mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no,
-                     "medfee_sumamt": medfee_sumamt, "psn_setlway": "01", "mdtrt_id": mdtrt_id, "insutype": insutype,
-                     "acct_used_flag": "1" if use_account else "0", "mid_setl_flag": "1" if interim else "0",
-                     "invono": F.invono(invono), **{k: scope[k] for k in F.SCOPE_AMOUNTS}}}
+    return {
+        "data": {
+            "psn_no": psn_no,
+            "mdtrt_cert_type": cert_type,
+            "mdtrt_cert_no": cert_no,
+            "medfee_sumamt": medfee_sumamt,
+            "psn_setlway": "01",
+            "mdtrt_id": mdtrt_id,
+            "insutype": insutype,
+            "acct_used_flag": "1" if use_account else "0",
+            "mid_setl_flag": "1" if interim else "0",
+            "invono": F.invono(invono),
+            **{k: scope[k] for k in F.SCOPE_AMOUNTS},
+        }
+    }
 
 
 def build(infno: str, payload: dict[str, Any], ids: Ids) -> dict[str, Any]:
     """The `input` of one queued message."""
     psn_no = payload.get("psn_no", "")
     if infno == F.REGISTER:
-        return {"data": {"psn_no": psn_no, "insutype": payload["insutype"], "begntime": payload["begntime"],
-                         "mdtrt_cert_type": payload["cert_type"], "mdtrt_cert_no": payload["cert_no"],
-                         "ipt_otp_no": payload["ipt_otp_no"], "atddr_no": "", "dr_name": "", "dept_code": "",
-                         "dept_name": "", "caty": ""}}
+        return {
+            "data": {
+                "psn_no": psn_no,
+                "insutype": payload["insutype"],
+                "begntime": payload["begntime"],
+                "mdtrt_cert_type": payload["cert_type"],
+                "mdtrt_cert_no": payload["cert_no"],
+                "ipt_otp_no": payload["ipt_otp_no"],
+                "atddr_no": "",
+                "dr_name": "",
+                "dept_code": "",
+                "dept_name": "",
+                "caty": "",
+            }
+        }
     if infno == F.VISIT_INFO:
-        return {"mdtrtinfo": {"mdtrt_id": _need(ids.mdtrt_id, "就诊ID"), "psn_no": psn_no,
-                              "med_type": payload["med_type"], "begntime": payload["begntime"], "main_cond_dscr": "",
-                              "dise_codg": "", "dise_name": ""},
-                "diseinfo": []}
+        return {
+            "mdtrtinfo": {
+                "mdtrt_id": _need(ids.mdtrt_id, "就诊ID"),
+                "psn_no": psn_no,
+                "med_type": payload["med_type"],
+                "begntime": payload["begntime"],
+                "main_cond_dscr": "",
+                "dise_codg": "",
+                "dise_name": "",
+            },
+            "diseinfo": [],
+        }
     if infno == F.FEE_UPLOAD:
         return {"feedetail": _fee_lines(payload, _need(ids.mdtrt_id, "就诊ID"))}
     if infno == F.OUTPATIENT_SETTLE:
@@ -122,20 +229,40 @@ def build(infno: str, payload: dict[str, Any], ids: Ids) -> dict[str, Any]:
     if infno == F.OUTPATIENT_PRESETTLE:
         return outpatient_settle(payload, _need(ids.mdtrt_id, "就诊ID"), final=False)
     if infno in (F.OUTPATIENT_CANCEL, F.PHARMACY_CANCEL):
-        return {"data": {"psn_no": psn_no, "setl_id": _need(ids.setl_id, "原结算ID"), "mdtrt_id": ids.mdtrt_id}}
+        return {
+            "data": {"psn_no": psn_no, "setl_id": _need(ids.setl_id, "原结算ID"), "mdtrt_id": ids.mdtrt_id}
+        }
     if infno == F.ADMIT:
         return admission(payload)
     if infno == F.INPATIENT_FEE_UPLOAD:
         mdtrt_id = _need(ids.mdtrt_id, "住院就诊ID")
-        return {"feedetail": [{"feedetl_sn": ln["feedetl_sn"], "mdtrt_id": mdtrt_id, "psn_no": psn_no,
-                               "med_type": payload["med_type"], "fee_ocur_time": ln["fee_ocur_time"],
-                               "med_list_codg": ln["code"], "medins_list_codg": ln["code"],
-                               "det_item_fee_sumamt": Decimal(ln["amount"]), "cnt": Decimal(ln["cnt"]),
-                               "pric": Decimal(ln["pric"]), "bilg_dept_codg": "", "bilg_dr_codg": ""}
-                              for ln in payload["lines"]]}
+        return {
+            "feedetail": [
+                {
+                    "feedetl_sn": ln["feedetl_sn"],
+                    "mdtrt_id": mdtrt_id,
+                    "psn_no": psn_no,
+                    "med_type": payload["med_type"],
+                    "fee_ocur_time": ln["fee_ocur_time"],
+                    "med_list_codg": ln["code"],
+                    "medins_list_codg": ln["code"],
+                    "det_item_fee_sumamt": Decimal(ln["amount"]),
+                    "cnt": Decimal(ln["cnt"]),
+                    "pric": Decimal(ln["pric"]),
+                    "bilg_dept_codg": "",
+                    "bilg_dr_codg": "",
+                }
+                for ln in payload["lines"]
+            ]
+        }
     if infno == F.INPATIENT_FEE_CANCEL:
-        return {"data": {"feedetl_sn": payload["feedetl_sn"], "mdtrt_id": _need(ids.mdtrt_id, "住院就诊ID"),
-                         "psn_no": psn_no}}
+        return {
+            "data": {
+                "feedetl_sn": payload["feedetl_sn"],
+                "mdtrt_id": _need(ids.mdtrt_id, "住院就诊ID"),
+                "psn_no": psn_no,
+            }
+        }
     if infno == F.REVERSAL:
         return {"data": {"psn_no": psn_no, "omsgid": payload["omsgid"], "oinfno": payload["oinfno"]}}
     raise Unresolvable(f"不会发送的交易 {infno}")

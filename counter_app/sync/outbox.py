@@ -8,6 +8,7 @@ with the centre's reason, and that person's later messages wait behind it for a 
 Results are written back in one transaction per batch: a crash between sending and writing
 only means those messages are sent again, and answered the same.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,9 +65,13 @@ def due(session: Any, now: dt.datetime, limit: int, person_key: str | None = Non
     """Pending messages that are due, in order, with nothing before them for the same person that
     is parked or waiting out a back-off: each person's due messages form one chain, sent in order."""
     earlier = aliased(Outbox)
-    blocked = exists().where(and_(earlier.person_key == Outbox.person_key, earlier.id < Outbox.id,
-                                  or_(earlier.status == "parked",
-                                      and_(earlier.status == "pending", earlier.next_attempt_at > now))))
+    blocked = exists().where(
+        and_(
+            earlier.person_key == Outbox.person_key,
+            earlier.id < Outbox.id,
+            or_(earlier.status == "parked", and_(earlier.status == "pending", earlier.next_attempt_at > now)),
+        )
+    )
     query = select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= now, ~blocked)
     if person_key is not None:
         query = query.where(Outbox.person_key == person_key)
@@ -107,19 +112,30 @@ class Sender:
             self._institutions[inst_id] = session.get(Institution, inst_id)
         names = {m.operator for m in batch} - set(self._names)
         if names:
-            self._names.update(session.execute(select(Staff.staff_no, Staff.name).where(Staff.staff_no.in_(names))).all())
+            self._names.update(
+                session.execute(select(Staff.staff_no, Staff.name).where(Staff.staff_no.in_(names))).all()
+            )
         visits = {m.visit_key for m in batch if m.visit_key} - set(self.mdtrt_ids)
         if visits:
-            for visit, response in session.execute(select(Outbox.visit_key, Outbox.response).where(
-                    Outbox.visit_key.in_(visits), Outbox.infno.in_(F.REGISTER_INFNOS), Outbox.status == "sent")):
+            for visit, response in session.execute(
+                select(Outbox.visit_key, Outbox.response).where(
+                    Outbox.visit_key.in_(visits), Outbox.infno.in_(F.REGISTER_INFNOS), Outbox.status == "sent"
+                )
+            ):
                 mdtrt_id = _mdtrt_id(_output(response))
                 if mdtrt_id:
                     self.mdtrt_ids[visit] = mdtrt_id
-        originals = {json.loads(m.payload).get("omsgid") for m in batch if m.infno in F.CANCEL_INFNOS} - {None, ""}
+        originals = {json.loads(m.payload).get("omsgid") for m in batch if m.infno in F.CANCEL_INFNOS} - {
+            None,
+            "",
+        }
         originals -= set(self.settled)
         if originals:
-            for msgid, response in session.execute(select(Outbox.msgid, Outbox.response).where(
-                    Outbox.msgid.in_(originals), Outbox.status == "sent")):
+            for msgid, response in session.execute(
+                select(Outbox.msgid, Outbox.response).where(
+                    Outbox.msgid.in_(originals), Outbox.status == "sent"
+                )
+            ):
                 self.settled[msgid] = _output(response).get("setlinfo", {})
 
     def learn(self, msg: Outbox, answer: dict[str, Any]) -> None:
@@ -145,16 +161,33 @@ class Sender:
         operator = msg.operator or "system"
         name = self._names.get(operator, operator)
         input = M.build(msg.infno, payload, ids)
-        return F.envelope(infno=msg.infno, msgid=msg.msgid, institution_code=inst.code, institution_name=inst.name,
-                          admdvs=inst.admdvs, operator=operator, operator_name=name, at=now, input=input,
-                          insuplc_admdvs=payload.get("insuplc_admdvs") or inst.admdvs,
-                          sign_no=self.sign_ins.for_operator(inst, operator, name, now))
+        return F.envelope(
+            infno=msg.infno,
+            msgid=msg.msgid,
+            institution_code=inst.code,
+            institution_name=inst.name,
+            admdvs=inst.admdvs,
+            operator=operator,
+            operator_name=name,
+            at=now,
+            input=input,
+            insuplc_admdvs=payload.get("insuplc_admdvs") or inst.admdvs,
+            sign_no=self.sign_ins.for_operator(inst, operator, name, now),
+        )
 
 
-def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] = dt.datetime.now,
-          batch: int = 200, max_messages: int | None = None, policy: RetryPolicy = RetryPolicy(),
-          rng: random.Random | None = None, person_key: str | None = None,
-          progress: Callable[[int], None] | None = None) -> DrainReport:
+def drain(
+    db: Database,
+    client: CentreClient,
+    *,
+    now: Callable[[], dt.datetime] = dt.datetime.now,
+    batch: int = 200,
+    max_messages: int | None = None,
+    policy: RetryPolicy = RetryPolicy(),
+    rng: random.Random | None = None,
+    person_key: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> DrainReport:
     """Send what is due until nothing is, a transient failure says to wait, or max_messages; with
     `person_key`, only that person's messages (a discharge sends its stay's queue first)."""
     rng = rng or random.Random()
@@ -192,7 +225,9 @@ def drain(db: Database, client: CentreClient, *, now: Callable[[], dt.datetime] 
                 continue
             except Exception as exc:
                 log.exception("sync: the answer to %s could not be handled", msg.msgid)
-                outcomes.append((key, "parked", (f"应答无法处理：{type(exc).__name__}: {str(exc)[:200]}", {}), msg))
+                outcomes.append(
+                    (key, "parked", (f"应答无法处理：{type(exc).__name__}: {str(exc)[:200]}", {}), msg)
+                )
                 stopped.add(msg.person_key)
                 continue
             sender.learn(msg, answer)
@@ -212,8 +247,13 @@ def _centre_result(msg: Outbox, answer: dict[str, Any], at: dt.datetime, profile
     return None
 
 
-def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any, Outbox]], at: dt.datetime,
-            policy: RetryPolicy, rng: random.Random) -> DrainReport:
+def _record(
+    db: Database,
+    outcomes: list[tuple[tuple[int, int], str, Any, Outbox]],
+    at: dt.datetime,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> DrainReport:
     """Write the batch's results in one transaction, as one bulk UPDATE per kind of outcome, and
     the centre's answer to each settlement beside the counter's own (compare.py)."""
     report = DrainReport()
@@ -222,19 +262,40 @@ def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any, Outbox
     for (msg_id, attempts), outcome, detail, _msg in outcomes:
         if outcome == "sent":
             answer, result = detail
-            rows["sent"].append({"id": msg_id, "attempts": attempts, "status": "sent", "sent_at": at,
-                                 "last_error": None, "response": wire.dumps_text(answer)})
+            rows["sent"].append(
+                {
+                    "id": msg_id,
+                    "attempts": attempts,
+                    "status": "sent",
+                    "sent_at": at,
+                    "last_error": None,
+                    "response": wire.dumps_text(answer),
+                }
+            )
             if result is not None:
                 results.append(result)
             report.sent += 1
         elif outcome == "parked":
             reason, response = detail
-            rows["parked"].append({"id": msg_id, "attempts": attempts, "status": "parked",
-                                   "last_error": reason[:2000], "response": wire.dumps_text(response)})
+            rows["parked"].append(
+                {
+                    "id": msg_id,
+                    "attempts": attempts,
+                    "status": "parked",
+                    "last_error": reason[:2000],
+                    "response": wire.dumps_text(response),
+                }
+            )
             report.parked += 1
         else:
-            rows["retry"].append({"id": msg_id, "attempts": attempts, "last_error": detail,
-                                  "next_attempt_at": at + policy.delay(attempts, rng)})
+            rows["retry"].append(
+                {
+                    "id": msg_id,
+                    "attempts": attempts,
+                    "last_error": detail,
+                    "next_attempt_at": at + policy.delay(attempts, rng),
+                }
+            )
             report.retried += 1
             report.errors.append(detail)
     if outcomes:
@@ -246,7 +307,9 @@ def _record(db: Database, outcomes: list[tuple[tuple[int, int], str, Any, Outbox
     return report
 
 
-def reverse(db: Database, client: CentreClient, msgid: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+def reverse(
+    db: Database, client: CentreClient, msgid: str, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """2601: ask the centre to reverse a message whose answer was lost, e.g. one a supervisor
     parked while unsure whether the centre had taken it. The reversal has its own msgid, drawn
     from the institution's message counter like every other (digits only)."""
@@ -262,7 +325,17 @@ def reverse(db: Database, client: CentreClient, msgid: str, *, now: dt.datetime 
         place = json.loads(msg.payload).get("insuplc_admdvs") or inst.admdvs
         input = M.build(F.REVERSAL, {"psn_no": msg.person_key, "omsgid": msgid, "oinfno": msg.infno}, M.Ids())
         session.expunge(inst)
-    env = F.envelope(infno=F.REVERSAL, msgid=reversal_id, institution_code=inst.code, institution_name=inst.name,
-                     admdvs=inst.admdvs, operator=operator, operator_name=name, at=at, input=input,
-                     insuplc_admdvs=place, sign_no=SignIns(db, client).for_operator(inst, operator, name, at))
+    env = F.envelope(
+        infno=F.REVERSAL,
+        msgid=reversal_id,
+        institution_code=inst.code,
+        institution_name=inst.name,
+        admdvs=inst.admdvs,
+        operator=operator,
+        operator_name=name,
+        at=at,
+        input=input,
+        insuplc_admdvs=place,
+        sign_no=SignIns(db, client).for_operator(inst, operator, name, at),
+    )
     return client.send(env)

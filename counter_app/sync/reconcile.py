@@ -10,6 +10,7 @@ Settlements the centre has never answered (no setl_id yet) cannot be in the file
 as not uploaded. Every message draws its msgid from the institution's counter (digits only) and
 carries the operator's sign-in.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,31 +59,59 @@ class ReconcileReport:
         return all(r.ties for r in self.results)
 
 
-def _local(db: Database, institution_code: str, day: dt.date) -> tuple[Institution, dict[str, list[dict[str, Any]]]]:
+def _local(
+    db: Database, institution_code: str, day: dt.date
+) -> tuple[Institution, dict[str, list[dict[str, Any]]]]:
     start = dt.datetime.combine(day, dt.time())
     with db.sessions() as s:
         inst = s.scalar(select(Institution).where(Institution.code == institution_code))
         if inst is None:
             raise LookupError(f"未知的定点机构编码：{institution_code}")
         rows = s.execute(
-            select(Settlement, Person.insutype, Person.psn_no, func.coalesce(Outbox.msgid, CentreResult.msgid),
-                   CentreResult, Outbox.response)
+            select(
+                Settlement,
+                Person.insutype,
+                Person.psn_no,
+                func.coalesce(Outbox.msgid, CentreResult.msgid),
+                CentreResult,
+                Outbox.response,
+            )
             .join(Person, Person.id == Settlement.person_id)
-            .outerjoin(Outbox, and_(Outbox.settlement_id == Settlement.id,
-                                    Outbox.infno.in_((*F.SETTLE_INFNOS, *F.CANCEL_INFNOS))))
+            .outerjoin(
+                Outbox,
+                and_(
+                    Outbox.settlement_id == Settlement.id,
+                    Outbox.infno.in_((*F.SETTLE_INFNOS, *F.CANCEL_INFNOS)),
+                ),
+            )
             .outerjoin(CentreResult, CentreResult.settlement_id == Settlement.id)
-            .where(Settlement.institution_id == inst.id, Settlement.settled_at >= start,
-                   Settlement.settled_at < start + dt.timedelta(days=1))
-            .order_by(Settlement.id)).all()
+            .where(
+                Settlement.institution_id == inst.id,
+                Settlement.settled_at >= start,
+                Settlement.settled_at < start + dt.timedelta(days=1),
+            )
+            .order_by(Settlement.id)
+        ).all()
         s.expunge(inst)
     by_type: dict[str, list[dict[str, Any]]] = {}
     for row, insutype, psn_no, msgid, centre, response in rows:
         ids = _answered_ids(centre, response)
-        by_type.setdefault(insutype, []).append({
-            "setl_no": row.setl_no, "msgid": msgid, "psn_no": psn_no, "refund": row.kind == "refund", **ids,
-            "medfee_sumamt": row.medfee_sumamt, "fund_pay_sumamt": row.fund_pay_sumamt, "acct_pay": row.acct_pay,
-            "psn_cash_pay": row.psn_cash_pay,
-            "centre_differs": json.loads(centre.differences) if centre is not None and not centre.equal else None})
+        by_type.setdefault(insutype, []).append(
+            {
+                "setl_no": row.setl_no,
+                "msgid": msgid,
+                "psn_no": psn_no,
+                "refund": row.kind == "refund",
+                **ids,
+                "medfee_sumamt": row.medfee_sumamt,
+                "fund_pay_sumamt": row.fund_pay_sumamt,
+                "acct_pay": row.acct_pay,
+                "psn_cash_pay": row.psn_cash_pay,
+                "centre_differs": json.loads(centre.differences)
+                if centre is not None and not centre.equal
+                else None,
+            }
+        )
     return inst, by_type
 
 
@@ -103,7 +132,9 @@ def _answered_ids(centre: CentreResult | None, response: str | None) -> dict[str
 class _Messages:
     """Envelopes for one reconciliation: msgids from the institution's counter, the sign-in."""
 
-    def __init__(self, db: Database, client: CentreClient, inst: Institution, operator: str, at: dt.datetime) -> None:
+    def __init__(
+        self, db: Database, client: CentreClient, inst: Institution, operator: str, at: dt.datetime
+    ) -> None:
         self.db, self.client, self.inst, self.operator, self.at = db, client, inst, operator, at
         with db.sessions() as s:
             self.name = s.scalar(select(Staff.name).where(Staff.staff_no == operator)) or operator
@@ -112,28 +143,57 @@ class _Messages:
     def envelope(self, infno: str, input: dict[str, Any]) -> dict[str, Any]:
         with self.db.transaction() as s:
             msgid = numbers.msgids(s, s.get(Institution, self.inst.id), self.at)[0]
-        return F.envelope(infno=infno, msgid=msgid, institution_code=self.inst.code,
-                          institution_name=self.inst.name, admdvs=self.inst.admdvs, operator=self.operator,
-                          operator_name=self.name, at=self.at, input=input, sign_no=self.sign_no)
+        return F.envelope(
+            infno=infno,
+            msgid=msgid,
+            institution_code=self.inst.code,
+            institution_name=self.inst.name,
+            admdvs=self.inst.admdvs,
+            operator=self.operator,
+            operator_name=self.name,
+            at=self.at,
+            input=input,
+            sign_no=self.sign_no,
+        )
 
     def send(self, infno: str, input: dict[str, Any]) -> dict[str, Any]:
         return answers.output(self.client.send(self.envelope(infno, input)))
 
 
-def reconcile_day(db: Database, client: CentreClient, institution_code: str, day: dt.date,
-                  *, operator: str = "system", now: dt.datetime | None = None) -> ReconcileReport:
+def reconcile_day(
+    db: Database,
+    client: CentreClient,
+    institution_code: str,
+    day: dt.date,
+    *,
+    operator: str = "system",
+    now: dt.datetime | None = None,
+) -> ReconcileReport:
     inst, by_type = _local(db, institution_code, day)
     at = now or dt.datetime.now()
     talk = _Messages(db, client, inst, operator, at)
     results = []
     for insutype, records in sorted(by_type.items()):
         sums = {k: sum((r[k] for r in records), ZERO) for k in F.RECONCILE_AMOUNTS}
-        data = {"insutype": insutype, "clr_type": "11", "setl_optins": inst.admdvs,
-                "stmt_begndate": day.isoformat(), "stmt_enddate": day.isoformat(),
-                "fixmedins_setl_cnt": len(records), **sums}
+        data = {
+            "insutype": insutype,
+            "clr_type": "11",
+            "setl_optins": inst.admdvs,
+            "stmt_begndate": day.isoformat(),
+            "stmt_enddate": day.isoformat(),
+            "fixmedins_setl_cnt": len(records),
+            **sums,
+        }
         info = talk.send(F.RECONCILE_TOTALS, {"data": data})["stmtinfo"]
-        results.append(InsutypeResult(insutype, len(records), sums, answers.text(info.get("stmt_rslt")) == "0",
-                                      str(info.get("stmt_rslt_dscr") or "")))
+        results.append(
+            InsutypeResult(
+                insutype,
+                len(records),
+                sums,
+                answers.text(info.get("stmt_rslt")) == "0",
+                str(info.get("stmt_rslt_dscr") or ""),
+            )
+        )
     if not all(r.ties for r in results):
         every = [r for records in by_type.values() for r in records]
         named = _detail(talk, inst, day, every)
@@ -145,31 +205,73 @@ def reconcile_day(db: Database, client: CentreClient, institution_code: str, day
     for result in results:
         named_here = {d.setl_no for d in result.differences}
         result.differences += [  # the centre computed these otherwise when they arrived (compare.py)
-            Difference(r["setl_no"], "中心结算与本地不同：" + "，".join(
-                f"{labels.AMOUNT_NAMES.get(k, k)} 本地 {ours} 中心 {theirs}" for k, (ours, theirs) in r["centre_differs"].items()))
-            for r in by_type.get(result.insutype, []) if r["centre_differs"] and r["setl_no"] not in named_here]
+            Difference(
+                r["setl_no"],
+                "中心结算与本地不同："
+                + "，".join(
+                    f"{labels.AMOUNT_NAMES.get(k, k)} 本地 {ours} 中心 {theirs}"
+                    for k, (ours, theirs) in r["centre_differs"].items()
+                ),
+            )
+            for r in by_type.get(result.insutype, [])
+            if r["centre_differs"] and r["setl_no"] not in named_here
+        ]
     return ReconcileReport(day, institution_code, results)
 
 
-def _detail(talk: _Messages, inst: Institution, day: dt.date, records: list[dict[str, Any]]) -> list[Difference]:
+def _detail(
+    talk: _Messages, inst: Institution, day: dt.date, records: list[dict[str, Any]]
+) -> list[Difference]:
     """9101 the day's file, 3202 on it, 9102 the result: the settlements that differ, named."""
     answered = [r for r in records if r["setl_id"]]
     out = [Difference(r["setl_no"], "中心无此笔（未上传或被拒）") for r in records if not r["setl_id"]]
     filename = f"{inst.code}{day:%Y%m%d}.zip"
-    content = statement_file.write(f"{inst.code}{day:%Y%m%d}.txt", statement_file.UPLOAD_COLUMNS, [
-        {**r, "refd_setl_flag": "1" if r["refund"] else "0"} for r in answered])
-    upload = talk.send(F.FILE_UPLOAD, {"fsUploadIn": {"in": statement_file.encode(content), "filename": filename,
-                                                      "fixmedins_code": inst.code}})
-    totals = {k: sum((r[k] for r in answered), ZERO) for k in ("medfee_sumamt", "fund_pay_sumamt", "psn_cash_pay")}
-    detail = talk.send(F.RECONCILE_DETAIL, {"data": {
-        "setl_optins": inst.admdvs, "file_qury_no": answers.text(upload["file_qury_no"]),
-        "stmt_begndate": day.isoformat(), "stmt_enddate": day.isoformat(),
-        "medfee_sumamt": totals["medfee_sumamt"], "fund_pay_sumamt": totals["fund_pay_sumamt"],
-        "cash_payamt": totals["psn_cash_pay"], "fixmedins_setl_cnt": len(answered)}})
+    content = statement_file.write(
+        f"{inst.code}{day:%Y%m%d}.txt",
+        statement_file.UPLOAD_COLUMNS,
+        [{**r, "refd_setl_flag": "1" if r["refund"] else "0"} for r in answered],
+    )
+    upload = talk.send(
+        F.FILE_UPLOAD,
+        {
+            "fsUploadIn": {
+                "in": statement_file.encode(content),
+                "filename": filename,
+                "fixmedins_code": inst.code,
+            }
+        },
+    )
+    totals = {
+        k: sum((r[k] for r in answered), ZERO) for k in ("medfee_sumamt", "fund_pay_sumamt", "psn_cash_pay")
+    }
+    detail = talk.send(
+        F.RECONCILE_DETAIL,
+        {
+            "data": {
+                "setl_optins": inst.admdvs,
+                "file_qury_no": answers.text(upload["file_qury_no"]),
+                "stmt_begndate": day.isoformat(),
+                "stmt_enddate": day.isoformat(),
+                "medfee_sumamt": totals["medfee_sumamt"],
+                "fund_pay_sumamt": totals["fund_pay_sumamt"],
+                "cash_payamt": totals["psn_cash_pay"],
+                "fixmedins_setl_cnt": len(answered),
+            }
+        },
+    )
     info = detail["fileinfo"]
-    fetched = talk.client.download(talk.envelope(F.FILE_DOWNLOAD, {"fsDownloadIn": {
-        "file_qury_no": answers.text(info["file_qury_no"]), "filename": answers.text(info.get("filename")),
-        "fixmedins_code": inst.code}}))
+    fetched = talk.client.download(
+        talk.envelope(
+            F.FILE_DOWNLOAD,
+            {
+                "fsDownloadIn": {
+                    "file_qury_no": answers.text(info["file_qury_no"]),
+                    "filename": answers.text(info.get("filename")),
+                    "fixmedins_code": inst.code,
+                }
+            },
+        )
+    )
     try:
         lines = statement_file.read(fetched, statement_file.RESULT_COLUMNS)
     except statement_file.BadFile as exc:
@@ -180,15 +282,21 @@ def _detail(talk: _Messages, inst: Institution, day: dt.date, records: list[dict
             continue
         record = ours.get(line["setl_id"])
         what = line["memo"] or f"对账结果 {line['stmt_rslt']}"
-        out.append(Difference(record["setl_no"] if record else f"中心 {line['setl_id']}",
-                              what if record else f"本地无此笔（仅中心有）：{what}"))
+        out.append(
+            Difference(
+                record["setl_no"] if record else f"中心 {line['setl_id']}",
+                what if record else f"本地无此笔（仅中心有）：{what}",
+            )
+        )
     return out
 
 
 def describe(report: ReconcileReport) -> str:
     lines = [f"{report.day} {report.institution} 对账：{'平' if report.ties else '不平'}"]
     for r in report.results:
-        lines.append(f"  险种 {r.insutype}：{r.count} 笔，医疗费 {fmt(r.sums['medfee_sumamt'])}，"
-                     f"基金 {fmt(r.sums['fund_pay_sumamt'])}，账户 {fmt(r.sums['acct_pay'])} — {r.centre_says}")
+        lines.append(
+            f"  险种 {r.insutype}：{r.count} 笔，医疗费 {fmt(r.sums['medfee_sumamt'])}，"
+            f"基金 {fmt(r.sums['fund_pay_sumamt'])}，账户 {fmt(r.sums['acct_pay'])} — {r.centre_says}"
+        )
         lines += [f"    {d.setl_no}：{d.what}" for d in r.differences]
     return "\n".join(lines)

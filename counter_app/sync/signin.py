@@ -10,6 +10,7 @@ and the counter window all send the same one; one from an earlier calendar day i
 
 The 9001 input carries the operator's number and the machine's IP and MAC address.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,16 +56,31 @@ def machine(centre_url: str) -> Machine:
 
 def current(session: Any, institution_id: int, operator: str, today: dt.date) -> str | None:
     """The operator's sign_no in force today at the institution, or None."""
-    row = session.execute(select(CentreSignIn.sign_no, CentreSignIn.signed_in_at).where(
-        CentreSignIn.institution_id == institution_id, CentreSignIn.operator == operator,
-        CentreSignIn.signed_out_at.is_(None)).order_by(CentreSignIn.id.desc()).limit(1)).first()
+    row = session.execute(
+        select(CentreSignIn.sign_no, CentreSignIn.signed_in_at)
+        .where(
+            CentreSignIn.institution_id == institution_id,
+            CentreSignIn.operator == operator,
+            CentreSignIn.signed_out_at.is_(None),
+        )
+        .order_by(CentreSignIn.id.desc())
+        .limit(1)
+    ).first()
     if row is None or row.signed_in_at.date() != today:
         return None
     return str(row.sign_no)
 
 
-def sign_in(db: Database, client: CentreClient, institution_code: str, operator: str, operator_name: str, *,
-            now: dt.datetime | None = None, address: Machine | None = None) -> str:
+def sign_in(
+    db: Database,
+    client: CentreClient,
+    institution_code: str,
+    operator: str,
+    operator_name: str,
+    *,
+    now: dt.datetime | None = None,
+    address: Machine | None = None,
+) -> str:
     """9001 for the operator; the sign_no is kept and returned. Raises Transient (unreachable) or
     Rejected (the centre refused), each with its reason."""
     at = now or dt.datetime.now()
@@ -75,27 +91,68 @@ def sign_in(db: Database, client: CentreClient, institution_code: str, operator:
         inst = _institution(session, institution_code)
         msgid = numbers.msgids(session, inst, at)[0]
         inst_id, code, name, admdvs = inst.id, inst.code, inst.name, inst.admdvs
-    sign_no = ask(client, msgid=msgid, institution_code=code, institution_name=name, admdvs=admdvs,
-                  operator=operator, operator_name=operator_name, at=at, address=where)
+    sign_no = ask(
+        client,
+        msgid=msgid,
+        institution_code=code,
+        institution_name=name,
+        admdvs=admdvs,
+        operator=operator,
+        operator_name=operator_name,
+        at=at,
+        address=where,
+    )
     with db.transaction() as session:
-        session.add(CentreSignIn(institution_id=inst_id, operator=operator, sign_no=sign_no, signed_in_at=at,
-                                 ip=where.ip, mac=where.mac))
+        session.add(
+            CentreSignIn(
+                institution_id=inst_id,
+                operator=operator,
+                sign_no=sign_no,
+                signed_in_at=at,
+                ip=where.ip,
+                mac=where.mac,
+            )
+        )
     return sign_no
 
 
-def ask(client: CentreClient, *, msgid: str, institution_code: str, institution_name: str, admdvs: str,
-        operator: str, operator_name: str, at: dt.datetime, address: Machine) -> str:
+def ask(
+    client: CentreClient,
+    *,
+    msgid: str,
+    institution_code: str,
+    institution_name: str,
+    admdvs: str,
+    operator: str,
+    operator_name: str,
+    at: dt.datetime,
+    address: Machine,
+) -> str:
     """One 9001 and the sign_no it answers (checked by answers.py), recording nothing."""
-    env = F.envelope(infno=F.SIGN_IN, msgid=msgid, institution_code=institution_code,
-                     institution_name=institution_name, admdvs=admdvs, operator=operator,
-                     operator_name=operator_name, at=at,
-                     input={"signIn": {"opter_no": operator, "mac": address.mac, "ip": address.ip}})
+    env = F.envelope(
+        infno=F.SIGN_IN,
+        msgid=msgid,
+        institution_code=institution_code,
+        institution_name=institution_name,
+        admdvs=admdvs,
+        operator=operator,
+        operator_name=operator_name,
+        at=at,
+        input={"signIn": {"opter_no": operator, "mac": address.mac, "ip": address.ip}},
+    )
     answer = client.send(env)
     return answers.text(answers.output(answer)["signinoutb"]["sign_no"])
 
 
-def sign_out(db: Database, client: CentreClient, institution_code: str, operator: str, operator_name: str, *,
-             now: dt.datetime | None = None) -> bool:
+def sign_out(
+    db: Database,
+    client: CentreClient,
+    institution_code: str,
+    operator: str,
+    operator_name: str,
+    *,
+    now: dt.datetime | None = None,
+) -> bool:
     """9002 for the operator's sign-in in force; False when there was none. Raises Transient or
     Rejected; the sign-in is ended only once the centre has taken the sign-out."""
     at = now or dt.datetime.now()
@@ -106,14 +163,29 @@ def sign_out(db: Database, client: CentreClient, institution_code: str, operator
             return False
         msgid = numbers.msgids(session, inst, at)[0]
         inst_id, code, name, admdvs = inst.id, inst.code, inst.name, inst.admdvs
-    env = F.envelope(infno=F.SIGN_OUT, msgid=msgid, institution_code=code, institution_name=name, admdvs=admdvs,
-                     operator=operator, operator_name=operator_name, at=at, sign_no=sign_no,
-                     input={"signOut": {"sign_no": sign_no, "opter_no": operator}})
+    env = F.envelope(
+        infno=F.SIGN_OUT,
+        msgid=msgid,
+        institution_code=code,
+        institution_name=name,
+        admdvs=admdvs,
+        operator=operator,
+        operator_name=operator_name,
+        at=at,
+        sign_no=sign_no,
+        input={"signOut": {"sign_no": sign_no, "opter_no": operator}},
+    )
     client.send(env)
     with db.transaction() as session:
-        session.execute(update(CentreSignIn).where(
-            CentreSignIn.institution_id == inst_id, CentreSignIn.operator == operator,
-            CentreSignIn.signed_out_at.is_(None)).values(signed_out_at=at))
+        session.execute(
+            update(CentreSignIn)
+            .where(
+                CentreSignIn.institution_id == inst_id,
+                CentreSignIn.operator == operator,
+                CentreSignIn.signed_out_at.is_(None),
+            )
+            .values(signed_out_at=at)
+        )
     return True
 
 

@@ -7,6 +7,7 @@ one line per settlement; an empty value is written as nothing and read from noth
 - the result fetched with 9102: `psn_no`, `mdtrt_id`, `setl_id`, `msgid`, `stmt_rslt`,
   `refd_setl_flag`, `memo`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,7 +15,15 @@ import io
 import zipfile
 from collections.abc import Iterable, Sequence
 
-UPLOAD_COLUMNS = ("setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt", "acct_pay", "refd_setl_flag")
+UPLOAD_COLUMNS = (
+    "setl_id",
+    "mdtrt_id",
+    "psn_no",
+    "medfee_sumamt",
+    "fund_pay_sumamt",
+    "acct_pay",
+    "refd_setl_flag",
+)
 RESULT_COLUMNS = ("psn_no", "mdtrt_id", "setl_id", "msgid", "stmt_rslt", "refd_setl_flag", "memo")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 

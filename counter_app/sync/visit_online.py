@@ -5,6 +5,7 @@ Each message is built from its payload as the outbox would (messages.build), wit
 mdtrt_id from the 2201 answer. A visit left half-registered by a failure is cancelled (2205, 2202);
 a settling message whose answer was lost is reversed (2601), queued if the centre is away too.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,14 @@ from .signin import SignIns
 class Visit:
     """One visit's conversation: the institution, the sign-in, the ids the answers gave."""
 
-    def __init__(self, db: Database, client: CentreClient, sign_ins: SignIns, visit: ElsewhereVisit,
-                 now: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: CentreClient,
+        sign_ins: SignIns,
+        visit: ElsewhereVisit,
+        now: Callable[[], dt.datetime],
+    ) -> None:
         self.db, self.client, self.visit, self.now = db, client, visit, now
         at = now()
         with db.sessions() as session:
@@ -51,10 +58,19 @@ class Visit:
         if msgid is None:
             with self.db.transaction() as session:
                 msgid = numbers.msgids(session, session.get(Institution, self.inst.id), self.now())[0]
-        env = F.envelope(infno=infno, msgid=msgid, institution_code=self.inst.code, institution_name=self.inst.name,
-                         admdvs=self.inst.admdvs, operator=self.visit.operator, operator_name=self.visit.operator_name,
-                         at=self.now(), input=input, sign_no=self.sign_no,
-                         insuplc_admdvs=self.visit.insuplc_admdvs or self.inst.admdvs)
+        env = F.envelope(
+            infno=infno,
+            msgid=msgid,
+            institution_code=self.inst.code,
+            institution_name=self.inst.name,
+            admdvs=self.inst.admdvs,
+            operator=self.visit.operator,
+            operator_name=self.visit.operator_name,
+            at=self.now(),
+            input=input,
+            sign_no=self.sign_no,
+            insuplc_admdvs=self.visit.insuplc_admdvs or self.inst.admdvs,
+        )
         try:
             answer = self.client.send(env)
         except Transient as exc:
@@ -78,8 +94,13 @@ class Visit:
         psn_no, batch = self.visit.psn_no, self.visit.visit_key
         try:
             if F.FEE_UPLOAD in self.sent:
-                self.send(F.FEE_CANCEL, {"data": {"mdtrt_id": self.mdtrt_id, "chrg_bchno": batch, "psn_no": psn_no}})
-            self.send(F.REGISTER_CANCEL, {"data": {"psn_no": psn_no, "mdtrt_id": self.mdtrt_id, "ipt_otp_no": batch}})
+                self.send(
+                    F.FEE_CANCEL, {"data": {"mdtrt_id": self.mdtrt_id, "chrg_bchno": batch, "psn_no": psn_no}}
+                )
+            self.send(
+                F.REGISTER_CANCEL,
+                {"data": {"psn_no": psn_no, "mdtrt_id": self.mdtrt_id, "ipt_otp_no": batch}},
+            )
         except (CentreUnavailable, CentreRefused):
             pass  # an abandoned registration settles nothing; reconciliation never sees it
 
@@ -88,18 +109,35 @@ class Visit:
         infno, _ = self.visit.messages[-1]
         omsgid = self.visit.msgids[-1]
         try:
-            self.send(F.REVERSAL, M.build(F.REVERSAL, {"psn_no": self.visit.psn_no, "omsgid": omsgid,
-                                                        "oinfno": infno}, M.Ids()))
+            self.send(
+                F.REVERSAL,
+                M.build(
+                    F.REVERSAL, {"psn_no": self.visit.psn_no, "omsgid": omsgid, "oinfno": infno}, M.Ids()
+                ),
+            )
         except (CentreUnavailable, CentreRefused):
             with self.db.transaction() as session:
                 inst = session.get(Institution, self.inst.id)
                 person = session.scalar(select(Person).where(Person.psn_no == self.visit.psn_no))
-                upstream.queue_reversal(session, inst, person, visit_key=self.visit.visit_key, omsgid=omsgid,
-                                        oinfno=infno, operator=self.visit.operator, at=self.now())
+                upstream.queue_reversal(
+                    session,
+                    inst,
+                    person,
+                    visit_key=self.visit.visit_key,
+                    omsgid=omsgid,
+                    oinfno=infno,
+                    operator=self.visit.operator,
+                    at=self.now(),
+                )
 
 
-def presettle(db: Database, client: CentreClient, sign_ins: SignIns, visit: ElsewhereVisit,
-              now: Callable[[], dt.datetime]) -> dict[str, Any]:
+def presettle(
+    db: Database,
+    client: CentreClient,
+    sign_ins: SignIns,
+    visit: ElsewhereVisit,
+    now: Callable[[], dt.datetime],
+) -> dict[str, Any]:
     """The probe: every message but the last as the visit's, the last pre-settling; then abandoned."""
     talk = Visit(db, client, sign_ins, visit, now)
     try:
@@ -110,8 +148,13 @@ def presettle(db: Database, client: CentreClient, sign_ins: SignIns, visit: Else
     return dict(answers.output(answer).get("setlinfo") or {})
 
 
-def settle(db: Database, client: CentreClient, sign_ins: SignIns, visit: ElsewhereVisit,
-           now: Callable[[], dt.datetime]) -> list[dict[str, Any]]:
+def settle(
+    db: Database,
+    client: CentreClient,
+    sign_ins: SignIns,
+    visit: ElsewhereVisit,
+    now: Callable[[], dt.datetime],
+) -> list[dict[str, Any]]:
     """The visit's messages in order; their answers. Before the settling message a failure cancels
     the registration; the settling message unanswered is reversed."""
     talk = Visit(db, client, sign_ins, visit, now)
@@ -132,15 +175,28 @@ def settle(db: Database, client: CentreClient, sign_ins: SignIns, visit: Elsewhe
     return out
 
 
-def reverse(db: Database, client: CentreClient, sign_ins: SignIns, visit: ElsewhereVisit,
-            now: Callable[[], dt.datetime]) -> None:
+def reverse(
+    db: Database,
+    client: CentreClient,
+    sign_ins: SignIns,
+    visit: ElsewhereVisit,
+    now: Callable[[], dt.datetime],
+) -> None:
     try:
         talk = Visit(db, client, sign_ins, visit, now)
     except CentreUnavailable:
         with db.transaction() as session:
             inst = session.scalar(select(Institution).where(Institution.code == visit.institution_code))
             person = session.scalar(select(Person).where(Person.psn_no == visit.psn_no))
-            upstream.queue_reversal(session, inst, person, visit_key=visit.visit_key, omsgid=visit.msgids[-1],
-                                    oinfno=visit.messages[-1][0], operator=visit.operator, at=now())
+            upstream.queue_reversal(
+                session,
+                inst,
+                person,
+                visit_key=visit.visit_key,
+                omsgid=visit.msgids[-1],
+                oinfno=visit.messages[-1][0],
+                operator=visit.operator,
+                at=now(),
+            )
         return
     talk.reverse()

@@ -4,6 +4,7 @@ into Decimal, never through a float (national-interface.md, "Types").
 msgspec writes a Decimal as its exact digits (`12.30`); the standard library reads a number with a
 fraction into Decimal when told (`parse_float`), and a whole number as int.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,4 +26,3 @@ def dumps_text(obj: Any) -> str:
 
 def loads(data: bytes | str) -> Any:
     return json.loads(data, parse_float=Decimal)
-

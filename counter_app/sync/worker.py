@@ -1,4 +1,5 @@
 """The background sync worker the application runs: drain, wait, drain again, until stopped."""
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,14 @@ log = logging.getLogger(__name__)
 
 
 class SyncWorker(threading.Thread):
-    def __init__(self, db: Database, centre_url: str, *, credentials: Credentials | None = None,
-                 idle_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        centre_url: str,
+        *,
+        credentials: Credentials | None = None,
+        idle_seconds: float = 2.0,
+    ) -> None:
         super().__init__(name="counter-sync", daemon=True)
         self.db, self.centre_url, self.idle_seconds = db, centre_url, idle_seconds
         self.credentials = credentials
@@ -28,8 +35,13 @@ class SyncWorker(threading.Thread):
                 try:
                     self.last = drain(self.db, client)
                     if self.last.sent or self.last.parked or self.last.errors:
-                        log.info("sync: sent %d, parked %d, to retry %d%s", self.last.sent, self.last.parked,
-                                 self.last.retried, f"; last error: {self.last.errors[-1]}" if self.last.errors else "")
+                        log.info(
+                            "sync: sent %d, parked %d, to retry %d%s",
+                            self.last.sent,
+                            self.last.parked,
+                            self.last.retried,
+                            f"; last error: {self.last.errors[-1]}" if self.last.errors else "",
+                        )
                 except Exception:
                     log.exception("sync drain failed")
                     self.last = None

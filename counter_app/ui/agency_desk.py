@@ -5,6 +5,7 @@ Every button runs its batch as a background op (`ops.Op`); the numbers and rules
 `counter_app.batch`, this only shows what it answers. Files (CSV, PDF) go to the reports folder
 beside the slips folder.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,8 +66,10 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
 def describe_run(report: RunReport) -> str:
     """A run's report in the screen's words."""
     name = KIND_NAMES[report.kind]
-    lines = [f"{name} {report.period}：本次记入 {report.posted} 户，合计 {fmt(report.total)} 元；"
-             f"此前已记入 {report.already} 户（同一期间不重复记入）"]
+    lines = [
+        f"{name} {report.period}：本次记入 {report.posted} 户，合计 {fmt(report.total)} 元；"
+        f"此前已记入 {report.already} 户（同一期间不重复记入）"
+    ]
     lines += [f"　{labels.FUND_SOURCE.get(k, k)}：{fmt(v)} 元" for k, v in sorted(report.by_source.items())]
     lines += [f"　未记入 {n} 户：{labels.batch_skip(k)}" for k, n in sorted(report.skipped.items())]
     return "\n".join(lines)
@@ -119,8 +122,16 @@ class AgencyDesk(QDialog):
         return parse_period(field.text().strip())
 
     # -- crediting and interest -----------------------------------------------------------------
-    def _batch_tab(self, field_label: str, field: QLineEdit, note: str, button: str, button_name: str,
-                   slot, result_name: str) -> tuple[QWidget, QVBoxLayout, QLabel]:
+    def _batch_tab(
+        self,
+        field_label: str,
+        field: QLineEdit,
+        note: str,
+        button: str,
+        button_name: str,
+        slot,
+        result_name: str,
+    ) -> tuple[QWidget, QVBoxLayout, QLabel]:
         """A batch's tab: its period field, what the rules are, the run button, the run's result."""
         tab = QWidget()
         layout = QVBoxLayout(tab)
@@ -139,39 +150,70 @@ class AgencyDesk(QDialog):
     def _crediting_tab(self) -> QWidget:
         self.credit_month = QLineEdit(period_label(self.last_month), objectName="credit_month")
         tab, layout, self.credit_result = self._batch_tab(
-            "划入月份（YYYY-MM）", self.credit_month,
+            "划入月份（YYYY-MM）",
+            self.credit_month,
             "在职职工、统账结合灵活就业人员按本人缴费基数 2% 划入；退休人员自退休次月起每月定额 70 元"
             "（WH-6、WH-21）。欠费、单建统筹、死亡次月起不划入（WH-7）。同一月份重复执行只记入一次。",
-            "执行划入", "run_crediting", self.run_crediting, "credit_result")
+            "执行划入",
+            "run_crediting",
+            self.run_crediting,
+            "credit_result",
+        )
         layout.addWidget(QLabel("最近的批处理"))
-        self.runs = _table(["编号", "业务", "期间", "执行人", "开始", "结束", "记入户数", "已记入", "未记入", "合计"], "batch_runs")
+        self.runs = _table(
+            ["编号", "业务", "期间", "执行人", "开始", "结束", "记入户数", "已记入", "未记入", "合计"],
+            "batch_runs",
+        )
         layout.addWidget(self.runs)
         return tab
 
     def _interest_tab(self) -> QWidget:
         self.interest_year = QLineEdit(str(self.last_year), objectName="interest_year")
         tab, layout, self.interest_result = self._batch_tab(
-            "计息年度", self.interest_year,
+            "计息年度",
+            self.interest_year,
             "当年划入资金按活期利率、上年结转本息按三个月整存整取利率，按日积数计息（年利率÷360），"
             "每户每年四舍五入到分、入账一次（WH-11）。年度结束后方可计息。",
-            "执行计息", "run_interest", self.run_interest, "interest_result")
+            "执行计息",
+            "run_interest",
+            self.run_interest,
+            "interest_result",
+        )
         layout.addStretch(1)
         return tab
 
     def refresh_runs(self) -> None:
         def shown(runs):
-            _fill(self.runs, [[str(r.id), KIND_NAMES.get(r.kind, r.kind), r.period, r.run_by,
-                               f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.finished_at:%H:%M:%S}" if r.finished_at else "未完成",
-                               str(r.posted), str(r.already), str(r.skipped), fmt(r.total)] for r in runs])
+            _fill(
+                self.runs,
+                [
+                    [
+                        str(r.id),
+                        KIND_NAMES.get(r.kind, r.kind),
+                        r.period,
+                        r.run_by,
+                        f"{r.started_at:%Y-%m-%d %H:%M}",
+                        f"{r.finished_at:%H:%M:%S}" if r.finished_at else "未完成",
+                        str(r.posted),
+                        str(r.already),
+                        str(r.skipped),
+                        fmt(r.total),
+                    ]
+                    for r in runs
+                ],
+            )
+
         Op(self, lambda: recent_runs(self.db)).success(shown).run()
 
     def _run_batch(self, batch, result: QLabel, finished: str) -> None:
         """Run a batch off the UI thread; show its report, then the refreshed list of runs."""
+
         def done(report: RunReport) -> None:
             self.last_report = report
             result.setText(describe_run(report))
             self.say(finished)
             self.refresh_runs()
+
         Op(self, batch).success(done).run()
 
     def run_crediting(self) -> None:
@@ -181,8 +223,11 @@ class AgencyDesk(QDialog):
             self.show_error(exc)
             return
         actor, today = self.window_.settings.context, self.window_.settings.visit_date()
-        self._run_batch(lambda: crediting.credit_month(self.db, actor, month, today=today), self.credit_result,
-                        f"{period_label(month)} 账户划入完成")
+        self._run_batch(
+            lambda: crediting.credit_month(self.db, actor, month, today=today),
+            self.credit_result,
+            f"{period_label(month)} 账户划入完成",
+        )
 
     def run_interest(self) -> None:
         text = self.interest_year.text().strip()
@@ -190,8 +235,11 @@ class AgencyDesk(QDialog):
             self.show_error(ValueError(f"计息年度应为四位年份：{text!r}"))
             return
         year, actor, today = int(text), self.window_.settings.context, self.window_.settings.visit_date()
-        self._run_batch(lambda: interest.post_interest(self.db, actor, year, today=today), self.interest_result,
-                        f"{year} 年度计息完成")
+        self._run_batch(
+            lambda: interest.post_interest(self.db, actor, year, today=today),
+            self.interest_result,
+            f"{year} 年度计息完成",
+        )
 
     # -- declaration ----------------------------------------------------------------------------
     def _declaration_tab(self) -> QWidget:
@@ -210,8 +258,10 @@ class AgencyDesk(QDialog):
         for widget in (QLabel("机构"), self.decl_institution, QLabel("月份"), self.decl_month, make):
             row.addWidget(widget)
         layout.addLayout(row)
-        self.decl_table = _table(["医疗类别", "业务", "笔数", "医疗费总额", "基金支付", "个人账户（本人）", "家庭共济", "现金"],
-                                 "declaration_lines")
+        self.decl_table = _table(
+            ["医疗类别", "业务", "笔数", "医疗费总额", "基金支付", "个人账户（本人）", "家庭共济", "现金"],
+            "declaration_lines",
+        )
         layout.addWidget(self.decl_table)
         self.decl_result = QLabel(objectName="decl_result")
         self.decl_result.setWordWrap(True)
@@ -236,14 +286,25 @@ class AgencyDesk(QDialog):
         def done(result) -> None:
             decl, files = result
             self.last_report = decl
-            _fill(self.decl_table, [[labels.MED_TYPE.get(line.med_type, "合计") if line.med_type else "合计",
-                                     declaration.KIND_LABELS[line.kind], str(line.count),
-                                     *(fmt(getattr(line, a)) for a in declaration.AMOUNTS)]
-                                    for line in decl.summary_lines])
+            _fill(
+                self.decl_table,
+                [
+                    [
+                        labels.MED_TYPE.get(line.med_type, "合计") if line.med_type else "合计",
+                        declaration.KIND_LABELS[line.kind],
+                        str(line.count),
+                        *(fmt(getattr(line, a)) for a in declaration.AMOUNTS),
+                    ]
+                    for line in decl.summary_lines
+                ],
+            )
             tie = "与个人账户流水一致" if decl.ties else "与个人账户流水不一致，请核查！"
-            self.decl_result.setText(f"{decl.institution_name} {decl.period}：账户划扣 {fmt(decl.total.accounts)} 元，"
-                                     f"统筹基金记账 {fmt(decl.total.fund)} 元；{tie}\n" + "\n".join(map(str, files)))
+            self.decl_result.setText(
+                f"{decl.institution_name} {decl.period}：账户划扣 {fmt(decl.total.accounts)} 元，"
+                f"统筹基金记账 {fmt(decl.total.fund)} 元；{tie}\n" + "\n".join(map(str, files))
+            )
             self.say(f"{decl.period} 月度申报已生成")
+
         Op(self, make).success(done).run()
 
     # -- account statement ----------------------------------------------------------------------
@@ -257,8 +318,15 @@ class AgencyDesk(QDialog):
         self.stmt_end = QLineEdit(self.window_.settings.visit_date().isoformat(), objectName="stmt_end")
         show = QPushButton("查询并生成 PDF", objectName="run_statement")
         show.clicked.connect(self.run_statement)
-        for widget in (QLabel("身份证号"), self.stmt_certno, QLabel("自"), self.stmt_start, QLabel("至"),
-                       self.stmt_end, show):
+        for widget in (
+            QLabel("身份证号"),
+            self.stmt_certno,
+            QLabel("自"),
+            self.stmt_start,
+            QLabel("至"),
+            self.stmt_end,
+            show,
+        ):
             row.addWidget(widget)
         layout.addLayout(row)
         self.stmt_table = _table(["记账日期", "业务", "摘要", "金额", "余额"], "statement_lines")
@@ -273,8 +341,10 @@ class AgencyDesk(QDialog):
         from ..services.statement import KIND_NAMES, statement
 
         try:
-            start, end = dt.date.fromisoformat(self.stmt_start.text().strip()), \
-                dt.date.fromisoformat(self.stmt_end.text().strip())
+            start, end = (
+                dt.date.fromisoformat(self.stmt_start.text().strip()),
+                dt.date.fromisoformat(self.stmt_end.text().strip()),
+            )
         except ValueError:
             self.show_error(ValueError("日期应为 YYYY-MM-DD"))
             return
@@ -290,12 +360,24 @@ class AgencyDesk(QDialog):
         def done(result) -> None:
             s, pdf = result
             self.last_statement = s
-            _fill(self.stmt_table, [[start.isoformat(), "期初余额", "", "", fmt(s.brought_forward)]]
-                  + [[line.value_date.strftime("%Y-%m-%d"), KIND_NAMES.get(line.kind, line.kind), line.note,
-                      fmt(line.amount), fmt(line.balance)] for line in s.lines]
-                  + [[end.isoformat(), "期末余额", "", "", fmt(s.closing)]])
+            _fill(
+                self.stmt_table,
+                [[start.isoformat(), "期初余额", "", "", fmt(s.brought_forward)]]
+                + [
+                    [
+                        line.value_date.strftime("%Y-%m-%d"),
+                        KIND_NAMES.get(line.kind, line.kind),
+                        line.note,
+                        fmt(line.amount),
+                        fmt(line.balance),
+                    ]
+                    for line in s.lines
+                ]
+                + [[end.isoformat(), "期末余额", "", "", fmt(s.closing)]],
+            )
             tie = "逐笔累计与账户余额一致" if s.ties else "逐笔累计与账户余额不一致，请核查！"
             self.stmt_result.setText(f"{s.name}（{s.masked_certno}）：{tie}；{pdf}")
+
         Op(self, make).success(done).run()
 
     # -- monitoring -----------------------------------------------------------------------------
@@ -346,12 +428,31 @@ class AgencyDesk(QDialog):
                 pixmap = QPixmap()
                 pixmap.loadFromData(png, "PNG")
                 label.setPixmap(pixmap.scaledToWidth(560, Qt.TransformationMode.SmoothTransformation))
-            _fill(self.anomalies, [[monitoring.INDICATOR_LABELS[a.indicator], a.rule, a.institution_name, a.value,
-                                    a.threshold, a.detail] for a in report.anomalies])
-            beyond = "；".join(f"{o.name}（{o.policy}）{labels.RELATION.get(o.relation, '合计')} {o.count}/{o.limit}"
-                              for o in report.over_limit)
-            self.monitor_result.setText(f"{report.period}：发现异常 {len(report.anomalies)} 项；报告 {pdf}\n"
-                                        + (f"超出绑定上限的提供人：{beyond}\n" if beyond else "") + "未能监测（WH-32）："
-                                        + "；".join(i for _r, i, _n in report.not_measured) + "（收费系统不持有所需数据）")
+            _fill(
+                self.anomalies,
+                [
+                    [
+                        monitoring.INDICATOR_LABELS[a.indicator],
+                        a.rule,
+                        a.institution_name,
+                        a.value,
+                        a.threshold,
+                        a.detail,
+                    ]
+                    for a in report.anomalies
+                ],
+            )
+            beyond = "；".join(
+                f"{o.name}（{o.policy}）{labels.RELATION.get(o.relation, '合计')} {o.count}/{o.limit}"
+                for o in report.over_limit
+            )
+            self.monitor_result.setText(
+                f"{report.period}：发现异常 {len(report.anomalies)} 项；报告 {pdf}\n"
+                + (f"超出绑定上限的提供人：{beyond}\n" if beyond else "")
+                + "未能监测（WH-32）："
+                + "；".join(i for _r, i, _n in report.not_measured)
+                + "（收费系统不持有所需数据）"
+            )
             self.say(f"{report.period} 基金监测完成")
+
         Op(self, analyse).success(done).run()

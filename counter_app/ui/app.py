@@ -1,4 +1,5 @@
 """Starting the application: Qt, the CJK font, the database, sign-in, the counter window."""
+
 from __future__ import annotations
 
 import sys
@@ -48,8 +49,12 @@ def _chinese_buttons(app: QApplication) -> None:
     if getattr(app, "_zh_translator", None) is not None:
         return
     translator = QTranslator(app)
-    if translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase", "_",
-                       QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+    if translator.load(
+        QLocale(QLocale.Language.Chinese, QLocale.Country.China),
+        "qtbase",
+        "_",
+        QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath),
+    ):
         app.installTranslator(translator)
         app._zh_translator = translator  # type: ignore[attr-defined]
 
@@ -58,15 +63,35 @@ def default_slip_dir() -> Path:
     return Path(platformdirs.user_data_dir("counter_app", appauthor=False)) / "slips"
 
 
-def open_counter(db: Database, user: Actor, slip_dir: Path, printer: str | None = None,
-                 sync_warn_minutes: int = 30, centre: object = None, centre_presettle: bool = False,
-                 customer_display: bool = False, backups: object = None, escpos: str = "") -> CounterWindow:
+def open_counter(
+    db: Database,
+    user: Actor,
+    slip_dir: Path,
+    printer: str | None = None,
+    sync_warn_minutes: int = 30,
+    centre: object = None,
+    centre_presettle: bool = False,
+    customer_display: bool = False,
+    backups: object = None,
+    escpos: str = "",
+) -> CounterWindow:
     """The counter window for the signed-in actor (who carries the institution and counter);
     `centre` is the centre online (sync/inpatient_link.CentreLink), for inpatient settlements."""
-    window = CounterWindow(db, user, CounterSettings(user, slip_dir, printer, sync_warn_minutes=sync_warn_minutes,
-                                                     centre=centre, centre_presettle=centre_presettle,
-                                                     customer_display=customer_display, backups=backups,
-                                                     escpos=escpos))
+    window = CounterWindow(
+        db,
+        user,
+        CounterSettings(
+            user,
+            slip_dir,
+            printer,
+            sync_warn_minutes=sync_warn_minutes,
+            centre=centre,
+            centre_presettle=centre_presettle,
+            customer_display=customer_display,
+            backups=backups,
+            escpos=escpos,
+        ),
+    )
     threading.Thread(target=_warm_printing, name="warm-printing", daemon=True).start()
     return window
 
@@ -79,10 +104,22 @@ def _warm_printing() -> None:
     pdf.register_font()
 
 
-def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: str | None,
-        user: Actor | None = None, centre: str | None = None, credentials=None,
-        sync_warn_minutes: int = 30, centre_presettle: bool = False, customer_display: bool = False,
-        backups: object = None, escpos: str = "", exit_when_ready: bool = False) -> int:
+def run(
+    db: Database,
+    institution: str,
+    counter: str,
+    slip_dir: Path,
+    printer: str | None,
+    user: Actor | None = None,
+    centre: str | None = None,
+    credentials=None,
+    sync_warn_minutes: int = 30,
+    centre_presettle: bool = False,
+    customer_display: bool = False,
+    backups: object = None,
+    escpos: str = "",
+    exit_when_ready: bool = False,
+) -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
     if user is None:
@@ -101,9 +138,18 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
         worker = SyncWorker(db, centre, credentials=credentials)
         worker.start()
         link = CentreLink(db, CentreClient(centre, credentials=credentials))
-    window = open_counter(db, user, slip_dir, printer, sync_warn_minutes, centre=link,
-                          centre_presettle=centre_presettle and link is not None, customer_display=customer_display,
-                          backups=backups, escpos=escpos)
+    window = open_counter(
+        db,
+        user,
+        slip_dir,
+        printer,
+        sync_warn_minutes,
+        centre=link,
+        centre_presettle=centre_presettle and link is not None,
+        customer_display=customer_display,
+        backups=backups,
+        escpos=escpos,
+    )
     window.show()
     if exit_when_ready:  # the smoke test: the window is up and waits for a scan
         started = time.perf_counter()
@@ -112,9 +158,13 @@ def run(db: Database, institution: str, counter: str, slip_dir: Path, printer: s
             dialog = getattr(window, "dialog", None)
             asking = dialog is not None and dialog.isVisible()  # e.g. asked to open the shift first
             if not window.busy and (window.scan.hasFocus() or asking):
-                print(f"scan-ready {_process_age() * 1000:.0f} ms after the process started "
-                      f"(window shown {(started - STARTED) * 1000:.0f} ms after the UI loaded)", flush=True)
+                print(
+                    f"scan-ready {_process_age() * 1000:.0f} ms after the process started "
+                    f"(window shown {(started - STARTED) * 1000:.0f} ms after the UI loaded)",
+                    flush=True,
+                )
                 app.quit()
+
         poll = QTimer(window)
         poll.timeout.connect(ready)
         poll.start(10)

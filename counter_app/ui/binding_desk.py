@@ -4,6 +4,7 @@ The provider's current bindings and the HF-6 counts show as soon as their ID is 
 beneficiary's ID is typed twice; the commitment is printed for signature and ticked as signed;
 proof files are picked and kept with their hash. Every refusal names its rule (services/binding).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,7 +79,9 @@ class BindingDesk(QDialog):
         self.relation = QComboBox(objectName="relation")
         for code in self.pack.family.relations:
             self.relation.addItem(RELATION_NAMES[code], code)
-        if self.pack.family.self_rule:  # HF-2.1: one's own suspended employee account, for one's resident costs
+        if (
+            self.pack.family.self_rule
+        ):  # HF-2.1: one's own suspended employee account, for one's resident costs
             self.relation.addItem(f"本人（{self.pack.family.self_rule}）", "self")
         self.relation.currentIndexChanged.connect(self.show_limits)
         new.addRow("享受人身份证号", self.beneficiary)
@@ -134,35 +137,50 @@ class BindingDesk(QDialog):
         def show(desk: ProviderDesk) -> None:
             self.desk = desk
             account = "个人账户正常" if desk.account_open else "无可用个人账户"
-            self.provider_info.setText(f"{desk.name}（{desk.masked_certno}），险种 {desk.insutype}，{account}")
+            self.provider_info.setText(
+                f"{desk.name}（{desk.masked_certno}），险种 {desk.insutype}，{account}"
+            )
             self.table.setRowCount(len(desk.relatives))
             for n, r in enumerate(desk.relatives):
-                for col, text in enumerate((r.name, r.masked_certno, RELATION_NAMES[r.relation],
-                                            f"{r.bound_at:%Y-%m-%d}", f"{r.proofs} 份")):
+                for col, text in enumerate(
+                    (
+                        r.name,
+                        r.masked_certno,
+                        RELATION_NAMES[r.relation],
+                        f"{r.bound_at:%Y-%m-%d}",
+                        f"{r.proofs} 份",
+                    )
+                ):
                     self.table.setItem(n, col, QTableWidgetItem(text))
             self.show_limits()
             self.message.setText("")
             self.beneficiary.setFocus()
 
-        Op(self.window_, lambda: svc.provider_desk(self.window_.db, self.pack, certno)).success(show).failure(self.fail).run()
+        Op(self.window_, lambda: svc.provider_desk(self.window_.db, self.pack, certno)).success(show).failure(
+            self.fail
+        ).run()
 
     def show_limits(self) -> None:
         """HF-6 as the clerk chooses the relation: how many of each are bound, against the limit."""
         desk = self.desk
         if desk is None:
             return
+
         def limit(n: int) -> str:
             return f"/{n}" if n < NO_LIMIT else "（不限）"
 
-        counts = "，".join(f"{RELATION_NAMES[r]} {desk.counts.get(r, 0)}"
-                          + (limit(desk.limits[r]) if desk.limits else "") for r in self.pack.family.relations)
+        counts = "，".join(
+            f"{RELATION_NAMES[r]} {desk.counts.get(r, 0)}" + (limit(desk.limits[r]) if desk.limits else "")
+            for r in self.pack.family.relations
+        )
         total = sum(n for r, n in desk.counts.items() if r != "self")
         if desk.limits is None:
             self.limits.setText(f"{counts}；共 {total} 人（本政策未设绑定人数上限）")
             return
         chosen = self.relation.currentData()
-        full = chosen != "self" and (desk.counts.get(chosen, 0) >= desk.limits.get(chosen, NO_LIMIT)
-                                     or total >= (desk.max_total or 0))
+        full = chosen != "self" and (
+            desk.counts.get(chosen, 0) >= desk.limits.get(chosen, NO_LIMIT) or total >= (desk.max_total or 0)
+        )
         warning = f"　{RELATION_NAMES[chosen]}已满，不能再绑定（{desk.limits_rule}）" if full else ""
         of_total = f"/{desk.max_total}" if (desk.max_total or 0) < NO_LIMIT else ""
         self.limits.setText(f"{counts}；共 {total}{of_total} 人{warning}")
@@ -170,8 +188,12 @@ class BindingDesk(QDialog):
 
     def pick_proofs(self, paths: list[str] | None = None) -> None:
         if not paths:
-            paths, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "选择证明材料（扫描件或照片）", "",
-                                                             "图片或 PDF (*.jpg *.jpeg *.png *.pdf);;所有文件 (*)")
+            paths, _ = QtWidgets.QFileDialog.getOpenFileNames(
+                self,
+                "选择证明材料（扫描件或照片）",
+                "",
+                "图片或 PDF (*.jpg *.jpeg *.png *.pdf);;所有文件 (*)",
+            )
         for path in paths or []:
             try:
                 content = Path(path).read_bytes()
@@ -179,17 +201,25 @@ class BindingDesk(QDialog):
                 self.fail(ServiceError(f"无法读取 {path}：{exc}"))
                 continue
             self.proofs.append(svc.Proof(self.proof_kind.currentData(), Path(path).name, content))
-            self.proof_list.addItem(f"{self.proof_kind.currentText()}：{Path(path).name}（{len(content)} 字节）")
+            self.proof_list.addItem(
+                f"{self.proof_kind.currentText()}：{Path(path).name}（{len(content)} 字节）"
+            )
 
     def print_commitment(self) -> None:
         if self.desk is None:
             self.fail(ServiceError("请先输入提供人身份证号并回车"))
             return
-        provider, beneficiary, relation = self.provider.text(), self.beneficiary.text(), self.relation.currentData()
+        provider, beneficiary, relation = (
+            self.provider.text(),
+            self.beneficiary.text(),
+            self.relation.currentData(),
+        )
         on = dt.date.today()
 
         def prepare():
-            printed = svc.prepare_commitment(self.window_.db, provider, beneficiary, relation, self.institution, on)
+            printed = svc.prepare_commitment(
+                self.window_.db, provider, beneficiary, relation, self.institution, on
+            )
             return printed, commitment.render(printed.text)
 
         Op(self.window_, prepare).success(self._commitment_printed).failure(self.fail).run()
@@ -205,10 +235,17 @@ class BindingDesk(QDialog):
 
     def bind(self) -> None:
         printed = self.commitment
-        request = svc.BindRequest(self.provider.text(), self.beneficiary.text(), self.beneficiary_again.text(),
-                                  self.relation.currentData(), self.signed.isChecked(), tuple(self.proofs),
-                                  printed.institution if printed else "", printed.on if printed else None,
-                                  printed.sha256 if printed else None)
+        request = svc.BindRequest(
+            self.provider.text(),
+            self.beneficiary.text(),
+            self.beneficiary_again.text(),
+            self.relation.currentData(),
+            self.signed.isChecked(),
+            tuple(self.proofs),
+            printed.institution if printed else "",
+            printed.on if printed else None,
+            printed.sha256 if printed else None,
+        )
         proof_dir = self.window_.settings.slip_dir.parent / "proofs"
         actor = self.window_.settings.context
 
@@ -221,13 +258,16 @@ class BindingDesk(QDialog):
             self.proof_list.clear()
             self.load()
 
-        Op(self.window_, lambda: svc.bind(self.window_.db, actor, self.pack, request, proof_dir)) \
-            .success(done).failure(self.fail).run()
+        Op(self.window_, lambda: svc.bind(self.window_.db, actor, self.pack, request, proof_dir)).success(
+            done
+        ).failure(self.fail).run()
 
     def unbind(self) -> None:
         row = self.table.currentRow()
         if self.desk is None or not 0 <= row < len(self.desk.relatives):
             return
         binding_id, certno = self.desk.relatives[row].binding_id, self.provider.text()
-        Op(self.window_, lambda: svc.unbind(self.window_.db, self.window_.settings.context, binding_id, certno)).success(
-            lambda _: (self.say("已解除绑定"), self.load())).failure(self.fail).run()
+        Op(
+            self.window_,
+            lambda: svc.unbind(self.window_.db, self.window_.settings.context, binding_id, certno),
+        ).success(lambda _: (self.say("已解除绑定"), self.load())).failure(self.fail).run()

@@ -7,6 +7,7 @@ result. Ops run one at a time, in the order started (a single-thread pool), so a
 up before the preview that follows it. While any op runs, the window shows a busy state. UI code
 never runs inside the op.
 """
+
 from __future__ import annotations
 
 import traceback

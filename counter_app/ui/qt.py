@@ -1,4 +1,5 @@
 """The one module that imports Qt (PySide6); every other UI module imports from here."""
+
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtPrintSupport, QtWidgets  # noqa: F401

@@ -4,6 +4,7 @@ Enter in 工号 moves to 密码. A first (or reset) password must be replaced be
 opens: the dialog then asks for a new one, twice. Five wrong passwords lock the id for five
 minutes; the services decide that, the dialog only says it.
 """
+
 from __future__ import annotations
 
 from ..services.actor import Actor
@@ -36,8 +37,13 @@ class SignInDialog(QDialog):
         self.new_rows = (self.new_password, self.new_again)
         self._show_change(False)
         form.addRow(self.message)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        for kind, text in ((QDialogButtonBox.StandardButton.Ok, "登录"), (QDialogButtonBox.StandardButton.Cancel, "取消")):
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        for kind, text in (
+            (QDialogButtonBox.StandardButton.Ok, "登录"),
+            (QDialogButtonBox.StandardButton.Cancel, "取消"),
+        ):
             button = buttons.button(kind)
             button.setText(text)
             button.setAutoDefault(False)  # Enter belongs to the fields: 工号 → 密码 → sign in
@@ -67,10 +73,17 @@ class SignInDialog(QDialog):
             if self.new_password.isVisible():
                 if self.new_password.text() != self.new_again.text():
                     raise ServiceError("两次输入的新密码不一致")
-                change_password(self.db, self.staff_no.text(), self.password.text(), self.new_password.text(),
-                                self.counter)
+                change_password(
+                    self.db,
+                    self.staff_no.text(),
+                    self.password.text(),
+                    self.new_password.text(),
+                    self.counter,
+                )
                 self.password.setText(self.new_password.text())
-            self.user = sign_in(self.db, self.staff_no.text(), self.password.text(), self.institution, self.counter)
+            self.user = sign_in(
+                self.db, self.staff_no.text(), self.password.text(), self.institution, self.counter
+            )
         except PasswordChangeRequired as exc:
             self.message.setText(str(exc))
             self._show_change(True)

@@ -1,6 +1,7 @@
 """Slips on the system printer and in print preview, drawn with QPainter from the same `Slip`
 content the PDF is drawn from (printing/slip.py), so paper and file never disagree.
 """
+
 from __future__ import annotations
 
 from ..engine.money import fmt
@@ -14,30 +15,55 @@ class PrinterError(RuntimeError):
 
 def slip_lines(slip: Slip) -> list[tuple[str, str, str]]:
     """(style, left, right) rows in print order; style is title, stamp, rule, row, big or note."""
-    rows: list[tuple[str, str, str]] = [("center", slip.institution, ""),
-                                        ("center", f"机构编码 {slip.institution_code}", ""), ("title", slip.title, "")]
+    rows: list[tuple[str, str, str]] = [
+        ("center", slip.institution, ""),
+        ("center", f"机构编码 {slip.institution_code}", ""),
+        ("title", slip.title, ""),
+    ]
     rows += [("stamp", f"【{m}】", "") for m in slip.marks]
     rows.append(("rule", "", ""))
-    head = [("结算单号", slip.setl_no), ("票据号", slip.slip_no), ("就诊ID", slip.mdtrt_id), ("结算ID", slip.setl_id),
-            ("人员编号", slip.psn_no), ("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"),
-            ("窗口/收费员", f"{slip.counter} / {slip.cashier}")]
+    head = [
+        ("结算单号", slip.setl_no),
+        ("票据号", slip.slip_no),
+        ("就诊ID", slip.mdtrt_id),
+        ("结算ID", slip.setl_id),
+        ("人员编号", slip.psn_no),
+        ("结算时间", f"{slip.settled_at:%Y-%m-%d %H:%M:%S}"),
+        ("窗口/收费员", f"{slip.counter} / {slip.cashier}"),
+    ]
     if slip.reverses_setl_no:
         head.append(("原结算单号", slip.reverses_setl_no))
     if slip.approver:
         head.append(("审批", slip.approver))
-    head += [("姓名", slip.patient_name), ("身份证号", slip.masked_certno), ("险种", slip.insutype),
-             ("参保地", slip.insuplc_admdvs), ("人员类别", slip.psn_type), ("医疗类别", slip.med_type)]
+    head += [
+        ("姓名", slip.patient_name),
+        ("身份证号", slip.masked_certno),
+        ("险种", slip.insutype),
+        ("参保地", slip.insuplc_admdvs),
+        ("人员类别", slip.psn_type),
+        ("医疗类别", slip.med_type),
+    ]
     rows += [("row", a, b) for a, b in head]
     rows.append(("rule", "", ""))
     for name, items, subtotal in slip.groups:
         rows.append(("row", name, ""))
-        rows += [("row", f"  {i.name}" + (f" {i.quantity.normalize():f}×{fmt(i.price)}" if i.quantity is not None else ""),
-                  fmt(i.amount)) for i in items]
+        rows += [
+            (
+                "row",
+                f"  {i.name}"
+                + (f" {i.quantity.normalize():f}×{fmt(i.price)}" if i.quantity is not None else ""),
+                fmt(i.amount),
+            )
+            for i in items
+        ]
         rows.append(("row", "  小计", fmt(subtotal)))
     rows.append(("rule", "", ""))
     rows += [("row", label, fmt(value)) for label, value in slip.amounts]
     rows.append(("rule", "", ""))
-    rows += [("row", "个人账户支付", fmt(slip.own_paid)), ("row", "个人账户余额", fmt(slip.own_balance_after))]
+    rows += [
+        ("row", "个人账户支付", fmt(slip.own_paid)),
+        ("row", "个人账户余额", fmt(slip.own_balance_after)),
+    ]
     rows.append(("big" if slip.providers else "row", "家庭共济支付", fmt(slip.mulaid_total)))
     rows += [("row", f"{p.masked_name}（{p.relation}）共济账户", fmt(p.paid)) for p in slip.providers]
     rows.append(("rule", "", ""))
@@ -47,8 +73,12 @@ def slip_lines(slip: Slip) -> list[tuple[str, str, str]]:
         rows += [("row", "实收", fmt(slip.tendered)), ("row", "找零", fmt(slip.change))]
     rows.append(("rule", "", ""))
     if slip.deductible is not None:
-        rows.append(("row", f"{slip.ytd_year}年累计起付线", f"{fmt(slip.ytd_deductible)} / {fmt(slip.deductible)}"))
-        rows.append(("row", f"{slip.ytd_year}年门诊统筹累计", f"{fmt(slip.ytd_pooled)} / {fmt(slip.annual_cap)}"))
+        rows.append(
+            ("row", f"{slip.ytd_year}年累计起付线", f"{fmt(slip.ytd_deductible)} / {fmt(slip.deductible)}")
+        )
+        rows.append(
+            ("row", f"{slip.ytd_year}年门诊统筹累计", f"{fmt(slip.ytd_pooled)} / {fmt(slip.annual_cap)}")
+        )
     rows.append(("note", f"{slip.pooling_title}：{slip.pooling_note}", ""))
     rows.append(("note", f"政策：{slip.policy}", ""))
     return rows
@@ -70,14 +100,20 @@ def paint(painter: QtGui.QPainter, slip: Slip, page: QtCore.QRectF) -> None:
             pen = QtGui.QPen(QtGui.QColor("black"))
             pen.setStyle(QtCore.Qt.PenStyle.DashLine)
             painter.setPen(pen)
-            painter.drawLine(QtCore.QPointF(page.left(), y + height / 4), QtCore.QPointF(page.right(), y + height / 4))
+            painter.drawLine(
+                QtCore.QPointF(page.left(), y + height / 4), QtCore.QPointF(page.right(), y + height / 4)
+            )
             y += height / 2
             continue
         align = QtCore.Qt.AlignmentFlag
         if style in ("title", "stamp", "center"):
             box = QtCore.QRectF(page.left(), y, page.width(), height * 3)
-            used = painter.boundingRect(box, int(align.AlignHCenter | align.AlignTop | QtCore.Qt.TextFlag.TextWordWrap), left)
-            painter.drawText(box, int(align.AlignHCenter | align.AlignTop | QtCore.Qt.TextFlag.TextWordWrap), left)
+            used = painter.boundingRect(
+                box, int(align.AlignHCenter | align.AlignTop | QtCore.Qt.TextFlag.TextWordWrap), left
+            )
+            painter.drawText(
+                box, int(align.AlignHCenter | align.AlignTop | QtCore.Qt.TextFlag.TextWordWrap), left
+            )
             y += used.height()
             continue
         right_width = QtGui.QFontMetricsF(font).horizontalAdvance(right) + unit if right else 0
@@ -86,7 +122,11 @@ def paint(painter: QtGui.QPainter, slip: Slip, page: QtCore.QRectF) -> None:
         used = painter.boundingRect(box, flags, left)
         painter.drawText(box, flags, left)
         if right:
-            painter.drawText(QtCore.QRectF(page.left(), y, page.width(), height), int(align.AlignRight | align.AlignTop), right)
+            painter.drawText(
+                QtCore.QRectF(page.left(), y, page.width(), height),
+                int(align.AlignRight | align.AlignTop),
+                right,
+            )
         y += max(used.height(), height)
 
 
@@ -94,7 +134,9 @@ def print_slip(slip: Slip, printer: QtPrintSupport.QPrinter) -> None:
     """Send the slip to `printer` (a real printer, or a PDF file for tests); PrinterError on failure."""
     painter = QtGui.QPainter()
     if not painter.begin(printer):
-        raise PrinterError(f"打印机 {printer.printerName() or printer.outputFileName() or '（默认）'} 无法打印，请检查后补打")
+        raise PrinterError(
+            f"打印机 {printer.printerName() or printer.outputFileName() or '（默认）'} 无法打印，请检查后补打"
+        )
     try:
         area = printer.pageLayout().paintRectPixels(printer.resolution())
         paint(painter, slip, QtCore.QRectF(0, 0, area.width(), area.height()))  # origin: the paintable area
@@ -108,8 +150,14 @@ def thermal_printer(name: str | None = None) -> QtPrintSupport.QPrinter:
     if name:
         printer.setPrinterName(name)
     size = QtGui.QPageSize(QtCore.QSizeF(80, 297), QtGui.QPageSize.Unit.Millimeter, "80mm roll")
-    printer.setPageLayout(QtGui.QPageLayout(size, QtGui.QPageLayout.Orientation.Portrait,
-                                            QtCore.QMarginsF(3, 3, 3, 3), QtGui.QPageLayout.Unit.Millimeter))
+    printer.setPageLayout(
+        QtGui.QPageLayout(
+            size,
+            QtGui.QPageLayout.Orientation.Portrait,
+            QtCore.QMarginsF(3, 3, 3, 3),
+            QtGui.QPageLayout.Unit.Millimeter,
+        )
+    )
     return printer
 
 

@@ -1,6 +1,7 @@
 """Waiting on a condition in Qt's own event loop, quit from a timer: for tools, benches and tests
 that drive windows outside pytest-qt. Never a loop calling processEvents() or qWait() by the
 thousand: PySide6 6.12 trips a reference-count bug there ("Fatal Python error: none_dealloc")."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

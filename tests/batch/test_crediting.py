@@ -1,5 +1,6 @@
 """Monthly crediting over a real database (SQLite and PostgreSQL): each person type across a
 retirement month, idempotence, the ledger tying, refusals that write nothing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,38 +36,69 @@ def build(url: str) -> Database:
     db = Database(url)
     with db.transaction() as s:
         for pid, (psn_type, status, base, retired_on, died_on, balance) in PEOPLE.items():
-            person(s, pid, f"人员{pid}", identity.make("340202", dt.date(1960 + pid, 1, 1), pid), "310", psn_type,
-                   balance=balance, status=status, contribution_base=D(base) if base else None,
-                   retired_on=retired_on, died_on=died_on)
-        person(s, 7, "单建统筹", identity.make("340202", dt.date(1990, 1, 1), 7), "310", "flexible_pooling_only")
+            person(
+                s,
+                pid,
+                f"人员{pid}",
+                identity.make("340202", dt.date(1960 + pid, 1, 1), pid),
+                "310",
+                psn_type,
+                balance=balance,
+                status=status,
+                contribution_base=D(base) if base else None,
+                retired_on=retired_on,
+                died_on=died_on,
+            )
+        person(
+            s, 7, "单建统筹", identity.make("340202", dt.date(1990, 1, 1), 7), "310", "flexible_pooling_only"
+        )
     return db
 
 
 def credits(db: Database, period: str) -> dict[int, Decimal]:
     with db.sessions() as s:
-        return dict(s.execute(select(LedgerEntry.account_id, LedgerEntry.amount)
-                              .where(LedgerEntry.kind == "credit", LedgerEntry.period == period)).all())
+        return dict(
+            s.execute(
+                select(LedgerEntry.account_id, LedgerEntry.amount).where(
+                    LedgerEntry.kind == "credit", LedgerEntry.period == period
+                )
+            ).all()
+        )
 
 
 def test_WH_6_WH_7_WH_21_each_person_type_across_the_retirement_month(db_url):
     db = build(db_url)
     september = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 9, 1), today=TODAY)
     october = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
-    assert credits(db, "2026-09") == {1: D("130.86"), 2: D("80.01"), 3: D("100.00"), 4: D("70.00"), 6: D("160.00")}
+    assert credits(db, "2026-09") == {
+        1: D("130.86"),
+        2: D("80.01"),
+        3: D("100.00"),
+        4: D("70.00"),
+        6: D("160.00"),
+    }
     assert credits(db, "2026-10") == {1: D("130.86"), 2: D("80.01"), 3: D("70.00"), 4: D("70.00")}
     assert september.by_source == {"contribution": D("470.87"), "pooling_fund": D("70.00")}
-    assert october.skipped == {"WH-7 (1): contributions not paid as required (arrears)": 1,
-                               "WH-7 (3): died: crediting stops from the month after death": 1}
+    assert october.skipped == {
+        "WH-7 (1): contributions not paid as required (arrears)": 1,
+        "WH-7 (3): died: crediting stops from the month after death": 1,
+    }
     with db.sessions() as s:
         assert mismatched_accounts(s) == []
         assert s.get(Account, 3).balance == D("180.00") == ledger_sum(s, 3)
-        entry = s.scalar(select(LedgerEntry).where(LedgerEntry.account_id == 3, LedgerEntry.period == "2026-10"))
-        assert entry.created_at == dt.datetime(2026, 10, 1) and "WH-6 (2)" in entry.note  # value date: the 1st
+        entry = s.scalar(
+            select(LedgerEntry).where(LedgerEntry.account_id == 3, LedgerEntry.period == "2026-10")
+        )
+        assert (
+            entry.created_at == dt.datetime(2026, 10, 1) and "WH-6 (2)" in entry.note
+        )  # value date: the 1st
 
 
 def test_running_a_month_twice_credits_once(db_url):
     db = build(db_url)
-    first = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY, chunk=2)  # several chunks
+    first = credit_month(
+        db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY, chunk=2
+    )  # several chunks
     with db.sessions() as s:
         balances = dict(s.execute(select(Account.id, Account.balance)).all())
     second = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
@@ -74,10 +106,14 @@ def test_running_a_month_twice_credits_once(db_url):
     assert second.total == D("0.00")
     with db.sessions() as s:
         assert dict(s.execute(select(Account.id, Account.balance)).all()) == balances
-        assert s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "credit")) == 4
+        assert (
+            s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "credit")) == 4
+        )
         runs = list(s.scalars(select(BatchRun).order_by(BatchRun.id)))
     assert [(r.kind, r.period, r.posted, r.already, r.run_by) for r in runs] == [
-        ("crediting", "2026-10", 4, 0, "agency1"), ("crediting", "2026-10", 0, 4, "agency1")]
+        ("crediting", "2026-10", 4, 0, "agency1"),
+        ("crediting", "2026-10", 0, 4, "agency1"),
+    ]
     assert json.loads(runs[0].report_json)["total"] == "350.87" and runs[0].finished_at is not None
 
 
@@ -86,7 +122,9 @@ def test_a_run_stopped_part_way_is_finished_by_running_again(db_url):
     db = build(db_url)
     credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
     with db.transaction() as s:  # undo two accounts' credits as if their chunk never committed
-        for entry in s.scalars(select(LedgerEntry).where(LedgerEntry.kind == "credit", LedgerEntry.account_id > 2)):
+        for entry in s.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == "credit", LedgerEntry.account_id > 2)
+        ):
             account = s.get(Account, entry.account_id)
             account.balance -= entry.amount
             s.delete(entry)
@@ -101,12 +139,26 @@ def test_the_database_refuses_a_second_credit_for_the_same_period(db_url):
     db = build(db_url)
     credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY)
     with pytest.raises(IntegrityError), db.transaction() as s:
-        s.add(LedgerEntry(account_id=1, amount=D("1.00"), balance_after=D("231.86"), kind="credit",
-                          note="twice", period="2026-10", created_at=dt.datetime(2026, 10, 2)))
+        s.add(
+            LedgerEntry(
+                account_id=1,
+                amount=D("1.00"),
+                balance_after=D("231.86"),
+                kind="credit",
+                note="twice",
+                period="2026-10",
+                created_at=dt.datetime(2026, 10, 2),
+            )
+        )
 
 
-@pytest.mark.parametrize("month, message", [(dt.date(2026, 12, 1), "2026-12 has not begun"),
-                                            (dt.date(2022, 6, 1), "no account crediting rules for 2022-06")])
+@pytest.mark.parametrize(
+    "month, message",
+    [
+        (dt.date(2026, 12, 1), "2026-12 has not begun"),
+        (dt.date(2022, 6, 1), "no account crediting rules for 2022-06"),
+    ],
+)
 def test_refusals_write_nothing(sqlite_url, month, message):
     db = build(sqlite_url)
     with pytest.raises(BatchError, match=message):
@@ -128,21 +180,53 @@ def test_a_chunk_of_hundreds_is_posted_in_bulk_and_still_ties_to_the_ledger(db_u
     n = BULK_FROM + 50
     db = Database(db_url)
     with db.transaction() as s:
-        s.execute(insert(Person), [dict(id=i, psn_no=f"B{i:06d}", certno=f"{i:018d}", name="测试", insutype="310",
-                                        psn_type="in_service", status="normal", hospitalized=False,
-                                        contribution_base=D("5000.00")) for i in range(1, n + 1)])
-        s.execute(insert(Account), [dict(id=i, person_id=i, opened_on=dt.date(2010, 1, 1), balance=D("100.00"),
-                                         version=1) for i in range(1, n + 1)])
-        s.execute(insert(LedgerEntry), [dict(account_id=i, amount=D("100.00"), balance_after=D("100.00"),
-                                             kind="opening", note="t", created_at=dt.datetime(2026, 1, 1))
-                                        for i in range(1, n + 1)])
+        s.execute(
+            insert(Person),
+            [
+                dict(
+                    id=i,
+                    psn_no=f"B{i:06d}",
+                    certno=f"{i:018d}",
+                    name="测试",
+                    insutype="310",
+                    psn_type="in_service",
+                    status="normal",
+                    hospitalized=False,
+                    contribution_base=D("5000.00"),
+                )
+                for i in range(1, n + 1)
+            ],
+        )
+        s.execute(
+            insert(Account),
+            [
+                dict(id=i, person_id=i, opened_on=dt.date(2010, 1, 1), balance=D("100.00"), version=1)
+                for i in range(1, n + 1)
+            ],
+        )
+        s.execute(
+            insert(LedgerEntry),
+            [
+                dict(
+                    account_id=i,
+                    amount=D("100.00"),
+                    balance_after=D("100.00"),
+                    kind="opening",
+                    note="t",
+                    created_at=dt.datetime(2026, 1, 1),
+                )
+                for i in range(1, n + 1)
+            ],
+        )
         adopt(s, at=dt.datetime(2026, 1, 1), staff_no="test", counter="setup", action="load", obj="opening")
     report = credit_month(db, actor(db, "agency_clerk"), dt.date(2026, 10, 1), today=TODAY, chunk=n)
     assert report.posted == n
     with db.sessions() as s:
         assert mismatched_accounts(s) == []
         assert verify(s) == []  # the audit entry hashed what the database holds
-        credited = s.scalars(select(LedgerEntry).where(LedgerEntry.kind == "credit").order_by(LedgerEntry.id)).all()
+        credited = s.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == "credit").order_by(LedgerEntry.id)
+        ).all()
         assert [e.account_id for e in credited] == list(range(1, n + 1))
         assert all(e.balance_after == D("100.00") + e.amount and e.period == "2026-10" for e in credited)
         assert s.scalar(select(func.min(Account.version))) == 2

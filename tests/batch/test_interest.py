@@ -1,5 +1,6 @@
 """Yearly interest over a real database: the hand-worked year posted once, carried into the next
 year, refused before the year has ended."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,16 @@ D = Decimal
 
 
 def entry(s, amount: str, kind: str, at: dt.datetime, balance_after: str) -> None:
-    s.add(LedgerEntry(account_id=1, amount=D(amount), balance_after=D(balance_after), kind=kind, note=kind,
-                      created_at=at))
+    s.add(
+        LedgerEntry(
+            account_id=1,
+            amount=D(amount),
+            balance_after=D(balance_after),
+            kind=kind,
+            note=kind,
+            created_at=at,
+        )
+    )
 
 
 def build(url: str) -> Database:
@@ -30,12 +39,29 @@ def build(url: str) -> Database:
     db = Database(url)
     with db.transaction() as s:
         for pid in (1, 2, 3):
-            s.add(Person(id=pid, psn_no=f"P{pid}", certno=identity.make("340202", dt.date(1970, 1, pid), pid),
-                         name=f"人员{pid}", insutype="310", psn_type="in_service", status="normal"))
+            s.add(
+                Person(
+                    id=pid,
+                    psn_no=f"P{pid}",
+                    certno=identity.make("340202", dt.date(1970, 1, pid), pid),
+                    name=f"人员{pid}",
+                    insutype="310",
+                    psn_type="in_service",
+                    status="normal",
+                )
+            )
         s.flush()
         s.add(Account(id=1, person_id=1, opened_on=dt.date(2010, 1, 1), balance=D("950.00"), version=3))
-        s.add(Account(id=2, person_id=2, opened_on=dt.date(2010, 1, 1), closed_on=dt.date(2025, 6, 30),
-                      balance=D("0.00"), version=0))
+        s.add(
+            Account(
+                id=2,
+                person_id=2,
+                opened_on=dt.date(2010, 1, 1),
+                closed_on=dt.date(2025, 6, 30),
+                balance=D("0.00"),
+                version=0,
+            )
+        )
         s.add(Account(id=3, person_id=3, opened_on=dt.date(2010, 1, 1), balance=D("0.00"), version=0))
         s.flush()
         entry(s, "1000.00", "opening", dt.datetime(2020, 3, 1), "1000.00")
@@ -50,8 +76,10 @@ def test_WH_11_the_hand_worked_year_is_posted_once(db_url):
     report = post_interest(db, actor(db, "agency_clerk"), 2025, today=dt.date(2026, 1, 5))
     again = post_interest(db, actor(db, "agency_clerk"), 2025, today=dt.date(2026, 1, 6))
     assert (report.posted, report.total, again.posted, again.already) == (1, D("11.10"), 0, 1)
-    assert report.skipped == {"WH-10: account closed (transferred or withdrawn) during the year": 1,
-                              "WH-11: no interest due (no balance during 2025)": 1}
+    assert report.skipped == {
+        "WH-10: account closed (transferred or withdrawn) during the year": 1,
+        "WH-11: no interest due (no balance during 2025)": 1,
+    }
     with db.sessions() as s:
         posted = s.scalar(select(LedgerEntry).where(LedgerEntry.kind == "interest"))
         assert (posted.amount, posted.period, posted.balance_after) == (D("11.10"), "2025", D("961.10"))

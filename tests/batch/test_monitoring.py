@@ -1,5 +1,6 @@
 """Fund monitoring (WH-31, WH-32) on demo data with six months of history: the anomalies
 planted there are found, and nothing else is; the PDF carries the charts and the list."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,7 +38,10 @@ def test_WH_31_the_planted_anomalies_are_found_and_nothing_else(demo):
     family = next(a for a in report.anomalies if a.indicator == "family_draws")
     assert planted in family.detail and family.value.startswith("12 笔")
     centre = next(r for r in report.institutions if r.code == CENTRE)
-    assert centre.growth > report.thresholds.visit_growth and centre.previous_visits >= report.thresholds.min_previous
+    assert (
+        centre.growth > report.thresholds.visit_growth
+        and centre.previous_visits >= report.thresholds.min_previous
+    )
 
 
 def test_WH_31_a_quiet_month_has_no_anomaly(demo):
@@ -69,5 +73,7 @@ def test_the_report_says_which_WH_32_indicators_it_cannot_measure_and_why(demo):
     db, _ = demo
     report = monitor_month(db, actor(db, "agency_clerk"), OCTOBER)
     assert [(rule, indicator) for rule, indicator, _ in report.not_measured] == [
-        ("WH-32", "大型设备检查阳性率"), ("WH-32", "医保目录药品配备率、使用率")]
+        ("WH-32", "大型设备检查阳性率"),
+        ("WH-32", "医保目录药品配备率、使用率"),
+    ]
     assert all("不持有" in needs or "只有" in needs for *_, needs in report.not_measured)

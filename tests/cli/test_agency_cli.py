@@ -1,4 +1,5 @@
 """The agency batches from the command line, on demo data with history; bad input is exit 2."""
+
 from __future__ import annotations
 
 import csv
@@ -20,7 +21,11 @@ def test_batches_run_from_the_cli_on_demo_data(tmp_path, capsys, monkeypatch):
     assert main(["declaration", "--db", db, "--out", str(tmp_path / "out"), "--by", "j001"]) == 0
     out = capsys.readouterr().out
     assert "ledger ties" in out
-    rows = list(csv.DictReader((tmp_path / "out" / f"declaration-H34020200001-{last_month}.csv").open(encoding="utf-8-sig")))
+    rows = list(
+        csv.DictReader(
+            (tmp_path / "out" / f"declaration-H34020200001-{last_month}.csv").open(encoding="utf-8-sig")
+        )
+    )
     assert rows[-1]["业务"] == "净额" and int(rows[-1]["笔数"]) > 0 and rows[-3]["业务"] == "结算"
     assert main(["monitor", "--db", db, "--out", str(tmp_path / "out"), "--by", "j001"]) == 0
     assert (tmp_path / "out" / f"monitoring-{last_month}.pdf").stat().st_size > 10_000
@@ -37,9 +42,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err.strip() == "month must be YYYY-MM, got '2026-13'"
     assert main(["interest", "--db", db, "--year", str(dt.date.today().year), "--by", "agency1"]) == 2
     assert "has not ended" in capsys.readouterr().err
-    assert main(["credit", "--db", db, "--month", "2026-01", "--policy", "nowhere-2020", "--by", "agency1"]) == 2
+    assert (
+        main(["credit", "--db", db, "--month", "2026-01", "--policy", "nowhere-2020", "--by", "agency1"]) == 2
+    )
     assert "unknown policy pack 'nowhere-2020'" in capsys.readouterr().err
-    assert main(["declaration", "--db", db, "--institution", "H000", "--out", str(tmp_path), "--by", "agency1"]) == 2
+    assert (
+        main(["declaration", "--db", db, "--institution", "H000", "--out", str(tmp_path), "--by", "agency1"])
+        == 2
+    )
     assert "unknown institution code 'H000'" in capsys.readouterr().err
     assert main(["credit", "--db", db, "--month", "2026-01", "--by", "cashier1"]) == 2  # a cashier may not
     assert capsys.readouterr().err.strip() == "张晓燕（门诊收费员）无权执行经办批处理"

@@ -1,6 +1,7 @@
 """What IT staff and supervisors expect of the command line (issue 17): `--help` lists the commands,
 settings live in a file that `config` checks, a mistyped database path is an error, a centre that
 does not answer is one line, and backup/restore work from the command line."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -19,7 +20,17 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    for command in ("run", "settle", "config", "backup", "restore", "sync", "reconcile", "demo-data", "credit"):
+    for command in (
+        "run",
+        "settle",
+        "config",
+        "backup",
+        "restore",
+        "sync",
+        "reconcile",
+        "demo-data",
+        "credit",
+    ):
         assert f"\n  {command}" in out, command
 
 
@@ -78,8 +89,23 @@ def test_reconcile_with_the_centre_down_is_one_line(tmp_path, capsys):
     with closing(sqlite3.connect(tmp_path / "demo.sqlite3")) as raw:
         day = raw.execute("SELECT business_day FROM settlement ORDER BY id LIMIT 1").fetchone()[0]
     capsys.readouterr()
-    result = subprocess.run([sys.executable, "-m", "counter_app", "reconcile", "--db", db, "--date", day,
-                             "--centre", "http://127.0.0.1:9"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "counter_app",
+            "reconcile",
+            "--db",
+            db,
+            "--date",
+            day,
+            "--centre",
+            "http://127.0.0.1:9",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 3
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("reconcile: the insurance centre did not answer")
@@ -126,7 +152,9 @@ def test_the_readmes_examples_hold_on_the_demo(tmp_path, capsys, monkeypatch):
     db = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     assert main(["demo-data", "--db", db, "--persons", "150", "--history-months", "2"]) == 0
     with closing(sqlite3.connect(tmp_path / "demo.sqlite3")) as raw:
-        day = raw.execute("SELECT business_day FROM settlement WHERE institution_id = 1 ORDER BY id LIMIT 1").fetchone()[0]
+        day = raw.execute(
+            "SELECT business_day FROM settlement WHERE institution_id = 1 ORDER BY id LIMIT 1"
+        ).fetchone()[0]
     centre = CentreProcess(tmp_path, registry=db, demo=True).start()
     try:
         capsys.readouterr()

@@ -1,4 +1,5 @@
 """`counter-app settle` as a process: stdout JSON and exit 0, or exit 2 with named problems."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,14 @@ EXAMPLES = ROOT.parent / "shared" / "spec" / "examples"
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "counter_app", "settle", *args], input=stdin,
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "counter_app", "settle", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def test_settles_a_file(tmp_path: Path):
@@ -56,7 +63,13 @@ def test_malformed_json_and_missing_file_exit_2():
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/spec/examples is not beside this checkout")
 def test_shared_worked_examples_pass():
     env = dict(os.environ, COUNTER_APP=f"{sys.executable} -m counter_app")
-    done = subprocess.run([sys.executable, str(EXAMPLES / "run-examples")], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "run-examples")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     last = done.stdout.strip().splitlines()[-1]
     assert last.endswith(" passed, 0 failed") and not last.startswith("0 "), done.stdout

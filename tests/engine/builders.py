@@ -1,4 +1,5 @@
 """Claim JSON for tests, in the contract's shape: a plain outpatient visit unless told otherwise."""
+
 from __future__ import annotations
 
 import copy
@@ -9,16 +10,38 @@ from counter_app.engine import Settlement
 
 
 def item(code: str = "X1", amount: str = "100.00", cls: str = "A", **extra: Any) -> dict[str, Any]:
-    return {"code": code, "name": f"{code} 名称", "class": cls, "amount": amount, "account_payable": True, **extra}
+    return {
+        "code": code,
+        "name": f"{code} 名称",
+        "class": cls,
+        "amount": amount,
+        "account_payable": True,
+        **extra,
+    }
 
 
-def provider(psn_no: str = "F0001", relation: str = "spouse", balance: str = "500.00", **extra: Any) -> dict[str, Any]:
-    return {"psn_no": psn_no, "relation": relation, "insutype": "310", "status": "normal",
-            "account_balance": balance, **extra}
+def provider(
+    psn_no: str = "F0001", relation: str = "spouse", balance: str = "500.00", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "psn_no": psn_no,
+        "relation": relation,
+        "insutype": "310",
+        "status": "normal",
+        "account_balance": balance,
+        **extra,
+    }
 
 
-def claim(*, items: list | None = None, family: list | None = None, person: dict | None = None,
-          institution: dict | None = None, ytd: dict | None = None, **top: Any) -> dict[str, Any]:
+def claim(
+    *,
+    items: list | None = None,
+    family: list | None = None,
+    person: dict | None = None,
+    institution: dict | None = None,
+    ytd: dict | None = None,
+    **top: Any,
+) -> dict[str, Any]:
     """A Wuhu general-outpatient claim at a level-3 hospital by an in-service employee."""
     data: dict[str, Any] = {
         "policy": "wuhu-2022",
@@ -28,8 +51,13 @@ def claim(*, items: list | None = None, family: list | None = None, person: dict
         "prescribing_level": None,
         "location": "local",
         "person": {
-            "psn_no": "P0001", "insutype": "310", "psn_type": "in_service", "retired_on": None,
-            "status": "normal", "hospitalized": False, "account_balance": "0.00",
+            "psn_no": "P0001",
+            "insutype": "310",
+            "psn_type": "in_service",
+            "retired_on": None,
+            "status": "normal",
+            "hospitalized": False,
+            "account_balance": "0.00",
             "ytd": {"year": 2024, "deductible_paid": "0.00", "outpatient_pool_paid": "0.00"},
         },
         "family": family or [],

@@ -1,5 +1,6 @@
 """Monthly crediting of one account (engine/crediting.py), a test per rule id: WH-5, WH-6 (1),
 WH-6 (2), WH-7 (1)..(4), WH-21, and the pack's crediting periods (WH-17, WH-36)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,16 @@ OCT = dt.date(2026, 10, 1)
 
 
 def member(**changes) -> Member:
-    base = dict(insutype="310", psn_type="in_service", status="normal", contribution_base=D("6543.21"),
-                retired_on=None, died_on=None, account_opened_on=dt.date(2010, 1, 1), account_closed_on=None)
+    base = dict(
+        insutype="310",
+        psn_type="in_service",
+        status="normal",
+        contribution_base=D("6543.21"),
+        retired_on=None,
+        died_on=None,
+        account_opened_on=dt.date(2010, 1, 1),
+        account_closed_on=None,
+    )
     return Member(**(base | changes))
 
 
@@ -61,7 +70,8 @@ def test_WH_5_pooling_only_and_non_employees_get_nothing():
 
 def test_WH_7_1_arrears_stops_an_in_service_persons_crediting_but_not_a_retirees():
     assert monthly_credit(WUHU, member(status="arrears"), OCT) == NoCredit(
-        "WH-7 (1)", "contributions not paid as required (arrears)")
+        "WH-7 (1)", "contributions not paid as required (arrears)"
+    )
     retired = member(psn_type="retired", retired_on=dt.date(2015, 1, 1), status="arrears")
     assert monthly_credit(WUHU, retired, OCT).amount == D("70.00")
 
@@ -115,7 +125,9 @@ def test_a_malformed_crediting_period_is_refused_naming_the_key():
 
     data = tomllib.loads((policy_dir() / "wuhu-2022.toml").read_text(encoding="utf-8"))
     data["account_crediting"][0]["retiree_monthly"]["value"] = "70.001"
-    with pytest.raises(PackError, match=r"account_crediting\[0\]\.retiree_monthly\.value: money has at most two"):
+    with pytest.raises(
+        PackError, match=r"account_crediting\[0\]\.retiree_monthly\.value: money has at most two"
+    ):
         pack_from_mapping("wuhu-2022", data)
 
 

@@ -2,6 +2,7 @@
 mutated claims both give the same settlement or both refuse, and the fast path never accepts what
 the careful path refuses. Every case is also checked for which path took it, so a fast path that
 silently handed everything to the careful one would fail here too."""
+
 from __future__ import annotations
 
 import json
@@ -89,7 +90,11 @@ def test_random_mutations_agree(seed, which):
 
 
 @settings(max_examples=500, deadline=None)
-@given(value=st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**12, max_value=10**12, places=None))
+@given(
+    value=st.decimals(
+        allow_nan=False, allow_infinity=False, min_value=-(10**12), max_value=10**12, places=None
+    )
+)
 def test_fmt_prints_exactly_what_rounding_to_cents_prints(value):
     """fmt skips the rounding when a value already has two decimals; the answer must not change."""
     from decimal import ROUND_HALF_UP, Decimal

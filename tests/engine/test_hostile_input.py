@@ -1,5 +1,6 @@
 """Hostile input is refused with a reason (ClaimError, exit 2), never a crash: limits by name,
 money in ASCII digits only, nesting and numbers the decoder cannot take, and fuzzed claims."""
+
 from __future__ import annotations
 
 import json
@@ -57,11 +58,21 @@ def test_money_in_full_width_or_arabic_indic_digits_is_refused():
 
 def test_limits_are_named():
     assert refused(" " * (MAX_CLAIM_CHARS + 1)) == [
-        f"claim: {MAX_CLAIM_CHARS + 1} characters, more than MAX_CLAIM_CHARS = {MAX_CLAIM_CHARS}"]
-    assert f"more than MAX_ITEMS = {MAX_ITEMS}" in refused(json.dumps(claim(items=[item()] * (MAX_ITEMS + 1))))[0]
-    assert f"longer than {MAX_TEXT} characters (MAX_TEXT)" in refused(json.dumps(claim(items=[item("X" * 201)])))[0]
+        f"claim: {MAX_CLAIM_CHARS + 1} characters, more than MAX_CLAIM_CHARS = {MAX_CLAIM_CHARS}"
+    ]
+    assert (
+        f"more than MAX_ITEMS = {MAX_ITEMS}"
+        in refused(json.dumps(claim(items=[item()] * (MAX_ITEMS + 1))))[0]
+    )
+    assert (
+        f"longer than {MAX_TEXT} characters (MAX_TEXT)"
+        in refused(json.dumps(claim(items=[item("X" * 201)])))[0]
+    )
     assert "MAX_DEPTH" in refused("[" * 200_000 + "]" * 200_000)[0]
-    assert "unacceptable JSON number" in refused(json.dumps(claim()).replace('"year": 2024', '"year": ' + "1" * 5000))[0]
+    assert (
+        "unacceptable JSON number"
+        in refused(json.dumps(claim()).replace('"year": 2024', '"year": ' + "1" * 5000))[0]
+    )
     assert "unacceptable JSON number" in refused(json.dumps(claim()).replace('"level": 3', '"level": NaN'))[0]
     assert "control characters" in refused(json.dumps(claim(items=[item("A\x00B")])))[0]
 
@@ -69,9 +80,19 @@ def test_limits_are_named():
 def test_a_pooling_only_worker_has_no_account_whatever_balance_is_sent():
     """WH-5 and the contract: no personal account, so a balance sent anyway is not an account that
     is 'switched off while it has money'; family mutual aid goes ahead, and the trace agrees."""
-    data = claim(person={"psn_type": "flexible_pooling_only", "account_balance": "50.00"}, use_own_account=False,
-                 family=[{"psn_no": "F1", "relation": "spouse", "insutype": "310", "status": "normal",
-                          "account_balance": "500.00"}])
+    data = claim(
+        person={"psn_type": "flexible_pooling_only", "account_balance": "50.00"},
+        use_own_account=False,
+        family=[
+            {
+                "psn_no": "F1",
+                "relation": "spouse",
+                "insutype": "310",
+                "status": "normal",
+                "account_balance": "500.00",
+            }
+        ],
+    )
     s = settle_text(json.dumps(data))
     notes = [t["note"] for t in s["trace"]]
     assert s["acct_mulaid_pay"] == s["acct_pay"] != "0.00" and s["balc"] == "50.00"
@@ -89,9 +110,23 @@ def test_fuzzed_claims_settle_or_are_refused_never_crash():
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
-    max_leaves=40)
-CLAIM_KEYS = st.sampled_from(["policy", "visit_date", "med_type", "institution", "person", "family", "items",
-                              "location", "prescribing_level", "use_own_account", "use_family_account"])
+    max_leaves=40,
+)
+CLAIM_KEYS = st.sampled_from(
+    [
+        "policy",
+        "visit_date",
+        "med_type",
+        "institution",
+        "person",
+        "family",
+        "items",
+        "location",
+        "prescribing_level",
+        "use_own_account",
+        "use_family_account",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,17 +138,37 @@ def test_arbitrary_json_is_a_claim_error(value):
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CLAIM_KEYS, JSON)
 def test_a_valid_claim_with_any_field_replaced_settles_or_is_refused(key, value):
-    data = claim(family=[{"psn_no": "F1", "relation": "child", "insutype": "310", "status": "normal",
-                          "account_balance": "40.00"}])
+    data = claim(
+        family=[
+            {
+                "psn_no": "F1",
+                "relation": "child",
+                "insutype": "310",
+                "status": "normal",
+                "account_balance": "40.00",
+            }
+        ]
+    )
     data[key] = value
     outcome(json.dumps(data))
 
 
 def test_the_command_line_answers_hostile_input_with_exit_2_and_no_traceback():
-    for text in ("[" * 100_000, json.dumps(claim()).replace('"year": 2024', '"year": ' + "9" * 5000),
-                 json.dumps(claim(items=[item(amount="１２３.４５")])), "\udcff".encode("utf-8", "surrogatepass")):
+    for text in (
+        "[" * 100_000,
+        json.dumps(claim()).replace('"year": 2024', '"year": ' + "9" * 5000),
+        json.dumps(claim(items=[item(amount="１２３.４５")])),
+        "\udcff".encode("utf-8", "surrogatepass"),
+    ):
         data = text if isinstance(text, bytes) else text.encode("utf-8")
-        done = subprocess.run([sys.executable, "-m", "counter_app", "settle", "-"], input=data, capture_output=True,
-                              cwd=ROOT, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "counter_app", "settle", "-"],
+            input=data,
+            capture_output=True,
+            cwd=ROOT,
+            timeout=300,
+        )
         err = done.stderr.decode("utf-8", "replace")
-        assert done.returncode == 2 and done.stdout == b"" and "Traceback" not in err and err.strip(), err[:300]
+        assert done.returncode == 2 and done.stdout == b"" and "Traceback" not in err and err.strip(), err[
+            :300
+        ]

@@ -1,4 +1,5 @@
 """A year's interest on one account (engine/interest.py, WH-11), worked by hand."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,13 +13,20 @@ from counter_app.policies import load_interest_rules
 
 D = Decimal
 RULES = load_interest_rules()
-MOVES = [Movement(dt.date(2025, 7, 1), D("100.00"), "credit"), Movement(dt.date(2025, 10, 1), D("-150.00"), "settle")]
+MOVES = [
+    Movement(dt.date(2025, 7, 1), D("100.00"), "credit"),
+    Movement(dt.date(2025, 10, 1), D("-150.00"), "settle"),
+]
 
 
 def test_WH_11_the_shipped_rates_are_the_benchmark_demand_and_three_month_rates():
     rate = RULES.rate_on(dt.date(2025, 6, 1))
-    assert (rate.demand, rate.time_3m, RULES.day_count, RULES.debit_order) == (D("0.0035"), D("0.0110"), 360,
-                                                                               "current_first")
+    assert (rate.demand, rate.time_3m, RULES.day_count, RULES.debit_order) == (
+        D("0.0035"),
+        D("0.0110"),
+        360,
+        "current_first",
+    )
 
 
 def test_WH_11_hand_worked_year():
@@ -47,7 +55,9 @@ def test_WH_17_a_rate_change_mid_year_splits_the_days():
     """3-month rate 2.20 % from 1 Jul: carried 1000.00 x 181 days x 0.011/360 = 5.530555
     + 1000.00 x 92 x 0.022/360 = 5.622222 + 950.00 x 92 x 0.022/360 = 5.341111; current as above 0.089444;
     16.583333 -> 16.58."""
-    rules = dataclasses.replace(RULES, periods=(*RULES.periods, RatePeriod(dt.date(2025, 7, 1), D("0.0035"), D("0.0220"))))
+    rules = dataclasses.replace(
+        RULES, periods=(*RULES.periods, RatePeriod(dt.date(2025, 7, 1), D("0.0035"), D("0.0220")))
+    )
     assert year_interest(rules, 2025, D("1000.00"), MOVES).interest == D("16.58")
 
 
@@ -59,17 +69,30 @@ def test_an_empty_account_earns_nothing_and_an_overdraw_is_an_error():
         year_interest(RULES, 2025, D("10.00"), [Movement(dt.date(2026, 1, 1), D("1.00"), "credit")])
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("day_count", 364, "day_count: expected 360 or 365"),
-    ("debit_order", "random", "debit_order: expected one of"),
-    ("period", [], "period: expected at least one"),
-    ("period", [{"effective_from": dt.date(2015, 1, 1), "demand": 0.0035, "time_3m": "0.011"}],
-     r"period\[0\]\.demand: rates are written as strings"),
-    ("period", [{"effective_from": dt.date(2015, 1, 1), "demand": "0.35", "time_3m": "0.011"}],
-     r"period\[0\]\.demand: 0.35 is not an annual rate"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("day_count", 364, "day_count: expected 360 or 365"),
+        ("debit_order", "random", "debit_order: expected one of"),
+        ("period", [], "period: expected at least one"),
+        (
+            "period",
+            [{"effective_from": dt.date(2015, 1, 1), "demand": 0.0035, "time_3m": "0.011"}],
+            r"period\[0\]\.demand: rates are written as strings",
+        ),
+        (
+            "period",
+            [{"effective_from": dt.date(2015, 1, 1), "demand": "0.35", "time_3m": "0.011"}],
+            r"period\[0\]\.demand: 0.35 is not an annual rate",
+        ),
+    ],
+)
 def test_a_malformed_rates_file_is_refused_naming_the_key(key, value, message):
-    data = {"rule": "WH-11", "day_count": 360, "debit_order": "current_first",
-            "period": [{"effective_from": dt.date(2015, 10, 24), "demand": "0.0035", "time_3m": "0.0110"}]}
+    data = {
+        "rule": "WH-11",
+        "day_count": 360,
+        "debit_order": "current_first",
+        "period": [{"effective_from": dt.date(2015, 10, 24), "demand": "0.0035", "time_3m": "0.0110"}],
+    }
     with pytest.raises(RatesError, match=message):
         rates_from_mapping(data | {key: value})

@@ -1,4 +1,5 @@
 """Policy packs are data (WH-17): validated as a whole, chosen by effective date."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,11 @@ def test_no_pack_invents_an_inpatient_ratio_or_hefei_pooling():
 
 def test_WH_17_a_new_period_takes_over_from_its_effective_date():
     data = raw()
-    later = dict(data["outpatient_pool"][0], effective_from=dt.date(2025, 1, 1),
-                 deductible={"value": "600.00", "rule": "WH-17"})
+    later = dict(
+        data["outpatient_pool"][0],
+        effective_from=dt.date(2025, 1, 1),
+        deductible={"value": "600.00", "rule": "WH-17"},
+    )
     data["outpatient_pool"].append(later)
     pack = pack_from_mapping("wuhu-2022", data)
     for visit, met in (("2024-12-31", "800.00"), ("2025-01-01", "600.00")):
@@ -51,21 +55,36 @@ def test_WH_17_a_new_period_takes_over_from_its_effective_date():
         assert str(settle(c, pack).act_pay_dedc) == met
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda d: d.pop("effective_from"), "policy pack wuhu-2022: effective_from: missing"),
-    (lambda d: d["outpatient_pool"][0].update(deductible={"value": 800, "rule": "WH-15"}),
-     "policy pack wuhu-2022: outpatient_pool[0].deductible.value: numbers are written as strings (\"0.55\"), got 800"),
-    (lambda d: d["outpatient_pool"][0]["ratio_in_service"].update({"2": "1.55"}),
-     "policy pack wuhu-2022: outpatient_pool[0].ratio_in_service.2: 1.55 is outside [0, 1]"),
-    (lambda d: d["family"].update(scope="everything"),
-     "policy pack wuhu-2022: family.scope: 'everything' is not one of policy_selfpay, personal_burden"),
-    (lambda d: d["outpatient_pool"][0].update(deductible={"value": "800.001", "rule": "WH-15"}),
-     "policy pack wuhu-2022: outpatient_pool[0].deductible.value: money has at most two decimals, got 800.001"),
-    (lambda d: d["outpatient_pool"][0]["annual_cap"].pop("rule"),
-     "policy pack wuhu-2022: outpatient_pool[0].annual_cap.rule: missing"),
-    (lambda d: d.update(id="hefei-2019"),
-     "policy pack wuhu-2022: id: 'hefei-2019' does not match the file name 'wuhu-2022'"),
-])
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda d: d.pop("effective_from"), "policy pack wuhu-2022: effective_from: missing"),
+        (
+            lambda d: d["outpatient_pool"][0].update(deductible={"value": 800, "rule": "WH-15"}),
+            'policy pack wuhu-2022: outpatient_pool[0].deductible.value: numbers are written as strings ("0.55"), got 800',
+        ),
+        (
+            lambda d: d["outpatient_pool"][0]["ratio_in_service"].update({"2": "1.55"}),
+            "policy pack wuhu-2022: outpatient_pool[0].ratio_in_service.2: 1.55 is outside [0, 1]",
+        ),
+        (
+            lambda d: d["family"].update(scope="everything"),
+            "policy pack wuhu-2022: family.scope: 'everything' is not one of policy_selfpay, personal_burden",
+        ),
+        (
+            lambda d: d["outpatient_pool"][0].update(deductible={"value": "800.001", "rule": "WH-15"}),
+            "policy pack wuhu-2022: outpatient_pool[0].deductible.value: money has at most two decimals, got 800.001",
+        ),
+        (
+            lambda d: d["outpatient_pool"][0]["annual_cap"].pop("rule"),
+            "policy pack wuhu-2022: outpatient_pool[0].annual_cap.rule: missing",
+        ),
+        (
+            lambda d: d.update(id="hefei-2019"),
+            "policy pack wuhu-2022: id: 'hefei-2019' does not match the file name 'wuhu-2022'",
+        ),
+    ],
+)
 def test_malformed_pack_is_refused_naming_the_key(edit, message):
     data = raw()
     edit(data)

@@ -1,4 +1,5 @@
 """Outpatient pooling, WH-14..24: one test or more per rule, each a worked example."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,12 +34,15 @@ def test_WH_15_below_deductible_fund_pays_nothing():
     assert (s["act_pay_dedc"], s["hifp_pay"], s["ytd"]["deductible_paid"]) == ("300.00", "0.00", "300.00")
 
 
-@pytest.mark.parametrize("kind,level,expected", [
-    ("primary_care", 0, "60.00"),  # level 0 shares the first tier
-    ("primary_care", 1, "60.00"),
-    ("hospital", 2, "55.00"),
-    ("hospital", 3, "50.00"),
-])
+@pytest.mark.parametrize(
+    "kind,level,expected",
+    [
+        ("primary_care", 0, "60.00"),  # level 0 shares the first tier
+        ("primary_care", 1, "60.00"),
+        ("hospital", 2, "55.00"),
+        ("hospital", 3, "50.00"),
+    ],
+)
 def test_WH_15_in_service_ratio_by_level(kind, level, expected):
     assert fund(items=[item()], ytd=MET, institution={"kind": kind, "level": level}) == expected
 
@@ -49,10 +53,13 @@ def test_WH_15_retirees_five_points_higher(level, expected):
     assert fund(items=[item()], ytd=MET, person=person, institution={"level": level}) == expected
 
 
-@pytest.mark.parametrize("visit,ratio", [
-    ("2024-04-30", "0.50"),  # month of retirement: still in-service ratio
-    ("2024-05-01", "0.55"),  # from the 1st of the next month: retiree ratio
-])
+@pytest.mark.parametrize(
+    "visit,ratio",
+    [
+        ("2024-04-30", "0.50"),  # month of retirement: still in-service ratio
+        ("2024-05-01", "0.55"),  # from the 1st of the next month: retiree ratio
+    ],
+)
 def test_WH_21_retiree_ratio_from_the_month_after_retirement(visit, ratio):
     person = {"psn_type": "retired", "retired_on": "2024-04-15"}
     s = money(settle(items=[item()], ytd=MET, person=person, visit_date=visit))
@@ -75,19 +82,41 @@ def test_WH_21_deductible_keeps_counting_across_retirement():
 
 def test_WH_21_pooling_benefit_is_not_shared_with_family():
     """A resident relative drawing on an employee's account gets no outpatient pooling."""
-    s = money(settle(items=[item()], person={"insutype": "390"}, family=[{
-        "psn_no": "F1", "relation": "father", "insutype": "310", "status": "normal", "account_balance": "500.00"}]))
+    s = money(
+        settle(
+            items=[item()],
+            person={"insutype": "390"},
+            family=[
+                {
+                    "psn_no": "F1",
+                    "relation": "father",
+                    "insutype": "310",
+                    "status": "normal",
+                    "account_balance": "500.00",
+                }
+            ],
+        )
+    )
     assert s["hifp_pay"] == "0.00" and s["pooling"]["reason"].startswith("WH-2")
     assert s["acct_mulaid_pay"] == "100.00"
 
 
-@pytest.mark.parametrize("psn_type,retired_on,expected", [
-    ("in_service", None, "50.00"), ("retired", "2020-01-01", "55.00")])
+@pytest.mark.parametrize(
+    "psn_type,retired_on,expected", [("in_service", None, "50.00"), ("retired", "2020-01-01", "55.00")]
+)
 def test_WH_15_referral_out_of_area_flat_ratio(psn_type, retired_on, expected):
     person = {"psn_type": psn_type, "retired_on": retired_on}
     # level 1 would give 60/65 locally; referral is 50/55 whatever the level
-    assert fund(items=[item()], ytd=MET, person=person, location="referral",
-                institution={"kind": "primary_care", "level": 1}) == expected
+    assert (
+        fund(
+            items=[item()],
+            ytd=MET,
+            person=person,
+            location="referral",
+            institution={"kind": "primary_care", "level": 1},
+        )
+        == expected
+    )
 
 
 def test_WH_15_relocated_uses_local_ratios():
@@ -114,14 +143,20 @@ def test_WH_16_cap_reached_fund_pays_nothing():
 
 def test_WH_16_cap_and_deductible_reset_in_a_new_year():
     """Decision 6: ytd from 2023 counts as zero for a 2024 visit; nothing carries over."""
-    s = money(settle(items=[item(amount="1200.00")],
-                     ytd={"year": 2023, "deductible_paid": "800.00", "outpatient_pool_paid": "2000.00"}))
+    s = money(
+        settle(
+            items=[item(amount="1200.00")],
+            ytd={"year": 2023, "deductible_paid": "800.00", "outpatient_pool_paid": "2000.00"},
+        )
+    )
     assert (s["act_pay_dedc"], s["hifp_pay"]) == ("800.00", "200.00")
     assert s["ytd"] == {"year": 2024, "deductible_paid": "800.00", "outpatient_pool_paid": "200.00"}
 
 
 def test_WH_18_formula_leaves_out_prepay_and_class_c():
-    s = money(settle(ytd=MET, items=[item("B1", "1000.00", "B", prepay_ratio="0.10"), item("C1", "50.00", "C")]))
+    s = money(
+        settle(ytd=MET, items=[item("B1", "1000.00", "B", prepay_ratio="0.10"), item("C1", "50.00", "C")])
+    )
     assert s["preselfpay_amt"] == "100.00" and s["fulamt_ownpay_amt"] == "50.00"
     assert s["inscp_scp_amt"] == "900.00"
     assert s["hifp_pay"] == "450.00"  # (900 - 0) x 0.50
@@ -135,8 +170,12 @@ def test_WH_18_fund_rounds_half_up_to_the_cent():
 
 def test_WH_3_prepay_rounded_per_item():
     """Decision 2: two B items of 0.05 at 50 % pre-pay are 0.03 each, 0.06 in all (not 0.05)."""
-    s = money(settle(ytd=MET, items=[item("B1", "0.05", "B", prepay_ratio="0.5"),
-                                     item("B2", "0.05", "B", prepay_ratio="0.5")]))
+    s = money(
+        settle(
+            ytd=MET,
+            items=[item("B1", "0.05", "B", prepay_ratio="0.5"), item("B2", "0.05", "B", prepay_ratio="0.5")],
+        )
+    )
     assert s["preselfpay_amt"] == "0.06" and s["inscp_scp_amt"] == "0.04"
 
 
@@ -162,14 +201,29 @@ def test_WH_29_emergency_is_pooled_outside_designated_institutions():
 
 @pytest.mark.parametrize("prescribing,expected", [(2, "55.00"), (3, "50.00")])
 def test_WH_23_outside_prescription_uses_the_prescribing_level(prescribing, expected):
-    assert fund(items=[item()], ytd=MET, med_type="41", prescribing_level=prescribing,
-                institution={"kind": "pharmacy", "level": 0}) == expected
+    assert (
+        fund(
+            items=[item()],
+            ytd=MET,
+            med_type="41",
+            prescribing_level=prescribing,
+            institution={"kind": "pharmacy", "level": 0},
+        )
+        == expected
+    )
 
 
 @pytest.mark.parametrize("prescribing", [None, 0, 1])
 def test_WH_14_pharmacy_needs_a_level2_prescription(prescribing):
-    s = money(settle(items=[item()], ytd=MET, med_type="41", prescribing_level=prescribing,
-                     institution={"kind": "pharmacy", "level": 0}))
+    s = money(
+        settle(
+            items=[item()],
+            ytd=MET,
+            med_type="41",
+            prescribing_level=prescribing,
+            institution={"kind": "pharmacy", "level": 0},
+        )
+    )
     assert s["hifp_pay"] == "0.00" and s["pooling"]["reason"].startswith("WH-14")
 
 
@@ -212,8 +266,11 @@ def test_WH_2_residents_get_no_outpatient_pooling():
 
 
 def test_WH_5_pooling_only_flexible_worker_is_pooled_but_has_no_account():
-    s = money(settle(items=[item()], ytd=MET, person={"psn_type": "flexible_pooling_only",
-                                                     "account_balance": "300.00"}))
+    s = money(
+        settle(
+            items=[item()], ytd=MET, person={"psn_type": "flexible_pooling_only", "account_balance": "300.00"}
+        )
+    )
     assert s["hifp_pay"] == "50.00"
     assert (s["acct_pay"], s["psn_cash_pay"]) == ("0.00", "50.00")
     assert any(t["rule"] == "WH-5" for t in s["trace"])
@@ -222,8 +279,10 @@ def test_WH_5_pooling_only_flexible_worker_is_pooled_but_has_no_account():
 def test_hefei_pack_has_no_outpatient_pooling():
     s = money(settle(policy="hefei-2019", items=[item(amount="1200.00")]))
     assert s["hifp_pay"] == "0.00" and s["pool_prop_selfpay"] == "0.00"
-    assert s["pooling"] == {"applies": False,
-                            "reason": "hefei-2019: the policy has no outpatient pooling section, so no fund payment"}
+    assert s["pooling"] == {
+        "applies": False,
+        "reason": "hefei-2019: the policy has no outpatient pooling section, so no fund payment",
+    }
 
 
 def test_WH_36_visit_before_the_plan_is_refused():

@@ -1,4 +1,5 @@
 """Properties over random claims: the contract's identities and the fairness promises to patients."""
+
 from __future__ import annotations
 
 import copy
@@ -23,8 +24,13 @@ def cents_text(low: int = 0, high: int = 300_000) -> st.SearchStrategy[str]:
 @st.composite
 def items(draw):
     cls = draw(st.sampled_from("AABBC"))
-    data = {"code": f"I{draw(st.integers(0, 999))}", "name": "药品", "class": cls,
-            "amount": draw(cents_text(0, 200_000)), "account_payable": draw(MOSTLY_TRUE)}
+    data = {
+        "code": f"I{draw(st.integers(0, 999))}",
+        "name": "药品",
+        "class": cls,
+        "amount": draw(cents_text(0, 200_000)),
+        "account_payable": draw(MOSTLY_TRUE),
+    }
     if cls == "B":
         data["prepay_ratio"] = draw(st.sampled_from(["0", "0.05", "0.1", "0.15", "0.2", "0.333", "1"]))
     return data
@@ -32,16 +38,23 @@ def items(draw):
 
 @st.composite
 def providers(draw, index):
-    return {"psn_no": f"F{index}", "relation": draw(st.sampled_from(["father", "mother", "spouse", "child"])),
-            "insutype": draw(st.sampled_from(["310", "310", "310", "390"])),
-            "status": draw(st.sampled_from(["normal", "normal", "normal", "suspended"])),
-            "account_balance": draw(cents_text(0, 100_000))}
+    return {
+        "psn_no": f"F{index}",
+        "relation": draw(st.sampled_from(["father", "mother", "spouse", "child"])),
+        "insutype": draw(st.sampled_from(["310", "310", "310", "390"])),
+        "status": draw(st.sampled_from(["normal", "normal", "normal", "suspended"])),
+        "account_balance": draw(cents_text(0, 100_000)),
+    }
 
 
 @st.composite
 def claims(draw):
     med_type = draw(st.sampled_from(["11", "11", "11", "13", "14", "21", "41", "51"]))
-    kind = draw(st.sampled_from(["hospital", "primary_care", "clinic", "internet"] if med_type != "41" else ["pharmacy"]))
+    kind = draw(
+        st.sampled_from(
+            ["hospital", "primary_care", "clinic", "internet"] if med_type != "41" else ["pharmacy"]
+        )
+    )
     family = [draw(providers(i)) for i in range(draw(st.integers(0, 3)))]
     retired = draw(st.booleans())
     data = claim(
@@ -51,14 +64,21 @@ def claims(draw):
         location=draw(st.sampled_from(["local", "local", "referral", "relocated", "offsite"])),
         prescribing_level=draw(st.sampled_from([None, 1, 2, 3])) if med_type == "41" else None,
         institution={"level": draw(st.integers(0, 3)), "kind": kind, "designated": draw(MOSTLY_TRUE)},
-        person={"insutype": draw(st.sampled_from(["310", "310", "390", "510"])),
-                "psn_type": "retired" if retired else draw(st.sampled_from(["in_service", "flexible_combined", "flexible_pooling_only"])),
-                "retired_on": draw(st.sampled_from([None, "2020-03-15", "2024-04-20"])) if retired else None,
-                "status": draw(st.sampled_from(["normal", "normal", "arrears"])),
-                "hospitalized": not draw(MOSTLY_TRUE),
-                "account_balance": draw(cents_text(0, 100_000))},
-        ytd={"year": draw(st.sampled_from([2023, 2024])), "deductible_paid": draw(cents_text(0, 90_000)),
-             "outpatient_pool_paid": draw(cents_text(0, 210_000))},
+        person={
+            "insutype": draw(st.sampled_from(["310", "310", "390", "510"])),
+            "psn_type": "retired"
+            if retired
+            else draw(st.sampled_from(["in_service", "flexible_combined", "flexible_pooling_only"])),
+            "retired_on": draw(st.sampled_from([None, "2020-03-15", "2024-04-20"])) if retired else None,
+            "status": draw(st.sampled_from(["normal", "normal", "arrears"])),
+            "hospitalized": not draw(MOSTLY_TRUE),
+            "account_balance": draw(cents_text(0, 100_000)),
+        },
+        ytd={
+            "year": draw(st.sampled_from([2023, 2024])),
+            "deductible_paid": draw(cents_text(0, 90_000)),
+            "outpatient_pool_paid": draw(cents_text(0, 210_000)),
+        },
         family=family,
         use_own_account=draw(MOSTLY_TRUE),
         use_family_account=draw(MOSTLY_TRUE),
@@ -76,7 +96,10 @@ def D(text: str) -> Decimal:
 def test_identities_hold_and_nothing_is_negative(data):
     s = settle_data(data).to_json()
     m = {k: D(v) for k, v in s.items() if isinstance(v, str) and k not in ("policy", "policy_version")}
-    assert m["medfee_sumamt"] == m["fulamt_ownpay_amt"] + m["overlmt_selfpay"] + m["preselfpay_amt"] + m["inscp_scp_amt"]
+    assert (
+        m["medfee_sumamt"]
+        == m["fulamt_ownpay_amt"] + m["overlmt_selfpay"] + m["preselfpay_amt"] + m["inscp_scp_amt"]
+    )
     assert m["medfee_sumamt"] == m["fund_pay_sumamt"] + m["acct_pay"] + m["psn_cash_pay"]
     assert m["psn_part_amt"] == m["acct_pay"] + m["psn_cash_pay"]
     assert m["acct_mulaid_pay"] == sum((D(x["paid"]) for x in s["mulaid"]), ZERO) <= m["acct_pay"]

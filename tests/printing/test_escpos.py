@@ -1,5 +1,6 @@
 """The slip in ESC/POS for 80 mm thermal printers, read back from python-escpos's Dummy printer:
 the Chinese text in GB18030, every amount, the QR code, the cut and the cash-drawer pulse."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,10 +19,18 @@ CUT, DRAWER, QR = b"\x1dV", b"\x1bp", b"\x1d(k"
 
 def settle(sqlite_url, tendered: str | None = "1000.00"):
     w = build(sqlite_url, mother_balance="300.00", father_balance="100.00")
-    done = svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001", Decimal(2)),
-                                                              svc.ClaimLine("B001"), svc.ClaimLine("C001")),
-                                                    dt.date(2024, 5, 10)),
-                      None, now=dt.datetime(2024, 5, 10, 9, 30), tendered=Decimal(tendered) if tendered else None)
+    done = svc.settle(
+        w.db,
+        w.ctx,
+        svc.ClaimRequest(
+            w.child,
+            (svc.ClaimLine("A001", Decimal(2)), svc.ClaimLine("B001"), svc.ClaimLine("C001")),
+            dt.date(2024, 5, 10),
+        ),
+        None,
+        now=dt.datetime(2024, 5, 10, 9, 30),
+        tendered=Decimal(tendered) if tendered else None,
+    )
     return w, done
 
 
@@ -32,16 +41,30 @@ def test_the_slip_prints_in_gb18030_with_every_amount_a_qr_code_and_a_cut(sqlite
     escpos.render(slip, printer, open_drawer=escpos.opens_drawer(slip))
     out = printer.output
     text = out.decode("gb18030", errors="replace")
-    for words in ("医疗保险结算单", "芜湖市第一人民医院", "家庭共济支付", "统筹基金支付", "现金支付（现金）", "找零",
-                  "阿莫西林胶囊", "2×100.00", done.setl_no):
+    for words in (
+        "医疗保险结算单",
+        "芜湖市第一人民医院",
+        "家庭共济支付",
+        "统筹基金支付",
+        "现金支付（现金）",
+        "找零",
+        "阿莫西林胶囊",
+        "2×100.00",
+        done.setl_no,
+    ):
         assert words.encode("gb18030") in out, words
     r = done.result
-    for amount in (r.medfee_sumamt, r.acct_mulaid_pay, r.psn_cash_pay, Decimal("1000.00") - r.psn_cash_pay,
-                   *(d.paid for d in r.mulaid)):
+    for amount in (
+        r.medfee_sumamt,
+        r.acct_mulaid_pay,
+        r.psn_cash_pay,
+        Decimal("1000.00") - r.psn_cash_pay,
+        *(d.paid for d in r.mulaid),
+    ):
         assert fmt(amount) in text, amount
-    assert QR in out and done.setl_no.encode() in out[out.index(QR):]  # the settlement number as a QR code
+    assert QR in out and done.setl_no.encode() in out[out.index(QR) :]  # the settlement number as a QR code
     assert out.index(CUT) > out.index(QR)
-    assert DRAWER in out[out.index(CUT):]  # cash changed hands: the drawer opens, after the cut
+    assert DRAWER in out[out.index(CUT) :]  # cash changed hands: the drawer opens, after the cut
 
 
 def test_every_line_fits_the_80mm_paper():

@@ -1,4 +1,5 @@
 """Slips read back from the real PDF: every amount to the cent, the mutual-aid lines, the font."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,9 @@ from tests.services.world import build
 def settled(sqlite_url):
     """A child's visit paid by the mother (150.00, all she has), the father, and cash for class C."""
     w = build(sqlite_url, mother_balance="150.00")
-    req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")),
-                           dt.date(2024, 5, 10))
+    req = svc.ClaimRequest(
+        w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")), dt.date(2024, 5, 10)
+    )
     done = svc.settle(w.db, w.ctx, req, None, now=dt.datetime(2024, 5, 10, 9, 30))
     return w, done
 
@@ -47,7 +49,11 @@ def test_every_amount_and_the_mutual_aid_lines_are_on_the_slip(settled, layout):
     assert "现金支付 80.00" in text
     assert done.setl_no in text and "张小明" in text and "340202********" in text
     r = done.result
-    assert (r.acct_mulaid_pay, r.psn_cash_pay, r.medfee_sumamt) == (Decimal("300.00"), Decimal("80.00"), Decimal("380.00"))
+    assert (r.acct_mulaid_pay, r.psn_cash_pay, r.medfee_sumamt) == (
+        Decimal("300.00"),
+        Decimal("80.00"),
+        Decimal("380.00"),
+    )
 
 
 def test_every_character_is_drawn_in_the_embedded_truetype_font(settled):
@@ -78,7 +84,9 @@ def test_thermal_roll_is_80mm_wide_one_page_and_long_names_wrap(settled):
     box = reader.pages[0].mediabox
     assert abs(float(box.width) - 80 * mm) < 0.5
     placed: list[float] = []
-    reader.pages[0].extract_text(visitor_text=lambda t, cm, tm, *_: placed.append(tm[4] + cm[4]) if t.strip() else None)
+    reader.pages[0].extract_text(
+        visitor_text=lambda t, cm, tm, *_: placed.append(tm[4] + cm[4]) if t.strip() else None
+    )
     assert placed and max(placed) < float(box.width)
     text = reader.pages[0].extract_text()
     assert long_name not in text.replace("\n", "X") and long_name[:10] in text  # wrapped, not cut
@@ -108,15 +116,28 @@ def test_the_slip_carries_what_a_medical_insurance_settlement_slip_carries(sqlit
     and unit price on every line, the cashier's name, the tender with 实收 and 找零, a short policy
     name with no draft wording; 家庭共济支付 and 现金支付 right-aligned alike; no label broken mid-word."""
     w = build(sqlite_url, mother_balance="150.00")
-    req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001", Decimal("2")), svc.ClaimLine("C001")),
-                           dt.date(2024, 5, 10))
+    req = svc.ClaimRequest(
+        w.child, (svc.ClaimLine("A001", Decimal("2")), svc.ClaimLine("C001")), dt.date(2024, 5, 10)
+    )
     done = svc.settle(w.db, w.ctx, req, None, now=dt.datetime(2024, 5, 10, 9, 30), tendered=Decimal("100.00"))
     slip = load_slip(w.db, done.setl_no)
     data = pdf.render(slip, layout)
     text = text_of(data)
-    for shown in ("机构编码 H34020200001", "就诊ID 待上传", "结算ID 待上传", "人员编号 P0001", "参保地 340202",
-                  "2 × 100.00", "1 × 80.00", "支付方式 现金", "实收 100.00", "找零 20.00", "城乡居民基本医疗保险",
-                  "政策：芜湖市职工门诊共济保障", "张晓燕"):
+    for shown in (
+        "机构编码 H34020200001",
+        "就诊ID 待上传",
+        "结算ID 待上传",
+        "人员编号 P0001",
+        "参保地 340202",
+        "2 × 100.00",
+        "1 × 80.00",
+        "支付方式 现金",
+        "实收 100.00",
+        "找零 20.00",
+        "城乡居民基本医疗保险",
+        "政策：芜湖市职工门诊共济保障",
+        "张晓燕",
+    ):
         assert shown in text, shown
     assert "征求意见稿" not in text and "cashier1" not in text and "wuhu-2022" not in text
     big: dict[str, float] = {}  # the amounts drawn in large type: 家庭共济支付 and 现金支付
@@ -138,12 +159,20 @@ def test_the_centres_ids_reach_the_slip_once_it_answered(sqlite_url, tmp_path):
     from tests.centre_process import CentreProcess
 
     w = build(sqlite_url)
-    done = svc.settle(w.db, w.ctx, svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), dt.date(2024, 5, 10)), None,
-                      now=dt.datetime(2024, 5, 10, 9, 30))
+    done = svc.settle(
+        w.db,
+        w.ctx,
+        svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), dt.date(2024, 5, 10)),
+        None,
+        now=dt.datetime(2024, 5, 10, 9, 30),
+    )
     centre = CentreProcess(tmp_path, registry=w.db.url.render_as_string(hide_password=False)).start()
     try:
-        drain(w.db, CentreClient(centre.url, credentials=Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)),
-              policy=RetryPolicy(0, 0))
+        drain(
+            w.db,
+            CentreClient(centre.url, credentials=Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)),
+            policy=RetryPolicy(0, 0),
+        )
     finally:
         centre.stop()
     slip = load_slip(w.db, done.setl_no)

@@ -15,6 +15,7 @@ there; the parent kills it and the server prints `DEAD pid` once the child is go
 therefore lands exactly where the child said it was, on a fast machine or a crawling one. The
 statement hooks are SQLAlchemy events registered in this helper, not changes to the application.
 """
+
 from __future__ import annotations
 
 import argparse

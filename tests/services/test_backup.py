@@ -1,4 +1,5 @@
 """Backups of the live SQLite file and checked restores (issue 17, "Nothing lost when the disk dies")."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -17,7 +18,9 @@ from .world import AT, TODAY, build
 
 
 def settle(w, code: str = "A001") -> str:
-    return svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine(code),), TODAY), None, now=AT).setl_no
+    return svc.settle(
+        w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine(code),), TODAY), None, now=AT
+    ).setl_no
 
 
 def books(url: str) -> tuple[list, list, list]:
@@ -25,10 +28,14 @@ def books(url: str) -> tuple[list, list, list]:
     db = Database(url, migrate=False, create=False)
     try:
         with db.sessions() as s:
-            return ([(e.id, e.account_id, e.amount, e.balance_after) for e in s.scalars(select(LedgerEntry)
-                                                                                        .order_by(LedgerEntry.id))],
-                    [(a.id, a.balance) for a in s.scalars(select(Account).order_by(Account.id))],
-                    list(s.scalars(select(Settlement.setl_no).order_by(Settlement.id))))
+            return (
+                [
+                    (e.id, e.account_id, e.amount, e.balance_after)
+                    for e in s.scalars(select(LedgerEntry).order_by(LedgerEntry.id))
+                ],
+                [(a.id, a.balance) for a in s.scalars(select(Account).order_by(Account.id))],
+                list(s.scalars(select(Settlement.setl_no).order_by(Settlement.id))),
+            )
     finally:
         db.dispose()
 
@@ -80,7 +87,9 @@ def test_a_backup_whose_ledger_was_edited_is_refused_and_nothing_changes(sqlite_
     settle(w)
     copy = bk.backup(w.db, tmp_path, keep=3)
     with closing(sqlite3.connect(copy)) as raw:
-        raw.execute("UPDATE ledger_entry SET amount = amount + 100 WHERE id = (SELECT max(id) FROM ledger_entry)")
+        raw.execute(
+            "UPDATE ledger_entry SET amount = amount + 100 WHERE id = (SELECT max(id) FROM ledger_entry)"
+        )
         raw.commit()
     before = books(sqlite_url)
     w.db.dispose()

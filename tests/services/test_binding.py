@@ -1,4 +1,5 @@
 """Family binding rules (HF-1..3, HF-6, HF-2.2, WH-25): each refusal names its rule."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,9 +21,18 @@ HEFEI = load_pack("hefei-2019")
 WUHU = load_pack("wuhu-2022")
 
 
-def req(provider: str, beneficiary: str, relation: str = "child", *, again: str | None = None,
-        signed: bool = True, proofs=()) -> svc.BindRequest:
-    return svc.BindRequest(provider, beneficiary, beneficiary if again is None else again, relation, signed, proofs)
+def req(
+    provider: str,
+    beneficiary: str,
+    relation: str = "child",
+    *,
+    again: str | None = None,
+    signed: bool = True,
+    proofs=(),
+) -> svc.BindRequest:
+    return svc.BindRequest(
+        provider, beneficiary, beneficiary if again is None else again, relation, signed, proofs
+    )
 
 
 def refused(w, request, pack=HEFEI) -> BindingRefused:
@@ -51,20 +61,36 @@ def add_children(w, n: int, start: int = 10) -> list[str]:
 
 def test_HF_3_binding_with_commitment_and_proof_is_recorded(w):
     proof = svc.Proof("household_register", "户口簿.jpg", b"\xff\xd8 scanned page")
-    printed = svc.prepare_commitment(w.db, w.certnos["retiree"], w.certnos["stranger"], "child", "芜湖市第一人民医院",
-                                     dt.date(2024, 5, 10))
+    printed = svc.prepare_commitment(
+        w.db, w.certnos["retiree"], w.certnos["stranger"], "child", "芜湖市第一人民医院", dt.date(2024, 5, 10)
+    )
     assert "享受人：赵强（" + identity.mask(w.certnos["stranger"]) + "），为提供人之子女" in printed.text
-    request = svc.BindRequest(w.certnos["retiree"], w.certnos["stranger"], w.certnos["stranger"], "child", True,
-                              (proof,), printed.institution, printed.on, printed.sha256)
-    other = svc.prepare_commitment(w.db, w.certnos["retiree"], w.certnos["child"], "child", "芜湖市第一人民医院",
-                                   dt.date(2024, 5, 10))  # signed for somebody else
+    request = svc.BindRequest(
+        w.certnos["retiree"],
+        w.certnos["stranger"],
+        w.certnos["stranger"],
+        "child",
+        True,
+        (proof,),
+        printed.institution,
+        printed.on,
+        printed.sha256,
+    )
+    other = svc.prepare_commitment(
+        w.db, w.certnos["retiree"], w.certnos["child"], "child", "芜湖市第一人民医院", dt.date(2024, 5, 10)
+    )  # signed for somebody else
     with pytest.raises(BindingRefused, match="承诺书与本次绑定") as err:
         svc.bind(w.db, w.clerk, HEFEI, dataclasses.replace(request, commitment_sha256=other.sha256), w.proofs)
     assert err.value.rule == "HF-3"
     bid = svc.bind(w.db, w.clerk, HEFEI, request, w.proofs)
     with w.db.sessions() as s:
         b = s.get(FamilyBinding, bid)
-        assert (b.provider.name, b.beneficiary.name, b.relation, b.ended_at) == ("王建国", "赵强", "child", None)
+        assert (b.provider.name, b.beneficiary.name, b.relation, b.ended_at) == (
+            "王建国",
+            "赵强",
+            "child",
+            None,
+        )
         assert b.commitment_sha256 == printed.sha256 == hashlib.sha256(printed.text.encode()).hexdigest()
         stored = s.scalar(select(BindingProof))
     digest = hashlib.sha256(proof.content).hexdigest()
@@ -110,8 +136,13 @@ def test_HF_6_one_spouse(w):
 
 def test_wuhu_limits_one_spouse_father_and_mother_and_no_count_of_children(w):
     marriage = svc.Proof("marriage_certificate", "结婚证.jpg", b"scan")
-    svc.bind(w.db, w.clerk, WUHU, req(w.certnos["retiree"], w.certnos["stranger"], "spouse", proofs=(marriage,)),
-             w.proofs)
+    svc.bind(
+        w.db,
+        w.clerk,
+        WUHU,
+        req(w.certnos["retiree"], w.certnos["stranger"], "spouse", proofs=(marriage,)),
+        w.proofs,
+    )
     second = identity.make("340202", dt.date(1960, 3, 3), 24)
     with w.db.transaction() as s:
         person(s, 30, "另一配偶", second, "390")
@@ -130,14 +161,23 @@ def test_same_pair_cannot_be_bound_twice(w):
 def test_malformed_or_unknown_id_numbers(w):
     assert "校验位错误" in refused(w, req(w.certnos["retiree"][:-1] + "0", w.certnos["stranger"])).message
     with pytest.raises(NotFound):
-        svc.bind(w.db, w.clerk, HEFEI, req(w.certnos["retiree"], identity.make("110105", dt.date(2000, 1, 1), 1)),
-                 w.proofs)
+        svc.bind(
+            w.db,
+            w.clerk,
+            HEFEI,
+            req(w.certnos["retiree"], identity.make("110105", dt.date(2000, 1, 1), 1)),
+            w.proofs,
+        )
 
 
 def test_WH_25_empty_proof_is_refused_and_nothing_written(w):
     empty = (svc.Proof("birth_certificate", "x.pdf", b""),)
-    assert refused(w, req(w.certnos["retiree"], w.certnos["stranger"], proofs=empty), pack=WUHU).rule == "WH-25"
-    assert refused(w, req(w.certnos["retiree"], w.certnos["stranger"], proofs=empty)).rule == "HF-3"  # Hefei's pack
+    assert (
+        refused(w, req(w.certnos["retiree"], w.certnos["stranger"], proofs=empty), pack=WUHU).rule == "WH-25"
+    )
+    assert (
+        refused(w, req(w.certnos["retiree"], w.certnos["stranger"], proofs=empty)).rule == "HF-3"
+    )  # Hefei's pack
     with w.db.sessions() as s:
         assert len(svc.active_bindings(s, 4)) == 0
 
@@ -163,7 +203,9 @@ def test_HF_2_2_account_withdrawal_ends_all_of_the_providers_bindings(w):
 def test_HF_1_1_a_child_older_than_the_provider_or_a_parent_younger_is_refused(w):
     e = refused(w, req(w.certnos["mother"], w.certnos["retiree"], "child"))  # a man born 1958 as her child
     assert e.rule == "HF-1.1" and "不应比提供人" in e.message and "年长" in e.message
-    e = refused(w, req(w.certnos["retiree"], w.certnos["stranger"], "father"))  # born 1990, as the father of 1958
+    e = refused(
+        w, req(w.certnos["retiree"], w.certnos["stranger"], "father")
+    )  # born 1990, as the father of 1958
     assert e.rule == "HF-1.1" and "年轻" in e.message
     e = refused(w, req(w.certnos["stranger"], w.certnos["retiree"], "mother"))  # the retiree is a man
     assert e.rule == "HF-1.1" and "性别" in e.message
@@ -178,13 +220,21 @@ def test_WH_25_proofs_are_required_in_wuhu_and_must_fit_the_relation(w):
     assert e.rule == "WH-25" and "出生医学证明不能证明配偶关系" in e.message
     e = refused(w, req(w.certnos["retiree"], w.certnos["stranger"], "spouse", proofs=(birth,)), pack=HEFEI)
     assert e.rule == "HF-3"  # Hefei asks for none, but one given must still fit
-    svc.bind(w.db, w.clerk, WUHU, req(w.certnos["retiree"], w.certnos["stranger"], "spouse", proofs=(marriage,)),
-             w.proofs)
+    svc.bind(
+        w.db,
+        w.clerk,
+        WUHU,
+        req(w.certnos["retiree"], w.certnos["stranger"], "spouse", proofs=(marriage,)),
+        w.proofs,
+    )
 
 
 def test_every_refusal_names_its_rule(w):
-    cases = [req(w.certnos["retiree"], "12345", "child"), req(w.certnos["mother"], w.certnos["child"]),
-             req(w.certnos["retiree"], w.certnos["stranger"], "cousin"),
-             req(w.certnos["retiree"], w.certnos["stranger"], again=w.certnos["child"]),
-             req(w.certnos["retiree"], w.certnos["stranger"], signed=False)]
+    cases = [
+        req(w.certnos["retiree"], "12345", "child"),
+        req(w.certnos["mother"], w.certnos["child"]),
+        req(w.certnos["retiree"], w.certnos["stranger"], "cousin"),
+        req(w.certnos["retiree"], w.certnos["stranger"], again=w.certnos["child"]),
+        req(w.certnos["retiree"], w.certnos["stranger"], signed=False),
+    ]
     assert all(refused(w, r).rule for r in cases)

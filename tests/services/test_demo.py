@@ -1,4 +1,5 @@
 """The demo population is realistic and obeys the rules it will be settled under."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -21,9 +22,15 @@ def test_demo_population(db_url):
         people = s.scalars(select(Person)).all()
         assert all(identity.is_valid(p.certno) for p in people)
         kinds = Counter((p.insutype, p.psn_type) for p in people)
-        assert kinds[("310", "retired")] and kinds[("310", "flexible_pooling_only")] and kinds[("390", "in_service")]
+        assert (
+            kinds[("310", "retired")]
+            and kinds[("310", "flexible_pooling_only")]
+            and kinds[("390", "in_service")]
+        )
         assert any(p.status == "arrears" for p in people)
-        assert not s.scalars(select(Account).join(Person).where(Person.psn_type == "flexible_pooling_only")).all()  # WH-5
+        assert not s.scalars(
+            select(Account).join(Person).where(Person.psn_type == "flexible_pooling_only")
+        ).all()  # WH-5
         per_provider = Counter((b.provider_id, b.relation) for b in s.scalars(select(FamilyBinding)))
         assert per_provider and max(n for (_, rel), n in per_provider.items() if rel != "child") == 1  # HF-6
         assert s.scalar(select(func.count()).select_from(CatalogueItem)) > 2000

@@ -2,6 +2,7 @@
 employee insurance, transfer-out or closure of the account), with the reason on the binding and in
 the audit log; a provider who is not drawable on the day (suspended) is skipped under the pack's
 provider rule, and a provider who has died is never bound again."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,14 +43,25 @@ def test_HF_2_2_a_provider_who_dies_stops_paying_and_the_binding_ends_with_the_r
     clerk = w.actor("agency_clerk")
     ended = enrolment.record_death(w.db, clerk, w.mother, DEATH, now=AT)
     [mother] = bindings_of(w, w.mother)
-    assert ended == [mother.id] and mother.ended_at == AT and mother.ended_reason == "提供人于 2024-05-01 死亡（HF-2.2）"
+    assert (
+        ended == [mother.id]
+        and mother.ended_at == AT
+        and mother.ended_reason == "提供人于 2024-05-01 死亡（HF-2.2）"
+    )
     entry = audit(w, "death")
     assert entry.staff_no == "agency1" and json.loads(entry.detail)["after"]["bindings_ended"] == [mother.id]
     done = child_visit(w)  # 200.00: the mother would have paid it all; only the father (300.00) may now
     assert [(d.psn_no, d.paid) for d in done.result.mulaid] == [("P0003", D("200.00"))]
     with pytest.raises(BindingRefused) as err:
-        binding.bind(w.db, clerk, load_pack("hefei-2019"), binding.BindRequest(
-            w.certnos["mother"], w.certnos["stranger"], w.certnos["stranger"], "spouse", True), w.db_dir)
+        binding.bind(
+            w.db,
+            clerk,
+            load_pack("hefei-2019"),
+            binding.BindRequest(
+                w.certnos["mother"], w.certnos["stranger"], w.certnos["stranger"], "spouse", True
+            ),
+            w.db_dir,
+        )
     assert err.value.rule == "HF-2.2" and "死亡" in err.value.message
 
 
@@ -103,8 +115,12 @@ def test_WH_10_closing_pays_out_principal_and_the_interest_earned_up_to_the_clos
     closing = dt.datetime(2024, 7, 1, 10, 0)
     binding.close_account(w.db, w.actor("agency_clerk"), w.mother, "提取", now=closing)
     with w.db.sessions() as s:
-        entries = [(e.kind, e.amount, e.period, e.created_at) for e in s.scalars(
-            select(LedgerEntry).where(LedgerEntry.account_id == w.mother).order_by(LedgerEntry.id))][1:]
+        entries = [
+            (e.kind, e.amount, e.period, e.created_at)
+            for e in s.scalars(
+                select(LedgerEntry).where(LedgerEntry.account_id == w.mother).order_by(LedgerEntry.id)
+            )
+        ][1:]
         account = s.scalar(select(Account).where(Account.person_id == w.mother))
     assert entries == [("interest", D("2.78"), "2024", closing), ("withdrawal", D("-502.78"), None, closing)]
     assert (account.balance, account.closed_on) == (D("0.00"), closing.date())
@@ -118,8 +134,15 @@ def test_a_binding_pays_only_under_the_policy_it_was_made_under(db_url):
     """A binding records its pack: one made under Hefei's rules is not drawn at this Wuhu hospital."""
     w = build(db_url)
     clerk = w.actor("agency_clerk")
-    binding.bind(w.db, clerk, load_pack("hefei-2019"), binding.BindRequest(
-        w.certnos["retiree"], w.certnos["stranger"], w.certnos["stranger"], "child", True), w.db_dir)
+    binding.bind(
+        w.db,
+        clerk,
+        load_pack("hefei-2019"),
+        binding.BindRequest(
+            w.certnos["retiree"], w.certnos["stranger"], w.certnos["stranger"], "child", True
+        ),
+        w.db_dir,
+    )
     stranger = svc.ClaimRequest(5, (svc.ClaimLine("A001"),), TODAY)  # own account 50.00 of 100.00
     assert svc.preview(w.db, w.ctx, stranger).result.acct_mulaid_pay == D("0.00")
     with w.db.transaction() as s:  # the same binding as if made under the Wuhu pack
@@ -134,11 +157,22 @@ def test_monitoring_lists_providers_bound_beyond_their_policys_limits(db_url):
     w = build(db_url)
     with w.db.transaction() as s:  # two spouses under Wuhu's one (written before the limit was decided)
         for beneficiary in (4, 5):
-            s.add(FB(provider_id=w.father, beneficiary_id=beneficiary, relation="spouse", bound_at=AT,
-                     commitment_signed_at=AT, commitment_sha256="0" * 64, clerk="old", policy="wuhu-2022"))
+            s.add(
+                FB(
+                    provider_id=w.father,
+                    beneficiary_id=beneficiary,
+                    relation="spouse",
+                    bound_at=AT,
+                    commitment_signed_at=AT,
+                    commitment_sha256="0" * 64,
+                    clerk="old",
+                    policy="wuhu-2022",
+                )
+            )
     report = monitor_month(w.db, w.actor("agency_clerk"), dt.date(2024, 5, 1))
     assert [(o.psn_no, o.relation, o.count, o.limit, o.rule) for o in report.over_limit] == [
-        ("P0003", "spouse", 2, 1, "WH-8 (2)")]
+        ("P0003", "spouse", 2, 1, "WH-8 (2)")
+    ]
 
 
 def test_the_account_statement_adds_up_line_by_line_in_value_date_order(db_url, tmp_path):
@@ -167,15 +201,20 @@ def test_the_account_statement_adds_up_line_by_line_in_value_date_order(db_url, 
         statement(w.db, w.ctx, w.certnos["mother"], dt.date(2024, 1, 1), dt.date(2024, 12, 31))
     s = statement(w.db, clerk, w.certnos["mother"], dt.date(2024, 1, 1), dt.date(2024, 12, 31))
     assert [(line.kind, line.value_date.date()) for line in s.lines] == [
-        ("opening", dt.date(2024, 1, 1)), ("credit", dt.date(2024, 4, 1)), ("mulaid", TODAY),
-        ("interest", dt.date(2024, 12, 31))]
+        ("opening", dt.date(2024, 1, 1)),
+        ("credit", dt.date(2024, 4, 1)),
+        ("mulaid", TODAY),
+        ("interest", dt.date(2024, 12, 31)),
+    ]
     running = s.brought_forward
     for line in s.lines:
         running += line.amount
         assert line.balance == running
     assert s.ties and s.closing == s.account_balance
     with w.db.sessions() as db:  # the stored posting-order balance of the credit is not the statement's
-        credit = db.scalar(select(LedgerEntry).where(LedgerEntry.account_id == w.mother, LedgerEntry.kind == "credit"))
+        credit = db.scalar(
+            select(LedgerEntry).where(LedgerEntry.account_id == w.mother, LedgerEntry.kind == "credit")
+        )
     assert credit.balance_after != s.lines[1].balance
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(statement_pdf(s))).pages).replace("\n", "")
     assert "个人账户明细" in text and "逐笔累计与账户余额一致" in text and str(s.closing) in text
@@ -200,13 +239,28 @@ def test_HF_2_1_a_resident_pays_their_own_costs_from_their_suspended_employee_ac
         binding.bind(w.db, clerk, load_pack("wuhu-2022"), self_bind, w.db_dir)
     assert err.value.rule == "WH-5"
     with pytest.raises(BindingRefused) as err:  # "self" is only ever oneself
-        binding.bind(w.db, clerk, load_pack("hefei-2019"), binding.BindRequest(
-            w.certnos["retiree"], stranger, stranger, "self", True), w.db_dir)
+        binding.bind(
+            w.db,
+            clerk,
+            load_pack("hefei-2019"),
+            binding.BindRequest(w.certnos["retiree"], stranger, stranger, "self", True),
+            w.db_dir,
+        )
     assert err.value.rule == "HF-2.1"
     binding.bind(w.db, clerk, load_pack("hefei-2019"), self_bind, w.db_dir)
     with w.db.transaction() as s:
-        s.add(Institution(id=2, code="H34010000001", name="合肥市第一人民医院", level=3, kind="hospital",
-                          designated=True, admdvs="340100", policy="hefei-2019"))
+        s.add(
+            Institution(
+                id=2,
+                code="H34010000001",
+                name="合肥市第一人民医院",
+                level=3,
+                kind="hospital",
+                designated=True,
+                admdvs="340100",
+                policy="hefei-2019",
+            )
+        )
     hefei = w.actor("outpatient_cashier", institution="H34010000001", counter="合肥1")
     from counter_app.services.shift import open_shift
 

@@ -4,6 +4,7 @@ personal part locally (HF-4), applies the deposit; interim settlement; cancel (2
 
 The centre's inpatient benefits are its training values (resources/centre/inpatient-training.toml):
 level 3 hospital, deductible 900.00 per admission, fund 80 % in service, 83 % retired."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,7 +65,9 @@ def test_admitted_person_is_hospitalized_and_gets_no_outpatient_pooling(w):
     adm = svc.admit(w.db, w.z, w.retiree, D("1000.00"), now=AT)
     with w.db.sessions() as s:
         assert s.get(Person, w.retiree).hospitalized
-    pv = settlement.preview(w.db, w.ctx, settlement.ClaimRequest(w.retiree, (settlement.ClaimLine("A001"),), AT.date()))
+    pv = settlement.preview(
+        w.db, w.ctx, settlement.ClaimRequest(w.retiree, (settlement.ClaimLine("A001"),), AT.date())
+    )
     assert pv.result.hifp_pay == 0 and pv.result.pooling_reason.startswith("WH-22 (2)")
     with pytest.raises(ServiceError, match="已在院"):
         svc.admit(w.db, w.z, w.retiree, D("0.00"))
@@ -81,8 +84,10 @@ def test_fees_are_posted_and_a_correction_cancels_what_it_corrects(w, centre):
     # the correction cancels the A001 line (2302) and uploads the 2 that are left (2301)
     assert infnos(w, adm) == ["2401", "2301", "2301", "2302", "2301"]
     stay = svc.current_stay(w.db, w.z, w.retiree)
-    assert [(f.code, f.quantity, f.amount) for f in stay.fees] == [("A001", D("2"), D("200.00")),
-                                                                   ("B001", D("1"), D("200.00"))]
+    assert [(f.code, f.quantity, f.amount) for f in stay.fees] == [
+        ("A001", D("2"), D("200.00")),
+        ("B001", D("1"), D("200.00")),
+    ]
     assert stay.fees_total == D("400.00") and [f.centre_note for f in stay.fees] == ["待上传", "待上传"]
     w.link.flush(stay.psn_no)  # online: the centre classes each line
     stay = svc.current_stay(w.db, w.z, w.retiree)
@@ -139,7 +144,9 @@ def test_discharge_without_fees_is_refused(w, centre):
 
 
 def test_the_centre_down_admission_and_fees_queue_and_discharge_says_so_keeping_the_stay(w, tmp_path):
-    down = CentreLink(w.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1), now=lambda: AT)
+    down = CentreLink(
+        w.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1), now=lambda: AT
+    )
     adm = svc.admit(w.db, w.z, w.child, D("1000.00"), now=AT)
     svc.post_fee(w.db, w.z, adm, "A001", D("12"), now=AT)
     with pytest.raises(svc.CentreUnavailable, match="不能结算；住院和押金保持不变"):
@@ -178,13 +185,24 @@ def test_interim_settlement_then_discharge_then_cancel_reverses_exactly(w, centr
         deposit_before = sum(s.scalars(select(DepositEntry.amount)), D(0))
     last = svc.discharge_preview(w.db, w.z, adm, OUT, w.link)
     r = last.preview.result
-    assert (r.fund_pay_sumamt, r.own_acct_pay, r.psn_cash_pay) == (D("332.00"), D("68.00"), D("0.00"))  # 400 x 0.83
+    assert (r.fund_pay_sumamt, r.own_acct_pay, r.psn_cash_pay) == (
+        D("332.00"),
+        D("68.00"),
+        D("0.00"),
+    )  # 400 x 0.83
     done = svc.discharge(w.db, w.z, adm, last, w.link)
     assert svc.current_stay(w.db, w.z, w.retiree) is None and balances(w)[w.retiree] == D("15.00")
     with pytest.raises(ServiceError, match="请填写"):
         svc.cancel(w.db, w.z, done.settled.setl_no, w.approval(done.settled.setl_no, by=w.z), " ", w.link)
-    reversal = svc.cancel(w.db, w.z, done.settled.setl_no, w.approval(done.settled.setl_no, by=w.z), "结算有误",
-                          w.link, now=dt.datetime(2025, 1, 3, 16, 0))
+    reversal = svc.cancel(
+        w.db,
+        w.z,
+        done.settled.setl_no,
+        w.approval(done.settled.setl_no, by=w.z),
+        "结算有误",
+        w.link,
+        now=dt.datetime(2025, 1, 3, 16, 0),
+    )
     assert reversal != done.settled.setl_no
     assert balances(w) == before  # the account exactly as before the discharge
     stay = svc.current_stay(w.db, w.z, w.retiree)  # the stay is open again, its deposit as before
@@ -197,7 +215,9 @@ def test_interim_settlement_then_discharge_then_cancel_reverses_exactly(w, centr
     assert again.preview.result.fund_pay_sumamt == D("332.00")
 
 
-def test_a_2304_that_differs_from_the_confirmed_preview_records_nothing_and_shows_the_new_split(w, centre, tmp_path):
+def test_a_2304_that_differs_from_the_confirmed_preview_records_nothing_and_shows_the_new_split(
+    w, centre, tmp_path
+):
     adm = svc.admit(w.db, w.z, w.child, D("1000.00"), now=AT)
     svc.post_fee(w.db, w.z, adm, "A001", D("12"), now=AT)
     pv = svc.discharge_preview(w.db, w.z, adm, OUT, w.link)

@@ -1,6 +1,7 @@
 """Trust lives in the services: every service that moves money, prints, binds or runs a batch,
 called directly by every role that roles.toml does not allow, refuses with PermissionDenied and
 writes no row anywhere (every table counted before and after) and no file."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,19 +51,30 @@ def scene(db_url, tmp_path):
     discharge = None  # refused before the preview or the centre is looked at: the permission comes first
     clerk = w.actor("agency_clerk")
     pack = load_pack("hefei-2019")
-    bound = binding.bind(w.db, clerk, pack, binding.BindRequest(w.certnos["retiree"], w.certnos["stranger"],
-                                                                w.certnos["stranger"], "child", True), tmp_path / "p")
+    bound = binding.bind(
+        w.db,
+        clerk,
+        pack,
+        binding.BindRequest(
+            w.certnos["retiree"], w.certnos["stranger"], w.certnos["stranger"], "child", True
+        ),
+        tmp_path / "p",
+    )
     actors = {role: w.actor(role, counter=f"测试-{role}") for role in STAFF}
     approvals = {role: w.approval(done.setl_no, by=a) for role, a in actors.items()}
     return w, done, adm, discharge, bound, actors, approvals, tmp_path
 
 
-def calls(w, done, adm, discharge, bound, approvals, tmp: Path) -> dict[str, tuple[str, Callable[[Actor], object]]]:
+def calls(
+    w, done, adm, discharge, bound, approvals, tmp: Path
+) -> dict[str, tuple[str, Callable[[Actor], object]]]:
     """Each service, the permission roles.toml names for it, and a call as the given actor."""
     out = tmp / "out"
     pack = load_pack("hefei-2019")
     outpatient = svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), TODAY)
-    bind_req = binding.BindRequest(w.certnos["mother"], w.certnos["retiree"], w.certnos["retiree"], "father", True)
+    bind_req = binding.BindRequest(
+        w.certnos["mother"], w.certnos["retiree"], w.certnos["retiree"], "father", True
+    )
     month = dt.date(2024, 4, 1)
     return {
         "settle outpatient": ("settle_outpatient", lambda a: svc.settle(w.db, a, outpatient, None, now=AT)),
@@ -70,10 +82,15 @@ def calls(w, done, adm, discharge, bound, approvals, tmp: Path) -> dict[str, tup
         "preview": ("settle_outpatient", lambda a: svc.preview(w.db, a, outpatient)),
         "admit": ("settle_inpatient", lambda a: inpatient.admit(w.db, a, w.retiree, D("10.00"), now=AT)),
         "post fee": ("settle_inpatient", lambda a: inpatient.post_fee(w.db, a, adm, "A001", D("1"))),
-        "discharge preview": ("settle_inpatient", lambda a: inpatient.discharge_preview(w.db, a, adm, TODAY, None)),
+        "discharge preview": (
+            "settle_inpatient",
+            lambda a: inpatient.discharge_preview(w.db, a, adm, TODAY, None),
+        ),
         "discharge": ("settle_inpatient", lambda a: inpatient.discharge(w.db, a, adm, discharge, None)),
-        "cancel inpatient": ("refund", lambda a: inpatient.cancel(w.db, a, done.setl_no, approvals[a.role], "撤销",
-                                                                 None)),
+        "cancel inpatient": (
+            "refund",
+            lambda a: inpatient.cancel(w.db, a, done.setl_no, approvals[a.role], "撤销", None),
+        ),
         "refund": ("refund", lambda a: svc.refund(w.db, a, done.setl_no, approvals[a.role], "退药", now=AT)),
         "print slip": ("print", lambda a: output.save_pdf(w.db, a, done.setl_no, out)),
         "log a print": ("print", lambda a: slip.record_print(w.db, a, done.setl_no, 1, "x.pdf")),
@@ -82,19 +99,31 @@ def calls(w, done, adm, discharge, bound, approvals, tmp: Path) -> dict[str, tup
         "unbind": ("bind", lambda a: binding.unbind(w.db, a, bound, w.certnos["retiree"])),
         "close account": ("bind", lambda a: binding.close_account(w.db, a, w.father, "转出")),
         "record a death": ("enrolment", lambda a: enrolment.record_death(w.db, a, w.father, TODAY, now=AT)),
-        "change enrolment": ("enrolment", lambda a: enrolment.change_enrolment(w.db, a, w.mother, insutype="390")),
+        "change enrolment": (
+            "enrolment",
+            lambda a: enrolment.change_enrolment(w.db, a, w.mother, insutype="390"),
+        ),
         "open shift": ("shift", lambda a: shift.open_shift(w.db, a, D("100.00"))),
         "close shift": ("shift", lambda a: shift.close_shift(w.db, a, D("0.00"), acknowledge_pending=True)),
         "close day": ("day_close", lambda a: shift.close_day(w.db, a, TODAY)),
         "release parked": ("outbox", lambda a: sync_status.release(w.db, a, done.msgid, "已更正")),
         "void parked": ("outbox", lambda a: sync_status.void(w.db, a, done.msgid, "中心已有")),
         "centre differences": ("outbox", lambda a: sync_status.centre_differences(w.db, a)),
-        "review a difference": ("outbox", lambda a: sync_status.review_difference(w.db, a, done.setl_no, "已核")),
+        "review a difference": (
+            "outbox",
+            lambda a: sync_status.review_difference(w.db, a, done.setl_no, "已核"),
+        ),
         "crediting": ("batch", lambda a: crediting.credit_month(w.db, a, month, today=TODAY)),
         "interest": ("batch", lambda a: interest.post_interest(w.db, a, 2023, today=TODAY)),
-        "declaration": ("batch", lambda a: declaration.monthly_declaration(w.db, a, a.institution_code, month)),
+        "declaration": (
+            "batch",
+            lambda a: declaration.monthly_declaration(w.db, a, a.institution_code, month),
+        ),
         "monitoring": ("batch", lambda a: monitoring.monitor_month(w.db, a, month)),
-        "add staff": ("staff_admin", lambda a: staff.add_staff(w.db, a, "x001", "新人", "pharmacy_clerk", "t-123456")),
+        "add staff": (
+            "staff_admin",
+            lambda a: staff.add_staff(w.db, a, "x001", "新人", "pharmacy_clerk", "t-123456"),
+        ),
         "reset password": ("staff_admin", lambda a: staff.reset_password(w.db, a, "cashier1", "t-123456")),
     }
 
@@ -140,11 +169,19 @@ def test_five_wrong_passwords_lock_the_id_for_five_minutes_and_each_attempt_is_a
         with pytest.raises(staff.SignInRefused, match="工号或密码错误"):
             staff.sign_in(w.db, "cashier1", "nope", "H34020200001", "门诊1", now=t0 + dt.timedelta(seconds=k))
     with pytest.raises(staff.SignInRefused, match="已锁定，请 5 分钟后再试"):
-        staff.sign_in(w.db, "cashier1", "test-pass-1", "H34020200001", "门诊1", now=t0 + dt.timedelta(minutes=1))
-    actor = staff.sign_in(w.db, "cashier1", "test-pass-1", "H34020200001", "门诊1", now=t0 + dt.timedelta(minutes=6))
-    assert actor.staff_no == "cashier1" and actor.shift_id is not None  # the open shift at 门诊1 comes with it
+        staff.sign_in(
+            w.db, "cashier1", "test-pass-1", "H34020200001", "门诊1", now=t0 + dt.timedelta(minutes=1)
+        )
+    actor = staff.sign_in(
+        w.db, "cashier1", "test-pass-1", "H34020200001", "门诊1", now=t0 + dt.timedelta(minutes=6)
+    )
+    assert (
+        actor.staff_no == "cashier1" and actor.shift_id is not None
+    )  # the open shift at 门诊1 comes with it
     with w.db.sessions() as s:
-        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.id > start).order_by(AuditEntry.id)))
+        actions = list(
+            s.scalars(select(AuditEntry.action).where(AuditEntry.id > start).order_by(AuditEntry.id))
+        )
     assert actions == ["sign_in_failed"] * 5 + ["sign_in_locked", "sign_in"]
 
 

@@ -1,5 +1,6 @@
 """Two counters at once, and counters killed mid-settle at every point a settle passes: on SQLite
 and PostgreSQL. Kills land where the worker says it stands (see settle_worker), never on a timer."""
+
 from __future__ import annotations
 
 import os
@@ -21,15 +22,22 @@ D = Decimal
 
 
 def worker(url: str, person_id: int, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.services.settle_worker", url, str(person_id), *args],
-                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.services.settle_worker", url, str(person_id), *args],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def expect(proc: subprocess.Popen, prefix: str) -> str:
     """The worker's next line, which must start with `prefix` (it blocks until the worker says it)."""
     line = proc.stdout.readline()
-    assert line.startswith(prefix), f"expected {prefix!r}, got {line!r}; stderr: {proc.stderr.read() if not line else ''}"
+    assert line.startswith(prefix), (
+        f"expected {prefix!r}, got {line!r}; stderr: {proc.stderr.read() if not line else ''}"
+    )
     return line.strip()
 
 
@@ -135,5 +143,11 @@ def test_a_counter_killed_at_every_point_of_a_settle_leaves_whole_settlements_on
     assert final["messages"] == 4 * kept  # and its whole visit: 2201, 2203, 2204 with it, never part of it
     assert final["mismatched"] == []
     with w.db.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "mulaid")) == kept
-        assert s.scalar(select(Account.balance).where(Account.person_id == w.mother)) == D("100000.00") - 100 * kept
+        assert (
+            s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "mulaid"))
+            == kept
+        )
+        assert (
+            s.scalar(select(Account.balance).where(Account.person_id == w.mother))
+            == D("100000.00") - 100 * kept
+        )

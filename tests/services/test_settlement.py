@@ -1,4 +1,5 @@
 """Pre-settle, settle and refund against a real database, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -48,19 +49,26 @@ def test_HF_5_settle_draws_the_mother_then_the_father_in_binding_order(db_url):
     req = request(w.child, "A001", "B001")  # 100 + 200 = 300, all in Wuhu family scope
     done = svc.settle(w.db, w.ctx, req, svc.preview(w.db, w.ctx, req), now=AT)
     assert [(d.psn_no, d.relation, d.paid) for d in done.result.mulaid] == [
-        ("P0002", "mother", D("150.00")), ("P0003", "father", D("150.00"))]
+        ("P0002", "mother", D("150.00")),
+        ("P0003", "father", D("150.00")),
+    ]
     assert balances(w.db)[w.mother] == D("0.00") and balances(w.db)[w.father] == D("150.00")
     with w.db.sessions() as s:
         row = s.scalar(select(Settlement))
         assert (row.setl_no, row.cashier, row.counter) == ("H340202000010000000001", "cashier1", "门诊1")
-        assert row.acct_mulaid_pay == D("300.00") and json.loads(row.result_json)["acct_mulaid_pay"] == "300.00"
+        assert (
+            row.acct_mulaid_pay == D("300.00") and json.loads(row.result_json)["acct_mulaid_pay"] == "300.00"
+        )
         notes = s.scalars(select(LedgerEntry.note).where(LedgerEntry.settlement_id == row.id)).all()
         assert all("家庭共济" in n and "张小明" in n for n in notes) and len(notes) == 2
         visit = s.scalars(select(Outbox).order_by(Outbox.id)).all()  # the visit in the platform's order
         assert [(m.infno, m.status, m.settlement_id, m.visit_key) for m in visit] == [
-            (infno, "pending", row.id, row.setl_no) for infno in ("2201", "2203", "2204", "2207")]
+            (infno, "pending", row.id, row.setl_no) for infno in ("2201", "2203", "2204", "2207")
+        ]
         assert visit[-1].msgid == done.msgid and len({m.msgid for m in visit}) == 4
-        assert all(len(m.msgid) == 30 and m.msgid.startswith("H34020200001" + "20240510093000") for m in visit)
+        assert all(
+            len(m.msgid) == 30 and m.msgid.startswith("H34020200001" + "20240510093000") for m in visit
+        )
         assert mismatched_accounts(s) == []
 
 
@@ -79,12 +87,24 @@ def test_settle_then_refund_leaves_every_balance_and_total_as_before(db_url):
         mirrored = json.loads(rev.result_json)
         # 400 in all: fund (360 x 0.55) 198, own account 202, cash 0; the reversal negates each
         assert (orig.hifp_pay, orig.acct_pay, orig.psn_cash_pay) == (D("198.00"), D("202.00"), D("0.00"))
-        assert (mirrored["hifp_pay"], mirrored["acct_pay"], mirrored["psn_cash_pay"]) == ("-198.00", "-202.00", "0.00")
+        assert (mirrored["hifp_pay"], mirrored["acct_pay"], mirrored["psn_cash_pay"]) == (
+            "-198.00",
+            "-202.00",
+            "0.00",
+        )
         assert mirrored["pool_prop_selfpay"] == json.loads(orig.result_json)["pool_prop_selfpay"]
         assert orig.setl_no == done.setl_no  # the original is kept as it was
         msgs = s.execute(select(Outbox.infno, Outbox.settlement_id).order_by(Outbox.id)).all()
-        assert msgs == [("2201", orig.id), ("2203", orig.id), ("2204", orig.id), ("2207", orig.id), ("2208", rev.id)]
-        assert json.loads(s.scalar(select(Outbox.payload).where(Outbox.infno == "2208")))["omsgid"] == done.msgid
+        assert msgs == [
+            ("2201", orig.id),
+            ("2203", orig.id),
+            ("2204", orig.id),
+            ("2207", orig.id),
+            ("2208", rev.id),
+        ]
+        assert (
+            json.loads(s.scalar(select(Outbox.payload).where(Outbox.infno == "2208")))["omsgid"] == done.msgid
+        )
         assert mismatched_accounts(s) == []
     assert back.reverses_setl_no == done.setl_no
 
@@ -95,7 +115,9 @@ def test_refund_refusals(db_url):
     with pytest.raises(PermissionDenied, match="主管当场输入密码审批"):
         svc.refund(w.db, w.ctx, done.setl_no, "s001", reason="x")  # a name is not an approval
     with pytest.raises(PermissionDenied, match="不能用于"):
-        svc.refund(w.db, w.ctx, done.setl_no, w.approval("H34020200001999"), reason="x")  # another settlement's
+        svc.refund(
+            w.db, w.ctx, done.setl_no, w.approval("H34020200001999"), reason="x"
+        )  # another settlement's
     with pytest.raises(RefundRefused, match="退费原因"):
         svc.refund(w.db, w.ctx, done.setl_no, w.approval(done.setl_no), reason=" ")
     with pytest.raises(NotFound):
@@ -197,11 +219,18 @@ def test_two_counters_taking_a_new_number_sequence_at_once_never_collide(pg_url)
 
     other = threading.Thread(target=second)
     other.start()
-    watcher = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
-                            if pg_url.startswith("postgresql://") else pg_url)
+    watcher = create_engine(
+        pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if pg_url.startswith("postgresql://")
+        else pg_url
+    )
     with watcher.connect() as conn:  # until the second counter is waiting on the first's row
-        while not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                    "AND datname = current_database()")).scalar():
+        while not conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+        ).scalar():
             conn.commit()
     first.commit()
     first.close()

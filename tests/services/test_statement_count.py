@@ -5,6 +5,7 @@ A settle here is the heavy kind: the child's claim draws on both parents' accoun
 entries) and queues its visit's four messages. The
 transaction's own BEGIN/COMMIT are not statements of the settle and are not counted.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -71,4 +72,3 @@ def test_a_refund_sends_no_more_statements_than_its_ceiling(db_url):
     assert len(counter.statements) <= REFUND_MAX[dialect], listing
     with w.db.sessions() as session:
         assert verify(session) == []
-

@@ -1,5 +1,6 @@
 """A small, exactly known world in a real database: one hospital, a few catalogue items, a
 resident child whose employee mother and father are bound providers, and a retiree."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,22 +45,49 @@ class World:
         return approval(self.db, by or self.ctx, setl_no)
 
 
-def person(session, pid: int, name: str, certno: str, insutype: str, psn_type: str = "in_service",
-           balance: str | None = None, **extra) -> int:
-    session.add(Person(id=pid, psn_no=f"P{pid:04d}", certno=certno, name=name, insutype=insutype,
-                       psn_type=psn_type, status=extra.pop("status", "normal"), **extra))
+def person(
+    session,
+    pid: int,
+    name: str,
+    certno: str,
+    insutype: str,
+    psn_type: str = "in_service",
+    balance: str | None = None,
+    **extra,
+) -> int:
+    session.add(
+        Person(
+            id=pid,
+            psn_no=f"P{pid:04d}",
+            certno=certno,
+            name=name,
+            insutype=insutype,
+            psn_type=psn_type,
+            status=extra.pop("status", "normal"),
+            **extra,
+        )
+    )
     session.flush()
     if balance is not None:
         amount = Decimal(balance)
         session.add(Account(id=pid, person_id=pid, opened_on=dt.date(2015, 1, 1), balance=amount, version=1))
         session.flush()
-        session.add(LedgerEntry(account_id=pid, amount=amount, balance_after=amount, kind="opening",
-                                note="opening", created_at=dt.datetime(2024, 1, 1)))
+        session.add(
+            LedgerEntry(
+                account_id=pid,
+                amount=amount,
+                balance_after=amount,
+                kind="opening",
+                note="opening",
+                created_at=dt.datetime(2024, 1, 1),
+            )
+        )
     return pid
 
 
-def build(url: str, *, mother_balance: str = "500.00", father_balance: str = "300.00",
-          open_shift: bool = True) -> World:
+def build(
+    url: str, *, mother_balance: str = "500.00", father_balance: str = "300.00", open_shift: bool = True
+) -> World:
     """The world in a fresh database; the cashier (w.ctx) has an open shift (float 200.00) unless told not."""
     db = Database(url)
     certnos = {
@@ -70,27 +98,72 @@ def build(url: str, *, mother_balance: str = "500.00", father_balance: str = "30
         "stranger": identity.make("340207", dt.date(1990, 1, 1), 11),
     }
     with db.transaction() as s:
-        s.add(Institution(id=1, code=HOSPITAL, name="芜湖市第一人民医院", level=3, kind="hospital",
-                          designated=True, admdvs="340202", policy="wuhu-2022"))
+        s.add(
+            Institution(
+                id=1,
+                code=HOSPITAL,
+                name="芜湖市第一人民医院",
+                level=3,
+                kind="hospital",
+                designated=True,
+                admdvs="340202",
+                policy="wuhu-2022",
+            )
+        )
         for code, name, cls, price, ratio, payable in (
             ("A001", "阿莫西林胶囊", "A", "100.00", "0", True),
             ("B001", "头颅CT", "B", "200.00", "0.20", True),
             ("C001", "美容咨询", "C", "80.00", "0", False),
         ):
-            s.add(CatalogueItem(code=code, name=name, pinyin=code, kind="drug", cls=cls, prepay_ratio=Decimal(ratio),
-                                price=Decimal(price), unit="盒", account_payable=payable))
+            s.add(
+                CatalogueItem(
+                    code=code,
+                    name=name,
+                    pinyin=code,
+                    kind="drug",
+                    cls=cls,
+                    prepay_ratio=Decimal(ratio),
+                    price=Decimal(price),
+                    unit="盒",
+                    account_payable=payable,
+                )
+            )
         child = person(s, 1, "张小明", certnos["child"], "390")
         mother = person(s, 2, "李芳", certnos["mother"], "310", balance=mother_balance)
         father = person(s, 3, "张伟", certnos["father"], "310", balance=father_balance)
-        retiree = person(s, 4, "王建国", certnos["retiree"], "310", "retired", balance="1000.00",
-                         retired_on=dt.date(2018, 2, 3))
+        retiree = person(
+            s,
+            4,
+            "王建国",
+            certnos["retiree"],
+            "310",
+            "retired",
+            balance="1000.00",
+            retired_on=dt.date(2018, 2, 3),
+        )
         person(s, 5, "赵强", certnos["stranger"], "310", balance="50.00")
         for pid, provider, minute in ((child, mother, 0), (child, father, 1)):
             at = dt.datetime(2023, 1, 1, 9, minute)
-            s.add(FamilyBinding(provider_id=provider, beneficiary_id=pid, relation="child", bound_at=at,
-                                commitment_signed_at=at, commitment_sha256="0" * 64, clerk="t"))
-        s.add(YearTotal(person_id=retiree, year=2024, deductible_paid=Decimal("800.00"),
-                        outpatient_pool_paid=Decimal("0.00"), note="ytd"))
+            s.add(
+                FamilyBinding(
+                    provider_id=provider,
+                    beneficiary_id=pid,
+                    relation="child",
+                    bound_at=at,
+                    commitment_signed_at=at,
+                    commitment_sha256="0" * 64,
+                    clerk="t",
+                )
+            )
+        s.add(
+            YearTotal(
+                person_id=retiree,
+                year=2024,
+                deductible_paid=Decimal("800.00"),
+                outpatient_pool_paid=Decimal("0.00"),
+                note="ytd",
+            )
+        )
         s.flush()
         adopt(s, at=dt.datetime(2024, 1, 1), staff_no="system", counter="test", action="opening", obj="world")
     ctx = actor(db, "outpatient_cashier")

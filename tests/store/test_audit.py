@@ -1,6 +1,7 @@
 """The audit chain shows tampering done by raw SQL, on SQLite and PostgreSQL, and `counter-app
 audit verify` says where: an edited ledger amount, a deleted audit entry, a forged one, an edited
 approver, a ledger row slipped in."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,9 +21,13 @@ from tests.services.world import AT, TODAY, build
 def w(db_url):
     """A world with a family draw, a refund of it, a print, and sign-ins: a real chain."""
     world = build(db_url)
-    done = svc.settle(world.db, world.ctx, svc.ClaimRequest(world.child, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
+    done = svc.settle(
+        world.db, world.ctx, svc.ClaimRequest(world.child, (svc.ClaimLine("A001"),), TODAY), None, now=AT
+    )
     svc.refund(world.db, world.ctx, done.setl_no, world.approval(done.setl_no), "退药", now=AT)
-    svc.settle(world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
+    svc.settle(
+        world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None, now=AT
+    )
     world.setl_no = done.setl_no
     return world
 
@@ -70,9 +75,16 @@ def test_a_forged_audit_entry_is_found(w):
     last = one(w, "SELECT max(id) FROM audit_entry")
     prev = one(w, "SELECT hash FROM audit_entry WHERE id = :i", i=last)
     detail = json.dumps({"after": {"note": "all fine"}, "before": None}, separators=(",", ":"))
-    sql(w, "INSERT INTO audit_entry (id, at, staff_no, counter, action, object, detail, prev_hash, hash) "
-           "VALUES (:i, :at, 'supervisor1', '门诊1', 'settle', 'forged', :d, :p, :h)",
-        i=last + 1, at=dt.datetime(2024, 5, 10, 12, 0), d=detail, p=prev, h=hashlib.sha256(b"guess").hexdigest())
+    sql(
+        w,
+        "INSERT INTO audit_entry (id, at, staff_no, counter, action, object, detail, prev_hash, hash) "
+        "VALUES (:i, :at, 'supervisor1', '门诊1', 'settle', 'forged', :d, :p, :h)",
+        i=last + 1,
+        at=dt.datetime(2024, 5, 10, 12, 0),
+        d=detail,
+        p=prev,
+        h=hashlib.sha256(b"guess").hexdigest(),
+    )
     found = problems(w)
     assert [p.entry_id for p in found] == [last + 1] and "does not match its hash" in found[0].what
 
@@ -85,10 +97,19 @@ def test_an_edited_approver_is_found(w):
 
 def test_a_ledger_row_written_outside_the_application_is_found(w):
     account = one(w, "SELECT id FROM account WHERE person_id = :p", p=w.mother)
-    sql(w, "INSERT INTO ledger_entry (account_id, amount, balance_after, kind, note, created_at) "
-           "VALUES (:a, 10000, 10000, 'credit', 'gift', :t)", a=account, t=AT)
+    sql(
+        w,
+        "INSERT INTO ledger_entry (account_id, amount, balance_after, kind, note, created_at) "
+        "VALUES (:a, 10000, 10000, 'credit', 'gift', :t)",
+        a=account,
+        t=AT,
+    )
     found = problems(w)
-    assert found[-1].entry_id is None and "ledger_entry rows" in found[-1].what and "covered by no audit entry" in found[-1].what
+    assert (
+        found[-1].entry_id is None
+        and "ledger_entry rows" in found[-1].what
+        and "covered by no audit entry" in found[-1].what
+    )
 
 
 def test_a_deleted_settlement_is_found(w):
@@ -114,13 +135,26 @@ def test_upgrading_a_database_from_before_the_chain_covers_its_rows_in_a_genesis
         command.upgrade(cfg, "0004")
         conn.commit()
     with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO person (id, psn_no, certno, name, insutype, psn_type, status, hospitalized) "
-                          "VALUES (1, 'P1', '340202198506020446', '李芳', '310', 'in_service', 'normal', false)"))
-        conn.execute(text("INSERT INTO account (id, person_id, opened_on, balance, version) "
-                          "VALUES (1, 1, '2015-01-01', :b, 1)"), {"b": 50000 if db.is_sqlite else 500})
-        conn.execute(text("INSERT INTO ledger_entry (account_id, amount, balance_after, kind, note, created_at) "
-                          "VALUES (1, :a, :a, 'opening', 'opening', '2024-01-01 00:00:00')"),
-                     {"a": 50000 if db.is_sqlite else 500})
+        conn.execute(
+            text(
+                "INSERT INTO person (id, psn_no, certno, name, insutype, psn_type, status, hospitalized) "
+                "VALUES (1, 'P1', '340202198506020446', '李芳', '310', 'in_service', 'normal', false)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO account (id, person_id, opened_on, balance, version) "
+                "VALUES (1, 1, '2015-01-01', :b, 1)"
+            ),
+            {"b": 50000 if db.is_sqlite else 500},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO ledger_entry (account_id, amount, balance_after, kind, note, created_at) "
+                "VALUES (1, :a, :a, 'opening', 'opening', '2024-01-01 00:00:00')"
+            ),
+            {"a": 50000 if db.is_sqlite else 500},
+        )
     db.upgrade()
     with db.sessions() as s:
         assert verify(s) == []

@@ -1,4 +1,5 @@
 """Schema: migrations from empty on both databases, and exact money columns."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +17,15 @@ def test_migrations_run_up_from_empty_and_are_idempotent(db_url):
     db = Database(db_url)
     assert db.current_revision() == db.head_revision() is not None
     tables = set(inspect(db.engine).get_table_names())
-    assert {"person", "account", "ledger_entry", "year_total", "family_binding", "settlement", "outbox"} <= tables
+    assert {
+        "person",
+        "account",
+        "ledger_entry",
+        "year_total",
+        "family_binding",
+        "settlement",
+        "outbox",
+    } <= tables
     db.upgrade()  # again: nothing to do, no error
     assert db.current_revision() == db.head_revision()
 

@@ -1,4 +1,5 @@
 """The gateway's signature, checked at its exact edges with a fixed clock (no waiting on time)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,12 @@ NOW = 1_764_400_000.0
 
 def test_the_signature_is_sha256_of_timestamp_passtoken_nonce_timestamp():
     h = sign(CREDS, now=NOW, nonce="abc")
-    assert h == {"x-tif-paasid": "H34020200001", "x-tif-timestamp": "1764400000", "x-tif-nonce": "abc",
-                 "x-tif-signature": hashlib.sha256(b"1764400000s3cret-passtokenabc1764400000").hexdigest()}
+    assert h == {
+        "x-tif-paasid": "H34020200001",
+        "x-tif-timestamp": "1764400000",
+        "x-tif-nonce": "abc",
+        "x-tif-signature": hashlib.sha256(b"1764400000s3cret-passtokenabc1764400000").hexdigest(),
+    }
 
 
 def test_the_window_is_five_minutes_each_way_and_a_nonce_counts_once():
@@ -24,4 +29,6 @@ def test_the_window_is_five_minutes_each_way_and_a_nonce_counts_once():
     assert gate.refusal(sign(CREDS, now=NOW, nonce="n1"), now=NOW) == "nonce 已使用过（重放）"
     tampered = dict(sign(CREDS, now=NOW, nonce="n5"), **{"x-tif-timestamp": str(int(NOW) + 1)})
     assert gate.refusal(tampered, now=NOW) == "签名不正确"
-    assert gate.refusal({"x-tif-paasid": "H34020200001"}, now=NOW).startswith("缺少网关签名头：x-tif-timestamp")
+    assert gate.refusal({"x-tif-paasid": "H34020200001"}, now=NOW).startswith(
+        "缺少网关签名头：x-tif-timestamp"
+    )

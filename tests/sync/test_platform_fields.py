@@ -4,6 +4,7 @@ shared/spec/national-interface.md itself (not against our own fields.py): the en
 no undefined field in the input, the identifying fields present, numbers for money and
 quantities, strings for codes. Also: a centre running another pack is flagged, not silently
 believed; Hefei's older names (HF-A) are read into acct_mulaid_pay when the profile says so."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,16 +32,27 @@ from tests.centre_process import ROOT, CentreProcess
 from tests.services.world import TODAY, build
 
 SPEC = ROOT.parent / "shared" / "spec" / "national-interface.md"
-needs_spec = pytest.mark.skipif(not SPEC.exists(), reason=f"the spec page is not beside this clone ({SPEC}): "
-                                "these tests check requests against ../shared/spec/national-interface.md")
+needs_spec = pytest.mark.skipif(
+    not SPEC.exists(),
+    reason=f"the spec page is not beside this clone ({SPEC}): "
+    "these tests check requests against ../shared/spec/national-interface.md",
+)
 TRAINING = Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)
 NOW = dt.datetime(2024, 5, 10, 18, 0)
 PHARMACY = "P34020200001"
 D = Decimal
 SCOPE = {"fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"}
 NUMBER_NAMES = re.compile(r".*(_amt|_sumamt|_pay)$")
-NUMBERS = {"cnt", "pric", "balc", "fixmedins_setl_cnt", "selfpay_prop", "pool_prop_selfpay", "overlmt_selfpay",
-           "cash_payamt"}
+NUMBERS = {
+    "cnt",
+    "pric",
+    "balc",
+    "fixmedins_setl_cnt",
+    "selfpay_prop",
+    "pool_prop_selfpay",
+    "overlmt_selfpay",
+    "cash_payamt",
+}
 # What the spec page marks required (its 必填 columns), for each transaction the counter sends: present
 # and not empty. The test's own list, from the page's prose; a required field the counter does not
 # know yet (doctor, department, diagnosis: issue 24) may be empty only while fields.NOT_YET_KNOWN says so.
@@ -48,42 +60,163 @@ REQUIRED = {
     "9001": {"opter_no", "ip"},
     "9002": {"sign_no", "opter_no"},
     "1101": {"mdtrt_cert_type", "mdtrt_cert_no"},
-    "2201": {"psn_no", "insutype", "begntime", "mdtrt_cert_type", "mdtrt_cert_no", "ipt_otp_no", "atddr_no",
-             "dr_name", "dept_code", "dept_name", "caty"},
+    "2201": {
+        "psn_no",
+        "insutype",
+        "begntime",
+        "mdtrt_cert_type",
+        "mdtrt_cert_no",
+        "ipt_otp_no",
+        "atddr_no",
+        "dr_name",
+        "dept_code",
+        "dept_name",
+        "caty",
+    },
     "2203": {"mdtrt_id", "psn_no", "med_type", "begntime"},
-    "2204": {"feedetl_sn", "mdtrt_id", "psn_no", "chrg_bchno", "med_list_codg", "medins_list_codg",
-             "det_item_fee_sumamt", "cnt", "pric", "bilg_dept_codg", "bilg_dept_name", "bilg_dr_codg", "bilg_dr_name"},
-    "2206": {"psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "medfee_sumamt", "mdtrt_id", "chrg_bchno",
-             "acct_used_flag", "insutype", "psn_setlway"},
-    "2207": {"psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "medfee_sumamt", "mdtrt_id", "chrg_bchno",
-             "acct_used_flag", "insutype", "psn_setlway", "invono", *SCOPE},
+    "2204": {
+        "feedetl_sn",
+        "mdtrt_id",
+        "psn_no",
+        "chrg_bchno",
+        "med_list_codg",
+        "medins_list_codg",
+        "det_item_fee_sumamt",
+        "cnt",
+        "pric",
+        "bilg_dept_codg",
+        "bilg_dept_name",
+        "bilg_dr_codg",
+        "bilg_dr_name",
+    },
+    "2206": {
+        "psn_no",
+        "mdtrt_cert_type",
+        "mdtrt_cert_no",
+        "med_type",
+        "medfee_sumamt",
+        "mdtrt_id",
+        "chrg_bchno",
+        "acct_used_flag",
+        "insutype",
+        "psn_setlway",
+    },
+    "2207": {
+        "psn_no",
+        "mdtrt_cert_type",
+        "mdtrt_cert_no",
+        "med_type",
+        "medfee_sumamt",
+        "mdtrt_id",
+        "chrg_bchno",
+        "acct_used_flag",
+        "insutype",
+        "psn_setlway",
+        "invono",
+        *SCOPE,
+    },
     "2208": {"psn_no", "setl_id", "mdtrt_id"},
-    "2102": {"psn_no", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "medfee_sumamt", "insutype", "feedetl_sn",
-             "med_list_codg", "medins_list_codg", "det_item_fee_sumamt", "cnt", "pric", "invono"},
+    "2102": {
+        "psn_no",
+        "mdtrt_cert_type",
+        "mdtrt_cert_no",
+        "med_type",
+        "medfee_sumamt",
+        "insutype",
+        "feedetl_sn",
+        "med_list_codg",
+        "medins_list_codg",
+        "det_item_fee_sumamt",
+        "cnt",
+        "pric",
+        "invono",
+    },
     "2103": {"psn_no", "setl_id", "mdtrt_id"},
-    "2401": {"psn_no", "insutype", "mdtrt_cert_type", "mdtrt_cert_no", "med_type", "begntime", "ipt_no", "atddr_no",
-             "chfpdr_name", "adm_diag_dscr", "adm_dept_codg", "adm_dept_name", "adm_bed", "dscg_maindiag_code",
-             "dscg_maindiag_name"},
+    "2401": {
+        "psn_no",
+        "insutype",
+        "mdtrt_cert_type",
+        "mdtrt_cert_no",
+        "med_type",
+        "begntime",
+        "ipt_no",
+        "atddr_no",
+        "chfpdr_name",
+        "adm_diag_dscr",
+        "adm_dept_codg",
+        "adm_dept_name",
+        "adm_bed",
+        "dscg_maindiag_code",
+        "dscg_maindiag_name",
+    },
     "2402": {"mdtrt_id", "psn_no", "insutype", "endtime", "dscg_dept_codg", "dscg_dept_name", "dscg_way"},
-    "2301": {"feedetl_sn", "mdtrt_id", "psn_no", "med_list_codg", "medins_list_codg", "det_item_fee_sumamt", "cnt",
-             "pric", "bilg_dept_codg", "bilg_dr_codg"},
+    "2301": {
+        "feedetl_sn",
+        "mdtrt_id",
+        "psn_no",
+        "med_list_codg",
+        "medins_list_codg",
+        "det_item_fee_sumamt",
+        "cnt",
+        "pric",
+        "bilg_dept_codg",
+        "bilg_dr_codg",
+    },
     "2302": {"feedetl_sn", "mdtrt_id", "psn_no"},
     "2303": {"psn_no", "mdtrt_id", "medfee_sumamt", "mid_setl_flag", "insutype", "acct_used_flag", *SCOPE},
-    "2304": {"psn_no", "mdtrt_id", "medfee_sumamt", "mid_setl_flag", "insutype", "acct_used_flag", "invono", *SCOPE},
+    "2304": {
+        "psn_no",
+        "mdtrt_id",
+        "medfee_sumamt",
+        "mid_setl_flag",
+        "insutype",
+        "acct_used_flag",
+        "invono",
+        *SCOPE,
+    },
     "2305": {"psn_no", "mdtrt_id", "setl_id"},
     "2405": {"psn_no", "mdtrt_id"},
     "2601": {"psn_no", "omsgid", "oinfno"},
-    "3201": {"insutype", "stmt_begndate", "stmt_enddate", "medfee_sumamt", "fund_pay_sumamt", "acct_pay",
-             "fixmedins_setl_cnt"},
-    "3202": {"setl_optins", "file_qury_no", "stmt_begndate", "stmt_enddate", "medfee_sumamt", "fund_pay_sumamt",
-             "cash_payamt", "fixmedins_setl_cnt"},
+    "3201": {
+        "insutype",
+        "stmt_begndate",
+        "stmt_enddate",
+        "medfee_sumamt",
+        "fund_pay_sumamt",
+        "acct_pay",
+        "fixmedins_setl_cnt",
+    },
+    "3202": {
+        "setl_optins",
+        "file_qury_no",
+        "stmt_begndate",
+        "stmt_enddate",
+        "medfee_sumamt",
+        "fund_pay_sumamt",
+        "cash_payamt",
+        "fixmedins_setl_cnt",
+    },
     "9101": {"in", "filename", "fixmedins_code"},
     "9102": {"file_qury_no", "filename", "fixmedins_code"},
 }
 # Lengths the page says the platform enforces ("Lengths worth enforcing")
-LENGTHS = {"invono": 20, "msgid": 30, "ipt_otp_no": 30, "ipt_no": 30, "feedetl_sn": 30, "chrg_bchno": 30,
-           "mdtrt_id": 30, "setl_id": 30, "psn_no": 30, "mdtrt_cert_no": 50, "card_sn": 32, "opter_no": 20, "ip": 20,
-           "mac": 20, "sign_no": 30}
+LENGTHS = {
+    "invono": 20,
+    "msgid": 30,
+    "ipt_otp_no": 30,
+    "ipt_no": 30,
+    "feedetl_sn": 30,
+    "chrg_bchno": 30,
+    "mdtrt_id": 30,
+    "setl_id": 30,
+    "psn_no": 30,
+    "mdtrt_cert_no": 50,
+    "card_sn": 32,
+    "opter_no": 20,
+    "ip": 20,
+    "mac": 20,
+    "sign_no": 30,
+}
 # Lists the page marks required and non-empty (a diagnosis record each)
 REQUIRED_LISTS = {"2203": "diseinfo", "2401": "diseinfo", "2402": "diseinfo"}
 
@@ -93,8 +226,12 @@ def spec_fields() -> tuple[set[str], dict[str, set[str]]]:
     the transactions table, and every section whose heading names the transaction."""
     text = SPEC.read_text(encoding="utf-8")
     table = text.split("## Envelope")[1].split("HTTP gateway")[0]
-    envelope = {name for line in table.splitlines() if line.startswith("| `")
-                for name in re.findall(r"`([a-z_]+)`", line.split("|")[1])}  # the first column only
+    envelope = {
+        name
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([a-z_]+)`", line.split("|")[1])
+    }  # the first column only
     rows: dict[str, set[str]] = {}
     for line in text.split("## Transactions")[1].split("## Settlement output")[0].splitlines():
         head = re.match(r"\|\s*([\d /]+?)\s*\|", line)
@@ -150,7 +287,12 @@ def check(request: dict, envelope: set[str], rows: dict[str, set[str]]) -> list[
             if key not in allowed:
                 out.append(f"{infno}: {where}.{key} is not a field of {infno} on the spec page")
             if isinstance(value, (dict, list)):
-                if isinstance(value, list) and not value and REQUIRED_LISTS.get(str(infno)) == key and key not in gaps:
+                if (
+                    isinstance(value, list)
+                    and not value
+                    and REQUIRED_LISTS.get(str(infno)) == key
+                    and key not in gaps
+                ):
                     out.append(f"{infno}: {where}.{key} is an empty list")
                 walk(value, f"{where}.{key}")
                 continue
@@ -163,7 +305,10 @@ def check(request: dict, envelope: set[str], rows: dict[str, set[str]]) -> list[
             if key in REQUIRED.get(infno, ()) and value in ("", None) and key not in gaps:
                 out.append(f"{infno}: {where}.{key} is empty")
             if isinstance(value, str) and len(value) > LENGTHS.get(key, 10_000):
-                out.append(f"{infno}: {where}.{key} is {len(value)} characters, the platform allows {LENGTHS[key]}")
+                out.append(
+                    f"{infno}: {where}.{key} is {len(value)} characters, the platform allows {LENGTHS[key]}"
+                )
+
     walk(request.get("input"), "input")
     out += [f"{infno}: {k} missing" for k in REQUIRED.get(infno, set()) - seen]
     if "psn_no" in seen and not request.get("insuplc_admdvs"):
@@ -175,8 +320,27 @@ def check(request: dict, envelope: set[str], rows: dict[str, set[str]]) -> list[
 def test_the_spec_page_is_there_and_lists_the_transactions():
     envelope, rows = spec_fields()
     assert {"infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs", "input"} <= envelope
-    assert {"2201", "2203", "2204", "2207", "2208", "2101", "2102", "2103", "2301", "2302", "2303", "2304", "2305",
-            "2401", "2402", "2404", "2405", "2601", "3201"} <= set(rows)
+    assert {
+        "2201",
+        "2203",
+        "2204",
+        "2207",
+        "2208",
+        "2101",
+        "2102",
+        "2103",
+        "2301",
+        "2302",
+        "2303",
+        "2304",
+        "2305",
+        "2401",
+        "2402",
+        "2404",
+        "2405",
+        "2601",
+        "3201",
+    } <= set(rows)
     assert "setl_no" not in rows["2207"] and "acct_mulaid" not in rows["2207"]  # what we used to send
 
 
@@ -184,8 +348,18 @@ def test_the_spec_page_is_there_and_lists_the_transactions():
 def world(sqlite_url):
     w = build(sqlite_url, mother_balance="100000.00")
     with w.db.transaction() as s:  # a designated retail pharmacy beside the hospital
-        s.add(Institution(id=2, code=PHARMACY, name="芜湖市惠民大药房", level=0, kind="pharmacy", designated=True,
-                          admdvs="340202", policy="wuhu-2022"))
+        s.add(
+            Institution(
+                id=2,
+                code=PHARMACY,
+                name="芜湖市惠民大药房",
+                level=0,
+                kind="pharmacy",
+                designated=True,
+                admdvs="340202",
+                policy="wuhu-2022",
+            )
+        )
     return w
 
 
@@ -197,15 +371,31 @@ def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp
     ward = w.actor("inpatient_cashier", counter="住院1")
     open_shift(w.db, ward, D("100.00"), now=dt.datetime(2024, 5, 10, 8, 0))
     # made offline, before the centre is up: by resident ID, social-security card and e-voucher
-    by_id = svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001", D("2")), svc.ClaimLine("B001")),
-                                                     TODAY), None, now=NOW)
-    svc.settle(w.db, w.ctx, svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), TODAY, cert_type="03",
-                                             cert_no="A00000004"), None, now=NOW)
-    svc.settle(w.db, w.ctx, svc.ClaimRequest(w.mother, (svc.ClaimLine("C001"),), TODAY, cert_type="01",
-                                             cert_no="EV1234567890"), None, now=NOW)
+    by_id = svc.settle(
+        w.db,
+        w.ctx,
+        svc.ClaimRequest(w.child, (svc.ClaimLine("A001", D("2")), svc.ClaimLine("B001")), TODAY),
+        None,
+        now=NOW,
+    )
+    svc.settle(
+        w.db,
+        w.ctx,
+        svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), TODAY, cert_type="03", cert_no="A00000004"),
+        None,
+        now=NOW,
+    )
+    svc.settle(
+        w.db,
+        w.ctx,
+        svc.ClaimRequest(w.mother, (svc.ClaimLine("C001"),), TODAY, cert_type="01", cert_no="EV1234567890"),
+        None,
+        now=NOW,
+    )
     svc.refund(w.db, w.ctx, by_id.setl_no, w.approval(by_id.setl_no), "退药", now=NOW)
-    sold = svc.settle(w.db, shop, svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), TODAY, med_type="41"),
-                      None, now=NOW)
+    sold = svc.settle(
+        w.db, shop, svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), TODAY, med_type="41"), None, now=NOW
+    )
     boss = w.actor("supervisor", institution=PHARMACY, counter="药房2")  # a clerk may not refund (roles.toml)
     open_shift(w.db, boss, D("0.00"), now=dt.datetime(2024, 5, 10, 8, 0))
     svc.refund(w.db, boss, sold.setl_no, w.approval(sold.setl_no, by=boss), "退货", now=NOW)
@@ -224,16 +414,26 @@ def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp
         inpatient.post_fee(w.db, ward, adm, "B001", D("1"), now=NOW)
         out = inpatient.discharge_preview(w.db, ward, adm, TODAY, link)
         done = inpatient.discharge(w.db, ward, adm, out, link, now=NOW)
-        inpatient.cancel(w.db, ward, done.settled.setl_no, w.approval(done.settled.setl_no, by=ward), "重结", link,
-                         now=NOW)
-        late = svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001"),), TODAY), None, now=NOW)
+        inpatient.cancel(
+            w.db, ward, done.settled.setl_no, w.approval(done.settled.setl_no, by=ward), "重结", link, now=NOW
+        )
+        late = svc.settle(
+            w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001"),), TODAY), None, now=NOW
+        )
         assert not reconcile_day(w.db, client, w.ctx.institution_code, TODAY, now=NOW).ties  # 3201, then 3202
         drain(w.db, client, policy=RetryPolicy(0, 0), now=lambda: NOW)
         assert reverse(w.db, client, late.msgid, now=NOW)["infcode"] == 0  # 2601
         from counter_app.sync import signin
-        assert link.person_info(w.ctx.institution_code, w.ctx.staff_no, "张晓燕", "02",
-                                w.certnos["child"]).psn_no == "P0001"  # 1101
-        assert signin.sign_out(w.db, client, w.ctx.institution_code, w.ctx.staff_no, "张晓燕", now=NOW)  # 9002
+
+        assert (
+            link.person_info(
+                w.ctx.institution_code, w.ctx.staff_no, "张晓燕", "02", w.certnos["child"]
+            ).psn_no
+            == "P0001"
+        )  # 1101
+        assert signin.sign_out(
+            w.db, client, w.ctx.institution_code, w.ctx.staff_no, "张晓燕", now=NOW
+        )  # 9002
         requests = centre.requests()
         raw = centre.record.read_text(encoding="utf-8")
     finally:
@@ -242,21 +442,52 @@ def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp
     problems = [p for r in requests for p in check(r, envelope, rows)]
     assert problems == []
     sent = {r["infno"] for r in requests}
-    assert {"2201", "2203", "2204", "2207", "2208", "2102", "2103", "2401", "2301", "2302", "2402", "2303",
-            "2304", "2305", "2405", "2601", "3201", "3202", "9001", "9002", "1101", "9101", "9102"} <= sent
+    assert {
+        "2201",
+        "2203",
+        "2204",
+        "2207",
+        "2208",
+        "2102",
+        "2103",
+        "2401",
+        "2301",
+        "2302",
+        "2402",
+        "2303",
+        "2304",
+        "2305",
+        "2405",
+        "2601",
+        "3201",
+        "3202",
+        "9001",
+        "9002",
+        "1101",
+        "9101",
+        "9102",
+    } <= sent
     with w.db.sessions() as s:  # a pharmacy registers no visit: its sale is one 2102, its refund one 2103
         from counter_app.store.models import Outbox
-        assert s.scalars(select(Outbox.infno).where(Outbox.institution_id == 2).order_by(Outbox.id)).all() == [
-            "2102", "2103"]
+
+        assert s.scalars(
+            select(Outbox.infno).where(Outbox.institution_id == 2).order_by(Outbox.id)
+        ).all() == ["2102", "2103"]
     # the scanned credential decides mdtrt_cert_type and _no
-    certs = {(r["input"]["data"]["mdtrt_cert_type"], r["input"]["data"]["mdtrt_cert_no"])
-             for r in requests if r["infno"] == "2201"}
+    certs = {
+        (r["input"]["data"]["mdtrt_cert_type"], r["input"]["data"]["mdtrt_cert_no"])
+        for r in requests
+        if r["infno"] == "2201"
+    }
     assert {("02", w.certnos["child"]), ("03", "A00000004"), ("01", "EV1234567890")} <= certs
     # money written from the exact Decimal: 2 x 100.00 went as 200.00, never 200.0 or a string
     assert '"det_item_fee_sumamt":200.00' in raw and '"cnt":2' in raw and '"medfee_sumamt":"' not in raw
     # one visit's messages in the platform's order, each once
-    visit = [r["infno"] for r in requests if r["infno"] in ("2201", "2203", "2204", "2207")
-             and by_id.setl_no in str(r["input"])]
+    visit = [
+        r["infno"]
+        for r in requests
+        if r["infno"] in ("2201", "2203", "2204", "2207") and by_id.setl_no in str(r["input"])
+    ]
     assert visit[:1] == ["2201"] and len([r for r in requests if r["msgid"] == by_id.msgid]) == 1
 
 
@@ -284,10 +515,13 @@ def _other_pack(folder: Path) -> Path:
 
 def test_a_centre_with_another_pack_disagrees_and_the_settlement_is_flagged_not_overwritten(world, tmp_path):
     w = world
-    done = svc.settle(w.db, w.ctx, svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), TODAY), None, now=NOW)
+    done = svc.settle(
+        w.db, w.ctx, svc.ClaimRequest(w.retiree, (svc.ClaimLine("A001"),), TODAY), None, now=NOW
+    )
     assert done.result.hifp_pay == D("55.00")  # retiree at level 3: 0.50 + 0.05 on 100.00 (deductible met)
-    centre = CentreProcess(tmp_path, registry=w.db.url.render_as_string(hide_password=False),
-                           policies=_other_pack(tmp_path)).start()
+    centre = CentreProcess(
+        tmp_path, registry=w.db.url.render_as_string(hide_password=False), policies=_other_pack(tmp_path)
+    ).start()
     try:
         client = CentreClient(centre.url, credentials=TRAINING)
         drain(w.db, client, policy=RetryPolicy(0, 0), now=lambda: NOW)
@@ -303,10 +537,13 @@ def test_a_centre_with_another_pack_disagrees_and_the_settlement_is_flagged_not_
     assert diff.differences["acct_pay"] == ["45.00", "50.00"]  # the centre's own account share follows
     assert sync_status(w.db).differences == 1
     text = describe(report)
-    assert f"{done.setl_no}：金额不符：基金 医药机构 55.00 中心 50.00" in text  # the centre's verdict, from its file
+    assert (
+        f"{done.setl_no}：金额不符：基金 医药机构 55.00 中心 50.00" in text
+    )  # the centre's verdict, from its file
     assert "hifp_pay" not in text  # said in words, not field names
     with w.db.sessions() as s:  # nothing overwritten: the local settlement stands as settled
         from counter_app.store.models import Settlement
+
         assert s.get(Settlement, done.settlement_id).hifp_pay == D("55.00")
     with pytest.raises(PermissionDenied, match="无权处理上传队列"):
         centre_differences(w.db, w.ctx)  # a cashier does not review
@@ -315,13 +552,16 @@ def test_a_centre_with_another_pack_disagrees_and_the_settlement_is_flagged_not_
     assert len(centre_differences(w.db, sup, include_reviewed=True)) == 1
 
 
-@pytest.mark.parametrize(("insutype", "med_type", "county", "name"), [
-    ("310", "11", False, "akc262"),  # employee, outpatient
-    ("310", "21", False, "akc262"),  # employee, inpatient
-    ("390", "11", False, "akc262"),  # city-level resident
-    ("390", "11", True, "familyAccountMoney"),  # four counties' and one city's residents, outpatient
-    ("390", "21", True, "currFamilyEnableMoney"),  # the same, inpatient
-])
+@pytest.mark.parametrize(
+    ("insutype", "med_type", "county", "name"),
+    [
+        ("310", "11", False, "akc262"),  # employee, outpatient
+        ("310", "21", False, "akc262"),  # employee, inpatient
+        ("390", "11", False, "akc262"),  # city-level resident
+        ("390", "11", True, "familyAccountMoney"),  # four counties' and one city's residents, outpatient
+        ("390", "21", True, "currFamilyEnableMoney"),  # the same, inpatient
+    ],
+)
 def test_hf_a_each_older_name_is_read_into_acct_mulaid_pay(insutype, med_type, county, name):
     assert hefei_names.family_amount_name(insutype, med_type, county) == name
     answer = {"acct_pay": D("80.00"), name: D("30.00")}
@@ -335,12 +575,19 @@ def test_hf_a_each_older_name_is_read_into_acct_mulaid_pay(insutype, med_type, c
 
 def test_a_hefei_centre_answering_in_older_names_reconciles_only_under_its_profile(world, tmp_path):
     w = world
-    svc.settle(w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001"),), TODAY), None, now=NOW)  # family pays
-    centre = CentreProcess(tmp_path, registry=w.db.url.render_as_string(hide_password=False),
-                           profile="hefei-legacy").start()
+    svc.settle(
+        w.db, w.ctx, svc.ClaimRequest(w.child, (svc.ClaimLine("A001"),), TODAY), None, now=NOW
+    )  # family pays
+    centre = CentreProcess(
+        tmp_path, registry=w.db.url.render_as_string(hide_password=False), profile="hefei-legacy"
+    ).start()
     try:
-        drain(w.db, CentreClient(centre.url, credentials=TRAINING, profile="hefei-legacy"), policy=RetryPolicy(0, 0),
-              now=lambda: NOW)
+        drain(
+            w.db,
+            CentreClient(centre.url, credentials=TRAINING, profile="hefei-legacy"),
+            policy=RetryPolicy(0, 0),
+            now=lambda: NOW,
+        )
         setlinfo = [r for r in centre.requests() if r["infno"] == "2207"]
     finally:
         centre.stop()

@@ -4,6 +4,7 @@ types, deep nesting, another patient's ids, a slow drip. No traceback, a bounded
 recorded as done, the reason visible, nothing lost. And who the patient is: 1101 online, the
 registry as a cache offline, an e-voucher refused offline, a patient insured elsewhere settled by
 the centre only."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,13 +50,34 @@ def registry_with_strangers(world, folder):
     a local employee, and a resident insured in Hefei (another city)."""
     data = export(world.db)
     data["persons"] += [
-        {"psn_no": "C0900", "certno": STRANGER, "name": "赵新", "gend": "1", "brdy": "1990-01-01", "insutype": "310",
-         "psn_type": "in_service", "status": "normal", "insuplc_admdvs": "340202", "emp_name": "芜湖某厂",
-         "cards": [{"card_no": "B00000900", "card_sn": "0123456789ABCDEF"}],
-         "account": {"balance": "320.00", "open": True}},
-        {"psn_no": "C0901", "certno": FAR, "name": "钱远", "gend": "1", "brdy": "1988-01-02",
-         "insutype": "310", "psn_type": "in_service", "status": "normal", "insuplc_admdvs": "340104",
-         "cards": [], "account": {"balance": "900.00", "open": True}}]
+        {
+            "psn_no": "C0900",
+            "certno": STRANGER,
+            "name": "赵新",
+            "gend": "1",
+            "brdy": "1990-01-01",
+            "insutype": "310",
+            "psn_type": "in_service",
+            "status": "normal",
+            "insuplc_admdvs": "340202",
+            "emp_name": "芜湖某厂",
+            "cards": [{"card_no": "B00000900", "card_sn": "0123456789ABCDEF"}],
+            "account": {"balance": "320.00", "open": True},
+        },
+        {
+            "psn_no": "C0901",
+            "certno": FAR,
+            "name": "钱远",
+            "gend": "1",
+            "brdy": "1988-01-02",
+            "insutype": "310",
+            "psn_type": "in_service",
+            "status": "normal",
+            "insuplc_admdvs": "340104",
+            "cards": [],
+            "account": {"balance": "900.00", "open": True},
+        },
+    ]
     path = folder / "registry.json"
     registry_file.dump(data, path)
     return path
@@ -69,8 +91,9 @@ def centre(tmp_path, world):
 
 
 def settle(world) -> svc.Settled:
-    return svc.settle(world.db, world.ctx, svc.ClaimRequest(world.child, (svc.ClaimLine("A001"),), TODAY), None,
-                      now=NOW)
+    return svc.settle(
+        world.db, world.ctx, svc.ClaimRequest(world.child, (svc.ClaimLine("A001"),), TODAY), None, now=NOW
+    )
 
 
 def signed_in(world, centre) -> CentreClient:
@@ -83,38 +106,92 @@ def signed_in(world, centre) -> CentreClient:
 
 # ----- reading answers
 
-@pytest.mark.parametrize(("code", "ok"), [(0, True), ("0", True), (" 0", True), (-1, False), ("-1", False),
-                                          (None, False), (True, False), (D("0"), True), ("abc", False)])
+
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        (0, True),
+        ("0", True),
+        (" 0", True),
+        (-1, False),
+        ("-1", False),
+        (None, False),
+        (True, False),
+        (D("0"), True),
+        ("abc", False),
+    ],
+)
 def test_infcode_is_read_by_value(code, ok):
     assert answers.succeeded({"infcode": code}) is ok
 
 
 def test_empty_and_null_amounts_are_absent_and_never_a_crash():
-    ours = dict.fromkeys(("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"), "0.00")
+    ours = dict.fromkeys(
+        (
+            "medfee_sumamt",
+            "fulamt_ownpay_amt",
+            "overlmt_selfpay",
+            "preselfpay_amt",
+            "inscp_scp_amt",
+            "act_pay_dedc",
+            "hifp_pay",
+            "fund_pay_sumamt",
+            "psn_part_amt",
+            "acct_pay",
+            "acct_mulaid_pay",
+            "psn_cash_pay",
+        ),
+        "0.00",
+    )
     ours["medfee_sumamt"] = ours["psn_part_amt"] = ours["psn_cash_pay"] = ours["fulamt_ownpay_amt"] = "10.00"
     theirs = {**{k: D(v) for k, v in ours.items()}, "acct_mulaid_pay": "", "inscp_scp_amt": None}
     assert compare.differences(ours, theirs) == {}  # not given where the counter has nothing: no difference
-    assert compare.differences({**ours, "acct_mulaid_pay": "5.00"}, theirs) == {"acct_mulaid_pay": ["5.00", "缺失"]}
+    assert compare.differences({**ours, "acct_mulaid_pay": "5.00"}, theirs) == {
+        "acct_mulaid_pay": ["5.00", "缺失"]
+    }
     assert answers.amount("") is None and answers.amount(None) is None and answers.amount(800) == D(800)
     with pytest.raises(answers.AnswerError, match="acct_pay 应为数值"):
         answers.amount("abc", "acct_pay")
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    (None, "应为 JSON 对象"),
-    ([1, 2], "应为 JSON 对象"),
-    ({"infcode": 0, "output": {"setlinfo": [1]}}, "setlinfo 应为对象"),
-    ({"infcode": 0, "output": {"setlinfo": {"setl_id": "S1", "psn_no": "P0001", "medfee_sumamt": "abc"}}},
-     "medfee_sumamt 应为数值"),
-    ({"infcode": 0, "output": {"setlinfo": {"setl_id": "S1", "psn_no": "P0001", "medfee_sumamt": 100,
-                                            "fund_pay_sumamt": 10, "psn_part_amt": 10}}}, "不自洽"),
-    ({"infcode": 0, "output": {"setlinfo": {"setl_id": "S1", "psn_no": "P9999"}}}, "另一位参保人"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (None, "应为 JSON 对象"),
+        ([1, 2], "应为 JSON 对象"),
+        ({"infcode": 0, "output": {"setlinfo": [1]}}, "setlinfo 应为对象"),
+        (
+            {
+                "infcode": 0,
+                "output": {"setlinfo": {"setl_id": "S1", "psn_no": "P0001", "medfee_sumamt": "abc"}},
+            },
+            "medfee_sumamt 应为数值",
+        ),
+        (
+            {
+                "infcode": 0,
+                "output": {
+                    "setlinfo": {
+                        "setl_id": "S1",
+                        "psn_no": "P0001",
+                        "medfee_sumamt": 100,
+                        "fund_pay_sumamt": 10,
+                        "psn_part_amt": 10,
+                    }
+                },
+            },
+            "不自洽",
+        ),
+        ({"infcode": 0, "output": {"setlinfo": {"setl_id": "S1", "psn_no": "P9999"}}}, "另一位参保人"),
+    ],
+)
 def test_a_bad_answer_to_a_settlement_is_parked_with_the_reason_and_the_rest_of_the_batch_is_kept(
-        world, centre, body, reason):
+    world, centre, body, reason
+):
     settle(world)
-    other = svc.settle(world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None,
-                       now=NOW)
+    other = svc.settle(
+        world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None, now=NOW
+    )
     client = signed_in(world, centre)
     centre.answer_next(body, after=3)  # the child's 2207 is the 4th message: its answer replaced
     report = drain(world.db, client, policy=fast(), now=lambda: NOW)
@@ -140,7 +217,9 @@ def test_deep_nesting_and_text_that_is_not_json(world, centre):
 def test_another_patients_ids_in_a_real_answer_are_not_recorded_as_equal(world, centre):
     settle(world)
     client = signed_in(world, centre)
-    centre.tamper_next({"output.setlinfo.psn_no": "P0004"}, after=3)  # the retiree's number on the child's 2207
+    centre.tamper_next(
+        {"output.setlinfo.psn_no": "P0004"}, after=3
+    )  # the retiree's number on the child's 2207
     report = drain(world.db, client, policy=fast(), now=lambda: NOW)
     assert report.parked == 1
     assert "另一位参保人" in unsent(world.db, "parked")[0].last_error
@@ -160,9 +239,14 @@ def test_a_centre_that_drips_its_answer_costs_a_bounded_time_and_loses_nothing(w
 
 def test_a_centre_answering_infcode_as_text_is_read_the_same(world, tmp_path):
     settle(world)
-    c = CentreProcess(tmp_path, registry=world.db.url.render_as_string(hide_password=False), infcode="text").start()
+    c = CentreProcess(
+        tmp_path, registry=world.db.url.render_as_string(hide_password=False), infcode="text"
+    ).start()
     try:
-        assert drain(world.db, CentreClient(c.url, credentials=TRAINING), policy=fast(), now=lambda: NOW).sent == 4
+        assert (
+            drain(world.db, CentreClient(c.url, credentials=TRAINING), policy=fast(), now=lambda: NOW).sent
+            == 4
+        )
         raw = c.record.read_text(encoding="utf-8")
     finally:
         c.stop()
@@ -170,6 +254,7 @@ def test_a_centre_answering_infcode_as_text_is_read_the_same(world, tmp_path):
 
 
 # ----- who the patient is (1101)
+
 
 def link(world, centre) -> CentreLink:
     return CentreLink(world.db, CentreClient(centre.url, credentials=TRAINING, timeout=2, deadline=5))
@@ -180,7 +265,9 @@ def test_a_patient_unknown_to_the_counter_is_found_through_1101_and_cached(world
     assert isinstance(view, lookup.PersonView) and view.online and view.name == "赵新"
     assert view.balance == D("320.00") and view.account_open and not view.out_of_area  # opened from balc
     assert view.source_note(NOW) == "医保中心实时信息（1101）"
-    by_card = lookup.scan(world.db, world.ctx, "B00000900|0123456789ABCDEF", 2024, link(world, centre), now=NOW)
+    by_card = lookup.scan(
+        world.db, world.ctx, "B00000900|0123456789ABCDEF", 2024, link(world, centre), now=NOW
+    )
     assert by_card.id == view.id and (by_card.cert_type, by_card.cert_no) == ("03", "B00000900")
     token = centre.evoucher("C0900")
     by_voucher = lookup.scan(world.db, world.ctx, token, 2024, link(world, centre), now=NOW)
@@ -188,11 +275,18 @@ def test_a_patient_unknown_to_the_counter_is_found_through_1101_and_cached(world
     with world.db.sessions() as s:
         person = s.get(Person, view.id)
         assert person.learned_from.startswith("http://127.0.0.1") and person.insuplc_admdvs == "340202"
-        assert s.scalar(select(LedgerEntry.note).where(LedgerEntry.kind == "opening",
-                                                       LedgerEntry.account_id == person.account.id)) \
+        assert (
+            s.scalar(
+                select(LedgerEntry.note).where(
+                    LedgerEntry.kind == "opening", LedgerEntry.account_id == person.account.id
+                )
+            )
             == "期初余额（医保中心 1101）"
+        )
     # offline afterwards: the cache, with its age; an e-voucher cannot be resolved
-    away = CentreLink(world.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1, deadline=2))
+    away = CentreLink(
+        world.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1, deadline=2)
+    )
     later = NOW + dt.timedelta(hours=3)
     cached = lookup.scan(world.db, world.ctx, "B00000900", 2024, away, now=later)
     assert not cached.online and cached.source_note(later).endswith("（3 小时前）")
@@ -221,10 +315,14 @@ def test_a_patient_insured_elsewhere_is_settled_by_the_centre_only(world, centre
         row = s.get(Settlement, done.settlement_id)
         assert row.policy == "elsewhere-340104" and row.medfee_sumamt == D("100.00")
         assert s.scalars(select(Outbox.status).where(Outbox.settlement_id == row.id)).all() == ["sent"] * 4
-        assert s.scalar(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.settlement_id == row.id)) == 0  # the account is the other region's
+        assert (
+            s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.settlement_id == row.id))
+            == 0
+        )  # the account is the other region's
     # the centre away: nothing is recorded
-    away = CentreLink(world.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1, deadline=2))
+    away = CentreLink(
+        world.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1, deadline=2)
+    )
     with world.db.sessions() as s:
         before = s.scalar(select(func.count()).select_from(Settlement))
     with pytest.raises(CentreUnavailable):

@@ -1,4 +1,5 @@
 """Sync against a real `counter-app centre` process: outages, lost replies, crashes, rejections."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -94,8 +95,13 @@ def test_replies_lost_after_commit_leave_no_duplicates(world, centre):
     stats = centre.stats()
     assert stats["records"] == {"settle:settled": 20}  # each settled once
     assert stats["duplicates"] == 5  # the five lost answers were asked again and answered the same
-    assert stats["by_infno"] == {"9001": 1, **{infno: 20 + lost for infno, lost in
-                                               zip(("2201", "2203", "2204", "2207"), (5, 0, 0, 0), strict=False)}}
+    assert stats["by_infno"] == {
+        "9001": 1,
+        **{
+            infno: 20 + lost
+            for infno, lost in zip(("2201", "2203", "2204", "2207"), (5, 0, 0, 0), strict=False)
+        },
+    }
     with world.db.sessions() as s:
         answers = [json.loads(r) for r in s.scalars(select(Outbox.response).where(Outbox.infno == "2207"))]
     assert len({a["output"]["setlinfo"]["setl_id"] for a in answers}) == 20
@@ -114,7 +120,10 @@ def test_500s_and_delays_are_retried_with_the_same_msgid(world, centre):
     assert (settled.msgid, settled.infno, settled.attempts) == (done.msgid, "2207", 1)
     centre.fault("hold", count=1)  # the answer to the next message does not come until released
     settle(world)
-    assert drain(world.db, CentreClient(centre.url, credentials=TRAINING, timeout=0.5), policy=fast()).retried == 1
+    assert (
+        drain(world.db, CentreClient(centre.url, credentials=TRAINING, timeout=0.5), policy=fast()).retried
+        == 1
+    )
     centre.fault("none")  # the held request goes on; whichever copy comes second is a repeat
     assert drain(world.db, client, policy=fast()).sent == 4
     stats = centre.stats(held=0)  # the held request has gone on, or been dropped with its client
@@ -167,18 +176,25 @@ def test_the_centre_refusing_connections_for_a_while(world, centre):
 
 def test_the_admin_endpoints_want_the_token_and_listen_on_loopback_only(centre):
     assert httpx.get(f"{centre.admin_url}/_admin/stats").status_code == 401
-    assert httpx.get(f"{centre.admin_url}/_admin/stats", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        httpx.get(f"{centre.admin_url}/_admin/stats", headers={"Authorization": "Bearer nope"}).status_code
+        == 401
+    )
     assert centre.admin_url.startswith("http://127.0.0.1:")
-    assert httpx.post(f"{centre.url}/_admin/faults", json={"mode": "reject"}).status_code == 404  # not on the API port
+    assert (
+        httpx.post(f"{centre.url}/_admin/faults", json={"mode": "reject"}).status_code == 404
+    )  # not on the API port
 
 
 def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world, centre, sqlite_url):
     for _ in range(100):  # 400 messages of one person: each chain goes in order
         settle(world)
-    script = ("import sys; from counter_app.store import Database; from counter_app.sync.client import CentreClient;"
-              "from counter_app.sync.outbox import drain; from counter_app.sync.gateway import Credentials;"
-              f"drain(Database({sqlite_url!r}, migrate=False), CentreClient({centre.url!r}, "
-              "credentials=Credentials('training', 'training-passtoken')), batch=50)")
+    script = (
+        "import sys; from counter_app.store import Database; from counter_app.sync.client import CentreClient;"
+        "from counter_app.sync.outbox import drain; from counter_app.sync.gateway import Credentials;"
+        f"drain(Database({sqlite_url!r}, migrate=False), CentreClient({centre.url!r}, "
+        "credentials=Credentials('training', 'training-passtoken')), batch=50)"
+    )
     signed_in(world, centre)
     centre.fault("hold", count=1, after=120)  # the 121st message waits: the drain is stuck there
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
@@ -193,7 +209,9 @@ def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world
     drain(world.db, CentreClient(centre.url, credentials=TRAINING), policy=fast())
     assert statuses(world) == {"sent": 400}
     stats = centre.stats()
-    assert stats["records"] == {"settle:settled": 100} and stats["duplicates"] >= 20  # sent again, answered the same
+    assert (
+        stats["records"] == {"settle:settled": 100} and stats["duplicates"] >= 20
+    )  # sent again, answered the same
 
 
 def test_reconciliation_ties_and_names_what_differs(world, centre):
@@ -205,10 +223,14 @@ def test_reconciliation_ties_and_names_what_differs(world, centre):
     report = reconcile_day(world.db, client, world.ctx.institution_code, NOW.date(), now=NOW)
     assert report.ties and [(r.insutype, r.count) for r in report.results] == [("310", 1), ("390", 2)]
     late = settle(world, person=world.retiree)  # made but not yet sent
-    report = reconcile_day(world.db, client, world.ctx.institution_code, NOW.date(), now=NOW + dt.timedelta(seconds=1))
+    report = reconcile_day(
+        world.db, client, world.ctx.institution_code, NOW.date(), now=NOW + dt.timedelta(seconds=1)
+    )
     assert not report.ties
     [employee] = [r for r in report.results if r.insutype == "310"]
-    assert [(d.setl_no, d.what) for d in employee.differences] == [(late.setl_no, "中心无此笔（未上传或被拒）")]
+    assert [(d.setl_no, d.what) for d in employee.differences] == [
+        (late.setl_no, "中心无此笔（未上传或被拒）")
+    ]
 
 
 def test_reversal_2601_of_a_message_whose_answer_was_lost(world, centre):
@@ -259,7 +281,9 @@ def test_the_gateway_refuses_unsigned_wrongly_signed_stale_and_replayed_requests
 def test_a_message_refused_at_the_gateway_stays_queued_and_goes_once_signed(world, centre):
     done = settle(world)
     unsigned = drain(world.db, CentreClient(centre.url), policy=fast())
-    wrong = drain(world.db, CentreClient(centre.url, credentials=Credentials(TRAINING_PAASID, "x")), policy=fast())
+    wrong = drain(
+        world.db, CentreClient(centre.url, credentials=Credentials(TRAINING_PAASID, "x")), policy=fast()
+    )
     assert (unsigned.sent, wrong.sent) == (0, 0) and "网关拒绝（HTTP 401）：签名不正确" in wrong.errors[0]
     queued = [(m.infno, m.msgid) for m in unsent(world.db, "pending", per_message=True)]  # queued, not lost
     assert [i for i, _ in queued] == ["2201", "2203", "2204", "2207"] and queued[-1][1] == done.msgid
@@ -280,12 +304,21 @@ def test_a_parked_message_is_never_silent_and_a_supervisor_voids_it_with_a_reaso
     client = CentreClient(centre.url, credentials=TRAINING)
     assert drain(world.db, client, policy=fast()).parked == 1
     status = sync_status(world.db)
-    assert (status.parked, status.pending) == (1, 1) and status.oldest_pending_at == NOW  # settlements, not messages
-    assert status.overdue(NOW + dt.timedelta(minutes=31)) and not status.overdue(NOW + dt.timedelta(minutes=29))
+    assert (status.parked, status.pending) == (
+        1,
+        1,
+    ) and status.oldest_pending_at == NOW  # settlements, not messages
+    assert status.overdue(NOW + dt.timedelta(minutes=31)) and not status.overdue(
+        NOW + dt.timedelta(minutes=29)
+    )
     url = world.db.url.render_as_string(hide_password=False)
     assert main(["sync", "--parked", "--db", url]) == 5
     out = capsys.readouterr().out
-    assert f"{bad.msgid} 2207 {bad.setl_no}" in out and "中心拒绝：injected rejection" in out and "1 parked" in out
+    assert (
+        f"{bad.msgid} 2207 {bad.setl_no}" in out
+        and "中心拒绝：injected rejection" in out
+        and "1 parked" in out
+    )
     with pytest.raises(PermissionDenied):
         void(world.db, world.ctx, bad.msgid, "中心已有此笔")  # a cashier may not
     with pytest.raises(ServiceError, match="请填写原因"):
@@ -311,16 +344,29 @@ def test_the_centre_refuses_a_repeated_line_and_a_settlement_of_an_unknown_visit
     client = CentreClient(centre.url, credentials=TRAINING)
     assert drain(world.db, client, policy=fast()).sent == 4
     with world.db.sessions() as s:
-        register, upload, settled = (s.scalar(select(Outbox).where(Outbox.infno == infno))
-                                     for infno in ("2201", "2204", "2207"))
+        register, upload, settled = (
+            s.scalar(select(Outbox).where(Outbox.infno == infno)) for infno in ("2201", "2204", "2207")
+        )
 
     def envelope(infno: str, serial: int, input: dict) -> dict:
-        return F.envelope(infno=infno, msgid=f"H34020200001{NOW:%Y%m%d%H%M%S}{serial:04d}",
-                          institution_code="H34020200001", institution_name="芜湖市第一人民医院", admdvs="340202",
-                          operator="cashier1", operator_name="张晓燕", at=NOW, input=input)
+        return F.envelope(
+            infno=infno,
+            msgid=f"H34020200001{NOW:%Y%m%d%H%M%S}{serial:04d}",
+            institution_code="H34020200001",
+            institution_name="芜湖市第一人民医院",
+            admdvs="340202",
+            operator="cashier1",
+            operator_name="张晓燕",
+            at=NOW,
+            input=input,
+        )
 
-    visit = dict(json.loads(register.payload), ipt_otp_no="H34020200001X")  # a second visit, registered by hand
-    mdtrt_id = client.send(envelope("2201", 9001, M.build("2201", visit, M.Ids())))["output"]["data"]["mdtrt_id"]
+    visit = dict(
+        json.loads(register.payload), ipt_otp_no="H34020200001X"
+    )  # a second visit, registered by hand
+    mdtrt_id = client.send(envelope("2201", 9001, M.build("2201", visit, M.Ids())))["output"]["data"][
+        "mdtrt_id"
+    ]
     lines = M.build("2204", json.loads(upload.payload), M.Ids(mdtrt_id))
     assert client.send(envelope("2204", 9002, lines))["infcode"] == 0
     with pytest.raises(Rejected, match=r"费用明细流水号 .* 重复上传"):
@@ -328,7 +374,9 @@ def test_the_centre_refuses_a_repeated_line_and_a_settlement_of_an_unknown_visit
     unknown = M.outpatient_settle(json.loads(settled.payload), "O999999", final=True)
     with pytest.raises(Rejected, match="就诊ID O999999 不存在"):
         client.send(envelope("2207", 9004, unknown))
-    wrong_batch = M.outpatient_settle(dict(json.loads(settled.payload), chrg_bchno="NOPE"), mdtrt_id, final=True)
+    wrong_batch = M.outpatient_settle(
+        dict(json.loads(settled.payload), chrg_bchno="NOPE"), mdtrt_id, final=True
+    )
     with pytest.raises(Rejected, match="收费批次 NOPE 不存在"):
         client.send(envelope("2207", 9005, wrong_batch))
     assert wire.loads(settled.response)["infcode"] == 0 and centre.stats()["records"] == {"settle:settled": 1}

@@ -1,6 +1,7 @@
 """Run by test_customer_display.py in its own process, whose offscreen platform has two screens:
 open a counter with the customer display on, settle with cash tendered, print what the patient's
 screen showed at each step as JSON."""
+
 from __future__ import annotations
 
 import json
@@ -31,11 +32,15 @@ def main() -> None:
     add_staff(world.db, "c001", "张晓燕", "outpatient_cashier", "1234")
     user = sign_in(world.db, "c001", "1234", HOSPITAL, "窗口-c001")
     open_shift(world.db, user, Decimal("100.00"))
-    win = CounterWindow(world.db, user, CounterSettings(user, folder / "slips", today=TODAY, customer_display=True))
+    win = CounterWindow(
+        world.db, user, CounterSettings(user, folder / "slips", today=TODAY, customer_display=True)
+    )
     win.show()
     wait(lambda: not win.busy)
-    out = {"screens": [s.geometry().getRect() for s in app.screens()],
-           "window_screen": win.screen().geometry().getRect()}
+    out = {
+        "screens": [s.geometry().getRect() for s in app.screens()],
+        "window_screen": win.screen().geometry().getRect(),
+    }
     shown = win.customer
     out["display_geometry"] = shown.geometry().getRect() if shown else None
     out["display_screen"] = shown.screen().geometry().getRect() if shown else None

@@ -1,6 +1,7 @@
 """The supervisor's agency desk on demo data with history: crediting (twice, once credited),
 interest refused before the year ends, the declaration tying, monitoring finding the planted
 anomalies with its charts shown."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,7 +60,9 @@ def test_crediting_from_the_screen_credits_a_month_once(qtbot, desk):
     wait_done(qtbot, d)
     assert "本次记入" in d.credit_result.text() and "统筹基金划入" in d.credit_result.text()
     with db.sessions() as s:
-        credited = s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.period == "2026-10"))
+        credited = s.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.period == "2026-10")
+        )
     assert credited > 500
     click(qtbot, d, "run_crediting")
     wait_done(qtbot, d)
@@ -120,8 +123,12 @@ def test_an_account_statement_from_the_screen_adds_up_and_is_printed(qtbot, desk
 
     db, _win, d, tmp = desk
     with db.sessions() as s:
-        certno, balance = s.execute(select(Person.certno, Account.balance).join(Account, Account.person_id == Person.id)
-                                    .where(Account.balance > Decimal("0.00")).order_by(Person.id)).first()
+        certno, balance = s.execute(
+            select(Person.certno, Account.balance)
+            .join(Account, Account.person_id == Person.id)
+            .where(Account.balance > Decimal("0.00"))
+            .order_by(Person.id)
+        ).first()
     d.tabs.setCurrentIndex(4)
     d.stmt_certno.setText(certno)
     d.stmt_start.setText("2000-01-01")

@@ -1,6 +1,7 @@
 """The supervisor's 设置 dialog (F8): it edits the same settings file as `counter-app config`,
 checks each value against the real thing (the database, a real reference centre's signed
 handshake) and records the change in the audit log; a cashier may not."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,9 @@ def window(qtbot, world, tmp_path, role: str) -> CounterWindow:
     return win
 
 
-def test_a_supervisor_checks_and_saves_the_settings_and_the_change_is_audited(qtbot, world, tmp_path,
-                                                                            _own_settings_file):
+def test_a_supervisor_checks_and_saves_the_settings_and_the_change_is_audited(
+    qtbot, world, tmp_path, _own_settings_file
+):
     centre = CentreProcess(tmp_path).start()
     try:
         win = window(qtbot, world, tmp_path, "supervisor")
@@ -60,7 +62,9 @@ def test_a_supervisor_checks_and_saves_the_settings_and_the_change_is_audited(qt
         dialog.inputs["paasid"].setText("training")
         dialog.inputs["passtoken"].setText("not-the-token")
         qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: "网关拒绝" in dialog.result_label.text(), timeout=30_000)  # a wrong secret is said
+        qtbot.waitUntil(
+            lambda: "网关拒绝" in dialog.result_label.text(), timeout=30_000
+        )  # a wrong secret is said
         dialog.inputs["paasid"].setText("")
         dialog.inputs["passtoken"].setText("")
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)

@@ -1,4 +1,5 @@
 """The counter window driven with the keyboard, as a cashier works: real widgets, real database."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,7 +36,9 @@ def window(qtbot, world, tmp_path) -> CounterWindow:
     return open_window(qtbot, world, tmp_path, "c001", "1234")
 
 
-def open_window(qtbot, world, tmp_path: Path, staff_no: str, password: str, *, shift: bool = True) -> CounterWindow:
+def open_window(
+    qtbot, world, tmp_path: Path, staff_no: str, password: str, *, shift: bool = True
+) -> CounterWindow:
     from counter_app.services.shift import open_shift
 
     application()
@@ -92,12 +95,22 @@ def test_scan_add_preview_confirm_settles_and_prints(qtbot, window, world, tmp_p
     panel = window.preview_panel
     assert panel.values["mulaid"].text() == "500.00" and panel.cash.text() == "0.00"
     assert "李*（母亲）支付 500.00" in panel.family.text()
-    assert "WH-2" in panel.reason.toolTip() and "职工医保" in panel.reason.text()  # the words; the rule for the supervisor
+    assert (
+        "WH-2" in panel.reason.toolTip() and "职工医保" in panel.reason.text()
+    )  # the words; the rule for the supervisor
     press(qtbot, window, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)
     [row] = settlements(world)
-    assert (row.acct_mulaid_pay, row.psn_cash_pay, row.cashier, row.counter) == (D("500.00"), D("0.00"), "c001", "窗口-c001")
-    assert window.last_slip == tmp_path / "slips" / f"{row.setl_no}-01.pdf" and window.last_slip.stat().st_size > 5000
+    assert (row.acct_mulaid_pay, row.psn_cash_pay, row.cashier, row.counter) == (
+        D("500.00"),
+        D("0.00"),
+        "c001",
+        "窗口-c001",
+    )
+    assert (
+        window.last_slip == tmp_path / "slips" / f"{row.setl_no}-01.pdf"
+        and window.last_slip.stat().st_size > 5000
+    )
     with world.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(SlipPrint)) == 1
         assert s.scalars(select(Outbox.infno).order_by(Outbox.id)).all() == ["2201", "2203", "2204", "2207"]
@@ -115,7 +128,9 @@ def test_tendered_cash_shows_the_change_and_goes_on_the_settlement(qtbot, window
     add_item(qtbot, window, "C001")  # 80.00 class C, no account may pay: all cash
     press(qtbot, window, Qt.Key.Key_F5)
     panel = window.preview_panel
-    assert panel.cash.text() == "80.00" and panel.tendered.hasFocus()  # the cashier types what was handed over
+    assert (
+        panel.cash.text() == "80.00" and panel.tendered.hasFocus()
+    )  # the cashier types what was handed over
     qtbot.keyClicks(panel.tendered, "50")
     assert panel.change.text() == "还差 30.00"
     qtbot.keyClicks(panel.tendered, "0")  # 500
@@ -151,14 +166,26 @@ def test_bad_scans_are_refused_with_the_reason_and_change_nothing(qtbot, window,
 
 def test_family_fallback_is_shown_when_the_own_account_is_short(qtbot, window, world):
     with world.db.transaction() as s:  # the stranger (own balance 50.00) is bound to the retiree as spouse
-        s.add(FamilyBinding(provider_id=world.retiree, beneficiary_id=5, relation="spouse",
-                            bound_at=dt.datetime(2023, 1, 1), commitment_signed_at=dt.datetime(2023, 1, 1),
-                            commitment_sha256="0" * 64, clerk="t"))
+        s.add(
+            FamilyBinding(
+                provider_id=world.retiree,
+                beneficiary_id=5,
+                relation="spouse",
+                bound_at=dt.datetime(2023, 1, 1),
+                commitment_signed_at=dt.datetime(2023, 1, 1),
+                commitment_sha256="0" * 64,
+                clerk="t",
+            )
+        )
     scan(qtbot, window, world.certnos["stranger"])
     add_item(qtbot, window, "A001")  # 100.00: level 3, deductible not met, so the fund pays nothing
     press(qtbot, window, Qt.Key.Key_F5)
     values = window.preview_panel.values
-    assert (values["own"].text(), values["mulaid"].text(), window.preview_panel.cash.text()) == ("50.00", "50.00", "0.00")
+    assert (values["own"].text(), values["mulaid"].text(), window.preview_panel.cash.text()) == (
+        "50.00",
+        "50.00",
+        "0.00",
+    )
     assert "王*国（配偶）支付 50.00" in window.preview_panel.family.text()
     window.use_family.setChecked(False)  # the patient declines: the preview is void until redone
     assert window.shown is None and window.preview_panel.cash.text() == ""
@@ -206,8 +233,14 @@ def test_refund_with_supervisor_approval_reverses_and_prints(qtbot, window, worl
     press(qtbot, window, Qt.Key.Key_F11)
     assert window.dialog.setl_no.text() == setl_no
     fill_refund(qtbot, window, "s001", "5678")
-    qtbot.waitUntil(lambda: len(settlements(world)) == 2 and window.last_slip.name.endswith("-01.pdf")
-                    and settlements(world)[1].setl_no in window.last_slip.name, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            len(settlements(world)) == 2
+            and window.last_slip.name.endswith("-01.pdf")
+            and settlements(world)[1].setl_no in window.last_slip.name
+        ),
+        timeout=10_000,
+    )
     refund = settlements(world)[1]
     assert (refund.kind, refund.approver, refund.cashier) == ("refund", "s001", "c001")
     assert "退费成功" in window.message.text()
@@ -257,20 +290,29 @@ def test_status_bar_shows_database_user_and_sync_state(qtbot, window, world):
     settle_one(qtbot, window, world)
     window.refresh_status()
     qtbot.waitUntil(lambda: "待传 1" in window.status_sync.text(), timeout=10_000)
-    assert "张晓燕（门诊收费员）" in window.status_user.text() and window.status_db.text() == "数据：本机数据库" and "sqlite" in window.status_db.toolTip()
+    assert (
+        "张晓燕（门诊收费员）" in window.status_user.text()
+        and window.status_db.text() == "数据：本机数据库"
+        and "sqlite" in window.status_db.toolTip()
+    )
 
 
 def test_qt_is_imported_in_one_place_only():
     root = Path(__file__).resolve().parents[2] / "counter_app"
-    importers = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
-                 if re.search(r"^\s*(from|import) PySide6", p.read_text(encoding="utf-8"), re.M)]
+    importers = [
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*.py")
+        if re.search(r"^\s*(from|import) PySide6", p.read_text(encoding="utf-8"), re.M)
+    ]
     assert importers == ["ui/qt.py"]
 
 
 def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot, world, tmp_path):
     from counter_app.store.models import Outbox
 
-    done = svc.settle(world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None)
+    done = svc.settle(
+        world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None
+    )
     with world.db.transaction() as s:  # as the drain leaves a message the centre rejected
         msg = s.scalar(select(Outbox).where(Outbox.msgid == done.msgid))
         msg.status, msg.last_error = "parked", "中心拒绝：人员编号不存在"
@@ -281,7 +323,12 @@ def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot,
     press(qtbot, win, Qt.Key.Key_F12)
     table = win.dialog.table
     qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=10_000)
-    assert [table.item(0, c).text() for c in (0, 1, 2, 5)] == ["挂起", "门诊结算（2207）", done.setl_no, "中心拒绝：人员编号不存在"]
+    assert [table.item(0, c).text() for c in (0, 1, 2, 5)] == [
+        "挂起",
+        "门诊结算（2207）",
+        done.setl_no,
+        "中心拒绝：人员编号不存在",
+    ]
     table.selectRow(0)
     win.dialog.release_button.click()  # no reason given: refused, nothing changes
     qtbot.waitUntil(lambda: win.dialog.message.text() == "请填写原因", timeout=10_000)
@@ -295,8 +342,13 @@ def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot,
 
 
 def test_the_status_bar_shows_parked_and_overdue_messages_in_red(qtbot, world, tmp_path):
-    done = svc.settle(world.db, world.ctx, svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY), None,
-                      now=dt.datetime(2024, 5, 10, 9, 0))  # long ago: overdue
+    done = svc.settle(
+        world.db,
+        world.ctx,
+        svc.ClaimRequest(world.retiree, (svc.ClaimLine("A001"),), TODAY),
+        None,
+        now=dt.datetime(2024, 5, 10, 9, 0),
+    )  # long ago: overdue
     win = open_window(qtbot, world, tmp_path, "c001", "1234")
     win.refresh_status()
     qtbot.waitUntil(lambda: "待传 1（最早 05-10 09:00）" in win.status_sync.text(), timeout=10_000)
@@ -345,7 +397,10 @@ def test_f6_changes_the_quantity_of_the_selected_line_by_keyboard(qtbot, window,
     window.quantity.lineEdit().selectAll()
     qtbot.keyClicks(window.quantity.lineEdit(), "3")
     qtbot.keyClick(window.quantity.lineEdit(), Qt.Key.Key_Return)
-    assert [(line.entry.code, line.quantity) for line in window.lines] == [("A001", D("3.00")), ("B001", D("1"))]
+    assert [(line.entry.code, line.quantity) for line in window.lines] == [
+        ("A001", D("3.00")),
+        ("B001", D("1")),
+    ]
     assert window.total.text() == "合计 500.00" and window.search.hasFocus()
 
 
@@ -366,7 +421,9 @@ def texts_of(root) -> list[str]:
     seen += [w.title() for w in root.findChildren(QGroupBox)]
     seen += [w.placeholderText() for w in root.findChildren(QLineEdit)]
     for t in root.findChildren(QTableWidget):
-        seen += [t.horizontalHeaderItem(c).text() for c in range(t.columnCount()) if t.horizontalHeaderItem(c)]
+        seen += [
+            t.horizontalHeaderItem(c).text() for c in range(t.columnCount()) if t.horizontalHeaderItem(c)
+        ]
     return [*seen, root.windowTitle()]
 
 
@@ -376,8 +433,11 @@ def assert_plain_chinese(seen: list[str]) -> None:
 
     text = "\n".join(t for t in seen if t)
     allowed = regex.compile(r"\b(?:F\d{1,2}|Esc|Del|Ctrl|ID|CT|B)\b")  # keys, 就诊ID, 头颅CT, Ctrl+B
-    words = [w for w in regex.findall(r"[A-Za-z][A-Za-z_]{2,}", allowed.sub("", text))
-             if not regex.fullmatch(r"[A-Z]\d+", w)]
+    words = [
+        w
+        for w in regex.findall(r"[A-Za-z][A-Za-z_]{2,}", allowed.sub("", text))
+        if not regex.fullmatch(r"[A-Z]\d+", w)
+    ]
     assert words == [], words
     for raw in ("medfee_sumamt", "sqlite", "wuhu-2022", "hifp_pay", "WH-2", "infno", "setl_"):
         assert raw not in text, raw
@@ -402,7 +462,9 @@ def test_the_other_counters_and_dialogs_show_plain_chinese_too(qtbot, world, tmp
     """The open-shift dialog, the inpatient counter with its admission dialog, the supervisor's upload queue."""
     add_staff(world.db, "z001", "刘洋", "inpatient_cashier", "1234")
     fresh = open_window(qtbot, world, tmp_path, "z001", "1234", shift=False)
-    qtbot.waitUntil(lambda: getattr(fresh, "dialog", None) is not None and fresh.dialog.isVisible(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: getattr(fresh, "dialog", None) is not None and fresh.dialog.isVisible(), timeout=10_000
+    )
     seen = texts_of(fresh) + texts_of(fresh.dialog)  # 开班
     fresh.dialog.opening_float.setText("0.00")
     qtbot.keyClick(fresh.dialog.opening_float, Qt.Key.Key_Return)

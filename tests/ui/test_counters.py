@@ -1,4 +1,5 @@
 """Every counter by role: shifts, pharmacy, maternity and special disease, inpatient, binding desk."""
+
 from __future__ import annotations
 
 import io
@@ -30,12 +31,25 @@ PHARMACY = "P34020200003"
 @pytest.fixture
 def world(sqlite_url):
     w = build(sqlite_url)
-    for staff_no, name, role in (("c001", "张晓燕", "outpatient_cashier"), ("z001", "刘洋", "inpatient_cashier"),
-                                 ("p001", "陈静", "pharmacy_clerk"), ("s001", "王建华", "supervisor")):
+    for staff_no, name, role in (
+        ("c001", "张晓燕", "outpatient_cashier"),
+        ("z001", "刘洋", "inpatient_cashier"),
+        ("p001", "陈静", "pharmacy_clerk"),
+        ("s001", "王建华", "supervisor"),
+    ):
         add_staff(w.db, staff_no, name, role, "1234")
     with w.db.transaction() as s:
-        s.add(Institution(code=PHARMACY, name="芜湖国药大药房", level=0, kind="pharmacy", designated=True,
-                          admdvs="340202", policy="wuhu-2022"))
+        s.add(
+            Institution(
+                code=PHARMACY,
+                name="芜湖国药大药房",
+                level=0,
+                kind="pharmacy",
+                designated=True,
+                admdvs="340202",
+                policy="wuhu-2022",
+            )
+        )
     return w
 
 
@@ -52,7 +66,9 @@ def window(qtbot, world, tmp_path: Path, staff_no: str, institution: str = HOSPI
 
 
 def open_shift_in_window(qtbot, win: CounterWindow, amount: str = "300.00") -> None:
-    qtbot.waitUntil(lambda: getattr(win, "dialog", None) is not None and win.dialog.isVisible(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: getattr(win, "dialog", None) is not None and win.dialog.isVisible(), timeout=10_000
+    )
     win.dialog.opening_float.setText(amount)
     qtbot.keyClick(win.dialog.opening_float, Qt.Key.Key_Return)
     idle(qtbot, win)
@@ -93,13 +109,15 @@ def test_a_bad_float_is_refused_and_asked_again(qtbot, world, tmp_path):
     open_float.setText("12,50")
     qtbot.keyClick(open_float, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: win.dialog is not first and win.dialog.isVisible(), timeout=10_000)
-    assert '备用金：不是金额，请输入如 12.50 的数字（12,50）' in win.message.text()
+    assert "备用金：不是金额，请输入如 12.50 的数字（12,50）" in win.message.text()
 
 
 def test_pharmacy_clerk_settles_an_outside_prescription_at_the_prescribing_level(qtbot, world, tmp_path):
     win = window(qtbot, world, tmp_path, "p001", PHARMACY)
     open_shift_in_window(qtbot, win)
-    assert [win.med_type.itemData(i) for i in range(win.med_type.count())] == ["41"] and win.prescribing.isVisible()
+    assert [win.med_type.itemData(i) for i in range(win.med_type.count())] == [
+        "41"
+    ] and win.prescribing.isVisible()
     scan(qtbot, win, world.certnos["retiree"])  # deductible met this year
     add_item(qtbot, win, "A001")
     win.prescribing.setCurrentIndex(2)  # a level-2 hospital wrote it: WH-23
@@ -116,10 +134,15 @@ def test_special_disease_and_maternity_show_why_there_is_no_pooling(qtbot, world
     open_shift_in_window(qtbot, win)
     scan(qtbot, win, world.certnos["retiree"])
     add_item(qtbot, win, "A001")
-    win.med_type.setCurrentIndex([win.med_type.itemData(i) for i in range(win.med_type.count())].index(med_type))
+    win.med_type.setCurrentIndex(
+        [win.med_type.itemData(i) for i in range(win.med_type.count())].index(med_type)
+    )
     press(qtbot, win, Qt.Key.Key_F5)
     assert win.preview_panel.values["fund"].text() == "0.00"
-    assert "WH-22 (3)" in win.preview_panel.reason.toolTip() and win.preview_panel.values["own"].text() == "100.00"
+    assert (
+        "WH-22 (3)" in win.preview_panel.reason.toolTip()
+        and win.preview_panel.values["own"].text() == "100.00"
+    )
 
 
 def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_path):
@@ -131,7 +154,9 @@ def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_pa
     qtbot.keyClicks(desk.provider, world.certnos["retiree"])
     qtbot.keyClick(desk.provider, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "王建国" in desk.provider_info.text(), timeout=10_000)
-    assert desk.limits.text() == "父亲 0/1，母亲 0/1，配偶 0/1，子女 0（不限）；共 0 人"  # Wuhu's decided limits
+    assert (
+        desk.limits.text() == "父亲 0/1，母亲 0/1，配偶 0/1，子女 0（不限）；共 0 人"
+    )  # Wuhu's decided limits
     qtbot.keyClicks(desk.beneficiary, world.certnos["stranger"])
     qtbot.keyClicks(desk.beneficiary_again, world.certnos["stranger"][:-1] + "0")
     desk.relation.setCurrentIndex(3)  # child
@@ -153,13 +178,18 @@ def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_pa
     qtbot.waitUntil(lambda: desk.table.rowCount() == 1, timeout=10_000)
     assert desk.table.item(0, 0).text() == "赵强" and desk.table.item(0, 4).text() == "1 份"
     with world.db.sessions() as s:  # what is stored is the digest of the very text printed and signed
-        stored = s.scalar(select(FamilyBinding.commitment_sha256).where(FamilyBinding.provider_id == world.retiree))
+        stored = s.scalar(
+            select(FamilyBinding.commitment_sha256).where(FamilyBinding.provider_id == world.retiree)
+        )
     assert stored == desk.commitment.sha256
     desk.table.selectRow(0)
     desk.unbind_button.click()
     qtbot.waitUntil(lambda: desk.table.rowCount() == 0, timeout=10_000)
     with world.db.sessions() as s:
-        assert s.scalar(select(FamilyBinding).where(FamilyBinding.provider_id == world.retiree)).ended_reason == "提供人解除"
+        assert (
+            s.scalar(select(FamilyBinding).where(FamilyBinding.provider_id == world.retiree)).ended_reason
+            == "提供人解除"
+        )
 
 
 def test_cashier_has_no_binding_desk_or_day_close(qtbot, world, tmp_path):

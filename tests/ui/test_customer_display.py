@@ -1,5 +1,6 @@
 """The customer display on a second screen: two virtual screens (Qt's offscreen platform, configured
 in a process of its own), the counter on one, the patient's amounts on the other."""
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,40 @@ HERE = Path(__file__).resolve().parent
 
 def test_a_second_screen_shows_the_patient_the_amount_due_tendered_and_change(tmp_path):
     screens = tmp_path / "screens.json"
-    screens.write_text(json.dumps({"screens": [
-        {"name": "counter", "x": 0, "y": 0, "width": 1366, "height": 768, "logicalDpi": 96, "logicalBpp": 32},
-        {"name": "patient", "x": 1366, "y": 0, "width": 1024, "height": 600, "logicalDpi": 96, "logicalBpp": 32}]}))
+    screens.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": "counter",
+                        "x": 0,
+                        "y": 0,
+                        "width": 1366,
+                        "height": 768,
+                        "logicalDpi": 96,
+                        "logicalBpp": 32,
+                    },
+                    {
+                        "name": "patient",
+                        "x": 1366,
+                        "y": 0,
+                        "width": 1024,
+                        "height": 600,
+                        "logicalDpi": 96,
+                        "logicalBpp": 32,
+                    },
+                ]
+            }
+        )
+    )
     env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={screens}")
-    run = subprocess.run([sys.executable, str(HERE / "customer_display_run.py"), str(tmp_path)], env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(HERE / "customer_display_run.py"), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
     assert lines, run.stderr[-3000:]
     seen = json.loads(lines[-1])

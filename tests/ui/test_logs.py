@@ -1,5 +1,6 @@
 """The counter's log after a demo session through the real window: it says what happened (who,
 where, which settlement), and no line holds a full ID number or the name of anyone in the database."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,14 @@ def test_a_demo_session_logs_what_happened_and_names_no_one(qtbot, tmp_path):
     with db.sessions() as s:
         people = s.execute(select(Person.name, Person.certno)).all()
         staff = list(s.scalars(select(Staff.name)))
-        patients = list(s.scalars(select(Person.certno).join(Account, Account.person_id == Person.id)
-                                  .where(Account.balance > Decimal("50"), Person.hospitalized.is_(False)).limit(3)))
+        patients = list(
+            s.scalars(
+                select(Person.certno)
+                .join(Account, Account.person_id == Person.id)
+                .where(Account.balance > Decimal("50"), Person.hospitalized.is_(False))
+                .limit(3)
+            )
+        )
         code = s.scalars(select(CatalogueItem.code).order_by(CatalogueItem.code)).first()
     with pytest.raises(ServiceError):
         sign_in(db, "c001", "wrong-password", DEMO_INSTITUTION, "门诊1")

@@ -3,6 +3,7 @@ outpatient settled offline, then sent when the centre is up (each visit's 2201 �
 2207 in order, once each, then reconciled); and a whole inpatient stay: admission, fees over two
 days with one corrected, an interim settlement, discharge with the centre's fund payment, family
 accounts and the deposit, and a cancel with a supervisor's approval."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,15 +40,24 @@ DAY2 = TODAY + dt.timedelta(days=1)
 @pytest.fixture
 def world(sqlite_url):
     w = build(sqlite_url, mother_balance="5000.00")
-    for staff_no, name, role, password in (("c001", "张晓燕", "outpatient_cashier", "1234"),
-                                           ("z001", "刘洋", "inpatient_cashier", "1234"),
-                                           ("s001", "王建华", "supervisor", "5678")):
+    for staff_no, name, role, password in (
+        ("c001", "张晓燕", "outpatient_cashier", "1234"),
+        ("z001", "刘洋", "inpatient_cashier", "1234"),
+        ("s001", "王建华", "supervisor", "5678"),
+    ):
         add_staff(w.db, staff_no, name, role, password)
     return w
 
 
-def open_counter(qtbot, world, tmp_path: Path, staff_no: str, centre: object = None,
-                 today: dt.date | None = TODAY, password: str = "1234") -> CounterWindow:
+def open_counter(
+    qtbot,
+    world,
+    tmp_path: Path,
+    staff_no: str,
+    centre: object = None,
+    today: dt.date | None = TODAY,
+    password: str = "1234",
+) -> CounterWindow:
     application()
     user = sign_in(world.db, staff_no, password, HOSPITAL, f"窗口-{staff_no}")
     open_shift(world.db, user, D("100.00"))
@@ -79,7 +89,9 @@ def approve(qtbot, win: CounterWindow, reason: str, staff_no: str = "s001", pass
     idle(qtbot, win)
 
 
-def test_an_outpatient_day_offline_then_online_arrives_in_order_once_each_and_reconciles(qtbot, world, tmp_path):
+def test_an_outpatient_day_offline_then_online_arrives_in_order_once_each_and_reconciles(
+    qtbot, world, tmp_path
+):
     win = open_counter(qtbot, world, tmp_path, "c001", today=None)  # a real day: it is reconciled by its date
     made = [settle(qtbot, win, world.certnos[who]) for who in ("child", "retiree", "mother")]
     press(qtbot, win, Qt.Key.Key_F11)  # the retiree's is refunded, still offline
@@ -95,7 +107,9 @@ def test_an_outpatient_day_offline_then_online_arrives_in_order_once_each_and_re
         worker.stop()
         requests = centre.requests()
         stats = centre.stats()
-        report = reconcile_day(world.db, CentreClient(centre.url, credentials=TRAINING), HOSPITAL, dt.date.today())
+        report = reconcile_day(
+            world.db, CentreClient(centre.url, credentials=TRAINING), HOSPITAL, dt.date.today()
+        )
     finally:
         worker.stop()
         centre.stop()
@@ -104,16 +118,25 @@ def test_an_outpatient_day_offline_then_online_arrives_in_order_once_each_and_re
     assert len(order) == len(set(order)) == 14  # the 9001, 4 per visit and the 2208, each once
     with world.db.sessions() as s:
         for setl_no in made:
-            visit = s.execute(select(Outbox.msgid, Outbox.infno).join(Settlement, Settlement.id == Outbox.settlement_id)
-                              .where(Settlement.setl_no == setl_no).order_by(Outbox.id)).all()
+            visit = s.execute(
+                select(Outbox.msgid, Outbox.infno)
+                .join(Settlement, Settlement.id == Outbox.settlement_id)
+                .where(Settlement.setl_no == setl_no)
+                .order_by(Outbox.id)
+            ).all()
             assert [infno for _, infno in visit] == ["2201", "2203", "2204", "2207"]
             positions = [order.index(msgid) for msgid, _ in visit]
             assert positions == sorted(positions)  # arrived in the platform's order
         cancel = s.scalar(select(Outbox.msgid).where(Outbox.infno == "2208"))
-        settled_retiree = s.scalar(select(Outbox.msgid).join(Settlement, Settlement.id == Outbox.settlement_id)
-                                   .where(Settlement.setl_no == made[1], Outbox.infno == "2207"))
+        settled_retiree = s.scalar(
+            select(Outbox.msgid)
+            .join(Settlement, Settlement.id == Outbox.settlement_id)
+            .where(Settlement.setl_no == made[1], Outbox.infno == "2207")
+        )
         assert order.index(cancel) > order.index(settled_retiree)  # the refund never overtakes
-        assert [(r.equal, r.differences) for r in s.scalars(select(CentreResult))] == [(True, "{}")] * 3  # agrees
+        assert [(r.equal, r.differences) for r in s.scalars(select(CentreResult))] == [
+            (True, "{}")
+        ] * 3  # agrees
     assert report.ties, report
     win.refresh_status()
     qtbot.waitUntil(lambda: win.status_sync.text().startswith("上传：待传 0 / 挂起 0"), timeout=10_000)
@@ -163,7 +186,10 @@ def test_a_whole_inpatient_stay_with_the_centre(qtbot, world, tmp_path):
         assert panel.values["mulaid"].text() == "80.00" and panel.cash.text() == "80.00"
         assert "医保中心：统筹基金支付 320.00" in panel.notice.text()
         assert "出院应退还 1920.00" in panel.notice.text()  # 2000 - 80 applied to the cash part
-        assert [win.table.item(r, 6).text() for r in range(win.table.rowCount())] == ["全部符合范围", "全自费 80.00"]
+        assert [win.table.item(r, 6).text() for r in range(win.table.rowCount())] == [
+            "全部符合范围",
+            "全自费 80.00",
+        ]
         shot = tmp_path / "inpatient-discharge-preview.png"  # docs/screenshots/ keeps a copy of one run's
         assert win.grab().save(str(shot)) and shot.stat().st_size > 10_000
         press(qtbot, win, Qt.Key.Key_F9)
@@ -172,7 +198,7 @@ def test_a_whole_inpatient_stay_with_the_centre(qtbot, world, tmp_path):
         assert "退还 1920.00" in win.message.text()
         with world.db.sessions() as s:
             assert not s.get(Person, world.child).hospitalized
-            kinds = [k for k, in s.execute(select(DepositEntry.kind).order_by(DepositEntry.id))]
+            kinds = [k for (k,) in s.execute(select(DepositEntry.kind).order_by(DepositEntry.id))]
             assert kinds == ["taken", "applied", "refunded"]
             assert s.scalars(select(CentreResult.equal)).all() == [True, True]
         # the discharge settlement is cancelled (2305, 2405) with a supervisor's approval
@@ -201,8 +227,9 @@ def balances(world) -> dict[int, D]:
 def test_f5_may_ask_the_centre_and_shows_a_difference_before_the_patient_confirms(qtbot, world, tmp_path):
     from tests.sync.test_platform_fields import _other_pack
 
-    centre = CentreProcess(tmp_path, registry=world.db.url.render_as_string(hide_password=False),
-                           policies=_other_pack(tmp_path)).start()  # a centre on a newer policy
+    centre = CentreProcess(
+        tmp_path, registry=world.db.url.render_as_string(hide_password=False), policies=_other_pack(tmp_path)
+    ).start()  # a centre on a newer policy
     try:
         link = CentreLink(world.db, CentreClient(centre.url, credentials=TRAINING))
         win = open_counter(qtbot, world, tmp_path, "c001", centre=link)
@@ -210,13 +237,22 @@ def test_f5_may_ask_the_centre_and_shows_a_difference_before_the_patient_confirm
         scan(qtbot, win, world.certnos["retiree"])  # level 3, retired, deductible met: 55 % here, 50 % there
         add_item(qtbot, win, "A001")
         press(qtbot, win, Qt.Key.Key_F5)
-        qtbot.waitUntil(lambda: "医保中心预结算" in win.preview_panel.notice.text() + win.message.text(),
-                        timeout=30_000)
+        qtbot.waitUntil(
+            lambda: "医保中心预结算" in win.preview_panel.notice.text() + win.message.text(), timeout=30_000
+        )
         assert "医保中心预结算与本地不同：统筹基金 本地 55.00 中心 50.00" in win.preview_panel.notice.text()
         assert win.preview_panel.values["fund"].text() == "55.00"  # the counter's own split stands
         stats = centre.stats()
-        assert stats["by_infno"] == {"9001": 1, "1101": 1, "2201": 1, "2203": 1, "2204": 1, "2206": 1, "2205": 1,
-                                     "2202": 1}  # signed in, asked who the patient is, then the probe
+        assert stats["by_infno"] == {
+            "9001": 1,
+            "1101": 1,
+            "2201": 1,
+            "2203": 1,
+            "2204": 1,
+            "2206": 1,
+            "2205": 1,
+            "2202": 1,
+        }  # signed in, asked who the patient is, then the probe
         assert stats["records"] == {}  # nothing settled at the centre; the probe visit is abandoned
         press(qtbot, win, Qt.Key.Key_Escape)
         scan(qtbot, win, world.certnos["child"])  # a resident: no pooling either side, they agree
@@ -227,15 +263,18 @@ def test_f5_may_ask_the_centre_and_shows_a_difference_before_the_patient_confirm
         centre.stop()
 
 
-def test_a_supervisor_sees_a_settlement_the_centre_computed_otherwise_and_marks_it_reviewed(qtbot, world, tmp_path):
+def test_a_supervisor_sees_a_settlement_the_centre_computed_otherwise_and_marks_it_reviewed(
+    qtbot, world, tmp_path
+):
     from counter_app.services.sync_status import centre_differences
     from counter_app.sync.outbox import RetryPolicy, drain
     from tests.sync.test_platform_fields import _other_pack
 
     cashier = open_counter(qtbot, world, tmp_path, "c001")
     setl_no = settle(qtbot, cashier, world.certnos["retiree"])
-    centre = CentreProcess(tmp_path, registry=world.db.url.render_as_string(hide_password=False),
-                           policies=_other_pack(tmp_path)).start()
+    centre = CentreProcess(
+        tmp_path, registry=world.db.url.render_as_string(hide_password=False), policies=_other_pack(tmp_path)
+    ).start()
     try:
         drain(world.db, CentreClient(centre.url, credentials=TRAINING), policy=RetryPolicy(0, 0))
     finally:

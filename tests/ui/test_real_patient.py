@@ -2,6 +2,7 @@
 never seen is found through 1101 and settled; later, with the centre away, the same patient settles
 from the cache with its age on screen; an e-voucher offline is refused with the reason; a patient
 insured in another city settles only through the centre."""
+
 from __future__ import annotations
 
 import os
@@ -48,7 +49,9 @@ def test_a_real_patient_online_then_offline_and_one_insured_elsewhere(qtbot, wor
         first = settle_shown(qtbot, win)
         token = centre.evoucher("C0900")
         # the centre goes away
-        away = CentreLink(world.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1, deadline=2))
+        away = CentreLink(
+            world.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1, deadline=2)
+        )
         win.settings = replace(win.settings, centre=away)
         press(qtbot, win, Qt.Key.Key_Escape)
         scan(qtbot, win, STRANGER)
@@ -71,7 +74,10 @@ def test_a_real_patient_online_then_offline_and_one_insured_elsewhere(qtbot, wor
         far = settle_shown(qtbot, win)
         qtbot.waitUntil(lambda: win.last_slip is not None and far in win.last_slip.name, timeout=20_000)
         assert not [e for e in win.errors if "未能打印" in e], win.errors  # the slip printed
-        shot = Path(os.environ.get("COUNTER_APP_SHOT_DIR", tmp_path)) / "10-out-of-area-settled-by-the-centre.png"
+        shot = (
+            Path(os.environ.get("COUNTER_APP_SHOT_DIR", tmp_path))
+            / "10-out-of-area-settled-by-the-centre.png"
+        )
         assert win.grab().save(str(shot))
         idle(qtbot, win)
     finally:

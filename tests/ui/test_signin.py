@@ -1,4 +1,5 @@
 """Sign-in: a wrong password is refused the same way as an unknown staff number."""
+
 from __future__ import annotations
 
 from counter_app.store import Database
@@ -25,13 +26,19 @@ def test_sign_in(qtbot, sqlite_url):
         assert dialog.message.text() in ("", "工号或密码错误")
         qtbot.keyClicks(dialog.password, password)
         qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
-        assert dialog.message.text() == "工号或密码错误" and dialog.user is None and dialog.password.text() == ""
+        assert (
+            dialog.message.text() == "工号或密码错误" and dialog.user is None and dialog.password.text() == ""
+        )
     dialog.staff_no.setText("c001")
     qtbot.keyClicks(dialog.password, "1234")
     qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
     assert dialog.result() == SignInDialog.DialogCode.Accepted
-    assert (dialog.user.name, dialog.user.role_name, dialog.user.may("refund"), dialog.user.may("approve_refund")) == (
-        "张晓燕", "门诊收费员", True, False)
+    assert (
+        dialog.user.name,
+        dialog.user.role_name,
+        dialog.user.may("refund"),
+        dialog.user.may("approve_refund"),
+    ) == ("张晓燕", "门诊收费员", True, False)
 
 
 def test_first_sign_in_sets_a_password_and_five_failures_lock(qtbot, sqlite_url):

@@ -1,4 +1,5 @@
 """Slips through Qt's printing (the path to a system printer), read back from QPrinter's PDF."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,9 @@ from tests.services.world import build
 @pytest.fixture
 def slip(sqlite_url):
     w = build(sqlite_url, mother_balance="150.00")
-    req = svc.ClaimRequest(w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")),
-                           dt.date(2024, 5, 10))
+    req = svc.ClaimRequest(
+        w.child, (svc.ClaimLine("A001"), svc.ClaimLine("B001"), svc.ClaimLine("C001")), dt.date(2024, 5, 10)
+    )
     return load_slip(w.db, svc.settle(w.db, w.ctx, req, None).setl_no)
 
 
@@ -32,7 +34,9 @@ def test_printed_through_qt_every_amount_and_provider_is_on_paper(qapp, slip, tm
     target = tmp_path / "printed.pdf"
     printer.setOutputFileName(str(target))
     slip_printer.print_slip(slip, printer)
-    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(target.read_bytes())).pages).split())
+    text = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(io.BytesIO(target.read_bytes())).pages).split()
+    )
     for amount in pdf.amounts_shown(slip):
         assert fmt(amount) in text
     assert "李*（母亲）共济账户" in text and "张*（父亲）共济账户" in text and "家庭共济支付" in text

@@ -1,4 +1,5 @@
 """Alembic environment: runs on the connection the application hands over (store/db.py)."""
+
 from __future__ import annotations
 
 from alembic import context

@@ -57,9 +57,15 @@ class ClaimMixin:
 
         def accepted() -> None:
             index = dialog.index
-            Op(self, lambda: (lookup.adopt(self.db, self.settings.context, choice, index, year),
-                              *self._year_limits())).success(lambda r: self.show_found(*r)).failure(
-                lambda exc: (self.show_error(exc), self.focus_scan())).run()
+            Op(
+                self,
+                lambda: (
+                    lookup.adopt(self.db, self.settings.context, choice, index, year),
+                    *self._year_limits(),
+                ),
+            ).success(lambda r: self.show_found(*r)).failure(
+                lambda exc: (self.show_error(exc), self.focus_scan())
+            ).run()
 
         dialog.accepted.connect(accepted)
         self._open(dialog)
@@ -90,13 +96,17 @@ class ClaimMixin:
             self.matches = entries
             self.match_list.clear()
             if text.strip() and not entries:  # say so, replacing whatever the line said before
-                self.show_error(ServiceError(f"目录中没有与“{text.strip()[:20]}”匹配的项目，请换编码、名称或拼音首字母"))
+                self.show_error(
+                    ServiceError(f"目录中没有与“{text.strip()[:20]}”匹配的项目，请换编码、名称或拼音首字母")
+                )
             elif self.message.text().startswith("目录中没有"):
                 self.message.setText("")
             for e in entries:
                 ratio = f" 先付{e.prepay_ratio * 100:.0f}%" if e.cls == "B" else ""
-                QListWidgetItem(f"{e.code}  {e.name}  {labels.CLASS[e.cls]}{ratio}  {fmt(e.price)}/{e.unit}",
-                                self.match_list)
+                QListWidgetItem(
+                    f"{e.code}  {e.name}  {labels.CLASS[e.cls]}{ratio}  {fmt(e.price)}/{e.unit}",
+                    self.match_list,
+                )
             if entries:
                 self.match_list.setCurrentRow(0)
 
@@ -134,7 +144,9 @@ class ClaimMixin:
         field; Enter there applies it. The inpatient counter posts the difference as a fee line."""
         if not self.lines:
             return
-        row = self.table.currentRow() if 0 <= self.table.currentRow() < len(self.lines) else len(self.lines) - 1
+        row = (
+            self.table.currentRow() if 0 <= self.table.currentRow() < len(self.lines) else len(self.lines) - 1
+        )
         self.table.selectRow(row)
         self.editing_row = row
         self.quantity.setValue(float(self.lines[row].quantity))
@@ -177,8 +189,17 @@ class ClaimMixin:
         self.table.setRowCount(len(self.lines))
         for n, line in enumerate(self.lines):
             e = line.entry
-            for col, text in enumerate((e.code, e.name, labels.CLASS[e.cls], fmt(e.price), str(line.quantity),
-                                        fmt(line.amount), line.centre_note)):
+            for col, text in enumerate(
+                (
+                    e.code,
+                    e.name,
+                    labels.CLASS[e.cls],
+                    fmt(e.price),
+                    str(line.quantity),
+                    fmt(line.amount),
+                    line.centre_note,
+                )
+            ):
                 item = QTableWidgetItem(text)
                 if 3 <= col <= 5:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -188,11 +209,16 @@ class ClaimMixin:
     def request(self) -> svc.ClaimRequest:
         assert self.person is not None
         return svc.ClaimRequest(
-            self.person.id, tuple(svc.ClaimLine(line.entry.code, line.quantity) for line in self.lines),
-            self.settings.visit_date(), med_type=self.med_type.currentData(),
+            self.person.id,
+            tuple(svc.ClaimLine(line.entry.code, line.quantity) for line in self.lines),
+            self.settings.visit_date(),
+            med_type=self.med_type.currentData(),
             prescribing_level=self.prescribing.currentData() if self.med_type.currentData() == "41" else None,
-            use_own_account=self.use_own.isChecked(), use_family_account=self.use_family.isChecked(),
-            cert_type=self.person.cert_type, cert_no=self.person.cert_no)
+            use_own_account=self.use_own.isChecked(),
+            use_family_account=self.use_family.isChecked(),
+            cert_type=self.person.cert_type,
+            cert_no=self.person.cert_no,
+        )
 
     def _provider_names(self) -> dict[str, str]:
         return {p.psn_no: p.name for p in self.person.providers} if self.person else {}

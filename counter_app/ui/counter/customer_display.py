@@ -1,6 +1,7 @@
 """The patient's side of the counter: where a second screen faces the patient, a window there shows
 the amount due, what was tendered and the change, and who pays what, in large type. It mirrors
 the settlement panel (turned on in settings: `CounterSettings.customer_display`)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -10,7 +11,12 @@ from ..qt import QGridLayout, QGuiApplication, QLabel, Qt, QVBoxLayout, QWidget
 if TYPE_CHECKING:
     from .settlement_panel import PreviewPanel
 
-ROWS = (("medfee", "医疗费总额"), ("fund", "统筹基金支付"), ("own", "个人账户支付"), ("mulaid", "家庭共济支付"))
+ROWS = (
+    ("medfee", "医疗费总额"),
+    ("fund", "统筹基金支付"),
+    ("own", "个人账户支付"),
+    ("mulaid", "家庭共济支付"),
+)
 
 
 def _big(label: QLabel, points: int, bold: bool = True) -> QLabel:
@@ -56,7 +62,9 @@ class CustomerDisplay(QWidget):
         self.values["tendered"].setText(panel.tendered.text() if panel.tender.currentData() == "cash" else "")
         self.values["change"].setText(panel.change.text())
         settled = panel.status.text()
-        self.heading.setText("已结算，谢谢" if settled else ("请核对以下金额" if panel.cash.text() else "欢迎光临"))
+        self.heading.setText(
+            "已结算，谢谢" if settled else ("请核对以下金额" if panel.cash.text() else "欢迎光临")
+        )
 
     @staticmethod
     def open_beside(window: QWidget) -> CustomerDisplay | None:

@@ -24,6 +24,7 @@ class DrawerMixin:
 
     def check_shift(self) -> None:
         """Ask for the opening float when this cashier has no open shift at this counter."""
+
         def checked(state: ShiftState | None) -> None:
             self.shift = state
             if state is None:
@@ -36,14 +37,17 @@ class DrawerMixin:
 
         def accepted() -> None:
             def run() -> int:
-                return open_shift(self.db, self.settings.context, _money_text(dialog.opening_float.text(), "备用金"))
+                return open_shift(
+                    self.db, self.settings.context, _money_text(dialog.opening_float.text(), "备用金")
+                )
 
             def failed(exc: Exception) -> None:
                 self.show_error(exc)
                 self.open_shift_dialog()
 
-            Op(self, run).success(lambda _: (self.say("已开班，可以收费"), self.check_shift(),
-                                              self.centre_sign("in"))).failure(failed).run()
+            Op(self, run).success(
+                lambda _: (self.say("已开班，可以收费"), self.check_shift(), self.centre_sign("in"))
+            ).failure(failed).run()
 
         dialog.accepted.connect(accepted)
         self._open(dialog)
@@ -55,12 +59,12 @@ class DrawerMixin:
             return
         if way == "in":
             Op(self, lambda: centre.sign_in(ctx.institution_code, ctx.cashier, ctx.name)).success(
-                lambda sign_no: self.say(f"已开班，可以收费；医保已签到（签到号 {sign_no}）")).failure(
-                lambda exc: self.say(f"已开班，可以收费；医保未签到：{exc}")).run()
+                lambda sign_no: self.say(f"已开班，可以收费；医保已签到（签到号 {sign_no}）")
+            ).failure(lambda exc: self.say(f"已开班，可以收费；医保未签到：{exc}")).run()
         else:
             Op(self, lambda: centre.sign_out(ctx.institution_code, ctx.cashier, ctx.name)).success(
-                lambda signed: self.errors.append("医保已签退" if signed else "医保无需签退")).failure(
-                lambda exc: self.errors.append(f"医保签退未完成：{exc}")).run()
+                lambda signed: self.errors.append("医保已签退" if signed else "医保无需签退")
+            ).failure(lambda exc: self.errors.append(f"医保签退未完成：{exc}")).run()
 
     def close_shift(self) -> None:
         """F7: count the drawer, see the totals and anything not yet sent, close and print."""
@@ -73,7 +77,9 @@ class DrawerMixin:
                 from ...printing import shift_report
 
                 counted = _money_text(dialog.counted.text(), "实点现金")
-                report = close_shift(self.db, self.settings.context, counted, acknowledge_pending=acknowledged)
+                report = close_shift(
+                    self.db, self.settings.context, counted, acknowledge_pending=acknowledged
+                )
                 name = svc.institution_label(self.db, self.settings.context.institution_code)[0]
                 path = self.settings.slip_dir / f"shift-{report.shift_id}.pdf"
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +89,10 @@ class DrawerMixin:
             def done(result: tuple) -> None:
                 report, path = result
                 self.last_shift_report = path
-                self.say(f"已交班：应有现金 {fmt(report.expected_cash)}，实点 {fmt(report.counted_cash)}，"
-                         f"差额 {fmt(report.difference)}；交班报表 {path.name}")
+                self.say(
+                    f"已交班：应有现金 {fmt(report.expected_cash)}，实点 {fmt(report.counted_cash)}，"
+                    f"差额 {fmt(report.difference)}；交班报表 {path.name}"
+                )
                 self.check_shift()
                 self.back_up("shift")
                 self.centre_sign("out")
@@ -117,9 +125,11 @@ class DrawerMixin:
 
             def done(result) -> None:
                 day, t, waiting = result
-                self.say(f"{day} 已日结：结算 {t.settlements} 笔，退费 {t.refunds} 笔，医疗费 {fmt(t.medfee)}，"
-                         f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}"
-                         + unsent_summary(waiting, dt.datetime.now()))
+                self.say(
+                    f"{day} 已日结：结算 {t.settlements} 笔，退费 {t.refunds} 笔，医疗费 {fmt(t.medfee)}，"
+                    f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}"
+                    + unsent_summary(waiting, dt.datetime.now())
+                )
                 self.back_up("day")
 
             Op(self, run).success(done).run()

@@ -1,4 +1,5 @@
 """What a counter window is set up with, and what it holds per claim line."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -40,14 +40,23 @@ class SettleMixin:
             self.message.setText("")
             if pv.result.psn_cash_pay and self.preview_panel.tender.currentData() == "cash":
                 self.preview_panel.tendered.setFocus()  # the cashier types what was handed over; F9 settles
-            if self.settings.centre is not None and self.settings.centre_presettle and not self.person.out_of_area:
+            if (
+                self.settings.centre is not None
+                and self.settings.centre_presettle
+                and not self.person.out_of_area
+            ):
                 self.ask_centre(pv)
 
         if self.person.out_of_area:  # the centre prices a patient insured elsewhere (decision 12)
             centre = self.settings.centre
             Op(self, lambda: elsewhere.preview(self.db, self.settings.context, request, centre)).success(
-                lambda pv: (shown(pv), self.preview_panel.notice.setText(
-                    f"异地就医：医保中心按参保地 {self.person.insuplc_admdvs} 政策预结算"))).run()
+                lambda pv: (
+                    shown(pv),
+                    self.preview_panel.notice.setText(
+                        f"异地就医：医保中心按参保地 {self.person.insuplc_admdvs} 政策预结算"
+                    ),
+                )
+            ).run()
             return
         Op(self, lambda: svc.preview(self.db, self.settings.context, request)).success(shown).run()
 
@@ -64,12 +73,14 @@ class SettleMixin:
                 self.say("医保中心预结算与本地一致")
                 return
             text = "医保中心预结算与本地不同：" + "，".join(
-                f"{labels.AMOUNT_NAMES.get(k, k)} 本地 {a} 中心 {b}" for k, (a, b) in diff.items())
+                f"{labels.AMOUNT_NAMES.get(k, k)} 本地 {a} 中心 {b}" for k, (a, b) in diff.items()
+            )
             self.preview_panel.notice.setText(text + "；结算后将标记，待主管核对")
             self.errors.append(text)
 
-        Op(self, lambda: centre.outpatient_check(ctx, pv, person.cert_type, person.cert_no)).success(said).failure(
-            lambda exc: self.say(f"未能向医保中心预结算（{exc}）：仍可按本地预结算结算")).run()
+        Op(self, lambda: centre.outpatient_check(ctx, pv, person.cert_type, person.cert_no)).success(
+            said
+        ).failure(lambda exc: self.say(f"未能向医保中心预结算（{exc}）：仍可按本地预结算结算")).run()
 
     def confirm(self) -> None:
         if self.shown is None:
@@ -107,11 +118,25 @@ class SettleMixin:
 
         if self.person is not None and self.person.out_of_area:
             centre = self.settings.centre
-            Op(self, lambda: elsewhere.settle(self.db, self.settings.context, request, confirmed, centre, tender=tender,
-                                              tendered=tendered)).success(settled).failure(refused).run()
+            Op(
+                self,
+                lambda: elsewhere.settle(
+                    self.db,
+                    self.settings.context,
+                    request,
+                    confirmed,
+                    centre,
+                    tender=tender,
+                    tendered=tendered,
+                ),
+            ).success(settled).failure(refused).run()
             return
-        Op(self, lambda: svc.settle(self.db, self.settings.context, request, confirmed, tender=tender,
-                                    tendered=tendered)).success(settled).failure(refused).run()
+        Op(
+            self,
+            lambda: svc.settle(
+                self.db, self.settings.context, request, confirmed, tender=tender, tendered=tendered
+            ),
+        ).success(settled).failure(refused).run()
 
     def show_settled(self, setl_no: str) -> None:
         """The settled split stays on screen, marked 已结算, until the next scan or Esc; nothing can be
@@ -151,8 +176,7 @@ class SettleMixin:
                 escpos.print_slip(self.settings.escpos, slip, open_drawer=escpos.opens_drawer(slip))
             return path, slip
 
-        Op(self, render) \
-            .success(printed).failure(failed).run()
+        Op(self, render).success(printed).failure(failed).run()
 
     def reprint(self) -> None:
         """F10: reprint any earlier slip, marked as a reprint (its own permission)."""

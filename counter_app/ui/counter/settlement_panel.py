@@ -2,6 +2,7 @@
 amount right-aligned in one column, the payers in large type, each family provider under 家庭共济支付;
 then the cash part with how it is paid, what was tendered and the change. After F9 the same split
 stays, marked 已结算 with its settlement number, until the next scan or Esc."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -24,8 +25,14 @@ from ..qt import (
 )
 from .widgets import label as _label
 
-SMALL = (("medfee", "医疗费总额"), ("inscp", "符合范围金额"), ("fulamt", "全自费"), ("prepay", "先行自付"),
-         ("deductible", "本次起付线"), ("copay", "统筹共付（个人）"))
+SMALL = (
+    ("medfee", "医疗费总额"),
+    ("inscp", "符合范围金额"),
+    ("fulamt", "全自费"),
+    ("prepay", "先行自付"),
+    ("deductible", "本次起付线"),
+    ("copay", "统筹共付（个人）"),
+)
 LARGE = (("fund", "统筹基金支付"), ("own", "个人账户支付"), ("mulaid", "家庭共济支付"))
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
@@ -136,15 +143,26 @@ class PreviewPanel(QGroupBox):
             self.changed.emit()
             return
         r = pv.result
-        shown = {"medfee": r.medfee_sumamt, "inscp": r.inscp_scp_amt, "fulamt": r.fulamt_ownpay_amt,
-                 "prepay": r.preselfpay_amt, "deductible": r.act_pay_dedc,
-                 "copay": r.inscp_scp_amt - r.act_pay_dedc - r.hifp_pay, "fund": r.fund_pay_sumamt,
-                 "own": r.own_acct_pay, "mulaid": r.acct_mulaid_pay}
+        shown = {
+            "medfee": r.medfee_sumamt,
+            "inscp": r.inscp_scp_amt,
+            "fulamt": r.fulamt_ownpay_amt,
+            "prepay": r.preselfpay_amt,
+            "deductible": r.act_pay_dedc,
+            "copay": r.inscp_scp_amt - r.act_pay_dedc - r.hifp_pay,
+            "fund": r.fund_pay_sumamt,
+            "own": r.own_acct_pay,
+            "mulaid": r.acct_mulaid_pay,
+        }
         for key, value in shown.items():
             self.values[key].setText(fmt(value))
-        self.family.setText("\n".join(
-            f"{labels.mask_name(provider_names.get(d.psn_no, d.psn_no))}（{labels.RELATION[d.relation]}）"
-            f"支付 {fmt(d.paid)}，余额 {fmt(d.balc)}" for d in r.mulaid))
+        self.family.setText(
+            "\n".join(
+                f"{labels.mask_name(provider_names.get(d.psn_no, d.psn_no))}（{labels.RELATION[d.relation]}）"
+                f"支付 {fmt(d.paid)}，余额 {fmt(d.balc)}"
+                for d in r.mulaid
+            )
+        )
         self.cash.setText(fmt(r.psn_cash_pay))
         self.due = r.psn_cash_pay
         self._update_change()

@@ -39,17 +39,31 @@ class StayMixin:
 
         def show(stay: inpatient.Stay | None) -> None:
             self.stay, self.discharge = stay, None
-            self.lines = [Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity,
-                               f.centre_note) for f in stay.fees] if stay else []
+            self.lines = (
+                [
+                    Line(
+                        CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True),
+                        f.quantity,
+                        f.centre_note,
+                    )
+                    for f in stay.fees
+                ]
+                if stay
+                else []
+            )
             self.claim_changed()
             lead = f"{note}；" if note else ""
             if stay is None:
                 self.say(f"{lead}该参保人不在院：按 F4 办理入院（收取押金）")
             else:
-                self.say(f"{lead}在院 {stay.adm_no}，{stay.admitted_at:%Y-%m-%d} 入院，押金 {fmt(stay.deposit)}，"
-                         f"已记费用 {fmt(stay.fees_total)}")
+                self.say(
+                    f"{lead}在院 {stay.adm_no}，{stay.admitted_at:%Y-%m-%d} 入院，押金 {fmt(stay.deposit)}，"
+                    f"已记费用 {fmt(stay.fees_total)}"
+                )
 
-        Op(self, lambda: inpatient.current_stay(self.db, self.settings.context, person_id)).success(show).run()
+        Op(self, lambda: inpatient.current_stay(self.db, self.settings.context, person_id)).success(
+            show
+        ).run()
 
     def admit(self) -> None:
         """F4 (inpatient): admission with a deposit; the person is hospitalized from now on."""
@@ -66,8 +80,16 @@ class StayMixin:
 
             def run() -> str:
                 deposit = _money_text(dialog.deposit.text(), "押金")
-                return inpatient.admit(self.db, self.settings.context, person_id, deposit, tender=tender,
-                                       cert_type=cert_type, cert_no=cert_no, now=self._now())
+                return inpatient.admit(
+                    self.db,
+                    self.settings.context,
+                    person_id,
+                    deposit,
+                    tender=tender,
+                    cert_type=cert_type,
+                    cert_no=cert_no,
+                    now=self._now(),
+                )
 
             Op(self, run).success(lambda adm_no: self.load_stay(f"已入院 {adm_no}")).run()
 
@@ -80,8 +102,9 @@ class StayMixin:
             return
         adm_no = self.stay.adm_no
         at = self._now()
-        Op(self, lambda: inpatient.post_fee(self.db, self.settings.context, adm_no, code, quantity, now=at)).success(
-            lambda _: self.load_stay()).run()
+        Op(
+            self, lambda: inpatient.post_fee(self.db, self.settings.context, adm_no, code, quantity, now=at)
+        ).success(lambda _: self.load_stay()).run()
 
     def preview_discharge(self) -> None:
         if self.stay is None:
@@ -89,30 +112,49 @@ class StayMixin:
             return
         centre = self.settings.centre
         if centre is None:
-            self.show_error(ServiceError("住院结算由医保中心计算，需联网：本窗口未配置医保中心地址（启动时 --centre）"))
+            self.show_error(
+                ServiceError("住院结算由医保中心计算，需联网：本窗口未配置医保中心地址（启动时 --centre）")
+            )
             return
         adm_no, day, med_type = self.stay.adm_no, self.settings.visit_date(), self.med_type.currentData()
         interim, use_account = self.interim.isChecked(), self.use_own.isChecked()
 
         def run() -> inpatient.DischargePreview:
-            return inpatient.discharge_preview(self.db, self.settings.context, adm_no, day, centre, med_type=med_type,
-                                               interim=interim, use_account=use_account)
+            return inpatient.discharge_preview(
+                self.db,
+                self.settings.context,
+                adm_no,
+                day,
+                centre,
+                med_type=med_type,
+                interim=interim,
+                use_account=use_account,
+            )
 
         Op(self, run).success(self.show_discharge).run()
 
     def show_discharge(self, pv: inpatient.DischargePreview, note: str = "") -> None:
         """The centre's fund payment, the local split of the personal part, and the deposit; the
         lines as the centre classed them (the stay's queue went up first)."""
-        self.lines = [Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity, f.centre_note)
-                      for f in pv.stay.fees]
+        self.lines = [
+            Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity, f.centre_note)
+            for f in pv.stay.fees
+        ]
         self._render_lines()
         self.discharge, self.shown = pv, pv.preview
         when = "中途结算" if pv.interim else "出院"
-        deposit = (f"医保中心：统筹基金支付 {fmt(pv.preview.result.fund_pay_sumamt)}（本次起付线 "
-                   f"{fmt(pv.preview.result.act_pay_dedc)}）；押金 {fmt(pv.stay.deposit)}：" +
-                   (f"{when}应补收 {fmt(pv.to_collect)}" if pv.to_collect or pv.interim
-                    else f"出院应退还 {fmt(pv.to_refund)}"))
-        self.preview_panel.show_preview(pv.preview, self._provider_names(), f"{note}\n{deposit}" if note else deposit)
+        deposit = (
+            f"医保中心：统筹基金支付 {fmt(pv.preview.result.fund_pay_sumamt)}（本次起付线 "
+            f"{fmt(pv.preview.result.act_pay_dedc)}）；押金 {fmt(pv.stay.deposit)}："
+            + (
+                f"{when}应补收 {fmt(pv.to_collect)}"
+                if pv.to_collect or pv.interim
+                else f"出院应退还 {fmt(pv.to_refund)}"
+            )
+        )
+        self.preview_panel.show_preview(
+            pv.preview, self._provider_names(), f"{note}\n{deposit}" if note else deposit
+        )
 
     def confirm_discharge(self) -> None:
         pv, tender = self.discharge, self.preview_panel.tender.currentData()
@@ -120,8 +162,10 @@ class StayMixin:
 
         def done(result: inpatient.Discharged) -> None:
             self.last_setl_no = result.settled.setl_no
-            self.say(f"{'中途' if pv.interim else '出院'}结算成功 {result.settled.setl_no}；押金抵扣 "
-                     f"{fmt(result.applied)}，补收 {fmt(result.to_collect)}，退还 {fmt(result.to_refund)}")
+            self.say(
+                f"{'中途' if pv.interim else '出院'}结算成功 {result.settled.setl_no}；押金抵扣 "
+                f"{fmt(result.applied)}，补收 {fmt(result.to_collect)}，退还 {fmt(result.to_refund)}"
+            )
             self.print_slip(result.settled.setl_no)
             self.refresh_status()
             self.show_settled(result.settled.setl_no)
@@ -136,5 +180,16 @@ class StayMixin:
             self.show_error(exc)
 
         at = self._now()
-        Op(self, lambda: inpatient.discharge(self.db, self.settings.context, pv.stay.adm_no, pv, centre,
-                                             med_type=med_type, tender=tender, now=at)).success(done).failure(refused).run()
+        Op(
+            self,
+            lambda: inpatient.discharge(
+                self.db,
+                self.settings.context,
+                pv.stay.adm_no,
+                pv,
+                centre,
+                med_type=med_type,
+                tender=tender,
+                now=at,
+            ),
+        ).success(done).failure(refused).run()

@@ -1,4 +1,5 @@
 """Small helpers every counter screen uses: labels, typed money, the unsent summary."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,10 @@ def unsent_summary(waiting: list, now: dt.datetime) -> str:
     pending = [e for e in waiting if e.status != "parked"]
     parts = [f"；未上传医保中心 {len(waiting)} 笔"]
     if parked:
-        parts.append(f"，其中挂起 {len(parked)} 笔（请主管在上传队列处理）：" + "；".join(
-            f"{e.setl_no} {e.name}（{(e.last_error or '')[:30]}）" for e in parked[:5]))
+        parts.append(
+            f"，其中挂起 {len(parked)} 笔（请主管在上传队列处理）："
+            + "；".join(f"{e.setl_no} {e.name}（{(e.last_error or '')[:30]}）" for e in parked[:5])
+        )
     if pending:
         oldest = pending[0]
         minutes = int(oldest.age(now).total_seconds() // 60)

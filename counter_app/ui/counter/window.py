@@ -82,7 +82,9 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.errors: list[str] = []  # every message shown, newest last (tests read it)
         self.busy = False
         kind = {"pharmacy_clerk": "药店", "inpatient_cashier": "住院"}.get(user.role, "门诊")
-        self.setWindowTitle(f"医保{kind}收费 — {settings.context.institution_code} {settings.context.counter}")
+        self.setWindowTitle(
+            f"医保{kind}收费 — {settings.context.institution_code} {settings.context.counter}"
+        )
         self._build()
         self._shortcuts()
         self.status_timer = QTimer(self)
@@ -94,8 +96,11 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             self.backup_timer.start(settings.backups.every_minutes * 60_000)
         self.refresh_status()
         Op(self, lambda: svc.institution_label(db, settings.context.institution_code)).success(
-            lambda info: (self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}）"),
-                          self.level.setToolTip(f"政策包 {info[2]}"))).run()
+            lambda info: (
+                self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}）"),
+                self.level.setToolTip(f"政策包 {info[2]}"),
+            )
+        ).run()
         self.reset()
         self.check_shift()
 
@@ -193,13 +198,20 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         keys = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         admit = (("F4", "入院", self.admit),) if self.kind == "inpatient" else ()
-        for key, title, slot in (("F2", "扫码", self.focus_scan), ("F3", "项目", self.focus_search), *admit,
-                                 ("Del", "删除行", self.remove_line), ("F6", "改数量", self.edit_quantity),
-                                 ("F5", "预结算", self.preview),
-                                 ("F7", "交班", self.close_shift),
-                                 ("F9", "确认结算", self.confirm), ("F10", "补打", self.reprint),
-                                 ("F11", "退费", self.refund), ("F12", "上传队列", self.outbox),
-                                 ("Esc", "取消", self.reset)):
+        for key, title, slot in (
+            ("F2", "扫码", self.focus_scan),
+            ("F3", "项目", self.focus_search),
+            *admit,
+            ("Del", "删除行", self.remove_line),
+            ("F6", "改数量", self.edit_quantity),
+            ("F5", "预结算", self.preview),
+            ("F7", "交班", self.close_shift),
+            ("F9", "确认结算", self.confirm),
+            ("F10", "补打", self.reprint),
+            ("F11", "退费", self.refund),
+            ("F12", "上传队列", self.outbox),
+            ("Esc", "取消", self.reset),
+        ):
             button = QPushButton(f"{title} [{key}]", objectName=f"button_{key}")
             button.clicked.connect(slot)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -256,12 +268,14 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
     def _menu(self) -> None:
         """功能 menu: what this role may open besides the counter itself."""
         menu = self.menuBar().addMenu("功能")
-        entries = [("交班 (F7)", self.close_shift, self.user.may("shift")),
-                   ("家庭共济绑定 (Ctrl+B)", self.binding_desk, self.user.may("bind")),
-                   ("日结", self.close_day, self.user.may("day_close")),
-                   ("经办业务（划入、计息、申报、监测）", self.agency_desk, self.user.may("batch")),
-                   ("上传队列 (F12)", self.outbox, self.user.may("outbox")),
-                   ("本窗口设置 (F8)", self.counter_settings, self.user.may("settings"))]
+        entries = [
+            ("交班 (F7)", self.close_shift, self.user.may("shift")),
+            ("家庭共济绑定 (Ctrl+B)", self.binding_desk, self.user.may("bind")),
+            ("日结", self.close_day, self.user.may("day_close")),
+            ("经办业务（划入、计息、申报、监测）", self.agency_desk, self.user.may("batch")),
+            ("上传队列 (F12)", self.outbox, self.user.may("outbox")),
+            ("本窗口设置 (F8)", self.counter_settings, self.user.may("settings")),
+        ]
         self.menu_actions = {}
         for title, slot, allowed in entries:
             if allowed:
@@ -299,19 +313,32 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         desk.open()
 
     def _shortcuts(self) -> None:
-        for key, slot in (("F2", self.focus_scan), ("F3", self.focus_search), ("F5", self.preview),
-                          ("F7", self.close_shift), ("F4", self.admit),
-                          ("F9", self.confirm), ("F10", self.reprint), ("F11", self.refund), ("F12", self.outbox),
-                          ("F8", self.counter_settings),
-                          ("Esc", self.reset), ("F6", self.edit_quantity),
-                          ("Del", self.remove_line)):
+        for key, slot in (
+            ("F2", self.focus_scan),
+            ("F3", self.focus_search),
+            ("F5", self.preview),
+            ("F7", self.close_shift),
+            ("F4", self.admit),
+            ("F9", self.confirm),
+            ("F10", self.reprint),
+            ("F11", self.refund),
+            ("F12", self.outbox),
+            ("F8", self.counter_settings),
+            ("Esc", self.reset),
+            ("F6", self.edit_quantity),
+            ("Del", self.remove_line),
+        ):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
 
     def eventFilter(self, obj: Any, event: Any) -> bool:
         """Up/Down in the search field move through the matches, so hands stay on the keyboard."""
-        if obj is self.search and event.type() == event.Type.KeyPress and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+        if (
+            obj is self.search
+            and event.type() == event.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)
+        ):
             row = self.match_list.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)
             if 0 <= row < self.match_list.count():
                 self.match_list.setCurrentRow(row)
@@ -331,8 +358,9 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         if known:  # said to the cashier; the log keeps who, where and what (logs.Redact masks people)
             log.info("%s at %s: %s: %s", context.staff_no, context.counter, type(exc).__name__, exc)
         else:
-            log.error("%s at %s: unexpected %s", context.staff_no, context.counter, type(exc).__name__,
-                      exc_info=exc)
+            log.error(
+                "%s at %s: unexpected %s", context.staff_no, context.counter, type(exc).__name__, exc_info=exc
+            )
         self.errors.append(text)
         self.message.setStyleSheet("color: #b00020")
         self.message.setText(text)
@@ -382,15 +410,28 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             last = f"{status.last_sent:%m-%d %H:%M}" if status.last_sent else "—"
             overdue = status.overdue(dt.datetime.now(), dt.timedelta(minutes=self.settings.sync_warn_minutes))
             parked = f"<b style='color:#b00020'>挂起 {status.parked}</b>" if status.parked else "挂起 0"
-            pending = (f"<b style='color:#b00020'>待传 {status.pending}（最早 {status.oldest_pending_at:%m-%d %H:%M}）</b>"
-                       if overdue else f"待传 {status.pending}")
-            differ = (f" / <b style='color:#b00020'>中心结算不一致 {status.differences}</b>"
-                      if status.differences else "")
+            pending = (
+                f"<b style='color:#b00020'>待传 {status.pending}（最早 {status.oldest_pending_at:%m-%d %H:%M}）</b>"
+                if overdue
+                else f"待传 {status.pending}"
+            )
+            differ = (
+                f" / <b style='color:#b00020'>中心结算不一致 {status.differences}</b>"
+                if status.differences
+                else ""
+            )
             self.status_sync.setText(f"上传：{pending} / {parked} / 最近成功 {last}{differ}")
-            self.status_sync.setToolTip("有医保中心拒收的报文，请主管在上传队列 (F12) 处理" if status.parked else
-                                        "医保中心的结算结果与本地不同，请主管在上传队列 (F12) 核对" if differ else "")
+            self.status_sync.setToolTip(
+                "有医保中心拒收的报文，请主管在上传队列 (F12) 处理"
+                if status.parked
+                else "医保中心的结算结果与本地不同，请主管在上传队列 (F12) 核对"
+                if differ
+                else ""
+            )
 
-        Op(self, lambda: sync_status(self.db)).success(done).failure(lambda e: self.status_sync.setText("上传：状态不可用")).run()
+        Op(self, lambda: sync_status(self.db)).success(done).failure(
+            lambda e: self.status_sync.setText("上传：状态不可用")
+        ).run()
 
     # ----- scan and person
 

@@ -1,4 +1,5 @@
 """Admission: the deposit taken and how it was paid."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -31,7 +32,9 @@ class AdmitDialog(QDialog):
         for code, name in TENDERS.items():
             self.tender.addItem(name, code)
         form.addRow("支付方式", self.tender)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)

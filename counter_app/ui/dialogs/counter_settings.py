@@ -6,6 +6,7 @@ revision), the system printer (Qt's list), the thermal printer's form, and the i
 checks the permission and writes the audit entry; a change of database or centre takes effect at
 the next start, as the message says.
 """
+
 from __future__ import annotations
 
 from dataclasses import fields, replace
@@ -21,9 +22,13 @@ if TYPE_CHECKING:
 
 
 PLACEHOLDERS = {
-    "institution": "空：演示医院", "database": "空：本机默认数据库文件；共享库填 postgresql://…",
-    "centre": "空：不联网（手工上传）", "paasid": "空：培训用账号", "printer": "空：只保存 PDF",
-    "escpos": "空：不用热敏打印机", "backup_dir": "空：不自动备份（建议填另一块硬盘或共享目录）",
+    "institution": "空：演示医院",
+    "database": "空：本机默认数据库文件；共享库填 postgresql://…",
+    "centre": "空：不联网（手工上传）",
+    "paasid": "空：培训用账号",
+    "printer": "空：只保存 PDF",
+    "escpos": "空：不用热敏打印机",
+    "backup_dir": "空：不自动备份（建议填另一块硬盘或共享目录）",
 }
 
 
@@ -75,8 +80,13 @@ class CounterSettingsDialog(QDialog):
         """The settings as typed, each checked (ConfigError names the first that is wrong)."""
         values = {}
         for key, widget in self.inputs.items():
-            text = widget.currentText() if isinstance(widget, QComboBox) else (
-                "true" if widget.isChecked() else "false") if isinstance(widget, QCheckBox) else widget.text()
+            text = (
+                widget.currentText()
+                if isinstance(widget, QComboBox)
+                else ("true" if widget.isChecked() else "false")
+                if isinstance(widget, QCheckBox)
+                else widget.text()
+            )
             values[key] = config.parse(key, text)
         return replace(self.current, **values)
 
@@ -99,7 +109,8 @@ class CounterSettingsDialog(QDialog):
             return
         window = self.window_
         Op(window, lambda: check_all(settings, window)).success(
-            lambda lines: self._say("\n".join(text for _, text in lines), all(ok for ok, _ in lines))).run()
+            lambda lines: self._say("\n".join(text for _, text in lines), all(ok for ok, _ in lines))
+        ).run()
 
     def save(self) -> None:
         from ...services.counter_settings import change
@@ -114,11 +125,16 @@ class CounterSettingsDialog(QDialog):
             if not changed:
                 self._say("没有改动", True)
                 return
-            self._say("已保存：" + "、".join(config.DESCRIPTIONS[k] for k in changed)
-                      + "。数据库、医保中心和打印机的改动在下次启动时生效", True)
+            self._say(
+                "已保存："
+                + "、".join(config.DESCRIPTIONS[k] for k in changed)
+                + "。数据库、医保中心和打印机的改动在下次启动时生效",
+                True,
+            )
 
         Op(window, lambda: change(window.db, window.settings.context, settings)).success(done).failure(
-            lambda exc: self._say(str(exc), False)).run()
+            lambda exc: self._say(str(exc), False)
+        ).run()
 
 
 def check_all(settings: config.Settings, window: CounterWindow) -> list[tuple[bool, str]]:
@@ -128,8 +144,15 @@ def check_all(settings: config.Settings, window: CounterWindow) -> list[tuple[bo
         from ..qt import QtPrintSupport
 
         names = QtPrintSupport.QPrinterInfo.availablePrinterNames()
-        out.append((settings.printer in names, f"系统打印机 {settings.printer}："
-                    + ("已找到" if settings.printer in names else f"未找到（本机有：{'、'.join(names) or '无'}）")))
+        out.append(
+            (
+                settings.printer in names,
+                f"系统打印机 {settings.printer}："
+                + (
+                    "已找到" if settings.printer in names else f"未找到（本机有：{'、'.join(names) or '无'}）"
+                ),
+            )
+        )
     if settings.escpos:
         out.append((True, f"热敏打印机 {settings.escpos}：格式正确（打印时连接）"))
     if settings.centre:
@@ -150,7 +173,10 @@ def _check_database(url: str) -> tuple[bool, str]:
     except DatabaseError as exc:
         return False, f"数据库：{exc}"
     if revision != newest_revision():
-        return False, f"数据库 {url or '（默认文件）'}：结构版本 {revision}，本程序需要 {newest_revision()}（先执行 db upgrade）"
+        return (
+            False,
+            f"数据库 {url or '（默认文件）'}：结构版本 {revision}，本程序需要 {newest_revision()}（先执行 db upgrade）",
+        )
     return True, f"数据库 {url or '（默认文件）'}：可用（结构版本 {revision}）"
 
 
@@ -160,13 +186,22 @@ def _check_centre(settings: config.Settings, window: CounterWindow) -> tuple[boo
     from ...sync.handshake import Rejected, Transient, sign_in
 
     context = window.settings.context
-    credentials = Credentials(settings.paasid, settings.passtoken) if settings.paasid and settings.passtoken \
+    credentials = (
+        Credentials(settings.paasid, settings.passtoken)
+        if settings.paasid and settings.passtoken
         else Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)
+    )
     name, _, _ = institution_label(window.db, context.institution_code)
     try:
-        sign_no = sign_in(settings.centre, credentials, institution_code=context.institution_code,
-                          institution_name=name, admdvs=context.institution_code[1:7], operator=context.staff_no,
-                          operator_name=context.name)
+        sign_no = sign_in(
+            settings.centre,
+            credentials,
+            institution_code=context.institution_code,
+            institution_name=name,
+            admdvs=context.institution_code[1:7],
+            operator=context.staff_no,
+            operator_name=context.name,
+        )
     except (Transient, Rejected) as exc:
         return False, f"医保中心 {settings.centre}：{exc}"
     return True, f"医保中心 {settings.centre}：签到成功（签到号 {sign_no}）"

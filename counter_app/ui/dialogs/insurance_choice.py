@@ -1,4 +1,5 @@
 """The centre knows the patient under several insurances (1101 insuinfo[]): the cashier picks one."""
+
 from __future__ import annotations
 
 from ... import labels
@@ -20,13 +21,17 @@ class InsuranceChoiceDialog(QDialog):
         self.records = QListWidget(objectName="insurance_records")
         for rec in choice.found.insurances:
             balance = f"，账户余额 {fmt(rec.balance)}" if rec.balance is not None else ""
-            self.records.addItem(f"{labels.INSUTYPE.get(rec.insutype, rec.insutype)}（{rec.insutype}），参保地 "
-                                 f"{rec.insuplc_admdvs or '—'}，{'正常' if rec.status == '1' else '非正常参保'}"
-                                 f"{balance}{('，' + rec.emp_name) if rec.emp_name else ''}")
+            self.records.addItem(
+                f"{labels.INSUTYPE.get(rec.insutype, rec.insutype)}（{rec.insutype}），参保地 "
+                f"{rec.insuplc_admdvs or '—'}，{'正常' if rec.status == '1' else '非正常参保'}"
+                f"{balance}{('，' + rec.emp_name) if rec.emp_name else ''}"
+            )
         self.records.setCurrentRow(0)
         self.records.itemActivated.connect(lambda _item: self.accept())
         layout.addWidget(self.records)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -1,4 +1,5 @@
 """The supervisor's upload queue: pending and parked messages, and the centre's differences."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -33,7 +34,9 @@ class OutboxDialog(QDialog):
         self.setMinimumSize(900, 480)
         layout = QVBoxLayout(self)
         self.table = QTableWidget(0, 7, objectName="outbox_table")
-        self.table.setHorizontalHeaderLabels(["状态", "交易", "结算单号", "参保人", "尝试次数", "原因", "报文号"])
+        self.table.setHorizontalHeaderLabels(
+            ["状态", "交易", "结算单号", "参保人", "尝试次数", "原因", "报文号"]
+        )
         self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -75,9 +78,17 @@ class OutboxDialog(QDialog):
             self.entries = entries
             self.table.setRowCount(len(entries))
             for n, e in enumerate(entries):
-                for col, text in enumerate(("挂起" if e.status == "parked" else "待传",
-                                            f"{labels.INFNO.get(e.infno, e.infno)}（{e.infno}）", e.setl_no,
-                                            e.name, str(e.attempts), e.last_error or "", e.msgid)):
+                for col, text in enumerate(
+                    (
+                        "挂起" if e.status == "parked" else "待传",
+                        f"{labels.INFNO.get(e.infno, e.infno)}（{e.infno}）",
+                        e.setl_no,
+                        e.name,
+                        str(e.attempts),
+                        e.last_error or "",
+                        e.msgid,
+                    )
+                ):
                     self.table.setItem(n, col, QTableWidgetItem(text))
 
         Op(self.window_, lambda: unsent(self.window_.db)).success(show).run()
@@ -91,7 +102,9 @@ class OutboxDialog(QDialog):
             self.found = found
             self.differences.setRowCount(len(found))
             for n, d in enumerate(found):
-                what = "，".join(f"{labels.AMOUNT_NAMES.get(k, k)} {a} → {b}" for k, (a, b) in d.differences.items())
+                what = "，".join(
+                    f"{labels.AMOUNT_NAMES.get(k, k)} {a} → {b}" for k, (a, b) in d.differences.items()
+                )
                 for col, text in enumerate((d.setl_no, d.name, f"{d.settled_at:%m-%d %H:%M}", what)):
                     self.differences.setItem(n, col, QTableWidgetItem(text))
 
@@ -106,8 +119,9 @@ class OutboxDialog(QDialog):
             self.message.setText("标记已核对：请先选择一条差异")
             return
         setl_no, note, window = self.found[row].setl_no, self.reason.text(), self.window_
-        Op(window, lambda: review_difference(window.db, window.settings.context, setl_no, note)) \
-            .success(self._done).failure(self._failed).run()
+        Op(window, lambda: review_difference(window.db, window.settings.context, setl_no, note)).success(
+            self._done
+        ).failure(self._failed).run()
 
     def _decide(self, title: str, decision) -> None:
         """Resend or void the selected parked message with the reason typed; the service checks
@@ -117,8 +131,9 @@ class OutboxDialog(QDialog):
             self.message.setText(f"{title}：请先选择一条挂起的报文")
             return
         msgid, reason, window = self.entries[row].msgid, self.reason.text(), self.window_
-        Op(window, lambda: decision(window.db, window.settings.context, msgid, reason)) \
-            .success(self._done).failure(self._failed).run()
+        Op(window, lambda: decision(window.db, window.settings.context, msgid, reason)).success(
+            self._done
+        ).failure(self._failed).run()
 
     def release_selected(self) -> None:
         from ...services.sync_status import release

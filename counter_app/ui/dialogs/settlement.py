@@ -1,4 +1,5 @@
 """Pick an earlier settlement to reprint or refund; a supervisor approves a refund here."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -47,7 +48,9 @@ class SettlementDialog(QDialog):
             form.addRow("退费原因", self.reason)
             form.addRow("主管工号", self.staff_no)
             form.addRow("主管密码", self.password)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
@@ -63,10 +66,15 @@ class SettlementDialog(QDialog):
 
             slip = load_slip(self.window_.db, setl_no, copy=1)
             amounts = dict(slip.amounts)
-            family = "；".join(f"{p.masked_name}（{p.relation}）{fmt(p.paid)}" for p in slip.providers) or "无"
-            return (f"{slip.title} {slip.patient_name} {slip.settled_at:%Y-%m-%d %H:%M}\n"
-                    f"医疗费 {fmt(amounts['医疗费总额'])}，统筹基金 {fmt(amounts['统筹基金支付'])}，"
-                    f"个人账户 {fmt(slip.own_paid)}，家庭共济 {family}，现金 {fmt(slip.cash)}")
+            family = (
+                "；".join(f"{p.masked_name}（{p.relation}）{fmt(p.paid)}" for p in slip.providers) or "无"
+            )
+            return (
+                f"{slip.title} {slip.patient_name} {slip.settled_at:%Y-%m-%d %H:%M}\n"
+                f"医疗费 {fmt(amounts['医疗费总额'])}，统筹基金 {fmt(amounts['统筹基金支付'])}，"
+                f"个人账户 {fmt(slip.own_paid)}，家庭共济 {family}，现金 {fmt(slip.cash)}"
+            )
 
         Op(self.window_, describe).success(self.summary.setText).failure(
-            lambda e: self.summary.setText(str(e))).run()
+            lambda e: self.summary.setText(str(e))
+        ).run()

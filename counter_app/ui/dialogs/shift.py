@@ -1,4 +1,5 @@
 """Opening and closing a shift at the drawer, and closing the business day."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -32,7 +33,9 @@ class OpenShiftDialog(QDialog):
         form.addRow(_label(f"{window.user.name}，请清点备用金后开班（{window.settings.context.counter}）"))
         self.opening_float = QLineEdit("0.00", objectName="opening_float")
         form.addRow("备用金", self.opening_float)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
@@ -51,7 +54,9 @@ class DayCloseDialog(QDialog):
         form.addRow(_label("日结后当日不能再结算，之后的结算计入次日"))
         self.day = QLineEdit(window.settings.visit_date().isoformat(), objectName="close_day")
         form.addRow("营业日", self.day)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
@@ -86,7 +91,9 @@ class CloseShiftDialog(QDialog):
         form.addRow(self.acknowledge)
         self.counted = QLineEdit(objectName="counted_cash")
         form.addRow("实点现金", self.counted)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
@@ -98,17 +105,29 @@ class CloseShiftDialog(QDialog):
                 return
             self.state = state
             t = state.totals
-            tenders = "，".join(f"{TENDERS.get(k, k)} {fmt(v)}" for k, v in sorted(t.cash_by_tender.items())) or "无"
+            tenders = (
+                "，".join(f"{TENDERS.get(k, k)} {fmt(v)}" for k, v in sorted(t.cash_by_tender.items()))
+                or "无"
+            )
             self.summary.setText(
                 f"结算 {t.settlements} 笔，退费 {t.refunds} 笔；医疗费 {fmt(t.medfee)}，统筹 {fmt(t.fund)}，"
                 f"个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}；个人现金部分：{tenders}；"
-                f"备用金 {fmt(state.opening_float)}" + ("" if t.ties_to_ledger else "；账户合计与流水不一致！"))
+                f"备用金 {fmt(state.opening_float)}"
+                + ("" if t.ties_to_ledger else "；账户合计与流水不一致！")
+            )
             self.expected.setText(fmt(state.expected_cash))
             if state.unsent:
-                self.pending.setText(f"还有 {len(state.unsent)} 笔未上传医保中心：" + "；".join(
-                    f"{e.setl_no} {e.name}（{'挂起' if e.status == 'parked' else '待传'}）" for e in state.unsent[:8])
-                    + ("…" if len(state.unsent) > 8 else ""))
+                self.pending.setText(
+                    f"还有 {len(state.unsent)} 笔未上传医保中心："
+                    + "；".join(
+                        f"{e.setl_no} {e.name}（{'挂起' if e.status == 'parked' else '待传'}）"
+                        for e in state.unsent[:8]
+                    )
+                    + ("…" if len(state.unsent) > 8 else "")
+                )
                 self.acknowledge.show()
             self.counted.setFocus()
 
-        Op(self.window_, lambda: shift_state(self.window_.db, self.window_.settings.context)).success(show).run()
+        Op(self.window_, lambda: shift_state(self.window_.db, self.window_.settings.context)).success(
+            show
+        ).run()
