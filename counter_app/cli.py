@@ -21,7 +21,7 @@ EXIT_BAD_INPUT = 2
 DEFAULT_CENTRE = "http://127.0.0.1:8765"  # the reference centre, for training
 
 
-def _credentials(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _credentials(args: argparse.Namespace):
     """The counter's gateway credentials: --paasid (or $COUNTER_APP_PAASID, or the settings file)
     with the passtoken in $COUNTER_APP_PASSTOKEN (or the settings file); with neither, the reference
     centre's training pair."""
@@ -67,7 +67,7 @@ def _cmd_settle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace):
     """The counter's settings file (config.py), read once per command (kept on `args`); a broken
     file is one clear line and exit 2."""
     from .config import ConfigError, load
@@ -81,7 +81,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return args.settings
 
 
-def _open_db(args: argparse.Namespace, *, create: bool = False):  # type: ignore[no-untyped-def]
+def _open_db(args: argparse.Namespace, *, create: bool = False):
     """The database of --db, else of the settings file, else the default SQLite file. Only the
     commands that make a database (`db upgrade`, `demo-data`, the first start) pass `create`:
     elsewhere a SQLite file that is not there is an error, not a new empty database."""
@@ -230,10 +230,12 @@ def _cmd_centre(args: argparse.Namespace) -> int:
     from .sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN
 
     passtoken = os.environ.get("COUNTER_APP_CENTRE_PASSTOKEN")
-    if args.paasid and not passtoken:
-        print("centre: --paasid needs its passtoken in $COUNTER_APP_CENTRE_PASSTOKEN", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    passtokens = {args.paasid: passtoken} if args.paasid else {TRAINING_PAASID: TRAINING_PASSTOKEN}
+    passtokens = {TRAINING_PAASID: TRAINING_PASSTOKEN}
+    if args.paasid:
+        if not passtoken:
+            print("centre: --paasid needs its passtoken in $COUNTER_APP_CENTRE_PASSTOKEN", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        passtokens = {args.paasid: passtoken}
     policies = Path(args.policies) if args.policies else None
     registry = Path(args.registry) if args.registry else None
     if registry is not None and "://" in args.registry:
@@ -322,7 +324,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         client.close()
 
 
-def _list_parked(db) -> int:  # type: ignore[no-untyped-def]
+def _list_parked(db) -> int:
     """Every parked message with the centre's reason and its age; exit 0 when there is none."""
     import datetime as dt
 
@@ -399,7 +401,7 @@ def _month_arg(text: str | None) -> dt.date:
     return parse_period(text)
 
 
-def _sign_in(args: argparse.Namespace, db):  # type: ignore[no-untyped-def]
+def _sign_in(args: argparse.Namespace, db):
     """The actor for a command run by hand: --by STAFF, the password from $COUNTER_APP_PASSWORD or
     asked for. A batch runs with that person's permissions and is audited under their name."""
     import getpass
@@ -418,7 +420,7 @@ def _sign_in(args: argparse.Namespace, db):  # type: ignore[no-untyped-def]
     return sign_in(db, args.by, password, institution, "命令行")
 
 
-def _batch(run) -> int:  # type: ignore[no-untyped-def]
+def _batch(run) -> int:
     """Run an agency batch; a refusal (BatchError, bad month, policy or rates, sign-in or
     permission) is one line and exit 2."""
     from .batch.runs import BatchError

@@ -174,10 +174,10 @@ def load(path: Path | None = None) -> Settings:
     unknown = sorted(set(data) - set(PARSERS))
     if unknown:
         raise ConfigError(f"{path}: unknown setting {', '.join(unknown)} (known: {', '.join(PARSERS)})")
-    values = {}
+    values: dict[str, Any] = {}
     for key, value in data.items():
         try:
-            values[key] = PARSERS[key](value if isinstance(value, (bool, int)) else str(value))
+            values[key] = PARSERS[key](value if isinstance(value, (bool, int)) else str(value))  # type: ignore[arg-type]  # bool/int settings take them as parsed
         except ConfigError as exc:
             raise ConfigError(f"{path}: {key}: {exc}") from None
     return Settings(**values)

@@ -143,7 +143,9 @@ def monthly_declaration(db: Database, actor: Actor, institution_code: str, month
                     select(Settlement.id, Settlement.setl_no).where(
                         Settlement.id.in_({s.reverses_id for s in chunk if s.reverses_id})
                     )
-                ).all()
+                )
+                .tuples()
+                .all()
             )
             for settlement_id, person_id, amount in session.execute(
                 select(LedgerEntry.settlement_id, Account.person_id, LedgerEntry.amount)
@@ -235,7 +237,7 @@ def write_csv(decl: Declaration, folder: Path) -> tuple[Path, Path]:
                     s.setl_no,
                     KIND_LABELS[s.kind],
                     decl.originals.get(s.reverses_id, ""),
-                    s.business_day.isoformat(),
+                    s.business_day.isoformat() if s.business_day else "",
                     s.settled_at.isoformat(timespec="seconds"),
                     s.med_type,
                     psn_no,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from ..engine.crediting import next_month, period_label, previous_month
 from ..engine.money import ZERO, fmt, to_decimal
@@ -142,7 +142,7 @@ class OverLimit:
     rule: str
 
 
-def over_limit_bindings(session) -> list[OverLimit]:
+def over_limit_bindings(session: Session) -> list[OverLimit]:
     """Active bindings counted per provider, policy and relation against the policy's limits. Bindings
     made before bindings recorded their policy (NULL) are not counted: no policy to judge them by."""
     rows = session.execute(
@@ -231,7 +231,9 @@ def monitor_month(
                         not_refunded,
                     )
                     .group_by(Settlement.institution_id)
-                ).all()
+                )
+                .tuples()
+                .all()
             )
 
         months = _months_back(month, history_months)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
@@ -34,12 +35,12 @@ class RunReport:
     posted: int = 0
     already: int = 0
     total: Decimal = ZERO
-    by_source: Counter = field(default_factory=Counter)  # amount per funding source
-    skipped: Counter = field(default_factory=Counter)  # "rule: reason" -> accounts
+    by_source: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per source
+    skipped: Counter[str] = field(default_factory=Counter)  # "rule: reason" -> accounts
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "period": self.period,
@@ -62,8 +63,8 @@ class RunReport:
 
 
 def account_chunks(
-    db: Database, query: Select, progress: Callable[[int], None] | None = None
-) -> Iterator[tuple[Session, list[Row]]]:
+    db: Database, query: Select[Any], progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[Session, Sequence[Row[Any]]]]:
     """Walk `query` (rows starting with Account.id, ordered by it, with a LIMIT) a chunk at a time,
     each chunk in its own writing transaction with its accounts locked: BEGIN IMMEDIATE on SQLite,
     FOR UPDATE on PostgreSQL. What the caller writes for a chunk commits with it; then
@@ -105,7 +106,12 @@ def start_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) ->
 
 
 def audit_chunk(
-    session: Session, actor: Actor, report: RunReport, entries: list[dict], total: Decimal, at: dt.datetime
+    session: Session,
+    actor: Actor,
+    report: RunReport,
+    entries: list[dict[str, Any]],
+    total: Decimal,
+    at: dt.datetime,
 ) -> None:
     """The audit entry covering one chunk's ledger entries (as `ledger.post_batch` wrote them: hashed
     without reading them back), in the chunk's transaction."""
@@ -124,7 +130,7 @@ def audit_chunk(
 
 def finish_run(db: Database, actor: Actor, report: RunReport, at: dt.datetime) -> None:
     with db.transaction() as session:
-        row = session.get(BatchRun, report.run_id)
+        row = session.get_one(BatchRun, report.run_id)
         row.finished_at, report.finished_at = at, at
         row.posted, row.already, row.skipped = report.posted, report.already, sum(report.skipped.values())
         row.total = report.total

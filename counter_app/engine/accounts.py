@@ -190,7 +190,7 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
             continue
         left = provider.account_balance - paid
         draws.append(FamilyDraw(provider.psn_no, provider.relation, paid, left))
-        rule = rules.self_rule if provider.relation == "self" else "HF-5"
+        rule = (rules.self_rule or "HF-5") if provider.relation == "self" else "HF-5"
         trace.append(
             (
                 rule,

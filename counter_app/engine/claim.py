@@ -200,7 +200,7 @@ def _year(value: Any) -> int:
     return value
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"expected a list, got {_kind(value)}")
     return value

@@ -172,6 +172,8 @@ def fast_claim(text: str | bytes, packs: tuple[str, ...] | None) -> Claim | None
         if not _texts_ok(texts):
             return None
         visit = _date(doc.visit_date)
+        if visit is None:
+            raise _Refer  # a claim without its date: parse_claim names the field
         ytd = (
             Ytd(p.ytd.year, _money(p.ytd.deductible_paid), _money(p.ytd.outpatient_pool_paid))
             if p.ytd is not UNSET

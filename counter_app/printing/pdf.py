@@ -144,7 +144,10 @@ def _item(i: object) -> str:
 
 def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
     st = _styles(base)
-    m = fmt
+
+    def m(amount: Decimal | None) -> str:
+        return fmt(amount) if amount is not None else "—"
+
     pairs = (
         (lambda rows, **kw: _grid(rows, width, st))
         if wide

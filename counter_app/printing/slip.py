@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from .. import identity, labels
 from ..engine.money import ZERO
@@ -102,7 +103,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         institution = row.institution.name
         claim = json.loads(row.claim_json)
         result = json.loads(row.result_json)
-        reverses = s.get(Settlement, row.reverses_id).setl_no if row.reverses_id else None
+        reverses = s.get_one(Settlement, row.reverses_id).setl_no if row.reverses_id else None
         if copy is None:
             copy = (
                 s.scalar(select(func.max(SlipPrint.copy)).where(SlipPrint.settlement_id == row.id)) or 0
@@ -112,7 +113,9 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
                 select(Person.psn_no, Person.name).where(
                     Person.psn_no.in_([m["psn_no"] for m in result["mulaid"]])
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         approver_name = (
             s.scalar(select(Staff.name).where(Staff.staff_no == row.approver)) if row.approver else None
@@ -220,7 +223,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
 AWAITING = "待上传"
 
 
-def _centre_ids(session, row: Settlement) -> tuple[str, str]:
+def _centre_ids(session: Session, row: Settlement) -> tuple[str, str]:
     """(mdtrt_id, setl_id) the centre gave this settlement or refund; 待上传 while it has not."""
     result = session.scalar(select(CentreResult).where(CentreResult.settlement_id == row.id))
     if result is not None:

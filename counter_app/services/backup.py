@@ -53,7 +53,7 @@ def _lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".inuse")
 
 
-def hold(db: Database) -> IO | None:
+def hold(db: Database) -> IO[str] | None:
     """Mark the database as open by this process until the returned file is closed (or the process
     ends, however it ends: the lock is the operating system's). PostgreSQL: nothing to mark."""
     if not db.is_sqlite:
@@ -140,7 +140,7 @@ def check(path: Path) -> Checked:
                 for i, cached, total in mismatched_accounts(session)
             ]
             entries = (audit.head(session) or (0, ""))[0]
-            accounts = session.scalar(select(func.count()).select_from(Account))
+            accounts = session.execute(select(func.count()).select_from(Account)).scalar_one()
     finally:
         db.dispose()
     return Checked(path, revision, entries, accounts, tuple(problems))

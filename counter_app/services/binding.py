@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import identity
-from ..engine.policy import PolicyPack
+from ..engine.policy import FamilyRules, PolicyPack
 from ..store import Database
 from ..store.models import Account, BindingProof, FamilyBinding, Person
 from . import ledger
@@ -172,7 +172,7 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
                 f"一名提供人最多绑定{RELATION_NAMES[req.relation]} {limit} 人，已绑定 {same} 人",
                 rules.limits_rule,
             )
-        if len(current) >= rules.max_total:
+        if rules.max_total is not None and len(current) >= rules.max_total:
             raise BindingRefused(
                 f"一名提供人同一时间最多与 {rules.max_total} 名直系亲属建立共济关系", rules.limits_rule
             )
@@ -180,7 +180,7 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
     return provider, beneficiary
 
 
-def _check_self(session: Session, rules, person: Person) -> tuple[Person, Person]:
+def _check_self(session: Session, rules: FamilyRules, person: Person) -> tuple[Person, Person]:
     """HF-2.1: the person is now a normally enrolled resident (390), their employee enrolment
     suspended, and its account still open: it may pay their own resident costs."""
     if person.insutype not in rules.beneficiary_insutypes or person.insutype in rules.provider_insutypes:
@@ -215,7 +215,7 @@ def _check_ages(provider: Person, beneficiary: Person, relation: str) -> None:
         raise BindingRefused(f"身份证号显示的性别与“{RELATION_NAMES[relation]}”不符", "HF-1.1")
 
 
-def _check_proofs(rules, req: BindRequest) -> None:
+def _check_proofs(rules: FamilyRules, req: BindRequest) -> None:
     """WH-25: proofs the pack asks for, each of a kind that proves this relation."""
     rule = rules.proofs_rule or "WH-25"
     for proof in req.proofs:
@@ -371,10 +371,14 @@ def close_account(
 
 def binding_counts(session: Session, provider_id: int) -> dict[str, int]:
     """Active bindings by relation, for the desk to show against the HF-6 limits."""
-    rows = session.execute(
-        select(FamilyBinding.relation, func.count())
-        .where(FamilyBinding.provider_id == provider_id, FamilyBinding.ended_at.is_(None))
-        .group_by(FamilyBinding.relation)
+    rows = (
+        session.execute(
+            select(FamilyBinding.relation, func.count())
+            .where(FamilyBinding.provider_id == provider_id, FamilyBinding.ended_at.is_(None))
+            .group_by(FamilyBinding.relation)
+        )
+        .tuples()
+        .all()
     )
     return dict(rows)
 

@@ -13,6 +13,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
@@ -122,7 +123,7 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
-def catalogue_rows(rng: random.Random) -> list[dict]:
+def catalogue_rows(rng: random.Random) -> list[dict[str, Any]]:
     rows = []
     for d, (drug, di) in enumerate(DRUGS):
         for f, (form, fi) in enumerate(FORMS):
@@ -198,12 +199,12 @@ class _People:
 
     def __init__(self, rng: random.Random, first_id: int, today: dt.date) -> None:
         self.rng, self.next_id, self.today = rng, first_id, today
-        self.persons: list[dict] = []
-        self.accounts: list[dict] = []
-        self.entries: list[dict] = []
-        self.credentials: list[dict] = []
-        self.totals: list[dict] = []
-        self.bindings: list[dict] = []
+        self.persons: list[dict[str, Any]] = []
+        self.accounts: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
+        self.credentials: list[dict[str, Any]] = []
+        self.totals: list[dict[str, Any]] = []
+        self.bindings: list[dict[str, Any]] = []
         self.serials: dict[tuple[str, dt.date], int] = {}
 
     def add(
@@ -216,7 +217,7 @@ class _People:
         status: str = "normal",
         retired_on: dt.date | None = None,
         balance: Decimal | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         rng = self.rng
         pid = self.next_id
         self.next_id += 1
@@ -290,7 +291,9 @@ class _People:
                 )
         return person
 
-    def bind(self, provider: dict, beneficiary: dict, relation: str, at: dt.datetime) -> None:
+    def bind(
+        self, provider: dict[str, Any], beneficiary: dict[str, Any], relation: str, at: dt.datetime
+    ) -> None:
         self.bindings.append(
             dict(
                 provider_id=provider["id"],
@@ -442,5 +445,6 @@ def create_demo(
         from .demo_history import create_history
 
         step = (lambda done: progress(1 + done, 1 + history_months)) if progress else None
-        counts["settlements"] = create_history(db, history_months, today=today, progress=step)["settlements"]
+        history = create_history(db, history_months, today=today, progress=step)
+        counts["settlements"] = int(str(history["settlements"]))
     return counts

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ..engine.crediting import previous_month
 from ..store import Database
@@ -43,7 +44,7 @@ def _months_before(today: dt.date, n: int) -> list[dt.date]:
     return months[::-1]
 
 
-def _pick_provider(session) -> tuple[str | None, list[int]]:
+def _pick_provider(session: Session) -> tuple[str | None, list[int]]:
     """A provider with a well-filled account and a bound relative who has no account of their own."""
     rows = session.execute(
         select(Person.psn_no, Account.balance, FamilyBinding.beneficiary_id)

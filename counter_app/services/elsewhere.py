@@ -39,7 +39,7 @@ from .settlement import (
     Settled,
     _audit_money,
     _claim_from,
-    _people,
+    _people_at,
     split_of,
 )
 from .shift import TENDERS, day_after_close
@@ -140,7 +140,7 @@ def _visit(
     msgids: Sequence[str],
     presettle: bool,
 ) -> tuple[ElsewhereVisit, Any, Any, Person]:
-    people, state = _people(session, request.person_id, request.visit_date.year, None, lock=False, ctx=ctx)
+    people, state = _people_at(session, request.person_id, request.visit_date.year, lock=False, ctx=ctx)
     claim, inst, _, fees, person = _claim_from(session, people, state.institution, request, elsewhere=True)
     messages = upstream.settlement_payloads(
         inst,
@@ -194,7 +194,7 @@ def preview(
     link = _check(ctx, request, centre)
     at = now or dt.datetime.now()
     with db.transaction() as session:
-        _, state = _people(session, request.person_id, request.visit_date.year, None, lock=False, ctx=ctx)
+        _, state = _people_at(session, request.person_id, request.visit_date.year, lock=False, ctx=ctx)
         inst = state.institution
         ids = numbers.msgids(session, inst, at, upstream.settlement_messages(inst))
         probe = f"Y{ids[0][-20:]}"  # a probe visit number, never a settlement's
@@ -227,7 +227,7 @@ def settle(
         raise ServiceError(f"未知的支付方式：{tender}")
     at = now or dt.datetime.now()
     with db.transaction() as session:
-        _, state = _people(session, request.person_id, request.visit_date.year, None, lock=False, ctx=ctx)
+        _, state = _people_at(session, request.person_id, request.visit_date.year, lock=False, ctx=ctx)
         inst = state.institution
         serials = numbers.take(
             session, inst, {"settlement": 1, "message": upstream.settlement_messages(inst)}
@@ -252,8 +252,8 @@ def settle(
         tendered = None  # the centre's split stands; the change is counted from the cash it says
     try:
         with db.transaction() as session:
-            people, state = _people(
-                session, request.person_id, request.visit_date.year, None, lock=True, ctx=ctx
+            people, state = _people_at(
+                session, request.person_id, request.visit_date.year, lock=True, ctx=ctx
             )
             row = dict(
                 setl_no=setl_no,

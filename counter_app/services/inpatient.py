@@ -44,6 +44,8 @@ from ..store.models import (
 from . import numbers, upstream
 from .actor import Actor
 from .audit import record
+from .errors import CentreRefused as CentreRefused  # re-exported: the inpatient desk catches them
+from .errors import CentreUnavailable as CentreUnavailable
 from .errors import NotFound, RefundRefused, ServiceError, require_reason
 from .settlement import (
     INPATIENT_MED_TYPES,
@@ -202,7 +204,9 @@ def _classified(session: Session, adm_no: str) -> dict[str, dict[str, Any]]:
             Outbox.visit_key == adm_no, Outbox.infno == upstream.INPATIENT_FEE, Outbox.status == "sent"
         )
     ):
-        for line in (json.loads(response, parse_float=Decimal).get("output") or {}).get("result") or []:
+        for line in (json.loads(response or "{}", parse_float=Decimal).get("output") or {}).get(
+            "result"
+        ) or []:
             out[str(line.get("feedetl_sn"))] = line
     return out
 
@@ -379,9 +383,9 @@ def post_fee(
         at = now or dt.datetime.now()
         inst = _institution(session, ctx.institution_code)
         serial = (
-            session.scalar(
+            session.execute(
                 select(func.count()).select_from(AdmissionFee).where(AdmissionFee.admission_id == adm.id)
-            )
+            ).scalar_one()
             + 1
         )
         line_qty = quantity if quantity > 0 else total + quantity
@@ -625,7 +629,7 @@ def _record_discharge(
     with db.transaction() as session:
         adm = _admission(session, ctx, adm_no)
         stay = _stay(session, adm)
-        person = session.get(Person, adm.person_id)
+        person = session.get_one(Person, adm.person_id)
         request = _request(stay, day, med_type, confirmed.preview.claim.use_own_account)
         settled = settle_in(
             session, ctx, request, confirmed.preview, at=at, tender=tender, centre=_centre_fund(answer)
@@ -727,7 +731,7 @@ def cancel(
             .where(AdmissionFee.settlement_id == orig.id)
             .limit(1)
         )
-        person = session.get(Person, orig.person_id)
+        person = session.get_one(Person, orig.person_id)
         if result is None or adm is None:
             raise RefundRefused(f"{setl_no} 没有医保中心的结算记录，不能撤销")
         discharged = adm.settlement_id == orig.id
@@ -751,7 +755,7 @@ def cancel(
         orig = original_settlement(session, inst, setl_no)
         reversal = reverse_in(session, ctx, inst, orig, approval, reason, at=at, upstream_cancel=False)
         shift = require_shift(session, ctx)
-        adm = session.scalar(select(Admission).where(Admission.adm_no == sc.adm_no))
+        adm = session.execute(select(Admission).where(Admission.adm_no == sc.adm_no)).scalar_one()
         moved = []
         for entry in session.scalars(
             select(DepositEntry).where(DepositEntry.settlement_id == orig.id).order_by(DepositEntry.id)
@@ -775,7 +779,7 @@ def cancel(
         )
         if discharged:
             adm.status, adm.discharged_at, adm.settlement_id = "admitted", None, None
-            session.get(Person, adm.person_id).hospitalized = True
+            session.get_one(Person, adm.person_id).hospitalized = True
         record(
             session,
             ctx,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, or_, select, text
+from sqlalchemy import Table, and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..engine.interest import Movement, year_end, year_interest
@@ -52,9 +54,9 @@ def post(
 
 
 def ledger_sum(session: Session, account_id: int) -> Decimal:
-    return session.scalar(
+    return session.execute(
         select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(LedgerEntry.account_id == account_id)
-    )
+    ).scalar_one()
 
 
 def mismatched_accounts(session: Session) -> list[tuple[int, Decimal, Decimal]]:
@@ -92,7 +94,7 @@ def post_batch(
     *,
     at: dt.datetime,
     settlement_id: int | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Post many entries (crediting, interest, a settlement's draws) in two statements.
 
     The caller has locked the accounts (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL) and
@@ -130,15 +132,16 @@ def post_batch(
 BULK_FROM = 200  # postings at which post_batch writes through the driver (batches), not SQLAlchemy
 
 
-def _post_bulk(session: Session, rows: list[dict]) -> None:
+def _post_bulk(session: Session, rows: list[dict[str, Any]]) -> None:
     """A batch chunk's entries and balances through the database driver: SQLAlchemy's per-row
     parameter handling costs more than the database's work at a million rows. The ids are taken
     first (SQLite: after the largest, under the write lock the chunk holds; PostgreSQL: from the
     table's sequence), so no RETURNING is needed; then SQLite gets one executemany per table and
     PostgreSQL a COPY and one UPDATE from arrays. Values are converted by the columns' own types."""
     dialect = session.get_bind().dialect
-    raw = session.connection().connection.driver_connection
+    raw: Any = session.connection().connection.driver_connection
     n = len(rows)
+    ids: Sequence[int]
     if dialect.name == "sqlite":
         first = session.execute(_MAX_ENTRY_ID).scalar_one() + 1
         ids = range(first, first + n)
@@ -182,11 +185,11 @@ def _post_bulk(session: Session, rows: list[dict]) -> None:
             )
 
 
-def _insert_returning_ids(session: Session, rows: list[dict]) -> None:
+def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert ledger `rows` in one statement and give each its id. The ids come back with the
     account, kind and amount and are matched on them: asking the database to keep the parameters'
     order would make SQLAlchemy send SQLite one INSERT per row."""
-    waiting: dict[tuple, list[dict]] = defaultdict(list)
+    waiting: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         waiting[(row["account_id"], row["kind"], row["amount"])].append(row)
     for entry_id, *key in session.execute(_INSERT_ENTRIES, rows):
@@ -194,7 +197,7 @@ def _insert_returning_ids(session: Session, rows: list[dict]) -> None:
 
 
 # Built once: SQLAlchemy then keys and compiles each a single time.
-_ENTRIES, _ACCOUNTS = LedgerEntry.__table__, Account.__table__
+_ENTRIES, _ACCOUNTS = cast(Table, LedgerEntry.__table__), cast(Table, Account.__table__)
 _INSERT_ENTRIES = _ENTRIES.insert().returning(
     _ENTRIES.c.id, _ENTRIES.c.account_id, _ENTRIES.c.kind, _ENTRIES.c.amount
 )
@@ -263,7 +266,9 @@ def year_ledger(
                 or_(and_(LedgerEntry.created_at < start, LedgerEntry.kind != INTEREST), earlier_interest),
             )
             .group_by(LedgerEntry.account_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     moves: dict[int, list[Movement]] = defaultdict(list)
     for account_id, created_at, amount, kind in session.execute(

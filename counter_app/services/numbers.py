@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ def take(session: Session, institution: Institution, counts: dict[str, int]) -> 
     once never collide on creating it (they did: a unique violation reached the cashier). Rows are
     taken in name order, so two transactions drawing the same pair never wait on each other in a ring."""
     names = sorted(counts)
-    params = {"institution_id": institution.id}
+    params: dict[str, Any] = {"institution_id": institution.id}
     for k, name in enumerate(names):
         params[f"name{k}"], params[f"count{k}"] = name, counts[name]
     return {

@@ -48,7 +48,9 @@ def export(db: Database) -> dict[str, list[dict[str, Any]]]:
                 select(LedgerEntry.account_id, func.sum(LedgerEntry.amount))
                 .where(LedgerEntry.settlement_id.in_(unsent))
                 .group_by(LedgerEntry.account_id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         institutions = list(s.scalars(select(Institution).order_by(Institution.id)))
         home = institutions[0].admdvs if institutions else ""

@@ -15,9 +15,9 @@ import json
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -86,7 +86,7 @@ class Preview:
     ] = ()  # the claim's lines with quantity and unit price (an online 2206 needs them)
 
     @property
-    def split(self) -> tuple:
+    def split(self) -> tuple[Any, ...]:
         return split_of(self.result)
 
 
@@ -117,7 +117,7 @@ class SplitChanged(ServiceError):
         self.preview = preview
 
 
-def split_of(result: EngineSettlement) -> tuple:
+def split_of(result: EngineSettlement) -> tuple[Any, ...]:
     """What the patient agreed to: fund, own account, each family account, cash."""
     return (
         result.medfee_sumamt,
@@ -187,28 +187,29 @@ class _People:
 
 
 @functools.cache
-def _people_query(lock: bool, state: str | None = None) -> Select:
+def _people_query(lock: bool, state: str | None = None) -> Select[Any]:
     """`_people`'s statement, built once (bound parameters pid, year, and policy; or, with `state`
     (the dialect), code, counter and cashier: the counter's state rides on every row, so a settle
     reads it in the same statement as the people)."""
-    pid = bindparam("pid")
+    pid: Any = bindparam("pid")
     active = and_(FamilyBinding.beneficiary_id == pid, FamilyBinding.ended_at.is_(None))
     policy = Institution.policy if state else bindparam("policy")
     valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy)
 
-    def year_sum(column):
+    def year_sum(column: Any, name: str) -> Any:
         return (
             select(func.coalesce(func.sum(column), ZERO))
             .where(YearTotal.person_id == pid, YearTotal.year == bindparam("year"))
             .scalar_subquery()
+            .label(name)
         )
 
     columns = [
         Person,
         Account,
         FamilyBinding,
-        year_sum(YearTotal.deductible_paid),
-        year_sum(YearTotal.outpatient_pool_paid),
+        year_sum(YearTotal.deductible_paid, "deductible_paid"),
+        year_sum(YearTotal.outpatient_pool_paid, "pool_paid"),
     ]
     query = select(*columns, *(state_columns(state == "sqlite") if state else ())).select_from(Person)
     if state:
@@ -230,8 +231,9 @@ _LOCK_ACCOUNTS = (
     .execution_options(populate_existing=True)
 )
 _CATALOGUE = select(CatalogueItem).where(CatalogueItem.code.in_(bindparam("codes", expanding=True)))
-_INSERT_SETTLEMENT = Settlement.__table__.insert().returning(Settlement.__table__.c.id)
-_INSERT_YEAR_TOTAL = YearTotal.__table__.insert().returning(YearTotal.__table__.c.id)
+_SETTLEMENTS, _YEAR_TOTALS = cast(Table, Settlement.__table__), cast(Table, YearTotal.__table__)
+_INSERT_SETTLEMENT = _SETTLEMENTS.insert().returning(_SETTLEMENTS.c.id)
+_INSERT_YEAR_TOTAL = _YEAR_TOTALS.insert().returning(_YEAR_TOTALS.c.id)
 
 
 def _people(
@@ -256,20 +258,37 @@ def _people(
     rows = session.execute(_people_query(postgres, dialect if ctx else None), params).all()
     state = None
     if ctx is not None:
-        if not rows or rows[0][6] is None:
+        if not rows or rows[0].state_shift_id is None:
             counter_state(session, ctx)  # says what is missing: the institution, or an open shift
         if rows:
-            state = CounterState.from_row(rows[0][5:], dialect == "sqlite")
+            state = CounterState.from_row(rows[0], dialect == "sqlite")
     if postgres and rows:
-        session.execute(_LOCK_ACCOUNTS, {"ids": [r[0].id for r in rows]}).all()
-    patient = next((r for r in rows if r[0].id == person_id), None)
+        session.execute(_LOCK_ACCOUNTS, {"ids": [r.Person.id for r in rows]}).all()
+    patient = next((r for r in rows if r.Person.id == person_id), None)
     if patient is None:
         raise NotFound(f"未找到参保人（内部编号 {person_id}）")
-    bound = sorted((r for r in rows if r[2] is not None), key=lambda r: (r[2].bound_at, r[2].id))
-    return (
-        _People(patient[0], patient[1], patient[3], patient[4], [(r[2], r[0], r[1]) for r in bound]),
-        state,
-    )  # (binding, provider, account)
+    bound = sorted(
+        (r for r in rows if r.FamilyBinding is not None),
+        key=lambda r: (r.FamilyBinding.bound_at, r.FamilyBinding.id),
+    )
+    people = _People(
+        patient.Person,
+        patient.Account,
+        patient.deductible_paid,
+        patient.pool_paid,
+        [(r.FamilyBinding, r.Person, r.Account) for r in bound],
+    )
+    return people, state
+
+
+def _people_at(
+    session: Session, person_id: int, year: int, *, lock: bool, ctx: Actor
+) -> tuple[_People, CounterState]:
+    """`_people` with the counter's state, which is there (or `counter_state` said why not)."""
+    people, state = _people(session, person_id, year, None, lock=lock, ctx=ctx)
+    if state is None:  # no rows: the patient is unknown, and `_people` said so
+        raise NotFound(f"未找到参保人（内部编号 {person_id}）")
+    return people, state
 
 
 def build_claim(
@@ -309,7 +328,7 @@ def _claim_from(
     accounts: dict[str, Account] = {person.psn_no: own_account} if own_account is not None else {}
     for binding, provider, account in people.providers:
         balance, is_open = account_state(account)
-        if not is_open:
+        if not is_open or account is None:
             continue  # HF-2.2: a withdrawn or transferred account pays nobody
         if binding.relation == "self":  # HF-2.1: the account of the person's suspended employee enrolment
             family.append(Provider(provider.psn_no, "self", "310", "suspended", balance, provider.died_on))
@@ -431,7 +450,7 @@ def settle_in(
     ctx.require_settle(request.med_type)
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
-    people, state = _people(session, request.person_id, request.visit_date.year, None, lock=True, ctx=ctx)
+    people, state = _people_at(session, request.person_id, request.visit_date.year, lock=True, ctx=ctx)
     claim, inst, accounts, fees, person = _claim_from(session, people, state.institution, request)
     result = _run_engine(claim, centre)
     if confirmed is not None and split_of(result) != confirmed.split:
@@ -484,7 +503,7 @@ def settle_in(
         tender=tender,
         tendered=tendered,
     )
-    row["id"] = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
+    row["id"] = settlement_id = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
     draws = []
     if result.own_acct_pay:
         draws.append((accounts[person.psn_no], -result.own_acct_pay, "settle", f"结算 {setl_no}"))
@@ -497,7 +516,7 @@ def settle_in(
                 f"家庭共济 {setl_no}：{person.name}（{draw.relation}）",
             )
         )
-    entries = _post(session, draws, at, row["id"])
+    entries = _post(session, draws, at, settlement_id)
     totals = []
     if (result.act_pay_dedc or result.hifp_pay) and centre is None:  # the outpatient year totals only
         totals.append(
@@ -506,7 +525,7 @@ def settle_in(
                 year=claim.visit_date.year,
                 deductible_paid=result.act_pay_dedc,
                 outpatient_pool_paid=result.hifp_pay,
-                settlement_id=row["id"],
+                settlement_id=settlement_id,
                 note=f"结算 {setl_no}",
             )
         )
@@ -517,7 +536,7 @@ def settle_in(
             session,
             inst,
             person,
-            settlement_id=row["id"],
+            settlement_id=settlement_id,
             setl_no=setl_no,
             med_type=claim.med_type,
             cert_type=request.cert_type,
@@ -532,7 +551,7 @@ def settle_in(
             first_serial=serials["message"],
         )
     _audit_money(session, ctx, "settle", row, entries, totals, at, head=state.audit_head)
-    return Settled(row["id"], setl_no, at, result, msgid)
+    return Settled(settlement_id, setl_no, at, result, msgid)
 
 
 def _post(
@@ -640,14 +659,18 @@ def original_settlement(session: Session, inst: Institution, setl_no: str) -> Se
         select(
             Settlement,
             Person,
-            select(reversal.id).where(reversal.reverses_id == Settlement.id).scalar_subquery(),
+            select(reversal.id)
+            .where(reversal.reverses_id == Settlement.id)
+            .scalar_subquery()
+            .label("reversed_by"),
         )
         .join(Person, Person.id == Settlement.person_id)
         .where(Settlement.institution_id == inst.id, Settlement.setl_no == setl_no)
     ).first()
     if found is None:
         raise NotFound(f"本机构没有结算单号 {setl_no}")
-    orig, _, reversed_by = found
+    orig: Settlement = found.Settlement
+    reversed_by = found.reversed_by
     if orig.kind != "settle":
         raise RefundRefused(f"{setl_no} 本身是一笔退费，不能再退")
     if reversed_by is not None:
@@ -726,10 +749,10 @@ def reverse_in(
         tender=orig.tender,
         tendered=None,
     )
-    row["id"] = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
+    row["id"] = settlement_id = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
     note = f"退费 {new_no}（原 {setl_no}）"
     written = _post(
-        session, [(account, -amount, "refund", note) for amount, account, _ in drawn], at, row["id"]
+        session, [(account, -amount, "refund", note) for amount, account, _ in drawn], at, settlement_id
     )
     reversed_entries = tuple((psn_no, -amount) for amount, _, psn_no in drawn)
     totals = [
@@ -738,7 +761,7 @@ def reverse_in(
             year=t.year,
             deductible_paid=-t.deductible_paid,
             outpatient_pool_paid=-t.outpatient_pool_paid,
-            settlement_id=row["id"],
+            settlement_id=settlement_id,
             note=note,
         )
         for t in session.scalars(select(YearTotal).where(YearTotal.settlement_id == orig.id))
@@ -756,7 +779,7 @@ def reverse_in(
             session,
             inst,
             person,
-            settlement_id=row["id"],
+            settlement_id=settlement_id,
             setl_no=new_no,
             visit_key=(original.visit_key if original else None) or setl_no,
             omsgid=original.msgid if original else "",
@@ -781,7 +804,7 @@ def reverse_in(
         approver=approval.approver,
         approval_audit_id=approval.audit_id,
     )
-    return Refunded(row["id"], new_no, setl_no, at, msgid, reversed_entries)
+    return Refunded(settlement_id, new_no, setl_no, at, msgid, reversed_entries)
 
 
 def pool_limits(db: Database, institution_code: str, visit_date: dt.date) -> tuple[Decimal, Decimal] | None:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO, cents, fmt
@@ -26,7 +26,7 @@ from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Set
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, ServiceError
-from .sync_status import unsent
+from .sync_status import OutboxEntry, unsent
 
 TENDERS = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": "支付宝"}
 
@@ -34,7 +34,7 @@ TENDERS = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": 
 class ShiftHasPending(ServiceError):
     """Messages are still waiting for the centre; the cashier must see them before closing."""
 
-    def __init__(self, entries: list) -> None:
+    def __init__(self, entries: list[OutboxEntry]) -> None:
         super().__init__(f"还有 {len(entries)} 笔结算或退费未上传到医保中心，确认后再交班")
         self.entries = entries
 
@@ -58,8 +58,8 @@ class Totals:
     def ties_to_ledger(self) -> bool:
         return self.ledger_accounts == -(self.own_accounts + self.family_accounts)
 
-    def as_json(self) -> dict:
-        def conv(value):
+    def as_json(self) -> dict[str, Any]:
+        def conv(value: Any) -> Any:
             if isinstance(value, Decimal):
                 return fmt(value)
             if isinstance(value, dict):
@@ -170,12 +170,13 @@ class CounterState:
     audit_head: tuple[int | None, str | None] | None  # the chain's head, on SQLite (store.audit.append)
 
     @classmethod
-    def from_row(cls, row: Any, sqlite: bool) -> CounterState:
-        """From the values of `state_columns`, in their order."""
-        return cls(row[1], row[0], row[2], (row[3], row[4]) if sqlite else None)
+    def from_row(cls, row: Row[Any], sqlite: bool) -> CounterState:
+        """From a row holding `state_columns` (by their names, whatever else the row holds)."""
+        head = (row.audit_head_id, row.audit_head_hash) if sqlite else None
+        return cls(row.state_shift_id, row.Institution, row.state_last_closed, head)
 
 
-def state_columns(sqlite: bool) -> list:
+def state_columns(sqlite: bool) -> list[Any]:
     """The counter's state as columns of a statement that joins `Institution` (by code): the open
     shift of :counter and :cashier, the last closed day, and on SQLite the audit chain's head."""
     shift = (
@@ -187,15 +188,19 @@ def state_columns(sqlite: bool) -> list:
             Shift.closed_at.is_(None),
         )
         .scalar_subquery()
+        .label("state_shift_id")
     )
     last_close = (
-        select(func.max(DayClose.day)).where(DayClose.institution_id == Institution.id).scalar_subquery()
+        select(func.max(DayClose.day))
+        .where(DayClose.institution_id == Institution.id)
+        .scalar_subquery()
+        .label("state_last_closed")
     )
     return [Institution, shift, last_close, *(chain_head_columns() if sqlite else ())]
 
 
 @functools.cache
-def _counter_state_query(sqlite: bool) -> Select:
+def _counter_state_query(sqlite: bool) -> Select[Any]:
     """`counter_state`'s statement, built once (SQLAlchemy keys and compiles it a single time)."""
     return select(*state_columns(sqlite)).where(Institution.code == bindparam("code"))
 
@@ -211,12 +216,12 @@ def counter_state(session: Session, ctx: Actor) -> CounterState:
     ).first()
     if row is None:
         raise NotFound(f"未知的定点机构编码：{ctx.institution_code}")
-    if row[1] is None:
+    if row.state_shift_id is None:
         raise ServiceError("请先开班（录入备用金）后再收费")
     return CounterState.from_row(row, sqlite)
 
 
-def _totals(session: Session, where) -> Totals:
+def _totals(session: Session, where: Any) -> Totals:
     t = Totals()
     rows = session.scalars(select(Settlement).where(where)).all()
     for row in rows:
@@ -239,11 +244,11 @@ def _totals(session: Session, where) -> Totals:
         per["cash"] += row.psn_cash_pay
     ids = [row.id for row in rows]
     if ids:
-        t.ledger_accounts = session.scalar(
+        t.ledger_accounts = session.execute(
             select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(
                 LedgerEntry.settlement_id.in_(ids)
             )
-        )
+        ).scalar_one()
     return t
 
 
@@ -369,7 +374,7 @@ class ShiftState:
     opening_float: Decimal
     totals: Totals
     expected_cash: Decimal
-    unsent: list
+    unsent: list[OutboxEntry]
 
 
 def shift_state(db: Database, ctx: Actor) -> ShiftState | None:

@@ -78,13 +78,13 @@ def statement(db: Database, actor: Actor, certno: str, start: dt.date, end: dt.d
     with db.sessions() as session:
         person = session.scalar(select(Person).where(Person.certno == certno))
         account = session.scalar(select(Account).where(Account.person_id == person.id)) if person else None
-        if account is None:
+        if person is None or account is None:
             raise NotFound(f"身份证号 {identity.mask(certno)} 没有职工医保个人账户")
-        forward = session.scalar(
+        forward = session.execute(
             select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(
                 LedgerEntry.account_id == account.id, LedgerEntry.created_at < lo
             )
-        )
+        ).scalar_one()
         entries = session.execute(
             select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.note, LedgerEntry.amount)
             .where(
@@ -94,11 +94,11 @@ def statement(db: Database, actor: Actor, certno: str, start: dt.date, end: dt.d
             )
             .order_by(LedgerEntry.created_at, LedgerEntry.id)
         ).all()
-        after = session.scalar(
+        after = session.execute(
             select(func.coalesce(func.sum(LedgerEntry.amount), ZERO)).where(
                 LedgerEntry.account_id == account.id, LedgerEntry.created_at >= hi
             )
-        )
+        ).scalar_one()
         lines, running = [], forward
         for at, kind, note, amount in entries:
             running += amount

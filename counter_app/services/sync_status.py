@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, func, select
+from sqlalchemy.orm import Session
 
 from ..store import Database
 from ..store.models import CentreResult, Outbox, Person, Settlement
@@ -48,7 +49,9 @@ def sync_status(db: Database) -> SyncStatus:
                 select(Outbox.status, func.count(func.distinct(_item())))
                 .where(Outbox.status.in_(("pending", "parked")))
                 .group_by(Outbox.status)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         last = s.scalar(select(func.max(Outbox.sent_at)))
         oldest = s.scalar(select(func.min(Outbox.created_at)).where(Outbox.status == "pending"))
@@ -117,8 +120,8 @@ def _reason(reason: str) -> str:
     return reason.strip()
 
 
-def _parked(session, msgid: str) -> Outbox:
-    msg = session.scalar(select(Outbox).where(Outbox.msgid == msgid))
+def _parked(session: Session, msgid: str) -> Outbox:
+    msg: Outbox | None = session.scalar(select(Outbox).where(Outbox.msgid == msgid))
     if msg is None or msg.status != "parked":
         raise NotFound(f"没有挂起的报文 {msgid}")
     return msg

@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from ..engine.money import fmt
@@ -78,10 +79,10 @@ def _rows(
         for n, (infno, payload) in enumerate(messages)
     ]
     session.execute(_INSERT_OUTBOX, rows)  # one executemany: nothing reads these rows back as objects
-    return [row["msgid"] for row in rows]
+    return [str(row["msgid"]) for row in rows]
 
 
-_INSERT_OUTBOX = Outbox.__table__.insert()  # built once
+_INSERT_OUTBOX = cast(Table, Outbox.__table__).insert()  # built once
 
 
 def _line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def settlement_payloads(
     if inst.kind == "pharmacy":  # 2102 alone: druginfo + drugdetail (national-interface.md)
         return [(PHARMACY_SETTLE, {**settle, "lines": lines})]
     batch = setl_no  # one charge batch per visit: chrg_bchno
-    messages = [
+    messages: list[tuple[str, dict[str, Any]]] = [
         (
             REGISTER,
             {

@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -179,7 +179,10 @@ def rows_digest(
 def head_columns() -> tuple[Any, Any]:
     """The chain's head (id, hash) as two scalar subqueries, for a caller that already holds the
     write lock (SQLite's BEGIN IMMEDIATE) to read with its first statement and pass to `append`."""
-    newest = lambda col: select(col).order_by(_ENTRY.c.id.desc()).limit(1).scalar_subquery()  # noqa: E731
+
+    def newest(col: Any) -> Any:
+        return select(col).order_by(_ENTRY.c.id.desc()).limit(1).scalar_subquery()
+
     return newest(_ENTRY.c.id).label("audit_head_id"), newest(_ENTRY.c.hash).label("audit_head_hash")
 
 
@@ -225,7 +228,7 @@ def append(
     obj: str,
     before: Any = None,
     after: Any = None,
-    covers: dict[str, Iterable[int]] | None = None,
+    covers: Mapping[str, Iterable[int]] | None = None,
     written: dict[str, list[dict[str, Any]]] | None = None,
     head: tuple[int | None, str | None] | None = None,
 ) -> Appended:
@@ -239,10 +242,11 @@ def append(
     if dialect.name == "postgresql":
         conn.execute(_LOCK, {"k": ADVISORY_KEY})
     if head is not None and dialect.name == "sqlite":
-        last = head if head[0] is not None else None
+        last = (head[0], head[1] or GENESIS_PREV) if head[0] is not None else None
     else:
-        last = conn.execute(_HEAD).first()
-    entry_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_PREV)
+        row = conn.execute(_HEAD).first()
+        last = (row.id, row.hash) if row is not None else None
+    entry_id, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS_PREV)
     ranges = {t: _ranges(ids) for t, ids in (covers or {}).items() if ids}
     body: dict[str, Any] = {"before": before, "after": after}
     if ranges:

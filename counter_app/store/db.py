@@ -165,6 +165,8 @@ class Database:
             problems.append(
                 f"PostgreSQL's encoding is {encoding}, not UTF8: Chinese names would not be stored"
             )
+        if not isinstance(server_now, dt.datetime):
+            return [*problems, f"PostgreSQL answered LOCALTIMESTAMP with {server_now!r}, not a time"]
         drift = abs(((now or dt.datetime.now()) - server_now).total_seconds())
         if drift > 300:
             problems.append(

@@ -113,9 +113,11 @@ def _identities(values: dict[str, Decimal | None]) -> list[str]:
     out = []
 
     def holds(total: str, parts: tuple[str, ...]) -> None:
-        if v.get(total) is None or any(v.get(p) is None for p in parts):
+        given = [v.get(p) for p in parts]
+        whole = v.get(total)
+        if whole is None or None in given:
             return
-        if v[total] != sum((v[p] for p in parts), Decimal(0)):  # type: ignore[misc]
+        if whole != sum((g for g in given if g is not None), Decimal(0)):
             out.append(f"{total} ≠ {' + '.join(parts)}")
 
     holds("medfee_sumamt", ("fund_pay_sumamt", "psn_part_amt"))

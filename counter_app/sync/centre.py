@@ -210,7 +210,8 @@ class CentreStore:
         }
         if infno not in handlers:
             raise Refusal(f"不支持的交易 {infno}")
-        return handlers[infno]()
+        answer: dict[str, Any] = handlers[infno]()
+        return answer
 
     def _sign_in(self, env: dict[str, Any], data: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         """9001: a sign_no for the operator at this institution (opter_no and ip required)."""
@@ -278,7 +279,7 @@ class CentreStore:
         self.db.execute("UPDATE record SET status = 'reversed' WHERE setl_id = ?", (row[0],))
         return {"result": f"已冲正 {row[0]}"}
 
-    def _records(self, code: str, data: dict[str, Any], insutype: str | None) -> list[tuple]:
+    def _records(self, code: str, data: dict[str, Any], insutype: str | None) -> list[tuple[Any, ...]]:
         begin, end = data.get("stmt_begndate"), data.get("stmt_enddate")
         if not (isinstance(begin, str) and isinstance(end, str)):
             raise Refusal("stmt_begndate / stmt_enddate 缺失")
@@ -639,7 +640,8 @@ class Centre:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), self.admin_token.encode()):
             return web.json_response({"ok": False, "error": "admin token missing or wrong"}, status=401)
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     async def evoucher(self, request: web.Request) -> web.Response:
         """A fresh e-voucher token for {"psn_no"}: what the patient's phone shows at the next scan."""

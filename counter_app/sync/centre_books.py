@@ -189,7 +189,7 @@ class Books:
                     continue
                 cancels = None
                 if row.kind == "refund":
-                    original = s.get(Settlement, row.reverses_id)
+                    original = s.get_one(Settlement, row.reverses_id)
                     found = self.db.execute(
                         "SELECT setl_id FROM record WHERE setl_no = ?", (original.setl_no,)
                     ).fetchone()
@@ -307,7 +307,7 @@ class Books:
                 for c in data["catalogue"]
             ],
         )
-        return self.db.execute("SELECT count(*) FROM person").fetchone()[0]
+        return int(self.db.execute("SELECT count(*) FROM person").fetchone()[0])
 
     def issue_evoucher(self, psn_no: str, now: dt.datetime) -> str:
         """A fresh e-voucher token for a person, as the patient's app makes a new QR code for every
@@ -378,16 +378,16 @@ class Books:
             self._packs[pack_id] = load_pack_file(self.policies / f"{pack_id}.toml")
         return self._packs[pack_id]
 
-    def _institution(self, code: str) -> tuple:
+    def _institution(self, code: str) -> tuple[Any, ...]:
         row = self.db.execute(
             "SELECT code, name, level, kind, designated, admdvs, policy FROM institution WHERE code = ?",
             (code,),
         ).fetchone()
         if row is None:
             raise Refusal(f"定点医药机构 {code} 未在本中心备案")
-        return row
+        return tuple(row)
 
-    def _person(self, psn_no: Any) -> tuple:
+    def _person(self, psn_no: Any) -> tuple[Any, ...]:
         row = self.db.execute(
             "SELECT psn_no, certno, insutype, psn_type, retired_on, status, hospitalized, died_on "
             "FROM person WHERE psn_no = ?",
@@ -395,7 +395,7 @@ class Books:
         ).fetchone()
         if row is None:
             raise Refusal(f"人员编号 {psn_no} 不存在")
-        return row
+        return tuple(row)
 
     def _balance(self, psn_no: str) -> tuple[Decimal, bool]:
         row = self.db.execute("SELECT balance, open FROM account WHERE psn_no = ?", (psn_no,)).fetchone()
@@ -422,11 +422,11 @@ class Books:
 
     def _claim(
         self,
-        inst: tuple,
-        person: tuple,
+        inst: tuple[Any, ...],
+        person: tuple[Any, ...],
         med_type: str,
         day: dt.date,
-        fees: list[tuple],
+        fees: list[tuple[Any, ...]],
         use_account: bool,
         prescribing_level: int | None,
     ) -> Claim:
@@ -537,7 +537,7 @@ class Books:
             )
         return out
 
-    def _visit(self, mdtrt_id: Any, code: str, psn_no: Any, kind: str) -> tuple:
+    def _visit(self, mdtrt_id: Any, code: str, psn_no: Any, kind: str) -> tuple[Any, ...]:
         row = self.db.execute(
             "SELECT mdtrt_id, kind, psn_no, fixmedins_code, insutype, med_type, begntime, endtime, "
             "ipt_otp_no, status, deductible_taken FROM visit WHERE mdtrt_id = ?",
@@ -547,7 +547,7 @@ class Books:
             raise Refusal(f"就诊ID {mdtrt_id} 不存在")
         if row[2] != psn_no:
             raise Refusal(f"就诊ID {mdtrt_id} 不属于人员 {psn_no}")
-        return row
+        return tuple(row)
 
     def _new_visit(self, kind: str, code: str, data: dict[str, Any], ipt_otp_no: str, med_type: str) -> str:
         person = self._person(data["psn_no"])
@@ -569,12 +569,12 @@ class Books:
         self,
         *,
         env: dict[str, Any],
-        visit: tuple,
-        person: tuple,
+        visit: tuple[Any, ...],
+        person: tuple[Any, ...],
         result: Any,
         setl_id: str,
         clr_type: str,
-        inst: tuple,
+        inst: tuple[Any, ...],
     ) -> dict[str, Any]:
         info = {
             "mdtrt_id": visit[0],
@@ -610,7 +610,7 @@ class Books:
             info[hefei_names.family_amount_name(person[2], visit[5], False)] = info.pop("acct_mulaid_pay")
         return info
 
-    def _detail(self, person: tuple, result: Any) -> list[dict[str, Any]]:
+    def _detail(self, person: tuple[Any, ...], result: Any) -> list[dict[str, Any]]:
         out = []
         if result.hifp_pay:
             resident = person[2] == "390"
@@ -645,23 +645,24 @@ class Books:
         self,
         env: dict[str, Any],
         infno: str,
-        visit: tuple,
-        person: tuple,
+        visit: tuple[Any, ...],
+        person: tuple[Any, ...],
         result: Any,
-        fees: list[tuple],
+        fees: list[tuple[Any, ...]],
         setl_no: str,
         *,
         ipt: bool,
     ) -> str:
         """Move the centre's own balances and totals, mark the lines settled, keep the record."""
         setl_id = self._next_setl_id()
+        year = _date(visit[7] or visit[6] if ipt else visit[6]).year
         moved = {
             "own": str(result.own_acct_pay),
             "family": [[d.psn_no, str(d.paid)] for d in result.mulaid],
             "deductible": str(result.act_pay_dedc),
             "fund": str(result.hifp_pay),
             "ipt": ipt,
-            "year": _date(visit[7] or visit[6] if ipt else visit[6]).year,
+            "year": year,
             "fees": [f[1] for f in fees],
         }
         if result.own_acct_pay:
@@ -669,13 +670,13 @@ class Books:
         for draw in result.mulaid:
             self._move_account(draw.psn_no, -draw.paid)
         if ipt:
-            self._move_ytd(person[0], moved["year"], ZERO, ZERO, result.hifp_pay)
+            self._move_ytd(person[0], year, ZERO, ZERO, result.hifp_pay)
             self.db.execute(
                 "UPDATE visit SET deductible_taken = ? WHERE mdtrt_id = ?",
                 (str(Decimal(visit[10]) + result.act_pay_dedc), visit[0]),
             )
         else:
-            self._move_ytd(person[0], moved["year"], result.act_pay_dedc, result.hifp_pay, ZERO)
+            self._move_ytd(person[0], year, result.act_pay_dedc, result.hifp_pay, ZERO)
         self.db.executemany(
             "UPDATE fee SET status = 'settled', setl_id = ? WHERE mdtrt_id = ? AND feedetl_sn = ?",
             [(setl_id, visit[0], f[1]) for f in fees],
@@ -735,9 +736,9 @@ class Books:
         self,
         env: dict[str, Any],
         data: dict[str, Any],
-        visit: tuple,
-        person: tuple,
-        fees: list[tuple],
+        visit: tuple[Any, ...],
+        person: tuple[Any, ...],
+        fees: list[tuple[Any, ...]],
         *,
         final: bool,
         infno: str,
@@ -914,7 +915,7 @@ class Books:
         if kind == "otp":
             where, args = "chrg_bchno = ?", (str(data["chrg_bchno"]),)
         elif data["feedetl_sn"] == "0000":
-            where, args = "1 = 1", ()
+            where, args = "1 = 1", ()  # type: ignore[assignment]  # no parameter for all lines
         else:
             where, args = "feedetl_sn = ?", (str(data["feedetl_sn"]),)
         rows = self.db.execute(

@@ -80,7 +80,9 @@ class CentreLink:
 
         at = self.now()
         with self.db.transaction() as session:
-            inst = session.scalar(select(Institution).where(Institution.code == institution_code))
+            inst = session.execute(
+                select(Institution).where(Institution.code == institution_code)
+            ).scalar_one()
             if inst is None:
                 raise CentreRefused(f"未知的定点机构编码：{institution_code}")
             msgid = numbers.msgids(session, inst, at)[0]
@@ -153,7 +155,9 @@ class CentreLink:
         if key in self._stays:
             return self._stays[key]
         with self.db.sessions() as session:
-            inst = session.scalar(select(Institution).where(Institution.code == stay.institution_code))
+            inst = session.execute(
+                select(Institution).where(Institution.code == stay.institution_code)
+            ).scalar_one()
             name = session.scalar(select(Staff.name).where(Staff.staff_no == stay.operator)) or stay.operator
             row = session.execute(
                 select(Outbox.payload, Outbox.response, Outbox.status).where(
@@ -174,7 +178,7 @@ class CentreLink:
             from ..services import numbers
 
             with self.db.transaction() as session:
-                msgid = numbers.msgids(session, session.get(Institution, inst.id), at)[0]
+                msgid = numbers.msgids(session, session.get_one(Institution, inst.id), at)[0]
         _, _, payload, _ = self._stay(stay)
         env = F.envelope(
             infno=infno,
@@ -252,8 +256,10 @@ class CentreLink:
             self._call(stay, F.REVERSAL, input)
         except (CentreUnavailable, CentreRefused):
             with self.db.transaction() as session:
-                inst = session.scalar(select(Institution).where(Institution.code == stay.institution_code))
-                person = session.scalar(select(Person).where(Person.psn_no == stay.psn_no))
+                inst = session.execute(
+                    select(Institution).where(Institution.code == stay.institution_code)
+                ).scalar_one()
+                person = session.execute(select(Person).where(Person.psn_no == stay.psn_no)).scalar_one()
                 upstream.queue_reversal(
                     session,
                     inst,
@@ -274,8 +280,10 @@ class CentreLink:
 
         claim, at = preview.claim, self.now()
         with self.db.transaction() as session:
-            inst = session.scalar(select(Institution).where(Institution.code == ctx.institution_code))
-            person = session.scalar(select(Person).where(Person.psn_no == claim.person.psn_no))
+            inst = session.execute(
+                select(Institution).where(Institution.code == ctx.institution_code)
+            ).scalar_one()
+            person = session.execute(select(Person).where(Person.psn_no == claim.person.psn_no)).scalar_one()
             ids = numbers.msgids(session, inst, at, 6)
             name = session.scalar(select(Staff.name).where(Staff.staff_no == ctx.cashier)) or ctx.cashier
             inst_data = (inst.code, inst.name, inst.admdvs)

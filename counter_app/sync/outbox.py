@@ -23,7 +23,10 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ..services import numbers, upstream
-from ..services.sync_status import OutboxEntry, release, unsent, void  # noqa: F401 - re-exported
+from ..services.sync_status import OutboxEntry as OutboxEntry  # re-exported: the outbox's words
+from ..services.sync_status import release as release
+from ..services.sync_status import unsent as unsent
+from ..services.sync_status import void as void
 from ..store import Database
 from ..store.models import CentreResult, Institution, Outbox, Staff
 from . import compare, wire
@@ -108,8 +111,10 @@ class Sender:
     def prepare(self, session: Any, batch: list[Outbox]) -> None:
         """Load, in three queries, what the batch needs from the store: institutions, operators'
         names, and the answers already received for its visits and cancelled settlements."""
-        for inst_id in {m.institution_id for m in batch} - set(self._institutions):
-            self._institutions[inst_id] = session.get(Institution, inst_id)
+        for inst_id in {m.institution_id for m in batch if m.institution_id is not None} - set(
+            self._institutions
+        ):
+            self._institutions[inst_id] = session.get_one(Institution, inst_id)
         names = {m.operator for m in batch} - set(self._names)
         if names:
             self._names.update(
@@ -139,7 +144,7 @@ class Sender:
                 self.settled[msgid] = _output(response).get("setlinfo", {})
 
     def learn(self, msg: Outbox, answer: dict[str, Any]) -> None:
-        output = answer.get("output") if isinstance(answer.get("output"), dict) else {}
+        output: dict[str, Any] = answer["output"] if isinstance(answer.get("output"), dict) else {}
         if msg.infno in F.REGISTER_INFNOS and msg.visit_key:
             mdtrt_id = _mdtrt_id(output)
             if mdtrt_id:
@@ -157,6 +162,8 @@ class Sender:
             ids = M.Ids(mdtrt_id=str(original.get("mdtrt_id", "")), setl_id=str(original.get("setl_id", "")))
         else:
             ids = M.Ids(mdtrt_id=self.mdtrt_ids.get(msg.visit_key or "", ""))
+        if msg.institution_id is None:
+            raise M.Unresolvable("报文没有定点机构，不能发送，请主管核对后作废")
         inst = self._institutions[msg.institution_id]
         operator = msg.operator or "system"
         name = self._names.get(operator, operator)
@@ -318,7 +325,7 @@ def reverse(
         msg = session.scalar(select(Outbox).where(Outbox.msgid == msgid))
         if msg is None:
             raise LookupError(f"没有报文 {msgid}")
-        inst = session.get(Institution, msg.institution_id)
+        inst = session.get_one(Institution, msg.institution_id)
         reversal_id = numbers.msgids(session, inst, at)[0]
         operator = msg.operator or "system"
         name = session.scalar(select(Staff.name).where(Staff.staff_no == operator)) or operator

@@ -142,7 +142,7 @@ class _Messages:
 
     def envelope(self, infno: str, input: dict[str, Any]) -> dict[str, Any]:
         with self.db.transaction() as s:
-            msgid = numbers.msgids(s, s.get(Institution, self.inst.id), self.at)[0]
+            msgid = numbers.msgids(s, s.get_one(Institution, self.inst.id), self.at)[0]
         return F.envelope(
             infno=infno,
             msgid=msgid,

@@ -215,7 +215,7 @@ class SignIns:
 
 
 def _institution(session: Any, code: str) -> Institution:
-    inst = session.scalar(select(Institution).where(Institution.code == code))
+    inst: Institution | None = session.scalar(select(Institution).where(Institution.code == code))
     if inst is None:
         raise LookupError(f"未知的定点机构编码：{code}")
     return inst

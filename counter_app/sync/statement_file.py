@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 UPLOAD_COLUMNS = (
     "setl_id",
@@ -32,7 +32,7 @@ class BadFile(ValueError):
     """Not a reconciliation file this counter can read; the text says why."""
 
 
-def write(name: str, columns: Sequence[str], rows: Iterable[dict[str, object]]) -> bytes:
+def write(name: str, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> bytes:
     """The zip bytes of one tab-separated file `name` with the rows' `columns`."""
     lines = ["\t".join(_cell(row.get(c)) for c in columns) for row in rows]
     buffer = io.BytesIO()

@@ -41,7 +41,9 @@ class Visit:
         self.db, self.client, self.visit, self.now = db, client, visit, now
         at = now()
         with db.sessions() as session:
-            inst = session.scalar(select(Institution).where(Institution.code == visit.institution_code))
+            inst = session.execute(
+                select(Institution).where(Institution.code == visit.institution_code)
+            ).scalar_one()
             if inst is None:
                 raise CentreRefused(f"未知的定点机构编码：{visit.institution_code}")
             session.expunge(inst)
@@ -57,7 +59,7 @@ class Visit:
         """The checked answer; CentreUnavailable or CentreRefused with the reason."""
         if msgid is None:
             with self.db.transaction() as session:
-                msgid = numbers.msgids(session, session.get(Institution, self.inst.id), self.now())[0]
+                msgid = numbers.msgids(session, session.get_one(Institution, self.inst.id), self.now())[0]
         env = F.envelope(
             infno=infno,
             msgid=msgid,
@@ -117,8 +119,10 @@ class Visit:
             )
         except (CentreUnavailable, CentreRefused):
             with self.db.transaction() as session:
-                inst = session.get(Institution, self.inst.id)
-                person = session.scalar(select(Person).where(Person.psn_no == self.visit.psn_no))
+                inst = session.get_one(Institution, self.inst.id)
+                person = session.execute(
+                    select(Person).where(Person.psn_no == self.visit.psn_no)
+                ).scalar_one()
                 upstream.queue_reversal(
                     session,
                     inst,
@@ -186,8 +190,10 @@ def reverse(
         talk = Visit(db, client, sign_ins, visit, now)
     except CentreUnavailable:
         with db.transaction() as session:
-            inst = session.scalar(select(Institution).where(Institution.code == visit.institution_code))
-            person = session.scalar(select(Person).where(Person.psn_no == visit.psn_no))
+            inst = session.execute(
+                select(Institution).where(Institution.code == visit.institution_code)
+            ).scalar_one()
+            person = session.execute(select(Person).where(Person.psn_no == visit.psn_no)).scalar_one()
             upstream.queue_reversal(
                 session,
                 inst,

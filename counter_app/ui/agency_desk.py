@@ -35,13 +35,14 @@ from .qt import (
     QTabWidget,
     QVBoxLayout,
     QWidget,
+    named,
 )
 
 KIND_NAMES = {"crediting": "账户划入", "interest": "年度计息"}
 
 
 def _table(headers: list[str], name: str) -> QTableWidget:
-    table = QTableWidget(0, len(headers), objectName=name)
+    table = named(QTableWidget(0, len(headers)), name)
     table.setHorizontalHeaderLabels(headers)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
@@ -88,16 +89,16 @@ class AgencyDesk(QDialog):
         self.reports_dir = Path(window.settings.slip_dir).parent / "reports"
         self.last_report: object | None = None
         layout = QVBoxLayout(self)
-        self.tabs = QTabWidget(objectName="agency_tabs")
+        self.tabs = named(QTabWidget(), "agency_tabs")
         layout.addWidget(self.tabs)
         self.tabs.addTab(self._crediting_tab(), "账户划入")
         self.tabs.addTab(self._interest_tab(), "年度计息")
         self.tabs.addTab(self._declaration_tab(), "月度申报")
         self.tabs.addTab(self._monitoring_tab(), "基金监测")
         self.tabs.addTab(self._statement_tab(), "个人账户明细")
-        self.message = QLabel(objectName="agency_message")
+        self.message = named(QLabel(), "agency_message")
         self.message.setWordWrap(True)
-        self.busy = QLabel(objectName="agency_busy")
+        self.busy = named(QLabel(), "agency_busy")
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)
         bottom.addWidget(self.busy)
@@ -139,16 +140,16 @@ class AgencyDesk(QDialog):
         form.addRow(field_label, field)
         layout.addLayout(form)
         layout.addWidget(_note(note))
-        run = QPushButton(button, objectName=button_name)
+        run = named(QPushButton(button), button_name)
         run.clicked.connect(slot)
         layout.addWidget(run, alignment=Qt.AlignmentFlag.AlignLeft)
-        result = QLabel(objectName=result_name)
+        result = named(QLabel(), result_name)
         result.setWordWrap(True)
         layout.addWidget(result)
         return tab, layout, result
 
     def _crediting_tab(self) -> QWidget:
-        self.credit_month = QLineEdit(period_label(self.last_month), objectName="credit_month")
+        self.credit_month = named(QLineEdit(period_label(self.last_month)), "credit_month")
         tab, layout, self.credit_result = self._batch_tab(
             "划入月份（YYYY-MM）",
             self.credit_month,
@@ -168,7 +169,7 @@ class AgencyDesk(QDialog):
         return tab
 
     def _interest_tab(self) -> QWidget:
-        self.interest_year = QLineEdit(str(self.last_year), objectName="interest_year")
+        self.interest_year = named(QLineEdit(str(self.last_year)), "interest_year")
         tab, layout, self.interest_result = self._batch_tab(
             "计息年度",
             self.interest_year,
@@ -246,14 +247,14 @@ class AgencyDesk(QDialog):
         tab = QWidget()
         layout = QVBoxLayout(tab)
         row = QHBoxLayout()
-        self.decl_institution = QComboBox(objectName="decl_institution")
+        self.decl_institution = named(QComboBox(), "decl_institution")
         for code, name in declaration.institutions(self.db):
             self.decl_institution.addItem(f"{code} {name}", code)
         index = self.decl_institution.findData(self.window_.settings.context.institution_code)
         self.decl_institution.setCurrentIndex(max(index, 0))
-        self.decl_month = QLineEdit(period_label(self.last_month), objectName="decl_month")
+        self.decl_month = named(QLineEdit(period_label(self.last_month)), "decl_month")
         self.decl_month.setMaximumWidth(100)
-        make = QPushButton("生成申报（CSV、PDF）", objectName="run_declaration")
+        make = named(QPushButton("生成申报（CSV、PDF）"), "run_declaration")
         make.clicked.connect(self.run_declaration)
         for widget in (QLabel("机构"), self.decl_institution, QLabel("月份"), self.decl_month, make):
             row.addWidget(widget)
@@ -263,7 +264,7 @@ class AgencyDesk(QDialog):
             "declaration_lines",
         )
         layout.addWidget(self.decl_table)
-        self.decl_result = QLabel(objectName="decl_result")
+        self.decl_result = named(QLabel(), "decl_result")
         self.decl_result.setWordWrap(True)
         layout.addWidget(self.decl_result)
         return tab
@@ -313,10 +314,10 @@ class AgencyDesk(QDialog):
         layout = QVBoxLayout(tab)
         row = QHBoxLayout()
         year = self.window_.settings.visit_date().year
-        self.stmt_certno = QLineEdit(objectName="stmt_certno", placeholderText="身份证号")
-        self.stmt_start = QLineEdit(f"{year}-01-01", objectName="stmt_start")
-        self.stmt_end = QLineEdit(self.window_.settings.visit_date().isoformat(), objectName="stmt_end")
-        show = QPushButton("查询并生成 PDF", objectName="run_statement")
+        self.stmt_certno = named(QLineEdit(placeholderText="身份证号"), "stmt_certno")
+        self.stmt_start = named(QLineEdit(f"{year}-01-01"), "stmt_start")
+        self.stmt_end = named(QLineEdit(self.window_.settings.visit_date().isoformat()), "stmt_end")
+        show = named(QPushButton("查询并生成 PDF"), "run_statement")
         show.clicked.connect(self.run_statement)
         for widget in (
             QLabel("身份证号"),
@@ -331,7 +332,7 @@ class AgencyDesk(QDialog):
         layout.addLayout(row)
         self.stmt_table = _table(["记账日期", "业务", "摘要", "金额", "余额"], "statement_lines")
         layout.addWidget(self.stmt_table)
-        self.stmt_result = QLabel(objectName="stmt_result")
+        self.stmt_result = named(QLabel(), "stmt_result")
         self.stmt_result.setWordWrap(True)
         layout.addWidget(self.stmt_result)
         return tab
@@ -385,24 +386,24 @@ class AgencyDesk(QDialog):
         tab = QWidget()
         layout = QVBoxLayout(tab)
         row = QHBoxLayout()
-        self.monitor_month = QLineEdit(period_label(self.last_month), objectName="monitor_month")
+        self.monitor_month = named(QLineEdit(period_label(self.last_month)), "monitor_month")
         self.monitor_month.setMaximumWidth(100)
-        analyse = QPushButton("分析并生成报告", objectName="run_monitoring")
+        analyse = named(QPushButton("分析并生成报告"), "run_monitoring")
         analyse.clicked.connect(self.run_monitoring)
         for widget in (QLabel("监测月份"), self.monitor_month, analyse):
             row.addWidget(widget)
         row.addStretch(1)
         layout.addLayout(row)
         charts_row = QHBoxLayout()
-        self.visits_chart = QLabel(objectName="visits_chart")
-        self.indicators_chart = QLabel(objectName="indicators_chart")
+        self.visits_chart = named(QLabel(), "visits_chart")
+        self.indicators_chart = named(QLabel(), "indicators_chart")
         for chart in (self.visits_chart, self.indicators_chart):
             chart.setMinimumHeight(260)
             charts_row.addWidget(chart)
         layout.addLayout(charts_row)
         self.anomalies = _table(["指标", "依据", "机构", "数值", "阈值", "说明"], "anomalies")
         layout.addWidget(self.anomalies)
-        self.monitor_result = QLabel(objectName="monitor_result")
+        self.monitor_result = named(QLabel(), "monitor_result")
         layout.addWidget(self.monitor_result)
         return tab
 

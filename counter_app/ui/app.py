@@ -33,7 +33,8 @@ def _process_age() -> float:
 
 def application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with the shipped CJK font as its default, so every machine shows Chinese."""
-    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
     font_id = QFontDatabase.addApplicationFont(str(resource_dir() / "fonts" / "wqy-microhei.ttc"))
     families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
     if families:

@@ -34,6 +34,7 @@ from .qt import (
     QTableWidgetItem,
     QtWidgets,
     QVBoxLayout,
+    named,
 )
 
 NO_LIMIT = 99  # a pack's "no limit" (the Wuhu plan limits no count of children)
@@ -51,17 +52,17 @@ class BindingDesk(QDialog):
         self.proofs: list[svc.Proof] = []
         layout = QVBoxLayout(self)
         form = QFormLayout()
-        self.provider = QLineEdit(objectName="provider_certno")
+        self.provider = named(QLineEdit(), "provider_certno")
         self.provider.setPlaceholderText("提供人身份证号，回车查询")
         self.provider.returnPressed.connect(self.load)
         form.addRow("提供人身份证号", self.provider)
-        self.provider_info = QLabel(objectName="provider_info")
+        self.provider_info = named(QLabel(), "provider_info")
         self.provider_info.setWordWrap(True)
         form.addRow("提供人", self.provider_info)
-        self.limits = QLabel(objectName="binding_limits")
+        self.limits = named(QLabel(), "binding_limits")
         form.addRow("绑定情况", self.limits)
         layout.addLayout(form)
-        self.table = QTableWidget(0, 5, objectName="bindings")
+        self.table = named(QTableWidget(0, 5), "bindings")
         self.table.setHorizontalHeaderLabels(["享受人", "身份证号", "关系", "绑定时间", "证明材料"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -69,14 +70,14 @@ class BindingDesk(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setMaximumHeight(170)
         layout.addWidget(self.table)
-        self.unbind_button = QPushButton("解除所选绑定", objectName="unbind")
+        self.unbind_button = named(QPushButton("解除所选绑定"), "unbind")
         self.unbind_button.clicked.connect(self.unbind)
         layout.addWidget(self.unbind_button, alignment=Qt.AlignmentFlag.AlignLeft)
 
         new = QFormLayout()
-        self.beneficiary = QLineEdit(objectName="beneficiary_certno")
-        self.beneficiary_again = QLineEdit(objectName="beneficiary_certno_again")
-        self.relation = QComboBox(objectName="relation")
+        self.beneficiary = named(QLineEdit(), "beneficiary_certno")
+        self.beneficiary_again = named(QLineEdit(), "beneficiary_certno_again")
+        self.relation = named(QComboBox(), "relation")
         for code in self.pack.family.relations:
             self.relation.addItem(RELATION_NAMES[code], code)
         if (
@@ -88,27 +89,27 @@ class BindingDesk(QDialog):
         new.addRow("再次输入身份证号", self.beneficiary_again)
         new.addRow("享受人是提供人的", self.relation)
         proof_row = QHBoxLayout()
-        self.proof_kind = QComboBox(objectName="proof_kind")
+        self.proof_kind = named(QComboBox(), "proof_kind")
         for code, text in svc.PROOF_KINDS.items():
             self.proof_kind.addItem(text, code)
         proof_row.addWidget(self.proof_kind)
-        add = QPushButton("添加证明材料…", objectName="add_proof")
+        add = named(QPushButton("添加证明材料…"), "add_proof")
         add.clicked.connect(self.pick_proofs)
         proof_row.addWidget(add)
         new.addRow("证明材料", proof_row)
-        self.proof_list = QListWidget(objectName="proof_list")
+        self.proof_list = named(QListWidget(), "proof_list")
         self.proof_list.setMaximumHeight(60)
         new.addRow("", self.proof_list)
         sign_row = QHBoxLayout()
-        print_button = QPushButton("打印承诺书", objectName="print_commitment")
+        print_button = named(QPushButton("打印承诺书"), "print_commitment")
         print_button.clicked.connect(self.print_commitment)
         sign_row.addWidget(print_button)
-        self.signed = QCheckBox("提供人已签署承诺书", objectName="commitment_signed")
+        self.signed = named(QCheckBox("提供人已签署承诺书"), "commitment_signed")
         sign_row.addWidget(self.signed)
         new.addRow("承诺书", sign_row)
         layout.addLayout(new)
         buttons = QHBoxLayout()
-        self.bind_button = QPushButton("确认绑定", objectName="bind")
+        self.bind_button = named(QPushButton("确认绑定"), "bind")
         self.bind_button.clicked.connect(self.bind)
         buttons.addWidget(self.bind_button)
         buttons.addStretch(1)
@@ -116,7 +117,7 @@ class BindingDesk(QDialog):
         close.clicked.connect(self.accept)
         buttons.addWidget(close)
         layout.addLayout(buttons)
-        self.message = QLabel(objectName="desk_message")
+        self.message = named(QLabel(), "desk_message")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         self.last_commitment: Path | None = None
@@ -128,6 +129,10 @@ class BindingDesk(QDialog):
 
     def fail(self, exc: Exception) -> None:
         self.say(str(exc), error=True)
+
+    def _unbound(self, _: object) -> None:
+        self.say("已解除绑定")
+        self.load()
 
     def load(self) -> None:
         certno = self.provider.text()
@@ -270,4 +275,4 @@ class BindingDesk(QDialog):
         Op(
             self.window_,
             lambda: svc.unbind(self.window_.db, self.window_.settings.context, binding_id, certno),
-        ).success(lambda _: (self.say("已解除绑定"), self.load())).failure(self.fail).run()
+        ).success(self._unbound).failure(self.fail).run()

@@ -82,6 +82,7 @@ class Op:
         self.host, self.fn = host, fn
         self._success: Callable[[Any], None] = lambda _: None
         self._failure: Callable[[Exception], None] | None = None
+        self._keep: Op | None = None
         self.relay = _Relay(self, host if isinstance(host, QObject) else None)
 
     def success(self, callback: Callable[[Any], None]) -> Op:

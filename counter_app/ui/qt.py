@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6 import QtCore, QtGui, QtPrintSupport, QtWidgets  # noqa: F401
 from PySide6.QtCore import (  # noqa: F401
     QLibraryInfo,
@@ -48,3 +50,12 @@ from PySide6.QtWidgets import (  # noqa: F401
     QVBoxLayout,
     QWidget,
 )
+
+_W = TypeVar("_W", bound=QtCore.QObject)
+
+
+def named(widget: _W, name: str) -> _W:
+    """`widget` with its objectName set: tests find widgets by it. (Qt takes `objectName=` as a
+    constructor keyword too, but PySide6's stubs do not list inherited properties, so mypy can't.)"""
+    widget.setObjectName(name)
+    return widget

@@ -11,7 +11,7 @@ from ..services.actor import Actor
 from ..services.errors import ServiceError
 from ..services.staff import PasswordChangeRequired, change_password, sign_in
 from ..store import Database
-from .qt import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, Qt
+from .qt import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, Qt, named
 
 
 class SignInDialog(QDialog):
@@ -21,13 +21,13 @@ class SignInDialog(QDialog):
         self.user: Actor | None = None
         self.setWindowTitle(f"医保收费 — 登录（{counter}）")
         form = QFormLayout(self)
-        self.staff_no = QLineEdit(objectName="staff_no")
-        self.password = QLineEdit(objectName="password")
-        self.new_password = QLineEdit(objectName="new_password")
-        self.new_again = QLineEdit(objectName="new_password_again")
+        self.staff_no = named(QLineEdit(), "staff_no")
+        self.password = named(QLineEdit(), "password")
+        self.new_password = named(QLineEdit(), "new_password")
+        self.new_again = named(QLineEdit(), "new_password_again")
         for field in (self.password, self.new_password, self.new_again):
             field.setEchoMode(QLineEdit.EchoMode.Password)
-        self.message = QLabel(objectName="signin_message")
+        self.message = named(QLabel(), "signin_message")
         self.message.setStyleSheet("color: #b00020")
         self.message.setWordWrap(True)
         form.addRow("工号", self.staff_no)
@@ -64,8 +64,10 @@ class SignInDialog(QDialog):
         super().keyPressEvent(event)
 
     def _show_change(self, visible: bool) -> None:
+        layout = self.layout()
         for field in self.new_rows:
-            self.layout().setRowVisible(field, visible) if hasattr(self.layout(), "setRowVisible") else None
+            if isinstance(layout, QFormLayout):
+                layout.setRowVisible(field, visible)
             field.setVisible(visible)
 
     def try_sign_in(self) -> None:

@@ -4,6 +4,8 @@ content the PDF is drawn from (printing/slip.py), so paper and file never disagr
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..engine.money import fmt
 from ..printing.slip import Slip
 from .qt import QtCore, QtGui, QtPrintSupport, QtWidgets
@@ -51,7 +53,7 @@ def slip_lines(slip: Slip) -> list[tuple[str, str, str]]:
             (
                 "row",
                 f"  {i.name}"
-                + (f" {i.quantity.normalize():f}×{fmt(i.price)}" if i.quantity is not None else ""),
+                + (f" {i.quantity.normalize():f}×{fmt_or_dash(i.price)}" if i.quantity is not None else ""),
                 fmt(i.amount),
             )
             for i in items
@@ -70,14 +72,22 @@ def slip_lines(slip: Slip) -> list[tuple[str, str, str]]:
     rows.append(("big", "现金支付", fmt(slip.cash)))
     rows.append(("row", "支付方式", slip.tender))
     if slip.tendered is not None:
-        rows += [("row", "实收", fmt(slip.tendered)), ("row", "找零", fmt(slip.change))]
+        rows += [("row", "实收", fmt(slip.tendered)), ("row", "找零", fmt_or_dash(slip.change))]
     rows.append(("rule", "", ""))
     if slip.deductible is not None:
         rows.append(
-            ("row", f"{slip.ytd_year}年累计起付线", f"{fmt(slip.ytd_deductible)} / {fmt(slip.deductible)}")
+            (
+                "row",
+                f"{slip.ytd_year}年累计起付线",
+                f"{fmt(slip.ytd_deductible)} / {fmt_or_dash(slip.deductible)}",
+            )
         )
         rows.append(
-            ("row", f"{slip.ytd_year}年门诊统筹累计", f"{fmt(slip.ytd_pooled)} / {fmt(slip.annual_cap)}")
+            (
+                "row",
+                f"{slip.ytd_year}年门诊统筹累计",
+                f"{fmt(slip.ytd_pooled)} / {fmt_or_dash(slip.annual_cap)}",
+            )
         )
     rows.append(("note", f"{slip.pooling_title}：{slip.pooling_note}", ""))
     rows.append(("note", f"政策：{slip.policy}", ""))
@@ -161,10 +171,18 @@ def thermal_printer(name: str | None = None) -> QtPrintSupport.QPrinter:
     return printer
 
 
+class _Preview(QtPrintSupport.QPrintPreviewDialog):
+    printer_: QtPrintSupport.QPrinter
+
+
+def fmt_or_dash(amount: Decimal | None) -> str:
+    return fmt(amount) if amount is not None else "—"
+
+
 def preview(slip: Slip, parent: QtWidgets.QWidget | None = None) -> QtPrintSupport.QPrintPreviewDialog:
     """The print preview dialog for a slip (not shown; the caller calls exec() or open())."""
     printer = thermal_printer()
-    dialog = QtPrintSupport.QPrintPreviewDialog(printer, parent)
+    dialog = _Preview(printer, parent)
     dialog.printer_ = printer  # the dialog holds only a pointer: keep the QPrinter alive with it
     dialog.setWindowTitle(f"打印预览 {slip.slip_no}")
     dialog.paintRequested.connect(lambda p: print_slip(slip, p))

@@ -22,6 +22,7 @@ from ..qt import (
     Qt,
     QVBoxLayout,
     Signal,
+    named,
 )
 from .widgets import label as _label
 
@@ -81,7 +82,7 @@ class PreviewPanel(QGroupBox):
         layout.addWidget(self.family)
         cash = QHBoxLayout()
         cash.addWidget(_sized(_label("现金支付"), 2.0, True), 1)
-        self.tender = QComboBox(objectName="tender")
+        self.tender = named(QComboBox(), "tender")
         for code, name in TENDERS.items():
             self.tender.addItem(name, code)
         self.tender.setMaximumWidth(120)
@@ -93,7 +94,7 @@ class PreviewPanel(QGroupBox):
         layout.addLayout(cash)
         drawer = QHBoxLayout()
         drawer.addWidget(QLabel("实收"))
-        self.tendered = QLineEdit(objectName="tendered", placeholderText="收取金额（现金）")
+        self.tendered = named(QLineEdit(placeholderText="收取金额（现金）"), "tendered")
         self.tendered.setAlignment(RIGHT)
         self.tendered.setMaximumWidth(160)
         self.tendered.textChanged.connect(self._update_change)

@@ -45,6 +45,7 @@ from ..qt import (
     QTimer,
     QVBoxLayout,
     QWidget,
+    named,
 )
 from .claim import ClaimMixin
 from .drawer import DrawerMixin
@@ -113,7 +114,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         outer.setSpacing(4)
         scan_row = QHBoxLayout()
         scan_row.addWidget(QLabel("扫码 / 证件号"))
-        self.scan = QLineEdit(objectName="scan")
+        self.scan = named(QLineEdit(), "scan")
         self.scan.setPlaceholderText("扫描医保电子凭证、社保卡，或输入身份证号后回车")
         self.scan.returnPressed.connect(self.on_scan)
         scan_row.addWidget(self.scan, 1)
@@ -132,26 +133,26 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         claim.setSpacing(4)
         search_row = QHBoxLayout()
         search_row.addWidget(QLabel("项目"))
-        self.search = QLineEdit(objectName="search")
+        self.search = named(QLineEdit(), "search")
         self.search.setPlaceholderText("编码、名称或拼音首字母")
         self.search.textEdited.connect(self.on_search_text)
         self.search.returnPressed.connect(self.add_current_match)
         self.search.installEventFilter(self)
         search_row.addWidget(self.search, 1)
         search_row.addWidget(QLabel("数量"))
-        self.quantity = QDoubleSpinBox(objectName="quantity")
+        self.quantity = named(QDoubleSpinBox(), "quantity")
         self.quantity.setDecimals(2)
         self.quantity.setRange(0.01, 9999)
         self.quantity.setValue(1)
         search_row.addWidget(self.quantity)
         self.quantity.lineEdit().returnPressed.connect(self.apply_quantity)  # F6, then Enter
         claim.addLayout(search_row)
-        self.match_list = QListWidget(objectName="matches")
+        self.match_list = named(QListWidget(), "matches")
         self.match_list.setMaximumHeight(110)
         self.match_list.setMinimumHeight(48)  # a few matches show; the list scrolls, the window does not
         self.match_list.itemActivated.connect(lambda _: self.add_current_match())
         claim.addWidget(self.match_list)
-        self.table = QTableWidget(0, 7, objectName="claim_lines")
+        self.table = named(QTableWidget(0, 7), "claim_lines")
         self.table.setMinimumHeight(60)
         self.table.setHorizontalHeaderLabels(["编码", "名称", "类别", "单价", "数量", "金额", "医保中心分类"])
         self.table.setColumnHidden(6, COUNTER_KIND.get(self.user.role) != "inpatient")
@@ -161,13 +162,13 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         claim.addWidget(self.table)
         options = QHBoxLayout()
         options.addWidget(QLabel("医疗类别"))
-        self.med_type = QComboBox(objectName="med_type")
+        self.med_type = named(QComboBox(), "med_type")
         self.kind = COUNTER_KIND.get(self.user.role, "outpatient")
         for code in COUNTER_MED_TYPES[self.kind]:
             self.med_type.addItem(f"{code} {labels.MED_TYPE[code]}", code)
         self.med_type.currentIndexChanged.connect(self.claim_changed)
         options.addWidget(self.med_type)
-        self.prescribing = QComboBox(objectName="prescribing_level")  # WH-14, WH-23: outside prescriptions
+        self.prescribing = named(QComboBox(), "prescribing_level")  # WH-14, WH-23: outside prescriptions
         for level, name in PRESCRIBING_LEVELS:
             self.prescribing.addItem(name, level)
         self.prescribing.currentIndexChanged.connect(self.claim_changed)
@@ -175,13 +176,13 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         options.addWidget(self.prescribing)
         self.level = _label(name="institution_level")
         options.addWidget(self.level)
-        self.use_own = QCheckBox("使用个人账户", objectName="use_own")
-        self.use_family = QCheckBox("使用家庭共济账户", objectName="use_family")
+        self.use_own = named(QCheckBox("使用个人账户"), "use_own")
+        self.use_family = named(QCheckBox("使用家庭共济账户"), "use_family")
         for box in (self.use_own, self.use_family):
             box.setChecked(True)
             box.toggled.connect(self.claim_changed)
             options.addWidget(box)
-        self.interim = QCheckBox("中途结算（不出院）", objectName="interim")  # mid_setl_flag 1: long stays
+        self.interim = named(QCheckBox("中途结算（不出院）"), "interim")  # mid_setl_flag 1: long stays
         self.interim.setVisible(self.kind == "inpatient")
         self.interim.toggled.connect(self.claim_changed)
         options.addWidget(self.interim)
@@ -212,7 +213,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             ("F12", "上传队列", self.outbox),
             ("Esc", "取消", self.reset),
         ):
-            button = QPushButton(f"{title} [{key}]", objectName=f"button_{key}")
+            button = named(QPushButton(f"{title} [{key}]"), f"button_{key}")
             button.clicked.connect(slot)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             keys.addWidget(button)
@@ -228,8 +229,8 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.status_db = QLabel(f"数据：{where}")
         self.status_db.setToolTip(self.db.describe())  # the URL is for the supervisor, not the cashier's view
         self.status_user = QLabel(f"{self.user.name}（{self.user.role_name}）")
-        self.status_sync = QLabel("上传：—", objectName="status_sync")
-        self.status_busy = QLabel("", objectName="status_busy")
+        self.status_sync = named(QLabel("上传：—"), "status_sync")
+        self.status_busy = named(QLabel(""), "status_busy")
         for widget in (self.status_db, self.status_user, self.status_sync, self.status_busy):
             self.statusBar().addPermanentWidget(widget)
         self.fit_screen()

@@ -12,6 +12,7 @@ from ..qt import (
     QFormLayout,
     QLineEdit,
     Qt,
+    named,
 )
 
 if TYPE_CHECKING:
@@ -23,12 +24,13 @@ class AdmitDialog(QDialog):
 
     def __init__(self, window: CounterWindow) -> None:
         super().__init__(window)
+        assert window.person is not None  # the window offers admission only with a patient shown
         self.setWindowTitle(f"办理入院 — {window.person.name}")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         form = QFormLayout(self)
-        self.deposit = QLineEdit("0.00", objectName="deposit")
+        self.deposit = named(QLineEdit("0.00"), "deposit")
         form.addRow("押金", self.deposit)
-        self.tender = QComboBox(objectName="deposit_tender")
+        self.tender = named(QComboBox(), "deposit_tender")
         for code, name in TENDERS.items():
             self.tender.addItem(name, code)
         form.addRow("支付方式", self.tender)

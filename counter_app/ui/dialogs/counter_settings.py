@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING, Any
 from ... import config
 from ..counter.widgets import label as _label
 from ..ops import Op
-from ..qt import QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, Qt
+from ..qt import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    Qt,
+    QWidget,
+    named,
+)
 
 if TYPE_CHECKING:
     from ..counter.window import CounterWindow
@@ -45,27 +56,28 @@ class CounterSettingsDialog(QDialog):
         self.inputs: dict[str, Any] = {}
         for f in fields(config.Settings):
             value = getattr(self.current, f.name)
+            widget: QWidget
             if f.name == "slip_size":
-                widget = QComboBox(objectName=f"setting_{f.name}")
-                widget.addItems(["80mm", "a5"])
-                widget.setCurrentText(value)
+                widget = combo = named(QComboBox(), f"setting_{f.name}")
+                combo.addItems(["80mm", "a5"])
+                combo.setCurrentText(value)
             elif f.name == "customer_display":
-                widget = QCheckBox(objectName=f"setting_{f.name}")
-                widget.setChecked(value)
+                widget = check = named(QCheckBox(), f"setting_{f.name}")
+                check.setChecked(value)
             else:
-                widget = QLineEdit(str(value), objectName=f"setting_{f.name}")
+                widget = line = named(QLineEdit(str(value)), f"setting_{f.name}")
                 if f.name in config.SECRET:
-                    widget.setEchoMode(QLineEdit.EchoMode.Password)
-                widget.setPlaceholderText(PLACEHOLDERS.get(f.name, ""))
+                    line.setEchoMode(QLineEdit.EchoMode.Password)
+                line.setPlaceholderText(PLACEHOLDERS.get(f.name, ""))
             self.inputs[f.name] = widget
             form.addRow(config.DESCRIPTIONS[f.name], widget)
         self.result_label = _label(name="settings_result")
         self.result_label.setWordWrap(True)
         form.addRow(self.result_label)
         row = QHBoxLayout()
-        self.check_button = QPushButton("检查", objectName="settings_check")
+        self.check_button = named(QPushButton("检查"), "settings_check")
         self.check_button.clicked.connect(self.check)
-        self.save_button = QPushButton("保存", objectName="settings_save")
+        self.save_button = named(QPushButton("保存"), "settings_save")
         self.save_button.clicked.connect(self.save)
         cancel = QPushButton("取消")
         cancel.clicked.connect(self.reject)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ... import labels
 from ...engine.money import fmt
 from ...services.lookup import Choice
-from ..qt import QDialog, QDialogButtonBox, QLabel, QListWidget, Qt, QVBoxLayout, QWidget
+from ..qt import QDialog, QDialogButtonBox, QLabel, QListWidget, Qt, QVBoxLayout, QWidget, named
 
 
 class InsuranceChoiceDialog(QDialog):
@@ -18,7 +18,7 @@ class InsuranceChoiceDialog(QDialog):
         self.setWindowModality(Qt.WindowModality.WindowModal)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("医保中心返回多条参保记录，请与参保人确认本次使用的险种："))
-        self.records = QListWidget(objectName="insurance_records")
+        self.records = named(QListWidget(), "insurance_records")
         for rec in choice.found.insurances:
             balance = f"，账户余额 {fmt(rec.balance)}" if rec.balance is not None else ""
             self.records.addItem(

@@ -17,6 +17,7 @@ from ..qt import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    named,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class OutboxDialog(QDialog):
         self.setWindowTitle("上传队列（未上传与挂起的报文）")
         self.setMinimumSize(900, 480)
         layout = QVBoxLayout(self)
-        self.table = QTableWidget(0, 7, objectName="outbox_table")
+        self.table = named(QTableWidget(0, 7), "outbox_table")
         self.table.setHorizontalHeaderLabels(
             ["状态", "交易", "结算单号", "参保人", "尝试次数", "原因", "报文号"]
         )
@@ -45,13 +46,13 @@ class OutboxDialog(QDialog):
         self.message.setStyleSheet("color: #b00020")
         layout.addWidget(self.message)
         row = QHBoxLayout()
-        self.release_button = QPushButton("重新发送所选挂起报文", objectName="outbox_release")
+        self.release_button = named(QPushButton("重新发送所选挂起报文"), "outbox_release")
         self.release_button.clicked.connect(self.release_selected)
         row.addWidget(self.release_button)
-        self.void_button = QPushButton("作废所选挂起报文", objectName="outbox_void")
+        self.void_button = named(QPushButton("作废所选挂起报文"), "outbox_void")
         self.void_button.clicked.connect(self.void_selected)
         row.addWidget(self.void_button)
-        self.reason = QLineEdit(objectName="outbox_reason", placeholderText="原因（必填，记入审计日志）")
+        self.reason = named(QLineEdit(placeholderText="原因（必填，记入审计日志）"), "outbox_reason")
         row.addWidget(self.reason, 1)
         row.addStretch(1)
         close = QPushButton("关闭")
@@ -59,13 +60,13 @@ class OutboxDialog(QDialog):
         row.addWidget(close)
         layout.addLayout(row)
         layout.addWidget(_label("医保中心结算结果与本地不同（本地结算不变，核对后标记）"))
-        self.differences = QTableWidget(0, 4, objectName="centre_differences")
+        self.differences = named(QTableWidget(0, 4), "centre_differences")
         self.differences.setHorizontalHeaderLabels(["结算单号", "参保人", "结算时间", "差异（本地 → 中心）"])
         self.differences.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.differences.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.differences.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(self.differences)
-        self.review_button = QPushButton("标记所选差异已核对（原因填在上方）", objectName="centre_review")
+        self.review_button = named(QPushButton("标记所选差异已核对（原因填在上方）"), "centre_review")
         self.review_button.clicked.connect(self.review_selected)
         layout.addWidget(self.review_button)
         self.entries: list = []

@@ -13,6 +13,7 @@ from ..qt import (
     QFormLayout,
     QLineEdit,
     Qt,
+    named,
 )
 
 if TYPE_CHECKING:
@@ -33,16 +34,16 @@ class SettlementDialog(QDialog):
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumWidth(680)
         form = QFormLayout(self)
-        self.setl_no = QLineEdit(setl_no, objectName="dialog_setl_no")
+        self.setl_no = named(QLineEdit(setl_no), "dialog_setl_no")
         self.setl_no.returnPressed.connect(self.load)
         form.addRow("结算单号", self.setl_no)
         self.summary = _label(name="dialog_summary")
         self.summary.setWordWrap(True)
         self.summary.setMinimumWidth(420)
         form.addRow("内容" if not approval else "将撤销", self.summary)
-        self.reason = QLineEdit(objectName="refund_reason")
-        self.staff_no = QLineEdit(objectName="approver_no")
-        self.password = QLineEdit(objectName="approver_password")
+        self.reason = named(QLineEdit(), "refund_reason")
+        self.staff_no = named(QLineEdit(), "approver_no")
+        self.password = named(QLineEdit(), "approver_password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         if approval:
             form.addRow("退费原因", self.reason)

@@ -15,6 +15,7 @@ from ..qt import (
     QFormLayout,
     QLineEdit,
     Qt,
+    named,
 )
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class OpenShiftDialog(QDialog):
         self.setWindowModality(Qt.WindowModality.WindowModal)
         form = QFormLayout(self)
         form.addRow(_label(f"{window.user.name}，请清点备用金后开班（{window.settings.context.counter}）"))
-        self.opening_float = QLineEdit("0.00", objectName="opening_float")
+        self.opening_float = named(QLineEdit("0.00"), "opening_float")
         form.addRow("备用金", self.opening_float)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -52,7 +53,7 @@ class DayCloseDialog(QDialog):
         self.setWindowModality(Qt.WindowModality.WindowModal)
         form = QFormLayout(self)
         form.addRow(_label("日结后当日不能再结算，之后的结算计入次日"))
-        self.day = QLineEdit(window.settings.visit_date().isoformat(), objectName="close_day")
+        self.day = named(QLineEdit(window.settings.visit_date().isoformat()), "close_day")
         form.addRow("营业日", self.day)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -86,10 +87,10 @@ class CloseShiftDialog(QDialog):
         self.pending.setWordWrap(True)
         self.pending.setStyleSheet("color: #b00020")
         form.addRow(self.pending)
-        self.acknowledge = QCheckBox("已知晓以上未上传报文，仍然交班", objectName="shift_acknowledge")
+        self.acknowledge = named(QCheckBox("已知晓以上未上传报文，仍然交班"), "shift_acknowledge")
         self.acknowledge.hide()
         form.addRow(self.acknowledge)
-        self.counted = QLineEdit(objectName="counted_cash")
+        self.counted = named(QLineEdit(), "counted_cash")
         form.addRow("实点现金", self.counted)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
