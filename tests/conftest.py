@@ -72,6 +72,14 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(name)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The quick lane (`-m "not slow"`) runs on SQLite: every PostgreSQL test counts as slow, so
+    the lane still runs its SQLite twin. The full suite (CI) runs both."""
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.slow)
+
+
 _exit_status: list[int] = []
 
 

@@ -30,6 +30,7 @@ def demo(tmp_path_factory):
     return db, planted
 
 
+@pytest.mark.slow
 def test_WH_31_the_planted_anomalies_are_found_and_nothing_else(demo):
     db, planted = demo
     report = monitor_month(db, actor(db, "agency_clerk"), OCTOBER)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
+import pytest
+
 from counter_app.cli import main
 
 
+@pytest.mark.slow
 def test_batches_run_from_the_cli_on_demo_data(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COUNTER_APP_PASSWORD", "1234")  # the demo agency clerk j001
     db = f"sqlite:///{tmp_path / 'demo.sqlite3'}"

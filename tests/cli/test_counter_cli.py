@@ -142,6 +142,7 @@ def test_long_work_reports_its_progress(tmp_path):
     assert len(walked) >= 2 and walked == sorted(walked)
 
 
+@pytest.mark.slow
 def test_the_readmes_examples_hold_on_the_demo(tmp_path, capsys, monkeypatch):
     """A centre started with --demo holds the demo history, so a history day reconciles as 平; the demo
     carries a full past year, so last year's interest posts."""

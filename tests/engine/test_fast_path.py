@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +55,7 @@ def test_well_formed_claims_take_the_fast_path_and_settle_the_same():
         assert agree(json.dumps(data, ensure_ascii=False)) == "fast"
 
 
+@pytest.mark.slow
 def test_two_thousand_hostile_cases_agree():
     taken = {"fast": 0, "careful": 0}
     for text in cases(2000, seed=16):

@@ -100,6 +100,7 @@ def test_a_pooling_only_worker_has_no_account_whatever_balance_is_sent():
     assert not any("switched off" in n for n in notes)
 
 
+@pytest.mark.slow
 def test_fuzzed_claims_settle_or_are_refused_never_crash():
     counts = {"settled": 0, "rejected": 0}
     for text in cases(1500, seed=7):
@@ -129,12 +130,14 @@ CLAIM_KEYS = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(JSON)
 def test_arbitrary_json_is_a_claim_error(value):
     assert outcome(json.dumps(value)) == "rejected"
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CLAIM_KEYS, JSON)
 def test_a_valid_claim_with_any_field_replaced_settles_or_is_refused(key, value):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -124,6 +125,7 @@ def test_no_account_overdraws(data):
     assert D(s["hifp_pay"]) + earlier <= D("2000.00") or s["hifp_pay"] == "0.00"
 
 
+@pytest.mark.slow
 @PROFILE
 @given(claims(), st.integers(1, 100_000), st.integers(0, 3))
 def test_more_balance_never_means_more_cash(data, extra_cents, who):
@@ -136,6 +138,7 @@ def test_more_balance_never_means_more_cash(data, extra_cents, who):
     assert D(settle_data(richer).to_json()["psn_cash_pay"]) <= before
 
 
+@pytest.mark.slow
 @PROFILE
 @given(claims(), st.integers(1, 7))
 def test_splitting_a_claim_never_lowers_the_deductible_met(data, cut):
@@ -155,6 +158,7 @@ def test_splitting_a_claim_never_lowers_the_deductible_met(data, cut):
     assert b["ytd"]["deductible_paid"] == whole["ytd"]["deductible_paid"]
 
 
+@pytest.mark.slow
 @PROFILE
 @given(claims())
 def test_the_same_claim_always_gives_the_same_settlement(data):

@@ -152,6 +152,7 @@ def test_the_slip_carries_what_a_medical_insurance_settlement_slip_carries(sqlit
     assert set(big) == {family, cash} and abs(big[family] - big[cash]) < 1.0, big  # one right edge
 
 
+@pytest.mark.slow
 def test_the_centres_ids_reach_the_slip_once_it_answered(sqlite_url, tmp_path):
     from counter_app.sync.client import CentreClient
     from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials

@@ -215,6 +215,7 @@ def test_interim_settlement_then_discharge_then_cancel_reverses_exactly(w, centr
     assert again.preview.result.fund_pay_sumamt == D("332.00")
 
 
+@pytest.mark.slow
 def test_a_2304_that_differs_from_the_confirmed_preview_records_nothing_and_shows_the_new_split(
     w, centre, tmp_path
 ):
@@ -248,6 +249,7 @@ def _training() -> str:
     return (resource_dir() / "centre" / "inpatient-training.toml").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_a_2304_whose_answer_is_lost_is_reversed_and_settles_once_when_tried_again(w, centre):
     adm = svc.admit(w.db, w.z, w.child, D("1000.00"), now=AT)
     svc.post_fee(w.db, w.z, adm, "A001", D("12"), now=AT)

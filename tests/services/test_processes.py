@@ -10,6 +10,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from counter_app.services.ledger import mismatched_accounts
@@ -55,6 +56,7 @@ def state(db):
         }
 
 
+@pytest.mark.slow
 def test_two_processes_drawing_one_family_account_never_overdraw(db_url):
     """Each worker settles 100.00 ten times for the same child: 20 x 100 against 500 + 300."""
     w = build(db_url)
@@ -111,6 +113,7 @@ class ForkServer:
         self.proc.wait(timeout=60)
 
 
+@pytest.mark.slow
 def test_a_counter_killed_at_every_point_of_a_settle_leaves_whole_settlements_only(db_url):
     """Before each SQL statement of a settle, at its COMMIT, and just after it: SIGKILL. A kill
     before the commit has returned leaves nothing of that settlement; one after leaves all of it."""

@@ -363,6 +363,7 @@ def world(sqlite_url):
     return w
 
 
+@pytest.mark.slow
 @needs_spec
 def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp_path):
     w = world

@@ -227,6 +227,7 @@ def test_another_patients_ids_in_a_real_answer_are_not_recorded_as_equal(world, 
         assert s.scalar(select(func.count()).select_from(CentreResult)) == 0
 
 
+@pytest.mark.slow
 def test_a_centre_that_drips_its_answer_costs_a_bounded_time_and_loses_nothing(world, centre):
     done = settle(world)
     client = signed_in(world, centre)

@@ -64,6 +64,7 @@ def fast() -> RetryPolicy:
     return RetryPolicy(base_seconds=0.0, cap_seconds=0.0)
 
 
+@pytest.mark.slow
 def test_centre_down_while_1000_settlements_are_made_then_all_arrive_once(world, tmp_path):
     for n in range(1000):
         settle(world, person=(world.child, world.retiree, world.mother)[n % 3])
@@ -186,6 +187,7 @@ def test_the_admin_endpoints_want_the_token_and_listen_on_loopback_only(centre):
     )  # not on the API port
 
 
+@pytest.mark.slow
 def test_counter_killed_mid_drain_restarts_and_finishes_without_duplicates(world, centre, sqlite_url):
     for _ in range(100):  # 400 messages of one person: each chain goes in order
         settle(world)

@@ -83,6 +83,7 @@ def test_interest_before_the_year_ends_is_refused_with_a_message(qtbot, desk):
     assert "计息年度应为四位年份" in d.message.text()
 
 
+@pytest.mark.slow
 def test_declaration_and_monitoring_from_the_screen(qtbot, desk):
     _, _, d, tmp_path = desk
     d.tabs.setCurrentIndex(2)

@@ -142,6 +142,7 @@ def test_an_outpatient_day_offline_then_online_arrives_in_order_once_each_and_re
     qtbot.waitUntil(lambda: win.status_sync.text().startswith("上传：待传 0 / 挂起 0"), timeout=10_000)
 
 
+@pytest.mark.slow
 def test_a_whole_inpatient_stay_with_the_centre(qtbot, world, tmp_path):
     centre = CentreProcess(tmp_path, registry=world.db.url.render_as_string(hide_password=False)).start()
     link = CentreLink(world.db, CentreClient(centre.url, credentials=TRAINING))
