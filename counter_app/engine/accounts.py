@@ -51,17 +51,19 @@ def burden(
     scope_personal = scope_total - fund
     class_c = blocked_c = blocked_prepay = blocked_scope = ZERO
     for item, pre in zip(claim.items, prepay, strict=False):
-        if item.cls == "C":
-            class_c += item.amount
-            if not item.account_payable:
-                blocked_c += item.amount
-        elif not item.account_payable:
-            blocked_prepay += pre
-            blocked_scope += item.amount - pre
+        # Class C and the part over a price cap are both wholly the patient's (decision 4 keeps
+        # both out of Hefei's family scope); they are summed together as `class_c` here.
+        own_only = item.amount if item.cls == "C" else item.overlimit
+        class_c += own_only
+        if not item.account_payable:
+            blocked_c += own_only
+            if item.cls != "C":
+                blocked_prepay += pre
+                blocked_scope += item.amount - item.overlimit - pre
     blocked_share = cents(scope_personal * blocked_scope / scope_total) if blocked_scope else ZERO
     total = class_c + sum(prepay, ZERO) + scope_personal
     payable = total - blocked_c - blocked_prepay - blocked_share
-    if pack.family.scope == "policy_selfpay":  # HF-4: never class C (or over-limit, none yet)
+    if pack.family.scope == "policy_selfpay":  # HF-4: never class C or over-limit amounts
         family = payable - (class_c - blocked_c)
     else:  # WH-8 (2): the whole personal burden
         family = payable

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from .money import ZERO, MoneyError, parse_money, parse_ratio, shown
+from .money import ZERO, MoneyError, fmt, parse_money, parse_ratio, shown
 from .policy import INSUTYPES, MED_TYPES, RELATIONS
 
 LEVELS = (0, 1, 2, 3)
@@ -86,6 +86,7 @@ class Item(msgspec.Struct, frozen=True):
     amount: Decimal
     prepay_ratio: Decimal = ZERO
     account_payable: bool = True
+    overlimit: Decimal = ZERO  # the part of `amount` above the catalogue's price cap (超限价自付)
 
 
 class Claim(msgspec.Struct, frozen=True):
@@ -266,13 +267,20 @@ def _item(problems: list[str], obj: Any, path: str) -> Item:
         given = f.get("prepay_ratio", parse_ratio, fallback=ZERO)
         if given:
             f.bad("prepay_ratio", f"only class B items have a pre-pay ratio (this item is class {cls})")
+    amount = f.get("amount", parse_money, fallback=ZERO)
+    over = f.get("overlmt_amt", parse_money, ZERO, ZERO)
+    if over and cls == "C":
+        f.bad("overlmt_amt", "a class C item is wholly self-pay: it has no over-limit part")
+    elif over > amount:
+        f.bad("overlmt_amt", f"the over-limit part {fmt(over)} exceeds the item's amount {fmt(amount)}")
     return Item(
         code=f.get("code", _text),
         name=f.get("name", _text),
         cls=cls,
-        amount=f.get("amount", parse_money, fallback=ZERO),
+        amount=amount,
         prepay_ratio=ratio,
         account_payable=f.get("account_payable", _flag, True, True),
+        overlimit=over,
     )
 
 
@@ -297,7 +305,9 @@ _PERSON_FIELDS = frozenset(
 )
 _INSTITUTION_FIELDS = frozenset(("code", "level", "kind", "designated"))
 _PROVIDER_FIELDS = frozenset(("psn_no", "relation", "insutype", "status", "account_balance", "died_on"))
-_ITEM_FIELDS = frozenset(("code", "name", "class", "amount", "prepay_ratio", "account_payable"))
+_ITEM_FIELDS = frozenset(
+    ("code", "name", "class", "amount", "prepay_ratio", "account_payable", "overlmt_amt")
+)
 
 
 def parse_claim(data: Any, packs: tuple[str, ...] | None = None) -> Claim:
@@ -366,8 +376,6 @@ def _cross_check(claim: Claim, problems: list[str]) -> None:
 
 def claim_to_json(claim: Claim) -> dict[str, Any]:
     """The contract's claim JSON for a Claim: what `parse_claim` reads back to the same Claim."""
-    from .money import fmt
-
     p, inst = claim.person, claim.institution
     return {
         "policy": claim.policy,
@@ -416,6 +424,7 @@ def claim_to_json(claim: Claim) -> dict[str, Any]:
                 "amount": fmt(i.amount),
                 **({"prepay_ratio": str(i.prepay_ratio)} if i.cls == "B" else {}),
                 "account_payable": i.account_payable,
+                **({"overlmt_amt": fmt(i.overlimit)} if i.overlimit else {}),
             }
             for i in claim.items
         ],

@@ -92,6 +92,7 @@ class _Item(msgspec.Struct, forbid_unknown_fields=True, rename={"cls": "class"})
     amount: MoneyText
     prepay_ratio: RatioText | UnsetType = UNSET  # absent is allowed, null is not
     account_payable: bool = True
+    overlmt_amt: MoneyText | UnsetType = UNSET  # an over-limit part: the careful path checks it
 
 
 class _Claim(msgspec.Struct, forbid_unknown_fields=True):
@@ -140,6 +141,8 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _ratio(item: _Item) -> Decimal:
+    if item.overlmt_amt is not UNSET:
+        raise _Refer
     if item.prepay_ratio is UNSET:
         if item.cls == "B":
             raise _Refer  # class B needs its ratio: the careful path says so

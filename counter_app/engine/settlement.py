@@ -131,20 +131,24 @@ def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> 
     ytd = claim.person.ytd if claim.person.ytd.year == year else Ytd(year)  # decision 6
     trace: list[tuple[str, str]] = []
 
-    total = class_c = ZERO
+    total = class_c = overlimit = ZERO
     prepay: list[Decimal] = []
     for item in claim.items:
         total += item.amount
+        if item.overlimit:
+            overlimit += item.overlimit
+            trace.append(("WH-3", f"over the price cap, self-pay: {item.code} {fmt(item.overlimit)}"))
         if item.cls == "C":
             class_c += item.amount
             prepay.append(ZERO)
         elif item.cls == "B" and item.prepay_ratio:
-            pre = cents(item.amount * item.prepay_ratio)  # decision 2: rounded per item
+            base = item.amount - item.overlimit  # the capped part is what pre-pay applies to
+            pre = cents(base * item.prepay_ratio)  # decision 2: rounded per item
             prepay.append(pre)
             trace.append(
                 (
                     "WH-3",
-                    f"pre-pay of class B {item.code}: {fmt(item.amount)} x {item.prepay_ratio} = {fmt(pre)}",
+                    f"pre-pay of class B {item.code}: {fmt(base)} x {item.prepay_ratio} = {fmt(pre)}",
                 )
             )
         else:
@@ -152,7 +156,6 @@ def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> 
     if class_c:
         trace.append(("WH-3", f"class C full self-pay {fmt(class_c)}"))
     prepay_total = sum(prepay, ZERO)
-    overlimit = ZERO  # items carry no price limits yet
     scope = total - class_c - overlimit - prepay_total
 
     if centre is None:
