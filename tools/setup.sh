@@ -29,7 +29,7 @@ python=${PYTHON:-python3}
 # its own errors are shown as they are, and a failed install stops here with pip's exit code.
 stamp=.venv/.counter-app-setup
 wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
-check() { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos, tqdm" 2>/dev/null; }
+check() { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos, tqdm, openpyxl, pypinyin, ruff, mypy" 2>/dev/null; }
 if [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && check; then
   echo "setup: nothing changed since the last install"
   exit 0
@@ -54,7 +54,7 @@ pip_quiet() {  # pip with its errors shown (and its progress, on a terminal); lo
 echo "setup: installing the Python packages into .venv (a minute or two on a fresh machine)"
 pip_quiet install -q --upgrade pip
 pip_quiet install -q -e ".[test]"
-check || { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos, tqdm";
+check || { .venv/bin/python -c "import counter_app, PySide6, sqlalchemy, reportlab, tomli_w, portalocker, escpos, tqdm, openpyxl, pypinyin, ruff, mypy";
            echo "setup: the virtual environment is incomplete (the import error is above)" >&2; exit 1; }
 echo "$wanted" > "$stamp"
 echo "setup: done"

@@ -13,6 +13,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -192,6 +193,118 @@ def catalogue_rows(rng: random.Random) -> list[dict[str, Any]]:
             )
         )
     return rows
+
+
+def national_code(row: dict[str, Any]) -> str | None:
+    """The demo item's national code (目录对照), made up in the platform's shape; the public-health
+    check-up package stays unmapped, so the demo shows an item sold only as self-pay."""
+    code = row["code"]
+    if row["name"].endswith("（公共卫生）"):
+        return None
+    if row["kind"] == "drug":
+        return f"XN{code[2:]}A001010100000"
+    if row["kind"] == "service":
+        return f"0011{code[2:]}00000"
+    return f"C1401{code[2:]}0001"
+
+
+DEMO_DEPARTMENTS = (  # code, name, caty, default, usual diagnosis
+    ("0101", "全科医疗科", "A02", "是", "J06.900"),
+    ("0301", "内科", "A03", "否", "I10.x00"),
+    ("1401", "中医科", "A50", "否", "J06.900"),
+)
+DEMO_DOCTORS = (  # code (platform practitioner code), name, department, default
+    ("D340202000101", "孙立民", "0101", "是"),
+    ("D340202000102", "吴佳", "0101", "否"),
+    ("D340202000301", "周国强", "0301", "是"),
+    ("D340202001401", "郑文", "1401", "是"),
+)
+DEMO_DISEASES = (  # 1307 diseases; 1309 chronic/special diseases
+    ("J06.900", "急性上呼吸道感染"),
+    ("I10.x00", "高血压"),
+    ("E11.900", "2型糖尿病"),
+    ("K29.700", "胃炎"),
+    ("M54.500", "下背痛"),
+)
+DEMO_CHRONIC = (("M03900", "高血压（门诊慢特病）"), ("M01600", "糖尿病（门诊慢特病）"))
+LEVELS = {"A": "01", "B": "02", "C": "03"}
+
+
+def go_live_demo(db: Database, rows: list[dict[str, Any]], folder: Path | None = None) -> None:
+    """Write the demo's go-live files (national catalogue, terms, price list, departments and
+    doctors) and load them the way a hospital does (services/go_live.py)."""
+    import tempfile
+
+    from . import go_live as gl
+    from .staff import sign_in
+
+    with tempfile.TemporaryDirectory() as tmp:
+        where = folder or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        mapped = [(national_code(r), r) for r in rows]
+        by_catalogue = {"drug": "1301", "service": "1305", "material": "1306"}
+        for kind, catalogue in by_catalogue.items():
+            gl.write_download(
+                where, catalogue, "20260101", [(n, r["name"]) for n, r in mapped if n and r["kind"] == kind]
+            )
+        gl.write_download(where, "1307", "20260101", DEMO_DISEASES)
+        gl.write_download(where, "1309", "20260101", DEMO_CHRONIC)
+        begin = {"begndate": "2020-01-01", "enddate": None, "vali_flag": "1"}
+        gl.write_terms(
+            where,
+            "1312",
+            [{"hilist_code": n, "chrgitm_lv": LEVELS[r["cls"]], **begin} for n, r in mapped if n],
+        )
+        gl.write_terms(
+            where,
+            "1319",
+            [
+                {"hilist_code": n, "selfpay_prop": str(r["prepay_ratio"]), **begin}
+                for n, r in mapped
+                if n and r["cls"] == "B"
+            ],
+        )
+        caps = [(n, r) for n, r in mapped if n and r["kind"] == "material" and r["cls"] != "C"][:2]
+        gl.write_terms(
+            where,
+            "1318",
+            [
+                {"hilist_code": n, "hilist_pric_uplmt_amt": str(r["price"] * Decimal("0.8")), **begin}
+                for n, r in caps
+            ],
+        )  # two materials priced above their cap: the demo shows 超限价自付
+        kinds = {"drug": "药品", "service": "诊疗", "material": "材料"}
+        gl.write_table(
+            where,
+            "price_list",
+            ("医院项目编码", "项目名称", "规格", "单位", "单价", "国家医保编码", "类别", "个人账户可付"),
+            [
+                (
+                    r["code"],
+                    r["name"],
+                    "",
+                    r["unit"],
+                    r["price"],
+                    n or "",
+                    kinds[r["kind"]],
+                    "是" if r["account_payable"] else "否",
+                )
+                for n, r in mapped
+            ],
+        )
+        gl.write_table(
+            where, "departments", ("科室编码", "科室名称", "科别", "默认", "常用诊断编码"), DEMO_DEPARTMENTS
+        )
+        gl.write_table(where, "doctors", ("医师编码", "医师姓名", "科室编码", "默认"), DEMO_DOCTORS)
+        for code, _, _, kind, _ in INSTITUTIONS:
+            supervisor = sign_in(db, "s001", DEMO_PASSWORD, code, "demo-data")
+            if code == DEMO_INSTITUTION:
+                gl.load_folder(db, supervisor, where, code)
+            elif kind != "pharmacy":
+                from . import clinical
+
+                clinical.import_departments(db, supervisor, code, where / "departments.csv")
+                clinical.import_doctors(db, supervisor, code, where / "doctors.csv")
 
 
 class _People:
@@ -398,8 +511,7 @@ def create_demo(
         for staff_no, name, role in STAFF:
             if staff_no not in known_staff:
                 session.add(demo_staff_row(staff_no, name, role, DEMO_PASSWORD))
-        if not session.scalar(select(func.count()).select_from(CatalogueItem)):
-            session.execute(insert(CatalogueItem), catalogue_rows(rng))
+        first_time = not session.scalar(select(func.count()).select_from(CatalogueItem))
         already = session.scalar(select(func.count()).select_from(Person))
         if already:
             raise ValueError(
@@ -439,6 +551,8 @@ def create_demo(
             "accounts": len(people.accounts),
             "bindings": len(people.bindings),
         }
+    if first_time:
+        go_live_demo(db, catalogue_rows(rng))
     if progress:
         progress(1, 1 + history_months)
     if history_months:

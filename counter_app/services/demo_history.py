@@ -90,13 +90,19 @@ def create_history(
         )
         drugs = list(
             session.scalars(
-                select(CatalogueItem.code).where(CatalogueItem.kind == "drug", CatalogueItem.cls != "C")
+                select(CatalogueItem.code).where(
+                    CatalogueItem.kind == "drug",
+                    CatalogueItem.cls != "C",
+                    CatalogueItem.national_code.is_not(None),
+                )
             )
         )
         services = list(
             session.scalars(
                 select(CatalogueItem.code).where(
-                    CatalogueItem.kind == "service", CatalogueItem.account_payable.is_(True)
+                    CatalogueItem.kind == "service",
+                    CatalogueItem.account_payable.is_(True),
+                    CatalogueItem.national_code.is_not(None),
                 )
             )
         )

@@ -141,7 +141,7 @@ def _visit(
     presettle: bool,
 ) -> tuple[ElsewhereVisit, Any, Any, Person]:
     people, state = _people_at(session, request.person_id, request.visit_date.year, lock=False, ctx=ctx)
-    claim, inst, _, fees, person = _claim_from(session, people, state.institution, request, elsewhere=True)
+    claim, inst, _, fees, person, _ = _claim_from(session, people, state.institution, request, elsewhere=True)
     messages = upstream.settlement_payloads(
         inst,
         person,

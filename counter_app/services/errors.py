@@ -15,6 +15,15 @@ class NotFound(ServiceError):
     pass
 
 
+class Unmapped(ServiceError):
+    """A line whose item the national catalogue cannot class on the visit date: the visit can be
+    sold only as self-pay (自费), which the window offers."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class BindingRefused(ServiceError):
     pass
 

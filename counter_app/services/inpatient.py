@@ -41,12 +41,12 @@ from ..store.models import (
     Outbox,
     Person,
 )
-from . import numbers, upstream
+from . import clinical, national_catalogue, numbers, price_list, upstream
 from .actor import Actor
 from .audit import record
 from .errors import CentreRefused as CentreRefused  # re-exported: the inpatient desk catches them
 from .errors import CentreUnavailable as CentreUnavailable
-from .errors import NotFound, RefundRefused, ServiceError, require_reason
+from .errors import NotFound, RefundRefused, ServiceError, Unmapped, require_reason
 from .settlement import (
     INPATIENT_MED_TYPES,
     ClaimLine,
@@ -152,6 +152,7 @@ class Stay:
     deposit: Decimal
     deposit_tender: str | None
     fees: tuple[FeeLine, ...]  # not yet settled (an interim settlement took the earlier ones)
+    visit: clinical.Visit | None = None  # department, doctor and diagnoses given at admission
 
     @property
     def fees_total(self) -> Decimal:
@@ -260,6 +261,7 @@ def _stay(session: Session, adm: Admission) -> Stay:
         sum((a for a, _ in deposits), ZERO),
         deposits[0][1] if deposits else None,
         fees,
+        clinical.visit_of(adm.visit_json),
     )
 
 
@@ -279,8 +281,13 @@ def admit(
     now: dt.datetime | None = None,
     cert_type: str = "",
     cert_no: str = "",
+    dept_code: str = "",
+    doctor_code: str = "",
+    diagnoses: tuple[str, ...] = (),
 ) -> str:
-    """Admission with its deposit, and its 2401 queued; the person is hospitalized from now (WH-22 (2))."""
+    """Admission with its deposit, and its 2401 queued; the person is hospitalized from now (WH-22 (2)).
+    The stay's department, doctor and admission diagnoses (clinical.resolve: the defaults where
+    none is named) go into 2401, each fee line's ordering department and doctor, and 2402."""
     ctx.require("settle_inpatient")
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
@@ -295,6 +302,7 @@ def admit(
             raise NotFound(f"未找到参保人（内部编号 {person_id}）")
         if _open_admission(session, inst.id, person_id):
             raise ServiceError(f"{person.name} 已在院，请先办理出院结算")
+        visit = clinical.resolve(session, inst, "21", dept_code, doctor_code, diagnoses)
         serial = numbers.next_value(session, inst, "admission")
         adm = Admission(
             adm_no=f"{inst.code}Z{serial:08d}",
@@ -303,6 +311,7 @@ def admit(
             admitted_at=at,
             admitted_by=ctx.cashier,
             status="admitted",
+            visit_json=json.dumps(visit.to_json(), ensure_ascii=False),
         )
         session.add(adm)
         session.flush()
@@ -331,6 +340,7 @@ def admit(
             cert_no=cert_no,
             operator=ctx.cashier,
             at=at,
+            visit=visit,
         )
         record(
             session,
@@ -368,6 +378,12 @@ def post_fee(
         item = session.scalar(select(CatalogueItem).where(CatalogueItem.code == code))
         if item is None:
             raise NotFound(f"目录中没有编码 {code}")
+        day = (now or dt.datetime.now()).date()
+        why = price_list.unmapped_reason(
+            item.national_code, national_catalogue.terms_on(session, [item.national_code or ""], day)
+        )
+        if why and quantity > 0:
+            raise Unmapped(f"{item.name}（{code}）：{why}，不能记入医保住院费用", code)
         if not quantity or abs(quantity) > Decimal(9999):
             raise ServiceError(f"数量应不为 0 且不超过 9999（{quantity}）")
         rows = list(
@@ -404,7 +420,14 @@ def post_fee(
             )
         )
         line = UpstreamLine(
-            code, item.name, item.kind, item.cls, line_qty, item.price, cents(item.price * line_qty)
+            code,
+            item.name,
+            item.kind,
+            item.cls,
+            line_qty,
+            item.price,
+            cents(item.price * line_qty),
+            item.national_code or "",
         )
         upstream.queue_fee(
             session,
@@ -416,6 +439,7 @@ def post_fee(
             cancels=[c for c in cancels if c],
             operator=ctx.cashier,
             at=at,
+            visit=clinical.visit_of(adm.visit_json),
         )
         record(
             session,
@@ -438,6 +462,7 @@ def _request(stay: Stay, day: dt.date, med_type: str, use_account: bool) -> Clai
         med_type=med_type,
         use_own_account=use_account,
         use_family_account=use_account,
+        visit=stay.visit,
     )
 
 

@@ -30,6 +30,7 @@ from ..store.models import (
     Person,
     YearTotal,
 )
+from . import national_catalogue
 
 SETTLING = ("2207", "2304", "2102", "2208", "2305", "2103")
 
@@ -113,18 +114,29 @@ def export(db: Database) -> dict[str, list[dict[str, Any]]]:
                 .group_by(YearTotal.person_id, YearTotal.year)
             )
         ]
-        catalogue = [
-            {
-                "code": c.code,
-                "name": c.name,
-                "kind": c.kind,
-                "cls": c.cls,
-                "prepay_ratio": str(c.prepay_ratio),
-                "account_payable": bool(c.account_payable),
-                "price": fmt(c.price),
-            }
-            for c in s.scalars(select(CatalogueItem).order_by(CatalogueItem.id))
+        # A centre classes a line by its national code: the catalogue goes by national code, with
+        # the terms in force today (an item the counter has not mapped is unknown to a centre).
+        items = [
+            item for item in s.scalars(select(CatalogueItem).order_by(CatalogueItem.id)) if item.national_code
         ]
+        terms = national_catalogue.terms_on(s, [item.national_code or "" for item in items], dt.date.today())
+        catalogue, seen = [], set()
+        for item in items:
+            t = terms.get(item.national_code or "")
+            if t is None or t.cls is None or item.national_code in seen:
+                continue  # two hospital items may share one national code: the centre knows it once
+            seen.add(item.national_code)
+            catalogue.append(
+                {
+                    "code": item.national_code,
+                    "name": item.name,
+                    "kind": item.kind,
+                    "cls": t.cls,
+                    "prepay_ratio": str(t.selfpay if t.cls == "B" else Decimal(0)),
+                    "account_payable": bool(item.account_payable),
+                    "price": fmt(item.price),
+                }
+            )
         return {
             "institutions": [
                 {

@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -37,15 +37,18 @@ from ..store.models import (
     FamilyBinding,
     Institution,
     LedgerEntry,
+    NationalItem,
+    NationalTerm,
     Outbox,
     Person,
     Settlement,
     YearTotal,
 )
-from . import ledger, numbers, registry, upstream
+from . import clinical, ledger, national_catalogue, numbers, price_list, registry, upstream
 from .actor import Actor
 from .audit import record
-from .errors import InsuredElsewhere, NotFound, RefundRefused, ServiceError, require_reason
+from .clinical import Visit
+from .errors import InsuredElsewhere, NotFound, RefundRefused, ServiceError, Unmapped, require_reason
 from .lookup import account_state, provider_relation
 from .shift import TENDERS, CounterState, counter_state, day_after_close, state_columns
 from .staff import Approval, approval_for
@@ -75,6 +78,10 @@ class ClaimRequest:
     use_family_account: bool = True
     cert_type: str = ""  # mdtrt_cert_type of what was scanned (lookup.Scanned); "" = by the ID number
     cert_no: str = ""
+    dept_code: str = ""  # "" = the institution's default department (services/clinical.py)
+    doctor_code: str = ""  # "" = the department's default doctor
+    diagnoses: tuple[str, ...] = ()  # disease codes (1307/1309); a chronic visit (14) needs one
+    visit: Visit | None = None  # the facts already settled on (an inpatient stay's, from admission)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,7 @@ class Preview:
     lines: tuple[
         FeeLine, ...
     ] = ()  # the claim's lines with quantity and unit price (an online 2206 needs them)
+    visit: Visit | None = None  # department, doctor and diagnoses, defaults filled in
 
     @property
     def split(self) -> tuple[Any, ...]:
@@ -139,20 +147,34 @@ def _institution(session: Session, code: str) -> Institution:
 class FeeLine:
     """A claim line as it goes upstream (2204, 2301, 2102): quantity and unit price beside the amount."""
 
-    code: str
+    code: str  # the hospital's (medins_list_codg)
     name: str
     kind: str
     cls: str
     quantity: Decimal
     price: Decimal
     amount: Decimal
+    national_code: str = ""  # the platform's (med_list_codg)
+    overlimit: Decimal = ZERO  # the part over the catalogue's price cap (超限价自付)
 
 
-def _items(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[tuple[Item, ...], tuple[FeeLine, ...]]:
+def _items(
+    session: Session, lines: tuple[ClaimLine, ...], day: dt.date
+) -> tuple[tuple[Item, ...], tuple[FeeLine, ...]]:
+    """The claim's items, classed by the national catalogue in force on the visit day; an item
+    the catalogue cannot class is refused (Unmapped): it can be sold only as self-pay."""
     if not lines:
         raise ServiceError("请至少录入一个收费项目")
     codes = {line.code for line in lines}
-    found = {c.code: c for c in session.scalars(_CATALOGUE, {"codes": sorted(codes)})}
+    found: dict[str, CatalogueItem] = {}
+    known: set[str] = set()
+    in_force: dict[str, list[NationalTerm]] = {}
+    for row in session.execute(_CATALOGUE, {"codes": sorted(codes), "day": day}):
+        found[row.CatalogueItem.code] = row.CatalogueItem
+        if row.known:
+            known.add(row.CatalogueItem.code)
+        if row.NationalTerm is not None:
+            in_force.setdefault(row.CatalogueItem.code, []).append(row.NationalTerm)
     items, fees = [], []
     for n, line in enumerate(lines, 1):
         cat = found.get(line.code)
@@ -160,18 +182,43 @@ def _items(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[tuple[Item, 
             raise NotFound(f"第 {n} 行：目录中没有编码 {line.code}")
         if not ZERO < line.quantity <= MAX_QUANTITY:
             raise ServiceError(f"第 {n} 行：数量应大于 0 且不超过 {MAX_QUANTITY}（{line.quantity}）")
+        terms = national_catalogue.combine(in_force.get(cat.code, ())) if cat.code in known else None
+        reason = price_list.unmapped_reason(
+            cat.national_code, {cat.national_code or "": terms} if terms else {}
+        )
+        if reason or terms is None or terms.cls is None:
+            raise Unmapped(f"第 {n} 行 {cat.name}（{cat.code}）：{reason}，只能自费结算", cat.code)
         amount = cents(cat.price * line.quantity)
+        cap = terms.cap
+        over = (
+            cents((cat.price - cap) * line.quantity)
+            if terms.cls != "C" and cap is not None and cat.price > cap
+            else ZERO
+        )
         items.append(
             Item(
                 cat.code,
                 cat.name,
-                cat.cls,
+                terms.cls,
                 amount,
-                cat.prepay_ratio if cat.cls == "B" else ZERO,
+                terms.selfpay if terms.cls == "B" else ZERO,
                 cat.account_payable,
+                over,
             )
         )
-        fees.append(FeeLine(cat.code, cat.name, cat.kind, cat.cls, line.quantity, cat.price, amount))
+        fees.append(
+            FeeLine(
+                cat.code,
+                cat.name,
+                cat.kind,
+                terms.cls,
+                line.quantity,
+                cat.price,
+                amount,
+                cat.national_code or "",
+                over,
+            )
+        )
     return tuple(items), tuple(fees)
 
 
@@ -230,7 +277,16 @@ _LOCK_ACCOUNTS = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
-_CATALOGUE = select(CatalogueItem).where(CatalogueItem.code.in_(bindparam("codes", expanding=True)))
+# The lines' items with their national code's terms in force on :day, one row per term (issue 24).
+_CATALOGUE = (
+    select(CatalogueItem, NationalItem.code.label("known"), NationalTerm)
+    .outerjoin(NationalItem, NationalItem.code == CatalogueItem.national_code)
+    .outerjoin(
+        NationalTerm,
+        and_(NationalTerm.code == CatalogueItem.national_code, national_catalogue.in_force(bindparam("day"))),
+    )
+    .where(CatalogueItem.code.in_(bindparam("codes", expanding=True)))
+)
 _SETTLEMENTS, _YEAR_TOTALS = cast(Table, Settlement.__table__), cast(Table, YearTotal.__table__)
 _INSERT_SETTLEMENT = _SETTLEMENTS.insert().returning(_SETTLEMENTS.c.id)
 _INSERT_YEAR_TOTAL = _YEAR_TOTALS.insert().returning(_YEAR_TOTALS.c.id)
@@ -291,6 +347,18 @@ def _people_at(
     return people, state
 
 
+class Built(NamedTuple):
+    """What a claim is built from and into: the engine's claim, the institution, the accounts it
+    may draw (by psn_no), the lines as they go upstream, the patient, and the visit's facts."""
+
+    claim: Claim
+    inst: Institution
+    accounts: dict[str, Account]
+    fees: tuple[FeeLine, ...]
+    person: Person
+    visit: Visit
+
+
 def build_claim(
     session: Session,
     ctx: Actor,
@@ -298,7 +366,7 @@ def build_claim(
     *,
     lock: bool = False,
     inst: Institution | None = None,
-) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
+) -> Built:
     """The engine's claim from the store as it is now, its lines as they go upstream, and the
     patient's row (held: the session keeps loaded rows only while someone does); with `lock`, every
     account it reads is locked.
@@ -311,7 +379,7 @@ def build_claim(
 
 def _claim_from(
     session: Session, people: _People, inst: Institution, request: ClaimRequest, *, elsewhere: bool = False
-) -> tuple[Claim, Institution, dict[str, Account], tuple[FeeLine, ...], Person]:
+) -> Built:
     """`build_claim`'s answer from the people as read (and the catalogue lines, read here). A
     patient insured in another region is refused unless `elsewhere` (the centre settles them:
     services/elsewhere.py, decision 12)."""
@@ -345,7 +413,7 @@ def _claim_from(
                 )
             )
         accounts[provider.psn_no] = account
-    items, fees = _items(session, request.lines)
+    items, fees = _items(session, request.lines, request.visit_date)
     claim = Claim(
         policy=inst.policy,
         visit_date=request.visit_date,
@@ -368,7 +436,10 @@ def _claim_from(
         use_own_account=request.use_own_account,
         use_family_account=request.use_family_account,
     )
-    return claim, inst, accounts, fees, person
+    visit = request.visit or clinical.resolve(
+        session, inst, request.med_type, request.dept_code, request.doctor_code, request.diagnoses
+    )
+    return Built(claim, inst, accounts, fees, person, visit)
 
 
 def _run_engine(claim: Claim, centre: CentreFund | None = None) -> EngineSettlement:
@@ -384,8 +455,8 @@ def preview(db: Database, ctx: Actor, request: ClaimRequest) -> Preview:
     """Pre-settlement: what would be paid by whom; writes nothing."""
     ctx.require_settle(request.med_type)
     with db.sessions() as session:
-        claim, _, _, lines, _ = build_claim(session, ctx, request)
-        return Preview(claim, _run_engine(claim), lines)
+        built = build_claim(session, ctx, request)
+        return Preview(built.claim, _run_engine(built.claim), built.fees, built.visit)
 
 
 INPATIENT_MED_TYPES = ("21", "52")
@@ -441,17 +512,18 @@ def settle_in(
     Its statements (issue 16; tests/services/test_statement_count.py pins the number): the people
     with their accounts, year totals and bindings, with the counter's state on every row (shift,
     institution, last closed day; on SQLite the audit head too; on PostgreSQL a second statement
-    locks the accounts), the catalogue lines, both number counters in one upsert, the settlement,
+    locks the accounts), the catalogue lines with their national terms in force, the visit's
+    department and doctor (clinical.resolve), both number counters in one upsert, the settlement,
     the ledger entries and the accounts' balances (one executemany each), the year total if any, the
     visit's messages (one executemany), and the audit entry (on PostgreSQL after its advisory lock
-    and a read of the head): 8 on SQLite and 11 on PostgreSQL for a visit drawing on two family
+    and a read of the head): 9 on SQLite and 12 on PostgreSQL for a visit drawing on two family
     accounts. The rows are inserted with Core: nothing reads them back as objects, and the audit
     hashes them as written."""
     ctx.require_settle(request.med_type)
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
     people, state = _people_at(session, request.person_id, request.visit_date.year, lock=True, ctx=ctx)
-    claim, inst, accounts, fees, person = _claim_from(session, people, state.institution, request)
+    claim, inst, accounts, fees, person, visit = _claim_from(session, people, state.institution, request)
     result = _run_engine(claim, centre)
     if confirmed is not None and split_of(result) != confirmed.split:
         raise SplitChanged(Preview(claim, result))
@@ -502,6 +574,7 @@ def settle_in(
         business_day=day_after_close(at, state.last_closed),
         tender=tender,
         tendered=tendered,
+        visit_json=json.dumps(visit.to_json(), ensure_ascii=False),
     )
     row["id"] = settlement_id = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
     draws = []
@@ -548,6 +621,7 @@ def settle_in(
             at=at,
             visit_date=claim.visit_date,
             outside_rx=request.prescribing_level is not None,
+            visit=visit,
             first_serial=serials["message"],
         )
     _audit_money(session, ctx, "settle", row, entries, totals, at, head=state.audit_head)
@@ -743,6 +817,7 @@ def reverse_in(
         acct_mulaid_pay=-orig.acct_mulaid_pay,
         psn_cash_pay=-orig.psn_cash_pay,
         claim_json=orig.claim_json,
+        visit_json=orig.visit_json,
         result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
         shift_id=state.shift_id,
         business_day=day_after_close(at, state.last_closed),

@@ -85,10 +85,12 @@ def _rows(
 _INSERT_OUTBOX = cast(Table, Outbox.__table__).insert()  # built once
 
 
-def _line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:
+def fee_line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:
+    """One fee line of a payload: serial, both codes, quantity, unit price, amount, time."""
     return {
         "feedetl_sn": sn,
         "code": fee.code,
+        "national_code": getattr(fee, "national_code", ""),
         "cnt": str(fee.quantity),
         "pric": str(fee.price),
         "amount": fmt(fee.amount),
@@ -116,6 +118,7 @@ def settlement_payloads(
     at: dt.datetime,
     visit_date: dt.date | None = None,
     outside_rx: bool = False,
+    visit: Any = None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """The visit's messages (infno, payload) in the platform's order: 2201, 2203, 2204, 2207 at a
     hospital, 2102 alone at a pharmacy. The visit begins on its visit date (decision 6)."""
@@ -124,7 +127,12 @@ def settlement_payloads(
         at if visit_date is None or visit_date == at.date() else dt.datetime.combine(visit_date, at.time())
     )
     begntime = begin.isoformat(sep=" ", timespec="seconds")
-    common = {"psn_no": person.psn_no, "insutype": person.insutype, "med_type": med_type}
+    common = {
+        "psn_no": person.psn_no,
+        "insutype": person.insutype,
+        "med_type": med_type,
+        "visit": visit.to_json() if visit is not None else {},
+    }
     settle = {
         **common,
         "cert_type": cert_type,
@@ -135,7 +143,7 @@ def settlement_payloads(
         "setlinfo": result,
     }
     rx = "1" if outside_rx else "0"
-    lines = [_line(f"{setl_no}{n:03d}"[-30:], f, begin, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]
+    lines = [fee_line(f"{setl_no}{n:03d}"[-30:], f, begin, rx_circ_flag=rx) for n, f in enumerate(fees, 1)]
     if inst.kind == "pharmacy":  # 2102 alone: druginfo + drugdetail (national-interface.md)
         return [(PHARMACY_SETTLE, {**settle, "lines": lines})]
     batch = setl_no  # one charge batch per visit: chrg_bchno
@@ -176,6 +184,7 @@ def queue_settlement(
     visit_date: dt.date | None = None,
     outside_rx: bool = False,
     first_serial: int | None = None,
+    visit: Any = None,
 ) -> str:
     """The visit's messages for one settlement; returns the msgid of the settling message."""
     messages = settlement_payloads(
@@ -191,6 +200,7 @@ def queue_settlement(
         at=at,
         visit_date=visit_date,
         outside_rx=outside_rx,
+        visit=visit,
     )
     return _rows(session, inst, person, setl_no, operator, at, messages, settlement_id, first_serial)[-1]
 
@@ -278,9 +288,11 @@ def queue_admission(
     cert_no: str,
     operator: str,
     at: dt.datetime,
+    visit: Any = None,
 ) -> str:
     cert_type, cert_no = cert(person, cert_type, cert_no)
     payload = {
+        "visit": visit.to_json() if visit is not None else {},
         "psn_no": person.psn_no,
         "insutype": person.insutype,
         "med_type": "21",
@@ -303,6 +315,7 @@ def queue_fee(
     cancels: Sequence[str],
     operator: str,
     at: dt.datetime,
+    visit: Any = None,
 ) -> None:
     """2301 for one fee line; a correction first cancels the lines it replaces (2302 each), then
     uploads what is left as one line (none when nothing is)."""
@@ -311,7 +324,15 @@ def queue_fee(
     ]
     if sn is not None:
         messages.append(
-            (INPATIENT_FEE, {"psn_no": person.psn_no, "med_type": "21", "lines": [_line(sn, fee, at)]})
+            (
+                INPATIENT_FEE,
+                {
+                    "psn_no": person.psn_no,
+                    "med_type": "21",
+                    "visit": visit.to_json() if visit is not None else {},
+                    "lines": [fee_line(sn, fee, at)],
+                },
+            )
         )
     if messages:
         _rows(session, inst, person, adm_no, operator, at, messages)

@@ -96,6 +96,92 @@ class CatalogueItem(Base):
     price: Mapped[Decimal] = mapped_column(Money)
     unit: Mapped[str] = mapped_column(String(10))
     account_payable: Mapped[bool] = mapped_column(Boolean, default=True)  # WH-9
+    # The hospital's price list (0010): its code is `code`; the platform's is `national_code`
+    # (目录对照). Class, pre-pay share and price cap come from the national catalogue in force on
+    # the visit date (services/catalogue.py); `cls`/`prepay_ratio` above are the hospital's own
+    # classing, used only where the catalogue has no terms for the code (training data).
+    national_code: Mapped[str | None] = mapped_column(String(50), index=True)
+    spec: Mapped[str] = mapped_column(String(100), default="")
+    barcode: Mapped[str | None] = mapped_column(String(50), index=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class NationalItem(Base):
+    """An item of the platform's catalogues: 1301 drugs, 1302 herbal pieces, 1305 medical services,
+    1306 materials (med_list_codg and name, as the download file gives them)."""
+
+    __tablename__ = "national_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), unique=True)  # med_list_codg
+    name: Mapped[str] = mapped_column(String(200))
+    catalogue: Mapped[str] = mapped_column(String(4))  # the download's infno: 1301, 1302, 1305, 1306
+    version: Mapped[str] = mapped_column(String(40))  # the file's version (`ver`) that last changed it
+
+
+class NationalTerm(Base):
+    """A payment term of a national code from a date: its class (1312 chrgitm_lv), first self-pay
+    ratio (1319 selfpay_prop) or price cap (1318 hilist_pric_uplmt_amt). Reloads add, never edit."""
+
+    __tablename__ = "national_term"
+    __table_args__ = (UniqueConstraint("code", "kind", "begndate"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(50), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # class, selfpay, cap
+    cls: Mapped[str | None] = mapped_column(String(1))  # A, B, C (kind class)
+    ratio: Mapped[Decimal | None] = mapped_column(Ratio)  # kind selfpay
+    amount: Mapped[Decimal | None] = mapped_column(Money)  # kind cap: the highest unit price paid
+    begndate: Mapped[dt.date] = mapped_column(Date)
+    enddate: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Disease(Base):
+    """A diagnosis of the platform's disease catalogues (1307 diseases, 1309 chronic/special)."""
+
+    __tablename__ = "disease"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    pinyin: Mapped[str] = mapped_column(String(50), index=True)
+    catalogue: Mapped[str] = mapped_column(String(4))
+    version: Mapped[str] = mapped_column(String(40))
+
+
+class CatalogueVersion(Base):
+    """The newest version held of each downloaded catalogue: what the next download asks after."""
+
+    __tablename__ = "catalogue_version"
+    catalogue: Mapped[str] = mapped_column(String(4), primary_key=True)
+    version: Mapped[str] = mapped_column(String(40))
+    rows: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Department(Base):
+    """A clinical department of the institution (dept_code, and the platform's 科别 `caty`)."""
+
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("institution_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    caty: Mapped[str] = mapped_column(String(6))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # the visit's when none is chosen
+    diagnosis: Mapped[str | None] = mapped_column(String(20))  # its usual diagnosis (README, "Go live")
+
+
+class Doctor(Base):
+    """A practitioner by the platform's practitioner code (atddr_no), in a department."""
+
+    __tablename__ = "doctor"
+    __table_args__ = (UniqueConstraint("institution_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(50))
+    dept_code: Mapped[str] = mapped_column(String(30))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # the department's when none is chosen
 
 
 class Account(Base):
@@ -225,6 +311,7 @@ class Settlement(Base):
     tendered: Mapped[Decimal | None] = mapped_column(
         Money
     )  # cash handed over (0008); the change is this - cash
+    visit_json: Mapped[str | None] = mapped_column(Text)  # department, doctor, diagnoses (0010)
 
     person: Mapped[Person] = relationship()
     institution: Mapped[Institution] = relationship()
@@ -379,6 +466,7 @@ class Admission(Base):
     discharged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
     status: Mapped[str] = mapped_column(String(12), default="admitted")  # admitted, discharged
+    visit_json: Mapped[str | None] = mapped_column(Text)  # department, doctor, diagnoses (0010)
 
     person: Mapped[Person] = relationship()
 

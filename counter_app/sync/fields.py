@@ -7,7 +7,6 @@ page itself. Where the page marks something *unverified* or this project had to 
 - 3202 (detail reconciliation) goes by file: the day's settlements are uploaded with 9101, 3202
   names the file, and its result file comes back by 9102 (reconcile.py);
 - the reference centre takes every transaction at one path, `API_PATH`;
-- 2203 sends an empty `diseinfo[]` while the counter has no diagnosis (issue 24; `NOT_YET_KNOWN`).
 
 Money, quantities, prices and ratios are JSON numbers written from the exact Decimal (`wire.py`);
 codes, ids and times are strings.
@@ -252,7 +251,9 @@ INPUTS: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
                 "cnt",
                 "pric",
                 "bilg_dept_codg",
+                "bilg_dept_name",
                 "bilg_dr_codg",
+                "bilg_dr_name",
             ),
         )
     },
@@ -308,28 +309,10 @@ OPTIONAL: dict[str, frozenset[str]] = {
     OUTPATIENT_CANCEL: frozenset(),
     SIGN_IN: frozenset({"mac"}),
 }
-# What the counter does not know yet and sends empty: the visit's doctor, department and
-# diagnoses (issue 24 brings them in). Listed so that a test holds every other required field
-# non-empty, and shrinks this list as they arrive.
+# Required fields the counter cannot know and sends empty, each with why. A test holds every
+# other required field of every request non-empty (tests/sync/test_platform_fields.py).
 NOT_YET_KNOWN: dict[str, frozenset[str]] = {
-    REGISTER: frozenset({"atddr_no", "dr_name", "dept_code", "dept_name", "caty"}),
-    VISIT_INFO: frozenset({"diseinfo"}),
-    FEE_UPLOAD: frozenset({"bilg_dept_codg", "bilg_dept_name", "bilg_dr_codg", "bilg_dr_name"}),
-    INPATIENT_FEE_UPLOAD: frozenset({"bilg_dept_codg", "bilg_dr_codg"}),
-    ADMIT: frozenset(
-        {
-            "atddr_no",
-            "chfpdr_name",
-            "adm_diag_dscr",
-            "adm_dept_codg",
-            "adm_dept_name",
-            "adm_bed",
-            "dscg_maindiag_code",
-            "dscg_maindiag_name",
-            "diseinfo",
-        }
-    ),
-    DISCHARGE: frozenset({"dscg_dept_codg", "dscg_dept_name", "diseinfo"}),
+    ADMIT: frozenset({"adm_bed"}),  # the ward assigns the bed; the admission counter does not know it
 }
 # Lengths the platform enforces (national-interface.md, "Lengths worth enforcing")
 LENGTHS = {
@@ -364,6 +347,7 @@ NUMBER_FIELDS = frozenset(
         "fund_pay_sumamt",
         "acct_pay",
         "fixmedins_setl_cnt",
+        "diag_srt_no",  # 诊断排序号 数值型 2 (newtouch's Input_2203A)
         "pric_uplmt_amt",
         "selfpay_prop",
         "overlmt_amt",

@@ -306,16 +306,14 @@ class CentreLink:
             "acct_used_flag": "1" if claim.use_own_account else "0",
             "setl_no": visit,
             "setlinfo": preview.result.to_json(),
+            "visit": preview.visit.to_json() if preview.visit is not None else {},
             "lines": [
-                {
-                    "feedetl_sn": f"{visit}{n:03d}",
-                    "code": f.code,
-                    "cnt": str(f.quantity),
-                    "pric": str(f.price),
-                    "amount": str(f.amount),
-                    "fee_ocur_time": begntime,
-                    "rx_circ_flag": "1" if claim.prescribing_level is not None else "0",
-                }
+                upstream.fee_line(
+                    f"{visit}{n:03d}",
+                    f,
+                    dt.datetime.fromisoformat(begntime),
+                    rx_circ_flag="1" if claim.prescribing_level is not None else "0",
+                )
                 for n, f in enumerate(preview.lines, 1)
             ],
         }

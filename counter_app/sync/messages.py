@@ -2,7 +2,10 @@
 gave earlier messages of the same visit (national-interface.md; field lists in fields.py).
 
 Payload money is text (as in the store); here it becomes Decimal, which `wire.py` writes as a JSON
-number. Fields the counter has nothing for (doctor, department, diagnosis) go as empty strings.
+number. The visit's department, doctor and diagnoses come from the payload's `visit`
+(services/clinical.py); a payload queued before the counter knew them (issue 24) sends them empty.
+Each fee line carries the national code in `med_list_codg` and the hospital's in
+`medins_list_codg` (national-interface.md, "Fee lines").
 """
 
 from __future__ import annotations
@@ -34,7 +37,47 @@ def _need(value: str, what: str) -> str:
     return value
 
 
+def _visit(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload.get("visit") or {}
+
+
+def _national(ln: dict[str, Any]) -> str:
+    """The line's national code; a payload from before the mapping (0010) had only the hospital's."""
+    return str(ln.get("national_code") or ln["code"])
+
+
+def diseinfo(visit: dict[str, Any], at: str, *, stay_of: str = "") -> list[dict[str, Any]]:
+    """`diseinfo[]`: one record per diagnosis, the first the main one (diag_type 1, western
+    medicine), by the visit's department and doctor. 2203's records carry vali_flag; a stay's
+    (2401/2402, `stay_of` the psn_no) carry psn_no and maindiag_flag instead (fields.py)."""
+    out = []
+    for n, d in enumerate(visit.get("diagnoses") or (), 1):
+        record: dict[str, Any] = {"psn_no": stay_of} if stay_of else {}
+        record["diag_type"] = "1"
+        if stay_of:
+            record["maindiag_flag"] = "1" if n == 1 else "0"
+        record.update(
+            diag_srt_no=n,
+            diag_code=d["code"],
+            diag_name=d["name"],
+            diag_dept=visit.get("dept_name", ""),
+            dise_dor_no=visit.get("doctor_code", ""),
+            dise_dor_name=visit.get("doctor_name", ""),
+            diag_time=at,
+        )
+        if not stay_of:
+            record["vali_flag"] = "1"
+        out.append(record)
+    return out
+
+
+def _main_diagnosis(visit: dict[str, Any]) -> tuple[str, str]:
+    first = (visit.get("diagnoses") or [{}])[0]
+    return str(first.get("code", "")), str(first.get("name", ""))
+
+
 def _fee_lines(payload: dict[str, Any], mdtrt_id: str) -> list[dict[str, Any]]:
+    visit = _visit(payload)
     return [
         {
             "feedetl_sn": ln["feedetl_sn"],
@@ -44,15 +87,15 @@ def _fee_lines(payload: dict[str, Any], mdtrt_id: str) -> list[dict[str, Any]]:
             "rxno": "",
             "rx_circ_flag": ln.get("rx_circ_flag", "0"),
             "fee_ocur_time": ln["fee_ocur_time"],
-            "med_list_codg": ln["code"],
+            "med_list_codg": _national(ln),
             "medins_list_codg": ln["code"],
             "det_item_fee_sumamt": Decimal(ln["amount"]),
             "cnt": Decimal(ln["cnt"]),
             "pric": Decimal(ln["pric"]),
-            "bilg_dept_codg": "",
-            "bilg_dept_name": "",
-            "bilg_dr_codg": "",
-            "bilg_dr_name": "",
+            "bilg_dept_codg": visit.get("dept_code", ""),
+            "bilg_dept_name": visit.get("dept_name", ""),
+            "bilg_dr_codg": visit.get("doctor_code", ""),
+            "bilg_dr_name": visit.get("doctor_name", ""),
             "hosp_appr_flag": "1",
         }
         for ln in payload["lines"]
@@ -85,6 +128,8 @@ def outpatient_settle(payload: dict[str, Any], mdtrt_id: str, *, final: bool) ->
 
 def pharmacy_settle(payload: dict[str, Any]) -> dict[str, Any]:
     setl = payload["setlinfo"]
+    visit = _visit(payload)
+    dise_codg, dise_name = _main_diagnosis(visit)
     return {
         "druginfo": {
             "psn_no": payload["psn_no"],
@@ -96,8 +141,8 @@ def pharmacy_settle(payload: dict[str, Any]) -> dict[str, Any]:
             "med_type": payload["med_type"],
             "acct_used_flag": payload["acct_used_flag"],
             "invono": F.invono(payload["setl_no"]),
-            "dise_codg": "",
-            "dise_name": "",
+            "dise_codg": dise_codg,
+            "dise_name": dise_name,
         },
         "drugdetail": [
             {
@@ -105,13 +150,13 @@ def pharmacy_settle(payload: dict[str, Any]) -> dict[str, Any]:
                 "rxno": "",
                 "rx_circ_flag": ln.get("rx_circ_flag", "0"),
                 "fee_ocur_time": ln["fee_ocur_time"],
-                "med_list_codg": ln["code"],
+                "med_list_codg": _national(ln),
                 "medins_list_codg": ln["code"],
                 "det_item_fee_sumamt": Decimal(ln["amount"]),
                 "cnt": Decimal(ln["cnt"]),
                 "pric": Decimal(ln["pric"]),
-                "bilg_dr_codg": "",
-                "bilg_dr_name": "",
+                "bilg_dr_codg": visit.get("doctor_code", ""),
+                "bilg_dr_name": visit.get("doctor_name", ""),
             }
             for ln in payload["lines"]
         ],
@@ -119,8 +164,11 @@ def pharmacy_settle(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def admission(payload: dict[str, Any]) -> dict[str, Any]:
-    """2401: `mdtrtinfo` with the stay number (ipt_no) and `diseinfo[]`. The doctor, department,
-    bed and diagnoses are not known to the counter yet (fields.NOT_YET_KNOWN)."""
+    """2401: `mdtrtinfo` with the stay number (ipt_no), the admitting department and doctor, the
+    admission diagnosis (also sent as the main discharge diagnosis until discharge names its
+    own) and `diseinfo[]`. The bed is not known to the counter (fields.NOT_YET_KNOWN)."""
+    visit = _visit(payload)
+    code, name = _main_diagnosis(visit)
     info = {
         "psn_no": payload["psn_no"],
         "insutype": payload["insutype"],
@@ -129,16 +177,16 @@ def admission(payload: dict[str, Any]) -> dict[str, Any]:
         "med_type": payload.get("med_type", "21"),
         "begntime": payload["begntime"],
         "ipt_no": payload["adm_no"],
-        "atddr_no": "",
-        "chfpdr_name": "",
-        "adm_diag_dscr": "",
-        "adm_dept_codg": "",
-        "adm_dept_name": "",
+        "atddr_no": visit.get("doctor_code", ""),
+        "chfpdr_name": visit.get("doctor_name", ""),
+        "adm_diag_dscr": name,
+        "adm_dept_codg": visit.get("dept_code", ""),
+        "adm_dept_name": visit.get("dept_name", ""),
         "adm_bed": "",
-        "dscg_maindiag_code": "",
-        "dscg_maindiag_name": "",
+        "dscg_maindiag_code": code,
+        "dscg_maindiag_name": name,
     }
-    return {"mdtrtinfo": info, "diseinfo": []}
+    return {"mdtrtinfo": info, "diseinfo": diseinfo(visit, payload["begntime"], stay_of=payload["psn_no"])}
 
 
 def discharge(payload: dict[str, Any], *, mdtrt_id: str, endtime: str) -> dict[str, Any]:
@@ -149,11 +197,11 @@ def discharge(payload: dict[str, Any], *, mdtrt_id: str, endtime: str) -> dict[s
             "psn_no": payload["psn_no"],
             "insutype": payload["insutype"],
             "endtime": endtime,
-            "dscg_dept_codg": "",
-            "dscg_dept_name": "",
+            "dscg_dept_codg": _visit(payload).get("dept_code", ""),
+            "dscg_dept_name": _visit(payload).get("dept_name", ""),
             "dscg_way": "1",
         },
-        "diseinfo": [],
+        "diseinfo": diseinfo(_visit(payload), endtime, stay_of=payload["psn_no"]),
     }
 
 
@@ -200,25 +248,27 @@ def build(infno: str, payload: dict[str, Any], ids: Ids) -> dict[str, Any]:
                 "mdtrt_cert_type": payload["cert_type"],
                 "mdtrt_cert_no": payload["cert_no"],
                 "ipt_otp_no": payload["ipt_otp_no"],
-                "atddr_no": "",
-                "dr_name": "",
-                "dept_code": "",
-                "dept_name": "",
-                "caty": "",
+                "atddr_no": _visit(payload).get("doctor_code", ""),
+                "dr_name": _visit(payload).get("doctor_name", ""),
+                "dept_code": _visit(payload).get("dept_code", ""),
+                "dept_name": _visit(payload).get("dept_name", ""),
+                "caty": _visit(payload).get("caty", ""),
             }
         }
     if infno == F.VISIT_INFO:
+        visit = _visit(payload)
+        code, name = _main_diagnosis(visit)
         return {
             "mdtrtinfo": {
                 "mdtrt_id": _need(ids.mdtrt_id, "就诊ID"),
                 "psn_no": psn_no,
                 "med_type": payload["med_type"],
                 "begntime": payload["begntime"],
-                "main_cond_dscr": "",
-                "dise_codg": "",
-                "dise_name": "",
+                "main_cond_dscr": name,
+                "dise_codg": code,
+                "dise_name": name,
             },
-            "diseinfo": [],
+            "diseinfo": diseinfo(visit, payload["begntime"]),
         }
     if infno == F.FEE_UPLOAD:
         return {"feedetail": _fee_lines(payload, _need(ids.mdtrt_id, "就诊ID"))}
@@ -244,13 +294,15 @@ def build(infno: str, payload: dict[str, Any], ids: Ids) -> dict[str, Any]:
                     "psn_no": psn_no,
                     "med_type": payload["med_type"],
                     "fee_ocur_time": ln["fee_ocur_time"],
-                    "med_list_codg": ln["code"],
+                    "med_list_codg": _national(ln),
                     "medins_list_codg": ln["code"],
                     "det_item_fee_sumamt": Decimal(ln["amount"]),
                     "cnt": Decimal(ln["cnt"]),
                     "pric": Decimal(ln["pric"]),
-                    "bilg_dept_codg": "",
-                    "bilg_dr_codg": "",
+                    "bilg_dept_codg": _visit(payload).get("dept_code", ""),
+                    "bilg_dept_name": _visit(payload).get("dept_name", ""),
+                    "bilg_dr_codg": _visit(payload).get("doctor_code", ""),
+                    "bilg_dr_name": _visit(payload).get("doctor_name", ""),
                 }
                 for ln in payload["lines"]
             ]

@@ -18,7 +18,7 @@ from counter_app.services import settlement as svc
 from counter_app.services.errors import BindingRefused
 from counter_app.store.models import AuditEntry, FamilyBinding, Person
 
-from .world import AT, TODAY, build
+from .world import AT, TODAY, build, clinic
 
 D = Decimal
 DEATH = dt.date(2024, 5, 1)
@@ -261,6 +261,7 @@ def test_HF_2_1_a_resident_pays_their_own_costs_from_their_suspended_employee_ac
                 policy="hefei-2019",
             )
         )
+    clinic(w.db, "H34010000001")
     hefei = w.actor("outpatient_cashier", institution="H34010000001", counter="合肥1")
     from counter_app.services.shift import open_shift
 

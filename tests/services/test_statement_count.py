@@ -19,8 +19,10 @@ from .world import AT, TODAY, build
 
 # The ceilings, from 21 (SQLite) and 23 (PostgreSQL) before issue 16; the issue's aim is 8. What each
 # statement is, is written out in services/settlement.py (settle_in's docstring). Lower a ceiling
-# when a statement goes; never raise one.
-SETTLE_MAX = {"sqlite": 8, "postgresql": 11}
+# when a statement goes; raise one only for a fact a settle must now read, saying which: issue 24
+# added the visit's department and doctor (one indexed lookup; the catalogue's terms ride on the
+# catalogue statement).
+SETTLE_MAX = {"sqlite": 9, "postgresql": 12}
 REFUND_MAX = {"sqlite": 12, "postgresql": 15}
 
 

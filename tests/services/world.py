@@ -13,7 +13,6 @@ from counter_app.store import Database
 from counter_app.store.audit import adopt
 from counter_app.store.models import (
     Account,
-    CatalogueItem,
     FamilyBinding,
     Institution,
     LedgerEntry,
@@ -85,6 +84,74 @@ def person(
     return pid
 
 
+# The world's go-live files: three items mapped to national codes classed 甲/乙/丙 (B001's first
+# self-pay 20 %), two diseases, one department (default, usual diagnosis J06.900) and its doctor.
+ITEMS = (  # hospital code, name, price, national code, class level, account may pay
+    ("A001", "阿莫西林胶囊", "100.00", "XA01010001", "01", "是"),
+    ("B001", "头颅CT", "200.00", "XB02020001", "02", "是"),
+    ("C001", "美容咨询", "80.00", "XC03030001", "03", "否"),
+)
+DISEASES = (("J06.900", "急性上呼吸道感染"), ("E11.900", "2型糖尿病"))
+DEPARTMENT, DOCTOR = ("0101", "全科医疗科", "A02"), ("D340202000001", "孙立民")
+
+
+def clinic(db: Database, institution_code: str) -> None:
+    """The world's department and doctor at another institution (a test adds one)."""
+    import tempfile
+    from pathlib import Path
+
+    from counter_app.services import clinical
+    from counter_app.services import go_live as gl
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, boss = Path(tmp), actor(db, "supervisor", institution=institution_code)
+        dept = gl.write_table(
+            folder,
+            "departments",
+            ("科室编码", "科室名称", "科别", "默认", "常用诊断编码"),
+            [(*DEPARTMENT, "是", "J06.900")],
+        )
+        doctors = gl.write_table(
+            folder, "doctors", ("医师编码", "医师姓名", "科室编码", "默认"), [(*DOCTOR, DEPARTMENT[0], "是")]
+        )
+        clinical.import_departments(db, boss, institution_code, dept)
+        clinical.import_doctors(db, boss, institution_code, doctors)
+
+
+def go_live(db: Database) -> None:
+    """Load the world's catalogue, price list, departments and doctors the way a hospital does."""
+    import tempfile
+    from pathlib import Path
+
+    from counter_app.services import go_live as gl
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        gl.write_download(folder, "1301", "20240101", [(n, name) for _, name, _, n, _, _ in ITEMS])
+        gl.write_download(folder, "1307", "20240101", DISEASES)
+        begin = {"begndate": "2020-01-01", "enddate": None, "vali_flag": "1"}
+        gl.write_terms(
+            folder, "1312", [{"hilist_code": n, "chrgitm_lv": lv, **begin} for _, _, _, n, lv, _ in ITEMS]
+        )
+        gl.write_terms(folder, "1319", [{"hilist_code": "XB02020001", "selfpay_prop": "0.20", **begin}])
+        gl.write_table(
+            folder,
+            "price_list",
+            ("医院项目编码", "项目名称", "规格", "单位", "单价", "国家医保编码", "个人账户可付"),
+            [(code, name, "", "盒", price, n, pay) for code, name, price, n, _, pay in ITEMS],
+        )
+        gl.write_table(
+            folder,
+            "departments",
+            ("科室编码", "科室名称", "科别", "默认", "常用诊断编码"),
+            [(*DEPARTMENT, "是", "J06.900")],
+        )
+        gl.write_table(
+            folder, "doctors", ("医师编码", "医师姓名", "科室编码", "默认"), [(*DOCTOR, DEPARTMENT[0], "是")]
+        )
+        gl.load_folder(db, actor(db, "supervisor"), folder, HOSPITAL)
+
+
 def build(
     url: str, *, mother_balance: str = "500.00", father_balance: str = "300.00", open_shift: bool = True
 ) -> World:
@@ -110,24 +177,6 @@ def build(
                 policy="wuhu-2022",
             )
         )
-        for code, name, cls, price, ratio, payable in (
-            ("A001", "阿莫西林胶囊", "A", "100.00", "0", True),
-            ("B001", "头颅CT", "B", "200.00", "0.20", True),
-            ("C001", "美容咨询", "C", "80.00", "0", False),
-        ):
-            s.add(
-                CatalogueItem(
-                    code=code,
-                    name=name,
-                    pinyin=code,
-                    kind="drug",
-                    cls=cls,
-                    prepay_ratio=Decimal(ratio),
-                    price=Decimal(price),
-                    unit="盒",
-                    account_payable=payable,
-                )
-            )
         child = person(s, 1, "张小明", certnos["child"], "390")
         mother = person(s, 2, "李芳", certnos["mother"], "310", balance=mother_balance)
         father = person(s, 3, "张伟", certnos["father"], "310", balance=father_balance)
@@ -166,6 +215,7 @@ def build(
         )
         s.flush()
         adopt(s, at=dt.datetime(2024, 1, 1), staff_no="system", counter="test", action="opening", obj="world")
+    go_live(db)
     ctx = actor(db, "outpatient_cashier")
     if open_shift:
         from counter_app.services.shift import open_shift as open_

@@ -26,7 +26,7 @@ from counter_app.sync import hefei_names
 from counter_app.sync.client import CentreClient
 from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
 from counter_app.sync.inpatient_link import CentreLink
-from counter_app.sync.outbox import RetryPolicy, drain, reverse
+from counter_app.sync.outbox import RetryPolicy, drain, reverse, unsent
 from counter_app.sync.reconcile import describe, reconcile_day
 from tests.centre_process import ROOT, CentreProcess
 from tests.services.world import TODAY, build
@@ -52,10 +52,11 @@ NUMBERS = {
     "pool_prop_selfpay",
     "overlmt_selfpay",
     "cash_payamt",
+    "diag_srt_no",  # 诊断排序号 数值型 (national-interface.md: "a number of up to 2 digits")
 }
 # What the spec page marks required (its 必填 columns), for each transaction the counter sends: present
-# and not empty. The test's own list, from the page's prose; a required field the counter does not
-# know yet (doctor, department, diagnosis: issue 24) may be empty only while fields.NOT_YET_KNOWN says so.
+# and not empty. The test's own list, from the page's prose; a required field the counter cannot
+# know (the bed at admission) may be empty only while fields.NOT_YET_KNOWN says so.
 REQUIRED = {
     "9001": {"opter_no", "ip"},
     "9002": {"sign_no", "opter_no"},
@@ -408,7 +409,10 @@ def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp
     try:
         client = CentreClient(centre.url, credentials=TRAINING)
         report = drain(w.db, client, policy=RetryPolicy(0, 0), now=lambda: NOW)
-        assert report.parked == 0 and not report.errors, report
+        assert report.parked == 0 and not report.errors, (
+            report,
+            [(e.infno, e.last_error) for e in unsent(w.db, "parked", per_message=True)],
+        )
         link = CentreLink(w.db, client, now=lambda: NOW)
         mid = inpatient.discharge_preview(w.db, ward, adm, TODAY, link, interim=True)
         inpatient.discharge(w.db, ward, adm, mid, link, now=NOW)
@@ -490,6 +494,29 @@ def test_every_request_the_counter_sends_is_what_the_platform_defines(world, tmp
         if r["infno"] in ("2201", "2203", "2204", "2207") and by_id.setl_no in str(r["input"])
     ]
     assert visit[:1] == ["2201"] and len([r for r in requests if r["msgid"] == by_id.msgid]) == 1
+    # every fee line carries the platform's code beside the hospital's (issue 24)
+    from ..services.world import DEPARTMENT, DOCTOR, ITEMS
+
+    national = {code: n for code, _, _, n, _, _ in ITEMS}
+    lines = [
+        ln
+        for r in requests
+        if r["infno"] in ("2204", "2301", "2102")
+        for ln in (r["input"].get("feedetail") or r["input"].get("drugdetail") or [])
+    ]
+    assert lines and all(ln["med_list_codg"] == national[ln["medins_list_codg"]] for ln in lines)
+    # the visit's department, doctor and diagnosis where the platform wants them
+    registers = [r["input"]["data"] for r in requests if r["infno"] == "2201"]
+    assert {(d["dept_code"], d["caty"], d["atddr_no"], d["dr_name"]) for d in registers} == {
+        (DEPARTMENT[0], DEPARTMENT[2], *DOCTOR)
+    }
+    for r in requests:
+        if r["infno"] in ("2203", "2401", "2402"):
+            assert [d["diag_code"] for d in r["input"]["diseinfo"]] == ["J06.900"], r["infno"]
+        if r["infno"] in ("2204", "2301"):
+            assert {(ln["bilg_dept_codg"], ln["bilg_dr_codg"]) for ln in r["input"]["feedetail"]} == {
+                (DEPARTMENT[0], DOCTOR[0])
+            }
 
 
 @needs_spec

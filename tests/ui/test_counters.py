@@ -137,12 +137,27 @@ def test_special_disease_and_maternity_show_why_there_is_no_pooling(qtbot, world
     win.med_type.setCurrentIndex(
         [win.med_type.itemData(i) for i in range(win.med_type.count())].index(med_type)
     )
+    if med_type == "14":  # a chronic/special-disease visit is settled by its disease: refused without one
+        press(qtbot, win, Qt.Key.Key_F5)
+        assert "门诊慢特病（14）须录入所患病种" in win.message.text()
+        assert win.preview_panel.values["fund"].text() == ""
+        qtbot.keyClicks(win.visit_panel.diagnosis, "2XTNB")  # 2型糖尿病 by its pinyin initials
+        qtbot.keyClick(win.visit_panel.diagnosis, Qt.Key.Key_Return)
+        assert win.visit_panel.chosen.text() == "E11.900 2型糖尿病"
     press(qtbot, win, Qt.Key.Key_F5)
     assert win.preview_panel.values["fund"].text() == "0.00"
     assert (
         "WH-22 (3)" in win.preview_panel.reason.toolTip()
         and win.preview_panel.values["own"].text() == "100.00"
     )
+    if med_type == "14":
+        press(qtbot, win, Qt.Key.Key_F9)
+        qtbot.waitUntil(lambda: win.last_slip is not None, timeout=10_000)
+        with world.db.sessions() as s:
+            from counter_app.store.models import Settlement
+
+            row = s.scalars(select(Settlement).order_by(Settlement.id.desc())).first()
+            assert row.med_type == "14" and '"code": "E11.900"' in row.visit_json
 
 
 def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_path):

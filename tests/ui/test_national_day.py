@@ -241,7 +241,9 @@ def test_f5_may_ask_the_centre_and_shows_a_difference_before_the_patient_confirm
         qtbot.waitUntil(
             lambda: "医保中心预结算" in win.preview_panel.notice.text() + win.message.text(), timeout=30_000
         )
-        assert "医保中心预结算与本地不同：统筹基金 本地 55.00 中心 50.00" in win.preview_panel.notice.text()
+        assert (
+            "医保中心预结算与本地不同：统筹基金 本地 55.00 中心 50.00" in win.preview_panel.notice.text()
+        ), win.message.text()
         assert win.preview_panel.values["fund"].text() == "55.00"  # the counter's own split stands
         stats = centre.stats()
         assert stats["by_infno"] == {

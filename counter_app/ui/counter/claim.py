@@ -208,6 +208,7 @@ class ClaimMixin:
 
     def request(self) -> svc.ClaimRequest:
         assert self.person is not None
+        dept_code, doctor_code, diagnoses = self.visit_panel.fields()
         return svc.ClaimRequest(
             self.person.id,
             tuple(svc.ClaimLine(line.entry.code, line.quantity) for line in self.lines),
@@ -218,6 +219,9 @@ class ClaimMixin:
             use_family_account=self.use_family.isChecked(),
             cert_type=self.person.cert_type,
             cert_no=self.person.cert_no,
+            dept_code=dept_code,
+            doctor_code=doctor_code,
+            diagnoses=diagnoses,
         )
 
     def _provider_names(self) -> dict[str, str]:

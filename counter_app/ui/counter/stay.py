@@ -78,6 +78,8 @@ class StayMixin:
             person_id, tender = self.person.id, dialog.tender.currentData()
             cert_type, cert_no = self.person.cert_type, self.person.cert_no
 
+            dept_code, doctor_code, diagnoses = self.visit_panel.fields()
+
             def run() -> str:
                 deposit = _money_text(dialog.deposit.text(), "押金")
                 return inpatient.admit(
@@ -89,6 +91,9 @@ class StayMixin:
                     cert_type=cert_type,
                     cert_no=cert_no,
                     now=self._now(),
+                    dept_code=dept_code,
+                    doctor_code=doctor_code,
+                    diagnoses=diagnoses,
                 )
 
             Op(self, run).success(lambda adm_no: self.load_stay(f"已入院 {adm_no}")).run()

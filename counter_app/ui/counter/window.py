@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import labels
-from ...services import inpatient, lookup
+from ...services import clinical, inpatient, lookup
 from ...services import settlement as svc
 from ...services.actor import Actor
 from ...services.catalogue import CatalogueEntry
@@ -61,6 +61,7 @@ from .settings import (
 from .settle import SettleMixin
 from .settlement_panel import PreviewPanel
 from .stay import StayMixin
+from .visit_panel import VisitPanel
 from .widgets import label as _label
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,14 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.total = _label(name="claim_total")
         options.addWidget(self.total)
         claim.addLayout(options)
+        try:
+            visit_choices = clinical.choices(self.db, self.settings.context.institution_code)
+        except ServiceError:
+            visit_choices = clinical.Choices((), ())  # an unknown institution: the settle says so
+        self.visit_panel = VisitPanel(visit_choices, lambda text: clinical.find_diseases(self.db, text))
+        self.visit_panel.changed.connect(self.claim_changed)
+        self.visit_panel.setVisible(self.kind != "pharmacy")
+        claim.addWidget(self.visit_panel)
         right.addWidget(claim_box, 3)
         self.preview_panel = PreviewPanel()
         right.addWidget(self.preview_panel, 2)
@@ -388,6 +397,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.use_family.setChecked(True)
         self.med_type.setCurrentIndex(0)
         self.prescribing.setCurrentIndex(0)
+        self.visit_panel.reset()
         self.total.setText("合计 0.00")
         self.scan.clear()
         self.focus_scan()
