@@ -103,6 +103,7 @@ def _check(rec: table_file.Record, seen: dict[str, int]) -> tuple[dict[str, Any]
         return None, f"第 {n} 行：{code} 的单价“{v.get('price', '')}”不是金额"
     if price < 0 or price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
         return None, f"第 {n} 行：{code} 的单价 {price} 应在 0 到 {MAX_PRICE} 之间，最多两位小数"
+    price = price.quantize(Decimal("0.01"))
     barcode = v.get("barcode", "").strip() or None
     if barcode is not None and not (barcode.isdigit() and barcode.isascii() and len(barcode) <= 50):
         return None, f"第 {n} 行：{code} 的条码“{barcode[:60]}”应是数字"

@@ -15,7 +15,18 @@ from sqlalchemy import func, select
 from counter_app.batch import crediting, declaration, interest, monitoring
 from counter_app.policies import load_pack
 from counter_app.printing import output, slip
-from counter_app.services import binding, enrolment, inpatient, shift, staff, sync_status
+from counter_app.services import (
+    binding,
+    clinical,
+    enrolment,
+    go_live,
+    inpatient,
+    national_catalogue,
+    price_list,
+    shift,
+    staff,
+    sync_status,
+)
 from counter_app.services import settlement as svc
 from counter_app.services.actor import Actor, PermissionDenied, roles
 from counter_app.store.models import Base, Outbox
@@ -76,6 +87,12 @@ def calls(
         w.certnos["mother"], w.certnos["retiree"], w.certnos["retiree"], "father", True
     )
     month = dt.date(2024, 4, 1)
+    price_file = go_live.write_table(
+        tmp, "price_list", ("医院项目编码", "项目名称", "单位", "单价"), [("N1", "新", "盒", "1.00")]
+    )
+    departments_file = go_live.write_table(
+        tmp, "departments", ("科室编码", "科室名称", "科别"), [("9901", "新科", "A02")]
+    )
     return {
         "settle outpatient": ("settle_outpatient", lambda a: svc.settle(w.db, a, outpatient, None, now=AT)),
         "settle pharmacy": ("settle_pharmacy", lambda a: svc.settle(w.db, a, PHARMACY_REQUEST, None, now=AT)),
@@ -125,6 +142,22 @@ def calls(
             lambda a: staff.add_staff(w.db, a, "x001", "新人", "pharmacy_clerk", "t-123456"),
         ),
         "reset password": ("staff_admin", lambda a: staff.reset_password(w.db, a, "cashier1", "t-123456")),
+        "load a catalogue": (
+            "catalogue",
+            lambda a: national_catalogue.load_download(
+                w.db, a, "1301", "9", national_catalogue.write_download([("XQ1", "新药")])
+            ),
+        ),
+        "load catalogue terms": (
+            "catalogue",
+            lambda a: national_catalogue.load_terms(w.db, a, "1312", '{"data": []}'),
+        ),
+        "import the price list": ("catalogue", lambda a: price_list.import_file(w.db, a, price_file)),
+        "mapping report": ("catalogue", lambda a: price_list.mapping_report(w.db, a, TODAY)),
+        "import departments": (
+            "catalogue",
+            lambda a: clinical.import_departments(w.db, a, a.institution_code, departments_file),
+        ),
     }
 
 
