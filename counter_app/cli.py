@@ -603,6 +603,8 @@ COMMANDS_EPILOG = """commands (`counter-app COMMAND --help` for each):
   db upgrade    create or upgrade the database schema
   demo-data     fill an empty database with demo data
   registry-export  write the insured population as a registry file (for a training centre)
+  golive DIR    load a hospital's go-live files in order (catalogue, terms, price list, departments, doctors)
+  catalogue, pricelist, clinical   load each of them alone; `pricelist report` lists unmapped items
   sync          send queued messages to the insurance centre
   reconcile     3201 reconciliation of one day with the centre
   audit verify  check the audit chain and every money row
@@ -718,6 +720,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file")
     export.add_argument("--db", help=db_help)
     export.set_defaults(run=_cmd_registry_export)
+
+    from .cli_go_live import add_parsers as go_live_parsers
+
+    go_live_parsers(sub, db_help)
 
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")
     sync.add_argument(

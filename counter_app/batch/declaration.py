@@ -23,6 +23,7 @@ from ..engine.money import ZERO, fmt
 from ..labels import MED_TYPE
 from ..services.actor import Actor
 from ..services.audit import record
+from ..services.settlement import SELF_PAY
 from ..store import Database
 from ..store.models import Account, Institution, LedgerEntry, Person, Settlement
 from .runs import BatchError
@@ -112,6 +113,7 @@ def monthly_declaration(db: Database, actor: Actor, institution_code: str, month
                 select(Settlement)
                 .where(
                     Settlement.institution_id == inst.id,
+                    Settlement.policy != SELF_PAY,  # a self-pay visit claims nothing from the fund
                     Settlement.business_day >= month,
                     Settlement.business_day < next_month(month),
                 )
@@ -231,7 +233,7 @@ def write_csv(decl: Declaration, folder: Path) -> tuple[Path, Path]:
         w = csv.writer(f)
         w.writerow(DETAIL_HEADER)
         for s in decl.settlements:
-            psn_no, name = decl.people[s.person_id]
+            psn_no, name = decl.people[s.person_id] if s.person_id is not None else ("", "")
             w.writerow(
                 [
                     s.setl_no,

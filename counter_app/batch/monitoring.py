@@ -29,7 +29,7 @@ from ..policies import load_pack
 from ..resources import resource_dir
 from ..services.actor import Actor
 from ..services.audit import record
-from ..services.settlement import INPATIENT_MED_TYPES
+from ..services.settlement import INPATIENT_MED_TYPES, SELF_PAY
 from ..store import Database
 from ..store.models import Account, FamilyBinding, Institution, LedgerEntry, Person, Settlement
 from .runs import BatchError
@@ -225,6 +225,7 @@ def monitor_month(
                     select(Settlement.institution_id, func.count())
                     .where(
                         Settlement.kind == "settle",
+                        Settlement.policy != SELF_PAY,  # not the fund's: no visit of the insurance
                         Settlement.business_day >= m,
                         Settlement.business_day < next_month(m),
                         types if inpatient else ~types,
@@ -251,6 +252,7 @@ def monitor_month(
         for iid, policy, result_json in session.execute(
             select(Settlement.institution_id, Settlement.policy, Settlement.result_json).where(
                 Settlement.kind == "settle",
+                Settlement.policy != SELF_PAY,
                 Settlement.business_day >= month,
                 Settlement.business_day < next_month(month),
                 ~Settlement.med_type.in_(INPATIENT_MED_TYPES),

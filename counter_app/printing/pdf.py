@@ -179,6 +179,9 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
         ("险种", slip.insutype),
         ("参保地", slip.insuplc_admdvs),
     ]
+    if slip.self_pay:  # a receipt: no insurance numbers, no insurance rows
+        ids, whole = ids[:2] + ids[5:], whole[:2]
+        head = [h for h in head if h[0] != "人员类别"]
     if wide:  # the two long numbers get whole rows; the rest pairs up, values given the room
         story += [
             _Rule(width),
@@ -188,15 +191,21 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
         ]
     else:
         story += [_Rule(width), _rows(ids + head + whole, width, st, left=0.3), _Rule(width)]
+    if slip.visit_line:
+        story += [Paragraph(slip.visit_line, st["small"]), _Rule(width)]
     for name, items, subtotal in slip.groups:
         story.append(Paragraph(name, st["body"]))
         story.append(_rows([(_item(i), m(i.amount)) for i in items] + [("小计", m(subtotal))], width, st))
     story.append(_Rule(width))
-    story.append(pairs([(label, m(value)) for label, value in slip.amounts]))
+    amounts = slip.amounts[:1] if slip.self_pay else slip.amounts
+    story.append(pairs([(label, m(value)) for label, value in amounts]))
     story.append(_Rule(width))
-    pay = [("个人账户支付", m(slip.own_paid)), ("个人账户余额", m(slip.own_balance_after))]
-    story.append(pairs(pay))
-    story.append(_pair("家庭共济支付", m(slip.mulaid_total), width, st, "big" if slip.providers else "body"))
+    if not slip.self_pay:
+        pay = [("个人账户支付", m(slip.own_paid)), ("个人账户余额", m(slip.own_balance_after))]
+        story.append(pairs(pay))
+        story.append(
+            _pair("家庭共济支付", m(slip.mulaid_total), width, st, "big" if slip.providers else "body")
+        )
     if slip.providers:
         story.append(
             _rows(
@@ -216,10 +225,14 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
             (f"{slip.ytd_year}年门诊统筹累计", f"{m(slip.ytd_pooled)} / {m(slip.annual_cap)}"),
         ]
         story.append(_rows(ytd, width, st, left=0.5))
-    notes = [
-        Paragraph(f"{slip.pooling_title}：{slip.pooling_note}", st["small"]),
-        Paragraph(f"政策：{slip.policy}", st["small"]),
-    ]
+    notes = (
+        [Paragraph("自费：本次未使用医疗保险，费用全部由患者支付", st["small"])]
+        if slip.self_pay
+        else [
+            Paragraph(f"{slip.pooling_title}：{slip.pooling_note}", st["small"]),
+            Paragraph(f"政策：{slip.policy}", st["small"]),
+        ]
+    )
     keep = Paragraph("请妥善保管，退费凭此单办理", st["center"])
     if wide:  # A5: the QR code beside the notes, so the sheet stays one page
         qr = _qr(slip.qr_text, 20 * mm)

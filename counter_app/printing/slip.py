@@ -20,8 +20,10 @@ from ..engine.money import ZERO
 from ..engine.settlement import MONEY_FIELDS
 from ..services.actor import Actor
 from ..services.audit import record
+from ..services.clinical import Visit, visit_of
 from ..services.elsewhere import POLICY_PREFIX as ELSEWHERE_POLICY
 from ..services.errors import NotFound
+from ..services.settlement import SELF_PAY
 from ..services.shift import TENDERS
 from ..store import Database
 from ..store.models import CentreResult, Outbox, Person, Settlement, SlipPrint, Staff
@@ -85,6 +87,8 @@ class Slip:
     pooling_note: str
     pooling_title: str  # 门诊共济, or 住院统筹 where the centre computed it
     qr_text: str
+    visit_line: str = ""  # department, doctor and diagnoses (issue 24); "" before they were kept
+    self_pay: bool = False  # 自费: a receipt, nothing of the insurance
 
 
 def _sign(kind: str, value: Decimal) -> Decimal:
@@ -138,8 +142,9 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
                 Decimal(line["pric"]) if line else None,
             )
         )
+    self_pay = row.policy == SELF_PAY
     groups = tuple(
-        (labels.CLASS[c], tuple(items), sum((i.amount for i in items), ZERO))
+        ("自费项目" if self_pay else labels.CLASS[c], tuple(items), sum((i.amount for i in items), ZERO))
         for c, items in sorted(by_class.items())
     )
     copay = money["inscp_scp_amt"] - money["act_pay_dedc"] - money["hifp_pay"]
@@ -166,21 +171,34 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
     elsewhere = row.policy.startswith(
         ELSEWHERE_POLICY
     )  # settled by the centre, under the patient's region's policy
-    pack = None if elsewhere else load_pack(row.policy)
-    period = pack.pool_for(row.visit_date) if pack is not None and person.insutype == "310" else None  # WH-2
+    pack = None if elsewhere or self_pay else load_pack(row.policy)
+    insured = person is not None and not self_pay
+    employee = person is not None and insured and person.insutype == "310"
+    period = pack.pool_for(row.visit_date) if pack is not None and employee else None  # WH-2
     marks = (
         (("退费",) if kind == "refund" else ())
+        + (("自费",) if self_pay else ())
         + (("异地",) if elsewhere else ())
         + (("补打",) if copy > 1 else ())
     )
     ytd = result["ytd"]
+    name = person.name if person is not None else (row.payer_name or "")
+    certno = person.certno if person is not None else (row.payer_certno or "")
+    if elsewhere:
+        policy = f"异地就医：参保地 {row.policy.removeprefix(ELSEWHERE_POLICY)} 政策，医保中心结算"
+    elif pack is not None:
+        policy = pack.short_name or pack.name
+    else:
+        policy = "自费：未使用医疗保险"
     return Slip(
-        title="医疗保险结算单" + ("（退费）" if kind == "refund" else ""),
+        title=("自费收费收据" if self_pay else "医疗保险结算单") + ("（退费）" if kind == "refund" else ""),
         marks=marks,
         institution=institution,
         institution_code=inst.code,
-        psn_no=person.psn_no,
-        insuplc_admdvs=person.insuplc_admdvs or inst.admdvs,  # 参保地: from 1101; else the local area
+        psn_no=person.psn_no if insured and person is not None else "",
+        insuplc_admdvs=(person.insuplc_admdvs or inst.admdvs)
+        if insured and person is not None
+        else "",  # 参保地
         mdtrt_id=mdtrt_id,
         setl_id=setl_id,
         tender=TENDERS.get(row.tender, row.tender),
@@ -193,10 +211,10 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         counter=row.counter,
         cashier=cashier_name,
         approver=f"{approver_name or row.approver}（{row.approver}）" if row.approver else None,
-        patient_name=person.name,
-        masked_certno=identity.mask(person.certno),
-        insutype=labels.INSUTYPE.get(person.insutype, person.insutype),
-        psn_type=labels.PSN_TYPE.get(person.psn_type, person.psn_type),
+        patient_name=name,
+        masked_certno=identity.mask(certno) if certno else "—",
+        insutype=labels.INSUTYPE.get(person.insutype, person.insutype) if insured and person else "自费",
+        psn_type=labels.PSN_TYPE.get(person.psn_type, person.psn_type) if insured and person else "",
         med_type=labels.MED_TYPE.get(row.med_type, row.med_type),
         groups=groups,
         amounts=amounts,
@@ -210,14 +228,27 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         ytd_pooled=Decimal(ytd["outpatient_pool_paid"]),
         deductible=period.deductible.value if period else None,
         annual_cap=period.annual_cap.value if period else None,
-        policy=(pack.short_name or pack.name)
-        if pack is not None
-        # the patient's copy: no draft wording
-        else f"异地就医：参保地 {row.policy.removeprefix(ELSEWHERE_POLICY)} 政策，医保中心结算",
+        policy=policy,
         pooling_note=labels.pooling_reason(result["pooling"]["reason"], result["pooling"]["applies"]),
         pooling_title=labels.pooling_title(result["pooling"]["reason"]),
         qr_text=row.setl_no,
+        visit_line=_visit_line(visit_of(row.visit_json)),
+        self_pay=self_pay,
     )
+
+
+def _visit_line(visit: Visit | None) -> str:
+    """科室 · 医师 · 诊断, as the A5 slip prints them; the usual diagnosis is said to be one."""
+    if visit is None or not (visit.dept_name or visit.diagnoses):
+        return ""
+    parts = [
+        f"科室 {visit.dept_name}" if visit.dept_name else "",
+        f"医师 {visit.doctor_name}" if visit.doctor_name else "",
+    ]
+    if visit.diagnoses:
+        named = "、".join(f"{d.code} {d.name}" for d in visit.diagnoses)
+        parts.append(f"诊断 {named}" + ("（科室常用诊断）" if visit.usual_diagnosis else ""))
+    return "　".join(p for p in parts if p)
 
 
 AWAITING = "待上传"

@@ -460,6 +460,7 @@ def preview(db: Database, ctx: Actor, request: ClaimRequest) -> Preview:
 
 
 INPATIENT_MED_TYPES = ("21", "52")
+SELF_PAY = "self-pay"  # Settlement.policy of a self-pay visit (services/self_pay.py): never the centre's
 
 
 def settle(
@@ -711,8 +712,17 @@ def refund(
         orig = original_settlement(session, state.institution, setl_no)
         if orig.med_type in INPATIENT_MED_TYPES:
             raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销（须联网由医保中心撤销）")
+        to_centre = orig.policy != SELF_PAY  # a self-pay visit was never the centre's
         done = reverse_in(
-            session, ctx, state.institution, orig, approval, reason, at=at, upstream_cancel=True, state=state
+            session,
+            ctx,
+            state.institution,
+            orig,
+            approval,
+            reason,
+            at=at,
+            upstream_cancel=to_centre,
+            state=state,
         )
     log.info(
         "refunded %s as %s at %s by %s, approved by %s",
@@ -738,7 +748,7 @@ def original_settlement(session: Session, inst: Institution, setl_no: str) -> Se
             .scalar_subquery()
             .label("reversed_by"),
         )
-        .join(Person, Person.id == Settlement.person_id)
+        .outerjoin(Person, Person.id == Settlement.person_id)  # a self-pay patient may have none
         .where(Settlement.institution_id == inst.id, Settlement.setl_no == setl_no)
     ).first()
     if found is None:
@@ -818,6 +828,8 @@ def reverse_in(
         psn_cash_pay=-orig.psn_cash_pay,
         claim_json=orig.claim_json,
         visit_json=orig.visit_json,
+        payer_name=orig.payer_name,
+        payer_certno=orig.payer_certno,
         result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
         shift_id=state.shift_id,
         business_day=day_after_close(at, state.last_closed),
@@ -844,7 +856,7 @@ def reverse_in(
     for total in totals:  # one at the most: a settlement writes one year total, or none
         total["id"] = session.execute(_INSERT_YEAR_TOTAL, total).scalar_one()
     msgid = ""
-    if upstream_cancel:
+    if upstream_cancel and person is not None:
         original = session.execute(
             select(Outbox.msgid, Outbox.infno, Outbox.visit_key).where(
                 Outbox.settlement_id == orig.id, Outbox.infno.in_((upstream.SETTLE, upstream.PHARMACY_SETTLE))

@@ -288,7 +288,8 @@ class Settlement(Base):
     kind: Mapped[str] = mapped_column(String(10))  # settle, refund
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), unique=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    # None for a self-pay patient the registry does not hold (自费, 0010): then `payer_*` name them
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     med_type: Mapped[str] = mapped_column(String(2))
     visit_date: Mapped[dt.date] = mapped_column(Date)
     settled_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
@@ -312,8 +313,10 @@ class Settlement(Base):
         Money
     )  # cash handed over (0008); the change is this - cash
     visit_json: Mapped[str | None] = mapped_column(Text)  # department, doctor, diagnoses (0010)
+    payer_name: Mapped[str | None] = mapped_column(String(50))  # a self-pay patient's (0010)
+    payer_certno: Mapped[str | None] = mapped_column(String(18))
 
-    person: Mapped[Person] = relationship()
+    person: Mapped[Person | None] = relationship()
     institution: Mapped[Institution] = relationship()
 
 

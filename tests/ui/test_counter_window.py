@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from counter_app.services import go_live as gl
+from counter_app.services import price_list
 from counter_app.services import settlement as svc
 from counter_app.services.staff import sign_in
 from counter_app.store.models import AuditEntry, FamilyBinding, Outbox, Settlement, SlipPrint
@@ -491,3 +495,49 @@ def test_the_window_fits_1366x728_and_the_amounts_grow_at_1920x1080(qtbot, windo
     window.resize(1920, 1080)
     qtbot.waitUntil(lambda: window.size().height() == 1080, timeout=10_000)
     assert window.preview_panel.cash.font().pointSizeF() > small * 1.3  # the amounts grow into the room
+
+
+# A self-pay patient at the counter, end to end (issue 24): a walk-in without insurance is typed by
+# name, pays the whole price in cash, and gets a receipt marked 自费; nothing goes to the centre.
+
+
+def test_a_walk_in_pays_self_pay_and_gets_a_receipt(qtbot, window, world):
+    qtbot.mouseClick(window.self_pay, Qt.MouseButton.LeftButton)
+    assert window.payer.isVisible() and window.payer.hasFocus() and not window.use_own.isEnabled()
+    window.payer.setText("钱多多")  # QTest types Latin keys only: the name goes in as an IME would
+    add_item(qtbot, window, "A001", quantity="2")
+    press(qtbot, window, Qt.Key.Key_F5)
+    assert (
+        window.preview_panel.cash.text() == "200.00" and window.preview_panel.values["fund"].text() == "0.00"
+    )
+    assert "自费：钱多多 全额自付" in window.preview_panel.notice.text()
+    qtbot.keyClicks(window.preview_panel.tendered, "200")
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: window.last_slip is not None and window.last_slip.exists(), timeout=10_000)
+    idle(qtbot, window)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(window.last_slip.read_bytes())).pages)
+    assert "自费收费收据" in text and "钱多多" in text and "200.00" in text
+    with world.db.sessions() as s:
+        row = s.scalars(select(Settlement).order_by(Settlement.id.desc())).first()
+        assert (row.policy, row.payer_name, row.psn_cash_pay) == ("self-pay", "钱多多", Decimal("200.00"))
+        assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.settlement_id == row.id)) == 0
+
+
+def test_an_unmapped_item_says_why_and_sells_as_self_pay(qtbot, window, world, tmp_path):
+    price = gl.write_table(
+        tmp_path,
+        "price_list",
+        ("医院项目编码", "项目名称", "单位", "单价"),
+        [("D901", "自制膏方", "剂", "88.00")],
+    )
+    price_list.import_file(world.db, world.actor("supervisor"), price)
+    scan(qtbot, window, world.certnos["retiree"])
+    add_item(qtbot, window, "D901")
+    press(qtbot, window, Qt.Key.Key_F5)
+    assert "自制膏方（D901）：未对照国家医保编码，只能自费结算" in window.message.text()
+    qtbot.mouseClick(window.self_pay, Qt.MouseButton.LeftButton)
+    assert not window.payer.isVisible()  # the patient on screen pays
+    press(qtbot, window, Qt.Key.Key_F5)
+    assert window.preview_panel.cash.text() == "88.00"
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: "结算成功" in window.message.text(), timeout=10_000)

@@ -12,6 +12,7 @@ from ...services import catalogue, lookup
 from ...services import settlement as svc
 from ...services.catalogue import CatalogueEntry
 from ...services.errors import ServiceError
+from ...services.self_pay import SelfPayRequest
 from ..ops import Op
 from ..qt import (
     QListWidgetItem,
@@ -118,7 +119,8 @@ class ClaimMixin:
 
     def add_current_match(self) -> None:
         row = self.match_list.currentRow()
-        if self.person is None or not 0 <= row < len(self.matches):
+        self_pay = self.self_pay.isChecked() and self.kind != "inpatient"
+        if (self.person is None and not self_pay) or not 0 <= row < len(self.matches):
             return
         quantity = Decimal(str(self.quantity.value())).quantize(Decimal("0.01"))
         entry = self.matches[row]
@@ -205,6 +207,15 @@ class ClaimMixin:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(n, col, item)
         self.total.setText(f"合计 {fmt(sum((line.amount for line in self.lines), ZERO))}")
+
+    def self_pay_request(self) -> SelfPayRequest:
+        return SelfPayRequest(
+            tuple(svc.ClaimLine(line.entry.code, line.quantity) for line in self.lines),
+            self.settings.visit_date(),
+            person_id=self.person.id if self.person is not None else None,
+            name=self.payer.text(),
+            med_type=self.med_type.currentData(),
+        )
 
     def request(self) -> svc.ClaimRequest:
         assert self.person is not None

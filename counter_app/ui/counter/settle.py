@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import labels
 from ...engine.money import fmt
-from ...services import elsewhere, inpatient
+from ...services import elsewhere, inpatient, self_pay
 from ...services import settlement as svc
 from ...services.errors import ServiceError
 from ...services.staff import approve_refund
@@ -24,6 +24,9 @@ class SettleMixin:
     """Part of CounterWindow (window.py); `self` is the window."""
 
     def preview(self) -> None:
+        if self.self_pay.isChecked() and self.kind != "inpatient":
+            self.preview_self_pay()
+            return
         if self.person is None or not self.lines:
             self.show_error(ServiceError("请先扫码并录入收费项目"))
             return
@@ -60,6 +63,25 @@ class SettleMixin:
             return
         Op(self, lambda: svc.preview(self.db, self.settings.context, request)).success(shown).run()
 
+    def preview_self_pay(self) -> None:
+        """F5 for a self-pay visit: the whole amount is the patient's, in cash; nothing is asked
+        of the centre."""
+        if not self.lines:
+            self.show_error(ServiceError("请先录入收费项目"))
+            return
+        request = self.self_pay_request()
+
+        def shown(pv: self_pay.SelfPayPreview) -> None:
+            if request != self.self_pay_request():
+                return
+            self.shown = pv
+            self.preview_panel.show_preview(pv, {}, f"自费：{pv.payer} 全额自付，不使用医保")
+            self.message.setText("")
+            if self.preview_panel.tender.currentData() == "cash":
+                self.preview_panel.tendered.setFocus()
+
+        Op(self, lambda: self_pay.preview(self.db, self.settings.context, request)).success(shown).run()
+
     def ask_centre(self, pv: svc.Preview) -> None:
         """The centre's own pre-settlement (2206) beside the preview, before the patient confirms
         (a setting, off by default: it adds round trips). A difference is shown, not enforced: the
@@ -89,7 +111,8 @@ class SettleMixin:
         if self.kind == "inpatient":
             self.confirm_discharge()
             return
-        request, confirmed = self.request(), self.shown
+        confirmed = self.shown
+        request = None if isinstance(confirmed, self_pay.SelfPayPreview) else self.request()
         tender = self.preview_panel.tender.currentData()
         tendered = None
         if tender == "cash" and self.preview_panel.tendered.text().strip():
@@ -116,6 +139,15 @@ class SettleMixin:
             else:
                 self.show_error(exc)
 
+        if isinstance(confirmed, self_pay.SelfPayPreview):
+            paying = self.self_pay_request()
+            Op(
+                self,
+                lambda: self_pay.settle(
+                    self.db, self.settings.context, paying, tender=tender, tendered=tendered
+                ),
+            ).success(settled).failure(refused).run()
+            return
         if self.person is not None and self.person.out_of_area:
             centre = self.settings.centre
             Op(

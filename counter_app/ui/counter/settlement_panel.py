@@ -10,6 +10,7 @@ from decimal import Decimal
 from ... import labels
 from ...engine.money import ZERO, MoneyError, fmt, parse_money
 from ...services import settlement as svc
+from ...services.self_pay import SelfPayPreview
 from ...services.shift import TENDERS
 from ..qt import (
     QComboBox,
@@ -132,7 +133,9 @@ class PreviewPanel(QGroupBox):
             font.setPointSizeF(base * factor)
             label.setFont(font)
 
-    def show_preview(self, pv: svc.Preview | None, provider_names: dict[str, str], notice: str = "") -> None:
+    def show_preview(
+        self, pv: svc.Preview | SelfPayPreview | None, provider_names: dict[str, str], notice: str = ""
+    ) -> None:
         self.notice.setText(notice)
         self.status.setText("")
         self.setTitle("预结算（请向参保人确认）")

@@ -183,6 +183,16 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             box.setChecked(True)
             box.toggled.connect(self.claim_changed)
             options.addWidget(box)
+        self.self_pay = named(QCheckBox("自费（不用医保）"), "self_pay")  # nothing goes to the centre
+        self.self_pay.setVisible(self.kind != "inpatient")
+        self.self_pay.toggled.connect(self._self_pay_toggled)
+        options.addWidget(self.self_pay)
+        self.payer = named(QLineEdit(), "payer_name")  # a self-pay patient the registry does not hold
+        self.payer.setPlaceholderText("自费患者姓名")
+        self.payer.setMaximumWidth(120)
+        self.payer.setVisible(False)
+        self.payer.textEdited.connect(lambda _: self.claim_changed())
+        options.addWidget(self.payer)
         self.interim = named(QCheckBox("中途结算（不出院）"), "interim")  # mid_setl_flag 1: long stays
         self.interim.setVisible(self.kind == "inpatient")
         self.interim.toggled.connect(self.claim_changed)
@@ -384,6 +394,16 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.message.setStyleSheet("color: #1b5e20")
         self.message.setText(text)
 
+    def _self_pay_toggled(self, on: bool) -> None:
+        """自费: the accounts and the visit's insurance facts do not apply; without a patient on
+        screen the cashier types the payer's name."""
+        for widget in (self.use_own, self.use_family, self.visit_panel):
+            widget.setEnabled(not on)
+        self.payer.setVisible(on and self.person is None)
+        if on and self.person is None:
+            self.payer.setFocus()
+        self.claim_changed()
+
     def reset(self) -> None:
         """Esc: drop the patient on screen and wait for the next scan."""
         self.person, self.lines, self.shown = None, [], None
@@ -397,6 +417,8 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.use_family.setChecked(True)
         self.med_type.setCurrentIndex(0)
         self.prescribing.setCurrentIndex(0)
+        self.self_pay.setChecked(False)
+        self.payer.clear()
         self.visit_panel.reset()
         self.total.setText("合计 0.00")
         self.scan.clear()

@@ -87,9 +87,17 @@ def upgrade() -> None:
     for table in ('settlement', 'admission'):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column('visit_json', sa.Text(), nullable=True))
+    with op.batch_alter_table('settlement') as batch:  # a self-pay patient need not be insured
+        batch.add_column(sa.Column('payer_name', sa.String(50), nullable=True))
+        batch.add_column(sa.Column('payer_certno', sa.String(18), nullable=True))
+        batch.alter_column('person_id', existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('settlement') as batch:
+        batch.alter_column('person_id', existing_type=sa.Integer(), nullable=False)
+        batch.drop_column('payer_certno')
+        batch.drop_column('payer_name')
     for table in ('admission', 'settlement'):
         with op.batch_alter_table(table) as batch:
             batch.drop_column('visit_json')
