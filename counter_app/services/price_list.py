@@ -129,11 +129,10 @@ def _check(rec: table_file.Record, seen: dict[str, int]) -> tuple[dict[str, Any]
         "national_code": national,
         "kind": kind,
         "account_payable": payable,
-        "pinyin": initials(name),
     }, None
 
 
-FIELDS = ("name", "spec", "unit", "price", "barcode", "national_code", "kind", "account_payable", "pinyin")
+FIELDS = ("name", "spec", "unit", "price", "barcode", "national_code", "kind", "account_payable")
 
 
 def import_file(db: Database, actor: Actor, path: Path, *, now: dt.datetime | None = None) -> Imported:
@@ -179,6 +178,7 @@ def import_file(db: Database, actor: Actor, path: Path, *, now: dt.datetime | No
                 new.append(
                     {
                         **r,
+                        "pinyin": initials(r["name"]),  # only for new or renamed items: pypinyin is slow
                         "cls": cls,
                         "prepay_ratio": terms.selfpay if terms and cls == "B" else Decimal(0),
                         "updated_at": at,
@@ -188,6 +188,8 @@ def import_file(db: Database, actor: Actor, path: Path, *, now: dt.datetime | No
             before = {f: getattr(old, f) for f in FIELDS}
             after = {f: r[f] for f in FIELDS}
             if before != after:
+                if old.name != r["name"]:
+                    old.pinyin = initials(r["name"])
                 for f in FIELDS:
                     setattr(old, f, r[f])
                 old.updated_at = at
