@@ -605,6 +605,7 @@ COMMANDS_EPILOG = """commands (`counter-app COMMAND --help` for each):
   registry-export  write the insured population as a registry file (for a training centre)
   golive DIR    load a hospital's go-live files in order (catalogue, terms, price list, departments, doctors)
   catalogue, pricelist, clinical   load each of them alone; `pricelist report` lists unmapped items
+  population    the agency's insured population: persons (two account pots) and bindings
   sync          send queued messages to the insurance centre
   reconcile     3201 reconciliation of one day with the centre
   audit verify  check the audit chain and every money row

@@ -1,6 +1,6 @@
-"""The go-live commands (issue 24): `catalogue`, `pricelist`, `clinical` and `golive`. Each signs
-in as --by (the password from $COUNTER_APP_PASSWORD or asked for), needs the `catalogue`
-permission, and refuses a bad file in one message naming every bad line, having written nothing.
+"""The go-live commands (issue 24): `catalogue`, `pricelist`, `clinical`, `golive` and
+`population`. Each signs in as --by (the password from $COUNTER_APP_PASSWORD or asked for), needs
+the `catalogue` permission (`population`: the agency's), and refuses a bad file in one message naming every bad line, having written nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +85,18 @@ def _cmd_golive(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
+def _cmd_population(args: argparse.Namespace) -> int:
+    from .services import population
+
+    def body(db: Any, actor: Any) -> None:
+        if args.action == "persons":
+            print(population.import_persons(db, actor, Path(args.file)).describe())
+        else:
+            print(population.import_bindings(db, actor, Path(args.file)).describe())
+
+    return _run(args, body)
+
+
 def add_parsers(sub: Any, db_help: str) -> None:
     by_help = (
         "who loads it: a staff number with the catalogue permission (a supervisor); the password "
@@ -142,3 +154,22 @@ def add_parsers(sub: Any, db_help: str) -> None:
     golive.add_argument("folder")
     common(golive)
     golive.set_defaults(run=_cmd_golive)
+
+    pop = sub.add_parser(
+        "population", help="the agency's insured population: persons and bindings (CSV or Excel)"
+    )
+    pop_sub = pop.add_subparsers(dest="action", required=True)
+    for action, what in (
+        (
+            "persons",
+            "人员编号, 身份证号, 姓名, 险种, 人员类别, 参保状态, 退休日期, 缴费基数, 死亡日期, 历年结余, 当年余额",
+        ),
+        ("bindings", "提供人身份证号, 受益人身份证号, 关系, 绑定日期"),
+    ):
+        p = pop_sub.add_parser(action, help=f"columns: {what}")
+        p.add_argument("file")
+        p.add_argument(
+            "--by", required=True, help="an agency clerk's staff number (the population permission)"
+        )
+        p.add_argument("--db", help=db_help)
+    pop.set_defaults(run=_cmd_population)

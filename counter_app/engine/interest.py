@@ -22,7 +22,11 @@ from typing import Any
 from .money import ZERO, MoneyError, cents, to_decimal
 
 DEBIT_ORDERS = ("current_first", "carried_first")
-CURRENT_KINDS = ("credit", "refund")  # what feeds the current-year pot; other credits are carried
+CURRENT_KINDS = (
+    "credit",
+    "refund",
+    "opening_current",
+)  # feed the current-year pot; other credits are carried
 
 
 class RatesError(ValueError):

@@ -25,6 +25,7 @@ from .errors import NotFound, ServiceError
 
 KIND_NAMES = {
     "opening": "期初",
+    "opening_current": "期初（当年）",
     "credit": "划入",
     "interest": "利息",
     "settle": "结算支付",
