@@ -145,11 +145,14 @@ def main() -> None:
     window.dialog.grab().save(str(OUT / "07-close-shift.png"))
     window.dialog.reject()
 
+    from counter_app.registry_file import dump
+    from counter_app.services.registry_export import export
     from counter_app.services.shift import open_shift
     from counter_app.sync.client import CentreClient
     from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
     from counter_app.sync.inpatient_link import CentreLink
 
+    dump(export(db), tmp / "registry.json")  # the training centre's registry, from the demo's people
     centre = subprocess.Popen(
         [
             sys.executable,
@@ -161,6 +164,8 @@ def main() -> None:
             "--centre-db",
             str(tmp / "centre.sqlite3"),
             "--registry",
+            str(tmp / "registry.json"),
+            "--demo",
             f"sqlite:///{tmp / 'demo.sqlite3'}",
         ],
         cwd=ROOT,

@@ -160,6 +160,10 @@ class PreviewPanel(QGroupBox):
         }
         for key, value in shown.items():
             self.values[key].setText(fmt(value))
+        if r.overlmt_selfpay:  # the part above a catalogue price cap (1318), shown without a row of its own
+            self.values["fulamt"].setText(
+                f"{fmt(r.fulamt_ownpay_amt)}（另超限价自付 {fmt(r.overlmt_selfpay)}）"
+            )
         self.family.setText(
             "\n".join(
                 f"{labels.mask_name(provider_names.get(d.psn_no, d.psn_no))}（{labels.RELATION[d.relation]}）"

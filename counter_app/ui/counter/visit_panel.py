@@ -38,7 +38,7 @@ class VisitPanel(QWidget):
         row.addWidget(QLabel("医师"))
         self.doctor = named(QComboBox(), "doctor")
         self.doctor.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.doctor.setMinimumContentsLength(6)
+        self.doctor.setMinimumContentsLength(8)
         row.addWidget(self.doctor)
         row.addWidget(QLabel("诊断"))
         self.diagnosis = named(QLineEdit(), "diagnosis")
