@@ -25,19 +25,7 @@ from counter_app.services import go_live, population
 from tests.actors import actor
 from tests.services.world import build
 
-HEADER = (
-    "人员编号",
-    "身份证号",
-    "姓名",
-    "险种",
-    "人员类别",
-    "参保状态",
-    "退休日期",
-    "缴费基数",
-    "死亡日期",
-    "历年结余",
-    "当年余额",
-)
+HEADER = tuple(names[0] for names in population.PERSON_COLUMNS.values())  # 人员编号 … 当年余额
 
 
 def rows(n: int) -> list[tuple[str, ...]]:

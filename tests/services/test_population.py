@@ -21,19 +21,7 @@ from counter_app.store.models import Account, FamilyBinding, LedgerEntry, Person
 
 from .world import build
 
-HEADER = (
-    "人员编号",
-    "身份证号",
-    "姓名",
-    "险种",
-    "人员类别",
-    "参保状态",
-    "退休日期",
-    "缴费基数",
-    "死亡日期",
-    "历年结余",
-    "当年余额",
-)
+HEADER = tuple(names[0] for names in population.PERSON_COLUMNS.values())  # 人员编号 … 当年余额
 AT = dt.datetime(2024, 5, 10, 10, 0)
 MOTHER = identity.make("340202", dt.date(1970, 3, 4), 62)
 SON = identity.make("340202", dt.date(1998, 8, 9), 31)
