@@ -76,26 +76,39 @@ def _main_diagnosis(visit: dict[str, Any]) -> tuple[str, str]:
     return str(first.get("code", "")), str(first.get("name", ""))
 
 
+def _fee_line(ln: dict[str, Any], visit: dict[str, Any], **node: Any) -> dict[str, Any]:
+    """One fee line of 2204 or 2301: what both carry (the two codes, amount, quantity, price, the
+    ordering department and doctor) with the transaction's own fields in `node`."""
+    return {
+        "feedetl_sn": ln["feedetl_sn"],
+        **node,
+        "fee_ocur_time": ln["fee_ocur_time"],
+        "med_list_codg": _national(ln),
+        "medins_list_codg": ln["code"],
+        "det_item_fee_sumamt": Decimal(ln["amount"]),
+        "cnt": Decimal(ln["cnt"]),
+        "pric": Decimal(ln["pric"]),
+        "bilg_dept_codg": visit.get("dept_code", ""),
+        "bilg_dept_name": visit.get("dept_name", ""),
+        "bilg_dr_codg": visit.get("doctor_code", ""),
+        "bilg_dr_name": visit.get("doctor_name", ""),
+    }
+
+
 def _fee_lines(payload: dict[str, Any], mdtrt_id: str) -> list[dict[str, Any]]:
+    """2204's lines: by charge batch, with the outside-prescription flag."""
     visit = _visit(payload)
     return [
         {
-            "feedetl_sn": ln["feedetl_sn"],
-            "mdtrt_id": mdtrt_id,
-            "psn_no": payload["psn_no"],
-            "chrg_bchno": payload["chrg_bchno"],
-            "rxno": "",
-            "rx_circ_flag": ln.get("rx_circ_flag", "0"),
-            "fee_ocur_time": ln["fee_ocur_time"],
-            "med_list_codg": _national(ln),
-            "medins_list_codg": ln["code"],
-            "det_item_fee_sumamt": Decimal(ln["amount"]),
-            "cnt": Decimal(ln["cnt"]),
-            "pric": Decimal(ln["pric"]),
-            "bilg_dept_codg": visit.get("dept_code", ""),
-            "bilg_dept_name": visit.get("dept_name", ""),
-            "bilg_dr_codg": visit.get("doctor_code", ""),
-            "bilg_dr_name": visit.get("doctor_name", ""),
+            **_fee_line(
+                ln,
+                visit,
+                mdtrt_id=mdtrt_id,
+                psn_no=payload["psn_no"],
+                chrg_bchno=payload["chrg_bchno"],
+                rxno="",
+                rx_circ_flag=ln.get("rx_circ_flag", "0"),
+            ),
             "hosp_appr_flag": "1",
         }
         for ln in payload["lines"]
@@ -286,27 +299,9 @@ def build(infno: str, payload: dict[str, Any], ids: Ids) -> dict[str, Any]:
         return admission(payload)
     if infno == F.INPATIENT_FEE_UPLOAD:
         mdtrt_id = _need(ids.mdtrt_id, "住院就诊ID")
-        return {
-            "feedetail": [
-                {
-                    "feedetl_sn": ln["feedetl_sn"],
-                    "mdtrt_id": mdtrt_id,
-                    "psn_no": psn_no,
-                    "med_type": payload["med_type"],
-                    "fee_ocur_time": ln["fee_ocur_time"],
-                    "med_list_codg": _national(ln),
-                    "medins_list_codg": ln["code"],
-                    "det_item_fee_sumamt": Decimal(ln["amount"]),
-                    "cnt": Decimal(ln["cnt"]),
-                    "pric": Decimal(ln["pric"]),
-                    "bilg_dept_codg": _visit(payload).get("dept_code", ""),
-                    "bilg_dept_name": _visit(payload).get("dept_name", ""),
-                    "bilg_dr_codg": _visit(payload).get("doctor_code", ""),
-                    "bilg_dr_name": _visit(payload).get("doctor_name", ""),
-                }
-                for ln in payload["lines"]
-            ]
-        }
+        visit = _visit(payload)
+        node = {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "med_type": payload["med_type"]}
+        return {"feedetail": [_fee_line(ln, visit, **node) for ln in payload["lines"]]}
     if infno == F.INPATIENT_FEE_CANCEL:
         return {
             "data": {
