@@ -23,7 +23,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from ..engine.money import fmt
 from ..resources import resource_dir
-from .slip import Slip
+from .slip import Slip, fmt_or_dash
 
 FONT = "WenQuanYiMicroHei"
 LAYOUTS = ("thermal80", "a5")
@@ -144,9 +144,7 @@ def _item(i: object) -> str:
 
 def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
     st = _styles(base)
-
-    def m(amount: Decimal | None) -> str:
-        return fmt(amount) if amount is not None else "—"
+    m = fmt_or_dash
 
     pairs = (
         (lambda rows, **kw: _grid(rows, width, st))

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import identity, labels
-from ..engine.money import ZERO
+from ..engine.money import ZERO, fmt
 from ..engine.settlement import MONEY_FIELDS
 from ..services.actor import Actor
 from ..services.audit import record
@@ -89,6 +89,11 @@ class Slip:
     qr_text: str
     visit_line: str = ""  # department, doctor and diagnoses (issue 24); "" before they were kept
     self_pay: bool = False  # 自费: a receipt, nothing of the insurance
+
+
+def fmt_or_dash(amount: Decimal | None) -> str:
+    """A slip's amount as printed; "—" where the slip has none (no change given, no cap)."""
+    return fmt(amount) if amount is not None else "—"
 
 
 def _sign(kind: str, value: Decimal) -> Decimal:
@@ -172,8 +177,8 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         ELSEWHERE_POLICY
     )  # settled by the centre, under the patient's region's policy
     pack = None if elsewhere or self_pay else load_pack(row.policy)
-    insured = person is not None and not self_pay
-    employee = person is not None and insured and person.insutype == "310"
+    insured = None if self_pay else person  # whose insurance the slip shows: none on a self-pay receipt
+    employee = insured is not None and insured.insutype == "310"
     period = pack.pool_for(row.visit_date) if pack is not None and employee else None  # WH-2
     marks = (
         (("退费",) if kind == "refund" else ())
@@ -195,10 +200,10 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         marks=marks,
         institution=institution,
         institution_code=inst.code,
-        psn_no=person.psn_no if insured and person is not None else "",
-        insuplc_admdvs=(person.insuplc_admdvs or inst.admdvs)
-        if insured and person is not None
-        else "",  # 参保地
+        psn_no=insured.psn_no if insured else "",
+        insuplc_admdvs=(insured.insuplc_admdvs or inst.admdvs)
+        if insured
+        else "",  # 参保地: 1101's, else local
         mdtrt_id=mdtrt_id,
         setl_id=setl_id,
         tender=TENDERS.get(row.tender, row.tender),
@@ -213,8 +218,8 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         approver=f"{approver_name or row.approver}（{row.approver}）" if row.approver else None,
         patient_name=name,
         masked_certno=identity.mask(certno) if certno else "—",
-        insutype=labels.INSUTYPE.get(person.insutype, person.insutype) if insured and person else "自费",
-        psn_type=labels.PSN_TYPE.get(person.psn_type, person.psn_type) if insured and person else "",
+        insutype=labels.INSUTYPE.get(insured.insutype, insured.insutype) if insured else "自费",
+        psn_type=labels.PSN_TYPE.get(insured.psn_type, insured.psn_type) if insured else "",
         med_type=labels.MED_TYPE.get(row.med_type, row.med_type),
         groups=groups,
         amounts=amounts,

@@ -26,8 +26,8 @@ from ..store.models import Department, Disease, Doctor, Institution
 from . import table_file
 from .actor import Actor
 from .audit import record
-from .errors import NotFound, ServiceError
-from .national_catalogue import CatalogueFileError
+from .errors import ServiceError
+from .institutions import by_code as _institution
 
 DEPARTMENT_COLUMNS = {
     "code": ("科室编码", "code"),
@@ -87,10 +87,6 @@ def visit_of(text: str | None) -> Visit | None:
     return Visit.from_json(json.loads(text)) if text else None
 
 
-def _code_ok(code: str, limit: int) -> bool:
-    return bool(code) and len(code) <= limit and code.isascii() and code.isprintable() and " " not in code
-
-
 def _flag(value: str) -> bool | None:
     return YES.get(value.strip().lower())
 
@@ -108,7 +104,7 @@ def import_departments(
         v, n = rec.values, rec.line
         code, name, caty = v.get("code", ""), v.get("name", ""), v.get("caty", "")
         default, diagnosis = _flag(v.get("is_default", "")), v.get("diagnosis", "").strip() or None
-        if not _code_ok(code, 30):
+        if not table_file.code_ok(code, 30):
             problems.append(f"第 {n} 行：科室编码“{code[:40]}”无效（1 到 30 个字母或数字）")
         elif code in seen:
             problems.append(f"第 {n} 行：科室编码 {code} 与第 {seen[code]} 行重复")
@@ -118,7 +114,7 @@ def import_departments(
             problems.append(f"第 {n} 行：{code} 的科别“{caty}”应是平台科别代码（至多 6 位）")
         elif default is None:
             problems.append(f"第 {n} 行：{code} 的“默认”应填 是 或 否")
-        elif diagnosis is not None and not _code_ok(diagnosis, 20):
+        elif diagnosis is not None and not table_file.code_ok(diagnosis, 20):
             problems.append(f"第 {n} 行：{code} 的常用诊断编码“{diagnosis[:40]}”无效")
         else:
             seen[code] = n
@@ -139,7 +135,7 @@ def import_departments(
                     f"科室 {r['code']} 的常用诊断 {r['diagnosis']} 不在疾病目录中（请先加载 1307）"
                 )
         if problems:
-            raise CatalogueFileError(f"科室文件 {path.name} ", problems)
+            raise table_file.FileRefused(f"科室文件 {path.name} ", problems)
         held = {
             d.code: d for d in session.scalars(select(Department).where(Department.institution_id == inst.id))
         }
@@ -176,7 +172,7 @@ def import_doctors(
         code, name, dept = v.get("code", ""), v.get("name", ""), v.get("dept_code", "")
         default = _flag(v.get("is_default", ""))
         active = _flag(v.get("active", "") or "是")
-        if not _code_ok(code, 30):
+        if not table_file.code_ok(code, 30):
             problems.append(f"第 {n} 行：医师编码“{code[:40]}”无效（平台的医师编码，至多 30 位）")
         elif code in seen:
             problems.append(f"第 {n} 行：医师编码 {code} 与第 {seen[code]} 行重复")
@@ -204,7 +200,7 @@ def import_doctors(
                     )
                 defaults[r["dept_code"]] = r["code"]
         if problems:
-            raise CatalogueFileError(f"医师文件 {path.name} ", problems)
+            raise table_file.FileRefused(f"医师文件 {path.name} ", problems)
         held = {d.code: d for d in session.scalars(select(Doctor).where(Doctor.institution_id == inst.id))}
         for d in held.values():
             if d.dept_code in defaults:
@@ -221,13 +217,6 @@ def import_doctors(
                 changed += 1
         record(session, actor, "doctors_import", path.name, at=at, after={"added": added, "changed": changed})
     return added, changed
-
-
-def _institution(session: Session, code: str) -> Institution:
-    inst = session.scalar(select(Institution).where(Institution.code == code))
-    if inst is None:
-        raise NotFound(f"未知的定点机构编码：{code}")
-    return inst
 
 
 def resolve(

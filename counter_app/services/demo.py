@@ -236,17 +236,17 @@ def go_live_demo(db: Database, rows: list[dict[str, Any]], folder: Path | None =
     import tempfile
 
     from . import go_live as gl
+    from . import national_catalogue
     from .staff import sign_in
 
     with tempfile.TemporaryDirectory() as tmp:
         where = folder or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
         mapped = [(national_code(r), r) for r in rows]
-        by_catalogue = {"drug": "1301", "service": "1305", "material": "1306"}
-        for kind, catalogue in by_catalogue.items():
-            gl.write_download(
-                where, catalogue, "20260101", [(n, r["name"]) for n, r in mapped if n and r["kind"] == kind]
-            )
+        for catalogue, kind in national_catalogue.KIND_OF.items():
+            items = [(n, r["name"]) for n, r in mapped if n and r["kind"] == kind]
+            if items:  # the demo has no herbal pieces (1302)
+                gl.write_download(where, catalogue, "20260101", items)
         gl.write_download(where, "1307", "20260101", DEMO_DISEASES)
         gl.write_download(where, "1309", "20260101", DEMO_CHRONIC)
         begin = {"begndate": "2020-01-01", "enddate": None, "vali_flag": "1"}

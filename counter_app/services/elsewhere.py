@@ -26,6 +26,7 @@ from ..engine import Settlement as EngineSettlement
 from ..engine import claim_to_json
 from ..engine.claim import Ytd
 from ..engine.money import ZERO, cents, fmt
+from ..engine.settlement import MONEY_FIELDS
 from ..store import Database
 from ..store.models import CentreResult, Person
 from . import numbers, upstream
@@ -95,24 +96,7 @@ def _amount(value: Any) -> Decimal:
 def from_centre(setlinfo: dict[str, Any], year: int, admdvs: str) -> EngineSettlement:
     """The centre's split in the shape of the counter's settlement JSON (no family draws: HF/WH
     mutual aid is the patient's own region's business)."""
-    v = {
-        k: _amount(setlinfo.get(k))
-        for k in (
-            "medfee_sumamt",
-            "fulamt_ownpay_amt",
-            "overlmt_selfpay",
-            "preselfpay_amt",
-            "inscp_scp_amt",
-            "act_pay_dedc",
-            "hifp_pay",
-            "fund_pay_sumamt",
-            "psn_part_amt",
-            "acct_pay",
-            "acct_mulaid_pay",
-            "psn_cash_pay",
-            "balc",
-        )
-    }
+    v = {k: _amount(setlinfo.get(k)) for k in MONEY_FIELDS}
     if not v["psn_part_amt"] and v["medfee_sumamt"] != v["fund_pay_sumamt"]:
         v["psn_part_amt"] = v["medfee_sumamt"] - v["fund_pay_sumamt"]
     note = f"异地就医：参保地 {admdvs} 的政策，由医保中心结算"

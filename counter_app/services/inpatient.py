@@ -47,6 +47,7 @@ from .audit import record
 from .errors import CentreRefused as CentreRefused  # re-exported: the inpatient desk catches them
 from .errors import CentreUnavailable as CentreUnavailable
 from .errors import NotFound, RefundRefused, ServiceError, Unmapped, require_reason
+from .institutions import by_code as _institution
 from .settlement import (
     INPATIENT_MED_TYPES,
     ClaimLine,
@@ -178,13 +179,6 @@ class Discharged:
     to_refund: Decimal
     setl_id: str
     mdtrt_id: str
-
-
-def _institution(session: Session, code: str) -> Institution:
-    inst = session.scalar(select(Institution).where(Institution.code == code))
-    if inst is None:
-        raise NotFound(f"未知的定点机构编码：{code}")
-    return inst
 
 
 def _open_admission(session: Session, inst_id: int, person_id: int) -> Admission | None:
@@ -379,9 +373,8 @@ def post_fee(
         if item is None:
             raise NotFound(f"目录中没有编码 {code}")
         day = (now or dt.datetime.now()).date()
-        why = price_list.unmapped_reason(
-            item.national_code, national_catalogue.terms_on(session, [item.national_code or ""], day)
-        )
+        held = national_catalogue.terms_on(session, [item.national_code or ""], day)
+        why = price_list.unmapped_reason(item.national_code, held.get(item.national_code or ""))
         if why and quantity > 0:
             raise Unmapped(f"{item.name}（{code}）：{why}，不能记入医保住院费用", code)
         if not quantity or abs(quantity) > Decimal(9999):

@@ -37,28 +37,17 @@ from .actor import Actor
 from .audit import record
 from .errors import ServiceError
 from .pinyin import initials
+from .table_file import FileRefused
 
 ITEM_CATALOGUES = {"1301": "西药中成药", "1302": "中药饮片", "1305": "医疗服务项目", "1306": "医用耗材"}
+KIND_OF = {"1301": "drug", "1302": "herb", "1305": "service", "1306": "material"}  # CatalogueItem.kind
 DISEASE_CATALOGUES = {"1307": "疾病与诊断", "1309": "门诊慢特病种"}
 TERM_QUERIES = {"1312": "class", "1318": "cap", "1319": "selfpay"}
 TERM_NAMES = {"1312": "医保目录信息", "1318": "医保目录限价信息", "1319": "医保目录先自付比例信息"}
 CLASS_OF_LEVEL = {"01": "A", "02": "B", "03": "C"}  # chrgitm_lv (hsa-his's reading, unverified)
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_CODE, MAX_NAME, MAX_VERSION = 50, 200, 40
-MAX_PROBLEMS_SHOWN = 20
 CHUNK = 5_000
-
-
-class CatalogueFileError(ServiceError):
-    """A catalogue file with bad rows: nothing of it was loaded; `problems` names each line."""
-
-    def __init__(self, what: str, problems: Sequence[str]) -> None:
-        shown = "；".join(problems[:MAX_PROBLEMS_SHOWN])
-        more = (
-            f"（另有 {len(problems) - MAX_PROBLEMS_SHOWN} 处）" if len(problems) > MAX_PROBLEMS_SHOWN else ""
-        )
-        super().__init__(f"{what}有 {len(problems)} 处错误，未导入任何一行：{shown}{more}")
-        self.problems = list(problems)
 
 
 @dataclass(frozen=True)
@@ -91,16 +80,16 @@ def _unzip(data: bytes, what: str) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             files = [i for i in archive.infolist() if not i.is_dir()]
             if len(files) != 1:
-                raise CatalogueFileError(what, [f"压缩包应含一个文本文件，含 {len(files)} 个"])
+                raise FileRefused(what, [f"压缩包应含一个文本文件，含 {len(files)} 个"])
             if files[0].file_size > MAX_FILE_BYTES:
-                raise CatalogueFileError(what, ["文件过大"])
+                raise FileRefused(what, ["文件过大"])
             raw = archive.read(files[0])
     except (zipfile.BadZipFile, EOFError) as exc:
-        raise CatalogueFileError(what, [f"不是压缩包：{exc}"]) from None
+        raise FileRefused(what, [f"不是压缩包：{exc}"]) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CatalogueFileError(what, [f"不是 UTF-8 文本：{exc}"]) from None
+        raise FileRefused(what, [f"不是 UTF-8 文本：{exc}"]) from None
 
 
 def _text_ok(value: str) -> bool:
@@ -108,7 +97,7 @@ def _text_ok(value: str) -> bool:
 
 
 def read_download(data: bytes, catalogue: str) -> list[tuple[str, str]]:
-    """(code, name) of every line of a download file, or CatalogueFileError naming each bad line."""
+    """(code, name) of every line of a download file, or FileRefused naming each bad line."""
     what = f"目录文件（{catalogue}）"
     text = _unzip(data, what)
     rows: list[tuple[str, str]] = []
@@ -132,9 +121,9 @@ def read_download(data: bytes, catalogue: str) -> list[tuple[str, str]]:
             seen[code] = n
             rows.append((code, name))
     if problems:
-        raise CatalogueFileError(what, problems)
+        raise FileRefused(what, problems)
     if not rows:
-        raise CatalogueFileError(what, ["文件中没有任何目录行"])
+        raise FileRefused(what, ["文件中没有任何目录行"])
     return rows
 
 
@@ -260,10 +249,10 @@ def _records(doc: Any) -> list[Any]:
         data = doc.get("data")
         if isinstance(data, list):
             return data
-        raise CatalogueFileError("目录查询结果", ["找不到 output.data 记录列表"])
+        raise FileRefused("目录查询结果", ["找不到 output.data 记录列表"])
     if isinstance(doc, list):
         return doc
-    raise CatalogueFileError("目录查询结果", ["不是 JSON 对象或列表"])
+    raise FileRefused("目录查询结果", ["不是 JSON 对象或列表"])
 
 
 def _date(value: Any) -> dt.date | None:
@@ -274,14 +263,14 @@ def _date(value: Any) -> dt.date | None:
 
 
 def read_terms(infno: str, text: str) -> list[TermRow]:
-    """The terms of a 1312/1318/1319 answer (JSON text), or CatalogueFileError naming each bad record."""
+    """The terms of a 1312/1318/1319 answer (JSON text), or FileRefused naming each bad record."""
     what = f"{infno} {TERM_NAMES.get(infno, '')}"
     if infno not in TERM_QUERIES:
         raise ServiceError(f"不认识的目录查询 {infno}（{', '.join(TERM_QUERIES)}）")
     try:
         doc = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise CatalogueFileError(what, [f"不是 JSON：{exc}"]) from None
+        raise FileRefused(what, [f"不是 JSON：{exc}"]) from None
     kind = TERM_QUERIES[infno]
     out: list[TermRow] = []
     problems = []
@@ -337,7 +326,7 @@ def read_terms(infno: str, text: str) -> list[TermRow]:
         seen[key] = n
         out.append(TermRow(code, kind, cls, ratio, amount, begin, end))
     if problems:
-        raise CatalogueFileError(what, problems)
+        raise FileRefused(what, problems)
     return out
 
 

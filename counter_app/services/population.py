@@ -32,7 +32,6 @@ from ..store.models import Account, FamilyBinding, LedgerEntry, Person
 from . import enrolment, table_file
 from .actor import Actor
 from .audit import record
-from .national_catalogue import CatalogueFileError
 
 PERSON_COLUMNS = {
     "psn_no": ("人员编号", "psn_no"),
@@ -190,7 +189,7 @@ def import_persons(
         elif row is not None:
             rows.append(row)
     if problems:
-        raise CatalogueFileError(f"参保人员文件 {path.name} ", problems)
+        raise table_file.FileRefused(f"参保人员文件 {path.name} ", problems)
     at = now or dt.datetime.now()
     day = as_of or at.date()
     report = PopulationReport(read=len(rows))
@@ -216,7 +215,7 @@ def import_persons(
             if other is not None and other != row["psn_no"]:
                 problems.append(f"{row['psn_no']}：身份证号已属于人员 {other}")
         if problems:
-            raise CatalogueFileError(f"参保人员文件 {path.name} ", problems)
+            raise table_file.FileRefused(f"参保人员文件 {path.name} ", problems)
         ledger = dict(
             session.execute(
                 select(Account.person_id, func.coalesce(func.sum(LedgerEntry.amount), 0))
@@ -416,7 +415,7 @@ def import_bindings(
                     }
                 )
         if problems:
-            raise CatalogueFileError(f"绑定文件 {path.name} ", problems)
+            raise table_file.FileRefused(f"绑定文件 {path.name} ", problems)
         for start in range(0, len(rows), CHUNK):
             session.execute(insert(FamilyBinding), rows[start : start + CHUNK])
         report.bindings_added = len(rows)

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..store import Database
@@ -27,7 +27,7 @@ from ..store.models import CatalogueItem, NationalItem, NationalTerm
 from . import table_file
 from .actor import Actor
 from .audit import record
-from .national_catalogue import CatalogueFileError, terms_on
+from .national_catalogue import KIND_OF, Terms, terms_on
 from .pinyin import initials
 
 COLUMNS = {
@@ -56,7 +56,6 @@ KINDS = {
     "service": "service",
     "material": "material",
 }
-KIND_OF_CATALOGUE = {"1301": "drug", "1302": "herb", "1305": "service", "1306": "material"}
 YES = {"是": True, "否": False, "1": True, "0": False, "true": True, "false": False, "y": True, "n": False}
 MAX_PRICE = Decimal("9999999.99")
 EXPIRING_DAYS = 30
@@ -75,15 +74,11 @@ class Imported:
         return f"价表读入 {self.read} 行：新增 {self.added}，变更 {self.changed}，未变 {self.unchanged}{tail}"
 
 
-def _code_ok(code: str, limit: int) -> bool:
-    return bool(code) and len(code) <= limit and code.isascii() and code.isprintable() and " " not in code
-
-
 def _check(rec: table_file.Record, seen: dict[str, int]) -> tuple[dict[str, Any] | None, str | None]:
     v, n = rec.values, rec.line
     code = v.get("code", "").strip()
     name = v.get("name", "").strip()
-    if not _code_ok(code, 50):
+    if not table_file.code_ok(code, 50):
         return None, f"第 {n} 行：医院项目编码“{code[:60]}”无效（1 到 50 个字母、数字或符号）"
     if code in seen:
         return None, f"第 {n} 行：医院项目编码 {code} 与第 {seen[code]} 行重复"
@@ -108,7 +103,7 @@ def _check(rec: table_file.Record, seen: dict[str, int]) -> tuple[dict[str, Any]
     if barcode is not None and not (barcode.isdigit() and barcode.isascii() and len(barcode) <= 50):
         return None, f"第 {n} 行：{code} 的条码“{barcode[:60]}”应是数字"
     national = v.get("national_code", "").strip() or None
-    if national is not None and not _code_ok(national, 50):
+    if national is not None and not table_file.code_ok(national, 50):
         return None, f"第 {n} 行：{code} 的国家医保编码“{national[:60]}”格式无效"
     kind_text = v.get("kind", "").strip()
     kind = KINDS.get(kind_text.lower() if kind_text.isascii() else kind_text) if kind_text else None
@@ -148,9 +143,9 @@ def import_file(db: Database, actor: Actor, path: Path, *, now: dt.datetime | No
         elif row is not None:
             rows.append(row)
     if problems:
-        raise CatalogueFileError(f"价表 {path.name} ", problems)
+        raise table_file.FileRefused(f"价表 {path.name} ", problems)
     if not rows:
-        raise CatalogueFileError(f"价表 {path.name} ", ["没有任何项目行"])
+        raise table_file.FileRefused(f"价表 {path.name} ", ["没有任何项目行"])
     at = now or dt.datetime.now()
     with db.transaction() as session:
         nationals = dict(
@@ -170,7 +165,7 @@ def import_file(db: Database, actor: Actor, path: Path, *, now: dt.datetime | No
             if national not in nationals:
                 unmapped.append(r["code"])
             if r["kind"] is None:
-                r["kind"] = KIND_OF_CATALOGUE.get(nationals.get(national or "", ""), "service")
+                r["kind"] = KIND_OF.get(nationals.get(national or "", ""), "service")
             old = held.get(r["code"])
             if old is None:
                 terms = today.get(national or "")
@@ -245,7 +240,7 @@ def mapping_report(
         ends = _class_ends(session, codes, day)
     out = []
     for item in items:
-        reason = unmapped_reason(item.national_code, terms)
+        reason = unmapped_reason(item.national_code, terms.get(item.national_code or ""))
         if reason:
             out.append(MappingProblem(item.code, item.name, item.national_code, reason))
             continue
@@ -257,11 +252,11 @@ def mapping_report(
     return out
 
 
-def unmapped_reason(national_code: str | None, terms: dict[str, Any]) -> str | None:
-    """Why an item with this national code cannot be settled with insurance, or None."""
+def unmapped_reason(national_code: str | None, found: Terms | None) -> str | None:
+    """Why an item with this national code, whose terms on the day are `found` (None: the
+    catalogue does not hold the code), cannot be settled with insurance; None when it can."""
     if not national_code:
         return "未对照国家医保编码"
-    found = terms.get(national_code)
     if found is None:
         return f"国家医保编码 {national_code} 不在已加载的国家目录中"
     if found.cls is None:
@@ -275,7 +270,8 @@ def _class_ends(session: Session, codes: list[str], day: dt.date) -> dict[str, d
             NationalTerm.code.in_(codes),
             NationalTerm.kind == "class",
             NationalTerm.begndate <= day,
-            and_(NationalTerm.enddate.is_not(None), NationalTerm.enddate >= day),
+            NationalTerm.enddate.is_not(None),
+            NationalTerm.enddate >= day,
         )
     ).tuples()
     return {code: end for code, end in rows if end is not None}
@@ -287,7 +283,7 @@ def _later_class_starts(session: Session, codes: list[str], day: dt.date) -> set
             select(NationalTerm.code).where(
                 NationalTerm.code.in_(codes),
                 NationalTerm.kind == "class",
-                or_(NationalTerm.begndate > day),
+                NationalTerm.begndate > day,
             )
         )
     )

@@ -28,7 +28,7 @@ from ..store.models import CatalogueItem, Person
 from . import numbers
 from .actor import Actor
 from .errors import NotFound, ServiceError
-from .settlement import _INSERT_SETTLEMENT, MAX_QUANTITY, SELF_PAY, ClaimLine, Settled, _audit_money
+from .settlement import _INSERT_SETTLEMENT, SELF_PAY, ClaimLine, Settled, _audit_money, checked_line
 from .shift import TENDERS, counter_state, day_after_close
 
 VERSION = "1"
@@ -97,11 +97,7 @@ def _lines(session: Session, lines: tuple[ClaimLine, ...]) -> tuple[SelfPayLine,
     }
     out = []
     for n, line in enumerate(lines, 1):
-        item = found.get(line.code)
-        if item is None:
-            raise NotFound(f"第 {n} 行：目录中没有编码 {line.code}")
-        if not ZERO < line.quantity <= MAX_QUANTITY:
-            raise ServiceError(f"第 {n} 行：数量应大于 0 且不超过 {MAX_QUANTITY}（{line.quantity}）")
+        item = checked_line(n, line, found.get(line.code))
         out.append(
             SelfPayLine(item.code, item.name, line.quantity, item.price, cents(item.price * line.quantity))
         )

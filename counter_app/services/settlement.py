@@ -49,6 +49,7 @@ from .actor import Actor
 from .audit import record
 from .clinical import Visit
 from .errors import InsuredElsewhere, NotFound, RefundRefused, ServiceError, Unmapped, require_reason
+from .institutions import by_code as _institution
 from .lookup import account_state, provider_relation
 from .shift import TENDERS, CounterState, counter_state, day_after_close, state_columns
 from .staff import Approval, approval_for
@@ -136,13 +137,6 @@ def split_of(result: EngineSettlement) -> tuple[Any, ...]:
     )
 
 
-def _institution(session: Session, code: str) -> Institution:
-    inst = session.scalar(select(Institution).where(Institution.code == code))
-    if inst is None:
-        raise NotFound(f"未知的定点机构编码：{code}")
-    return inst
-
-
 @dataclass(frozen=True, slots=True)
 class FeeLine:
     """A claim line as it goes upstream (2204, 2301, 2102): quantity and unit price beside the amount."""
@@ -156,6 +150,16 @@ class FeeLine:
     amount: Decimal
     national_code: str = ""  # the platform's (med_list_codg)
     overlimit: Decimal = ZERO  # the part over the catalogue's price cap (超限价自付)
+
+
+def checked_line(n: int, line: ClaimLine, cat: CatalogueItem | None) -> CatalogueItem:
+    """Line `n`'s catalogue item, refused when the code is unknown or the quantity out of bounds
+    (an insured claim and a self-pay visit take their lines alike)."""
+    if cat is None:
+        raise NotFound(f"第 {n} 行：目录中没有编码 {line.code}")
+    if not ZERO < line.quantity <= MAX_QUANTITY:
+        raise ServiceError(f"第 {n} 行：数量应大于 0 且不超过 {MAX_QUANTITY}（{line.quantity}）")
+    return cat
 
 
 def _items(
@@ -177,16 +181,10 @@ def _items(
             in_force.setdefault(row.CatalogueItem.code, []).append(row.NationalTerm)
     items, fees = [], []
     for n, line in enumerate(lines, 1):
-        cat = found.get(line.code)
-        if cat is None:
-            raise NotFound(f"第 {n} 行：目录中没有编码 {line.code}")
-        if not ZERO < line.quantity <= MAX_QUANTITY:
-            raise ServiceError(f"第 {n} 行：数量应大于 0 且不超过 {MAX_QUANTITY}（{line.quantity}）")
+        cat = checked_line(n, line, found.get(line.code))
         terms = national_catalogue.combine(in_force.get(cat.code, ())) if cat.code in known else None
-        reason = price_list.unmapped_reason(
-            cat.national_code, {cat.national_code or "": terms} if terms else {}
-        )
-        if reason or terms is None or terms.cls is None:
+        reason = price_list.unmapped_reason(cat.national_code, terms)
+        if reason is not None or terms is None or terms.cls is None:
             raise Unmapped(f"第 {n} 行 {cat.name}（{cat.code}）：{reason}，只能自费结算", cat.code)
         amount = cents(cat.price * line.quantity)
         cap = terms.cap

@@ -26,6 +26,7 @@ from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Set
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, ServiceError
+from .institutions import by_code as _institution
 from .sync_status import OutboxEntry, unsent
 
 TENDERS = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": "支付宝"}
@@ -85,13 +86,6 @@ class ShiftReport:
     @property
     def difference(self) -> Decimal:
         return self.counted_cash - self.expected_cash
-
-
-def _institution(session: Session, code: str) -> Institution:
-    inst = session.scalar(select(Institution).where(Institution.code == code))
-    if inst is None:
-        raise NotFound(f"未知的定点机构编码：{code}")
-    return inst
 
 
 def current_shift(session: Session, ctx: Actor) -> Shift | None:

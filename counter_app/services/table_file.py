@@ -17,10 +17,29 @@ from pathlib import Path
 from .errors import ServiceError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_PROBLEMS_SHOWN = 20
 
 
 class TableError(ServiceError):
     """The file cannot be read as a table; nothing was imported."""
+
+
+class FileRefused(ServiceError):
+    """A file an import refuses whole (bad rows, or not the file it should be): nothing of it was
+    written; `problems` names each bad line. Every go-live and population import raises it."""
+
+    def __init__(self, what: str, problems: Sequence[str]) -> None:
+        shown = "；".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = (
+            f"（另有 {len(problems) - MAX_PROBLEMS_SHOWN} 处）" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        )
+        super().__init__(f"{what}有 {len(problems)} 处错误，未导入任何一行：{shown}{more}")
+        self.problems = list(problems)
+
+
+def code_ok(code: str, limit: int) -> bool:
+    """A code as the imports take one: 1 to `limit` printable ASCII characters, no space."""
+    return bool(code) and len(code) <= limit and code.isascii() and code.isprintable() and " " not in code
 
 
 @dataclass(frozen=True)

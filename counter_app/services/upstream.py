@@ -90,7 +90,7 @@ def fee_line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]
     return {
         "feedetl_sn": sn,
         "code": fee.code,
-        "national_code": getattr(fee, "national_code", ""),
+        "national_code": fee.national_code,
         "cnt": str(fee.quantity),
         "pric": str(fee.price),
         "amount": fmt(fee.amount),

@@ -4,10 +4,8 @@ content the PDF is drawn from (printing/slip.py), so paper and file never disagr
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from ..engine.money import fmt
-from ..printing.slip import Slip
+from ..printing.slip import Slip, fmt_or_dash
 from .qt import QtCore, QtGui, QtPrintSupport, QtWidgets
 
 
@@ -173,10 +171,6 @@ def thermal_printer(name: str | None = None) -> QtPrintSupport.QPrinter:
 
 class _Preview(QtPrintSupport.QPrintPreviewDialog):
     printer_: QtPrintSupport.QPrinter
-
-
-def fmt_or_dash(amount: Decimal | None) -> str:
-    return fmt(amount) if amount is not None else "—"
 
 
 def preview(slip: Slip, parent: QtWidgets.QWidget | None = None) -> QtPrintSupport.QPrintPreviewDialog:

@@ -18,7 +18,7 @@ from counter_app.services import go_live as gl
 from counter_app.services import settlement as svc
 from counter_app.services.actor import PermissionDenied
 from counter_app.services.errors import ServiceError, Unmapped
-from counter_app.services.national_catalogue import CatalogueFileError
+from counter_app.services.table_file import FileRefused
 from counter_app.store.models import AuditEntry, CatalogueItem, Department, NationalItem, NationalTerm, Outbox
 
 from .world import AT, DEPARTMENT, DOCTOR, TODAY, build
@@ -49,11 +49,11 @@ def test_a_catalogue_file_with_bad_lines_names_each_and_writes_nothing(w, tmp_pa
     bad = national_catalogue.write_download(
         [("XZ0001", "好药"), ("", "无编码"), ("XZ0001", "重复"), ("XZ 2", "空格"), ("XZ0003",)]
     )
-    with pytest.raises(CatalogueFileError) as err:
+    with pytest.raises(FileRefused) as err:
         national_catalogue.load_download(w.db, keeper, "1301", "20250101", bad)
     assert [p.split("：")[0] for p in err.value.problems] == ["第 2 行", "第 3 行", "第 4 行", "第 5 行"]
     assert "第 3 行：编码 XZ0001 与第 1 行重复" in str(err.value)
-    with pytest.raises(CatalogueFileError, match="不是压缩包"):
+    with pytest.raises(FileRefused, match="不是压缩包"):
         national_catalogue.load_download(w.db, keeper, "1301", "20250101", b"not a zip")
     assert counts(w.db) == before
 
@@ -110,7 +110,7 @@ def test_terms_hold_from_their_dates_and_the_visit_date_picks_them(w):
     )
     assert june_visit.result.preselfpay_amt == D("10.00")  # class B from June: 100.00 x 0.10
     bad = {"data": [{"hilist_code": "XA01010001", "chrgitm_lv": "07", "begndate": "2024-07-01"}]}
-    with pytest.raises(CatalogueFileError, match="chrgitm_lv“07”不是 01/02/03"):
+    with pytest.raises(FileRefused, match="chrgitm_lv“07”不是 01/02/03"):
         national_catalogue.load_terms(w.db, boss(w), "1312", json.dumps(bad))
 
 
@@ -179,7 +179,7 @@ def test_a_price_list_with_bad_rows_reports_each_line_and_imports_nothing(w, tmp
             ("D5", "", "", "盒", "1.00", "", ""),
         ],
     )
-    with pytest.raises(CatalogueFileError) as err:
+    with pytest.raises(FileRefused) as err:
         price_list.import_file(w.db, keeper, path)
     assert [p.split("：")[0] for p in err.value.problems] == [
         "第 3 行",
@@ -273,12 +273,12 @@ def test_departments_and_doctors_are_checked_before_anything_is_written(w, tmp_p
         ("科室编码", "科室名称", "科别", "默认"),
         [("0201", "外科", "A04", "是"), ("0202", "", "A04", "否")],
     )
-    with pytest.raises(CatalogueFileError, match="第 3 行：0202 的科室名称为空"):
+    with pytest.raises(FileRefused, match="第 3 行：0202 的科室名称为空"):
         clinical.import_departments(w.db, boss(w), "H34020200001", depts)
     doctors = gl.write_table(
         tmp_path, "doctors", ("医师编码", "医师姓名", "科室编码"), [("D1", "甲", "9999")]
     )
-    with pytest.raises(CatalogueFileError, match="医师 D1 的科室 9999 未导入"):
+    with pytest.raises(FileRefused, match="医师 D1 的科室 9999 未导入"):
         clinical.import_doctors(w.db, boss(w), "H34020200001", doctors)
     with w.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Department)) == 1

@@ -15,7 +15,7 @@ from counter_app.engine.interest import CURRENT_KINDS
 from counter_app.services import go_live as gl
 from counter_app.services import population
 from counter_app.services.actor import PermissionDenied
-from counter_app.services.national_catalogue import CatalogueFileError
+from counter_app.services.table_file import FileRefused
 from counter_app.store.audit import verify
 from counter_app.store.models import Account, FamilyBinding, LedgerEntry, Person
 
@@ -104,7 +104,7 @@ def test_a_bad_row_is_named_and_nothing_is_written(w, tmp_path):
             ),
         ],
     )
-    with pytest.raises(CatalogueFileError) as err:
+    with pytest.raises(FileRefused) as err:
         population.import_persons(w.db, clerk, path, now=AT)
     assert [p.split("（")[0] for p in err.value.problems] == ["第 3 行", "第 4 行", "第 5 行"]
     assert "退休人员须有退休日期" in str(err.value) and "只有职工医保" in str(err.value)
