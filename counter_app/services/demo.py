@@ -16,23 +16,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from .. import identity
 from ..store import Database
 from ..store.audit import adopt
 from ..store.models import (
-    Account,
     CatalogueItem,
     Credential,
-    FamilyBinding,
     Institution,
-    LedgerEntry,
     Person,
     Staff,
     YearTotal,
 )
-from .binding import COMMITMENT_TEXT
 from .staff import demo_staff_row
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -308,16 +304,15 @@ def go_live_demo(db: Database, rows: list[dict[str, Any]], folder: Path | None =
 
 
 class _People:
-    """Collects rows for bulk insert, handing out ids and valid ID numbers."""
+    """Collects the demo's people as the agency's population files will hold them, handing out
+    valid ID numbers; cards, e-vouchers and year totals go in beside them after the import."""
 
     def __init__(self, rng: random.Random, first_id: int, today: dt.date) -> None:
         self.rng, self.next_id, self.today = rng, first_id, today
         self.persons: list[dict[str, Any]] = []
-        self.accounts: list[dict[str, Any]] = []
-        self.entries: list[dict[str, Any]] = []
-        self.credentials: list[dict[str, Any]] = []
+        self.credentials: list[tuple[str, str, str]] = []  # psn_no, kind, code
         self.totals: list[dict[str, Any]] = []
-        self.bindings: list[dict[str, Any]] = []
+        self.bindings: list[tuple[str, str, str, dt.datetime]] = []  # provider, beneficiary certno
         self.serials: dict[tuple[str, dt.date], int] = {}
 
     def add(
@@ -343,58 +338,32 @@ class _People:
         serial = serial + 1 if (serial % 2 == 1) != male else serial  # odd 17th digit for men
         self.serials[key] = serial + 2
         certno = identity.make(region, born, serial % 1000)
+        psn_no = f"34020{pid:010d}"
         person = dict(
-            id=pid,
-            psn_no=f"34020{pid:010d}",
+            psn_no=psn_no,
             certno=certno,
             name=_name(rng),
             insutype=insutype,
             psn_type=psn_type,
             retired_on=retired_on,
             status=status,
-            hospitalized=False,
             contribution_base=Decimal(rng.randint(4000, 15000)) if insutype == "310" else None,
-            died_on=None,
+            balance=None,
         )
         self.persons.append(person)
-        self.credentials.append(dict(person_id=pid, kind="card", code=f"A{pid:08d}"))
+        self.credentials.append((psn_no, "card", f"A{pid:08d}"))
         self.credentials.append(
-            dict(
-                person_id=pid,
-                kind="evoucher",
-                code="EV" + hashlib.sha1(certno.encode()).hexdigest()[:30].upper(),
-            )
+            (psn_no, "evoucher", "EV" + hashlib.sha1(certno.encode()).hexdigest()[:30].upper())
         )
         if insutype == "310" and psn_type != "flexible_pooling_only":  # WH-5
             amount = balance if balance is not None else Decimal(rng.randint(0, 600_000)) / 100
-            self.accounts.append(
-                dict(
-                    id=pid,
-                    person_id=pid,
-                    opened_on=dt.date(2010, 1, 1),
-                    closed_on=None,
-                    balance=amount,
-                    version=1,
-                )
-            )
-            self.entries.append(
-                dict(
-                    account_id=pid,
-                    amount=amount,
-                    balance_after=amount,
-                    kind="opening",
-                    note="期初余额（演示数据）",
-                    settlement_id=None,
-                    period=None,
-                    created_at=dt.datetime(self.today.year - 1, 1, 1),
-                )
-            )  # a full past year (interest)
+            person["balance"] = amount
             if rng.random() < 0.5:
                 deductible = Decimal(rng.randint(0, 800))
                 pooled = Decimal(rng.randint(0, 1500)) if deductible == 800 else Decimal(0)
                 self.totals.append(
                     dict(
-                        person_id=pid,
+                        psn_no=psn_no,
                         year=self.today.year,
                         deductible_paid=deductible,
                         outpatient_pool_paid=pooled,
@@ -407,19 +376,87 @@ class _People:
     def bind(
         self, provider: dict[str, Any], beneficiary: dict[str, Any], relation: str, at: dt.datetime
     ) -> None:
-        self.bindings.append(
-            dict(
-                provider_id=provider["id"],
-                beneficiary_id=beneficiary["id"],
-                relation=relation,
-                bound_at=at,
-                commitment_signed_at=at,
-                commitment_sha256=hashlib.sha256(COMMITMENT_TEXT.encode()).hexdigest(),
-                ended_at=None,
-                ended_reason=None,
-                clerk="demo",
-                policy="wuhu-2022",
-            )
+        self.bindings.append((provider["certno"], beneficiary["certno"], relation, at))
+
+
+PSN_TYPE_TEXT = {
+    "in_service": "在职",
+    "retired": "退休",
+    "flexible_combined": "灵活就业（统账结合）",
+    "flexible_pooling_only": "灵活就业（单建统筹）",
+}
+STATUS_TEXT = {"normal": "正常", "arrears": "欠费", "suspended": "暂停"}
+RELATION_TEXT = {"father": "父亲", "mother": "母亲", "spouse": "配偶", "child": "子女"}
+
+
+def write_population(people: _People, folder: Path) -> tuple[Path, Path]:
+    """The demo's people as the agency hands its population over (services/population.py)."""
+    from . import go_live as gl
+    from .population import BINDING_COLUMNS, PERSON_COLUMNS
+
+    persons = gl.write_table(
+        folder,
+        "persons",
+        [PERSON_COLUMNS[k][0] for k in PERSON_COLUMNS],
+        [
+            [
+                p["psn_no"],
+                p["certno"],
+                p["name"],
+                p["insutype"],
+                PSN_TYPE_TEXT[p["psn_type"]],
+                STATUS_TEXT[p["status"]],
+                p["retired_on"] or "",
+                p["contribution_base"] or "",
+                "",  # died_on
+                p["balance"] if p["balance"] is not None else "",  # all carried over (历年结余)
+                "",
+                "2010-01-01" if p["balance"] is not None else "",
+            ]
+            for p in people.persons
+        ],
+    )
+    bindings = gl.write_table(
+        folder,
+        "bindings",
+        [BINDING_COLUMNS[k][0] for k in BINDING_COLUMNS],
+        [(a, b, RELATION_TEXT[r], at.date(), "芜湖") for a, b, r, at in people.bindings],
+    )
+    return persons, bindings
+
+
+def population_demo(db: Database, people: _People, folder: Path | None = None) -> None:
+    """Write the demo's population files and load them the way an agency does; then the cards,
+    e-vouchers and year totals a population file does not carry."""
+    import tempfile
+
+    from . import population
+    from .staff import sign_in
+
+    with tempfile.TemporaryDirectory() as tmp:
+        where = folder or Path(tmp)
+        persons, bindings = write_population(people, where)
+        clerk = sign_in(db, "j001", DEMO_PASSWORD, DEMO_INSTITUTION, "demo-data")
+        population.import_persons(db, clerk, persons, as_of=people.today)
+        population.import_bindings(db, clerk, bindings)
+    with db.transaction() as session:
+        ids = dict(session.execute(select(Person.psn_no, Person.id)).tuples().all())
+        rows = [dict(person_id=ids[n], kind=kind, code=code) for n, kind, code in people.credentials]
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Credential), rows[start : start + 5000])
+        totals = [
+            {**{k: v for k, v in t.items() if k != "psn_no"}, "person_id": ids[t["psn_no"]]}
+            for t in people.totals
+        ]
+        for start in range(0, len(totals), 5000):
+            session.execute(insert(YearTotal), totals[start : start + 5000])
+        adopt(
+            session,
+            at=dt.datetime.now(),
+            staff_no="system",
+            counter="demo-data",
+            action="demo_data",
+            obj=f"{len(totals)} year totals",
         )
 
 
@@ -520,37 +557,12 @@ def create_demo(
         people = _People(rng, 1, today)
         while len(people.persons) < persons:
             _household(people)
-        for model, rows in (
-            (Person, people.persons),
-            (Account, people.accounts),
-            (LedgerEntry, people.entries),
-            (Credential, people.credentials),
-            (YearTotal, people.totals),
-            (FamilyBinding, people.bindings),
-        ):
-            for start in range(0, len(rows), 5000):
-                session.execute(insert(model), rows[start : start + 5000])
-        if session.get_bind().dialect.name == "postgresql":  # explicit ids do not advance the sequences
-            for table in ("person", "account"):
-                session.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT max(id) FROM {table}))"
-                    )
-                )
-        adopt(
-            session,
-            at=dt.datetime.now(),
-            staff_no="system",
-            counter="demo-data",
-            action="demo_data",
-            obj=f"{len(people.persons)} persons",
-        )  # the opening balances, into the audit chain
-        counts = {
-            "persons": len(people.persons),
-            "accounts": len(people.accounts),
-            "bindings": len(people.bindings),
-        }
+    counts = {
+        "persons": len(people.persons),
+        "accounts": sum(1 for p in people.persons if p["balance"] is not None),
+        "bindings": len(people.bindings),
+    }
+    population_demo(db, people)
     if first_time:
         go_live_demo(db, catalogue_rows(rng))
     if progress:

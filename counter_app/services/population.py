@@ -45,12 +45,14 @@ PERSON_COLUMNS = {
     "died_on": ("死亡日期", "died_on"),
     "carried": ("历年结余", "carried"),
     "current": ("当年余额", "current"),
+    "opened_on": ("开户日期", "opened_on"),
 }
 BINDING_COLUMNS = {
     "provider": ("提供人身份证号", "provider"),
     "beneficiary": ("受益人身份证号", "beneficiary"),
     "relation": ("关系", "relation"),
     "bound_on": ("绑定日期", "bound_on"),
+    "policy": ("适用政策", "policy"),
 }
 PSN_TYPE_NAMES = {
     "在职": "in_service",
@@ -68,6 +70,7 @@ STATUS_NAMES = {
 }
 RELATION_NAMES = {"父亲": "father", "母亲": "mother", "配偶": "spouse", "子女": "child"}
 RELATIONS = ("father", "mother", "spouse", "child")
+POLICY_NAMES = {"芜湖": "wuhu-2022", "合肥": "hefei-2019"}  # a binding's city (HF-1, WH-1)
 CHUNK = 5_000
 MAX_BALANCE = Decimal("99999999.99")
 
@@ -143,8 +146,9 @@ def _person_row(
         return None, f"第 {n} 行（{psn_no}）：参保状态“{v.get('status')}”应是 正常、暂停 或 欠费"
     try:
         retired_on, died_on = _date(v.get("retired_on", "")), _date(v.get("died_on", ""))
+        opened_on = _date(v.get("opened_on", ""))
     except ValueError:
-        return None, f"第 {n} 行（{psn_no}）：退休日期或死亡日期不是 YYYY-MM-DD"
+        return None, f"第 {n} 行（{psn_no}）：退休日期、死亡日期或开户日期不是 YYYY-MM-DD"
     if psn_type == "retired" and retired_on is None:
         return None, f"第 {n} 行（{psn_no}）：退休人员须有退休日期（WH-21）"
     try:
@@ -167,17 +171,16 @@ def _person_row(
         "died_on": died_on,
         "carried": carried,
         "current": current,
+        "opened_on": opened_on,
     }, None
 
 
 UPDATED_IN_PLACE = ("name", "psn_type", "retired_on", "contribution_base")
 
 
-def import_persons(
-    db: Database, actor: Actor, path: Path, *, as_of: dt.date | None = None, now: dt.datetime | None = None
-) -> PopulationReport:
-    """Import or update the insured population from `path`, all rows checked first."""
-    actor.require("population")
+def read_persons(path: Path) -> list[dict[str, Any]]:
+    """The persons of a population file, every row checked (FileRefused names each bad line).
+    Pure: the import below and the reference centre's registry both read the file through it."""
     records = table_file.read(path, PERSON_COLUMNS, ("psn_no", "certno", "name", "insutype"))
     seen: dict[str, int] = {}
     certs: dict[str, int] = {}
@@ -190,6 +193,59 @@ def import_persons(
             rows.append(row)
     if problems:
         raise table_file.FileRefused(f"参保人员文件 {path.name} ", problems)
+    return rows
+
+
+@dataclass(frozen=True)
+class BindingRow:
+    line: int
+    provider: str  # ID numbers, normalised
+    beneficiary: str
+    relation: str
+    bound_on: dt.date | None
+    policy: str | None  # the city whose agreement it is (None: any)
+
+
+def read_bindings(path: Path) -> list[BindingRow]:
+    """The bindings of a bindings file, each row's own fields checked; who the people are is the
+    reader's to check (the counter's store, or the centre's registry)."""
+    records = table_file.read(path, BINDING_COLUMNS, ("provider", "beneficiary", "relation"))
+    out, problems = [], []
+    for rec in records:
+        v, n = rec.values, rec.line
+        try:
+            provider = identity.normalise(v.get("provider", ""))
+            beneficiary = identity.normalise(v.get("beneficiary", ""))
+        except identity.CertnoError as exc:
+            problems.append(f"第 {n} 行：{exc}")
+            continue
+        relation = RELATION_NAMES.get(v.get("relation", "").strip(), v.get("relation", "").strip())
+        policy = POLICY_NAMES.get(v.get("policy", "").strip(), v.get("policy", "").strip()) or None
+        try:
+            bound_on = _date(v.get("bound_on", ""))
+        except ValueError:
+            problems.append(f"第 {n} 行：绑定日期不是 YYYY-MM-DD")
+            continue
+        if relation not in RELATIONS:
+            problems.append(f"第 {n} 行：关系“{relation}”应是 父亲、母亲、配偶 或 子女")
+        elif policy is not None and policy not in POLICY_NAMES.values():
+            problems.append(f"第 {n} 行：适用政策“{policy}”应是 {'、'.join(POLICY_NAMES)} 或空（不限）")
+        elif provider == beneficiary:
+            problems.append(f"第 {n} 行：提供人与受益人是同一人")
+        else:
+            out.append(BindingRow(n, provider, beneficiary, relation, bound_on, policy))
+    if problems:
+        raise table_file.FileRefused(f"绑定文件 {path.name} ", problems)
+    return out
+
+
+def import_persons(
+    db: Database, actor: Actor, path: Path, *, as_of: dt.date | None = None, now: dt.datetime | None = None
+) -> PopulationReport:
+    """Import or update the insured population from `path`, all rows checked first."""
+    actor.require("population")
+    rows = read_persons(path)
+    problems: list[str] = []
     at = now or dt.datetime.now()
     day = as_of or at.date()
     report = PopulationReport(read=len(rows))
@@ -259,7 +315,7 @@ def import_persons(
                         {
                             "id": aid,
                             "person_id": pid,
-                            "opened_on": day,
+                            "opened_on": row["opened_on"] or day,
                             "closed_on": None,
                             "balance": balance,
                             "version": 1,
@@ -359,9 +415,9 @@ def import_bindings(
     """Bindings made at the agency before go-live (their commitments on paper, HF-3): each names
     the provider and the beneficiary by ID number. A binding already held is left as it is."""
     actor.require("population")
-    records = table_file.read(path, BINDING_COLUMNS, ("provider", "beneficiary", "relation"))
+    given = read_bindings(path)
     at = now or dt.datetime.now()
-    report = PopulationReport(read=len(records))
+    report = PopulationReport(read=len(given))
     problems = []
     with db.transaction() as session:
         people = {p.certno: p for p in session.scalars(select(Person))}
@@ -370,35 +426,20 @@ def import_bindings(
             for b in session.scalars(select(FamilyBinding).where(FamilyBinding.ended_at.is_(None)))
         }
         rows = []
-        for rec in records:
-            v, n = rec.values, rec.line
-            try:
-                provider = people.get(identity.normalise(v.get("provider", "")))
-                beneficiary = people.get(identity.normalise(v.get("beneficiary", "")))
-            except identity.CertnoError as exc:
-                problems.append(f"第 {n} 行：{exc}")
-                continue
-            relation = RELATION_NAMES.get(v.get("relation", "").strip(), v.get("relation", "").strip())
-            try:
-                bound_on = _date(v.get("bound_on", "")) or at.date()
-            except ValueError:
-                problems.append(f"第 {n} 行：绑定日期不是 YYYY-MM-DD")
-                continue
+        for b in given:
+            n = b.line
+            provider, beneficiary = people.get(b.provider), people.get(b.beneficiary)
             if provider is None or beneficiary is None:
                 problems.append(
                     f"第 {n} 行：{'提供人' if provider is None else '受益人'}不在参保人员中（请先导入人员）"
                 )
-            elif relation not in RELATIONS:
-                problems.append(f"第 {n} 行：关系“{relation}”应是 父亲、母亲、配偶 或 子女")
-            elif provider.id == beneficiary.id:
-                problems.append(f"第 {n} 行：提供人与受益人是同一人")
             elif provider.insutype != "310":
                 problems.append(f"第 {n} 行：提供人 {provider.psn_no} 不是职工医保参保人（HF-1.2）")
             elif (provider.id, beneficiary.id) in active:
                 report.unchanged += 1
             else:
                 active.add((provider.id, beneficiary.id))
-                when = dt.datetime.combine(bound_on, dt.time(9))
+                when = dt.datetime.combine(b.bound_on or at.date(), dt.time(9))
                 proof = hashlib.sha256(
                     f"{path.name}:{n}:{provider.certno}:{beneficiary.certno}".encode()
                 ).hexdigest()
@@ -406,12 +447,12 @@ def import_bindings(
                     {
                         "provider_id": provider.id,
                         "beneficiary_id": beneficiary.id,
-                        "relation": relation,
+                        "relation": b.relation,
                         "bound_at": when,
                         "commitment_signed_at": when,
                         "commitment_sha256": proof,  # the paper commitment is the agency's; this names its line
                         "clerk": actor.staff_no,
-                        "policy": None,
+                        "policy": b.policy,
                     }
                 )
         if problems:

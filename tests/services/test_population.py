@@ -143,3 +143,32 @@ def test_a_balance_in_the_file_that_differs_from_the_ledger_is_reported_not_writ
     assert report.balance_differs == ["P0002"]
     with w.db.sessions() as s:
         assert s.scalar(select(Account.balance).where(Account.person_id == w.mother)) == D("500.00")
+
+
+def test_an_account_opened_before_go_live_keeps_its_date_and_a_binding_its_city(w, tmp_path):
+    """开户日期 dates the account (crediting counts from it); 适用政策 names the city whose
+    agreement a binding is (HF-1, WH-1; settlement draws only on its own city's or an unnamed one)."""
+    clerk = w.actor("agency_clerk")
+    path = people(
+        tmp_path,
+        [("P9001", MOTHER, "周慧", "310", "在职", "正常", "", "", "", "800.00", "", "2012-07-01")],
+    )
+    population.import_persons(w.db, clerk, path, as_of=AT.date(), now=AT)
+    header = tuple(names[0] for names in population.BINDING_COLUMNS.values())
+    other = identity.make("340202", dt.date(1999, 2, 3), 41)
+    population.import_persons(
+        w.db,
+        clerk,
+        people(tmp_path, [("P9002", other, "周二", "390", "", "", "", "", "", "", "")], "p2"),
+        now=AT,
+    )
+    bad = gl.write_table(tmp_path, "bad", header, [(MOTHER, other, "子女", "", "南京")])
+    with pytest.raises(FileRefused, match="适用政策“南京”"):
+        population.import_bindings(w.db, clerk, bad, now=AT)
+    good = gl.write_table(tmp_path, "good", header, [(MOTHER, other, "子女", "", "芜湖")])
+    assert population.import_bindings(w.db, clerk, good, now=AT).bindings_added == 1
+    with w.db.sessions() as s:
+        mother = s.scalar(select(Person).where(Person.psn_no == "P9001"))
+        assert mother.account.opened_on == dt.date(2012, 7, 1)
+        binding = s.scalar(select(FamilyBinding).where(FamilyBinding.provider_id == mother.id))
+        assert binding.policy == "wuhu-2022"
