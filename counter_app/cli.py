@@ -253,6 +253,22 @@ def _cmd_centre(args: argparse.Namespace) -> int:
         except RegistryError as exc:
             print(f"centre: --registry: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
+    population = None
+    if args.bindings and not args.population:
+        print("centre: --bindings needs --population (the persons the bindings name)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.population:
+        from .services import population as population_file
+        from .services.table_file import FileRefused
+
+        population = (Path(args.population), Path(args.bindings) if args.bindings else None)
+        try:  # checked before the centre starts, as --registry is
+            population_file.read_persons(population[0])
+            if population[1] is not None:
+                population_file.read_bindings(population[1])
+        except FileRefused as exc:
+            print(f"centre: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     if policies is not None and not policies.is_dir():
         print(f"centre: --policies: no folder {policies}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -264,6 +280,7 @@ def _cmd_centre(args: argparse.Namespace) -> int:
         admin_token=args.admin_token or os.environ.get("COUNTER_APP_CENTRE_ADMIN_TOKEN"),
         passtokens=passtokens,
         registry=registry,
+        population=population,
         policies=policies,
         profile=args.profile,
         record=Path(args.record) if args.record else None,
@@ -682,6 +699,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a registry file (persons with cards and accounts, bindings, year totals, "
         "catalogue, institutions) loaded into the centre's own database at start",
     )
+    centre.add_argument(
+        "--population",
+        help="the agency's persons file (CSV or Excel, the format `counter-app population persons` "
+        "imports), loaded after --registry",
+    )
+    centre.add_argument("--bindings", help="the agency's bindings file, with --population")
     centre.add_argument(
         "--policies",
         help="folder of the centre's own policy packs (default: the shipped ones); "

@@ -29,6 +29,7 @@ class CentreProcess:
         demo: bool = False,
         registry_file: Path | None = None,
         infcode: str = "number",
+        extra: tuple[str, ...] = (),
     ) -> None:
         """`registry`: a test world's database, whose population is handed to the centre as a
         registry file (as an agency would: the centre keeps its own registry from then on);
@@ -46,7 +47,7 @@ class CentreProcess:
         self.options = ["--registry", str(registry_file)] if registry_file else []
         if demo and registry:
             self.options += ["--demo", registry]
-        self.options += ["--infcode", infcode]
+        self.options += ["--infcode", infcode, *extra]
         if policies:
             self.options += ["--policies", str(policies)]
         self.options += ["--profile", profile]

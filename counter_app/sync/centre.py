@@ -1,10 +1,11 @@
 """A reference insurance centre over HTTP, for tests, training and the sync bench.
 
     counter-app centre [--host 127.0.0.1] [--port 8765] [--db centre.sqlite3] [--registry FILE]
-                       [--policies DIR] [--profile national|hefei-legacy] [--record FILE]
+                       [--population PERSONS.csv [--bindings BINDINGS.csv]] [--policies DIR] [--profile national|hefei-legacy] [--record FILE]
 
 It keeps its own SQLite database and books (centre_books.py): its insured registry, loaded from a
-registry file (registry_file.py), visits, fee lines, and settlements it computes itself. It answers
+registry file (registry_file.py) or the agency's population files (the format a counter imports,
+services/population.py), visits, fee lines, and settlements it computes itself. It answers
 who a person is (1101, by ID number, social-security card or e-voucher token; a token is issued at
 POST /_admin/evoucher, as a patient's app shows a new QR code each time), signs operators in and
 out (9001/9002, and refuses a business message whose sign_no is not in force), and reconciles the
@@ -107,6 +108,7 @@ class CentreStore:
         path: Path,
         *,
         registry: Path | None = None,
+        population: tuple[Path, Path | None] | None = None,
         policies: Path | None = None,
         profile: str = "national",
         record: Path | None = None,
@@ -129,6 +131,8 @@ class CentreStore:
             if registry
             else self.db.execute("SELECT count(*) FROM person").fetchone()[0]
         )
+        if population is not None:  # the agency's files, the format a counter imports
+            self.persons = self.books.load_population(*population)
         self.history = self.books.import_history(demo_history) if demo_history else 0
         self.record = record.open("a", encoding="utf-8") if record else None
 
@@ -722,6 +726,7 @@ def serve(
     admin_token: str | None = None,
     passtokens: dict[str, str] | None = None,
     registry: Path | None = None,
+    population: tuple[Path, Path | None] | None = None,
     policies: Path | None = None,
     profile: str = "national",
     record: Path | None = None,
@@ -741,6 +746,7 @@ def serve(
         store = CentreStore(
             db_path,
             registry=registry,
+            population=population,
             policies=policies,
             profile=profile,
             record=record,

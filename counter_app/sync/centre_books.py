@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .. import identity
 from ..engine import CentreFund
 from ..engine import settle as engine_settle
 from ..engine.claim import Claim, Item, Provider, Ytd
@@ -308,6 +309,79 @@ class Books:
             ],
         )
         return int(self.db.execute("SELECT count(*) FROM person").fetchone()[0])
+
+    def load_population(self, persons: Path, bindings: Path | None = None) -> int:
+        """Take the insured from the agency's population files, the format a counter imports
+        (services/population.py, README "Go live at a hospital"): persons with their accounts
+        (the two pots as one balance) and bindings. Rows already here are kept, as with a
+        registry file. A person's insured place is the centre's first institution's division."""
+        from ..services import population
+
+        rows = population.read_persons(persons)  # every row checked before anything is written
+        given = population.read_bindings(bindings) if bindings is not None else []
+        self.db.execute("BEGIN")
+        try:
+            self._population(rows, given, bindings.name if bindings else "")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return int(self.db.execute("SELECT count(*) FROM person").fetchone()[0])
+
+    def _population(self, rows: list[dict[str, Any]], given: list[Any], bindings_name: str) -> None:
+        from ..services.table_file import FileRefused
+
+        found = self.db.execute("SELECT admdvs FROM institution ORDER BY rowid LIMIT 1").fetchone()
+        home = found[0] if found else ""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO person (psn_no, certno, insutype, psn_type, retired_on, status, hospitalized, "
+            "died_on, name, gend, brdy, insuplc_admdvs, emp_name) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, '')",
+            [
+                (
+                    r["psn_no"],
+                    r["certno"],
+                    r["insutype"],
+                    r["psn_type"],
+                    _iso(r["retired_on"]),
+                    r["status"],
+                    _iso(r["died_on"]),
+                    r["name"],
+                    ("1" if identity.is_male(r["certno"]) else "2") if len(r["certno"]) == 18 else "",
+                    _iso(identity.birth_date(r["certno"])) if len(r["certno"]) == 18 else None,
+                    home,
+                )
+                for r in rows
+            ],
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO account VALUES (?, ?, 1)",
+            [
+                (r["psn_no"], str(r["carried"] + r["current"]))
+                for r in rows
+                if r["insutype"] == "310" and r["psn_type"] != "flexible_pooling_only"
+            ],
+        )
+        if given:
+            wanted = sorted({b.provider for b in given} | {b.beneficiary for b in given})
+            psn_of: dict[str, str] = {}
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                psn_of.update(
+                    self.db.execute(
+                        f"SELECT certno, psn_no FROM person WHERE certno IN ({','.join('?' * len(part))})",
+                        part,
+                    ).fetchall()
+                )
+            unknown = [b.line for b in given if b.provider not in psn_of or b.beneficiary not in psn_of]
+            if unknown:
+                raise FileRefused(
+                    f"绑定文件 {bindings_name} ",
+                    [f"第 {n} 行：提供人或受益人不在参保人员中" for n in unknown],
+                )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)",
+                [(psn_of[b.provider], psn_of[b.beneficiary], b.relation, b.policy) for b in given],
+            )
 
     def issue_evoucher(self, psn_no: str, now: dt.datetime) -> str:
         """A fresh e-voucher token for a person, as the patient's app makes a new QR code for every
@@ -1025,3 +1099,7 @@ class Books:
             ),
             "setldetail": self._detail(person, result),
         }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
