@@ -272,6 +272,10 @@ def _cmd_centre(args: argparse.Namespace) -> int:
     if policies is not None and not policies.is_dir():
         print(f"centre: --policies: no folder {policies}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    catalogues = Path(args.catalogues) if args.catalogues else None
+    if catalogues is not None and not catalogues.is_dir():
+        print(f"centre: --catalogues: no folder {catalogues}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     serve(
         args.host,
         args.port,
@@ -281,6 +285,7 @@ def _cmd_centre(args: argparse.Namespace) -> int:
         passtokens=passtokens,
         registry=registry,
         population=population,
+        catalogues=catalogues,
         policies=policies,
         profile=args.profile,
         record=Path(args.record) if args.record else None,
@@ -705,6 +710,11 @@ def build_parser() -> argparse.ArgumentParser:
         "imports), loaded after --registry",
     )
     centre.add_argument("--bindings", help="the agency's bindings file, with --population")
+    centre.add_argument(
+        "--catalogues",
+        help="folder of the national catalogue files the centre hands out (1301-<ver>.zip …, "
+        "1312.json …: the go-live folder's layout)",
+    )
     centre.add_argument(
         "--policies",
         help="folder of the centre's own policy packs (default: the shipped ones); "

@@ -26,6 +26,9 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
     from .cli import _Bar
     from .services import national_catalogue
 
+    if args.action == "download":
+        return _download(args)
+
     def body(db: Any, actor: Any) -> None:
         path = Path(args.file)
         if not path.is_file():
@@ -43,6 +46,42 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
         print(report.describe())
 
     return _run(args, body)
+
+
+def _download(args: argparse.Namespace) -> int:
+    """Every catalogue (or the named ones) from the centre: downloads by version, then the terms."""
+    from .cli import DEFAULT_CENTRE, _centre_down, _credentials, _settings
+    from .sync import catalogue_online, fields
+    from .sync.client import CentreClient, Rejected, Transient
+
+    wanted = args.only or [*fields.CATALOGUE_DOWNLOADS, *fields.TERM_QUERIES]
+    unknown = [c for c in wanted if c not in (*fields.CATALOGUE_DOWNLOADS, *fields.TERM_QUERIES)]
+    if unknown:
+        print(f"catalogue download: unknown catalogue {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    client = CentreClient(
+        args.centre or _settings(args).centre or DEFAULT_CENTRE, credentials=_credentials(args)
+    )
+
+    done: list[str] = []
+
+    def body(db: Any, actor: Any) -> None:
+        for code in wanted:
+            if code in fields.TERM_QUERIES:
+                report = catalogue_online.query_terms(db, client, actor, code)
+            else:
+                report = catalogue_online.download(db, client, actor, code)
+            print(report.describe(), flush=True)
+            done.append(code)
+
+    try:
+        return _run(args, body)
+    except (Transient, Rejected, OSError) as exc:  # each catalogue is its own transaction
+        if done:
+            print(f"catalogue download: {', '.join(done)} loaded; the rest not", file=sys.stderr)
+        return _centre_down(f"catalogue download {wanted[len(done)]}", exc)
+    finally:
+        client.close()
 
 
 def _cmd_pricelist(args: argparse.Namespace) -> int:
@@ -124,6 +163,14 @@ def add_parsers(sub: Any, db_help: str) -> None:
     terms.add_argument("file")
     terms.add_argument("--query", required=True, choices=("1312", "1318", "1319"))
     common(terms)
+    online = cat_sub.add_parser(
+        "download",
+        help="from the centre: each catalogue newer than the version held (1301–1309, by 9102), "
+        "then the terms (1312, 1318, 1319, paged)",
+    )
+    online.add_argument("only", nargs="*", help="just these (e.g. 1301 1312); default: all")
+    online.add_argument("--centre", help="the centre's URL (default: the configured one)")
+    common(online)
     cat.set_defaults(run=_cmd_catalogue)
 
     price = sub.add_parser("pricelist", help="the hospital's price list and its mapping (目录对照)")

@@ -61,6 +61,16 @@ def amount(value: Any, name: str = "金额") -> Decimal | None:
     return number
 
 
+def count(value: Any, name: str) -> int | None:
+    """A count as the platform writes it (a number, or its digits as text); None when not given."""
+    number = amount(value, name)
+    if number is None:
+        return None
+    if number != number.to_integral_value() or number < 0:
+        raise AnswerError(f"{name} 应为非负整数，收到 {str(value)[:20]!r}")
+    return int(number)
+
+
 def text(value: Any) -> str:
     """An id or code as text: numbers are taken as their digits, null as ""."""
     if value is None:
@@ -223,3 +233,12 @@ def check(infno: str, given: Any, body: dict[str, Any], *, profile: str = "natio
             raise AnswerError("应答 fileinfo.file_qury_no 缺失")
     elif infno == F.FILE_UPLOAD and not text(out.get("file_qury_no")):
         raise AnswerError("应答 file_qury_no 缺失")
+    elif infno in F.CATALOGUE_DOWNLOADS:
+        if not text(out.get("file_qury_no")) or not text(out.get("filename")):
+            raise AnswerError("应答 file_qury_no 或 filename 缺失")
+        count(out.get("data_cnt"), "data_cnt")
+    elif infno in F.TERM_QUERIES:
+        if not isinstance(out.get("data"), list) or not all(isinstance(r, dict) for r in out["data"]):
+            raise AnswerError("应答 data 应为记录数组")
+        for key in ("recordCounts", "pages", "pageNum"):
+            count(out.get(key), key)

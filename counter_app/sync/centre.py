@@ -1,15 +1,17 @@
 """A reference insurance centre over HTTP, for tests, training and the sync bench.
 
     counter-app centre [--host 127.0.0.1] [--port 8765] [--db centre.sqlite3] [--registry FILE]
-                       [--population PERSONS.csv [--bindings BINDINGS.csv]] [--policies DIR] [--profile national|hefei-legacy] [--record FILE]
+                       [--population PERSONS.csv [--bindings BINDINGS.csv]] [--catalogues DIR]
+                       [--policies DIR] [--profile national|hefei-legacy] [--record FILE]
 
 It keeps its own SQLite database and books (centre_books.py): its insured registry, loaded from a
 registry file (registry_file.py) or the agency's population files (the format a counter imports,
 services/population.py), visits, fee lines, and settlements it computes itself. It answers
 who a person is (1101, by ID number, social-security card or e-voucher token; a token is issued at
 POST /_admin/evoucher, as a patient's app shows a new QR code each time), signs operators in and
-out (9001/9002, and refuses a business message whose sign_no is not in force), and reconciles the
-detail by file (9101, 3202, 9102). Its answers are written as the platform writes them: `infcode`
+out (9001/9002, and refuses a business message whose sign_no is not in force), reconciles the
+detail by file (9101, 3202, 9102), and hands out the national catalogues it is given (`--catalogues`,
+centre_catalogue.py: downloads 1301–1309 by version, fetched with 9102; paged queries 1312–1319). Its answers are written as the platform writes them: `infcode`
 a JSON number (`--infcode text` answers "0" as some provincial centres do). It checks each envelope
 and input against the field lists (fields.py: no undefined field, numbers for money), answers a
 repeated msgid with its first answer (so a counter that retries never settles twice), answers
@@ -48,6 +50,7 @@ from aiohttp import web
 from . import fields as F
 from . import statement_file, wire
 from .centre_books import Books, InpatientPolicy, Refusal, _d
+from .centre_catalogue import Published, zipped
 from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
 
 FAULT_MODES = (
@@ -109,6 +112,7 @@ class CentreStore:
         *,
         registry: Path | None = None,
         population: tuple[Path, Path | None] | None = None,
+        catalogues: Path | None = None,
         policies: Path | None = None,
         profile: str = "national",
         record: Path | None = None,
@@ -116,6 +120,7 @@ class CentreStore:
         demo_history: str | None = None,
         text_codes: bool = False,
     ) -> None:
+        self.published = Published(catalogues)  # the national catalogues it hands out (1301–1319)
         self.text_codes = text_codes  # answer infcode as text ("0"), as some provincial centres do
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -211,6 +216,8 @@ class CentreStore:
             F.SIGN_IN: lambda: self._sign_in(env, given["signIn"], now),
             F.PERSON_INFO: lambda: b.person_info(data, now),
             F.SIGN_OUT: lambda: self._sign_out(env, given["signOut"], now),
+            **{c: (lambda c=c: self._catalogue(env, c, data, now)) for c in F.CATALOGUE_DOWNLOADS},
+            **{q: (lambda q=q: self.published.page(q, data)) for q in F.TERM_QUERIES},
         }
         if infno not in handlers:
             raise Refusal(f"不支持的交易 {infno}")
@@ -335,6 +342,22 @@ class CentreStore:
             "file_qury_no": number,
             "filename": filename,
             "dld_endtime": F.inf_time(now + dt.timedelta(days=1)),
+        }
+
+    def _catalogue(
+        self, env: dict[str, Any], catalogue: str, data: dict[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """1301–1309: a file of what is newer than `ver`, to fetch with 9102."""
+        version, lines = self.published.newer(catalogue, str(data.get("ver") or "0"))
+        name = f"{catalogue}-{version}"
+        stored = self._new_file(
+            env["fixmedins_code"], f"{name}.zip", "catalogue", zipped(f"{name}.txt", lines), now
+        )
+        return {
+            "file_qury_no": stored["file_qury_no"],
+            "filename": stored["filename"],
+            "dld_end_time": stored["dld_endtime"][:10],
+            "data_cnt": len(lines),
         }
 
     def _upload(self, env: dict[str, Any], given: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
@@ -727,6 +750,7 @@ def serve(
     passtokens: dict[str, str] | None = None,
     registry: Path | None = None,
     population: tuple[Path, Path | None] | None = None,
+    catalogues: Path | None = None,
     policies: Path | None = None,
     profile: str = "national",
     record: Path | None = None,
@@ -747,6 +771,7 @@ def serve(
             db_path,
             registry=registry,
             population=population,
+            catalogues=catalogues,
             policies=policies,
             profile=profile,
             record=record,

@@ -33,6 +33,15 @@ ADMIT, DISCHARGE, ADMIT_CANCEL, DISCHARGE_CANCEL = "2401", "2402", "2404", "2405
 REVERSAL = "2601"
 RECONCILE_TOTALS = "3201"
 RECONCILE_DETAIL = "3202"
+# The national catalogues (national-interface.md, "Catalogues"): downloads answered with a file
+# to fetch by 9102, and paged queries answered in JSON.
+ITEM_DOWNLOADS = ("1301", "1302", "1305", "1306")
+DISEASE_DOWNLOADS = ("1307", "1309")
+CATALOGUE_DOWNLOADS = (*ITEM_DOWNLOADS, *DISEASE_DOWNLOADS)
+TERM_QUERIES = ("1312", "1318", "1319")
+# fsDownloadIn.fixmedins_code of a catalogue file: zebone and binzhe's controller send "plc" (the
+# public files); newtouch and binzhe's table put "plc" in filename instead. A project reading.
+CATALOGUE_FILE_CODE = "plc"
 
 SETTLE_INFNOS = (OUTPATIENT_SETTLE, INPATIENT_SETTLE, PHARMACY_SETTLE)
 CANCEL_INFNOS = (OUTPATIENT_CANCEL, INPATIENT_CANCEL, PHARMACY_CANCEL)
@@ -296,6 +305,11 @@ INPUTS: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
     },
     FILE_UPLOAD: {"fsUploadIn": (False, ("in", "filename", "fixmedins_code"))},
     FILE_DOWNLOAD: {"fsDownloadIn": (False, ("file_qury_no", "filename", "fixmedins_code"))},
+    **{c: {"data": (False, ("ver",))} for c in CATALOGUE_DOWNLOADS},
+    **{
+        q: {"data": (False, ("query_date", "updt_time", "page_num", "page_size", "insu_admdvs"))}
+        for q in TERM_QUERIES
+    },
 }
 
 # Fields the public tables do not mark required, or mark required only in some cases (card_sn for
@@ -332,6 +346,7 @@ LENGTHS = {
     "mac": 20,
     "sign_no": 30,
     "mdtrt_cert_type": 3,
+    "ver": 20,
 }
 INVONO_LENGTH = 20
 KNOWN_INFNOS = tuple(INPUTS)
@@ -368,6 +383,8 @@ NUMBER_FIELDS = frozenset(
         "crt_payb_lmt_amt",
         "fund_payamt",
         "cash_payamt",
+        "page_num",
+        "page_size",
     }
 )
 

@@ -23,13 +23,12 @@ from sqlalchemy import and_, func, select
 
 from .. import labels
 from ..engine.money import ZERO, fmt
-from ..services import numbers
 from ..store import Database
-from ..store.models import CentreResult, Institution, Outbox, Person, Settlement, Staff
+from ..store.models import CentreResult, Institution, Outbox, Person, Settlement
 from . import answers, statement_file
 from . import fields as F
 from .client import BadAnswer, CentreClient
-from .signin import SignIns
+from .conversation import Conversation
 
 
 @dataclass
@@ -129,37 +128,6 @@ def _answered_ids(centre: CentreResult | None, response: str | None) -> dict[str
     return {"setl_id": "", "mdtrt_id": ""}
 
 
-class _Messages:
-    """Envelopes for one reconciliation: msgids from the institution's counter, the sign-in."""
-
-    def __init__(
-        self, db: Database, client: CentreClient, inst: Institution, operator: str, at: dt.datetime
-    ) -> None:
-        self.db, self.client, self.inst, self.operator, self.at = db, client, inst, operator, at
-        with db.sessions() as s:
-            self.name = s.scalar(select(Staff.name).where(Staff.staff_no == operator)) or operator
-        self.sign_no = SignIns(db, client).for_operator(inst, operator, self.name, at)
-
-    def envelope(self, infno: str, input: dict[str, Any]) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            msgid = numbers.msgids(s, s.get_one(Institution, self.inst.id), self.at)[0]
-        return F.envelope(
-            infno=infno,
-            msgid=msgid,
-            institution_code=self.inst.code,
-            institution_name=self.inst.name,
-            admdvs=self.inst.admdvs,
-            operator=self.operator,
-            operator_name=self.name,
-            at=self.at,
-            input=input,
-            sign_no=self.sign_no,
-        )
-
-    def send(self, infno: str, input: dict[str, Any]) -> dict[str, Any]:
-        return answers.output(self.client.send(self.envelope(infno, input)))
-
-
 def reconcile_day(
     db: Database,
     client: CentreClient,
@@ -171,7 +139,7 @@ def reconcile_day(
 ) -> ReconcileReport:
     inst, by_type = _local(db, institution_code, day)
     at = now or dt.datetime.now()
-    talk = _Messages(db, client, inst, operator, at)
+    talk = Conversation(db, client, inst, operator, at)
     results = []
     for insutype, records in sorted(by_type.items()):
         sums = {k: sum((r[k] for r in records), ZERO) for k in F.RECONCILE_AMOUNTS}
@@ -220,7 +188,7 @@ def reconcile_day(
 
 
 def _detail(
-    talk: _Messages, inst: Institution, day: dt.date, records: list[dict[str, Any]]
+    talk: Conversation, inst: Institution, day: dt.date, records: list[dict[str, Any]]
 ) -> list[Difference]:
     """9101 the day's file, 3202 on it, 9102 the result: the settlements that differ, named."""
     answered = [r for r in records if r["setl_id"]]
@@ -260,18 +228,7 @@ def _detail(
         },
     )
     info = detail["fileinfo"]
-    fetched = talk.client.download(
-        talk.envelope(
-            F.FILE_DOWNLOAD,
-            {
-                "fsDownloadIn": {
-                    "file_qury_no": answers.text(info["file_qury_no"]),
-                    "filename": answers.text(info.get("filename")),
-                    "fixmedins_code": inst.code,
-                }
-            },
-        )
-    )
+    fetched = talk.download(answers.text(info["file_qury_no"]), answers.text(info.get("filename")))
     try:
         lines = statement_file.read(fetched, statement_file.RESULT_COLUMNS)
     except statement_file.BadFile as exc:

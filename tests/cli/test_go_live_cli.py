@@ -64,3 +64,48 @@ def test_golive_loads_a_folder_and_a_bad_price_list_writes_nothing(tmp_path, cap
     assert main(["pricelist", "report", "--db", db, "--by", "s001"]) == 0
     report = capsys.readouterr()
     assert "FW00016\t体检套餐（公共卫生）\t-\t未对照国家医保编码" in report.out  # the demo's unmapped item
+
+
+@pytest.mark.slow
+def test_catalogue_download_from_the_centre_and_a_centre_that_is_away(tmp_path, capsys, monkeypatch):
+    """`catalogue download` asks the configured centre after each catalogue held; a centre that
+    does not answer is one line and exit 3, the catalogue as it was."""
+    from tests.centre_process import CentreProcess
+
+    monkeypatch.setenv("COUNTER_APP_PASSWORD", "1234")
+    db = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    assert main(["demo-data", "--db", db, "--persons", "20"]) == 0
+    published = tmp_path / "published"
+    published.mkdir()
+    gl.write_download(published, "1301", "20261201", [("XN99999999", "新到药品")])
+    gl.write_terms(
+        published,
+        "1318",
+        [{"hilist_code": "XN99999999", "hilist_pric_uplmt_amt": "9.5", "begndate": "2026-12-01"}],
+    )
+    centre = CentreProcess(tmp_path, registry=db, extra=("--catalogues", str(published))).start()
+    try:
+        capsys.readouterr()
+        assert (
+            main(
+                ["catalogue", "download", "1301", "1318", "--db", db, "--by", "s001", "--centre", centre.url]
+            )
+            == 0
+        )
+        out = capsys.readouterr().out.splitlines()
+        assert (
+            out[0].startswith("1301 版本 20261201：读入 1 行，新增 1")
+            and "1318" in out[1]
+            and "新增 1" in out[1]
+        )
+    finally:
+        centre.stop()
+    assert main(["catalogue", "download", "1301", "--db", db, "--by", "s001", "--centre", centre.url]) == 3
+    assert "did not answer" in capsys.readouterr().err
+    source = Database(db, migrate=False, create=False)
+    with source.sessions() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(NationalItem).where(NationalItem.code == "XN99999999"))
+            == 1
+        )
+    source.dispose()

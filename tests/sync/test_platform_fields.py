@@ -53,6 +53,9 @@ NUMBERS = {
     "overlmt_selfpay",
     "cash_payamt",
     "diag_srt_no",  # 诊断排序号 数值型 (national-interface.md: "a number of up to 2 digits")
+    # 当前页数, 本页数据量 数值型 4 (SZSI_Smart's ML1319; the spec page names them without a type)
+    "page_num",
+    "page_size",
 }
 # What the spec page marks required (its 必填 columns), for each transaction the counter sends: present
 # and not empty. The test's own list, from the page's prose; a required field the counter cannot
@@ -187,6 +190,9 @@ REQUIRED = {
         "acct_pay",
         "fixmedins_setl_cnt",
     },
+    # catalogues: a download names the version held; a paged query always has these three
+    **{c: {"ver"} for c in ("1301", "1302", "1305", "1306", "1307", "1309")},
+    **{q: {"updt_time", "page_num", "page_size"} for q in ("1312", "1318", "1319")},
     "3202": {
         "setl_optins",
         "file_qury_no",
@@ -247,6 +253,8 @@ def spec_fields() -> tuple[set[str], dict[str, set[str]]]:
     for section in details.split("\n## ")[1:]:
         heading, _, body = section.partition("\n")
         numbers = set(re.findall(r"\d{4}", heading))
+        for first, last in re.findall(r"(\d{4})–(\d{4})", heading):  # "1301–1319": every one between
+            numbers |= {str(n) for n in range(int(first), int(last) + 1)}
         if "3202" in numbers:  # the detail goes by a file uploaded with 9101 and fetched with 9102
             numbers |= {"9101", "9102"}
         names = set(re.findall(r"`([A-Za-z_]+)(?:\[\])?`", body))
