@@ -23,6 +23,7 @@ from ..engine.money import ZERO, fmt
 from ..labels import MED_TYPE
 from ..services.actor import Actor
 from ..services.audit import record
+from ..services.ledger import MULAID_KINDS
 from ..services.settlement import SELF_PAY
 from ..store import Database
 from ..store.models import Account, Institution, LedgerEntry, Person, Settlement
@@ -149,12 +150,12 @@ def monthly_declaration(db: Database, actor: Actor, institution_code: str, month
                 .tuples()
                 .all()
             )
-            for settlement_id, person_id, amount in session.execute(
-                select(LedgerEntry.settlement_id, Account.person_id, LedgerEntry.amount)
+            for settlement_id, person_id, amount, kind in session.execute(
+                select(LedgerEntry.settlement_id, Account.person_id, LedgerEntry.amount, LedgerEntry.kind)
                 .join(Account, Account.id == LedgerEntry.account_id)
                 .where(LedgerEntry.settlement_id.in_(ids[start : start + 500]))
-            ):
-                if person_id == owner_of[settlement_id]:
+            ):  # the entry's kind classes it, as the settlement does: the self case is mutual aid
+                if person_id == owner_of[settlement_id] and kind not in MULAID_KINDS:
                     decl.ledger_own -= amount
                 else:
                     decl.ledger_family -= amount

@@ -73,8 +73,10 @@ def burden(
 def own_account_usable(claim: Claim) -> tuple[Decimal, str | None]:
     """The own balance that may pay, or 0 with the reason it may not."""
     person = claim.person
-    if person.psn_type == "flexible_pooling_only":
+    if person.psn_type == "flexible_pooling_only" and person.account_balance <= 0:
         return ZERO, "WH-5: pooling-only flexible worker has no personal account"
+    # A worker who moved to pooling-only keeps what the account holds and may spend it: WH-7 (2)
+    # stops the credits, WH-10 keeps the money the person's (decision 11).
     if person.insutype != "310":
         return ZERO, f"WH-5: no employee personal account (insutype {person.insutype})"
     if not claim.use_own_account:
@@ -87,12 +89,7 @@ def _family_refusal(claim: Claim, pack: PolicyPack) -> str | None:
     rules, person = pack.family, claim.person
     if not claim.use_family_account:
         return "decision 5: the patient chose not to use family accounts"
-    if (
-        not claim.use_own_account
-        and person.insutype == "310"
-        and person.psn_type != "flexible_pooling_only"
-        and person.account_balance > 0
-    ):
+    if not claim.use_own_account and person.insutype == "310" and person.account_balance > 0:
         return "HF-5: own account switched off while it has money, so no family account is drawn"
     if person.insutype not in rules.beneficiary_insutypes:
         return f"{rules.beneficiary_rule}: insutype {person.insutype} may not receive family mutual aid"
@@ -100,6 +97,23 @@ def _family_refusal(claim: Claim, pack: PolicyPack) -> str | None:
         return f"{rules.beneficiary_rule}: beneficiary's benefit status is {person.status}, not normal"
     if claim.med_type not in rules.med_types:
         return f"{rules.scope_rule}: med_type {claim.med_type} is outside family mutual aid"
+    return None
+
+
+RESIDENT = "390"
+
+
+def _self_refusal(claim: Claim) -> str | None:
+    """Why the patient's own suspended employee account may not pay this claim (decision 8), or
+    None: HF-2.1 covers one's own costs as a normally enrolled resident (390), with one's own
+    money switched on; not a maternity or employee patient, not after re-employment."""
+    person = claim.person
+    if person.insutype != RESIDENT:
+        return f"the patient is insured as {person.insutype}, not as a resident (390) (decision 8)"
+    if person.status != "normal":
+        return f"the patient's resident enrolment is {person.status}, not normal (decision 8)"
+    if not claim.use_own_account:
+        return "the patient switched their own money off (decision 5, decision 8)"
     return None
 
 
@@ -157,6 +171,10 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
                         f"{provider.status}, not suspended, skipped",
                     )
                 )
+                continue
+            narrow = _self_refusal(claim)  # decision 8: the self case is only what HF-2.1 says
+            if narrow:
+                trace.append((rules.self_rule, f"{provider.psn_no} (self): {narrow}, skipped"))
                 continue
         elif provider.insutype not in rules.provider_insutypes:
             trace.append(

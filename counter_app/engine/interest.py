@@ -25,6 +25,7 @@ DEBIT_ORDERS = ("current_first", "carried_first")
 CURRENT_KINDS = (
     "credit",
     "refund",
+    "refund_mulaid",
     "opening_current",
 )  # feed the current-year pot; other credits are carried
 

@@ -87,6 +87,11 @@ def decide(claim: Claim, pack: PolicyPack) -> PoolDecision:
             return _no(f"WH-14: med_type {med} is a purchase at a designated pharmacy, not a {inst.kind}")
         if not inst.designated:
             return _no("WH-14: not a designated pharmacy")
+        if claim.location in ("referral", "relocated"):  # WH-15 (2), WH-29 name medical institutions
+            return _no(
+                f"WH-14: pharmacy pooling covers designated pharmacies in the city only, not a purchase "
+                f"marked {claim.location} (decision 10)"
+            )
         level = claim.prescribing_level
         if level is None or level < period.min_prescribing_level:
             return _no(

@@ -183,7 +183,7 @@ def check(session: Session, pack: PolicyPack, req: BindRequest) -> tuple[Person,
 def _check_self(session: Session, rules: FamilyRules, person: Person) -> tuple[Person, Person]:
     """HF-2.1: the person is now a normally enrolled resident (390), their employee enrolment
     suspended, and its account still open: it may pay their own resident costs."""
-    if person.insutype not in rules.beneficiary_insutypes or person.insutype in rules.provider_insutypes:
+    if person.insutype != "390":  # a resident only: not maternity (510), not an employee (decision 8)
         raise BindingRefused(
             f"本人须已转为城乡居民医保参保（当前险种 {person.insutype}），职工医保处于停保状态",
             rules.self_rule,

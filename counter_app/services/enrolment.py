@@ -101,7 +101,8 @@ def change_enrolment(
     now: dt.datetime | None = None,
 ) -> list[int]:
     """A new insurance type or benefit status. Leaving employee insurance ends the bindings the
-    person provides (HF-1.2, HF-2.2); a suspension or arrears ends nothing (skipped at settlement)."""
+    person provides (HF-1.2, HF-2.2); coming back to it ends the self binding (HF-2.1, decision
+    8); a suspension or arrears ends nothing (skipped at settlement)."""
     actor.require("enrolment")
     if insutype is not None and insutype not in INSUTYPES_KNOWN:
         raise ServiceError(f"未知险种：{insutype}")
@@ -116,6 +117,10 @@ def change_enrolment(
             if person.insutype == EMPLOYEE:
                 ended = end_bindings(
                     session, person.id, at, f"提供人已不参加职工医保（改为 {insutype}，HF-2.2）"
+                )
+            elif insutype == EMPLOYEE:  # re-employed: the self case of HF-2.1 ends (decision 8)
+                ended = end_bindings(
+                    session, person.id, at, "本人重新参加职工医保，本人账户不再以共济支付（HF-2.1，决定 8）"
                 )
             person.insutype = insutype
         if status is not None:

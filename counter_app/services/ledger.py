@@ -74,6 +74,15 @@ def mismatched_accounts(session: Session) -> list[tuple[int, Decimal, Decimal]]:
     return [(i, cached, total) for i, cached, total in rows if cached != total]
 
 
+MULAID_KINDS = ("mulaid", "refund_mulaid")  # family mutual aid, the self case included (decision 8)
+
+
+def refund_kind(kind: str) -> str:
+    """The kind of the entry that gives back an entry of `kind`: a refund of family mutual aid
+    stays family mutual aid, so every report classes the pair alike (WH-28, decision 8)."""
+    return "refund_mulaid" if kind in MULAID_KINDS else "refund"
+
+
 @dataclass(frozen=True, slots=True)
 class BatchPosting:
     """One entry of a batch, for an account whose balance the caller read under its lock; `kind`

@@ -397,6 +397,8 @@ def _claim_from(
         if not is_open or account is None:
             continue  # HF-2.2: a withdrawn or transferred account pays nobody
         if binding.relation == "self":  # HF-2.1: the account of the person's suspended employee enrolment
+            if person.insutype == "310":  # re-employed: the account is the person's own again (decision 8)
+                continue
             family.append(Provider(provider.psn_no, "self", "310", "suspended", balance, provider.died_on))
             own_balance = ZERO  # as a resident the person has no account of their own (WH-5)
         else:
@@ -792,7 +794,7 @@ def reverse_in(
             .with_for_update()
         )
     drawn = session.execute(
-        select(LedgerEntry.amount, Account, Person.psn_no)
+        select(LedgerEntry.amount, Account, Person.psn_no, LedgerEntry.kind)
         .join(Account, Account.id == LedgerEntry.account_id)
         .join(Person, Person.id == Account.person_id)
         .where(LedgerEntry.settlement_id == orig.id)
@@ -837,9 +839,12 @@ def reverse_in(
     row["id"] = settlement_id = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
     note = f"退费 {new_no}（原 {setl_no}）"
     written = _post(
-        session, [(account, -amount, "refund", note) for amount, account, _ in drawn], at, settlement_id
+        session,
+        [(account, -amount, ledger.refund_kind(kind), note) for amount, account, _, kind in drawn],
+        at,
+        settlement_id,
     )
-    reversed_entries = tuple((psn_no, -amount) for amount, _, psn_no in drawn)
+    reversed_entries = tuple((psn_no, -amount) for amount, _, psn_no, _ in drawn)
     totals = [
         dict(
             person_id=t.person_id,

@@ -31,6 +31,7 @@ KIND_NAMES = {
     "settle": "结算支付",
     "mulaid": "家庭共济支付",
     "refund": "退费退回",
+    "refund_mulaid": "退费退回（家庭共济）",
     "withdrawal": "提取/转出",
 }
 

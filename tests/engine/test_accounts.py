@@ -281,3 +281,31 @@ def test_HF_2_1_self_the_own_suspended_employee_account_pays_the_residents_own_c
         settle(
             policy="hefei-2019", family=[provider("F9", "self", "80.00", status="suspended")], items=[item()]
         )
+
+
+@pytest.mark.parametrize(
+    ("person", "use_own", "why"),
+    [
+        ({"insutype": "510"}, True, "not as a resident (390)"),  # maternity: not the self case
+        ({"insutype": "310", "account_balance": "30.00"}, True, "not as a resident (390)"),  # re-employed
+        ({"insutype": "390", "status": "arrears"}, True, "not normal"),
+        ({"insutype": "390"}, False, "switched their own money off"),
+    ],
+)
+def test_HF_2_1_decision_8_the_self_case_is_only_what_the_clause_says(person, use_own, why):
+    """The own suspended employee account pays the person's own costs as a normally enrolled
+    resident (390), own money switched on; nothing else (decision 8)."""
+    own = provider("P0001", "self", "80.00", status="suspended")
+    s = money(
+        settle(
+            policy="hefei-2019",
+            person=person,
+            family=[own],
+            items=[item(amount="100.00")],
+            use_own_account=use_own,
+        )
+    )
+    assert s["mulaid"] == [] and s["acct_mulaid_pay"] == "0.00"
+    assert any(why in t["note"] for t in s["trace"]), s["trace"]  # HF-2.1's, or HF-1.3's for arrears
+    if person["insutype"] == "310":  # the employee's own account pays as their own, class C too
+        assert s["acct_pay"] == "30.00"

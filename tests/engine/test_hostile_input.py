@@ -77,27 +77,41 @@ def test_limits_are_named():
     assert "control characters" in refused(json.dumps(claim(items=[item("A\x00B")])))[0]
 
 
-def test_a_pooling_only_worker_has_no_account_whatever_balance_is_sent():
-    """WH-5 and the contract: no personal account, so a balance sent anyway is not an account that
-    is 'switched off while it has money'; family mutual aid goes ahead, and the trace agrees."""
-    data = claim(
-        person={"psn_type": "flexible_pooling_only", "account_balance": "50.00"},
-        use_own_account=False,
-        family=[
-            {
-                "psn_no": "F1",
-                "relation": "spouse",
-                "insutype": "310",
-                "status": "normal",
-                "account_balance": "500.00",
-            }
-        ],
+def test_decision_11_a_pooling_only_worker_with_a_balance_holds_an_account():
+    """A balance sent for a pooling-only worker is the account kept from the combined mode (WH-10,
+    decision 11): switching it off while it has money draws no family account (HF-5), as for
+    anyone; a pooling-only worker with balance 0 has no account, and family aid goes ahead."""
+    family = [
+        {
+            "psn_no": "F1",
+            "relation": "spouse",
+            "insutype": "310",
+            "status": "normal",
+            "account_balance": "500.00",
+        }
+    ]
+    kept = settle_text(
+        json.dumps(
+            claim(
+                person={"psn_type": "flexible_pooling_only", "account_balance": "50.00"},
+                use_own_account=False,
+                family=family,
+            )
+        )
     )
-    s = settle_text(json.dumps(data))
-    notes = [t["note"] for t in s["trace"]]
-    assert s["acct_mulaid_pay"] == s["acct_pay"] != "0.00" and s["balc"] == "50.00"
-    assert any("WH-5" in n for n in notes) or any(t["rule"] == "WH-5" for t in s["trace"])
-    assert not any("switched off" in n for n in notes)
+    assert (kept["acct_pay"], kept["acct_mulaid_pay"], kept["balc"]) == ("0.00", "0.00", "50.00")
+    assert any("switched off" in t["note"] for t in kept["trace"])
+    none = settle_text(
+        json.dumps(
+            claim(
+                person={"psn_type": "flexible_pooling_only", "account_balance": "0.00"},
+                use_own_account=False,
+                family=family,
+            )
+        )
+    )
+    assert none["acct_mulaid_pay"] == none["acct_pay"] != "0.00"
+    assert any(t["rule"] == "WH-5" for t in none["trace"])
 
 
 @pytest.mark.slow

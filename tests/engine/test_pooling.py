@@ -227,6 +227,26 @@ def test_WH_14_pharmacy_needs_a_level2_prescription(prescribing):
     assert s["hifp_pay"] == "0.00" and s["pooling"]["reason"].startswith("WH-14")
 
 
+@pytest.mark.parametrize("location", ["referral", "relocated"])
+def test_WH_14_decision_10_a_pharmacy_purchase_outside_the_city_is_not_pooled(location):
+    """WH-14 covers outside prescriptions at designated pharmacies 在我市; referral and relocation
+    (WH-15 (2), WH-29) concern medical institutions. The account may still pay (WH-8)."""
+    s = money(
+        settle(
+            items=[item()],
+            ytd=MET,
+            med_type="41",
+            prescribing_level=3,
+            location=location,
+            institution={"kind": "pharmacy", "level": 0},
+            person={"account_balance": "30.00"},
+        )
+    )
+    assert s["hifp_pay"] == "0.00" and s["pooling"]["applies"] is False
+    assert s["pooling"]["reason"].startswith("WH-14") and "decision 10" in s["pooling"]["reason"]
+    assert s["acct_pay"] == "30.00"
+
+
 def test_WH_14_pharmacy_general_outpatient_is_not_pooled():
     s = money(settle(items=[item()], ytd=MET, institution={"kind": "pharmacy", "level": 0}))
     assert s["pooling"]["applies"] is False
@@ -266,14 +286,21 @@ def test_WH_2_residents_get_no_outpatient_pooling():
 
 
 def test_WH_5_pooling_only_flexible_worker_is_pooled_but_has_no_account():
-    s = money(
-        settle(
-            items=[item()], ytd=MET, person={"psn_type": "flexible_pooling_only", "account_balance": "300.00"}
-        )
-    )
+    s = money(settle(items=[item()], ytd=MET, person={"psn_type": "flexible_pooling_only"}))
     assert s["hifp_pay"] == "50.00"
     assert (s["acct_pay"], s["psn_cash_pay"]) == ("0.00", "50.00")
     assert any(t["rule"] == "WH-5" for t in s["trace"])
+
+
+def test_WH_10_decision_11_a_worker_moved_to_pooling_only_spends_the_balance_kept():
+    """WH-7 (2) stops the credits; the money stays the person's (WH-10, decision 11)."""
+    s = money(
+        settle(
+            items=[item()], ytd=MET, person={"psn_type": "flexible_pooling_only", "account_balance": "30.00"}
+        )
+    )
+    assert s["hifp_pay"] == "50.00"
+    assert (s["acct_pay"], s["balc"], s["psn_cash_pay"]) == ("30.00", "0.00", "20.00")
 
 
 def test_hefei_pack_has_no_outpatient_pooling():

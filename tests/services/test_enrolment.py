@@ -276,6 +276,73 @@ def test_HF_2_1_a_resident_pays_their_own_costs_from_their_suspended_employee_ac
         assert s.scalar(select(Account.balance).where(Account.person_id == 5)) == D("50.00") - draw.paid
 
 
+def _hefei_counter(w):
+    from counter_app.services.shift import open_shift
+    from counter_app.store.models import Institution
+
+    with w.db.transaction() as s:
+        s.add(
+            Institution(
+                id=2,
+                code="H34010000001",
+                name="合肥市第一人民医院",
+                level=3,
+                kind="hospital",
+                designated=True,
+                admdvs="340100",
+                policy="hefei-2019",
+            )
+        )
+    clinic(w.db, "H34010000001")
+    hefei = w.actor("outpatient_cashier", institution="H34010000001", counter="合肥1")
+    open_shift(w.db, hefei, D("0.00"))
+    return hefei
+
+
+def test_HF_2_1_decision_8_the_self_case_is_mutual_aid_everywhere_and_ends_on_re_employment(db_url):
+    """Decision 8: the self draw is family mutual aid in the settlement, in its ledger entry and
+    in the declaration (WH-28 ties), a refund keeps the class; a maternity patient may not bind
+    to herself; re-employment (390 -> 310) ends the binding and the account pays as the person's own."""
+    from counter_app.batch.declaration import monthly_declaration
+    from counter_app.store.models import LedgerEntry
+
+    w = build(db_url)
+    clerk, stranger = w.actor("agency_clerk"), w.certnos["stranger"]
+    self_bind = binding.BindRequest(stranger, stranger, stranger, "self", True)
+    enrolment.change_enrolment(w.db, clerk, 5, insutype="510", now=AT)
+    with pytest.raises(BindingRefused, match="城乡居民医保") as err:  # maternity is not the self case
+        binding.bind(w.db, clerk, load_pack("hefei-2019"), self_bind, w.db_dir)
+    assert err.value.rule == "HF-2.1"
+    enrolment.change_enrolment(w.db, clerk, 5, insutype="390", now=AT)
+    binding.bind(w.db, clerk, load_pack("hefei-2019"), self_bind, w.db_dir)
+    hefei = _hefei_counter(w)
+    done = svc.settle(w.db, hefei, svc.ClaimRequest(5, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
+    paid = done.result.acct_mulaid_pay
+    assert paid > 0 and done.result.own_acct_pay == 0
+    with w.db.sessions() as s:
+        kinds = list(
+            s.scalars(select(LedgerEntry.kind).where(LedgerEntry.settlement_id == done.settlement_id))
+        )
+    assert kinds == ["mulaid"]  # on the patient's own account, classed as the settlement classes it
+    boss = w.actor("supervisor", institution="H34010000001")
+    decl = monthly_declaration(w.db, boss, "H34010000001", TODAY)
+    assert decl.ties and (decl.ledger_family, decl.ledger_own) == (paid, D("0.00"))
+    refund = svc.refund(w.db, hefei, done.setl_no, w.approval(done.setl_no, boss), "退药", now=AT)
+    with w.db.sessions() as s:
+        kinds = list(
+            s.scalars(select(LedgerEntry.kind).where(LedgerEntry.settlement_id == refund.settlement_id))
+        )
+    assert kinds == ["refund_mulaid"]
+    assert monthly_declaration(w.db, boss, "H34010000001", TODAY).ties
+
+    ended = enrolment.change_enrolment(w.db, clerk, 5, insutype="310", now=AT)
+    with w.db.sessions() as s:
+        ended_reason = s.scalar(select(FamilyBinding.ended_reason).where(FamilyBinding.id.in_(ended)))
+    assert len(ended) == 1 and "决定 8" in ended_reason
+    again = svc.settle(w.db, hefei, svc.ClaimRequest(5, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
+    assert again.result.acct_mulaid_pay == 0 and again.result.own_acct_pay > 0
+
+
 def test_WH_10_an_account_closed_on_the_first_of_a_month_is_not_credited_for_it(db_url):
     from counter_app.batch.crediting import credit_month
     from counter_app.store.models import LedgerEntry
