@@ -4,6 +4,8 @@ The rule for one person and month is `engine.crediting.monthly_credit`; this wal
 in chunks of `chunk`, each chunk one transaction that locks its accounts, skips those already
 credited for the month, and posts the rest (`ledger.post_batch`). Running a month twice credits
 once; a run stopped part way (a crash, a killed process) is finished by running it again.
+A credit that falls due for an account closed later in its month is never posted into it: the
+report names it with its amount, to go with the transfer (WH-10, decision 11).
 Each entry is dated the first day of its month (its value date for interest, WH-11), whenever
 the batch runs.
 """
@@ -66,6 +68,7 @@ def credit_month(
             Person.contribution_base,
             Person.retired_on,
             Person.died_on,
+            Person.psn_no,
             done.label("done"),
         )
         .join(Person, Person.id == Account.person_id)
@@ -88,6 +91,7 @@ def credit_month(
             base,
             retired_on,
             died_on,
+            psn_no,
             already,
         ) in rows:
             if already:
@@ -96,7 +100,11 @@ def credit_month(
             outcome = monthly_credit(
                 pack, Member(insutype, psn_type, status, base, retired_on, died_on, opened, closed), month
             )
-            if isinstance(outcome, Credit):
+            if isinstance(outcome, Credit) and closed is not None:
+                # closed later in the month: due, but nothing is posted into a closed account
+                report.due_closed.append((psn_no, outcome.amount))
+                report.skipped["WH-10: account closed since the first of the month; due amount reported"] += 1
+            elif isinstance(outcome, Credit):
                 postings.append(
                     BatchPosting(
                         account_id, balance, outcome.amount, f"{period} {outcome.note}（{outcome.rule}）"

@@ -37,6 +37,8 @@ class RunReport:
     total: Decimal = ZERO
     by_source: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per source
     skipped: Counter[str] = field(default_factory=Counter)  # "rule: reason" -> accounts
+    # what fell due for an account closed since (decision 11): never posted, to go with the transfer
+    due_closed: list[tuple[str, Decimal]] = field(default_factory=list)  # (psn_no, amount)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
 
@@ -50,6 +52,7 @@ class RunReport:
             "total": fmt(self.total),
             "by_source": {k: fmt(v) for k, v in sorted(self.by_source.items())},
             "skipped": dict(sorted(self.skipped.items())),
+            "due_to_closed_accounts": [{"psn_no": p, "amount": fmt(a)} for p, a in self.due_closed],
         }
 
     def describe(self) -> str:
@@ -59,6 +62,13 @@ class RunReport:
         ]
         lines += [f"  from {source}: {fmt(amount)}" for source, amount in sorted(self.by_source.items())]
         lines += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
+        if self.due_closed:
+            total = sum((a for _, a in self.due_closed), ZERO)
+            lines.append(
+                f"  due to {len(self.due_closed)} accounts closed since, not posted (WH-10, decision 11), "
+                f"total {fmt(total)}, to go with the transfer:"
+            )
+            lines += [f"    {p} {fmt(a)}" for p, a in self.due_closed]
         return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from .. import labels
 from ..batch import crediting, declaration, interest, monitoring
 from ..batch.runs import RunReport, recent_runs
 from ..engine.crediting import parse_period, period_label, previous_month
-from ..engine.money import fmt
+from ..engine.money import ZERO, fmt
 from ..printing import agency_reports, charts
 from .ops import Op
 from .qt import (
@@ -73,6 +73,12 @@ def describe_run(report: RunReport) -> str:
     ]
     lines += [f"　{labels.FUND_SOURCE.get(k, k)}：{fmt(v)} 元" for k, v in sorted(report.by_source.items())]
     lines += [f"　未记入 {n} 户：{labels.batch_skip(k)}" for k, n in sorted(report.skipped.items())]
+    if report.due_closed:  # decision 11: never posted into a closed account; goes with the transfer
+        lines.append(
+            f"　已注销账户应划未划 {len(report.due_closed)} 户，合计 "
+            f"{fmt(sum((a for _, a in report.due_closed), ZERO))} 元（随转移接续处理）："
+        )
+        lines += [f"　　{psn_no}　{fmt(amount)} 元" for psn_no, amount in report.due_closed]
     return "\n".join(lines)
 
 

@@ -343,6 +343,29 @@ def test_HF_2_1_decision_8_the_self_case_is_mutual_aid_everywhere_and_ends_on_re
     assert again.result.acct_mulaid_pay == 0 and again.result.own_acct_pay > 0
 
 
+def test_WH_10_decision_11_a_credit_due_to_an_account_closed_mid_month_is_reported_not_posted(db_url):
+    """The mother's account is transferred out on the 15th; May's credit (6000 x 2 % = 120.00)
+    falls due for it, but nothing is posted into a closed account: the run names it with its
+    amount, to go with the transfer. The father's is credited as usual."""
+    from counter_app.batch.crediting import credit_month
+    from counter_app.store.models import Account, LedgerEntry
+
+    w = build(db_url)
+    with w.db.transaction() as s:
+        for pid in (w.mother, w.father):
+            s.get(Person, pid).contribution_base = D("6000.00")
+    clerk = w.actor("agency_clerk")
+    binding.close_account(w.db, clerk, w.mother, "转出", now=dt.datetime(2024, 5, 15, 10, 0))
+    report = credit_month(w.db, clerk, dt.date(2024, 5, 1), today=dt.date(2024, 5, 20))
+    with w.db.sessions() as s:
+        credited = set(s.scalars(select(LedgerEntry.account_id).where(LedgerEntry.kind == "credit")))
+        closed_balance = s.scalar(select(Account.balance).where(Account.person_id == w.mother))
+    assert w.father in credited and w.mother not in credited and closed_balance == D("0.00")
+    assert [(p, str(a)) for p, a in report.due_closed] == [("P0002", "120.00")]
+    assert report.as_json()["due_to_closed_accounts"] == [{"psn_no": "P0002", "amount": "120.00"}]
+    assert "P0002 120.00" in report.describe() and "decision 11" in report.describe()
+
+
 def test_WH_10_an_account_closed_on_the_first_of_a_month_is_not_credited_for_it(db_url):
     from counter_app.batch.crediting import credit_month
     from counter_app.store.models import LedgerEntry
