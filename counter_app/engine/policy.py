@@ -35,6 +35,17 @@ class Ruled:
 
 
 @dataclass(frozen=True, slots=True)
+class CommitmentWording:
+    """The commitment a provider signs (HF-3's attachment): its title, the preamble naming the
+    beneficiary (`{beneficiary}`, `{relation}`), and the promises, in the document's order."""
+
+    rule: str
+    title: str
+    preamble: str
+    promises: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FamilyRules:
     """Who may draw on whose account, and for what (HF-1..6, WH-8 (2), WH-25)."""
 
@@ -58,6 +69,7 @@ class FamilyRules:
     self_rule: str | None = (
         None  # HF-2.1: a person's own suspended employee account may pay their resident costs
     )
+    commitment: CommitmentWording | None = None  # None: the pack prints no commitment of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +218,22 @@ def _family(r: _Reader) -> FamilyRules:
         proofs = r.sub("proofs")
         proofs_required, proofs_rule = proofs.flag("required"), proofs.text("rule")
         proof_kinds = {rel: proofs.codes(rel, PROOF_KINDS) for rel in relations}
+    wording = None
+    if "commitment" in r.table:
+        c = r.sub("commitment")
+        promises = c.raw("promises")
+        if (
+            not isinstance(promises, list)
+            or not promises
+            or not all(isinstance(p, str) and p.strip() for p in promises)
+        ):
+            raise c.fail("promises", "expected a non-empty list of texts")
+        preamble = c.text("preamble")
+        if "{beneficiary}" not in preamble or "{relation}" not in preamble:
+            raise c.fail("preamble", "must name the beneficiary: {beneficiary} and {relation}")
+        wording = CommitmentWording(c.text("rule"), c.text("title"), preamble, tuple(promises))
     return FamilyRules(
+        commitment=wording,
         proofs_required=proofs_required,
         proof_kinds=proof_kinds,
         proofs_rule=proofs_rule,

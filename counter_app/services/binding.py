@@ -35,14 +35,8 @@ PROOF_KINDS = {
 }
 MAX_PROOF_BYTES = 20 * 1024 * 1024
 
+
 # HF-3: the provider's commitment (承诺书), in substance as the Hefei notice words it.
-COMMITMENT_TEXT = (
-    "本人为城镇职工基本医疗保险参保人员，自愿申请在本人与本人直系亲属之间建立“医保个人账户亲属支付关系”，"
-    "使用本人职工医保个人账户资金为直系亲属支付符合医保政策的医疗费用。本人确认所提供的直系亲属信息真实、准确、"
-    "完整、有效；因信息提供不实或录入错误导致的资金损失、违规责任等后果，由本人承担。"
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Proof:
     kind: str
@@ -66,16 +60,22 @@ class BindRequest:
 
 
 def commitment_text(
-    provider: Person, beneficiary: Person, relation: str, institution: str, on: dt.date
+    pack: PolicyPack, provider: Person, beneficiary: Person, relation: str, institution: str, on: dt.date
 ) -> str:
-    """The commitment (HF-3) as printed: the notice's wording, then who binds whom, where and when,
-    with both ID numbers shown as the desk's second confirmation shows them (masked)."""
+    """The commitment as printed (HF-3): the pack's wording, every promise in the document's order,
+    the beneficiary named; then who binds whom, where and when, with both ID numbers shown as the
+    desk's second confirmation shows them (masked)."""
+    wording = pack.family.commitment
+    if wording is None:
+        raise BindingRefused(f"政策 {pack.id} 没有承诺书文本", pack.family.provider_rule)
+    named = f"{beneficiary.name}（{identity.mask(beneficiary.certno)}）"
     return "\n".join(
         (
-            "医保个人账户亲属支付关系确认承诺书",
-            COMMITMENT_TEXT,
+            wording.title,
+            wording.preamble.format(beneficiary=named, relation=RELATION_NAMES[relation]),
+            *wording.promises,
             f"提供人：{provider.name}（{identity.mask(provider.certno)}）",
-            f"享受人：{beneficiary.name}（{identity.mask(beneficiary.certno)}），为提供人之{RELATION_NAMES[relation]}",
+            f"享受人：{named}，为提供人之{RELATION_NAMES[relation]}",
             f"经办机构：{institution}　日期：{on:%Y年%m月%d日}",
         )
     )
@@ -90,7 +90,13 @@ class Commitment:
 
 
 def prepare_commitment(
-    db: Database, provider_certno: str, beneficiary_certno: str, relation: str, institution: str, on: dt.date
+    db: Database,
+    pack: PolicyPack,
+    provider_certno: str,
+    beneficiary_certno: str,
+    relation: str,
+    institution: str,
+    on: dt.date,
 ) -> Commitment:
     """The text to print for the provider's signature, and its digest (stored with the binding)."""
     if relation not in RELATION_NAMES:
@@ -98,7 +104,7 @@ def prepare_commitment(
     with db.sessions() as session:
         provider = _person_by_certno(session, provider_certno, "提供人")
         beneficiary = _person_by_certno(session, beneficiary_certno, "享受人")
-        text = commitment_text(provider, beneficiary, relation, institution, on)
+        text = commitment_text(pack, provider, beneficiary, relation, institution, on)
     return Commitment(text, hashlib.sha256(text.encode()).hexdigest(), institution, on)
 
 
@@ -266,7 +272,12 @@ def bind(
     with db.transaction() as session:
         provider, beneficiary = check(session, pack, req)
         text = commitment_text(
-            provider, beneficiary, req.relation, req.commitment_institution, req.commitment_on or at.date()
+            pack,
+            provider,
+            beneficiary,
+            req.relation,
+            req.commitment_institution,
+            req.commitment_on or at.date(),
         )
         digest = hashlib.sha256(text.encode()).hexdigest()
         if req.commitment_sha256 is not None and req.commitment_sha256 != digest:

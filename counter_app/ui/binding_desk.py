@@ -223,7 +223,7 @@ class BindingDesk(QDialog):
 
         def prepare():
             printed = svc.prepare_commitment(
-                self.window_.db, provider, beneficiary, relation, self.institution, on
+                self.window_.db, self.pack, provider, beneficiary, relation, self.institution, on
             )
             return printed, commitment.render(printed.text)
 

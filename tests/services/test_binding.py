@@ -62,7 +62,13 @@ def add_children(w, n: int, start: int = 10) -> list[str]:
 def test_HF_3_binding_with_commitment_and_proof_is_recorded(w):
     proof = svc.Proof("household_register", "户口簿.jpg", b"\xff\xd8 scanned page")
     printed = svc.prepare_commitment(
-        w.db, w.certnos["retiree"], w.certnos["stranger"], "child", "芜湖市第一人民医院", dt.date(2024, 5, 10)
+        w.db,
+        HEFEI,
+        w.certnos["retiree"],
+        w.certnos["stranger"],
+        "child",
+        "芜湖市第一人民医院",
+        dt.date(2024, 5, 10),
     )
     assert "享受人：赵强（" + identity.mask(w.certnos["stranger"]) + "），为提供人之子女" in printed.text
     request = svc.BindRequest(
@@ -77,7 +83,13 @@ def test_HF_3_binding_with_commitment_and_proof_is_recorded(w):
         printed.sha256,
     )
     other = svc.prepare_commitment(
-        w.db, w.certnos["retiree"], w.certnos["child"], "child", "芜湖市第一人民医院", dt.date(2024, 5, 10)
+        w.db,
+        HEFEI,
+        w.certnos["retiree"],
+        w.certnos["child"],
+        "child",
+        "芜湖市第一人民医院",
+        dt.date(2024, 5, 10),
     )  # signed for somebody else
     with pytest.raises(BindingRefused, match="承诺书与本次绑定") as err:
         svc.bind(w.db, w.clerk, HEFEI, dataclasses.replace(request, commitment_sha256=other.sha256), w.proofs)
@@ -95,6 +107,47 @@ def test_HF_3_binding_with_commitment_and_proof_is_recorded(w):
         stored = s.scalar(select(BindingProof))
     digest = hashlib.sha256(proof.content).hexdigest()
     assert stored.sha256 == digest and (w.proofs / digest[:2] / digest).read_bytes() == proof.content
+
+
+def test_HF_3_the_printed_commitment_makes_all_three_promises_in_order_naming_the_beneficiary(w):
+    """The Hefei attachment's 承诺书: 一 knowing the notice and paying relatives from 历年结余, 二 the
+    relatives' details true, 三 bearing the other liabilities of a false commitment; read back
+    from the PDF as the provider signs it."""
+    import io
+
+    from pypdf import PdfReader
+
+    from counter_app.printing import commitment
+
+    printed = svc.prepare_commitment(
+        w.db,
+        HEFEI,
+        w.certnos["retiree"],
+        w.certnos["stranger"],
+        "child",
+        "合肥市第二人民医院",
+        dt.date(2024, 5, 10),
+    )
+    named = f"直系亲属赵强（{identity.mask(w.certnos['stranger'])}）（子女）之间建立"
+    assert named in printed.text
+    lines = printed.text.splitlines()
+    firsts = [n for n, line in enumerate(lines) if line.startswith(("一、", "二、", "三、"))]
+    assert [lines[n][:2] for n in firsts] == ["一、", "二、", "三、"] and firsts == sorted(firsts)
+    assert "历年结余资金" in lines[firsts[0]] and "虚假承诺" in lines[firsts[2]]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(commitment.render(printed.text))).pages)
+    flat = text.replace("\n", "").replace(" ", "")
+    for promise in ("一、本人已经知晓", "二、本人确认", "三、本人愿意承担因虚假承诺所导致的其他责任"):
+        assert promise in flat, promise
+    wuhu = svc.prepare_commitment(
+        w.db,
+        load_pack("wuhu-2022"),
+        w.certnos["retiree"],
+        w.certnos["stranger"],
+        "child",
+        "芜湖市第一人民医院",
+        dt.date(2024, 5, 10),
+    )
+    assert "历年结余" not in wuhu.text and wuhu.text.count("、本人") == 3  # WH-8 (2) has no such limit
 
 
 def test_HF_3_beneficiary_id_must_be_entered_twice_the_same(w):
