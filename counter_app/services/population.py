@@ -32,6 +32,7 @@ from ..store.models import Account, FamilyBinding, LedgerEntry, Person
 from . import enrolment, table_file
 from .actor import Actor
 from .audit import record
+from .institutions import policy_of_place
 
 PERSON_COLUMNS = {
     "psn_no": ("人员编号", "psn_no"),
@@ -203,7 +204,7 @@ class BindingRow:
     beneficiary: str
     relation: str
     bound_on: dt.date | None
-    policy: str | None  # the city whose agreement it is (None: any)
+    policy: str | None  # the city whose agreement it is (None: the provider's place of insurance's)
 
 
 def read_bindings(path: Path) -> list[BindingRow]:
@@ -229,7 +230,9 @@ def read_bindings(path: Path) -> list[BindingRow]:
         if relation not in RELATIONS:
             problems.append(f"第 {n} 行：关系“{relation}”应是 父亲、母亲、配偶 或 子女")
         elif policy is not None and policy not in POLICY_NAMES.values():
-            problems.append(f"第 {n} 行：适用政策“{policy}”应是 {'、'.join(POLICY_NAMES)} 或空（不限）")
+            problems.append(
+                f"第 {n} 行：适用政策“{policy}”应是 {'、'.join(POLICY_NAMES)} 或空（按提供人参保地的政策）"
+            )
         elif provider == beneficiary:
             problems.append(f"第 {n} 行：提供人与受益人是同一人")
         else:
@@ -426,6 +429,7 @@ def import_bindings(
             for b in session.scalars(select(FamilyBinding).where(FamilyBinding.ended_at.is_(None)))
         }
         rows = []
+        place_policy: dict[str, str | None] = {}
         for b in given:
             n = b.line
             provider, beneficiary = people.get(b.provider), people.get(b.beneficiary)
@@ -440,6 +444,9 @@ def import_bindings(
             else:
                 active.add((provider.id, beneficiary.id))
                 when = dt.datetime.combine(b.bound_on or at.date(), dt.time(9))
+                policy = b.policy or place_policy.setdefault(
+                    provider.insuplc_admdvs or "", policy_of_place(session, provider.insuplc_admdvs)
+                )  # none named: the provider's place of insurance's (issue 25 point 7)
                 proof = hashlib.sha256(
                     f"{path.name}:{n}:{provider.certno}:{beneficiary.certno}".encode()
                 ).hexdigest()
@@ -452,7 +459,7 @@ def import_bindings(
                         "commitment_signed_at": when,
                         "commitment_sha256": proof,  # the paper commitment is the agency's; this names its line
                         "clerk": actor.staff_no,
-                        "policy": b.policy,
+                        "policy": policy,
                     }
                 )
         if problems:

@@ -239,7 +239,7 @@ def _people_query(lock: bool, state: str | None = None) -> Select[Any]:
     pid: Any = bindparam("pid")
     active = and_(FamilyBinding.beneficiary_id == pid, FamilyBinding.ended_at.is_(None))
     policy = Institution.policy if state else bindparam("policy")
-    valid = or_(FamilyBinding.policy.is_(None), FamilyBinding.policy == policy)
+    valid = FamilyBinding.policy == policy  # a binding pays only under its own policy (migration 0011)
 
     def year_sum(column: Any, name: str) -> Any:
         return (

@@ -287,7 +287,10 @@ class Books:
         )
         self.db.executemany(
             "INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)",
-            [(b["provider"], b["beneficiary"], b["relation"], b.get("policy")) for b in data["bindings"]],
+            [
+                (b["provider"], b["beneficiary"], b["relation"], b.get("policy") or self._home_policy())
+                for b in data["bindings"]
+            ],
         )
         self.db.executemany(
             "INSERT OR IGNORE INTO ytd VALUES (?, ?, ?, ?, '0.00')",
@@ -309,6 +312,11 @@ class Books:
             ],
         )
         return int(self.db.execute("SELECT count(*) FROM person").fetchone()[0])
+
+    def _home_policy(self) -> str | None:
+        """A binding that names no policy is its region's: the centre's first institution's."""
+        found = self.db.execute("SELECT policy FROM institution ORDER BY rowid LIMIT 1").fetchone()
+        return found[0] if found else None
 
     def load_population(self, persons: Path, bindings: Path | None = None) -> int:
         """Take the insured from the agency's population files, the format a counter imports
@@ -380,7 +388,10 @@ class Books:
                 )
             self.db.executemany(
                 "INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)",
-                [(psn_of[b.provider], psn_of[b.beneficiary], b.relation, b.policy) for b in given],
+                [
+                    (psn_of[b.provider], psn_of[b.beneficiary], b.relation, b.policy or self._home_policy())
+                    for b in given
+                ],
             )
 
     def issue_evoucher(self, psn_no: str, now: dt.datetime) -> str:
@@ -509,8 +520,7 @@ class Books:
         own, _ = self._balance(psn_no) if person[2] == "310" else (ZERO, False)
         family = []
         for provider, relation in self.db.execute(
-            "SELECT provider, relation FROM binding WHERE beneficiary = ? AND (policy IS NULL OR policy = ?) "
-            "ORDER BY id",
+            "SELECT provider, relation FROM binding WHERE beneficiary = ? AND policy = ? ORDER BY id",
             (psn_no, inst[6]),
         ):
             p = self._person(provider)

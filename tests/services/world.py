@@ -226,6 +226,7 @@ def build(
                     commitment_signed_at=at,
                     commitment_sha256="0" * 64,
                     clerk="t",
+                    policy="wuhu-2022",
                 )
             )
         s.add(

@@ -179,6 +179,7 @@ def test_family_fallback_is_shown_when_the_own_account_is_short(qtbot, window, w
                 commitment_signed_at=dt.datetime(2023, 1, 1),
                 commitment_sha256="0" * 64,
                 clerk="t",
+                policy="wuhu-2022",
             )
         )
     scan(qtbot, window, world.certnos["stranger"])
