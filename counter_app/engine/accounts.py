@@ -205,7 +205,18 @@ def pay(claim: Claim, pack: PolicyPack, due: Burden) -> AccountPayment:
                 )
             )
             continue
-        paid = min(provider.account_balance, need)
+        drawable = provider.account_balance
+        if rules.draws_from == "carried" and provider.relation != "self" and provider.carried is not None:
+            drawable = min(drawable, provider.carried)  # decision 9: relatives draw the 历年 pot only
+            if drawable < provider.account_balance:
+                trace.append(
+                    (
+                        rules.draws_from_rule or "HF-3",
+                        f"{provider.psn_no} ({provider.relation}): relatives draw only the carried-over "
+                        f"balance {fmt(drawable)} of {fmt(provider.account_balance)} (decision 9)",
+                    )
+                )
+        paid = min(drawable, need)
         if not paid:
             continue
         left = provider.account_balance - paid

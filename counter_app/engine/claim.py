@@ -77,6 +77,9 @@ class Provider(msgspec.Struct, frozen=True):
     status: str
     account_balance: Decimal
     died_on: dt.date | None = None  # optional in the claim; from that day the account pays nobody
+    # optional: what the account carried into this year and still holds (历年结余, decision 9);
+    # absent, the whole balance counts as carried, so older claims settle as before
+    carried: Decimal | None = None
 
 
 class Item(msgspec.Struct, frozen=True):
@@ -253,6 +256,7 @@ def _provider(problems: list[str], obj: Any, path: str) -> Provider:
         status=f.get("status", _code(STATUSES)),
         account_balance=f.get("account_balance", parse_money, fallback=ZERO),
         died_on=f.get("died_on", _optional_date, None),
+        carried=f.get("carried", parse_money, None),
     )
 
 
@@ -304,7 +308,9 @@ _PERSON_FIELDS = frozenset(
     ("psn_no", "insutype", "psn_type", "retired_on", "status", "hospitalized", "account_balance", "ytd")
 )
 _INSTITUTION_FIELDS = frozenset(("code", "level", "kind", "designated"))
-_PROVIDER_FIELDS = frozenset(("psn_no", "relation", "insutype", "status", "account_balance", "died_on"))
+_PROVIDER_FIELDS = frozenset(
+    ("psn_no", "relation", "insutype", "status", "account_balance", "died_on", "carried")
+)
 _ITEM_FIELDS = frozenset(
     ("code", "name", "class", "amount", "prepay_ratio", "account_payable", "overlmt_amt")
 )
@@ -360,6 +366,11 @@ def _cross_check(claim: Claim, problems: list[str]) -> None:
     if isinstance(claim.person, Person):
         seen = {claim.person.psn_no}
         for i, provider in enumerate(claim.family):
+            if provider.carried is not None and provider.carried > provider.account_balance:
+                problems.append(
+                    f"family[{i}].carried: {fmt(provider.carried)} is more than the account holds "
+                    f"({fmt(provider.account_balance)})"
+                )
             if provider.relation == SELF:
                 if provider.psn_no != claim.person.psn_no:
                     problems.append(
@@ -411,6 +422,7 @@ def claim_to_json(claim: Claim) -> dict[str, Any]:
                 "status": f.status,
                 "account_balance": fmt(f.account_balance),
                 **({"died_on": f.died_on.isoformat()} if f.died_on else {}),
+                **({"carried": fmt(f.carried)} if f.carried is not None else {}),
             }
             for f in claim.family
         ],

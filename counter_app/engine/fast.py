@@ -83,6 +83,7 @@ class _Provider(msgspec.Struct, forbid_unknown_fields=True):
     status: Status
     account_balance: MoneyText
     died_on: DateText | None = None
+    carried: MoneyText | None = None
 
 
 class _Item(msgspec.Struct, forbid_unknown_fields=True, rename={"cls": "class"}):
@@ -208,6 +209,7 @@ def fast_claim(text: str | bytes, packs: tuple[str, ...] | None) -> Claim | None
                         f.status,
                         _money(f.account_balance),
                         _date(f.died_on) if f.died_on is not None else None,
+                        _money(f.carried) if f.carried is not None else None,
                     )
                     for f in family
                 ]

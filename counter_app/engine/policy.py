@@ -34,6 +34,9 @@ class Ruled:
     rule: str
 
 
+DRAWS_FROM = ("balance", "carried")
+
+
 @dataclass(frozen=True, slots=True)
 class CommitmentWording:
     """The commitment a provider signs (HF-3's attachment): its title, the preamble naming the
@@ -70,6 +73,10 @@ class FamilyRules:
         None  # HF-2.1: a person's own suspended employee account may pay their resident costs
     )
     commitment: CommitmentWording | None = None  # None: the pack prints no commitment of its own
+    # what a relative may draw: the whole balance (WH-8 (2)), or only the carried-over pot
+    # (历年结余: HF-3's commitment, decision 9), with the rule that says so
+    draws_from: str = "balance"
+    draws_from_rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +239,12 @@ def _family(r: _Reader) -> FamilyRules:
         if "{beneficiary}" not in preamble or "{relation}" not in preamble:
             raise c.fail("preamble", "must name the beneficiary: {beneficiary} and {relation}")
         wording = CommitmentWording(c.text("rule"), c.text("title"), preamble, tuple(promises))
+    draws_from, draws_from_rule = "balance", None
+    if "draws_from" in r.table:
+        draws_from, draws_from_rule = _one_of(r, "draws_from", DRAWS_FROM), r.text("draws_from_rule")
     return FamilyRules(
+        draws_from=draws_from,
+        draws_from_rule=draws_from_rule,
         commitment=wording,
         proofs_required=proofs_required,
         proof_kinds=proof_kinds,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
+import msgspec
 from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -27,7 +28,9 @@ from ..engine import settle as engine_settle
 from ..engine.claim import Claim, Item, Provider, Ytd
 from ..engine.claim import Institution as ClaimInstitution
 from ..engine.claim import Person as ClaimPerson
+from ..engine.interest import Movement
 from ..engine.money import ZERO, cents, fmt
+from ..engine.pots import carried_left
 from ..engine.settlement import MONEY_FIELDS
 from ..policies import load_pack
 from ..store import Database
@@ -413,6 +416,8 @@ def _claim_from(
                 )
             )
         accounts[provider.psn_no] = account
+    if family and load_pack(inst.policy).family.draws_from == "carried":  # decision 9 (Hefei)
+        family = _with_carried(session, family, accounts, request.visit_date.year)
     items, fees = _items(session, request.lines, request.visit_date)
     claim = Claim(
         policy=inst.policy,
@@ -440,6 +445,40 @@ def _claim_from(
         session, inst, request.med_type, request.dept_code, request.doctor_code, request.diagnoses
     )
     return Built(claim, inst, accounts, fees, person, visit)
+
+
+def _with_carried(
+    session: Session, family: list[Provider], accounts: dict[str, Account], year: int
+) -> list[Provider]:
+    """Each relative's account with what it still holds of the pot it carried into `year`
+    (engine/pots.py, decision 9), from its ledger: one statement for every provider."""
+    ids = {accounts[p.psn_no].id: p.psn_no for p in family if p.relation != "self" and p.psn_no in accounts}
+    if not ids:
+        return family
+    start = dt.datetime(year, 1, 1)
+    forward: dict[str, Decimal] = {}
+    moves: dict[str, list[Movement]] = {}
+    for account_id, amount, kind, at in session.execute(
+        select(LedgerEntry.account_id, LedgerEntry.amount, LedgerEntry.kind, LedgerEntry.created_at)
+        .where(LedgerEntry.account_id.in_(ids))
+        .order_by(LedgerEntry.account_id, LedgerEntry.created_at, LedgerEntry.id)
+    ):
+        psn_no = ids[account_id]
+        if at < start:
+            forward[psn_no] = forward.get(psn_no, ZERO) + amount
+        else:
+            moves.setdefault(psn_no, []).append(Movement(at.date(), amount, kind))
+    return [
+        msgspec.structs.replace(
+            p,
+            carried=min(
+                p.account_balance, carried_left(forward.get(p.psn_no, ZERO), moves.get(p.psn_no, ()))
+            ),
+        )
+        if p.psn_no in forward or p.psn_no in moves
+        else p
+        for p in family
+    ]
 
 
 def _run_engine(claim: Claim, centre: CentreFund | None = None) -> EngineSettlement:

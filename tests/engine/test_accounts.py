@@ -309,3 +309,34 @@ def test_HF_2_1_decision_8_the_self_case_is_only_what_the_clause_says(person, us
     assert any(why in t["note"] for t in s["trace"]), s["trace"]  # HF-2.1's, or HF-1.3's for arrears
     if person["insutype"] == "310":  # the employee's own account pays as their own, class C too
         assert s["acct_pay"] == "30.00"
+
+
+def test_HF_3_decision_9_hefei_relatives_draw_only_the_carried_over_pot():
+    """A Hefei provider holding 500.00 of which 120.00 was carried into the year pays a child's
+    bill only up to 120.00 (历年结余, HF-3's commitment); without `carried` the whole balance
+    counts as carried (older claims settle as before); Wuhu's plan has no such limit (WH-8 (2))."""
+    bill = [item(amount="300.00")]
+    child = {"insutype": "390"}
+    limited = money(
+        settle(
+            policy="hefei-2019",
+            person=child,
+            items=bill,
+            family=[provider("F1", "mother", "500.00", carried="120.00")],
+        )
+    )
+    assert limited["mulaid"] == [{"psn_no": "F1", "relation": "mother", "paid": "120.00", "balc": "380.00"}]
+    assert any(t["rule"] == "HF-3" and "carried-over balance 120.00" in t["note"] for t in limited["trace"])
+    whole = money(
+        settle(policy="hefei-2019", person=child, items=bill, family=[provider("F1", "mother", "500.00")])
+    )
+    assert whole["mulaid"][0]["paid"] == "300.00"
+    wuhu = money(
+        settle(person=child, items=bill, family=[provider("F1", "mother", "500.00", carried="120.00")])
+    )
+    assert wuhu["acct_mulaid_pay"] == "300.00"
+
+
+def test_decision_9_carried_cannot_be_more_than_the_account_holds():
+    with pytest.raises(ClaimError, match=r"family\[0\]\.carried: 600\.00 is more than the account holds"):
+        settle(policy="hefei-2019", family=[provider("F1", "mother", "500.00", carried="600.00")])
