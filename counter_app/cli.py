@@ -519,6 +519,32 @@ def _cmd_declaration(args: argparse.Namespace) -> int:
     return _batch(run)
 
 
+def _cmd_certify(args: argparse.Namespace) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from .batch.certify import certify
+    from .policies import load_pack, load_pack_file
+
+    outcome = {"changed": False}
+
+    def run() -> int:
+        try:
+            start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+        except ValueError:
+            raise ValueError(f"--from/--to: not a date YYYY-MM-DD: {args.start!r} {args.end!r}") from None
+        given = Path(args.pack)
+        pack = load_pack_file(given) if given.suffix == ".toml" or given.exists() else load_pack(args.pack)
+        db = _open_db(args)
+        report = certify(db, _sign_in(args, db), pack, start, end)
+        print(report.describe())
+        outcome["changed"] = not report.unchanged
+        return 0
+
+    code = _batch(run)
+    return 1 if code == 0 and outcome["changed"] else code
+
+
 def _cmd_monitor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -632,6 +658,7 @@ COMMANDS_EPILOG = """commands (`counter-app COMMAND --help` for each):
   reconcile     3201 reconciliation of one day with the centre
   audit verify  check the audit chain and every money row
   credit, interest, declaration, monitor   the agency's batches
+  certify PACK  replay a period's settlements through a candidate policy pack; exit 0: nothing changes
   centre        run the reference insurance centre (tests, training)"""
 
 
@@ -842,6 +869,23 @@ def build_parser() -> argparse.ArgumentParser:
         "password from $COUNTER_APP_PASSWORD or asked for",
     )
     monitor.set_defaults(run=_cmd_monitor)
+
+    cert = sub.add_parser(
+        "certify",
+        help="replay the stored settlements of a period through a candidate policy pack and list "
+        "every one whose split would change (exit 0: none, 1: some, 2: bad input)",
+    )
+    cert.add_argument("pack", help="the candidate pack: a .toml file, or a shipped pack's id")
+    cert.add_argument("--from", dest="start", required=True, help="first settlement day, YYYY-MM-DD")
+    cert.add_argument("--to", dest="end", required=True, help="last settlement day, YYYY-MM-DD")
+    cert.add_argument("--db", help=db_help)
+    cert.add_argument(
+        "--by",
+        required=True,
+        help="who runs it: a staff number allowed to run batches; the password from "
+        "$COUNTER_APP_PASSWORD or asked for",
+    )
+    cert.set_defaults(run=_cmd_certify)
 
     config = sub.add_parser("config", help="show or change this counter's settings (a TOML file)")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
