@@ -366,6 +366,21 @@ def test_WH_10_decision_11_a_credit_due_to_an_account_closed_mid_month_is_report
     assert "P0002 120.00" in report.describe() and "decision 11" in report.describe()
 
 
+def test_WH_7_2_decision_11_a_worker_moved_to_pooling_only_still_spends_the_balance(db_url):
+    """The mother moves to pooling-only (WH-7 (2)): May is not credited, but her 500.00 stays
+    hers and pays her own visit at the counter (WH-10, decision 11)."""
+    from counter_app.batch.crediting import credit_month
+
+    w = build(db_url)
+    with w.db.transaction() as s:
+        mother = s.get(Person, w.mother)
+        mother.psn_type, mother.contribution_base = "flexible_pooling_only", D("6000.00")
+    report = credit_month(w.db, w.actor("agency_clerk"), dt.date(2024, 5, 1), today=TODAY)
+    assert any(reason.startswith("WH-7 (2)") for reason in report.skipped)
+    done = svc.settle(w.db, w.ctx, svc.ClaimRequest(w.mother, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
+    assert done.result.own_acct_pay == D("100.00") and done.result.psn_cash_pay == 0
+
+
 def test_WH_10_an_account_closed_on_the_first_of_a_month_is_not_credited_for_it(db_url):
     from counter_app.batch.crediting import credit_month
     from counter_app.store.models import LedgerEntry
