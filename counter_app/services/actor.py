@@ -24,6 +24,11 @@ class PermissionDenied(ServiceError):
     """The actor's role may not do this; nothing was written."""
 
 
+class StaleActor(PermissionDenied):
+    """The staff row no longer says what it said at sign-in (deactivated, deleted, locked, another
+    role, a new password): the window goes back to sign-in."""
+
+
 @dataclass(frozen=True, slots=True)
 class Role:
     name: str
@@ -63,7 +68,11 @@ class Actor:
     institution_code: str
     counter: str
     shift_id: int | None = None
+    # a digest of the password hash at sign-in: a new password makes this actor stale (issue 26)
+    credential: str = field(default="", repr=False)
     _seal: Any = field(default=None, repr=False, compare=False)
+    # set by sign-in: re-reads the staff row, raising StaleActor when it no longer holds (check_actor)
+    _verify: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self._seal is not _SEAL:
@@ -86,12 +95,25 @@ class Actor:
         return permission in roles()[self.role].permissions
 
     def require(self, permission: str) -> None:
-        """Refuse (PermissionDenied) unless the role has `permission`; call before writing anything."""
+        """Refuse (PermissionDenied) unless the role has `permission` and the staff row still says
+        what it said at sign-in (active, unlocked, same role and password); call before writing."""
+        self.require_role(permission)
+        if self._verify is not None:
+            self._verify(self)
+
+    def require_role(self, permission: str) -> None:
+        """The role check alone, for a service whose own statement re-reads the staff row (the
+        counter's state: services/shift.py), so a settle costs no extra statement."""
         if not self.may(permission):
             raise PermissionDenied(f"{self.name}（{self.role_name}）无权{permission_names()[permission]}")
 
     def require_settle(self, med_type: str) -> None:
         self.require(MED_TYPE_PERMISSION.get(med_type, "settle_outpatient"))
+
+    def require_settle_role(self, med_type: str) -> None:
+        """`require_settle` without the fresh read: for the services that read the counter's
+        state in their own transaction (services/shift.py), which re-reads the staff row."""
+        self.require_role(MED_TYPE_PERMISSION.get(med_type, "settle_outpatient"))
 
 
 def _make(**fields: Any) -> Actor:

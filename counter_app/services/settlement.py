@@ -54,8 +54,8 @@ from .clinical import Visit
 from .errors import InsuredElsewhere, NotFound, RefundRefused, ServiceError, Unmapped, require_reason
 from .institutions import by_code as _institution
 from .lookup import account_state, provider_relation
-from .shift import TENDERS, CounterState, counter_state, day_after_close, state_columns
-from .staff import Approval, approval_for
+from .shift import TENDERS, CounterState, counter_state, day_after_close, state_columns, state_params
+from .staff import Approval, approval_for, consume_approval
 
 MAX_QUANTITY = Decimal("9999")
 
@@ -311,14 +311,14 @@ def _people(
     if ctx is None:
         params["policy"] = policy
     else:
-        params.update(code=ctx.institution_code, counter=ctx.counter, cashier=ctx.cashier)
+        params.update(state_params(ctx))
     rows = session.execute(_people_query(postgres, dialect if ctx else None), params).all()
     state = None
     if ctx is not None:
         if not rows or rows[0].state_shift_id is None:
             counter_state(session, ctx)  # says what is missing: the institution, or an open shift
         if rows:
-            state = CounterState.from_row(rows[0], dialect == "sqlite")
+            state = CounterState.from_row(rows[0], dialect == "sqlite", session, ctx)
     if postgres and rows:
         session.execute(_LOCK_ACCOUNTS, {"ids": [r.Person.id for r in rows]}).all()
     patient = next((r for r in rows if r.Person.id == person_id), None)
@@ -559,7 +559,7 @@ def settle_in(
     and a read of the head): 9 on SQLite and 12 on PostgreSQL for a visit drawing on two family
     accounts. The rows are inserted with Core: nothing reads them back as objects, and the audit
     hashes them as written."""
-    ctx.require_settle(request.med_type)
+    ctx.require_settle_role(request.med_type)  # the staff row: in _people_at's statement
     if tender not in TENDERS:
         raise ServiceError(f"未知的支付方式：{tender}")
     people, state = _people_at(session, request.person_id, request.visit_date.year, lock=True, ctx=ctx)
@@ -742,7 +742,7 @@ def refund(
 ) -> Refunded:
     """Reverse a settlement (decision 7): account entries, year totals, and a 2208 upstream.
     Needs the refund permission and a supervisor's approval of this settlement (staff.approve_refund)."""
-    ctx.require("refund")
+    ctx.require_role("refund")  # the staff row: in counter_state, below
     approval = approval_for(approval, setl_no)
     require_reason(reason, "退费原因", RefundRefused)
     at = now or dt.datetime.now()
@@ -819,6 +819,7 @@ def reverse_in(
     `state` is the counter's state if the caller read it (`counter_state`), else it is read here."""
     setl_no = orig.setl_no
     state = state or counter_state(session, ctx)
+    consume_approval(session, approval, setl_no, ctx, at)  # single use, this counter, not expired
     postgres = session.get_bind().dialect.name != "sqlite"
     if postgres:  # lock the patient and every account the original drew on, people first, in id order
         owners = (

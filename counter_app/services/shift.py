@@ -16,13 +16,14 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
 from ..store.audit import head_columns as chain_head_columns
-from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Settlement, Shift
+from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Settlement, Shift, Staff
+from . import actor_check
 from .actor import Actor
 from .audit import record
 from .errors import NotFound, ServiceError
@@ -164,8 +165,15 @@ class CounterState:
     audit_head: tuple[int | None, str | None] | None  # the chain's head, on SQLite (store.audit.append)
 
     @classmethod
-    def from_row(cls, row: Row[Any], sqlite: bool) -> CounterState:
-        """From a row holding `state_columns` (by their names, whatever else the row holds)."""
+    def from_row(
+        cls, row: Row[Any], sqlite: bool, session: Session | None = None, ctx: Actor | None = None
+    ) -> CounterState:
+        """From a row holding `state_columns` (by their names, whatever else the row holds); given
+        the session and actor, refuses a stale actor (StaleActor) with the reason."""
+        if ctx is not None and session is not None:
+            fresh = row.state_staff
+            if fresh is None or actor_check.credential(fresh) != ctx.credential:
+                actor_check.check(session, ctx)  # names why; a row that still holds passes
         head = (row.audit_head_id, row.audit_head_hash) if sqlite else None
         return cls(row.state_shift_id, row.Institution, row.state_last_closed, head)
 
@@ -190,7 +198,29 @@ def state_columns(sqlite: bool) -> list[Any]:
         .scalar_subquery()
         .label("state_last_closed")
     )
-    return [Institution, shift, last_close, *(chain_head_columns() if sqlite else ())]
+    staff = (  # the cashier's staff row as at sign-in: active, unlocked, same role (issue 26)
+        select(Staff.password_hash)
+        .where(
+            Staff.staff_no == bindparam("cashier"),
+            Staff.active.is_(True),
+            Staff.role == bindparam("role"),
+            or_(Staff.locked_until.is_(None), Staff.locked_until <= bindparam("now")),
+        )
+        .scalar_subquery()
+        .label("state_staff")
+    )
+    return [Institution, shift, last_close, staff, *(chain_head_columns() if sqlite else ())]
+
+
+def state_params(ctx: Actor, at: dt.datetime | None = None) -> dict[str, Any]:
+    """The bound values `state_columns` needs."""
+    return {
+        "code": ctx.institution_code,
+        "counter": ctx.counter,
+        "cashier": ctx.cashier,
+        "role": ctx.role,
+        "now": at or dt.datetime.now(),
+    }
 
 
 @functools.cache
@@ -204,15 +234,13 @@ def counter_state(session: Session, ctx: Actor) -> CounterState:
     also the audit chain's head, safe to use because BEGIN IMMEDIATE holds the write lock already.
     No open shift, no money (`require_shift`'s message)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
-    row = session.execute(
-        _counter_state_query(sqlite),
-        {"code": ctx.institution_code, "counter": ctx.counter, "cashier": ctx.cashier},
-    ).first()
+    row = session.execute(_counter_state_query(sqlite), state_params(ctx)).first()
     if row is None:
         raise NotFound(f"未知的定点机构编码：{ctx.institution_code}")
+    state = CounterState.from_row(row, sqlite, session, ctx)  # a stale actor first: it may not know
     if row.state_shift_id is None:
         raise ServiceError("请先开班（录入备用金）后再收费")
-    return CounterState.from_row(row, sqlite)
+    return state
 
 
 def _totals(session: Session, where: Any) -> Totals:

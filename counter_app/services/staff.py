@@ -21,14 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..store import Database
-from ..store.models import Institution, Shift, Staff
+from ..store.models import Institution, RefundApproval, Shift, Staff
 from . import actor as actors
+from . import actor_check
 from .actor import Actor, PermissionDenied, roles
 from .audit import record
 from .errors import ServiceError
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 5
+APPROVAL_MINUTES = 5  # a refund approval is for the refund being done now (issue 26)
 MIN_PASSWORD = 6
 MAX_FIELD = 64  # a staff number or password longer than this is not one
 
@@ -51,6 +53,10 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     salt = salt or os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
     return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+# a hash no password matches (its salt fixed, its digest all zeros): checked for an unknown staff id
+_NOBODY = f"scrypt${'00' * 16}${'00' * 64}"
 
 
 def _verify(password: str, stored: str) -> bool:
@@ -76,6 +82,8 @@ def _check_password(
         minutes = max(1, int((staff.locked_until - at).total_seconds() // 60) + 1)
         record(session, (staff_no, counter), f"{action}_locked", staff_no, at=at)
         return staff, f"工号 {staff_no} 因连续 {MAX_FAILURES} 次密码错误已锁定，请 {minutes} 分钟后再试"
+    if staff is None:
+        _verify(password, _NOBODY)  # the same work for an unknown id: ids cannot be listed by timing
     if staff is None or not _verify(password, staff.password_hash):
         if staff is not None:
             staff.failed_signins += 1
@@ -131,6 +139,8 @@ def sign_in(
                     institution_code=institution_code,
                     counter=counter,
                     shift_id=shift,
+                    credential=actor_check.credential(staff.password_hash),
+                    _verify=actor_check.verifier(db),
                 )
                 record(session, actor, "sign_in", staff.staff_no, at=at)
                 log.info("signed in: %s (%s) at %s %s", staff.staff_no, staff.role, institution_code, counter)
@@ -216,13 +226,15 @@ _APPROVAL_SEAL = object()
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    """A supervisor's approval of one refund, given by their password on the cashier's screen."""
+    """A supervisor's approval of one refund, given by their password on the cashier's screen;
+    `record_id` names its row (RefundApproval), which the refund checks and consumes."""
 
     approver: str
     name: str
     setl_no: str
     approved_at: dt.datetime
     audit_id: int
+    record_id: int = 0
     _seal: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -248,17 +260,45 @@ def approve_refund(
                 entry = record(
                     session, actor, "refund_approval", setl_no, at=at, after={"approver": staff.staff_no}
                 )
-                return Approval(staff.staff_no, staff.name, setl_no, at, entry.id, _APPROVAL_SEAL)
+                row = RefundApproval(
+                    setl_no=setl_no,
+                    institution_code=actor.institution_code,
+                    counter=actor.counter,
+                    approver=staff.staff_no,
+                    approved_at=at,
+                    expires_at=at + dt.timedelta(minutes=APPROVAL_MINUTES),
+                )
+                session.add(row)
+                session.flush()
+                return Approval(staff.staff_no, staff.name, setl_no, at, entry.id, row.id, _APPROVAL_SEAL)
     raise PermissionDenied(refusal) if refusal and "审批权限" in refusal else SignInRefused(refusal)
 
 
 def approval_for(approval: Any, setl_no: str) -> Approval:
-    """The approval, checked to be a real one for this settlement."""
+    """The approval, checked to be a real one for this settlement (before any transaction; the
+    refund consumes its row with `consume_approval`)."""
     if not isinstance(approval, Approval) or approval._seal is not _APPROVAL_SEAL:
         raise PermissionDenied("退费须由主管当场输入密码审批")
     if approval.setl_no != setl_no:
         raise PermissionDenied(f"该审批是针对结算 {approval.setl_no} 的，不能用于 {setl_no}")
     return approval
+
+
+def consume_approval(session: Session, approval: Approval, setl_no: str, ctx: Actor, at: dt.datetime) -> None:
+    """Inside the refund's transaction: the approval's row is for this settlement, typed at this
+    counter, not expired and not used; it is used now. Anything else is PermissionDenied."""
+    row = session.get(RefundApproval, approval.record_id, with_for_update=True)
+    if row is None:
+        raise PermissionDenied("没有这份退费审批记录，请主管重新审批")
+    if row.setl_no != setl_no:
+        raise PermissionDenied(f"该审批是针对结算 {row.setl_no} 的，不能用于 {setl_no}")
+    if (row.institution_code, row.counter) != (ctx.institution_code, ctx.counter):
+        raise PermissionDenied(f"该审批是在 {row.counter} 作出的，不能在 {ctx.counter} 使用")
+    if row.used_at is not None:
+        raise PermissionDenied(f"该审批已于 {row.used_at:%H:%M:%S} 用过，请主管重新审批")
+    if at > row.expires_at:
+        raise PermissionDenied(f"该审批已过期（{APPROVAL_MINUTES} 分钟内有效），请主管重新审批")
+    row.used_at = at
 
 
 def demo_staff_row(staff_no: str, name: str, role: str, password: str) -> Staff:

@@ -398,6 +398,22 @@ class Staff(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class RefundApproval(Base):
+    """A supervisor's approval of one refund, made only by their password check (issue 26): bound
+    to the settlement, the institution and counter where it was typed, good for a few minutes, and
+    consumed by the refund it approves."""
+
+    __tablename__ = "refund_approval"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    setl_no: Mapped[str] = mapped_column(String(30))
+    institution_code: Mapped[str] = mapped_column(String(12))
+    counter: Mapped[str] = mapped_column(String(30))
+    approver: Mapped[str] = mapped_column(String(30))
+    approved_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class AuditEntry(Base):
     """One link of the append-only audit chain (services/audit.py): who did what, where, when,
     the amounts before and after, the digest of the rows it wrote, and the previous link's hash."""

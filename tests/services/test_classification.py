@@ -84,8 +84,7 @@ def test_every_draw_is_classed_alike_in_the_engine_the_ledger_and_the_declaratio
             drawn[who] = drawn.get(who, D("0")) - a
     assert drawn == {m.psn_no: m.paid for m in result.mulaid}
     if refund:
-        boss = w.actor("supervisor", institution=counter.institution_code)
-        svc.refund(w.db, counter, done.setl_no, w.approval(done.setl_no, boss), "退药", now=AT)
+        svc.refund(w.db, counter, done.setl_no, w.approval(done.setl_no, counter), "退药", now=AT)
     for code in (w.ctx.institution_code, hefei.institution_code):
         decl = monthly_declaration(w.db, w.actor("supervisor", institution=code), code, TODAY)
         assert decl.ties, (

@@ -327,7 +327,7 @@ def test_HF_2_1_decision_8_the_self_case_is_mutual_aid_everywhere_and_ends_on_re
     boss = w.actor("supervisor", institution="H34010000001")
     decl = monthly_declaration(w.db, boss, "H34010000001", TODAY)
     assert decl.ties and (decl.ledger_family, decl.ledger_own) == (paid, D("0.00"))
-    refund = svc.refund(w.db, hefei, done.setl_no, w.approval(done.setl_no, boss), "退药", now=AT)
+    refund = svc.refund(w.db, hefei, done.setl_no, w.approval(done.setl_no, hefei), "退药", now=AT)
     with w.db.sessions() as s:
         kinds = list(
             s.scalars(select(LedgerEntry.kind).where(LedgerEntry.settlement_id == refund.settlement_id))

@@ -542,3 +542,36 @@ def test_an_unmapped_item_says_why_and_sells_as_self_pay(qtbot, window, world, t
     assert window.preview_panel.cash.text() == "88.00"
     press(qtbot, window, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: "结算成功" in window.message.text(), timeout=10_000)
+
+
+def test_a_cashier_whose_password_changed_signs_in_again_before_settling(qtbot, window, world):
+    """Issue 26: the staff row changed after sign-in (a new password set by the supervisor); the
+    settle is refused with the reason, nothing is written, and the window waits behind the
+    sign-in dialog; the same cashier with the new password carries on and settles."""
+    from counter_app.services.staff import hash_password
+    from counter_app.store.models import Staff
+
+    with world.db.transaction() as s:
+        s.scalar(select(Staff).where(Staff.staff_no == "c001")).password_hash = hash_password("new-9876")
+    scan(qtbot, window, world.certnos["child"])
+    add_item(qtbot, window, "A001")
+    press(qtbot, window, Qt.Key.Key_F5)
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(
+        lambda: window.sign_in_again is not None and window.sign_in_again.isVisible(), timeout=10_000
+    )
+    assert "密码已更改，请重新登录" in window.errors[-1] and window.sign_in_again.isModal()
+    assert settlements(world) == []
+    dialog = window.sign_in_again
+    dialog.staff_no.setText("c001")
+    dialog.password.setText("new-9876")
+    dialog.try_sign_in()
+    qtbot.waitUntil(lambda: window.sign_in_again is None, timeout=10_000)
+    assert window.user.credential != "" and "已重新登录" in window.message.text()
+    from counter_app.ui.qt import QApplication
+
+    window.activateWindow()  # what the window manager does when a modal dialog closes
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=10_000)
+    press(qtbot, window, Qt.Key.Key_F5)
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: len(settlements(world)) == 1, timeout=10_000)

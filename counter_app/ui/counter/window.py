@@ -8,6 +8,7 @@ background `Op`, so the window never freezes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from ... import labels
 from ...services import clinical, inpatient, lookup
 from ...services import settlement as svc
-from ...services.actor import Actor
+from ...services.actor import Actor, StaleActor
 from ...services.catalogue import CatalogueEntry
 from ...services.errors import ServiceError
 from ...services.shift import ShiftState
@@ -82,6 +83,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.stay: inpatient.Stay | None = None  # the inpatient counter's open stay for the person
         self.discharge: inpatient.DischargePreview | None = None
         self.errors: list[str] = []  # every message shown, newest last (tests read it)
+        self.sign_in_again: Any = None  # the sign-in dialog while a stale actor signs in again
         self.busy = False
         kind = {"pharmacy_clerk": "药店", "inpatient_cashier": "住院"}.get(user.role, "门诊")
         self.setWindowTitle(
@@ -372,6 +374,9 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.status_busy.setText("处理中…" if busy else "")
 
     def show_error(self, exc: Exception) -> None:
+        if isinstance(exc, StaleActor):  # the staff row changed since sign-in: sign in again
+            self.return_to_sign_in(str(exc))
+            return
         known = isinstance(exc, (ServiceError, ValueError, LookupError, slip_printer.PrinterError))
         text = str(exc) if known else f"系统错误：{exc}"
         context = self.settings.context
@@ -384,6 +389,49 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.errors.append(text)
         self.message.setStyleSheet("color: #b00020")
         self.message.setText(text)
+
+    def return_to_sign_in(self, why: str) -> None:
+        """The services refused a stale actor (issue 26): the window waits behind the sign-in
+        dialog (modal to it). The same person in the same role carries on here; anyone else, or a cancel,
+        closes the counter, which opens afresh for whoever signs in next."""
+        from ..signin import SignInDialog
+
+        log.warning("%s at %s: signed out: %s", self.user.staff_no, self.settings.context.counter, why)
+        self.errors.append(why)
+        self.message.setStyleSheet("color: #b00020")
+        self.message.setText(why)
+        context = self.settings.context
+        dialog = SignInDialog(self.db, context.institution_code, context.counter)
+        dialog.setParent(self, Qt.WindowType.Dialog)  # modal to this window, which it hands back to
+        dialog.message.setText(why)
+        self.sign_in_again = dialog
+
+        def finished(code: int) -> None:
+            user = dialog.user
+            self.sign_in_again = None
+            if (
+                code != SignInDialog.DialogCode.Accepted
+                or user is None
+                or (user.staff_no, user.role)
+                != (
+                    self.user.staff_no,
+                    self.user.role,
+                )
+            ):
+                self.close()
+                return
+            self.user = user
+            self.settings = dataclasses.replace(self.settings, context=user)
+            self.say(f"{user.name} 已重新登录")
+
+            def back() -> None:  # once the dialog has gone: the keys work again, the screen stays
+                self.activateWindow()
+                self.scan.setFocus()
+
+            QTimer.singleShot(0, back)
+
+        dialog.finished.connect(finished)
+        dialog.open()
 
     def back_up(self, why: str) -> None:
         """A backup in the background (settings.backups); its line goes to the message bar."""
