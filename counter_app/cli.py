@@ -662,6 +662,16 @@ COMMANDS_EPILOG = """commands (`counter-app COMMAND --help` for each):
   centre        run the reference insurance centre (tests, training)"""
 
 
+def _batch_by(parser: argparse.ArgumentParser) -> None:
+    """The --by of an agency batch: who runs it, signed in for the run."""
+    parser.add_argument(
+        "--by",
+        required=True,
+        help="who runs it: a staff number allowed to run batches; the password from "
+        "$COUNTER_APP_PASSWORD or asked for",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="counter-app",
@@ -823,23 +833,13 @@ def build_parser() -> argparse.ArgumentParser:
     credit = sub.add_parser("credit", help="monthly crediting of personal accounts (WH-6, WH-7)")
     credit.add_argument("--month", help=month_help)
     credit.add_argument("--policy", default="wuhu-2022", help="policy pack with the crediting rules")
-    credit.add_argument(
-        "--by",
-        required=True,
-        help="who runs it: a staff number allowed to run batches; the password from "
-        "$COUNTER_APP_PASSWORD or asked for",
-    )
+    _batch_by(credit)
     credit.add_argument("--db", help=db_help)
     credit.set_defaults(run=_cmd_credit)
 
     interest = sub.add_parser("interest", help="post a year's interest on personal accounts (WH-11)")
     interest.add_argument("--year", type=int, help="the year to post (default: last year)")
-    interest.add_argument(
-        "--by",
-        required=True,
-        help="who runs it: a staff number allowed to run batches; the password from "
-        "$COUNTER_APP_PASSWORD or asked for",
-    )
+    _batch_by(interest)
     interest.add_argument("--db", help=db_help)
     interest.set_defaults(run=_cmd_interest)
 
@@ -848,12 +848,7 @@ def build_parser() -> argparse.ArgumentParser:
     decl.add_argument("--institution", help="institution code (default: the demo hospital)")
     decl.add_argument("--out", default=".", help="folder for the CSV and PDF files")
     decl.add_argument("--db", help=db_help)
-    decl.add_argument(
-        "--by",
-        required=True,
-        help="who runs it: a staff number allowed to run batches; the "
-        "password from $COUNTER_APP_PASSWORD or asked for",
-    )
+    _batch_by(decl)
     decl.set_defaults(run=_cmd_declaration)
 
     monitor = sub.add_parser(
@@ -862,12 +857,7 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--month", help=month_help)
     monitor.add_argument("--out", default=".", help="folder for the PDF")
     monitor.add_argument("--db", help=db_help)
-    monitor.add_argument(
-        "--by",
-        required=True,
-        help="who runs it: a staff number allowed to run batches; the "
-        "password from $COUNTER_APP_PASSWORD or asked for",
-    )
+    _batch_by(monitor)
     monitor.set_defaults(run=_cmd_monitor)
 
     cert = sub.add_parser(
@@ -879,12 +869,7 @@ def build_parser() -> argparse.ArgumentParser:
     cert.add_argument("--from", dest="start", required=True, help="first settlement day, YYYY-MM-DD")
     cert.add_argument("--to", dest="end", required=True, help="last settlement day, YYYY-MM-DD")
     cert.add_argument("--db", help=db_help)
-    cert.add_argument(
-        "--by",
-        required=True,
-        help="who runs it: a staff number allowed to run batches; the password from "
-        "$COUNTER_APP_PASSWORD or asked for",
-    )
+    _batch_by(cert)
     cert.set_defaults(run=_cmd_certify)
 
     config = sub.add_parser("config", help="show or change this counter's settings (a TOML file)")

@@ -123,24 +123,3 @@ def query_terms(
         return nc.load_terms(db, actor, infno, json.dumps(pages, ensure_ascii=False), now=at)
     except FileRefused as exc:
         raise BadAnswer(f"中心的 {infno} 查询结果无法读取：{exc}", {}) from None
-
-
-def refresh(
-    db: Database,
-    client: CentreClient,
-    actor: Actor,
-    *,
-    now: dt.datetime | None = None,
-    say: Callable[[str], None] | None = None,
-) -> list[nc.LoadReport]:
-    """Every catalogue and every term query, in the order a go-live loads them."""
-    reports = []
-    for catalogue in F.CATALOGUE_DOWNLOADS:
-        reports.append(download(db, client, actor, catalogue, now=now))
-        if say:
-            say(reports[-1].describe())
-    for infno in F.TERM_QUERIES:
-        reports.append(query_terms(db, client, actor, infno, now=now))
-        if say:
-            say(reports[-1].describe())
-    return reports

@@ -47,10 +47,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ..services.national_catalogue import write_download
 from . import fields as F
 from . import statement_file, wire
 from .centre_books import Books, InpatientPolicy, Refusal, _d
-from .centre_catalogue import Published, zipped
+from .centre_catalogue import Published
 from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
 
 FAULT_MODES = (
@@ -351,7 +352,11 @@ class CentreStore:
         version, lines = self.published.newer(catalogue, str(data.get("ver") or "0"))
         name = f"{catalogue}-{version}"
         stored = self._new_file(
-            env["fixmedins_code"], f"{name}.zip", "catalogue", zipped(f"{name}.txt", lines), now
+            env["fixmedins_code"],
+            f"{name}.zip",
+            "catalogue",
+            write_download((line.split("\t") for line in lines), f"{name}.txt"),
+            now,
         )
         return {
             "file_qury_no": stored["file_qury_no"],

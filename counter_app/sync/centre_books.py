@@ -285,10 +285,11 @@ class Books:
                 if p.get("account")
             ],
         )
+        home = self._home_policy()
         self.db.executemany(
             "INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)",
             [
-                (b["provider"], b["beneficiary"], b["relation"], b.get("policy") or self._home_policy())
+                (b["provider"], b["beneficiary"], b["relation"], b.get("policy") or home)
                 for b in data["bindings"]
             ],
         )
@@ -386,12 +387,10 @@ class Books:
                     f"绑定文件 {bindings_name} ",
                     [f"第 {n} 行：提供人或受益人不在参保人员中" for n in unknown],
                 )
+            policy = self._home_policy()
             self.db.executemany(
                 "INSERT OR IGNORE INTO binding (provider, beneficiary, relation, policy) VALUES (?, ?, ?, ?)",
-                [
-                    (psn_of[b.provider], psn_of[b.beneficiary], b.relation, b.policy or self._home_policy())
-                    for b in given
-                ],
+                [(psn_of[b.provider], psn_of[b.beneficiary], b.relation, b.policy or policy) for b in given],
             )
 
     def issue_evoucher(self, psn_no: str, now: dt.datetime) -> str:

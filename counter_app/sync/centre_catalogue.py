@@ -10,7 +10,6 @@ with `data_cnt` 0. A query pages the records by `page_num`/`page_size`; a record
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -80,10 +79,3 @@ class Published:
         if isinstance(doc, dict):
             doc = (doc.get("output") or doc).get("data", [])
         return [r for r in doc if isinstance(r, dict)]
-
-
-def zipped(name: str, lines: list[str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, "".join(f"{line}\n" for line in lines))
-    return buffer.getvalue()

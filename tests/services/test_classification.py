@@ -21,8 +21,7 @@ from counter_app.services.errors import ServiceError
 from counter_app.services.ledger import MULAID_KINDS
 from counter_app.store.models import Account, LedgerEntry, Person
 
-from .test_enrolment import _hefei_counter
-from .world import AT, TODAY, build
+from .world import AT, TODAY, build, hefei_counter
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +38,7 @@ def world(tmp_path_factory):
         binding.BindRequest(stranger, stranger, stranger, "self", True),
         tmp_path_factory.mktemp("proofs"),
     )
-    return w, _hefei_counter(w)
+    return w, hefei_counter(w)
 
 
 VISIT = st.tuples(

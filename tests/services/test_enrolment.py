@@ -18,7 +18,7 @@ from counter_app.services import settlement as svc
 from counter_app.services.errors import BindingRefused
 from counter_app.store.models import AuditEntry, FamilyBinding, Person
 
-from .world import AT, TODAY, build, clinic
+from .world import AT, TODAY, build, hefei_counter
 
 D = Decimal
 DEATH = dt.date(2024, 5, 1)
@@ -225,7 +225,6 @@ def test_HF_2_1_a_resident_pays_their_own_costs_from_their_suspended_employee_ac
     """HF-2.1: 赵强 left employee insurance (停保) and is now a resident (390); his employee account
     (50.00) stays open. Bound to himself under Hefei's rules, it pays his own resident visit's
     policy-scope self-pay at a Hefei institution; Wuhu's pack has no such clause and refuses it."""
-    from counter_app.store.models import Institution
 
     w = build(db_url)
     clerk = w.actor("agency_clerk")
@@ -248,24 +247,7 @@ def test_HF_2_1_a_resident_pays_their_own_costs_from_their_suspended_employee_ac
         )
     assert err.value.rule == "HF-2.1"
     binding.bind(w.db, clerk, load_pack("hefei-2019"), self_bind, w.db_dir)
-    with w.db.transaction() as s:
-        s.add(
-            Institution(
-                id=2,
-                code="H34010000001",
-                name="合肥市第一人民医院",
-                level=3,
-                kind="hospital",
-                designated=True,
-                admdvs="340100",
-                policy="hefei-2019",
-            )
-        )
-    clinic(w.db, "H34010000001")
-    hefei = w.actor("outpatient_cashier", institution="H34010000001", counter="合肥1")
-    from counter_app.services.shift import open_shift
-
-    open_shift(w.db, hefei, D("0.00"))
+    hefei = hefei_counter(w)
     done = svc.settle(w.db, hefei, svc.ClaimRequest(5, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
     [draw] = done.result.mulaid
     assert (draw.psn_no, draw.relation) == ("P0005", "self") and done.result.acct_mulaid_pay == draw.paid > 0
@@ -274,29 +256,6 @@ def test_HF_2_1_a_resident_pays_their_own_costs_from_their_suspended_employee_ac
         from counter_app.store.models import Account
 
         assert s.scalar(select(Account.balance).where(Account.person_id == 5)) == D("50.00") - draw.paid
-
-
-def _hefei_counter(w):
-    from counter_app.services.shift import open_shift
-    from counter_app.store.models import Institution
-
-    with w.db.transaction() as s:
-        s.add(
-            Institution(
-                id=2,
-                code="H34010000001",
-                name="合肥市第一人民医院",
-                level=3,
-                kind="hospital",
-                designated=True,
-                admdvs="340100",
-                policy="hefei-2019",
-            )
-        )
-    clinic(w.db, "H34010000001")
-    hefei = w.actor("outpatient_cashier", institution="H34010000001", counter="合肥1")
-    open_shift(w.db, hefei, D("0.00"))
-    return hefei
 
 
 def test_HF_2_1_decision_8_the_self_case_is_mutual_aid_everywhere_and_ends_on_re_employment(db_url):
@@ -315,7 +274,7 @@ def test_HF_2_1_decision_8_the_self_case_is_mutual_aid_everywhere_and_ends_on_re
     assert err.value.rule == "HF-2.1"
     enrolment.change_enrolment(w.db, clerk, 5, insutype="390", now=AT)
     binding.bind(w.db, clerk, load_pack("hefei-2019"), self_bind, w.db_dir)
-    hefei = _hefei_counter(w)
+    hefei = hefei_counter(w)
     done = svc.settle(w.db, hefei, svc.ClaimRequest(5, (svc.ClaimLine("A001"),), TODAY), None, now=AT)
     paid = done.result.acct_mulaid_pay
     assert paid > 0 and done.result.own_acct_pay == 0

@@ -11,8 +11,7 @@ from decimal import Decimal as D
 from counter_app.services import settlement as svc
 from counter_app.store.models import Account, FamilyBinding, LedgerEntry
 
-from .test_enrolment import _hefei_counter
-from .world import AT, TODAY, build
+from .world import AT, TODAY, build, hefei_counter
 
 
 def test_HF_3_decision_9_a_hefei_child_draws_only_the_mothers_carried_pot(db_url):
@@ -47,7 +46,7 @@ def test_HF_3_decision_9_a_hefei_child_draws_only_the_mothers_carried_pot(db_url
 
     with w.db.transaction() as s:
         adopt(s, at=AT, staff_no="t", counter="t", action="test", obj="credit")
-    hefei = _hefei_counter(w)
+    hefei = hefei_counter(w)
     bill = svc.ClaimRequest(w.child, (svc.ClaimLine("A001", D(8)),), TODAY)
     preview = svc.preview(w.db, hefei, bill)
     [mother] = [p for p in preview.claim.family if p.psn_no == "P0002"]

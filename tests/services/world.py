@@ -120,6 +120,29 @@ def clinic(db: Database, institution_code: str) -> None:
         clinical.import_doctors(db, boss, institution_code, doctors)
 
 
+def hefei_counter(w: World) -> Actor:
+    """A Hefei hospital beside the world's, its clinic, and its outpatient cashier with a shift open."""
+    from counter_app.services.shift import open_shift
+
+    with w.db.transaction() as s:
+        s.add(
+            Institution(
+                id=2,
+                code="H34010000001",
+                name="合肥市第一人民医院",
+                level=3,
+                kind="hospital",
+                designated=True,
+                admdvs="340100",
+                policy="hefei-2019",
+            )
+        )
+    clinic(w.db, "H34010000001")
+    hefei = w.actor("outpatient_cashier", institution="H34010000001", counter="合肥1")
+    open_shift(w.db, hefei, Decimal("0.00"))
+    return hefei
+
+
 def go_live(db: Database) -> None:
     """Load the world's catalogue, price list, departments and doctors the way a hospital does."""
     import tempfile
