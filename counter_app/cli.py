@@ -91,10 +91,15 @@ def _open_db(args: argparse.Namespace, *, create: bool = False):
     url = getattr(args, "db", None) or cfg.database or None
     first_start = url is None and getattr(args, "command", None) == "run"  # a fresh install's default file
     try:
-        return Database(url, create=create or first_start)
+        db = Database(url, create=create or first_start)
     except DatabaseError as exc:
         print(str(exc), file=sys.stderr)
         raise SystemExit(1) from None
+    if db.is_sqlite and db.url.database not in (None, "", ":memory:"):
+        from .services.backup import hold
+
+        args.held_database = hold(db)  # `restore` refuses while sync, a batch or any command runs
+    return db
 
 
 class _Bar:
@@ -364,15 +369,40 @@ def _list_parked(db) -> int:
     return 0 if not parked else 5
 
 
-def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from .store.audit import head, verify
+def _anchor_arg(text: str | None):
+    """--anchor ID:HASH as printed on a shift report or day close, or a backup's record file."""
+    import json
+    from pathlib import Path
 
+    from .store.audit import parse_anchor
+
+    if not text:
+        return None
+    path = Path(text)
+    if path.suffix == ".json" and path.is_file():
+        text = json.loads(path.read_text(encoding="utf-8")).get("audit_head") or ""
+    try:
+        return parse_anchor(text)
+    except ValueError as exc:
+        print(f"--anchor: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from .services.audit import check_books
+    from .store.audit import head
+
+    anchor = _anchor_arg(args.anchor)
     db = _open_db(args)
     with db.sessions() as session:
-        problems = verify(session)
+        problems = check_books(session, anchor=anchor)
         entries = (head(session) or (0, ""))[0]
     if not problems:
-        print(f"audit chain holds: {entries} entries, every money row covered")
+        print(
+            f"audit chain holds: {entries} entries, every money row, binding, staff row, outbox message "
+            "and catalogue covered, every balance its ledger's"
+            + (f", entry {anchor[0]} as anchored" if anchor else "")
+        )
         return 0
     first = problems[0]
     where = f"entry {first.entry_id}" if first.entry_id is not None else "money rows"
@@ -576,6 +606,30 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     return _batch(run)
 
 
+def _config_set_audited(args: argparse.Namespace) -> int:
+    """`config set --by STAFF`: the supervisor signs in, and the change is audited with the file."""
+    from dataclasses import replace
+
+    from .config import config_path, load, parse, shown
+    from .services.counter_settings import change
+    from .services.errors import ServiceError
+
+    new_value = parse(args.key, args.value)
+    args.institution = args.institution or _settings(args).institution or None
+    db = _open_db(args)
+    try:
+        actor = _sign_in(args, db)
+        changed = change(db, actor, replace(load(), **{args.key: new_value}))
+    except ServiceError as exc:
+        print(f"config set: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for key, (old, new) in changed.items():
+        print(f"{key}: {old} -> {new}  ({config_path()}; audited as {actor.staff_no})")
+    if not changed:
+        print(f"{args.key} is already {shown(args.key, new_value)}: nothing changed")
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from .config import DESCRIPTIONS, ConfigError, config_path, set_value, shown
 
@@ -583,12 +637,24 @@ def _cmd_config(args: argparse.Namespace) -> int:
         print(config_path())
         return 0
     if args.config_command == "set":
+        if not args.by and not args.file_only:
+            print(
+                "config set: sign in as a supervisor (--by STAFF) so the change is audited, or, as an "
+                "administrator with the OS rights to the file, say --file-only",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
         try:
+            if args.by:
+                return _config_set_audited(args)
             old, new = set_value(args.key, args.value)
         except ConfigError as exc:
             print(f"config set: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        print(f"{args.key}: {shown(args.key, old)} -> {shown(args.key, new)}  ({config_path()})")
+        print(
+            f"{args.key}: {shown(args.key, old)} -> {shown(args.key, new)}  ({config_path()}; "
+            "only the file was changed, by the OS rights to it: no audit entry)"
+        )
         return 0
     cfg = _settings(args)
     print(f"# {config_path()}{'' if config_path().exists() else ' (not written yet: the defaults)'}")
@@ -621,22 +687,55 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _restore_sign_in(args: argparse.Namespace, url: str, backup_file):
+    """The supervisor signs in against the live database; when it cannot be opened (the reason to
+    restore), against a scratch copy of the backup, so the backup itself is never written."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from .store import Database, DatabaseError
+    from .store.db import sqlite_url
+
+    args.institution = args.institution or _settings(args).institution or None
+    try:
+        signing = Database(url, create=False)
+    except DatabaseError:
+        if not backup_file.is_file():
+            raise
+        with tempfile.TemporaryDirectory() as tmp:
+            scratch = Path(tmp) / "sign-in.sqlite3"
+            shutil.copyfile(backup_file, scratch)
+            signing = Database(sqlite_url(scratch), create=False)
+            try:
+                return _sign_in(args, signing)
+            finally:
+                signing.dispose()
+    try:
+        return _sign_in(args, signing)
+    finally:
+        signing.dispose()
+
+
 def _cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .services.backup import restore
+    from .services.errors import ServiceError
     from .store import DatabaseError
     from .store.db import default_url
 
     url = args.db or _settings(args).database or default_url()
     try:
-        checked, kept = restore(Path(args.file), url)
-    except (DatabaseError, OSError) as exc:
+        actor = _restore_sign_in(args, url, Path(args.file))
+        checked, kept, dropped = restore(Path(args.file), url, actor, roll_back=args.roll_back)
+    except (DatabaseError, OSError, ServiceError) as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return 1
     print(
         f"restored {args.file}: schema {checked.revision}, {checked.audit_entries} audit entries and "
         f"{checked.accounts} accounts check out"
+        + (f"; {dropped.describe()}, approved by {actor.staff_no}" if dropped else "")
         + (f"; the replaced database is kept as {kept}" if kept else "")
     )
     return 0
@@ -705,7 +804,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the audit chain")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    verify = audit_sub.add_parser("verify", help="check the hash chain and every money row against it")
+    verify = audit_sub.add_parser(
+        "verify", help="check the keyed chain and every row that decides who pays against it"
+    )
+    verify.add_argument(
+        "--anchor",
+        help="a head kept outside the database: ID:HASH from a shift report or day close, or a "
+        "backup's record (.json); a cut tail shows",
+    )
     verify.add_argument("--db", help=db_help)
     verify.set_defaults(run=_cmd_audit_verify)
 
@@ -879,6 +985,14 @@ def build_parser() -> argparse.ArgumentParser:
     config_set = config_sub.add_parser("set", help="check and store one setting")
     config_set.add_argument("key")
     config_set.add_argument("value")
+    config_set.add_argument("--by", help="the supervisor's staff number: the change is audited")
+    config_set.add_argument("--db", help=db_help)
+    config_set.add_argument("--institution", help="where the supervisor signs in (default: the settings')")
+    config_set.add_argument(
+        "--file-only",
+        action="store_true",
+        help="an administrator with the OS rights to the file: change it without an audit entry",
+    )
     config.set_defaults(run=_cmd_config)
 
     back = sub.add_parser("backup", help="back up the SQLite database now (safe while counters run)")
@@ -887,11 +1001,18 @@ def build_parser() -> argparse.ArgumentParser:
     back.set_defaults(run=_cmd_backup)
     rest = sub.add_parser(
         "restore",
-        help="put a backup back, after checking its audit chain and ledgers; "
-        "refused while a counter has the database open",
+        help="put a backup of this database back (a supervisor), after checking it is whole and "
+        "this database's; refused while a counter, sync or a batch has the database open",
     )
     rest.add_argument("file")
     rest.add_argument("--db", help=db_help)
+    rest.add_argument("--by", required=True, help="the supervisor's staff number (password asked for)")
+    rest.add_argument("--institution", help="where the supervisor signs in (default: the settings')")
+    rest.add_argument(
+        "--roll-back",
+        action="store_true",
+        help="approve restoring a backup older than the database (the settlements since are dropped)",
+    )
     rest.set_defaults(run=_cmd_restore)
 
     run = sub.add_parser("run", help="start the counter application (the default command)")

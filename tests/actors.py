@@ -5,11 +5,14 @@ are marked as having chosen their password, so `sign_in` hands out the actor at 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from counter_app.services.actor import Actor
+from counter_app.services.audit import record
 from counter_app.services.staff import approve_refund, demo_staff_row, sign_in
 from counter_app.store import Database
 from counter_app.store.models import Staff
@@ -48,6 +51,13 @@ def ensure_staff(db: Database, *roles: str) -> None:
                         failed_signins=0,
                     )
                 )
+        _audited(s, "tests: staff")
+
+
+def _audited(session: Session, what: str) -> None:
+    """Staff rows are sealed by the entry that writes them (store/audit.py), as the staff service does."""
+    if session.new:
+        record(session, ("system", "tests"), "staff_added", what, at=dt.datetime.now().replace(microsecond=0))
 
 
 def actor(db: Database, role: str, *, institution: str = HOSPITAL, counter: str | None = None) -> Actor:
@@ -67,3 +77,4 @@ def add_staff(db: Database, staff_no: str, name: str, role: str, password: str) 
     """A staff member who has already chosen `password` (as after their first sign-in)."""
     with db.transaction() as s:
         s.add(demo_staff_row(staff_no, name, role, password))
+        _audited(s, staff_no)

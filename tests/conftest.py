@@ -8,6 +8,7 @@ the reason; in CI (CI=true) it fails them, so a green CI always means both datab
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,10 @@ import pytest
 # Qt tests run on the offscreen platform unless told otherwise: a fresh machine has no display,
 # and the README's test command must pass there as it is.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# One audit key for the whole run (and the processes it starts), never the machine's own: databases
+# built by one test are read by the next (store/audit_key.py).
+os.environ["COUNTER_APP_AUDIT_KEY"] = str(Path(tempfile.mkdtemp(prefix="counter-app-key-")) / "audit.key")
 
 PG_SERVER = os.environ.get("COUNTER_APP_PG", "postgresql://postgres@127.0.0.1:5432")
 

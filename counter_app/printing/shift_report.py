@@ -94,6 +94,11 @@ def render(report: ShiftReport, institution: str) -> bytes:
             + (f"交班时仍有 {report.pending_upstream} 笔未上传医保中心。" if report.pending_upstream else ""),
             st["small"],
         ),
+        *(
+            [Paragraph(f"审计锚点 {report.anchor}（随报表留存，供审计核验）", st["small"])]
+            if report.anchor
+            else []
+        ),
         Spacer(1, 8 * mm),
         Paragraph("收费员签字：＿＿＿＿＿＿　　主管签字：＿＿＿＿＿＿", st["body"]),
     ]

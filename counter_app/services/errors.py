@@ -55,3 +55,51 @@ def require_reason(reason: object, label: str = "原因", error: type[ServiceErr
         raise error(f"请填写{label}")
     if len(reason) > MAX_REASON or any(ord(c) < 32 for c in reason):
         raise error(f"{label}过长或含有控制字符")
+
+
+# What the database driver says when the disk or the database itself fails, and what the cashier
+# reads instead: the transaction was rolled back whole, so nothing is half-written (issue 26).
+_DATABASE_TROUBLE = (
+    (
+        ("database or disk is full", "no space left on device", "could not extend file", "disk full"),
+        "数据库所在磁盘已满，本次操作没有保存（未扣款、未记账）。请通知信息科清理磁盘或扩容后重试。",
+    ),
+    (
+        ("disk i/o error", "database disk image is malformed", "file is not a database"),
+        "数据库文件读写出错，本次操作没有保存。请停止收费，通知信息科检查磁盘并从备份恢复。",
+    ),
+    (
+        ("unable to open database file", "readonly database", "no such table"),
+        "找不到或无法写入数据库文件，本次操作没有保存。请通知信息科检查数据库位置和权限。",
+    ),
+    (
+        (
+            "connection refused",
+            "could not connect",
+            "could not translate host",
+            "server closed the connection",
+            "terminating connection",
+            "connection timed out",
+            "the database system is",
+        ),
+        "连接不上数据库服务器，本次操作没有保存。请检查网络或通知信息科，恢复后重试。",
+    ),
+    (
+        ("database is locked",),
+        "数据库正忙（其他窗口长时间占用），本次操作没有保存。请稍后重试；反复出现请通知信息科。",
+    ),
+)
+
+
+def database_trouble(exc: BaseException) -> str | None:
+    """The cashier's words for a failing disk or database (SQLAlchemy's OperationalError and kin,
+    from SQLite or PostgreSQL), or None when `exc` is something else."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    said = f"{exc.orig}".lower()
+    for needles, words in _DATABASE_TROUBLE:
+        if any(n in said for n in needles):
+            return words
+    return None

@@ -204,6 +204,7 @@ def load_download(
             "catalogue_load",
             f"{catalogue} {version}",
             at=at,
+            seal_tables=(model.__tablename__,),
             after={"read": report.read, "added": report.added, "changed": report.changed},
         )
     return report
@@ -372,6 +373,7 @@ def load_terms(
             "catalogue_terms",
             infno,
             at=at,
+            seal_tables=("national_term",),
             after={"read": report.read, "added": report.added, "changed": report.changed},
         )
     return report

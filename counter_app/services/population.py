@@ -464,8 +464,19 @@ def import_bindings(
                 )
         if problems:
             raise table_file.FileRefused(f"绑定文件 {path.name} ", problems)
+        ids: list[int] = []
         for start in range(0, len(rows), CHUNK):
-            session.execute(insert(FamilyBinding), rows[start : start + CHUNK])
+            ids += session.scalars(
+                insert(FamilyBinding).returning(FamilyBinding.id), rows[start : start + CHUNK]
+            )
         report.bindings_added = len(rows)
-        record(session, actor, "bindings_import", path.name, at=at, after={"added": len(rows)})
+        record(
+            session,
+            actor,
+            "bindings_import",
+            path.name,
+            at=at,
+            after={"added": len(rows)},
+            seal={"family_binding": {"id": ids}},
+        )
     return report

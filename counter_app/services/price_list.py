@@ -200,6 +200,7 @@ def import_file(db: Database, actor: Actor, path: Path, *, now: dt.datetime | No
             "price_list_import",
             path.name,
             at=at,
+            seal_tables=("catalogue_item",),
             after={
                 "read": result.read,
                 "added": result.added,

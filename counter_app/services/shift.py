@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO, cents, fmt
 from ..store import Database
+from ..store.audit import Appended
 from ..store.audit import head_columns as chain_head_columns
 from ..store.models import DayClose, DepositEntry, Institution, LedgerEntry, Settlement, Shift, Staff
 from . import actor_check
@@ -55,6 +56,7 @@ class Totals:
     deposits_by_tender: dict[str, Decimal] = field(default_factory=dict)
     by_med_type: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     ledger_accounts: Decimal = ZERO  # the same account money, summed from the ledger instead
+    anchor: str = ""  # day close: the audit chain's head after it (ID:HASH), printed to be kept outside
 
     @property
     def ties_to_ledger(self) -> bool:
@@ -83,6 +85,7 @@ class ShiftReport:
     counted_cash: Decimal
     totals: Totals
     pending_upstream: int
+    anchor: str = ""  # the audit chain's head after the close (ID:HASH): `audit verify --anchor`
 
     @property
     def difference(self) -> Decimal:
@@ -315,7 +318,7 @@ def close_shift(
         expected = expected_cash(shift, totals)
         shift.closed_at, shift.counted_cash, shift.expected_cash = at, counted_cash, expected
         shift.report_json = json.dumps(totals.as_json(), ensure_ascii=False)
-        record(
+        closed = record(
             session,
             ctx,
             "shift_close",
@@ -340,6 +343,7 @@ def close_shift(
             counted_cash,
             totals,
             len(waiting),
+            anchor_text(closed),
         )
 
 
@@ -369,7 +373,7 @@ def close_day(db: Database, ctx: Actor, day: dt.date, *, now: dt.datetime | None
                 report_json=json.dumps(totals.as_json(), ensure_ascii=False),
             )
         )
-        record(
+        closed = record(
             session,
             ctx,
             "day_close",
@@ -384,7 +388,12 @@ def close_day(db: Database, ctx: Actor, day: dt.date, *, now: dt.datetime | None
                 "parked": sum(1 for w in waiting if w.status == "parked"),
             },
         )
-        return totals
+        return replace(totals, anchor=anchor_text(closed))
+
+
+def anchor_text(entry: Appended) -> str:
+    """The head as printed on the shift report and the day close (`store.audit.parse_anchor`)."""
+    return f"{entry.id}:{entry.hash[:32]}"
 
 
 @dataclass(frozen=True)

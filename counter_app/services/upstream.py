@@ -23,6 +23,7 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from ..engine.money import fmt
+from ..store import audit as chain
 from ..store.models import Institution, Outbox, Person
 from . import numbers
 
@@ -78,11 +79,19 @@ def _rows(
         )
         for n, (infno, payload) in enumerate(messages)
     ]
-    session.execute(_INSERT_OUTBOX, rows)  # one executemany: nothing reads these rows back as objects
+    _insert(session, rows)
     return [str(row["msgid"]) for row in rows]
 
 
-_INSERT_OUTBOX = cast(Table, Outbox.__table__).insert()  # built once
+_OUTBOX = cast(Table, Outbox.__table__)
+_INSERT_OUTBOX = _OUTBOX.insert().returning(_OUTBOX.c.msgid, _OUTBOX.c.id)  # built once
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One executemany that hands back the ids, so the action's audit entry seals the rows as
+    written (store/audit.py) without reading them again."""
+    ids = dict(session.execute(_INSERT_OUTBOX, rows).tuples().all())  # msgid -> id: order is not promised
+    chain.mark_written(session, "outbox", [{**row, "id": ids[row["msgid"]]} for row in rows])
 
 
 def fee_line(sn: str, fee: Any, at: dt.datetime, **extra: Any) -> dict[str, Any]:
@@ -242,7 +251,7 @@ def record_sent(
         )
         for (infno, payload), msgid, response in zip(messages, msgids, responses, strict=True)
     ]
-    session.execute(_INSERT_OUTBOX, rows)
+    _insert(session, rows)
 
 
 def queue_cancel(

@@ -18,16 +18,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..engine.money import ZERO, cents
+from . import audit_key
 from .models import Base
 from .types import Money
 
@@ -95,6 +97,60 @@ COVERED: dict[str, tuple[str, ...]] = {
         "tender",
     ),
 }
+# Rows changed in place that decide who pays: each write seals the row's digest (table audit_seal)
+# in the entry that made it, and the newest seal of every row must match the row.
+SEALED: dict[str, tuple[str, ...]] = {
+    "family_binding": (
+        "id",
+        "provider_id",
+        "beneficiary_id",
+        "relation",
+        "bound_at",
+        "commitment_signed_at",
+        "commitment_sha256",
+        "ended_at",
+        "ended_reason",
+        "clerk",
+        "policy",
+    ),
+    "staff": ("id", "staff_no", "name", "role", "password_hash", "active"),
+    "outbox": (
+        "id",
+        "msgid",
+        "infno",
+        "settlement_id",
+        "person_key",
+        "payload",
+        "created_at",
+        "visit_key",
+        "institution_id",
+        "operator",
+    ),
+}
+# Tables loaded whole (catalogues and the hospital's price list with its mapping to national codes):
+# an entry that changes one records the digest of the whole table as it left it.
+TABLE_SEALED: dict[str, tuple[str, ...]] = {
+    "catalogue_item": (
+        "id",
+        "code",
+        "name",
+        "kind",
+        "cls",
+        "prepay_ratio",
+        "price",
+        "unit",
+        "account_payable",
+        "national_code",
+        "spec",
+        "barcode",
+    ),
+    "national_item": ("id", "code", "name", "catalogue", "version"),
+    "national_term": ("id", "code", "kind", "cls", "ratio", "amount", "begndate", "enddate"),
+    "disease": ("id", "code", "name", "catalogue", "version"),
+}
+GONE = "-"  # the seal of a row its entry deleted
+INLINE_SEALS = 64  # an entry sealing no more rows than this keeps them in its detail; more: audit_seal
+_PENDING = "audit_pending"  # Session.info key: rows and tables written, waiting for their entry
 _IN_CHUNK = 5000  # ids per IN (...) list, under SQLite's limit on bound parameters
 
 
@@ -195,21 +251,110 @@ def entry_hash(
     obj: str,
     detail: str,
     prev_hash: str,
+    key: bytes | None = None,
 ) -> str:
-    return hashlib.sha256(
-        canonical(
-            {
-                "id": entry_id,
-                "at": at,
-                "staff_no": staff_no,
-                "counter": counter,
-                "action": action,
-                "object": obj,
-                "detail": detail,
-                "prev": prev_hash,
-            }
-        )
-    ).hexdigest()
+    """SHA-256 of the entry's canonical content, or its HMAC under `key` (entries from the
+    database's `keyed_from` on): without the key nobody can make a changed entry check out."""
+    content = canonical(
+        {
+            "id": entry_id,
+            "at": at,
+            "staff_no": staff_no,
+            "counter": counter,
+            "action": action,
+            "object": obj,
+            "detail": detail,
+            "prev": prev_hash,
+        }
+    )
+    return audit_key.mac(key, content) if key is not None else hashlib.sha256(content).hexdigest()
+
+
+def mark(session: Session, table: str, column: str, values: Iterable[Any]) -> None:
+    """Note rows of a sealed table written in this transaction (by `column`, e.g. the msgids of
+    outbox rows inserted in bulk); the next entry appended in it seals them."""
+    pending = session.info.setdefault(_PENDING, {"rows": {}, "objects": [], "tables": set()})
+    pending["rows"].setdefault(table, {}).setdefault(column, set()).update(values)
+
+
+def mark_written(session: Session, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Note rows of a sealed table just inserted with these values (their ids included, e.g. by
+    RETURNING): sealed without reading them back. `verify` re-reads them, so a value that does not
+    round-trip shows at once."""
+    pending = session.info.setdefault(_PENDING, {"rows": {}, "objects": [], "tables": set()})
+    digests = pending.setdefault("digests", {})
+    for row in rows:
+        digests[(table, row["id"])] = _row_digest(table, [row[c] for c in SEALED[table]])
+
+
+def mark_table(session: Session, table: str) -> None:
+    """Note that a whole-table-sealed table (a catalogue) was changed in this transaction."""
+    pending = session.info.setdefault(_PENDING, {"rows": {}, "objects": [], "tables": set()})
+    pending["tables"].add(table)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_sealed_objects(session: Session, _context: Any, _instances: Any) -> None:
+    """ORM writes of sealed rows are noted without the caller saying so."""
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(getattr(obj, "__table__", None), "name", None)
+        if table in SEALED:
+            pending = session.info.setdefault(_PENDING, {"rows": {}, "objects": [], "tables": set()})
+            pending["objects"].append((table, obj))
+        elif table in TABLE_SEALED:
+            mark_table(session, table)
+
+
+def _row_digest(table: str, values: Iterable[Any]) -> str:
+    return hashlib.sha256(canonical([table, list(values)])).hexdigest()
+
+
+def _seal_rows(conn: Connection | Session, rows: dict[str, dict[str, set[Any]]]) -> list[list[Any]]:
+    """[table, id, digest] of the noted rows as they are now, sorted (GONE for a deleted id)."""
+    out: list[list[Any]] = []
+    for table in sorted(rows):
+        t = Base.metadata.tables[table]
+        cols = [t.c[name] for name in SEALED[table]]
+        found: dict[int, str] = {}
+        for column, values in rows[table].items():
+            wanted = sorted(values)
+            for k in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[k : k + _IN_CHUNK]
+                for r in conn.execute(select(*cols).where(t.c[column].in_(chunk))):
+                    found[r[0]] = _row_digest(table, r)
+            if column == "id":
+                for i in wanted:
+                    found.setdefault(i, GONE)
+        out += [[table, i, found[i]] for i in sorted(found)]
+    return out
+
+
+def table_digest(conn: Connection | Session, table: str) -> str:
+    """SHA-256 over a whole-table-sealed table's rows, in id order."""
+    t = Base.metadata.tables[table]
+    cols = [t.c[name] for name in TABLE_SEALED[table]]
+    h = hashlib.sha256()
+    for r in conn.execute(select(*cols).order_by(t.c.id)):
+        h.update(canonical(list(r)))
+    return h.hexdigest()
+
+
+def _take_pending(
+    conn: Connection | Session,
+) -> tuple[dict[str, dict[str, set[Any]]], dict[tuple[str, int], str], set[str]]:
+    """What this transaction noted: rows to read and seal, rows sealed as written, tables."""
+    if not isinstance(conn, Session):
+        return {}, {}, set()
+    conn.flush()  # new sealed objects get their ids
+    pending = conn.info.pop(_PENDING, None)
+    if not pending:
+        return {}, {}, set()
+    rows: dict[str, dict[str, set[Any]]] = pending["rows"]
+    for table, obj in pending["objects"]:
+        ident = getattr(obj, "id", None)
+        if ident is not None:
+            rows.setdefault(table, {}).setdefault("id", set()).add(ident)
+    return rows, pending.get("digests", {}), pending["tables"]
 
 
 @dataclass(frozen=True)
@@ -231,13 +376,30 @@ def append(
     covers: Mapping[str, Iterable[int]] | None = None,
     written: dict[str, list[dict[str, Any]]] | None = None,
     head: tuple[int | None, str | None] | None = None,
+    seal: Mapping[str, Mapping[str, Iterable[Any]]] | None = None,
+    seal_tables: Iterable[str] = (),
+    keyed: bool = True,
 ) -> Appended:
     """Link one entry to the chain, in the caller's transaction (after its rows are flushed).
 
     `written` gives covered rows' values as inserted, so they are hashed without being read again.
     `head` is the chain's head read earlier in this transaction (`head_columns`), accepted on SQLite
     only, whose BEGIN IMMEDIATE has held the write lock since then. Were it stale, the entry's id
-    (head + 1, the primary key) would collide and the transaction fail: it cannot fork the chain."""
+    (head + 1, the primary key) would collide and the transaction fail: it cannot fork the chain.
+    `seal` (table -> column -> values) and `seal_tables` add to the rows and tables this
+    transaction noted (`mark`, ORM writes): the entry seals them as they are now. `keyed=False` only
+    for the chain's entries from before it was keyed (migration 0005)."""
+    key = audit_key.current() if keyed else None
+    if keyed and key is None:
+        raise audit_key.AuditKeyError(
+            f"no audit key on this machine ({audit_key.key_path()}): copy it from the counter that set "
+            'up the database (README, "Trust and safety")'
+        )
+    sealed_rows, sealed_written, sealed_tables = _take_pending(conn)
+    for table, by_column in (seal or {}).items():
+        for column, values in by_column.items():
+            sealed_rows.setdefault(table, {}).setdefault(column, set()).update(values)
+    sealed_tables |= set(seal_tables)
     dialect = conn.get_bind().dialect if isinstance(conn, Session) else conn.dialect
     if dialect.name == "postgresql":
         conn.execute(_LOCK, {"k": ADVISORY_KEY})
@@ -252,9 +414,20 @@ def append(
     if ranges:
         body["covers"] = ranges
         body["rows_sha256"] = rows_digest(conn, ranges, written)
+    seals = _seal_rows(conn, sealed_rows) if sealed_rows else []
+    if sealed_written:
+        read = {(t, i) for t, i, _d in seals}
+        seals = sorted(seals + [[t, i, d] for (t, i), d in sealed_written.items() if (t, i) not in read])
+    if len(seals) > INLINE_SEALS:
+        body["seals"] = len(seals)
+        body["seals_sha256"] = hashlib.sha256(canonical(seals)).hexdigest()
+    elif seals:
+        body["sealed"] = seals
+    if sealed_tables:
+        body["tables"] = {t: table_digest(conn, t) for t in sorted(sealed_tables)}
     detail = canonical(body).decode()
     staff_no, counter, action, obj = staff_no[:30], counter[:30], action[:30], obj[:100]
-    digest = entry_hash(entry_id, at, staff_no, counter, action, obj, detail, prev)
+    digest = entry_hash(entry_id, at, staff_no, counter, action, obj, detail, prev, key)
     conn.execute(
         _INSERT,
         dict(
@@ -269,6 +442,14 @@ def append(
             hash=digest,
         ),
     )
+    for k in range(0, len(seals) if len(seals) > INLINE_SEALS else 0, _IN_CHUNK):
+        conn.execute(
+            _INSERT_SEAL,
+            [
+                {"entry_id": entry_id, "tbl": t, "row_id": i, "digest": d}
+                for t, i, d in seals[k : k + _IN_CHUNK]
+            ],
+        )
     return Appended(entry_id, digest)
 
 
@@ -277,6 +458,9 @@ _ENTRY = Base.metadata.tables["audit_entry"]
 _LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _HEAD = select(_ENTRY.c.id, _ENTRY.c.hash).order_by(_ENTRY.c.id.desc()).limit(1)
 _INSERT = _ENTRY.insert()
+_SEAL = Base.metadata.tables["audit_seal"]
+_INSERT_SEAL = insert(_SEAL)
+_IDENTITY = Base.metadata.tables["database_identity"]
 
 
 def uncovered(conn: Connection | Session) -> dict[str, list[int]]:
@@ -300,13 +484,82 @@ def _covered_ids(conn: Connection | Session) -> dict[str, set[int]]:
     return covered
 
 
+def unsealed(conn: Connection | Session) -> tuple[dict[str, list[int]], list[str]]:
+    """Rows of sealed tables that no seal names, and non-empty whole-sealed tables no entry sealed."""
+    sealed: dict[str, set[int]] = {t: set() for t in SEALED}
+    for _entry, tbl, row_id, _digest in _all_seals(conn, _inline_seals(conn)):
+        sealed.setdefault(tbl, set()).add(row_id)
+    rows = {}
+    for table in SEALED:
+        t = Base.metadata.tables[table]
+        ids = [i for (i,) in conn.execute(select(t.c.id).order_by(t.c.id)) if i not in sealed[table]]
+        if ids:
+            rows[table] = ids
+    tables = [
+        table
+        for table in TABLE_SEALED
+        if table not in _table_seals(conn)
+        and conn.execute(select(Base.metadata.tables[table].c.id).limit(1)).first() is not None
+    ]
+    return rows, tables
+
+
+def _inline_seals(conn: Connection | Session) -> dict[int, list[list[Any]]]:
+    """Seals entries keep in their detail, by entry."""
+    out: dict[int, list[list[Any]]] = {}
+    for entry_id, detail in conn.execute(
+        select(_ENTRY.c.id, _ENTRY.c.detail).where(_ENTRY.c.detail.like('%"sealed":%'))
+    ):
+        try:
+            out[entry_id] = json.loads(detail).get("sealed", [])
+        except ValueError:
+            continue
+    return out
+
+
+def _all_seals(
+    conn: Connection | Session, inline: dict[int, list[list[Any]]]
+) -> list[tuple[int, str, int, str]]:
+    """Every seal (entry, table, row, digest), inline and in audit_seal, oldest entry first."""
+    seals = [(e, t, i, d) for e, group in inline.items() for t, i, d in group]
+    seals += [
+        tuple(r) for r in conn.execute(select(_SEAL.c.entry_id, _SEAL.c.tbl, _SEAL.c.row_id, _SEAL.c.digest))
+    ]
+    seals.sort(key=lambda s: s[0])
+    return seals
+
+
+def _table_seals(conn: Connection | Session) -> dict[str, tuple[int, str]]:
+    """Per whole-sealed table, the newest entry that sealed it and the digest it recorded."""
+    out: dict[str, tuple[int, str]] = {}
+    for entry_id, detail in conn.execute(
+        select(_ENTRY.c.id, _ENTRY.c.detail).where(_ENTRY.c.detail.like('%"tables":%')).order_by(_ENTRY.c.id)
+    ):
+        try:
+            tables = json.loads(detail).get("tables", {})
+        except ValueError:
+            continue
+        for table, digest in tables.items():
+            out[table] = (entry_id, digest)
+    return out
+
+
 def adopt(
-    conn: Connection | Session, *, at: dt.datetime, staff_no: str, counter: str, action: str, obj: str
+    conn: Connection | Session,
+    *,
+    at: dt.datetime,
+    staff_no: str,
+    counter: str,
+    action: str,
+    obj: str,
+    keyed: bool = True,
 ) -> Appended | None:
-    """One entry covering every money row no entry covers yet: the migration's genesis, and data
-    loaded in bulk (demo data). Never offered to a user: rows forged by SQL stay uncovered."""
+    """One entry covering every money row no entry covers yet, and (keyed: since migration 0013)
+    sealing every row and table no seal names: the migrations' genesis, and data loaded in bulk
+    (demo data). Never offered to a user: rows forged by SQL stay uncovered."""
     rows = uncovered(conn)
-    if not rows:
+    loose, tables = unsealed(conn) if keyed else ({}, [])
+    if not rows and not loose and not tables:
         return None
     return append(
         conn,
@@ -315,13 +568,17 @@ def adopt(
         counter=counter,
         action=action,
         obj=obj,
-        after={t: len(ids) for t, ids in rows.items()},
+        after={t: len(ids) for t, ids in rows.items()}
+        | {f"sealed {t}": len(ids) for t, ids in loose.items()},
         covers=rows,
+        seal={t: {"id": ids} for t, ids in loose.items()},
+        seal_tables=tables,
+        keyed=keyed,
     )
 
 
 def genesis(conn: Connection) -> None:
-    """Called by migration 0005: the rows written before the chain existed."""
+    """Called by migration 0005: the rows written before the chain existed (not yet keyed)."""
     adopt(
         conn,
         at=dt.datetime.now().replace(microsecond=0),
@@ -329,6 +586,7 @@ def genesis(conn: Connection) -> None:
         counter="migration",
         action="genesis",
         obj="migration 0005",
+        keyed=False,
     )
 
 
@@ -338,11 +596,60 @@ class Problem:
     what: str
 
 
-def verify(conn: Connection | Session) -> list[Problem]:
-    """Every break in the chain, first first; empty when the chain and the money rows agree."""
+def identity(conn: Connection | Session) -> Any:
+    """The database's identity row (models.DatabaseIdentity's columns), or None before 0013."""
+    return conn.execute(select(_IDENTITY).order_by(_IDENTITY.c.id).limit(1)).first()
+
+
+def key_problem(conn: Connection | Session) -> str | None:
+    """Why this machine's audit key cannot serve this database, or None when it can."""
+    ident = identity(conn)
+    if ident is None:
+        return None
+    try:
+        key = audit_key.current()
+    except audit_key.AuditKeyError as exc:
+        return str(exc)
+    if key is None:
+        return (
+            f"this machine has no audit key ({audit_key.key_path()}); the database's chain is keyed "
+            f"from entry {ident.keyed_from}: copy the key file from the counter that set it up"
+        )
+    if not hmac.compare_digest(audit_key.key_check(key, ident.identity, ident.keyed_from), ident.key_check):
+        return (
+            f"the audit key {audit_key.key_path()} is not this database's (or its identity row was "
+            "edited): use the key file of the counter that set the database up"
+        )
+    return None
+
+
+Anchor = tuple[int, str]  # (entry id, its hash or the hash's first 16+ hex digits)
+
+
+def parse_anchor(text_: str) -> Anchor:
+    """`ID:HASH` as the day-close report and the backup record print it."""
+    ident, _, digest = text_.strip().partition(":")
+    if not ident.isdigit() or len(digest) < 16 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"not an audit anchor ID:HASH (at least 16 hex digits): {text_!r}")
+    return int(ident), digest
+
+
+def verify(conn: Connection | Session, *, anchor: Anchor | None = None) -> list[Problem]:
+    """Every break in the chain, first first; empty when the chain and the rows agree. From the
+    database's `keyed_from` on, entries must check out under this machine's key; `anchor`, a head
+    kept outside the database, must still be in the chain (a cut tail shows)."""
     table = Base.metadata.tables["audit_entry"]
     problems: list[Problem] = []
+    ident = identity(conn)
+    keyed_from = ident.keyed_from if ident is not None else None
+    trouble = key_problem(conn)
+    if trouble:
+        problems.append(Problem(keyed_from, trouble))
+    key = None if trouble else audit_key.current()
+    seal_groups = _seal_groups(conn) if ident is not None else {}
+    inline: dict[int, list[list[Any]]] = {}
     prev_id, prev_hash = 0, GENESIS_PREV
+    anchored = None
     for row in conn.execute(select(table).order_by(table.c.id)):
         if row.id != prev_id + 1:
             problems.append(Problem(row.id, f"entries {prev_id + 1}..{row.id - 1} are missing (deleted)"))
@@ -354,13 +661,24 @@ def verify(conn: Connection | Session) -> list[Problem]:
                     "(an entry was deleted, inserted or changed)",
                 )
             )
-        expected = entry_hash(
-            row.id, row.at, row.staff_no, row.counter, row.action, row.object, row.detail, row.prev_hash
-        )
-        if row.hash != expected:
-            problems.append(
-                Problem(row.id, f"its content does not match its hash ({row.action} {row.object})")
+        if keyed_from is None or row.id < keyed_from or key is not None:
+            expected = entry_hash(
+                row.id,
+                row.at,
+                row.staff_no,
+                row.counter,
+                row.action,
+                row.object,
+                row.detail,
+                row.prev_hash,
+                key if keyed_from is not None and row.id >= keyed_from else None,
             )
+            if row.hash != expected:
+                problems.append(
+                    Problem(row.id, f"its content does not match its hash ({row.action} {row.object})")
+                )
+        if anchor is not None and row.id == anchor[0]:
+            anchored = row.hash
         try:
             body = json.loads(row.detail)
         except ValueError:
@@ -375,7 +693,33 @@ def verify(conn: Connection | Session) -> list[Problem]:
                     + ")",
                 )
             )
+        if body.get("sealed"):
+            inline[row.id] = body["sealed"]
+        group = seal_groups.pop(row.id, [])
+        if (body.get("seals_sha256") or group) and (
+            hashlib.sha256(canonical(group)).hexdigest() != body.get("seals_sha256")
+        ):
+            problems.append(
+                Problem(row.id, f"the seals it recorded were changed or deleted ({row.action} {row.object})")
+            )
         prev_id, prev_hash = row.id, row.hash
+    for entry_id in sorted(seal_groups):
+        problems.append(Problem(entry_id, f"seals name entry {entry_id}, which is not in the chain"))
+    if anchor is not None:
+        if prev_id < anchor[0]:
+            problems.append(
+                Problem(
+                    prev_id + 1,
+                    f"the chain ends at entry {prev_id} but the anchor kept outside names entry "
+                    f"{anchor[0]}: entries {prev_id + 1}..{anchor[0]} were cut off with their rows",
+                )
+            )
+        elif anchored is None or not anchored.startswith(anchor[1]):
+            problems.append(
+                Problem(
+                    anchor[0], f"entry {anchor[0]} is not the one anchored outside (the chain was rewritten)"
+                )
+            )
     for t, ids in uncovered(conn).items():
         problems.append(
             Problem(
@@ -384,6 +728,82 @@ def verify(conn: Connection | Session) -> list[Problem]:
                 "(written outside the application)",
             )
         )
+    if ident is not None:
+        problems += _sealed_rows_problems(conn, inline) + _sealed_tables_problems(conn)
+    return problems
+
+
+def _seal_groups(conn: Connection | Session) -> dict[int, list[list[Any]]]:
+    groups: dict[int, list[list[Any]]] = {}
+    for entry_id, tbl, row_id, digest in conn.execute(
+        select(_SEAL.c.entry_id, _SEAL.c.tbl, _SEAL.c.row_id, _SEAL.c.digest).order_by(
+            _SEAL.c.entry_id, _SEAL.c.tbl, _SEAL.c.row_id
+        )
+    ):
+        groups.setdefault(entry_id, []).append([tbl, row_id, digest])
+    return groups
+
+
+def _sealed_rows_problems(conn: Connection | Session, inline: dict[int, list[list[Any]]]) -> list[Problem]:
+    """Each sealed row against its newest seal: changed, written or deleted outside the application."""
+    newest: dict[tuple[str, int], tuple[int, str]] = {}
+    for entry_id, tbl, row_id, digest in _all_seals(conn, inline):
+        newest[(tbl, row_id)] = (entry_id, digest)
+    problems = []
+    for table, names in SEALED.items():
+        t = Base.metadata.tables[table]
+        changed: list[int] = []
+        loose: list[int] = []
+        first_entry: int | None = None
+        for r in conn.execute(select(*[t.c[n] for n in names]).order_by(t.c.id)):
+            seal = newest.pop((table, r[0]), None)
+            if seal is None:
+                loose.append(r[0])
+            elif seal[1] != _row_digest(table, r):
+                changed.append(r[0])
+                first_entry = seal[0] if first_entry is None else min(first_entry, seal[0])
+        gone = sorted(i for (tbl, i), (_e, d) in newest.items() if tbl == table and d != GONE)
+        if changed:
+            problems.append(
+                Problem(
+                    first_entry,
+                    f"{table} rows {_short(_ranges(changed))} were changed after the entry that wrote "
+                    "them (outside the application)",
+                )
+            )
+        if loose:
+            problems.append(
+                Problem(
+                    None,
+                    f"{table} rows {_short(_ranges(loose))} are sealed by no audit entry "
+                    "(written outside the application)",
+                )
+            )
+        if gone:
+            problems.append(
+                Problem(None, f"{table} rows {_short(_ranges(gone))} were deleted outside the application")
+            )
+    return problems
+
+
+def _sealed_tables_problems(conn: Connection | Session) -> list[Problem]:
+    problems = []
+    seals = _table_seals(conn)
+    for table in TABLE_SEALED:
+        held = seals.get(table)
+        empty = conn.execute(select(Base.metadata.tables[table].c.id).limit(1)).first() is None
+        if held is None:
+            if not empty:
+                problems.append(
+                    Problem(None, f"{table} was written by no audit entry (loaded outside the application)")
+                )
+        elif table_digest(conn, table) != held[1]:
+            problems.append(
+                Problem(
+                    held[0],
+                    f"{table} was changed after the entry that last loaded it (outside the application)",
+                )
+            )
     return problems
 
 

@@ -102,6 +102,7 @@ class Database:
         self._writers = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             self.upgrade()
+            self.check_key()
 
     @property
     def is_sqlite(self) -> bool:
@@ -150,6 +151,16 @@ class Database:
                 conn.commit()
         except Exception as exc:
             raise DatabaseError(f"cannot open or upgrade the database {self.describe()}: {exc}") from exc
+
+    def check_key(self) -> None:
+        """Refuse a database this machine's audit key does not serve: every entry it appended would
+        break the chain (store/audit_key.py)."""
+        from . import audit
+
+        with self.engine.connect() as conn:
+            trouble = audit.key_problem(conn)
+        if trouble:
+            raise DatabaseError(f"{self.describe()}: {trouble}")
 
     def server_problems(self, now: dt.datetime | None = None) -> list[str]:
         """What a shared PostgreSQL should be and is not, said at start: UTF-8, and a clock in this

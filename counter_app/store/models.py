@@ -430,6 +430,32 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditSeal(Base):
+    """The digest of one row that changes in place (a binding, a staff row, an outbox message) as
+    the audit entry `entry_id` left it (store/audit.py): the newest seal of a row must match it."""
+
+    __tablename__ = "audit_seal"
+    __table_args__ = (Index("ix_audit_seal_row", "tbl", "row_id", "entry_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    tbl: Mapped[str] = mapped_column(String(30))
+    row_id: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))  # "-": the entry deleted the row
+
+
+class DatabaseIdentity(Base):
+    """One row, stamped when the database is made (0013): which database this is (a restore takes
+    only its own backups), from which audit entry on the chain is keyed, and a check that this
+    counter's audit key is the database's (store/audit_key.py)."""
+
+    __tablename__ = "database_identity"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity: Mapped[str] = mapped_column(String(36))  # a UUID
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    keyed_from: Mapped[int] = mapped_column(Integer)
+    key_check: Mapped[str] = mapped_column(String(64))
+
+
 class SlipPrint(Base):
     """Every slip printed or reprinted: the slip number is the settlement number and this count."""
 

@@ -35,15 +35,15 @@ def test_help_lists_the_commands(capsys):
 
 
 def test_config_set_checks_each_value_and_show_masks_the_secret(_own_settings_file, capsys):
-    assert main(["config", "set", "escpos", "usb:zz:1"]) == 2
+    assert main(["config", "set", "escpos", "usb:zz:1", "--file-only"]) == 2
     assert "escpos: usb printer must be usb:VID:PID in hex" in capsys.readouterr().err
-    assert main(["config", "set", "slip_size", "b5"]) == 2
-    assert main(["config", "set", "nonsense", "1"]) == 2
+    assert main(["config", "set", "slip_size", "b5", "--file-only"]) == 2
+    assert main(["config", "set", "nonsense", "1", "--file-only"]) == 2
     assert "unknown setting 'nonsense'" in capsys.readouterr().err
     assert not _own_settings_file.exists()  # nothing refused was written
-    assert main(["config", "set", "backup_keep", "7"]) == 0
-    assert main(["config", "set", "passtoken", "s3cret-token-42"]) == 0
-    assert main(["config", "set", "centre", "http://10.1.2.3:8080"]) == 0
+    assert main(["config", "set", "backup_keep", "7", "--file-only"]) == 0
+    assert main(["config", "set", "passtoken", "s3cret-token-42", "--file-only"]) == 0
+    assert main(["config", "set", "centre", "http://10.1.2.3:8080", "--file-only"]) == 0
     capsys.readouterr()
     assert main(["config", "show"]) == 0
     out = capsys.readouterr().out
@@ -75,7 +75,7 @@ def test_a_mistyped_sqlite_path_is_an_error_and_creates_nothing(tmp_path, capsys
 def test_the_settings_database_is_used_and_a_flag_overrides_it(tmp_path, capsys):
     good, other = tmp_path / "good.sqlite3", tmp_path / "other.sqlite3"
     assert main(["db", "upgrade", "--db", f"sqlite:///{good}"]) == 0
-    assert main(["config", "set", "database", f"sqlite:///{good}"]) == 0
+    assert main(["config", "set", "database", f"sqlite:///{good}", "--file-only"]) == 0
     capsys.readouterr()
     assert main(["audit", "verify"]) == 0  # the file's database
     with pytest.raises(SystemExit):
@@ -111,16 +111,66 @@ def test_reconcile_with_the_centre_down_is_one_line(tmp_path, capsys):
     assert result.stderr.startswith("reconcile: the insurance centre did not answer")
 
 
-def test_backup_and_restore_from_the_command_line(tmp_path, capsys):
+def test_config_set_is_a_supervisors_audited_change_or_said_to_be_the_files_only(
+    tmp_path, capsys, monkeypatch
+):
+    from sqlalchemy import select
+
+    from counter_app.store import Database
+    from counter_app.store.models import AuditEntry
+    from tests.actors import PASSWORD, add_staff
+
     db = f"sqlite:///{tmp_path / 'c.sqlite3'}"
     assert main(["db", "upgrade", "--db", db]) == 0
+    add_staff(Database(db), "s9", "王主管", "supervisor", PASSWORD)
+    add_staff(Database(db), "c9", "李收费", "outpatient_cashier", PASSWORD)
+    monkeypatch.setenv("COUNTER_APP_PASSWORD", PASSWORD)
+    assert main(["config", "set", "backup_keep", "9"]) == 2  # neither signed in nor said file-only
+    assert "sign in as a supervisor" in capsys.readouterr().err
+    assert main(["config", "set", "backup_keep", "9", "--by", "c9", "--db", db]) == 2
+    assert "无权" in capsys.readouterr().err and config.load().backup_keep == 14
+    assert main(["config", "set", "backup_keep", "9", "--by", "s9", "--db", db]) == 0
+    assert "audited as s9" in capsys.readouterr().out and config.load().backup_keep == 9
+    with Database(db).sessions() as s:
+        last = s.scalars(select(AuditEntry).where(AuditEntry.action == "settings")).one()
+    assert last.staff_no == "s9" and '"backup_keep":"9"' in last.detail
+    assert main(["config", "set", "backup_keep", "8", "--file-only"]) == 0
+    assert "no audit entry" in capsys.readouterr().out
+
+
+def test_backup_and_restore_from_the_command_line(tmp_path, capsys, monkeypatch):
+    import argparse
+
+    from counter_app.cli import _open_db
+    from counter_app.services.backup import in_use
+    from counter_app.store import Database
+    from tests.actors import PASSWORD, add_staff
+
+    db = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    assert main(["db", "upgrade", "--db", db]) == 0
+    add_staff(Database(db), "s9", "王主管", "supervisor", PASSWORD)
+    add_staff(Database(db), "c9", "李收费", "outpatient_cashier", PASSWORD)
+    monkeypatch.setenv("COUNTER_APP_PASSWORD", PASSWORD)
     assert main(["backup", "--db", db]) == 2  # no folder given or set
     assert main(["backup", "--db", db, "--to", str(tmp_path / "b")]) == 0
     [copy] = (tmp_path / "b").glob("counter-*.sqlite3")
-    assert main(["restore", str(copy), "--db", db]) == 0
+    with pytest.raises(SystemExit) as usage:
+        main(["restore", str(copy), "--db", db])  # who restores must be said
+    assert usage.value.code == 2
+    capsys.readouterr()
+    assert main(["restore", str(copy), "--db", db, "--by", "c9"]) == 1
+    assert "无权恢复数据库备份" in capsys.readouterr().err
+    assert main(["restore", str(copy), "--db", db, "--by", "s9"]) == 1  # the sign-ins since are newer
+    assert "this drops 0 settlements" in capsys.readouterr().err
+    assert main(["restore", str(copy), "--db", db, "--by", "s9", "--roll-back"]) == 0
     assert "check out" in capsys.readouterr().out
-    assert main(["restore", str(tmp_path / "nothing.sqlite3"), "--db", db]) == 1
+    assert main(["restore", str(tmp_path / "nothing.sqlite3"), "--db", db, "--by", "s9"]) == 1
     assert "no backup file" in capsys.readouterr().err
+    args = argparse.Namespace(db=db, command="sync")
+    _open_db(args)  # any command that opens the database (sync, a batch) holds it against a restore
+    assert in_use(tmp_path / "c.sqlite3")
+    args.held_database.close()
+    assert not in_use(tmp_path / "c.sqlite3")
 
 
 def test_long_work_reports_its_progress(tmp_path):

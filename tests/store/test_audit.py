@@ -163,3 +163,130 @@ def test_upgrading_a_database_from_before_the_chain_covers_its_rows_in_a_genesis
     with db.sessions() as s:
         found = verify(s)
     assert found and found[0].entry_id == 1 and "(genesis" in found[0].what
+
+
+# Issue 26: the rows that decide who pays, a chain nobody can recompute without the key, a cut tail.
+
+
+def books_problems(w, anchor=None) -> list:
+    from counter_app.services.audit import check_books
+
+    with w.db.sessions() as s:
+        return check_books(s, anchor=anchor)
+
+
+def test_an_edited_balance_is_named(w):
+    sql(w, "UPDATE account SET balance = balance + 100 WHERE person_id = :p", p=w.mother)
+    found = books_problems(w)
+    assert [p.what for p in found if "is not its ledger's" in p.what], found
+
+
+def test_an_edited_binding_is_named(w):
+    """Another provider, a relation, an ended binding brought back: each is a change no entry made."""
+    binding = one(w, "SELECT min(id) FROM family_binding")
+    sql(w, "UPDATE family_binding SET provider_id = :p WHERE id = :i", p=w.retiree, i=binding)
+    found = problems(w)
+    assert any(f"family_binding rows {binding} were changed after the entry" in p.what for p in found), found
+
+
+def test_an_edited_staff_role_is_named(w):
+    sql(w, "UPDATE staff SET role = 'supervisor' WHERE staff_no = 'cashier1'")
+    found = problems(w)
+    assert any("staff rows" in p.what and "were changed after the entry" in p.what for p in found), found
+
+
+def test_a_staff_row_slipped_in_is_named(w):
+    sql(
+        w,
+        "INSERT INTO staff (staff_no, name, role, password_hash, active, must_change_password, failed_signins) "
+        "VALUES ('x1', '某某', 'supervisor', 'scrypt$00$00', true, false, 0)",
+    )
+    found = problems(w)
+    assert any("staff rows" in p.what and "sealed by no audit entry" in p.what for p in found), found
+
+
+def test_an_edited_outbox_payload_is_named(w):
+    message = one(w, "SELECT max(id) FROM outbox")
+    sql(w, "UPDATE outbox SET payload = replace(payload, '\"', '\"') || ' ' WHERE id = :i", i=message)
+    found = problems(w)
+    assert any(f"outbox rows {message} were changed after the entry" in p.what for p in found), found
+
+
+def test_an_edited_price_list_is_named(w):
+    sql(w, "UPDATE catalogue_item SET national_code = 'XA00000000' WHERE code = 'A001'")
+    found = problems(w)
+    assert any("catalogue_item was changed after the entry that last loaded it" in p.what for p in found), (
+        found
+    )
+
+
+def test_an_edited_settlement_amount_is_named(w):
+    sql(w, "UPDATE settlement SET acct_mulaid_pay = acct_mulaid_pay + 1 WHERE setl_no = :s", s=w.setl_no)
+    found = problems(w)
+    assert found and "rows it wrote were changed or deleted (settle" in found[0].what
+
+
+def test_a_chain_recomputed_without_the_key_is_named(w):
+    """Edit a settlement, then rewrite its entry's row digest and every hash after it the way anyone
+    with only the database can: plain SHA-256. The key is not in the database, so the entries fail."""
+    from counter_app.store import audit as chain
+
+    sql(w, "UPDATE settlement SET acct_mulaid_pay = acct_mulaid_pay + 1 WHERE setl_no = :s", s=w.setl_no)
+    with w.db.engine.begin() as conn:
+        rows = conn.execute(text("SELECT * FROM audit_entry ORDER BY id")).mappings().all()
+        prev = chain.GENESIS_PREV
+        for r in rows:
+            body = json.loads(r["detail"])
+            if body.get("covers"):
+                body["rows_sha256"] = chain.rows_digest(conn, body["covers"])
+            detail = chain.canonical(body).decode()
+            at = r["at"] if isinstance(r["at"], dt.datetime) else dt.datetime.fromisoformat(r["at"])
+            digest = chain.entry_hash(
+                r["id"], at, r["staff_no"], r["counter"], r["action"], r["object"], detail, prev
+            )
+            conn.execute(
+                text("UPDATE audit_entry SET detail = :d, prev_hash = :p, hash = :h WHERE id = :i"),
+                {"d": detail, "p": prev, "h": digest, "i": r["id"]},
+            )
+            prev = digest
+    found = problems(w)
+    assert found and all("does not match its hash" in p.what for p in found), found
+    assert len(found) == len(rows)  # every keyed entry: not one checks out
+
+
+def test_a_wrong_key_is_named_and_a_counter_with_it_is_refused(w, tmp_path, monkeypatch):
+    from counter_app.store import Database, DatabaseError, audit_key
+
+    monkeypatch.setenv(audit_key.ENV, str(tmp_path / "other.key"))
+    audit_key.ensure()
+    assert any("is not this database's" in p.what for p in problems(w))
+    with pytest.raises(DatabaseError, match="is not this database's"):
+        Database(w.db.url.render_as_string(hide_password=False))
+
+
+def test_a_tail_cut_with_its_rows_shows_against_an_anchor_kept_outside(w, capsys):
+    """Cut the newest entry and every row it wrote, balances put back: the chain alone still holds
+    (what the anchor is for), and verify given the anchor from before names the cut."""
+    from counter_app.store.audit import head
+
+    with w.db.sessions() as s:
+        anchor = head(s)
+    last = one(w, "SELECT max(id) FROM settlement")
+    with w.db.engine.begin() as conn:
+        for account, amount in conn.execute(
+            text("SELECT account_id, amount FROM ledger_entry WHERE settlement_id = :s"), {"s": last}
+        ).all():
+            conn.execute(
+                text("UPDATE account SET balance = balance - :a WHERE id = :i"), {"a": amount, "i": account}
+            )
+        for table in ("outbox", "year_total", "ledger_entry", "slip_print"):
+            conn.execute(text(f"DELETE FROM {table} WHERE settlement_id = :s"), {"s": last})
+        conn.execute(text("DELETE FROM settlement WHERE id = :s"), {"s": last})
+        conn.execute(text("DELETE FROM audit_seal WHERE entry_id = :e"), {"e": anchor[0]})
+        conn.execute(text("DELETE FROM audit_entry WHERE id = :e"), {"e": anchor[0]})
+    assert books_problems(w) == []  # cut cleanly: nothing inside the database shows it
+    found = books_problems(w, anchor=(anchor[0], anchor[1][:32]))
+    assert len(found) == 1 and f"entries {anchor[0]}..{anchor[0]} were cut off" in found[0].what
+    url = w.db.url.render_as_string(hide_password=False)
+    assert main(["audit", "verify", "--db", url, "--anchor", f"{anchor[0]}:{anchor[1][:32]}"]) == 1
+    assert "were cut off" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from counter_app.services import go_live as gl
 from counter_app.services import price_list
 from counter_app.services import settlement as svc
 from counter_app.services.staff import sign_in
-from counter_app.store.models import AuditEntry, FamilyBinding, Outbox, Settlement, SlipPrint
+from counter_app.store.models import AuditEntry, FamilyBinding, LedgerEntry, Outbox, Settlement, SlipPrint
 from counter_app.ui.app import application
 from counter_app.ui.counter import CounterSettings, CounterWindow
 from counter_app.ui.qt import Qt
@@ -575,3 +575,40 @@ def test_a_cashier_whose_password_changed_signs_in_again_before_settling(qtbot, 
     press(qtbot, window, Qt.Key.Key_F5)
     press(qtbot, window, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: len(settlements(world)) == 1, timeout=10_000)
+
+
+def test_a_full_disk_is_said_in_chinese_and_nothing_is_half_written(qtbot, window, world):
+    """SQLite's own 'database or disk is full' (its page limit set to what the compacted file holds) on
+    confirming a settle: the cashier reads what happened and what to do; no row of it was kept."""
+    from sqlalchemy import event
+
+    scan(qtbot, window, world.certnos["child"])
+    add_item(qtbot, window, "A001")
+    press(qtbot, window, Qt.Key.Key_F5)
+    import sqlite3
+    from contextlib import closing
+
+    world.db.dispose()
+    with closing(sqlite3.connect(world.db.url.database, isolation_level=None)) as raw:
+        # small pages and none free: the settlement's claim needs new (overflow) pages, past the limit
+        raw.execute("PRAGMA journal_mode=DELETE")
+        raw.execute("PRAGMA page_size=512")
+        raw.execute("VACUUM")
+        raw.execute("PRAGMA journal_mode=WAL")
+        pages = raw.execute("PRAGMA page_count").fetchone()[0]
+
+    def full(dbapi_conn, _record) -> None:
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    event.listen(world.db.engine, "connect", full)
+    world.db.engine.dispose()  # every writing connection from now on has the limit
+    with world.db.sessions() as s:
+        ledger_before = s.scalar(select(func.count()).select_from(LedgerEntry))
+    press(qtbot, window, Qt.Key.Key_F9)
+    assert "数据库所在磁盘已满，本次操作没有保存" in window.message.text()
+    assert "database or disk is full" not in window.message.text()
+    event.remove(world.db.engine, "connect", full)
+    world.db.engine.dispose()
+    assert settlements(world) == []
+    with world.db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(LedgerEntry)) == ledger_before

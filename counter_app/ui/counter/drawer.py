@@ -129,6 +129,7 @@ class DrawerMixin:
                     f"{day} 已日结：结算 {t.settlements} 笔，退费 {t.refunds} 笔，医疗费 {fmt(t.medfee)}，"
                     f"统筹 {fmt(t.fund)}，个人账户 {fmt(t.own_accounts)}，家庭共济 {fmt(t.family_accounts)}"
                     + unsent_summary(waiting, dt.datetime.now())
+                    + f"；审计锚点 {t.anchor}（请抄录留存）"
                 )
                 self.back_up("day")
 

@@ -19,7 +19,7 @@ from ...services import clinical, inpatient, lookup
 from ...services import settlement as svc
 from ...services.actor import Actor, StaleActor
 from ...services.catalogue import CatalogueEntry
-from ...services.errors import ServiceError
+from ...services.errors import ServiceError, database_trouble
 from ...services.shift import ShiftState
 from ...services.sync_status import SyncStatus, sync_status
 from ...store import Database
@@ -377,10 +377,13 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         if isinstance(exc, StaleActor):  # the staff row changed since sign-in: sign in again
             self.return_to_sign_in(str(exc))
             return
+        trouble = database_trouble(exc)  # a full disk or a lost database, in the cashier's words
         known = isinstance(exc, (ServiceError, ValueError, LookupError, slip_printer.PrinterError))
-        text = str(exc) if known else f"系统错误：{exc}"
+        text = trouble or (str(exc) if known else f"系统错误：{exc}")
         context = self.settings.context
-        if known:  # said to the cashier; the log keeps who, where and what (logs.Redact masks people)
+        if (
+            known and not trouble
+        ):  # said to the cashier; the log keeps who, where and what (logs.Redact masks people)
             log.info("%s at %s: %s: %s", context.staff_no, context.counter, type(exc).__name__, exc)
         else:
             log.error(
