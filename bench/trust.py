@@ -60,8 +60,12 @@ def main() -> None:
         started = time.perf_counter()
         problems = check_books(s)
         verify_s = time.perf_counter() - started
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {w.db.describe()}")
-    print(f"audit verify: {entries} entries in {verify_s:.2f} s ({entries / verify_s:,.0f} entries/s), {len(problems)} problems")
+    print(
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {w.db.describe()}"
+    )
+    print(
+        f"audit verify: {entries} entries in {verify_s:.2f} s ({entries / verify_s:,.0f} entries/s), {len(problems)} problems"
+    )
     if w.db.is_sqlite:
         started = time.perf_counter()
         copy = bk.backup(w.db, folder / "backups", keep=3)
