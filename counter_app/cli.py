@@ -209,6 +209,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except ServiceError as exc:
             print(f"run --sign-in: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
+    smoke = None
+    if args.smoke_visit:
+        if user is None:
+            print("run --smoke-visit: needs --sign-in (an unattended start)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        smoke = _smoke_visit(db, user)
     centre = args.centre or cfg.centre or None
     return run(
         db,
@@ -225,7 +231,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
         escpos=cfg.escpos,
         user=user,
         exit_when_ready=args.exit_when_ready,
+        smoke_visit=smoke,
     )
+
+
+def _smoke_visit(db, user) -> tuple[str, str]:
+    """For `run --smoke-visit`: the cashier's shift (opened with no float if none is), an insured
+    person with an account and an item of the price list to sell them."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from .services.errors import ServiceError
+    from .services.shift import open_shift
+    from .store.models import Account, CatalogueItem, Person
+
+    try:
+        open_shift(db, user, Decimal("0.00"))
+    except ServiceError:
+        pass  # already open
+    with db.sessions() as s:
+        certno = s.scalars(
+            select(Person.certno).join(Account, Account.person_id == Person.id).order_by(Person.id).limit(1)
+        ).one()
+        code = s.scalars(select(CatalogueItem.code).order_by(CatalogueItem.id).limit(1)).one()
+    return certno, code
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:
@@ -1057,6 +1087,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STAFF",
         help="sign in as STAFF without the dialog, the password from "
         "$COUNTER_APP_PASSWORD (smoke tests, training kiosks)",
+    )
+    run.add_argument(
+        "--smoke-visit",
+        action="store_true",
+        help="settle one visit through the window and write its slip, then quit (checks a bundle)",
     )
     run.add_argument(
         "--exit-when-ready",

@@ -112,7 +112,7 @@ class Settings:
     """One counter's settings; the defaults are a training counter on the demo data."""
 
     institution: str = ""  # fixmedins_code; empty: the demo hospital
-    counter: str = "门诊1"
+    counter: str = ""  # empty: named by the role signing in (门诊1, 住院1, 药房1; services/staff.py)
     database: str = ""  # SQLAlchemy URL; empty: the SQLite file in the user data folder
     centre: str = ""  # insurance centre URL; empty: offline (sync by hand)
     paasid: str = ""
@@ -143,7 +143,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 }
 DESCRIPTIONS = {
     "institution": "定点机构编码 (fixmedins_code)",
-    "counter": "窗口名称",
+    "counter": "窗口名称（空：按岗位，门诊1、住院1、药房1）",
     "database": "数据库 URL",
     "centre": "医保中心地址",
     "paasid": "网关 paasid",

@@ -314,37 +314,124 @@ def close_shift(
     at = now or dt.datetime.now()
     with db.transaction() as session:
         shift = require_shift(session, ctx)
-        totals = shift_totals(session, shift.id)
-        expected = expected_cash(shift, totals)
-        shift.closed_at, shift.counted_cash, shift.expected_cash = at, counted_cash, expected
-        shift.report_json = json.dumps(totals.as_json(), ensure_ascii=False)
-        closed = record(
-            session,
-            ctx,
-            "shift_close",
-            f"shift {shift.id}",
-            at=at,
-            before={"expected_cash": fmt(expected)},
-            after={
-                "counted_cash": fmt(counted_cash),
-                "difference": fmt(counted_cash - expected),
-                "unsent": len(waiting),
-                "parked": sum(1 for w in waiting if w.status == "parked"),
-            },
+        return _close(session, ctx, shift, counted_cash, waiting, at, "shift_close")
+
+
+def _close(
+    session: Session,
+    ctx: Actor,
+    shift: Shift,
+    counted_cash: Decimal,
+    waiting: list[OutboxEntry],
+    at: dt.datetime,
+    action: str,
+    handed_over_by: str | None = None,
+) -> ShiftReport:
+    """Close `shift` with the drawer's count, audited as `action`, and its report."""
+    totals = shift_totals(session, shift.id)
+    expected = expected_cash(shift, totals)
+    shift.closed_at, shift.counted_cash, shift.expected_cash = at, counted_cash, expected
+    shift.report_json = json.dumps(totals.as_json(), ensure_ascii=False)
+    closed = record(
+        session,
+        ctx,
+        action,
+        f"shift {shift.id}",
+        at=at,
+        before={"expected_cash": fmt(expected), "cashier": shift.cashier},
+        after={
+            "counted_cash": fmt(counted_cash),
+            "difference": fmt(counted_cash - expected),
+            "unsent": len(waiting),
+            "parked": sum(1 for w in waiting if w.status == "parked"),
+            **({"handed_over_by": handed_over_by} if handed_over_by else {}),
+        },
+    )
+    return ShiftReport(
+        shift.id,
+        shift.counter,
+        shift.cashier,
+        shift.opened_at,
+        at,
+        shift.opening_float,
+        expected,
+        counted_cash,
+        totals,
+        len(waiting),
+        anchor_text(closed),
+    )
+
+
+@dataclass(frozen=True)
+class HeldShift:
+    """A shift left open on this counter by another cashier: who holds it, since when."""
+
+    shift_id: int
+    counter: str
+    cashier: str
+    cashier_name: str
+    opened_at: dt.datetime
+
+    def describe(self) -> str:
+        return (
+            f"窗口 {self.counter} 的班次由 {self.cashier_name}（{self.cashier}）于 "
+            f"{self.opened_at:%m-%d %H:%M} 开班，尚未交班"
         )
-        return ShiftReport(
-            shift.id,
-            shift.counter,
-            shift.cashier,
-            shift.opened_at,
-            at,
-            shift.opening_float,
-            expected,
-            counted_cash,
-            totals,
-            len(waiting),
-            anchor_text(closed),
-        )
+
+
+def held_by_another(db: Database, ctx: Actor) -> HeldShift | None:
+    """The open shift at the actor's counter that someone else holds, if any (the handover's case)."""
+    with db.sessions() as session:
+        row = session.execute(
+            select(Shift.id, Shift.counter, Shift.cashier, Staff.name, Shift.opened_at)
+            .join(Institution, Institution.id == Shift.institution_id)
+            .outerjoin(Staff, Staff.staff_no == Shift.cashier)
+            .where(
+                Institution.code == ctx.institution_code,
+                Shift.counter == ctx.counter,
+                Shift.cashier != ctx.cashier,
+                Shift.closed_at.is_(None),
+            )
+        ).first()
+    if row is None:
+        return None
+    return HeldShift(row.id, row.counter, row.cashier, row.name or row.cashier, row.opened_at)
+
+
+def hand_over(
+    db: Database,
+    ctx: Actor,
+    supervisor_no: str,
+    password: str,
+    counted_cash: Decimal,
+    *,
+    now: dt.datetime | None = None,
+) -> ShiftReport:
+    """A supervisor, typing their password on the next cashier's screen, closes the shift another
+    cashier left open at this counter with the drawer's count (issue 27): audited as a handover,
+    with its report, so the next cashier can open their own."""
+    from .staff import supervisor_check
+
+    ctx.require("shift")
+    if not isinstance(counted_cash, Decimal) or counted_cash < 0 or counted_cash != cents(counted_cash):
+        raise ServiceError(f"清点现金应为不小于 0 的金额（两位小数）：{counted_cash}")
+    held = held_by_another(db, ctx)
+    if held is None:
+        raise ServiceError(f"窗口 {ctx.counter} 没有他人未交班的班次")
+    at = now or dt.datetime.now()
+    waiting = unsent(db)
+    refused: ServiceError | None = None
+    with db.transaction() as session:
+        try:
+            supervisor = supervisor_check(session, supervisor_no, password, ctx.counter, at, "hand_over")
+        except ServiceError as exc:
+            refused = exc  # the failed password is counted and audited: committed, then refused
+        else:
+            shift = session.get(Shift, held.shift_id, with_for_update=True)
+            if shift is None or shift.closed_at is not None:
+                raise ServiceError(f"班次 {held.shift_id} 已交班")
+            return _close(session, ctx, shift, counted_cash, waiting, at, "shift_handover", supervisor)
+    raise refused
 
 
 def close_day(db: Database, ctx: Actor, day: dt.date, *, now: dt.datetime | None = None) -> Totals:

@@ -24,7 +24,7 @@ from ..store import Database
 from ..store.models import Institution, RefundApproval, Shift, Staff
 from . import actor as actors
 from . import actor_check
-from .actor import Actor, PermissionDenied, roles
+from .actor import Actor, PermissionDenied, permission_names, roles
 from .audit import record
 from .errors import ServiceError
 
@@ -101,6 +101,17 @@ def _check_password(
     return staff, None
 
 
+COUNTERS_BY_ROLE = {"inpatient_cashier": "住院1", "pharmacy_clerk": "药房1", "agency_clerk": "经办1"}
+
+
+def counter_for(role: str, institution_kind: str | None) -> str:
+    """The counter's name when the settings leave it empty: by the role signing in, and 药房1 at a
+    pharmacy, so an inpatient cashier is never at 门诊1 by default (issue 27)."""
+    if institution_kind == "pharmacy":
+        return "药房1"
+    return COUNTERS_BY_ROLE.get(role, "门诊1")
+
+
 def sign_in(
     db: Database,
     staff_no: str,
@@ -110,14 +121,18 @@ def sign_in(
     *,
     now: dt.datetime | None = None,
 ) -> Actor:
-    """The actor for this staff member at this counter, with their open shift there, if any."""
+    """The actor for this staff member at this counter (empty: named by role, `counter_for`), with
+    their open shift there, if any."""
     staff_no, password = _clean(staff_no, "工号"), _clean(password, "密码")
     at = now or dt.datetime.now()
     refusal: str | None = None
     with db.transaction() as session:
-        staff, refusal = _check_password(session, staff_no, password, counter, at, "sign_in")
+        staff, refusal = _check_password(session, staff_no, password, counter or "登录", at, "sign_in")
         if refusal is None:
             assert staff is not None
+            if not counter:
+                kind = session.scalar(select(Institution.kind).where(Institution.code == institution_code))
+                counter = counter_for(staff.role, kind)
             if staff.must_change_password:
                 refusal = "change"
             else:
@@ -272,6 +287,25 @@ def approve_refund(
                 session.flush()
                 return Approval(staff.staff_no, staff.name, setl_no, at, entry.id, row.id, _APPROVAL_SEAL)
     raise PermissionDenied(refusal) if refusal and "审批权限" in refusal else SignInRefused(refusal)
+
+
+def supervisor_check(
+    session: Session, staff_no: str, password: str, counter: str, at: dt.datetime, permission: str
+) -> str:
+    """A supervisor's password typed on another's screen, in the caller's transaction: their staff
+    number when it is right and their role has `permission`, else SignInRefused or PermissionDenied.
+    A wrong password counts towards the lockout as at sign-in: the caller commits before raising."""
+    staff_no, password = _clean(staff_no, "工号"), _clean(password, "密码")
+    staff, refusal = _check_password(session, staff_no, password, counter, at, permission)
+    if refusal is not None:
+        raise SignInRefused(refusal)
+    assert staff is not None
+    if permission not in roles()[staff.role].permissions:
+        raise PermissionDenied(
+            f"{staff.name}（{roles()[staff.role].name}）无权{permission_names()[permission]}"
+        )
+    staff.failed_signins, staff.locked_until = 0, None
+    return staff.staff_no
 
 
 def approval_for(approval: Any, setl_no: str) -> Approval:

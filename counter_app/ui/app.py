@@ -120,6 +120,7 @@ def run(
     backups: object = None,
     escpos: str = "",
     exit_when_ready: bool = False,
+    smoke_visit: tuple[str, str] | None = None,
 ) -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
@@ -169,7 +170,16 @@ def run(
         poll = QTimer(window)
         poll.timeout.connect(ready)
         poll.start(10)
-    code = app.exec()
+    result = {"code": 0}
+    if smoke_visit is not None:  # the bundle's check: one visit settled and its slip written
+        from .smoke_visit import drive
+
+        def finished(code: int) -> None:
+            result["code"] = code
+            app.quit()
+
+        drive(app, window, smoke_visit[0], smoke_visit[1], finished)
+    code = app.exec() or result["code"]
     ops.shutdown()
     if worker is not None:
         worker.stop()

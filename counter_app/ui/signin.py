@@ -19,7 +19,7 @@ class SignInDialog(QDialog):
         super().__init__()
         self.db, self.institution, self.counter = db, institution, counter
         self.user: Actor | None = None
-        self.setWindowTitle(f"医保收费 — 登录（{counter}）")
+        self.setWindowTitle(f"医保收费 — 登录（{counter}）" if counter else "医保收费 — 登录")
         form = QFormLayout(self)
         self.staff_no = named(QLineEdit(), "staff_no")
         self.password = named(QLineEdit(), "password")

@@ -16,6 +16,7 @@ from counter_app.batch import crediting, declaration, interest, monitoring
 from counter_app.policies import load_pack
 from counter_app.printing import output, slip
 from counter_app.services import (
+    backup,
     binding,
     clinical,
     enrolment,
@@ -123,6 +124,11 @@ def calls(
         "open shift": ("shift", lambda a: shift.open_shift(w.db, a, D("100.00"))),
         "close shift": ("shift", lambda a: shift.close_shift(w.db, a, D("0.00"), acknowledge_pending=True)),
         "close day": ("day_close", lambda a: shift.close_day(w.db, a, TODAY)),
+        "hand over a shift": ("shift", lambda a: shift.hand_over(w.db, a, "supervisor1", "x", D("0.00"))),
+        "restore a backup": (
+            "restore",
+            lambda a: backup.restore(tmp / "none.sqlite3", "sqlite:///nowhere.sqlite3", a),
+        ),
         "release parked": ("outbox", lambda a: sync_status.release(w.db, a, done.msgid, "已更正")),
         "void parked": ("outbox", lambda a: sync_status.void(w.db, a, done.msgid, "中心已有")),
         "centre differences": ("outbox", lambda a: sync_status.centre_differences(w.db, a)),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from counter_app.services.staff import sign_in
 from counter_app.store.models import (
+    AuditEntry,
     FamilyBinding,
     Institution,
     Shift,
@@ -225,3 +226,73 @@ def test_supervisor_closes_the_day_once(qtbot, world, tmp_path):
         qtbot.keyClick(win.dialog.day, Qt.Key.Key_Return)
         idle(qtbot, win)
         qtbot.waitUntil(lambda expected=expected: expected in win.message.text(), timeout=10_000)
+
+
+def _window_at(qtbot, world, tmp_path: Path, staff_no: str, counter: str) -> CounterWindow:
+    application()
+    user = sign_in(world.db, staff_no, "1234", HOSPITAL, counter)
+    win = CounterWindow(world.db, user, CounterSettings(user, tmp_path / "slips", today=TODAY))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    idle(qtbot, win)
+    return win
+
+
+def test_a_shift_left_open_is_handed_over_by_a_supervisor_with_a_count_not_looped(qtbot, world, tmp_path):
+    """c001 went home with 门诊9's shift open: the next cashier sees who holds it; a wrong supervisor
+    password is said in the dialog; the right one closes it with the count, and 开班 follows."""
+    from counter_app.services.shift import open_shift
+
+    add_staff(world.db, "c002", "李娜", "outpatient_cashier", "1234")
+    open_shift(world.db, sign_in(world.db, "c001", "1234", HOSPITAL, "门诊9"), D("200.00"))
+    win = _window_at(qtbot, world, tmp_path, "c002", "门诊9")
+    qtbot.waitUntil(
+        lambda: getattr(win, "dialog", None) is not None and win.dialog.isVisible(), timeout=10_000
+    )
+    first = win.dialog
+    assert first.windowTitle() == "交接班"
+    assert (
+        "窗口 门诊9 的班次由 张晓燕（c001）于" in first.findChild(type(first.problem), "handover_who").text()
+    )
+    first.supervisor.setText("s001")
+    first.password.setText("wrong")
+    first.counted.setText("200.00")
+    qtbot.keyClick(first.counted, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.dialog is not first and win.dialog.isVisible(), timeout=10_000)
+    second = win.dialog
+    assert second.windowTitle() == "交接班" and "工号或密码错误" in second.problem.text()
+    second.supervisor.setText("s001")
+    second.password.setText("1234")
+    second.counted.setText("190.00")
+    qtbot.keyClick(second.counted, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.last_shift_report is not None, timeout=10_000)
+    assert "张晓燕 的班次已由主管代为交班" in win.message.text() and "差额 -10.00" in win.message.text()
+    qtbot.waitUntil(lambda: win.dialog.windowTitle() == "开班" and win.dialog.isVisible(), timeout=10_000)
+    with world.db.sessions() as s:
+        held = s.scalar(select(Shift).where(Shift.cashier == "c001"))
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "shift_handover")).one()
+    assert (held.counted_cash, held.closed_at is not None) == (D("190.00"), True)
+    assert entry.staff_no == "c002" and '"handed_over_by":"s001"' in entry.detail
+    open_shift_in_window(qtbot, win, "100.00")  # and the next cashier's own shift opens
+
+
+def test_the_counter_is_named_by_role_and_the_agency_clerk_gets_the_desk_without_a_float(
+    qtbot, world, tmp_path
+):
+    add_staff(world.db, "j001", "赵敏", "agency_clerk", "1234")
+    named = {
+        staff_no: sign_in(world.db, staff_no, "1234", institution, "").counter
+        for staff_no, institution in (
+            ("c001", HOSPITAL),
+            ("z001", HOSPITAL),
+            ("p001", PHARMACY),
+            ("j001", HOSPITAL),
+        )
+    }
+    assert named == {"c001": "门诊1", "z001": "住院1", "p001": "药房1", "j001": "经办1"}
+    win = _window_at(qtbot, world, tmp_path, "j001", "")
+    qtbot.waitUntil(
+        lambda: getattr(win, "dialog", None) is not None and win.dialog.isVisible(), timeout=10_000
+    )
+    assert win.dialog.windowTitle() != "开班" and type(win.dialog).__name__ == "AgencyDesk"

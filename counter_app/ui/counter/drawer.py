@@ -8,9 +8,18 @@ from typing import TYPE_CHECKING
 from ...engine.money import fmt
 from ...services import settlement as svc
 from ...services.errors import ServiceError
-from ...services.shift import ShiftHasPending, ShiftState, close_shift, open_shift, shift_state
+from ...services.shift import (
+    HeldShift,
+    ShiftHasPending,
+    ShiftState,
+    close_shift,
+    hand_over,
+    held_by_another,
+    open_shift,
+    shift_state,
+)
 from ..dialogs.outbox import OutboxDialog
-from ..dialogs.shift import CloseShiftDialog, DayCloseDialog, OpenShiftDialog
+from ..dialogs.shift import CloseShiftDialog, DayCloseDialog, HandoverDialog, OpenShiftDialog
 from ..ops import Op
 from .widgets import money_text as _money_text
 from .widgets import unsent_summary
@@ -23,17 +32,67 @@ class DrawerMixin:
     """Part of CounterWindow (window.py); `self` is the window."""
 
     def check_shift(self) -> None:
-        """Ask for the opening float when this cashier has no open shift at this counter."""
+        """Ask for the opening float when this cashier has no open shift at this counter; when
+        another cashier holds this counter's shift, say who and offer the supervisor's handover. A
+        role that takes no money (the agency clerk) is asked for no float: its desk opens."""
+        if not self.user.may("shift"):
+            if self.user.may("batch"):
+                self.agency_desk()
+            return
+        ctx = self.settings.context
 
-        def checked(state: ShiftState | None) -> None:
+        def checked(found: tuple[ShiftState | None, HeldShift | None]) -> None:
+            state, held = found
             self.shift = state
-            if state is None:
+            if state is None and held is not None:
+                self.handover_dialog(held)
+            elif state is None:
                 self.open_shift_dialog()
 
-        Op(self, lambda: shift_state(self.db, self.settings.context)).success(checked).run()
+        Op(self, lambda: (shift_state(self.db, ctx), held_by_another(self.db, ctx))).success(checked).run()
 
-    def open_shift_dialog(self) -> None:
-        dialog = OpenShiftDialog(self)
+    def handover_dialog(self, held: HeldShift, problem: str = "") -> None:
+        dialog = HandoverDialog(self, held, problem)
+
+        def accepted() -> None:
+            supervisor, password, counted = (
+                dialog.supervisor.text(),
+                dialog.password.text(),
+                dialog.counted.text(),
+            )
+
+            def run() -> tuple:
+                from ...printing import shift_report
+
+                report = hand_over(
+                    self.db, self.settings.context, supervisor, password, _money_text(counted, "实点现金")
+                )
+                name = svc.institution_label(self.db, self.settings.context.institution_code)[0]
+                path = self.settings.slip_dir / f"shift-{report.shift_id}.pdf"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(shift_report.render(report, name))
+                return report, path
+
+            def done(result: tuple) -> None:
+                report, path = result
+                self.last_shift_report = path
+                self.say(
+                    f"{held.cashier_name} 的班次已由主管代为交班：应有现金 {fmt(report.expected_cash)}，"
+                    f"实点 {fmt(report.counted_cash)}，差额 {fmt(report.difference)}；交班报表 {path.name}"
+                )
+                self.check_shift()
+
+            Op(self, run).success(done).failure(lambda exc: self.handover_dialog(held, str(exc))).run()
+
+        def rejected() -> None:
+            self.say(f"{held.describe()}：请 {held.cashier_name} 登录本窗口交班（F7），或由主管代为交班")
+
+        dialog.accepted.connect(accepted)
+        dialog.rejected.connect(rejected)
+        self._open(dialog)
+
+    def open_shift_dialog(self, problem: str = "") -> None:
+        dialog = OpenShiftDialog(self, problem)
 
         def accepted() -> None:
             def run() -> int:
@@ -43,7 +102,11 @@ class DrawerMixin:
 
             def failed(exc: Exception) -> None:
                 self.show_error(exc)
-                self.open_shift_dialog()
+                held = held_by_another(self.db, self.settings.context)
+                if held is not None:  # someone else's shift is in the way: the handover, not a loop
+                    self.handover_dialog(held, str(exc))
+                else:
+                    self.open_shift_dialog(str(exc))  # the reason in the dialog, not behind it
 
             Op(self, run).success(
                 lambda _: (self.say("已开班，可以收费"), self.check_shift(), self.centre_sign("in"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...engine.money import fmt
-from ...services.shift import TENDERS, ShiftState, shift_state
+from ...services.shift import TENDERS, HeldShift, ShiftState, shift_state
 from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
@@ -23,15 +23,19 @@ if TYPE_CHECKING:
 
 
 class OpenShiftDialog(QDialog):
-    """No money is taken before the shift is opened with the drawer's cash float."""
+    """No money is taken before the shift is opened with the drawer's cash float; a refusal is said
+    in the dialog itself, not behind it."""
 
-    def __init__(self, window: CounterWindow) -> None:
+    def __init__(self, window: CounterWindow, problem: str = "") -> None:
         super().__init__(window)
         self.window_ = window
         self.setWindowTitle("开班")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         form = QFormLayout(self)
         form.addRow(_label(f"{window.user.name}，请清点备用金后开班（{window.settings.context.counter}）"))
+        self.problem = _label(problem, name="open_shift_problem")
+        self.problem.setStyleSheet("color: #b00020")
+        form.addRow(self.problem)
         self.opening_float = named(QLineEdit("0.00"), "opening_float")
         form.addRow("备用金", self.opening_float)
         self.buttons = QDialogButtonBox(
@@ -44,6 +48,47 @@ class OpenShiftDialog(QDialog):
     def load(self) -> None:
         self.opening_float.setFocus()
         self.opening_float.selectAll()
+
+
+class HandoverDialog(QDialog):
+    """Another cashier left a shift open at this counter: who and since when, and a supervisor may
+    close it here with the drawer's count (issue 27). Cancel leaves it for that cashier to close."""
+
+    def __init__(self, window: CounterWindow, held: HeldShift, problem: str = "") -> None:
+        super().__init__(window)
+        self.held = held
+        self.setWindowTitle("交接班")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumWidth(460)
+        form = QFormLayout(self)
+        form.addRow(
+            _label(
+                f"{held.describe()}。请原收费员登录交班，或由收费主管清点钱箱后代为交班。",
+                name="handover_who",
+            )
+        )
+        self.problem = _label(problem, name="handover_problem")
+        self.problem.setStyleSheet("color: #b00020")
+        form.addRow(self.problem)
+        self.supervisor = named(QLineEdit(), "handover_supervisor")
+        self.password = named(QLineEdit(), "handover_password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.counted = named(QLineEdit(), "handover_counted")
+        self.counted.setPlaceholderText("钱箱实点现金，如 1280.50")
+        form.addRow("主管工号", self.supervisor)
+        form.addRow("主管密码", self.password)
+        form.addRow("实点现金", self.counted)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("主管代为交班")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("由原收费员交班")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+
+    def load(self) -> None:
+        self.supervisor.setFocus()
 
 
 class DayCloseDialog(QDialog):
