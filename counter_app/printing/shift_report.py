@@ -10,7 +10,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from .. import labels
 from ..engine.money import fmt
-from ..services.shift import TENDERS, ShiftReport
+from ..services.shift import ShiftReport
+from ..services.tenders import TENDERS
 from .pdf import FRAME_PADDING, _styles
 
 

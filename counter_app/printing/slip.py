@@ -24,7 +24,7 @@ from ..services.clinical import Visit, visit_of
 from ..services.elsewhere import POLICY_PREFIX as ELSEWHERE_POLICY
 from ..services.errors import NotFound
 from ..services.settlement import SELF_PAY
-from ..services.shift import TENDERS
+from ..services.tenders import MIXED, TENDERS, parts_of, words
 from ..store import Database
 from ..store.models import CentreResult, Outbox, Person, Settlement, SlipPrint, Staff
 
@@ -132,6 +132,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         cashier_name = s.scalar(select(Staff.name).where(Staff.staff_no == row.cashier)) or row.cashier
         inst = row.institution
         mdtrt_id, setl_id = _centre_ids(s, row)
+        paid_by = parts_of(s, [row.id]).get(row.id) if row.tender == MIXED else None
     kind = row.kind
     money = {k: Decimal(result[k]) for k in MONEY_FIELDS}
     by_class: dict[str, list[SlipItem]] = {}
@@ -206,7 +207,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         else "",  # 参保地: 1101's, else local
         mdtrt_id=mdtrt_id,
         setl_id=setl_id,
-        tender=TENDERS.get(row.tender, row.tender),
+        tender=words(paid_by) if paid_by else TENDERS.get(row.tender, row.tender),
         tendered=row.tendered,
         change=row.tendered - money["psn_cash_pay"] if row.tendered is not None else None,
         setl_no=row.setl_no,

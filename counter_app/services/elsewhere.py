@@ -43,7 +43,8 @@ from .settlement import (
     _people_at,
     split_of,
 )
-from .shift import TENDERS, day_after_close
+from .shift import day_after_close
+from .tenders import TENDERS
 
 log = logging.getLogger(__name__)
 

@@ -64,8 +64,9 @@ from .settlement import (
 from .settlement import (
     FeeLine as UpstreamLine,
 )
-from .shift import TENDERS, require_shift
+from .shift import require_shift
 from .staff import Approval, approval_for
+from .tenders import TENDERS
 
 INPATIENT = "21"
 # What the centre decides in an inpatient settlement; the account split after it is the counter's

@@ -29,7 +29,8 @@ from . import numbers
 from .actor import Actor
 from .errors import NotFound, ServiceError
 from .settlement import _INSERT_SETTLEMENT, SELF_PAY, ClaimLine, Settled, _audit_money, checked_line
-from .shift import TENDERS, counter_state, day_after_close
+from .shift import counter_state, day_after_close
+from .tenders import TENDERS
 
 VERSION = "1"
 MAX_NAME = 50

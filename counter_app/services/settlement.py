@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
@@ -45,17 +46,19 @@ from ..store.models import (
     Outbox,
     Person,
     Settlement,
+    Shift,
     YearTotal,
 )
-from . import clinical, ledger, national_catalogue, numbers, price_list, registry, upstream
+from . import clinical, ledger, national_catalogue, numbers, price_list, registry, tenders, upstream
 from .actor import Actor
 from .audit import record
 from .clinical import Visit
 from .errors import InsuredElsewhere, NotFound, RefundRefused, ServiceError, Unmapped, require_reason
 from .institutions import by_code as _institution
 from .lookup import account_state, provider_relation
-from .shift import TENDERS, CounterState, counter_state, day_after_close, state_columns, state_params
+from .shift import CounterState, counter_state, day_after_close, state_columns, state_params
 from .staff import Approval, approval_for, consume_approval
+from .tenders import TENDERS
 
 MAX_QUANTITY = Decimal("9999")
 
@@ -119,6 +122,8 @@ class Refunded:
     settled_at: dt.datetime
     msgid: str
     reversed_entries: tuple[tuple[str, Decimal], ...] = field(default=())
+    paid_back: str = ""  # how the cash part went back, in words (tenders.words)
+    parts: list[tuple[str, Decimal]] = field(default_factory=list)  # the same, by means (negative)
 
 
 class SplitChanged(ServiceError):
@@ -511,13 +516,22 @@ def settle(
     now: dt.datetime | None = None,
     tender: str = "cash",
     tendered: Decimal | None = None,
+    paid_by: Sequence[tuple[str, Decimal]] = (),
 ) -> Settled:
     """Settle atomically. With `confirmed`, refuses (SplitChanged) unless the split is the same.
-    Needs the cashier's open shift; `tender` is how the patient pays the cash part, `tendered` the
-    cash handed over (for the change and the slip; not less than the cash part)."""
+    Needs the cashier's open shift; `tender` is how the patient pays the cash part, or `paid_by`
+    the card and app amounts of a bill paid by several means, the balance in cash (tenders.split);
+    `tendered` the cash handed over (for the change and the slip; not less than the cash due)."""
     with db.transaction() as session:
         done = settle_in(
-            session, ctx, request, confirmed, at=now or dt.datetime.now(), tender=tender, tendered=tendered
+            session,
+            ctx,
+            request,
+            confirmed,
+            at=now or dt.datetime.now(),
+            tender=tender,
+            tendered=tendered,
+            paid_by=paid_by,
         )
     r = done.result
     log.info(
@@ -545,6 +559,7 @@ def settle_in(
     tender: str = "cash",
     centre: CentreFund | None = None,
     tendered: Decimal | None = None,
+    paid_by: Sequence[tuple[str, Decimal]] = (),
 ) -> Settled:
     """The body of `settle`, inside the caller's transaction (a discharge settles within its own,
     with the fund payment the centre answered: `centre`).
@@ -567,11 +582,13 @@ def settle_in(
     result = _run_engine(claim, centre)
     if confirmed is not None and split_of(result) != confirmed.split:
         raise SplitChanged(Preview(claim, result))
+    parts = tenders.split(result.psn_cash_pay, tender, paid_by)
     if tendered is not None:
-        if tender != "cash":
+        cash_due = tenders.cash_in(parts)
+        if not cash_due and not paid_by:
             raise ServiceError(f"实收金额只用于现金支付（本次为{TENDERS[tender]}）")
-        if tendered != cents(tendered) or tendered < result.psn_cash_pay:
-            raise ServiceError(f"实收 {fmt(tendered)} 少于应收现金 {fmt(result.psn_cash_pay)}")
+        if tendered != cents(tendered) or tendered < cash_due:
+            raise ServiceError(f"实收 {fmt(tendered)} 少于应收现金 {fmt(cash_due)}")
     queued = (
         claim.med_type not in INPATIENT_MED_TYPES
     )  # an inpatient settlement is the centre's, online (inpatient.py)
@@ -612,11 +629,12 @@ def settle_in(
         ),
         shift_id=state.shift_id,
         business_day=day_after_close(at, state.last_closed),
-        tender=tender,
+        tender=tenders.tender_of(parts),
         tendered=tendered,
         visit_json=json.dumps(visit.to_json(), ensure_ascii=False),
     )
     row["id"] = settlement_id = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
+    paid = tenders.write(session, settlement_id, parts)  # a row per means, only for several
     draws = []
     if result.own_acct_pay:
         draws.append((accounts[person.psn_no], -result.own_acct_pay, "settle", f"结算 {setl_no}"))
@@ -664,7 +682,7 @@ def settle_in(
             visit=visit,
             first_serial=serials["message"],
         )
-    _audit_money(session, ctx, "settle", row, entries, totals, at, head=state.audit_head)
+    _audit_money(session, ctx, "settle", row, entries, totals, at, head=state.audit_head, paid=paid)
     return Settled(settlement_id, setl_no, at, result, msgid)
 
 
@@ -697,10 +715,11 @@ def _audit_money(
     totals: list[dict[str, Any]],
     at: dt.datetime,
     head: tuple[int | None, str | None] | None = None,
+    paid: list[dict[str, Any]] | None = None,
     **extra: Any,
 ) -> None:
     """The audit entry covering the settlement or refund and every row it wrote (hashed as written),
-    with each account's balance before and after."""
+    with each account's balance before and after; `paid` the rows of a bill paid by several means."""
     record(
         session,
         ctx,
@@ -721,8 +740,14 @@ def _audit_money(
             "settlement": [row["id"]],
             "ledger_entry": [e["id"] for e in entries],
             "year_total": [t["id"] for t in totals],
+            **({"settlement_tender": [p["id"] for p in paid]} if paid else {}),
         },
-        written={"settlement": [row], "ledger_entry": entries, "year_total": totals},
+        written={
+            "settlement": [row],
+            "ledger_entry": entries,
+            "year_total": totals,
+            **({"settlement_tender": paid} if paid else {}),
+        },
         head=head,
     )
 
@@ -738,10 +763,18 @@ def _mirror(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def refund(
-    db: Database, ctx: Actor, setl_no: str, approval: Approval, reason: str, *, now: dt.datetime | None = None
+    db: Database,
+    ctx: Actor,
+    setl_no: str,
+    approval: Approval,
+    reason: str,
+    *,
+    now: dt.datetime | None = None,
+    to_cash: bool = False,
 ) -> Refunded:
     """Reverse a settlement (decision 7): account entries, year totals, and a 2208 upstream.
-    Needs the refund permission and a supervisor's approval of this settlement (staff.approve_refund)."""
+    Needs the refund permission and a supervisor's approval of this settlement (staff.approve_refund);
+    the cash part goes back by the original means, or all in cash with `to_cash`."""
     ctx.require_role("refund")  # the staff row: in counter_state, below
     approval = approval_for(approval, setl_no)
     require_reason(reason, "退费原因", RefundRefused)
@@ -762,6 +795,7 @@ def refund(
             at=at,
             upstream_cancel=to_centre,
             state=state,
+            to_cash=to_cash,
         )
     log.info(
         "refunded %s as %s at %s by %s, approved by %s",
@@ -812,14 +846,20 @@ def reverse_in(
     at: dt.datetime,
     upstream_cancel: bool,
     state: CounterState | None = None,
+    to_cash: bool = False,
 ) -> Refunded:
     """The body of a refund, in the caller's transaction: a mirror settlement, every ledger entry
     and year total reversed, audited; with `upstream_cancel`, the 2208 (2103) queued. An inpatient
     cancel has already been made with the centre online (inpatient.py), so it queues nothing.
-    `state` is the counter's state if the caller read it (`counter_state`), else it is read here."""
+    `state` is the counter's state if the caller read it (`counter_state`), else it is read here.
+    The cash part goes back by the original's means (each of a bill paid by several), or all in
+    cash with `to_cash` (the refund's approval covers it); cash handed back never exceeds what the
+    drawer should hold."""
     setl_no = orig.setl_no
     state = state or counter_state(session, ctx)
     consume_approval(session, approval, setl_no, ctx, at)  # single use, this counter, not expired
+    back = _refund_parts(session, orig, to_cash)
+    _drawer_covers(session, state, -tenders.cash_in(back))
     postgres = session.get_bind().dialect.name != "sqlite"
     if postgres:  # lock the patient and every account the original drew on, people first, in id order
         owners = (
@@ -873,10 +913,11 @@ def reverse_in(
         result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
         shift_id=state.shift_id,
         business_day=day_after_close(at, state.last_closed),
-        tender=orig.tender,
+        tender=tenders.tender_of(back),
         tendered=None,
     )
     row["id"] = settlement_id = session.execute(_INSERT_SETTLEMENT, row).scalar_one()
+    paid = tenders.write(session, settlement_id, back)
     note = f"退费 {new_no}（原 {setl_no}）"
     written = _post(
         session,
@@ -929,12 +970,38 @@ def reverse_in(
         totals,
         at,
         head=state.audit_head,
+        paid=paid,
         reverses=setl_no,
         reason=reason,
         approver=approval.approver,
         approval_audit_id=approval.audit_id,
     )
-    return Refunded(settlement_id, new_no, setl_no, at, msgid, reversed_entries)
+    return Refunded(settlement_id, new_no, setl_no, at, msgid, reversed_entries, tenders.words(back), back)
+
+
+def _refund_parts(session: Session, orig: Settlement, to_cash: bool) -> tenders.Parts:
+    """How the original's cash part goes back (negative amounts)."""
+    if to_cash or not orig.psn_cash_pay:
+        return [("cash", ZERO - orig.psn_cash_pay)]
+    if orig.tender == tenders.MIXED:
+        return [(m, ZERO - a) for m, a in tenders.parts_of(session, [orig.id]).get(orig.id, [])]
+    return [(orig.tender, ZERO - orig.psn_cash_pay)]
+
+
+def _drawer_covers(session: Session, state: CounterState, cash_out: Decimal) -> None:
+    """Refuse to hand back more cash than the cashier's drawer should hold (issue 27)."""
+    if cash_out <= 0 or state.shift_id is None:
+        return
+    from .shift import expected_cash, shift_totals
+
+    shift = session.get(Shift, state.shift_id)
+    if shift is None:
+        return
+    held = expected_cash(shift, shift_totals(session, shift.id))
+    if cash_out > held:
+        raise RefundRefused(
+            f"应退现金 {fmt(cash_out)} 超过钱箱应有现金 {fmt(held)}：请退回原支付方式，或由主管从备用金中补足后再退"
+        )
 
 
 def pool_limits(db: Database, institution_code: str, visit_date: dt.date) -> tuple[Decimal, Decimal] | None:

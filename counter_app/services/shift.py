@@ -30,8 +30,7 @@ from .audit import record
 from .errors import NotFound, ServiceError
 from .institutions import by_code as _institution
 from .sync_status import OutboxEntry, unsent
-
-TENDERS = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": "支付宝"}
+from .tenders import MIXED, parts_of
 
 
 class ShiftHasPending(ServiceError):
@@ -249,6 +248,7 @@ def counter_state(session: Session, ctx: Actor) -> CounterState:
 def _totals(session: Session, where: Any) -> Totals:
     t = Totals()
     rows = session.scalars(select(Settlement).where(where)).all()
+    mixed = parts_of(session, [row.id for row in rows if row.tender == MIXED])
     for row in rows:
         if row.kind == "refund":
             t.refunds += 1
@@ -259,7 +259,8 @@ def _totals(session: Session, where: Any) -> Totals:
         t.fund += row.fund_pay_sumamt
         t.own_accounts += own
         t.family_accounts += row.acct_mulaid_pay
-        t.cash_by_tender[row.tender] = t.cash_by_tender.get(row.tender, ZERO) + row.psn_cash_pay
+        for means, amount in mixed.get(row.id, [(row.tender, row.psn_cash_pay)]):
+            t.cash_by_tender[means] = t.cash_by_tender.get(means, ZERO) + amount
         per = t.by_med_type.setdefault(
             row.med_type, {"medfee": ZERO, "fund": ZERO, "accounts": ZERO, "cash": ZERO}
         )

@@ -320,6 +320,17 @@ class Settlement(Base):
     institution: Mapped[Institution] = relationship()
 
 
+class SettlementTender(Base):
+    """One means of payment of a bill paid by several (tender 'mixed' on its settlement, 0014):
+    the amounts sum to the settlement's cash part; a refund's are negative."""
+
+    __tablename__ = "settlement_tender"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), index=True)
+    tender: Mapped[str] = mapped_column(String(10))  # cash, card, wechat, alipay
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
 class Outbox(Base):
     """A message for the insurance centre, written in the same transaction as its settlement."""
 

@@ -612,3 +612,43 @@ def test_a_full_disk_is_said_in_chinese_and_nothing_is_half_written(qtbot, windo
     assert settlements(world) == []
     with world.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == ledger_before
+
+
+def test_a_bill_paid_by_card_and_cash_shows_the_rest_and_the_refund_says_what_to_hand_back(
+    qtbot, window, world
+):
+    from pypdf import PdfReader
+
+    scan(qtbot, window, world.certnos["stranger"])
+    add_item(qtbot, window, "C001")  # 80.00, all cash part
+    press(qtbot, window, Qt.Key.Key_F5)
+    panel = window.preview_panel
+    panel.split["card"].setText("50.00")
+    assert panel.rest_cash.text() == "其余现金 30.00"
+    panel.tendered.setText("40.00")
+    assert panel.change.text() == "10.00"  # against the cash still due, not the whole cash part
+    panel.split["wechat"].setText("50")
+    assert panel.rest_cash.text() == "超过应收现金"
+    panel.split["wechat"].setText("")
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)
+    assert "应收现金 30.00（银行卡 50.00，其余现金），实收 40.00，找零 10.00" in window.message.text()
+    [row] = settlements(world)
+    assert row.tender == "mixed"
+    text = PdfReader(window.last_slip).pages[0].extract_text().replace("\n", "")
+    assert "银行卡 50.00 + 现金 30.00" in text
+    press(qtbot, window, Qt.Key.Key_F11)
+    dialog = window.dialog
+    qtbot.waitUntil(
+        lambda: "现金 80.00（银行卡 50.00 + 现金 30.00）" in dialog.summary.text(), timeout=10_000
+    )
+    dialog.to_cash.setChecked(True)
+    dialog.reason.setText("患者退药")
+    qtbot.keyClicks(dialog.staff_no, "s001")
+    qtbot.keyClicks(dialog.password, "5678")
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: "应退：现金 80.00" in window.message.text(), timeout=10_000)
+    assert window.preview_panel.change.text() == "" and window.preview_panel.status.text().startswith(
+        "已退费"
+    )

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import labels
-from ...engine.money import fmt
+from ...engine.money import ZERO, fmt
 from ...services import elsewhere, inpatient, self_pay
 from ...services import settlement as svc
 from ...services.errors import ServiceError
 from ...services.staff import approve_refund
+from ...services.tenders import TENDERS
 from .. import slip_printer
 from ..dialogs.settlement import SettlementDialog
 from ..ops import Op
@@ -115,6 +116,16 @@ class SettleMixin:
         request = None if isinstance(confirmed, self_pay.SelfPayPreview) else self.request()
         tender = self.preview_panel.tender.currentData()
         tendered = None
+        try:
+            paid_by = self.preview_panel.paid_by()
+        except ServiceError as exc:
+            self.show_error(exc)
+            return
+        if paid_by:
+            tender = "cash"  # the balance after card and apps
+        if paid_by and (isinstance(confirmed, self_pay.SelfPayPreview) or self.person.out_of_area):
+            self.show_error(ServiceError("组合支付只用于本地医保结算；自费和异地结算请选一种支付方式"))
+            return
         if tender == "cash" and self.preview_panel.tendered.text().strip():
             try:
                 tendered = _money_text(self.preview_panel.tendered.text(), "实收")
@@ -124,9 +135,14 @@ class SettleMixin:
 
         def settled(done: svc.Settled) -> None:
             self.last_setl_no = done.setl_no
-            cash = done.result.psn_cash_pay
+            cash = done.result.psn_cash_pay - sum((a for _, a in paid_by), ZERO)
             change = f"，实收 {fmt(tendered)}，找零 {fmt(tendered - cash)}" if tendered is not None else ""
-            self.say(f"结算成功，应收现金 {fmt(cash)}{change}")
+            means = (
+                "（" + "，".join(f"{TENDERS[m]} {fmt(a)}" for m, a in paid_by) + "，其余现金）"
+                if paid_by
+                else ""
+            )
+            self.say(f"结算成功，应收现金 {fmt(cash)}{means}{change}")
             self.print_slip(done.setl_no)
             self.refresh_status()  # one more message waits for upstream
             self.show_settled(done.setl_no)
@@ -166,7 +182,13 @@ class SettleMixin:
         Op(
             self,
             lambda: svc.settle(
-                self.db, self.settings.context, request, confirmed, tender=tender, tendered=tendered
+                self.db,
+                self.settings.context,
+                request,
+                confirmed,
+                tender=tender,
+                tendered=tendered,
+                paid_by=paid_by,
             ),
         ).success(settled).failure(refused).run()
 
@@ -229,20 +251,31 @@ class SettleMixin:
         def accepted() -> None:
             setl_no, staff_no = dialog.setl_no.text().strip(), dialog.staff_no.text()
             password, reason = dialog.password.text(), dialog.reason.text()
+            to_cash = dialog.to_cash.isChecked()
 
             inpatient_counter, centre = self.kind == "inpatient", self.settings.centre
 
-            def run() -> str:
+            def run() -> tuple[str, str]:
                 approval = approve_refund(self.db, self.settings.context, staff_no, password, setl_no)
                 if inpatient_counter:  # 2305 with the centre, online; the stay opens again
                     if centre is None:
                         raise ServiceError("撤销住院结算需联网医保中心：本窗口未配置医保中心地址")
-                    return inpatient.cancel(self.db, self.settings.context, setl_no, approval, reason, centre)
-                return svc.refund(self.db, self.settings.context, setl_no, approval, reason).setl_no
+                    return inpatient.cancel(
+                        self.db, self.settings.context, setl_no, approval, reason, centre
+                    ), ""
+                done = svc.refund(self.db, self.settings.context, setl_no, approval, reason, to_cash=to_cash)
+                back = "，".join(f"{TENDERS.get(m, m)} {fmt(-a)}" for m, a in done.parts if a)
+                return done.setl_no, back
 
-            def done(reversal: str) -> None:
+            def done(result: tuple[str, str]) -> None:
+                reversal, back = result
                 self.last_setl_no = reversal
-                self.say(f"{'撤销住院结算' if inpatient_counter else '退费'}成功 {reversal}（原 {setl_no}）")
+                self.preview_panel.show_preview(None, {})  # the original's split and change are gone
+                self.preview_panel.status.setText(f"已退费　退费单号 {reversal}")
+                self.say(
+                    f"{'撤销住院结算' if inpatient_counter else '退费'}成功 {reversal}（原 {setl_no}）"
+                    + (f"；应退：{back}" if back else "")
+                )
                 self.print_slip(reversal)
                 self.refresh_status()
                 if inpatient_counter and self.person is not None:

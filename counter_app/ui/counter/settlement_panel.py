@@ -10,8 +10,9 @@ from decimal import Decimal
 from ... import labels
 from ...engine.money import ZERO, MoneyError, fmt, parse_money
 from ...services import settlement as svc
+from ...services.errors import ServiceError
 from ...services.self_pay import SelfPayPreview
-from ...services.shift import TENDERS
+from ...services.tenders import TENDERS
 from ..qt import (
     QComboBox,
     QFrame,
@@ -26,6 +27,7 @@ from ..qt import (
     named,
 )
 from .widgets import label as _label
+from .widgets import money_text
 
 SMALL = (
     ("medfee", "医疗费总额"),
@@ -89,6 +91,16 @@ class PreviewPanel(QGroupBox):
         self.tender.setMaximumWidth(120)
         self.tender.currentIndexChanged.connect(self._update_change)
         cash.addWidget(self.tender)
+        # a bill paid by several means: the card and app amounts typed here, the rest in cash
+        self.split: dict[str, QLineEdit] = {}
+        for code in ("card", "wechat", "alipay"):
+            field = named(QLineEdit(placeholderText=TENDERS[code]), f"split_{code}")
+            field.setAlignment(RIGHT)
+            field.setMaximumWidth(80)
+            field.setToolTip(f"组合支付：{TENDERS[code]}金额，其余为现金")
+            field.textChanged.connect(self._update_change)
+            self.split[code] = field
+            cash.addWidget(field)
         self.cash = _sized(_label("", name="preview_cash"), 2.2, True)
         self.cash.setAlignment(RIGHT)
         cash.addWidget(self.cash, 1)
@@ -100,6 +112,8 @@ class PreviewPanel(QGroupBox):
         self.tendered.setMaximumWidth(160)
         self.tendered.textChanged.connect(self._update_change)
         drawer.addWidget(self.tendered)
+        self.rest_cash = _label("", name="rest_cash")
+        drawer.addWidget(self.rest_cash)
         drawer.addStretch(1)
         drawer.addWidget(_sized(QLabel("找零"), 1.5, True))
         self.change = _sized(_label("", name="change"), 1.8, True)
@@ -143,6 +157,8 @@ class PreviewPanel(QGroupBox):
             for label in (*self.values.values(), self.family, self.cash, self.reason, self.change):
                 label.setText("")
             self.tendered.clear()
+            for field in self.split.values():
+                field.clear()
             self.due = ZERO
             self.changed.emit()
             return
@@ -190,12 +206,42 @@ class PreviewPanel(QGroupBox):
         text = self.tendered.text().strip()
         return parse_money(text) if text else None
 
+    def paid_by(self) -> list[tuple[str, Decimal]]:
+        """The card and app amounts typed for a bill paid by several means (empty: one means); a bad
+        amount raises ServiceError naming the field."""
+        return [
+            (code, money_text(field.text(), TENDERS[code]))
+            for code, field in self.split.items()
+            if field.text().strip()
+        ]
+
+    def cash_due(self) -> Decimal | None:
+        """The cash still to take: all of the cash part by cash, the balance after card and apps, or
+        None when it is paid by one other means."""
+        try:
+            split = self.paid_by()
+        except ServiceError:
+            return None
+        if split:
+            return self.due - sum((a for _, a in split), ZERO)
+        return self.due if self.tender.currentData() == "cash" else None
+
     def _update_change(self) -> None:
         self._change_text()
         self.changed.emit()
 
     def _change_text(self) -> None:
-        if self.tender.currentData() != "cash":
+        try:
+            split = self.paid_by()
+        except ServiceError:
+            self.rest_cash.setText("金额有误")
+            self.change.setText("")
+            return
+        due = self.cash_due()
+        self.rest_cash.setText(
+            ("其余现金 " + fmt(due) if due is not None and due >= 0 else "超过应收现金") if split else ""
+        )
+        if due is None or due < 0:
             self.change.setText("")
             return
         try:
@@ -205,7 +251,7 @@ class PreviewPanel(QGroupBox):
             return
         if given is None:
             self.change.setText("")
-        elif given < self.due:
-            self.change.setText(f"还差 {fmt(self.due - given)}")
+        elif given < due:
+            self.change.setText(f"还差 {fmt(due - given)}")
         else:
-            self.change.setText(fmt(given - self.due))
+            self.change.setText(fmt(given - due))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...services.shift import TENDERS
+from ...services.tenders import TENDERS
 from ..qt import (
     QComboBox,
     QDialog,

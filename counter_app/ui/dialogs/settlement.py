@@ -8,6 +8,7 @@ from ...engine.money import fmt
 from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -45,8 +46,10 @@ class SettlementDialog(QDialog):
         self.staff_no = named(QLineEdit(), "approver_no")
         self.password = named(QLineEdit(), "approver_password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.to_cash = named(QCheckBox("全部退现金（不退回原支付方式）"), "refund_to_cash")
         if approval:
             form.addRow("退费原因", self.reason)
+            form.addRow("", self.to_cash)
             form.addRow("主管工号", self.staff_no)
             form.addRow("主管密码", self.password)
         self.buttons = QDialogButtonBox(
@@ -73,7 +76,7 @@ class SettlementDialog(QDialog):
             return (
                 f"{slip.title} {slip.patient_name} {slip.settled_at:%Y-%m-%d %H:%M}\n"
                 f"医疗费 {fmt(amounts['医疗费总额'])}，统筹基金 {fmt(amounts['统筹基金支付'])}，"
-                f"个人账户 {fmt(slip.own_paid)}，家庭共济 {family}，现金 {fmt(slip.cash)}"
+                f"个人账户 {fmt(slip.own_paid)}，家庭共济 {family}，现金 {fmt(slip.cash)}（{slip.tender}）"
             )
 
         Op(self.window_, describe).success(self.summary.setText).failure(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...engine.money import fmt
-from ...services.shift import TENDERS, HeldShift, ShiftState, shift_state
+from ...services.shift import HeldShift, ShiftState, shift_state
+from ...services.tenders import TENDERS
 from ..counter.widgets import label as _label
 from ..ops import Op
 from ..qt import (
