@@ -101,6 +101,7 @@ def lines(slip: Slip) -> list[str]:
         "-" * COLUMNS,
         f"{slip.ytd_year} 年累计：起付线 {fmt(slip.ytd_deductible)}  门诊统筹 {fmt(slip.ytd_pooled)}",
         slip.pooling_note,
+        *slip.notes,
         slip.policy,
     ]
     return out

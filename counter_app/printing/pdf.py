@@ -230,7 +230,7 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
             Paragraph(f"{slip.pooling_title}：{slip.pooling_note}", st["small"]),
             Paragraph(f"政策：{slip.policy}", st["small"]),
         ]
-    )
+    ) + [Paragraph(note, st["small"]) for note in slip.notes]
     keep = Paragraph("请妥善保管，退费凭此单办理", st["center"])
     if wide:  # A5: the QR code beside the notes, so the sheet stays one page
         qr = _qr(slip.qr_text, 20 * mm)

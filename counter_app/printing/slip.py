@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import identity, labels
@@ -26,7 +26,7 @@ from ..services.errors import NotFound
 from ..services.settlement import SELF_PAY
 from ..services.tenders import MIXED, TENDERS, parts_of, words
 from ..store import Database
-from ..store.models import CentreResult, Outbox, Person, Settlement, SlipPrint, Staff
+from ..store.models import CentreResult, Outbox, Person, Settlement, SlipPrint, Staff, YearTotal
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,7 @@ class Slip:
     qr_text: str
     visit_line: str = ""  # department, doctor and diagnoses (issue 24); "" before they were kept
     self_pay: bool = False  # 自费: a receipt, nothing of the insurance
+    notes: tuple[str, ...] = ()  # what else happened: a refund's reason, a partial refund's lines
 
 
 def fmt_or_dash(amount: Decimal | None) -> str:
@@ -133,6 +134,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         inst = row.institution
         mdtrt_id, setl_id = _centre_ids(s, row)
         paid_by = parts_of(s, [row.id]).get(row.id) if row.tender == MIXED else None
+        ytd_now = _ytd_as_of(s, row, result["ytd"]["year"]) if row.kind == "refund" else None
     kind = row.kind
     money = {k: Decimal(result[k]) for k in MONEY_FIELDS}
     by_class: dict[str, list[SlipItem]] = {}
@@ -230,17 +232,53 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         mulaid_total=money["acct_mulaid_pay"],
         cash=money["psn_cash_pay"],
         ytd_year=ytd["year"],
-        ytd_deductible=Decimal(ytd["deductible_paid"]),
-        ytd_pooled=Decimal(ytd["outpatient_pool_paid"]),
+        # a refund's slip: the year's totals as the refund left them, not the original's
+        ytd_deductible=ytd_now[0] if ytd_now else Decimal(ytd["deductible_paid"]),
+        ytd_pooled=ytd_now[1] if ytd_now else Decimal(ytd["outpatient_pool_paid"]),
         deductible=period.deductible.value if period else None,
         annual_cap=period.annual_cap.value if period else None,
         policy=policy,
-        pooling_note=labels.pooling_reason(result["pooling"]["reason"], result["pooling"]["applies"]),
+        # the patient reads the words; the rule ids stay on screen (tooltip) and in the trace
+        pooling_note=labels.without_rule_ids(
+            labels.pooling_reason(result["pooling"]["reason"], result["pooling"]["applies"])
+        )[0],
         pooling_title=labels.pooling_title(result["pooling"]["reason"]),
         qr_text=row.setl_no,
         visit_line=_visit_line(visit_of(row.visit_json)),
         self_pay=self_pay,
+        notes=_notes(result),
     )
+
+
+def _notes(result: dict) -> tuple[str, ...]:
+    """A refund's reason and a partial refund's story, as both slips tell it."""
+    notes = []
+    if result.get("refund_reason"):
+        notes.append(f"退费原因：{result['refund_reason']}")
+    if result.get("partial"):
+        notes.append(f"部分退费：退回 {'、'.join(result['partial']['returned'])}，其余项目已重新结算")
+    if result.get("replaces"):
+        notes.append(
+            f"部分退费后重新结算：原结算单 {result['replaces']}，退费单 {result.get('partial_refund', '')}"
+        )
+    return tuple(notes)
+
+
+def _ytd_as_of(session: Session, row: Settlement, year: int) -> tuple[Decimal, Decimal] | None:
+    """The person's year totals after `row` (the ledger's rows up to it): what a refund left."""
+    if row.person_id is None:
+        return None
+    found = session.execute(
+        select(
+            func.coalesce(func.sum(YearTotal.deductible_paid), ZERO),
+            func.coalesce(func.sum(YearTotal.outpatient_pool_paid), ZERO),
+        ).where(
+            YearTotal.person_id == row.person_id,
+            YearTotal.year == year,
+            or_(YearTotal.settlement_id.is_(None), YearTotal.settlement_id <= row.id),
+        )
+    ).one()
+    return Decimal(found[0]), Decimal(found[1])
 
 
 def _visit_line(visit: Visit | None) -> str:

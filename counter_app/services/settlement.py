@@ -560,6 +560,7 @@ def settle_in(
     centre: CentreFund | None = None,
     tendered: Decimal | None = None,
     paid_by: Sequence[tuple[str, Decimal]] = (),
+    extra_json: dict[str, Any] | None = None,
 ) -> Settled:
     """The body of `settle`, inside the caller's transaction (a discharge settles within its own,
     with the fund payment the centre answered: `centre`).
@@ -624,6 +625,7 @@ def settle_in(
             dict(
                 result.to_json(),
                 lines=[{"code": f.code, "cnt": str(f.quantity), "pric": str(f.price)} for f in fees],
+                **(extra_json or {}),  # a partial refund's new settlement names the one it replaces
             ),
             ensure_ascii=False,
         ),
@@ -847,6 +849,8 @@ def reverse_in(
     upstream_cancel: bool,
     state: CounterState | None = None,
     to_cash: bool = False,
+    check_drawer: bool = True,
+    extra_json: dict[str, Any] | None = None,
 ) -> Refunded:
     """The body of a refund, in the caller's transaction: a mirror settlement, every ledger entry
     and year total reversed, audited; with `upstream_cancel`, the 2208 (2103) queued. An inpatient
@@ -854,12 +858,14 @@ def reverse_in(
     `state` is the counter's state if the caller read it (`counter_state`), else it is read here.
     The cash part goes back by the original's means (each of a bill paid by several), or all in
     cash with `to_cash` (the refund's approval covers it); cash handed back never exceeds what the
-    drawer should hold."""
+    drawer should hold (a partial refund checks the net itself: `check_drawer` off). `extra_json` goes
+    into the refund's settlement JSON (a partial refund names the lines returned)."""
     setl_no = orig.setl_no
     state = state or counter_state(session, ctx)
     consume_approval(session, approval, setl_no, ctx, at)  # single use, this counter, not expired
     back = _refund_parts(session, orig, to_cash)
-    _drawer_covers(session, state, -tenders.cash_in(back))
+    if check_drawer:
+        drawer_covers(session, state, -tenders.cash_in(back))
     postgres = session.get_bind().dialect.name != "sqlite"
     if postgres:  # lock the patient and every account the original drew on, people first, in id order
         owners = (
@@ -910,7 +916,7 @@ def reverse_in(
         visit_json=orig.visit_json,
         payer_name=orig.payer_name,
         payer_certno=orig.payer_certno,
-        result_json=json.dumps(dict(result, refund_reason=reason), ensure_ascii=False),
+        result_json=json.dumps(dict(result, refund_reason=reason, **(extra_json or {})), ensure_ascii=False),
         shift_id=state.shift_id,
         business_day=day_after_close(at, state.last_closed),
         tender=tenders.tender_of(back),
@@ -988,7 +994,7 @@ def _refund_parts(session: Session, orig: Settlement, to_cash: bool) -> tenders.
     return [(orig.tender, ZERO - orig.psn_cash_pay)]
 
 
-def _drawer_covers(session: Session, state: CounterState, cash_out: Decimal) -> None:
+def drawer_covers(session: Session, state: CounterState, cash_out: Decimal) -> None:
     """Refuse to hand back more cash than the cashier's drawer should hold (issue 27)."""
     if cash_out <= 0 or state.shift_id is None:
         return

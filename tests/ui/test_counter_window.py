@@ -652,3 +652,53 @@ def test_a_bill_paid_by_card_and_cash_shows_the_rest_and_the_refund_says_what_to
     assert window.preview_panel.change.text() == "" and window.preview_panel.status.text().startswith(
         "已退费"
     )
+
+
+def test_a_partial_refund_picks_the_lines_and_prints_both_slips(qtbot, window, world, tmp_path):
+    scan(qtbot, window, world.certnos["retiree"])
+    add_item(qtbot, window, "A001")
+    add_item(qtbot, window, "B001")
+    press(qtbot, window, Qt.Key.Key_F5)
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)
+    [original] = settlements(world)
+    press(qtbot, window, Qt.Key.Key_F11)
+    dialog = window.dialog
+    qtbot.waitUntil(lambda: dialog.lines.count() == 2, timeout=10_000)
+    assert dialog.lines.item(1).text().startswith("B001 头颅CT × 1")
+    dialog.lines.item(0).setCheckState(Qt.CheckState.Unchecked)  # keep the A001, return the CT
+    dialog.reason.setText("检查取消")
+    qtbot.keyClicks(dialog.staff_no, "s001")
+    qtbot.keyClicks(dialog.password, "5678")
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: len(settlements(world)) == 3, timeout=10_000)
+    refund, again = settlements(world)[1:]
+    assert (refund.kind, again.kind, again.medfee_sumamt) == ("refund", "settle", D("100.00"))
+    qtbot.waitUntil(lambda: "部分退费：退费" in window.message.text(), timeout=10_000)
+    assert f"保留项目重新结算 {again.setl_no}" in window.message.text()
+    slips = tmp_path / "slips"
+    qtbot.waitUntil(
+        lambda: (
+            (slips / f"{refund.setl_no}-01.pdf").exists() and (slips / f"{again.setl_no}-01.pdf").exists()
+        ),
+        timeout=10_000,
+    )
+    assert original.setl_no in window.message.text()
+
+
+def test_enter_in_a_half_filled_refund_moves_on_instead_of_closing(qtbot, window, world):
+    settle_one(qtbot, window, world)
+    press(qtbot, window, Qt.Key.Key_F11)
+    dialog = window.dialog
+    qtbot.waitUntil(lambda: "医疗费 100.00" in dialog.summary.text(), timeout=10_000)
+    dialog.reason.setFocus()
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)  # no reason yet
+    assert dialog.isVisible() and dialog.reason.hasFocus()
+    dialog.reason.setText("患者退药")
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    assert dialog.isVisible() and dialog.staff_no.hasFocus()
+    qtbot.keyClicks(dialog.staff_no, "s001")
+    qtbot.keyClick(dialog.staff_no, Qt.Key.Key_Return)
+    assert dialog.isVisible() and dialog.password.hasFocus()
+    assert [s.kind for s in settlements(world)] == ["settle"]

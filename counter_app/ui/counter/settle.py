@@ -252,10 +252,11 @@ class SettleMixin:
             setl_no, staff_no = dialog.setl_no.text().strip(), dialog.staff_no.text()
             password, reason = dialog.password.text(), dialog.reason.text()
             to_cash = dialog.to_cash.isChecked()
+            returned, total = dialog.returned(), dialog.lines.count()
 
             inpatient_counter, centre = self.kind == "inpatient", self.settings.centre
 
-            def run() -> tuple[str, str]:
+            def run() -> tuple[str, str, str]:
                 approval = approve_refund(self.db, self.settings.context, staff_no, password, setl_no)
                 if inpatient_counter:  # 2305 with the centre, online; the stay opens again
                     if centre is None:
@@ -263,19 +264,26 @@ class SettleMixin:
                     return inpatient.cancel(
                         self.db, self.settings.context, setl_no, approval, reason, centre
                     ), ""
-                done = svc.refund(self.db, self.settings.context, setl_no, approval, reason, to_cash=to_cash)
-                back = "，".join(f"{TENDERS.get(m, m)} {fmt(-a)}" for m, a in done.parts if a)
-                return done.setl_no, back
+                if total and len(returned) < total:  # some lines kept: cancel and settle them again
+                    from ...services.partial_refund import refund_lines
 
-            def done(result: tuple[str, str]) -> None:
-                reversal, back = result
+                    part = refund_lines(self.db, self.settings.context, setl_no, approval, reason, returned)
+                    return part.refund.setl_no, part.describe(), part.resettled.setl_no
+                done = svc.refund(self.db, self.settings.context, setl_no, approval, reason, to_cash=to_cash)
+                back = "应退：" + "，".join(f"{TENDERS.get(m, m)} {fmt(-a)}" for m, a in done.parts if a)
+                return done.setl_no, back if done.parts and any(a for _, a in done.parts) else "", ""
+
+            def done(result: tuple[str, str, str]) -> None:
+                reversal, back, resettled = result
                 self.last_setl_no = reversal
                 self.preview_panel.show_preview(None, {})  # the original's split and change are gone
                 self.preview_panel.status.setText(f"已退费　退费单号 {reversal}")
                 self.say(
                     f"{'撤销住院结算' if inpatient_counter else '退费'}成功 {reversal}（原 {setl_no}）"
-                    + (f"；应退：{back}" if back else "")
+                    + (f"；{back}" if back else "")
                 )
+                if resettled:  # a partial refund: the kept lines' new slip too
+                    self.print_slip(resettled)
                 self.print_slip(reversal)
                 self.refresh_status()
                 if inpatient_counter and self.person is not None:

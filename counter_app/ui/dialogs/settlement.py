@@ -13,6 +13,8 @@ from ..qt import (
     QDialogButtonBox,
     QFormLayout,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     Qt,
     named,
 )
@@ -34,6 +36,7 @@ class SettlementDialog(QDialog):
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumWidth(680)
+        self.approval = approval
         form = QFormLayout(self)
         self.setl_no = named(QLineEdit(setl_no), "dialog_setl_no")
         self.setl_no.returnPressed.connect(self.load)
@@ -47,7 +50,10 @@ class SettlementDialog(QDialog):
         self.password = named(QLineEdit(), "approver_password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.to_cash = named(QCheckBox("全部退现金（不退回原支付方式）"), "refund_to_cash")
+        self.lines = named(QListWidget(), "refund_lines")  # ticked: returned; untick to keep a line
+        self.lines.setMaximumHeight(110)
         if approval:
+            form.addRow("退回项目", self.lines)
             form.addRow("退费原因", self.reason)
             form.addRow("", self.to_cash)
             form.addRow("主管工号", self.staff_no)
@@ -65,8 +71,9 @@ class SettlementDialog(QDialog):
         if not setl_no:
             return
 
-        def describe() -> str:
+        def describe() -> tuple[str, list]:
             from ...printing.slip import load_slip
+            from ...services.partial_refund import lines_for
 
             slip = load_slip(self.window_.db, setl_no, copy=1)
             amounts = dict(slip.amounts)
@@ -77,8 +84,32 @@ class SettlementDialog(QDialog):
                 f"{slip.title} {slip.patient_name} {slip.settled_at:%Y-%m-%d %H:%M}\n"
                 f"医疗费 {fmt(amounts['医疗费总额'])}，统筹基金 {fmt(amounts['统筹基金支付'])}，"
                 f"个人账户 {fmt(slip.own_paid)}，家庭共济 {family}，现金 {fmt(slip.cash)}（{slip.tender}）"
-            )
+            ), lines_for(self.window_.db, setl_no)
 
-        Op(self.window_, describe).success(self.summary.setText).failure(
-            lambda e: self.summary.setText(str(e))
-        ).run()
+        def shown(found: tuple[str, list]) -> None:
+            text, lines = found
+            self.summary.setText(text)
+            self.lines.clear()
+            for code, name, quantity in lines:
+                item = QListWidgetItem(f"{code} {name} × {quantity.normalize():f}")
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked)
+                self.lines.addItem(item)
+
+        Op(self.window_, describe).success(shown).failure(lambda e: self.summary.setText(str(e))).run()
+
+    def accept(self) -> None:
+        """Enter in a field of a half-filled refund moves to the next empty one; it closes only
+        when the reason and the supervisor's number and password are all there (issue 27)."""
+        if self.approval:
+            for field in (self.setl_no, self.reason, self.staff_no, self.password):
+                if not field.text().strip():
+                    field.setFocus()
+                    return
+        super().accept()
+
+    def returned(self) -> list[int]:
+        """The positions of the lines ticked to return (all of them: a whole refund)."""
+        return [
+            n for n in range(self.lines.count()) if self.lines.item(n).checkState() == Qt.CheckState.Checked
+        ]
