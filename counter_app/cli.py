@@ -232,6 +232,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         user=user,
         exit_when_ready=args.exit_when_ready,
         smoke_visit=smoke,
+        slip_size=cfg.slip_size,
     )
 
 

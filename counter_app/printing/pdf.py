@@ -197,6 +197,8 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
     story.append(_Rule(width))
     amounts = slip.amounts[:1] if slip.self_pay else slip.amounts
     story.append(pairs([(label, m(value)) for label, value in amounts]))
+    if wide:  # the settlement list on a sheet gives its total in words, as an invoice does
+        story.append(Paragraph(f"合计（大写）：{rmb_upper(slip.amounts[0][1])}", st["body"]))
     story.append(_Rule(width))
     if not slip.self_pay:
         pay = [("个人账户支付", m(slip.own_paid)), ("个人账户余额", m(slip.own_balance_after))]
@@ -255,6 +257,14 @@ def _story(slip: Slip, width: float, base: float, wide: bool = False) -> list:
 
 
 FRAME_PADDING = 6  # points, each side: platypus' default Frame padding, inside the margins
+
+
+def rmb_upper(amount: Decimal) -> str:
+    """人民币大写 of an amount (cn2an), 负 before a refund's."""
+    import cn2an
+
+    words = cn2an.an2cn(format(abs(amount), "f"), "rmb")
+    return ("负" if amount < 0 else "") + words
 
 
 def render(slip: Slip, layout: str = "thermal80") -> bytes:

@@ -23,6 +23,7 @@ from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import labels
 from ..engine import CentreFund, claim_to_json
 from ..engine import Settlement as EngineSettlement
 from ..engine import settle as engine_settle
@@ -646,7 +647,7 @@ def settle_in(
                 accounts[draw.psn_no],
                 -draw.paid,
                 "mulaid",
-                f"家庭共济 {setl_no}：{person.name}（{draw.relation}）",
+                f"家庭共济 {setl_no}：{person.name}（{labels.RELATION.get(draw.relation, draw.relation)}）",
             )
         )
     entries = _post(session, draws, at, settlement_id)

@@ -11,12 +11,13 @@ brought forward; it ends on the account's balance, and says so if it does not.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from .. import identity
+from .. import identity, labels
 from ..engine.money import ZERO
 from ..store import Database
 from ..store.models import Account, LedgerEntry, Person
@@ -103,6 +104,7 @@ def statement(db: Database, actor: Actor, certno: str, start: dt.date, end: dt.d
         ).scalar_one()
         lines, running = [], forward
         for at, kind, note, amount in entries:
+            note = _relation_words(note)
             running += amount
             lines.append(StatementLine(at, kind, note, amount, running))
         result = Statement(
@@ -117,3 +119,12 @@ def statement(db: Database, actor: Actor, certno: str, start: dt.date, end: dt.d
             account.closed_on,
         )
     return result
+
+
+_RELATION_CODE = re.compile(r"（(" + "|".join(labels.RELATION) + r")）")
+
+
+def _relation_words(note: str) -> str:
+    """Ledger notes written before issue 27 name the relation by its code (张佳（mother））: the
+    statement says it in words, as the notes written since do."""
+    return _RELATION_CODE.sub(lambda m: f"（{labels.RELATION[m.group(1)]}）", note or "")

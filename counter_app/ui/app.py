@@ -75,6 +75,7 @@ def open_counter(
     customer_display: bool = False,
     backups: object = None,
     escpos: str = "",
+    slip_size: str = "80mm",
 ) -> CounterWindow:
     """The counter window for the signed-in actor (who carries the institution and counter);
     `centre` is the centre online (sync/inpatient_link.CentreLink), for inpatient settlements."""
@@ -91,6 +92,7 @@ def open_counter(
             customer_display=customer_display,
             backups=backups,
             escpos=escpos,
+            slip_size=slip_size,
         ),
     )
     threading.Thread(target=_warm_printing, name="warm-printing", daemon=True).start()
@@ -121,6 +123,7 @@ def run(
     escpos: str = "",
     exit_when_ready: bool = False,
     smoke_visit: tuple[str, str] | None = None,
+    slip_size: str = "80mm",
 ) -> int:
     """Sign in, open the counter, and (with `centre`) sync upstream in the background until closed."""
     app = application()
@@ -151,6 +154,7 @@ def run(
         customer_display=customer_display,
         backups=backups,
         escpos=escpos,
+        slip_size=slip_size,
     )
     window.show()
     if exit_when_ready:  # the smoke test: the window is up and waits for a scan

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from .. import labels
 from ..policies import load_pack
 from ..printing import commitment
 from ..services import binding as svc
@@ -143,7 +144,8 @@ class BindingDesk(QDialog):
             self.desk = desk
             account = "个人账户正常" if desk.account_open else "无可用个人账户"
             self.provider_info.setText(
-                f"{desk.name}（{desk.masked_certno}），险种 {desk.insutype}，{account}"
+                f"{desk.name}（{desk.masked_certno}），险种 {labels.INSUTYPE.get(desk.insutype, desk.insutype)}，"
+                f"{account}"
             )
             self.table.setRowCount(len(desk.relatives))
             for n, r in enumerate(desk.relatives):

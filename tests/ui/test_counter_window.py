@@ -702,3 +702,45 @@ def test_enter_in_a_half_filled_refund_moves_on_instead_of_closing(qtbot, window
     qtbot.keyClick(dialog.staff_no, Qt.Key.Key_Return)
     assert dialog.isVisible() and dialog.password.hasFocus()
     assert [s.kind for s in settlements(world)] == ["settle"]
+
+
+def test_the_a5_setting_prints_a5_with_the_total_in_words(qtbot, world, tmp_path):
+    import dataclasses
+
+    from pypdf import PdfReader
+
+    win = open_window(qtbot, world, tmp_path, "c001", "1234")
+    win.settings = dataclasses.replace(win.settings, slip_size="a5")  # as 设置 (F8) or config set does
+    settle_one(qtbot, win, world)
+    qtbot.waitUntil(lambda: win.last_slip is not None, timeout=10_000)
+    page = PdfReader(win.last_slip).pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (420, 595)  # A5
+    assert "合计（大写）：壹佰元整" in page.extract_text().replace("\n", "")
+
+
+def test_del_in_the_item_field_removes_a_line_f6_clears_its_highlight_and_f10_says_so(qtbot, window, world):
+    scan(qtbot, window, world.certnos["retiree"])
+    add_item(qtbot, window, "A001")
+    add_item(qtbot, window, "B001")
+    assert window.search.hasFocus() and len(window.lines) == 2
+    qtbot.keyClick(window.search, Qt.Key.Key_Delete)  # nothing typed: the last line goes
+    assert [line.entry.code for line in window.lines] == ["A001"]
+    qtbot.keyClicks(window.search, "B0")
+    qtbot.keyClick(window.search, Qt.Key.Key_Delete)  # typing: Del edits the text, no line goes
+    assert len(window.lines) == 1
+    window.search.clear()
+    press(qtbot, window, Qt.Key.Key_F6)
+    assert window.table.selectedItems()
+    qtbot.keyClick(window.quantity.lineEdit(), Qt.Key.Key_Return)
+    assert not window.table.selectedItems()
+    press(qtbot, window, Qt.Key.Key_F5)
+    press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)
+    setl_no = settlements(world)[-1].setl_no
+    press(qtbot, window, Qt.Key.Key_F10)
+    qtbot.keyClick(window.dialog.setl_no, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.dialog.summary.text() != "", timeout=10_000)
+    window.dialog.accept()
+    qtbot.waitUntil(
+        lambda: f"已补打结算单 {setl_no}（票据号 {setl_no}-02" in window.message.text(), timeout=10_000
+    )

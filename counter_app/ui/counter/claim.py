@@ -170,6 +170,8 @@ class ClaimMixin:
             else:
                 line.quantity = quantity
                 self.claim_changed()
+        self.table.clearSelection()  # the highlight goes with the edit, not left on the row
+        self.table.setCurrentCell(-1, -1)
         self.focus_search()
 
     def remove_line(self) -> None:

@@ -44,6 +44,12 @@ class CounterSettings:
     customer_display: bool = False  # a second screen facing the patient shows the amounts (if present)
     backups: Any = None  # services.backup.Schedule: backups at shift and day close and on a timer
     escpos: str = ""  # a thermal printer spoken to in ESC/POS (usb:…, tcp:…, serial:…), with its cash drawer
+    slip_size: str = "80mm"  # 80mm (thermal roll) or a5 (a sheet: the settlement list with 人民币大写)
+
+    @property
+    def slip_layout(self) -> str:
+        """pdf.LAYOUTS' name of the slip size set (config slip_size)."""
+        return "a5" if self.slip_size == "a5" else "thermal80"
 
     def visit_date(self) -> dt.date:
         return self.today or dt.date.today()

@@ -202,7 +202,7 @@ class SettleMixin:
 
     # ----- slips: only after the settlement is committed
 
-    def print_slip(self, setl_no: str) -> None:
+    def print_slip(self, setl_no: str, *, reprint: bool = False) -> None:
         def printed(result: tuple[Path, Any]) -> None:
             path, slip = result
             self.last_slip = path
@@ -212,6 +212,8 @@ class SettleMixin:
                 except slip_printer.PrinterError as exc:
                     self.show_error(exc)
                     return
+            if reprint:  # F10 is asked for: say it was done, and that the copy is marked
+                self.say(f"已补打结算单 {setl_no}（票据号 {slip.slip_no}，标记“补打”）")
             # nothing said on success: the message line keeps what the cashier must act on (the
             # change), the settled panel the settlement number; the slip's file is for F10
 
@@ -223,7 +225,9 @@ class SettleMixin:
                 output,  # reportlab loads with the first slip, not at start
             )
 
-            path, slip = output.save_pdf(self.db, self.settings.context, setl_no, self.settings.slip_dir)
+            path, slip = output.save_pdf(
+                self.db, self.settings.context, setl_no, self.settings.slip_dir, self.settings.slip_layout
+            )
             if self.settings.escpos:  # the thermal printer, spoken to directly (the PDF is kept either way)
                 from ...printing import escpos
 
@@ -238,7 +242,7 @@ class SettleMixin:
             self.show_error(ServiceError(f"{self.user.role_name}无补打权限"))
             return
         dialog = SettlementDialog(self, "补打结算单", approval=False, setl_no=self.last_setl_no or "")
-        dialog.accepted.connect(lambda: self.print_slip(dialog.setl_no.text().strip()))
+        dialog.accepted.connect(lambda: self.print_slip(dialog.setl_no.text().strip(), reprint=True))
         self._open(dialog)
 
     def refund(self) -> None:

@@ -355,7 +355,20 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             shortcut.activated.connect(slot)
 
     def eventFilter(self, obj: Any, event: Any) -> bool:
-        """Up/Down in the search field move through the matches, so hands stay on the keyboard."""
+        """Up/Down in the search field move through the matches, so hands stay on the keyboard; Del
+        there with nothing typed removes the selected (else the last) line, as the key says."""
+        if (
+            obj is self.search
+            and event.type() in (event.Type.KeyPress, event.Type.ShortcutOverride)
+            and event.key() == Qt.Key.Key_Delete
+            and not self.search.text()
+        ):
+            if event.type() == event.Type.KeyPress:
+                if not 0 <= self.table.currentRow() < len(self.lines) and self.lines:
+                    self.table.selectRow(len(self.lines) - 1)
+                self.remove_line()
+            event.accept()
+            return True
         if (
             obj is self.search
             and event.type() == event.Type.KeyPress

@@ -134,6 +134,8 @@ class CounterSettingsDialog(QDialog):
 
         def done(changed: dict) -> None:
             self.current = settings
+            if "slip_size" in changed:  # the next slip is already the new size
+                window.settings = replace(window.settings, slip_size=settings.slip_size)
             if not changed:
                 self._say("没有改动", True)
                 return
