@@ -167,6 +167,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .store.models import Person
 
     cfg = _settings(args)
+    no_display = _no_display()
+    if no_display:  # said before anything is created: Qt would abort after the database was made
+        print(no_display, file=sys.stderr)
+        return EXIT_BAD_INPUT
     db = _open_db(args, create=args.demo)
     for problem in db.server_problems():  # a shared PostgreSQL: said before the cashier signs in
         import logging
@@ -233,6 +237,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         exit_when_ready=args.exit_when_ready,
         smoke_visit=smoke,
         slip_size=cfg.slip_size,
+    )
+
+
+def _no_display() -> str:
+    """Why the window cannot open here (Linux without X or Wayland), or "" when it can."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return ""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    return (
+        "run: 没有图形显示（DISPLAY 和 WAYLAND_DISPLAY 都未设置），收费窗口无法打开；请在收费电脑的桌面上启动，"
+        "或远程登录时开启图形转发。no display: start the counter on the desktop session "
+        "(set QT_QPA_PLATFORM=offscreen only for unattended smoke tests). Nothing was created."
     )
 
 

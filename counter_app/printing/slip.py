@@ -23,10 +23,20 @@ from ..services.audit import record
 from ..services.clinical import Visit, visit_of
 from ..services.elsewhere import POLICY_PREFIX as ELSEWHERE_POLICY
 from ..services.errors import NotFound
-from ..services.settlement import SELF_PAY
+from ..services.settlement import INPATIENT_MED_TYPES, SELF_PAY
 from ..services.tenders import MIXED, TENDERS, parts_of, words
 from ..store import Database
-from ..store.models import CentreResult, Outbox, Person, Settlement, SlipPrint, Staff, YearTotal
+from ..store.models import (
+    Admission,
+    CentreResult,
+    DepositEntry,
+    Outbox,
+    Person,
+    Settlement,
+    SlipPrint,
+    Staff,
+    YearTotal,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +145,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         mdtrt_id, setl_id = _centre_ids(s, row)
         paid_by = parts_of(s, [row.id]).get(row.id) if row.tender == MIXED else None
         ytd_now = _ytd_as_of(s, row, result["ytd"]["year"]) if row.kind == "refund" else None
+        stay_notes = _stay_notes(s, row) if row.med_type in INPATIENT_MED_TYPES else ()
     kind = row.kind
     money = {k: Decimal(result[k]) for k in MONEY_FIELDS}
     by_class: dict[str, list[SlipItem]] = {}
@@ -182,7 +193,9 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
     pack = None if elsewhere or self_pay else load_pack(row.policy)
     insured = None if self_pay else person  # whose insurance the slip shows: none on a self-pay receipt
     employee = insured is not None and insured.insutype == "310"
-    period = pack.pool_for(row.visit_date) if pack is not None and employee else None  # WH-2
+    inpatient = row.med_type in INPATIENT_MED_TYPES
+    # WH-2: the outpatient year totals; a discharge's pooling is the centre's (no outpatient rows)
+    period = pack.pool_for(row.visit_date) if pack is not None and employee and not inpatient else None
     marks = (
         (("退费",) if kind == "refund" else ())
         + (("自费",) if self_pay else ())
@@ -194,6 +207,8 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
     certno = person.certno if person is not None else (row.payer_certno or "")
     if elsewhere:
         policy = f"异地就医：参保地 {row.policy.removeprefix(ELSEWHERE_POLICY)} 政策，医保中心结算"
+    elif pack is not None and inpatient:
+        policy = "住院：由医保中心按住院政策结算（不是门诊共济）"
     elif pack is not None:
         policy = pack.short_name or pack.name
     else:
@@ -246,7 +261,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
         qr_text=row.setl_no,
         visit_line=_visit_line(visit_of(row.visit_json)),
         self_pay=self_pay,
-        notes=_notes(result),
+        notes=stay_notes + _notes(result),
     )
 
 
@@ -262,6 +277,32 @@ def _notes(result: dict) -> tuple[str, ...]:
             f"部分退费后重新结算：原结算单 {result['replaces']}，退费单 {result.get('partial_refund', '')}"
         )
     return tuple(notes)
+
+
+def _stay_notes(session: Session, row: Settlement) -> tuple[str, ...]:
+    """A discharge slip's stay: its number and dates, and what the deposit did (issue 27)."""
+    settled = row.reverses_id or row.id
+    stay = session.scalar(select(Admission).where(Admission.settlement_id == settled))
+    if stay is None:
+        return ()
+    out = [
+        f"住院号 {stay.adm_no}　入院 {stay.admitted_at:%Y-%m-%d}"
+        + (f"　出院 {stay.discharged_at:%Y-%m-%d}" if stay.discharged_at else "")
+    ]
+    entries = session.execute(
+        select(DepositEntry.kind, func.sum(DepositEntry.amount))
+        .where(DepositEntry.admission_id == stay.id)
+        .group_by(DepositEntry.kind)
+    ).all()
+    by_kind = {kind: Decimal(total) for kind, total in entries}
+    taken = by_kind.get("taken", ZERO)
+    if taken:
+        applied, back = -by_kind.get("applied", ZERO), -by_kind.get("refunded", ZERO)
+        line = f"押金：已交 {fmt(taken)}，抵扣 {fmt(applied)}"
+        if back:
+            line += f"，退还 {fmt(back)}"
+        out.append(line)
+    return tuple(out)
 
 
 def _ytd_as_of(session: Session, row: Settlement, year: int) -> tuple[Decimal, Decimal] | None:

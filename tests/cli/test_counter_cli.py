@@ -4,6 +4,7 @@ does not answer is one line, and backup/restore work from the command line."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -217,3 +218,16 @@ def test_the_readmes_examples_hold_on_the_demo(tmp_path, capsys, monkeypatch):
     assert main(["interest", "--db", db, "--year", str(dt.date.today().year - 1), "--by", "j001"]) == 0
     out = capsys.readouterr().out
     assert "posted 0 entries" not in out and "posted" in out
+
+
+def test_run_without_a_display_says_so_and_creates_nothing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run(
+        [sys.executable, "-m", "counter_app", "run", "--demo", "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "没有图形显示" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.sqlite3").exists()

@@ -95,7 +95,7 @@ def test_fees_are_posted_and_a_correction_cancels_what_it_corrects(w, centre):
     assert centre.stats()["by_infno"] == {"9001": 1, "2401": 1, "2301": 3, "2302": 1}  # signed in first
 
 
-def test_discharge_takes_the_centres_fund_then_family_accounts_then_the_deposit(w, centre):
+def test_discharge_takes_the_centres_fund_then_family_accounts_then_the_deposit(w, centre, tmp_path):
     adm = svc.admit(w.db, w.z, w.child, D("1000.00"), now=AT)  # a resident child: family accounts pay (HF-4)
     svc.post_fee(w.db, w.z, adm, "A001", D("12"), now=AT)  # 1200.00 in scope
     svc.post_fee(w.db, w.z, adm, "C001", D("1"), now=AT)  # 80.00 no account may pay: cash
@@ -124,6 +124,17 @@ def test_discharge_takes_the_centres_fund_then_family_accounts_then_the_deposit(
     assert shift_state(w.db, w.z).expected_cash == before - D("760.00")
     with pytest.raises(ServiceError, match="已出院结算"):
         svc.post_fee(w.db, w.z, adm, "A001", D("1"))
+    # the discharge slip: the stay and its deposit, and no outpatient year totals or policy (issue 27)
+    from pypdf import PdfReader
+
+    from counter_app.printing import output
+
+    path = output.save_pdf(w.db, w.z, done.settled.setl_no, tmp_path)[0]
+    text = PdfReader(path).pages[0].extract_text().replace("\n", "")
+    flat = text.replace(" ", "").replace("\u3000", "")
+    assert "住院号H34020200001Z00000001入院2024-12-30出院2025-01-03" in flat
+    assert "押金：已交1000.00，抵扣240.00，退还760.00" in flat
+    assert "门诊统筹累计" not in text and "住院：由医保中心按住院政策结算" in text
 
 
 def test_discharge_collects_what_the_deposit_does_not_cover(w, centre):

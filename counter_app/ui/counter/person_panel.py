@@ -16,9 +16,12 @@ from .widgets import label as _label
 
 
 class PersonPanel(QGroupBox):
-    def __init__(self) -> None:
+    def __init__(self, inpatient: bool = False) -> None:
+        """`inpatient`: the inpatient counter shows no outpatient year totals (issue 27): a stay's
+        pooling is the centre's, and the stay line below the panel says where the patient is."""
         super().__init__("参保人")
         form = QFormLayout(self)
+        self.form = form
         self.fields: dict[str, QLabel] = {}
         for key, title in (
             ("name", "姓名"),
@@ -37,6 +40,9 @@ class PersonPanel(QGroupBox):
         self.providers = _label(name="person_providers")
         self.providers.setWordWrap(True)
         form.addRow("共济提供人：", self.providers)
+        if inpatient:
+            for key in ("deductible", "pooled"):
+                form.setRowVisible(self.fields[key], False)
 
     def show_person(
         self, view: lookup.PersonView | None, deductible: str, cap: str, now: dt.datetime | None = None

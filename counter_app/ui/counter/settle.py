@@ -265,9 +265,10 @@ class SettleMixin:
                 if inpatient_counter:  # 2305 with the centre, online; the stay opens again
                     if centre is None:
                         raise ServiceError("撤销住院结算需联网医保中心：本窗口未配置医保中心地址")
-                    return inpatient.cancel(
+                    cancelled = inpatient.cancel(
                         self.db, self.settings.context, setl_no, approval, reason, centre
-                    ), ""
+                    )
+                    return cancelled, "", ""
                 if total and len(returned) < total:  # some lines kept: cancel and settle them again
                     from ...services.partial_refund import refund_lines
 

@@ -84,7 +84,8 @@ class PreviewPanel(QGroupBox):
         self.family.setAlignment(RIGHT)
         layout.addWidget(self.family)
         cash = QHBoxLayout()
-        cash.addWidget(_sized(_label("现金支付"), 2.0, True), 1)
+        self.cash_title = _sized(_label("现金支付", name="preview_cash_title"), 2.0, True)
+        cash.addWidget(self.cash_title, 1)
         self.tender = named(QComboBox(), "tender")
         for code, name in TENDERS.items():
             self.tender.addItem(name, code)
@@ -187,6 +188,8 @@ class PreviewPanel(QGroupBox):
                 for d in r.mulaid
             )
         )
+        self.cash_title.setText("现金支付")
+        self.cash.setStyleSheet("")
         self.cash.setText(fmt(r.psn_cash_pay))
         self.due = r.psn_cash_pay
         self._update_change()
@@ -194,6 +197,14 @@ class PreviewPanel(QGroupBox):
         self.reason.setText(f"{labels.pooling_title(r.pooling_reason)}：{words}")
         self.reason.setToolTip(f"依据：{rules}" if rules else "")  # the rule ids, for the supervisor
         self.changed.emit()
+
+    def show_due(self, title: str, amount: Decimal, *, refund: bool = False) -> None:
+        """The big figure when it is not the cash part: a discharge's 应补收 or 出院应退还."""
+        self.cash_title.setText(title)
+        self.cash.setText(fmt(amount))
+        self.cash.setStyleSheet("color: #b00020" if refund else "")
+        self.due = ZERO if refund else amount
+        self._update_change()
 
     def show_settled(self, setl_no: str) -> None:
         """The split just settled stays for the patient to see, marked so, until the next scan or Esc."""

@@ -96,7 +96,11 @@ class StayMixin:
                     diagnoses=diagnoses,
                 )
 
-            Op(self, run).success(lambda adm_no: self.load_stay(f"已入院 {adm_no}")).run()
+            def admitted(adm_no: str) -> None:
+                self.load_stay(f"已入院 {adm_no}")
+                self.focus_search()  # the fee codes typed next are items, not a person to look up
+
+            Op(self, run).success(admitted).run()
 
         dialog.accepted.connect(accepted)
         self._open(dialog)
@@ -160,6 +164,11 @@ class StayMixin:
         self.preview_panel.show_preview(
             pv.preview, self._provider_names(), f"{note}\n{deposit}" if note else deposit
         )
+        # the big figure is what the drawer does: collect, or pay the deposit back
+        if pv.to_collect or pv.interim:
+            self.preview_panel.show_due(f"{when}应补收", pv.to_collect)
+        else:
+            self.preview_panel.show_due("出院应退还", pv.to_refund, refund=True)
 
     def confirm_discharge(self) -> None:
         pv, tender = self.discharge, self.preview_panel.tender.currentData()

@@ -127,7 +127,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         outer.addWidget(self.message)
 
         body = QHBoxLayout()
-        self.person_panel = PersonPanel()
+        self.person_panel = PersonPanel(inpatient=COUNTER_KIND.get(self.user.role) == "inpatient")
         body.addWidget(self.person_panel, 2)
         right = QVBoxLayout()
         claim_box = QGroupBox("收费项目")
