@@ -9,6 +9,7 @@ beside the slips folder.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from .. import labels
@@ -25,10 +26,12 @@ from .qt import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QKeySequence,
     QLabel,
     QLineEdit,
     QPixmap,
     QPushButton,
+    QShortcut,
     Qt,
     QTableWidget,
     QTableWidgetItem,
@@ -57,11 +60,18 @@ def _note(text: str) -> QLabel:
     return label
 
 
+_MONEY = re.compile(r"^-?[\d,]+\.\d{2}$")
+
+
 def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    """Rows into a table; money is right-aligned, so its digits line up (issue 27)."""
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
-            table.setItem(r, c, QTableWidgetItem(text))
+            item = QTableWidgetItem(text)
+            if _MONEY.match(text.strip()):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
 
 
 def describe_run(report: RunReport) -> str:
@@ -102,6 +112,19 @@ class AgencyDesk(QDialog):
         self.tabs.addTab(self._declaration_tab(), "月度申报")
         self.tabs.addTab(self._monitoring_tab(), "基金监测")
         self.tabs.addTab(self._statement_tab(), "个人账户明细")
+        # the tabs by keyboard, wherever the focus is (a table keeps Ctrl+Tab for itself)
+        for n in range(self.tabs.count()):
+            key = QShortcut(QKeySequence(f"Alt+{n + 1}"), self)
+            key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            key.activated.connect(lambda n=n: self.tabs.setCurrentIndex(n))
+        for sequence, step in (("Ctrl+PgDown", 1), ("Ctrl+PgUp", -1)):
+            key = QShortcut(QKeySequence(sequence), self)
+            key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            key.activated.connect(
+                lambda step=step: self.tabs.setCurrentIndex(
+                    (self.tabs.currentIndex() + step) % self.tabs.count()
+                )
+            )
         self.message = named(QLabel(), "agency_message")
         self.message.setWordWrap(True)
         self.busy = named(QLabel(), "agency_busy")
@@ -434,7 +457,9 @@ class AgencyDesk(QDialog):
             for label, png in ((self.visits_chart, visits_png), (self.indicators_chart, indicators_png)):
                 pixmap = QPixmap()
                 pixmap.loadFromData(png, "PNG")
-                label.setPixmap(pixmap.scaledToWidth(560, Qt.TransformationMode.SmoothTransformation))
+                # two charts side by side within the desk, whatever its width (1366 px included)
+                width = max(280, min(560, (self.tabs.width() - 60) // 2))
+                label.setPixmap(pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
             _fill(
                 self.anomalies,
                 [

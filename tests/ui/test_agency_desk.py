@@ -91,6 +91,16 @@ def test_declaration_and_monitoring_from_the_screen(qtbot, desk):
     wait_done(qtbot, d)
     assert "与个人账户流水一致" in d.decl_result.text()
     assert d.decl_table.item(d.decl_table.rowCount() - 1, 0).text() == "合计"
+    last = d.decl_table.rowCount() - 1
+    money = [c for c in range(d.decl_table.columnCount()) if "." in (d.decl_table.item(last, c).text() or "")]
+    assert money and all(
+        d.decl_table.item(last, c).textAlignment() & int(Qt.AlignmentFlag.AlignRight) for c in money
+    )  # money right-aligned, digits under digits (issue 27)
+    d.decl_table.setFocus()  # with a table holding the focus, the tabs still switch by keyboard
+    qtbot.keyClick(d.decl_table, Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
+    assert d.tabs.currentIndex() == 3
+    qtbot.keyClick(d.tabs.currentWidget(), Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
+    assert d.tabs.currentIndex() == 2
     assert (tmp_path / "reports" / "declaration-H34020200001-2026-10.csv").exists()
     d.tabs.setCurrentIndex(3)
     click(qtbot, d, "run_monitoring")
@@ -98,6 +108,8 @@ def test_declaration_and_monitoring_from_the_screen(qtbot, desk):
     indicators = {d.anomalies.item(r, 0).text() for r in range(d.anomalies.rowCount())}
     assert indicators == {"门诊结算人次增长", "家庭共济支取"}
     assert not d.visits_chart.pixmap().isNull() and not d.indicators_chart.pixmap().isNull()
+    charts = d.visits_chart.pixmap().width() + d.indicators_chart.pixmap().width()
+    assert charts <= d.tabs.width()  # both charts fit the desk: none is cut off
     assert (tmp_path / "reports" / "monitoring-2026-10.pdf").exists()
     d.monitor_month.setText("2026/10")
     click(qtbot, d, "run_monitoring")

@@ -334,6 +334,9 @@ def test_supervisor_sees_parked_messages_with_the_reason_and_releases_one(qtbot,
         done.setl_no,
         "中心拒绝：人员编号不存在",
     ]
+    metrics = table.fontMetrics()
+    for column in (2, 6):  # 结算单号 and 报文号 are read whole, never cut (issue 27)
+        assert table.columnWidth(column) >= metrics.horizontalAdvance(table.item(0, column).text())
     table.selectRow(0)
     win.dialog.release_button.click()  # no reason given: refused, nothing changes
     qtbot.waitUntil(lambda: win.dialog.message.text() == "请填写原因", timeout=10_000)
@@ -744,3 +747,24 @@ def test_del_in_the_item_field_removes_a_line_f6_clears_its_highlight_and_f10_sa
     qtbot.waitUntil(
         lambda: f"已补打结算单 {setl_no}（票据号 {setl_no}-02" in window.message.text(), timeout=10_000
     )
+
+
+def test_a_customer_display_with_one_screen_says_so(qtbot, world, tmp_path):
+    import dataclasses
+
+    application()
+    user = sign_in(world.db, "c001", "1234", HOSPITAL, "窗口-c001")
+    settings = dataclasses.replace(
+        CounterSettings(user, tmp_path / "slips", today=TODAY), customer_display=True
+    )
+    win = CounterWindow(world.db, user, settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(
+        lambda: (
+            any("本机只有一个显示器" in e for e in win.errors) or "本机只有一个显示器" in win.message.text()
+        ),
+        timeout=10_000,
+    )
+    assert win.customer is None

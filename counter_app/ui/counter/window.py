@@ -263,6 +263,8 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             from .customer_display import CustomerDisplay
 
             self.customer = CustomerDisplay.open_beside(self)
+            if self.customer is None:  # turned on, but this PC has one screen: say so, once
+                self.say("已开启客显屏，但本机只有一个显示器：客显屏未打开（接上第二个显示器后重启）")
             if self.customer is not None:
                 self.preview_panel.changed.connect(lambda: self.customer.mirror(self.preview_panel))
                 self.customer.mirror(self.preview_panel)

@@ -38,7 +38,10 @@ class OutboxDialog(QDialog):
         self.table.setHorizontalHeaderLabels(
             ["状态", "交易", "结算单号", "参保人", "尝试次数", "原因", "报文号"]
         )
-        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # the numbers are read whole
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)  # the reason takes what is left
+        self.table.setWordWrap(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(self.table)
