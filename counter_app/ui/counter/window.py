@@ -213,6 +213,9 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         claim.addWidget(self.visit_panel)
         right.addWidget(claim_box, 3)
         self.preview_panel = PreviewPanel()
+        if self.kind == "inpatient":  # a discharge is paid by one means (the deposit does the rest)
+            for field in self.preview_panel.split.values():
+                field.setVisible(False)
         right.addWidget(self.preview_panel, 2)
         body.addLayout(right, 5)
         outer.addLayout(body, 1)
