@@ -87,3 +87,30 @@ def test_a_cashier_may_not_change_the_settings(qtbot, world, tmp_path, _own_sett
     with pytest.raises(PermissionDenied):  # the service decides, not the window
         change(world.db, win.user, config.Settings(backup_keep=3))
     assert not _own_settings_file.exists()
+
+
+def test_the_settings_dialog_speaks_chinese_and_shows_its_placeholders_whole(qtbot, tmp_path):
+    """No field name of the settings file or the platform on screen, no placeholder cut (issue 27);
+    a screenshot of it is kept for people to look at."""
+    from counter_app.ui.qt import QLabel, QLineEdit
+    from tests.services.world import build
+
+    from .test_counter_window import open_window
+
+    world = build(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    from tests.actors import add_staff
+
+    add_staff(world.db, "s001", "王建华", "supervisor", "5678")
+    win = open_window(qtbot, world, tmp_path, "s001", "5678")
+    win.counter_settings()
+    dialog = win.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=10_000)
+    words = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    for english in ("fixmedins_code", "URL", "paasid", "passtoken", "usb:VID"):
+        assert english not in words, english
+    for line in dialog.findChildren(QLineEdit):
+        if line.placeholderText():
+            assert line.width() >= line.fontMetrics().horizontalAdvance(line.placeholderText()), (
+                line.objectName()
+            )
+    assert dialog.grab().save(str(tmp_path / "settings.png"))

@@ -170,6 +170,7 @@ def test_binding_desk_binds_with_proof_and_shows_the_limits(qtbot, world, tmp_pa
     qtbot.keyClicks(desk.provider, world.certnos["retiree"])
     qtbot.keyClick(desk.provider, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "王建国" in desk.provider_info.text(), timeout=10_000)
+    assert "险种 职工基本医疗保险" in desk.provider_info.text() and "310" not in desk.provider_info.text()
     assert (
         desk.limits.text() == "父亲 0/1，母亲 0/1，配偶 0/1，子女 0（不限）；共 0 人"
     )  # Wuhu's decided limits

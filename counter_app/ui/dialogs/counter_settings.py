@@ -34,12 +34,12 @@ if TYPE_CHECKING:
 
 PLACEHOLDERS = {
     "institution": "空：演示医院",
-    "database": "空：本机默认数据库文件；共享库填 postgresql://…",
+    "database": "空：本机数据库文件",
     "centre": "空：不联网（手工上传）",
     "paasid": "空：培训用账号",
     "printer": "空：只保存 PDF",
-    "escpos": "空：不用热敏打印机",
-    "backup_dir": "空：不自动备份（建议填另一块硬盘或共享目录）",
+    "escpos": "如 usb:04b8:0202，空：不用",
+    "backup_dir": "空：不自动备份",
 }
 
 
@@ -49,7 +49,7 @@ class CounterSettingsDialog(QDialog):
         self.window_ = window
         self.setWindowTitle("本窗口设置")
         self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(720)
         form = QFormLayout(self)
         form.addRow(_label(f"设置文件：{config.config_path()}"))
         self.current = config.load()
@@ -69,6 +69,13 @@ class CounterSettingsDialog(QDialog):
                 if f.name in config.SECRET:
                     line.setEchoMode(QLineEdit.EchoMode.Password)
                 line.setPlaceholderText(PLACEHOLDERS.get(f.name, ""))
+                line.setMinimumWidth(line.fontMetrics().horizontalAdvance(line.placeholderText()) + 24)
+                if f.name in ("database", "backup_dir"):  # the long ones say more on hover
+                    line.setToolTip(
+                        "共享数据库填 postgresql://用户@服务器/库名（经 PgBouncer 时加 ?pgbouncer=true）"
+                        if f.name == "database"
+                        else "建议填另一块硬盘或共享目录"
+                    )
             self.inputs[f.name] = widget
             form.addRow(config.DESCRIPTIONS[f.name], widget)
         self.result_label = _label(name="settings_result")
