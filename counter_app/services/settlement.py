@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
 import msgspec
-from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, Table, and_, bindparam, func, literal, select, union
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -245,7 +245,7 @@ def _people_query(lock: bool, state: str | None = None) -> Select[Any]:
     """`_people`'s statement, built once (bound parameters pid, year, and policy; or, with `state`
     (the dialect), code, counter and cashier: the counter's state rides on every row, so a settle
     reads it in the same statement as the people)."""
-    pid: Any = bindparam("pid")
+    pid: Any = bindparam("pid", type_=Integer)
     active = and_(FamilyBinding.beneficiary_id == pid, FamilyBinding.ended_at.is_(None))
     policy = Institution.policy if state else bindparam("policy")
     valid = FamilyBinding.policy == policy  # a binding pays only under its own policy (migration 0011)
@@ -271,7 +271,9 @@ def _people_query(lock: bool, state: str | None = None) -> Select[Any]:
     query = (
         query.outerjoin(Account, Account.person_id == Person.id)
         .outerjoin(FamilyBinding, and_(FamilyBinding.provider_id == Person.id, active, valid))
-        .where(or_(Person.id == pid, Person.id.in_(select(FamilyBinding.provider_id).where(active))))
+        # the patient and their providers as one IN over a UNION: PostgreSQL walks the whole person
+        # index for `id = :pid OR id IN (…)` (issue 28), SQLite does either well
+        .where(Person.id.in_(union(select(pid), select(FamilyBinding.provider_id).where(active))))
         .order_by(Person.id)
     )
     return query.with_for_update(of=Person) if lock else query
@@ -876,7 +878,7 @@ def reverse_in(
         )
         session.execute(
             select(Person.id)
-            .where(or_(Person.id == orig.person_id, Person.id.in_(owners)))
+            .where(Person.id.in_(union(select(literal(orig.person_id, Integer)), owners)))
             .order_by(Person.id)
             .with_for_update()
         )

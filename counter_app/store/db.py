@@ -92,7 +92,13 @@ class Database:
         elif self.url.get_backend_name() == "postgresql":
             if self.url.drivername == "postgresql":
                 self.url = self.url.set(drivername="postgresql+psycopg")
-            self.engine = create_engine(self.url, pool_pre_ping=True)
+            query = dict(self.url.query)
+            pooled = str(query.pop("pgbouncer", "")).lower() in ("1", "true", "yes", "on")
+            self.url = self.url.set(query=query)
+            # Behind PgBouncer in transaction mode a server connection serves many counters: psycopg's
+            # prepared statements (made after 5 runs of a query) would collide there (issue 28)
+            connect_args = {"prepare_threshold": None} if pooled else {}
+            self.engine = create_engine(self.url, pool_pre_ping=True, connect_args=connect_args)
             self.read_engine = self.engine
         else:
             raise DatabaseError(

@@ -78,7 +78,7 @@ class Credential(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))  # card (社保卡), evoucher (医保电子凭证)
-    code: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(200), index=True)  # a scan looks up by code alone (0015)
     person: Mapped[Person] = relationship(back_populates="credentials")
 
 
@@ -226,7 +226,7 @@ class YearTotal(Base):
     year: Mapped[int] = mapped_column(Integer)
     deductible_paid: Mapped[Decimal] = mapped_column(Money)
     outpatient_pool_paid: Mapped[Decimal] = mapped_column(Money)
-    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), index=True)
     note: Mapped[str] = mapped_column(String(200))
 
 
