@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...engine.money import fmt
@@ -11,6 +12,7 @@ from ...services.errors import ServiceError
 from ...services.shift import (
     HeldShift,
     ShiftHasPending,
+    ShiftReport,
     ShiftState,
     close_shift,
     hand_over,
@@ -51,6 +53,16 @@ class DrawerMixin:
 
         Op(self, lambda: (shift_state(self.db, ctx), held_by_another(self.db, ctx))).success(checked).run()
 
+    def write_shift_report(self, report: ShiftReport) -> Path:
+        """The shift report PDF beside the slips (run in the worker thread, as the close is)."""
+        from ...printing import shift_report
+
+        name = svc.institution_label(self.db, self.settings.context.institution_code)[0]
+        path = self.settings.slip_dir / f"shift-{report.shift_id}.pdf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(shift_report.render(report, name))
+        return path
+
     def handover_dialog(self, held: HeldShift, problem: str = "") -> None:
         dialog = HandoverDialog(self, held, problem)
 
@@ -62,16 +74,10 @@ class DrawerMixin:
             )
 
             def run() -> tuple:
-                from ...printing import shift_report
-
                 report = hand_over(
                     self.db, self.settings.context, supervisor, password, _money_text(counted, "实点现金")
                 )
-                name = svc.institution_label(self.db, self.settings.context.institution_code)[0]
-                path = self.settings.slip_dir / f"shift-{report.shift_id}.pdf"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(shift_report.render(report, name))
-                return report, path
+                return report, self.write_shift_report(report)
 
             def done(result: tuple) -> None:
                 report, path = result
@@ -137,17 +143,11 @@ class DrawerMixin:
             acknowledged = dialog.acknowledge.isChecked()
 
             def run() -> tuple:
-                from ...printing import shift_report
-
                 counted = _money_text(dialog.counted.text(), "实点现金")
                 report = close_shift(
                     self.db, self.settings.context, counted, acknowledge_pending=acknowledged
                 )
-                name = svc.institution_label(self.db, self.settings.context.institution_code)[0]
-                path = self.settings.slip_dir / f"shift-{report.shift_id}.pdf"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(shift_report.render(report, name))
-                return report, path
+                return report, self.write_shift_report(report)
 
             def done(result: tuple) -> None:
                 report, path = result
