@@ -65,6 +65,16 @@ def test_returning_a_line_moves_only_the_difference_and_both_slips_say_so(db_url
     ]  # cancel, then the visit again
     totals = shift_state(w.db, w.ctx).totals
     assert (totals.settlements, totals.refunds, totals.medfee) == (2, 1, D("180.00"))
+    from counter_app.batch.declaration import monthly_declaration
+
+    decl = monthly_declaration(w.db, w.actor("agency_clerk"), "H34020200001", TODAY)
+    assert decl.ties  # the month ties to the ledger
+    net = decl.total
+    assert (net.medfee, net.own_account + net.family_account, net.cash) == (
+        done.resettled.result.medfee_sumamt,
+        done.resettled.result.acct_pay,
+        done.resettled.result.psn_cash_pay,
+    )  # the month nets to the kept lines alone
 
     def text(setl_no: str) -> str:
         path = output.save_pdf(w.db, w.ctx, setl_no, tmp_path)[0]
