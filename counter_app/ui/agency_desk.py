@@ -149,7 +149,12 @@ class AgencyDesk(QDialog):
         self.message.setText(text)
 
     def _month(self, field: QLineEdit) -> dt.date:
-        return parse_period(field.text().strip())
+        """The month typed, or a refusal in the clerk's words (the parser's own is English)."""
+        text = field.text().strip()
+        try:
+            return parse_period(text)
+        except ValueError:
+            raise ValueError(f"月份应写作 年-月，如 2026-10（现为 {text or '空'}）") from None
 
     # -- crediting and interest -----------------------------------------------------------------
     def _batch_tab(

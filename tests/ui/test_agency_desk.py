@@ -113,7 +113,7 @@ def test_declaration_and_monitoring_from_the_screen(qtbot, desk):
     assert (tmp_path / "reports" / "monitoring-2026-10.pdf").exists()
     d.monitor_month.setText("2026/10")
     click(qtbot, d, "run_monitoring")
-    assert "month must be YYYY-MM" in d.message.text()
+    assert "月份应写作 年-月，如 2026-10（现为 2026/10）" in d.message.text()
 
 
 def test_a_cashier_does_not_see_the_agency_desk(qtbot, tmp_path):
