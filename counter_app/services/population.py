@@ -27,7 +27,6 @@ from .. import identity
 from ..engine.claim import PSN_TYPES, STATUSES
 from ..engine.policy import INSUTYPES
 from ..store import Database
-from ..store.audit import adopt
 from ..store.models import Account, FamilyBinding, LedgerEntry, Person
 from . import enrolment, table_file
 from .actor import Actor
@@ -373,9 +372,14 @@ def import_persons(
             values: dict[str, Any] = {k: bindparam(k) for k in UPDATED_IN_PLACE}
             statement = update(Person).where(Person.id == bindparam("b_id")).values(**values)
             session.connection().execute(statement, updates)
-        for model, batch in ((Person, persons), (Account, accounts), (LedgerEntry, entries)):
+        for model, batch in ((Person, persons), (Account, accounts)):
             for start in range(0, len(batch), CHUNK):
                 session.execute(insert(model), batch[start : start + CHUNK])
+        opened: list[int] = []  # the opening entries this import wrote: its entry covers these only
+        for start in range(0, len(entries), CHUNK):
+            opened += session.scalars(
+                insert(LedgerEntry).returning(LedgerEntry.id), entries[start : start + CHUNK]
+            )
         if session.get_bind().dialect.name == "postgresql" and persons:
             for table in ("person", "account"):
                 session.execute(
@@ -383,14 +387,6 @@ def import_persons(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
                     )
                 )
-        adopt(
-            session,
-            at=at,
-            staff_no=actor.staff_no,
-            counter=actor.counter,
-            action="population_import",
-            obj=path.name,
-        )
         record(
             session,
             actor,
@@ -398,6 +394,7 @@ def import_persons(
             path.name,
             at=at,
             after={"read": report.read, "added": report.added, "changed": report.changed},
+            covers={"ledger_entry": opened},
         )
     for person_id, row, old in later:  # each in its own transaction, audited by its service
         if row["insutype"] != old.insutype or row["status"] != old.status:

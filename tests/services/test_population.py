@@ -172,3 +172,26 @@ def test_an_account_opened_before_go_live_keeps_its_date_and_a_binding_its_city(
         assert mother.account.opened_on == dt.date(2012, 7, 1)
         binding = s.scalar(select(FamilyBinding).where(FamilyBinding.provider_id == mother.id))
         assert binding.policy == "wuhu-2022"
+
+
+def test_an_import_covers_only_what_it_wrote_and_a_forged_row_stays_named(w, tmp_path):
+    """A ledger row slipped in by SQL before an import is still named after it (issue 26): the
+    import's audit entry covers the opening entries it wrote, not every row nothing covered."""
+    from sqlalchemy import text
+
+    with w.db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ledger_entry (account_id, amount, balance_after, kind, note, created_at) "
+                "VALUES ((SELECT id FROM account WHERE person_id = :p), 1000, 1000, 'credit', 'gift', :t)"
+            ),
+            {"p": w.mother, "t": AT},
+        )
+    path = people(
+        tmp_path, [("P9001", MOTHER, "周慧", "310", "在职", "正常", "", "6000.00", "", "1200.00", "300.00")]
+    )
+    population.import_persons(w.db, w.actor("agency_clerk"), path, as_of=AT.date(), now=AT)
+    with w.db.sessions() as s:
+        found = verify(s)
+    assert [p.what for p in found if "ledger_entry rows" in p.what and "covered by no audit entry" in p.what]
+    assert not [p for p in found if "P9001" in p.what]
