@@ -117,11 +117,12 @@ def _grid(rows: list[tuple[str, str]], width: float, st: dict, label: float = 0.
 
 
 def _qr(text: str, size: float) -> Drawing:
-    """The QR code scaled to `size`: built once, its bounds read from the same widget."""
-    widget = QrCodeWidget(text)
-    x0, y0, x1, y1 = widget.getBounds()
+    """The QR code scaled to `size`, encoded once: the widget's drawn shapes are kept (a widget
+    would be encoded again for its bounds and again when drawn, issue 28)."""
+    shapes = QrCodeWidget(text).draw()
+    x0, y0, x1, y1 = shapes.getBounds()
     drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
+    drawing.add(shapes)
     return drawing
 
 
