@@ -25,7 +25,7 @@ def record(
     covers: dict[str, Iterable[Any]] | None = None,
     written: dict[str, list[dict[str, Any]]] | None = None,
     head: tuple[int | None, str | None] | None = None,
-    seal: dict[str, dict[str, Iterable[Any]]] | None = None,
+    seal: dict[str, Iterable[int]] | None = None,
     seal_tables: Iterable[str] = (),
 ) -> chain.Appended:
     """Append the entry; `who` is the actor, or (staff number as typed, counter) for a failed sign-in.

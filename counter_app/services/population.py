@@ -474,6 +474,6 @@ def import_bindings(
             path.name,
             at=at,
             after={"added": len(rows)},
-            seal={"family_binding": {"id": ids}},
+            seal={"family_binding": ids},
         )
     return report

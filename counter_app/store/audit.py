@@ -271,27 +271,27 @@ def entry_hash(
     return audit_key.mac(key, content) if key is not None else hashlib.sha256(content).hexdigest()
 
 
-def mark(session: Session, table: str, column: str, values: Iterable[Any]) -> None:
-    """Note rows of a sealed table written in this transaction (by `column`, e.g. the msgids of
-    outbox rows inserted in bulk); the next entry appended in it seals them."""
-    pending = session.info.setdefault(_PENDING, {"rows": {}, "objects": [], "tables": set()})
-    pending["rows"].setdefault(table, {}).setdefault(column, set()).update(values)
+def _pending(session: Session) -> dict[str, Any]:
+    """What this transaction wrote of sealed tables, waiting for its entry: row ids by table, ORM
+    objects (their ids come with the flush), digests of rows sealed as written, whole tables."""
+    pending: dict[str, Any] = session.info.setdefault(
+        _PENDING, {"rows": {}, "objects": [], "digests": {}, "tables": set()}
+    )
+    return pending
 
 
 def mark_written(session: Session, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
     """Note rows of a sealed table just inserted with these values (their ids included, e.g. by
     RETURNING): sealed without reading them back. `verify` re-reads them, so a value that does not
     round-trip shows at once."""
-    pending = session.info.setdefault(_PENDING, {"rows": {}, "objects": [], "tables": set()})
-    digests = pending.setdefault("digests", {})
+    digests = _pending(session)["digests"]
     for row in rows:
         digests[(table, row["id"])] = _row_digest(table, [row[c] for c in SEALED[table]])
 
 
 def mark_table(session: Session, table: str) -> None:
     """Note that a whole-table-sealed table (a catalogue) was changed in this transaction."""
-    pending = session.info.setdefault(_PENDING, {"rows": {}, "objects": [], "tables": set()})
-    pending["tables"].add(table)
+    _pending(session)["tables"].add(table)
 
 
 @event.listens_for(Session, "before_flush")
@@ -300,8 +300,7 @@ def _note_sealed_objects(session: Session, _context: Any, _instances: Any) -> No
     for obj in (*session.new, *session.dirty, *session.deleted):
         table = getattr(getattr(obj, "__table__", None), "name", None)
         if table in SEALED:
-            pending = session.info.setdefault(_PENDING, {"rows": {}, "objects": [], "tables": set()})
-            pending["objects"].append((table, obj))
+            _pending(session)["objects"].append((table, obj))
         elif table in TABLE_SEALED:
             mark_table(session, table)
 
@@ -310,23 +309,18 @@ def _row_digest(table: str, values: Iterable[Any]) -> str:
     return hashlib.sha256(canonical([table, list(values)])).hexdigest()
 
 
-def _seal_rows(conn: Connection | Session, rows: dict[str, dict[str, set[Any]]]) -> list[list[Any]]:
-    """[table, id, digest] of the noted rows as they are now, sorted (GONE for a deleted id)."""
+def _seal_rows(conn: Connection | Session, rows: dict[str, set[int]]) -> list[list[Any]]:
+    """[table, id, digest] of the noted rows as they are now, sorted (GONE for a deleted one)."""
     out: list[list[Any]] = []
     for table in sorted(rows):
         t = Base.metadata.tables[table]
         cols = [t.c[name] for name in SEALED[table]]
-        found: dict[int, str] = {}
-        for column, values in rows[table].items():
-            wanted = sorted(values)
-            for k in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[k : k + _IN_CHUNK]
-                for r in conn.execute(select(*cols).where(t.c[column].in_(chunk))):
-                    found[r[0]] = _row_digest(table, r)
-            if column == "id":
-                for i in wanted:
-                    found.setdefault(i, GONE)
-        out += [[table, i, found[i]] for i in sorted(found)]
+        wanted = sorted(rows[table])
+        found = dict.fromkeys(wanted, GONE)
+        for k in range(0, len(wanted), _IN_CHUNK):
+            for r in conn.execute(select(*cols).where(t.c.id.in_(wanted[k : k + _IN_CHUNK]))):
+                found[r[0]] = _row_digest(table, r)
+        out += [[table, i, found[i]] for i in wanted]
     return out
 
 
@@ -342,20 +336,20 @@ def table_digest(conn: Connection | Session, table: str) -> str:
 
 def _take_pending(
     conn: Connection | Session,
-) -> tuple[dict[str, dict[str, set[Any]]], dict[tuple[str, int], str], set[str]]:
-    """What this transaction noted: rows to read and seal, rows sealed as written, tables."""
+) -> tuple[dict[str, set[int]], dict[tuple[str, int], str], set[str]]:
+    """What this transaction noted: row ids to read and seal, rows sealed as written, tables."""
     if not isinstance(conn, Session):
         return {}, {}, set()
     conn.flush()  # new sealed objects get their ids
     pending = conn.info.pop(_PENDING, None)
     if not pending:
         return {}, {}, set()
-    rows: dict[str, dict[str, set[Any]]] = pending["rows"]
+    rows: dict[str, set[int]] = pending["rows"]
     for table, obj in pending["objects"]:
         ident = getattr(obj, "id", None)
         if ident is not None:
-            rows.setdefault(table, {}).setdefault("id", set()).add(ident)
-    return rows, pending.get("digests", {}), pending["tables"]
+            rows.setdefault(table, set()).add(ident)
+    return rows, pending["digests"], pending["tables"]
 
 
 @dataclass(frozen=True)
@@ -377,7 +371,7 @@ def append(
     covers: Mapping[str, Iterable[int]] | None = None,
     written: dict[str, list[dict[str, Any]]] | None = None,
     head: tuple[int | None, str | None] | None = None,
-    seal: Mapping[str, Mapping[str, Iterable[Any]]] | None = None,
+    seal: Mapping[str, Iterable[int]] | None = None,
     seal_tables: Iterable[str] = (),
     keyed: bool = True,
 ) -> Appended:
@@ -387,8 +381,8 @@ def append(
     `head` is the chain's head read earlier in this transaction (`head_columns`), accepted on SQLite
     only, whose BEGIN IMMEDIATE has held the write lock since then. Were it stale, the entry's id
     (head + 1, the primary key) would collide and the transaction fail: it cannot fork the chain.
-    `seal` (table -> column -> values) and `seal_tables` add to the rows and tables this
-    transaction noted (`mark`, ORM writes): the entry seals them as they are now. `keyed=False` only
+    `seal` (table -> ids) and `seal_tables` add to the rows and tables this transaction noted
+    (ORM writes, `mark_written`, `mark_table`): the entry seals them as they are now. `keyed=False` only
     for the chain's entries from before it was keyed (migration 0005)."""
     key = audit_key.current() if keyed else None
     if keyed and key is None:
@@ -397,9 +391,8 @@ def append(
             'up the database (README, "Trust and safety")'
         )
     sealed_rows, sealed_written, sealed_tables = _take_pending(conn)
-    for table, by_column in (seal or {}).items():
-        for column, values in by_column.items():
-            sealed_rows.setdefault(table, {}).setdefault(column, set()).update(values)
+    for table, ids in (seal or {}).items():
+        sealed_rows.setdefault(table, set()).update(ids)
     sealed_tables |= set(seal_tables)
     dialect = conn.get_bind().dialect if isinstance(conn, Session) else conn.dialect
     if dialect.name == "postgresql":
@@ -495,7 +488,7 @@ def _covered_ids(conn: Connection | Session) -> dict[str, set[int]]:
 def unsealed(conn: Connection | Session) -> tuple[dict[str, list[int]], list[str]]:
     """Rows of sealed tables that no seal names, and non-empty whole-sealed tables no entry sealed."""
     sealed: dict[str, set[int]] = {t: set() for t in SEALED}
-    for _entry, tbl, row_id, _digest in _all_seals(conn, _inline_seals(conn)):
+    for _entry, tbl, row_id, _digest in _all_seals(_inline_seals(conn), _seal_groups(conn)):
         sealed.setdefault(tbl, set()).add(row_id)
     rows = {}
     for table in _present(conn, SEALED):
@@ -503,11 +496,9 @@ def unsealed(conn: Connection | Session) -> tuple[dict[str, list[int]], list[str
         ids = [i for (i,) in conn.execute(select(t.c.id).order_by(t.c.id)) if i not in sealed[table]]
         if ids:
             rows[table] = ids
+    held = _table_seals(conn)
     tables = [
-        table
-        for table in _present(conn, TABLE_SEALED)
-        if table not in _table_seals(conn)
-        and conn.execute(select(Base.metadata.tables[table].c.id).limit(1)).first() is not None
+        table for table in _present(conn, TABLE_SEALED) if table not in held and not _empty(conn, table)
     ]
     return rows, tables
 
@@ -526,15 +517,17 @@ def _inline_seals(conn: Connection | Session) -> dict[int, list[list[Any]]]:
 
 
 def _all_seals(
-    conn: Connection | Session, inline: dict[int, list[list[Any]]]
+    inline: dict[int, list[list[Any]]], stored: dict[int, list[list[Any]]]
 ) -> list[tuple[int, str, int, str]]:
-    """Every seal (entry, table, row, digest), inline and in audit_seal, oldest entry first."""
-    seals = [(e, t, i, d) for e, group in inline.items() for t, i, d in group]
-    seals += [
-        tuple(r) for r in conn.execute(select(_SEAL.c.entry_id, _SEAL.c.tbl, _SEAL.c.row_id, _SEAL.c.digest))
-    ]
+    """Every seal (entry, table, row, digest), kept inline and in audit_seal (`_seal_groups`), oldest
+    entry first."""
+    seals = [(e, t, i, d) for group in (inline, stored) for e, rows in group.items() for t, i, d in rows]
     seals.sort(key=lambda s: s[0])
     return seals
+
+
+def _empty(conn: Connection | Session, table: str) -> bool:
+    return conn.execute(select(Base.metadata.tables[table].c.id).limit(1)).first() is None
 
 
 def _table_seals(conn: Connection | Session) -> dict[str, tuple[int, str]]:
@@ -547,8 +540,7 @@ def _table_seals(conn: Connection | Session) -> dict[str, tuple[int, str]]:
             tables = json.loads(detail).get("tables", {})
         except ValueError:
             continue
-        for table, digest in tables.items():
-            out[table] = (entry_id, digest)
+        out |= {table: (entry_id, digest) for table, digest in tables.items()}
     return out
 
 
@@ -579,7 +571,7 @@ def adopt(
         after={t: len(ids) for t, ids in rows.items()}
         | {f"sealed {t}": len(ids) for t, ids in loose.items()},
         covers=rows,
-        seal={t: {"id": ids} for t, ids in loose.items()},
+        seal=loose,
         seal_tables=tables,
         keyed=keyed,
     )
@@ -609,9 +601,10 @@ def identity(conn: Connection | Session) -> Any:
     return conn.execute(select(_IDENTITY).order_by(_IDENTITY.c.id).limit(1)).first()
 
 
-def key_problem(conn: Connection | Session) -> str | None:
-    """Why this machine's audit key cannot serve this database, or None when it can."""
-    ident = identity(conn)
+def key_problem(conn: Connection | Session, ident: Any = None) -> str | None:
+    """Why this machine's audit key cannot serve this database, or None when it can (`ident`: its
+    identity row, if the caller read it already)."""
+    ident = ident if ident is not None else identity(conn)
     if ident is None:
         return None
     try:
@@ -650,12 +643,14 @@ def verify(conn: Connection | Session, *, anchor: Anchor | None = None) -> list[
     problems: list[Problem] = []
     ident = identity(conn)
     keyed_from = ident.keyed_from if ident is not None else None
-    trouble = key_problem(conn)
+    trouble = key_problem(conn, ident)
     if trouble:
         problems.append(Problem(keyed_from, trouble))
     key = None if trouble else audit_key.current()
     seal_groups = _seal_groups(conn) if ident is not None else {}
-    inline: dict[int, list[list[Any]]] = {}
+    inline: dict[int, list[list[Any]]] = {}  # the seals entries keep in their detail, read on the way
+    table_seals: dict[str, tuple[int, str]] = {}  # the newest digest of each whole-sealed table
+    seen: set[int] = set()
     prev_id, prev_hash = 0, GENESIS_PREV
     anchored = None
     for row in conn.execute(select(table).order_by(table.c.id)):
@@ -703,7 +698,9 @@ def verify(conn: Connection | Session, *, anchor: Anchor | None = None) -> list[
             )
         if body.get("sealed"):
             inline[row.id] = body["sealed"]
-        group = seal_groups.pop(row.id, [])
+        table_seals |= {t: (row.id, d) for t, d in (body.get("tables") or {}).items()}
+        seen.add(row.id)
+        group = seal_groups.get(row.id, [])
         if (body.get("seals_sha256") or group) and (
             hashlib.sha256(canonical(group)).hexdigest() != body.get("seals_sha256")
         ):
@@ -711,7 +708,7 @@ def verify(conn: Connection | Session, *, anchor: Anchor | None = None) -> list[
                 Problem(row.id, f"the seals it recorded were changed or deleted ({row.action} {row.object})")
             )
         prev_id, prev_hash = row.id, row.hash
-    for entry_id in sorted(seal_groups):
+    for entry_id in sorted(set(seal_groups) - seen):
         problems.append(Problem(entry_id, f"seals name entry {entry_id}, which is not in the chain"))
     if anchor is not None:
         if prev_id < anchor[0]:
@@ -737,7 +734,8 @@ def verify(conn: Connection | Session, *, anchor: Anchor | None = None) -> list[
             )
         )
     if ident is not None:
-        problems += _sealed_rows_problems(conn, inline) + _sealed_tables_problems(conn)
+        problems += _sealed_rows_problems(conn, _all_seals(inline, seal_groups))
+        problems += _sealed_tables_problems(conn, table_seals)
     return problems
 
 
@@ -752,11 +750,12 @@ def _seal_groups(conn: Connection | Session) -> dict[int, list[list[Any]]]:
     return groups
 
 
-def _sealed_rows_problems(conn: Connection | Session, inline: dict[int, list[list[Any]]]) -> list[Problem]:
-    """Each sealed row against its newest seal: changed, written or deleted outside the application."""
-    newest: dict[tuple[str, int], tuple[int, str]] = {}
-    for entry_id, tbl, row_id, digest in _all_seals(conn, inline):
-        newest[(tbl, row_id)] = (entry_id, digest)
+def _sealed_rows_problems(
+    conn: Connection | Session, seals: list[tuple[int, str, int, str]]
+) -> list[Problem]:
+    """Each sealed row against its newest seal (`_all_seals`): changed, written or deleted outside
+    the application."""
+    newest = {(tbl, row_id): (entry_id, digest) for entry_id, tbl, row_id, digest in seals}
     problems = []
     for table, names in SEALED.items():
         t = Base.metadata.tables[table]
@@ -794,14 +793,13 @@ def _sealed_rows_problems(conn: Connection | Session, inline: dict[int, list[lis
     return problems
 
 
-def _sealed_tables_problems(conn: Connection | Session) -> list[Problem]:
+def _sealed_tables_problems(conn: Connection | Session, seals: dict[str, tuple[int, str]]) -> list[Problem]:
+    """Each whole-sealed table against the digest its newest entry recorded (`_table_seals`)."""
     problems = []
-    seals = _table_seals(conn)
     for table in TABLE_SEALED:
         held = seals.get(table)
-        empty = conn.execute(select(Base.metadata.tables[table].c.id).limit(1)).first() is None
         if held is None:
-            if not empty:
+            if not _empty(conn, table):
                 problems.append(
                     Problem(None, f"{table} was written by no audit entry (loaded outside the application)")
                 )
