@@ -23,21 +23,20 @@ from . import tenders
 from .actor import Actor
 from .clinical import visit_of
 from .elsewhere import is_elsewhere
-from .errors import RefundRefused, require_reason
+from .errors import RefundRefused
 from .settlement import (
-    INPATIENT_MED_TYPES,
     SELF_PAY,
     ClaimLine,
     ClaimRequest,
     Refunded,
     Settled,
     drawer_covers,
-    original_settlement,
+    outpatient_original,
+    refund_asked,
     reverse_in,
     settle_in,
 )
-from .shift import counter_state
-from .staff import Approval, approval_for
+from .staff import Approval
 
 
 @dataclass(frozen=True)
@@ -97,15 +96,10 @@ def refund_lines(
     now: dt.datetime | None = None,
 ) -> PartialRefund:
     """Return the lines at positions `returned` (0-based) of settlement `setl_no`, keep the rest."""
-    ctx.require_role("refund")
-    approval = approval_for(approval, setl_no)
-    require_reason(reason, "退费原因", RefundRefused)
+    approval = refund_asked(ctx, setl_no, approval, reason)
     at = now or dt.datetime.now()
     with db.transaction() as session:
-        state = counter_state(session, ctx)
-        orig = original_settlement(session, state.institution, setl_no)
-        if orig.med_type in INPATIENT_MED_TYPES:
-            raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销")
+        state, orig = outpatient_original(session, ctx, setl_no)
         if orig.policy == SELF_PAY or is_elsewhere(orig.policy):
             raise RefundRefused(f"{setl_no} 是自费或异地结算：请全额退费后重新收费")
         lines = lines_of(orig.result_json, orig.claim_json)

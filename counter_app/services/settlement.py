@@ -123,8 +123,7 @@ class Refunded:
     settled_at: dt.datetime
     msgid: str
     reversed_entries: tuple[tuple[str, Decimal], ...] = field(default=())
-    paid_back: str = ""  # how the cash part went back, in words (tenders.words)
-    parts: list[tuple[str, Decimal]] = field(default_factory=list)  # the same, by means (negative)
+    parts: list[tuple[str, Decimal]] = field(default_factory=list)  # how the cash part went back (negative)
 
 
 class SplitChanged(ServiceError):
@@ -780,15 +779,10 @@ def refund(
     """Reverse a settlement (decision 7): account entries, year totals, and a 2208 upstream.
     Needs the refund permission and a supervisor's approval of this settlement (staff.approve_refund);
     the cash part goes back by the original means, or all in cash with `to_cash`."""
-    ctx.require_role("refund")  # the staff row: in counter_state, below
-    approval = approval_for(approval, setl_no)
-    require_reason(reason, "退费原因", RefundRefused)
+    approval = refund_asked(ctx, setl_no, approval, reason)
     at = now or dt.datetime.now()
     with db.transaction() as session:
-        state = counter_state(session, ctx)
-        orig = original_settlement(session, state.institution, setl_no)
-        if orig.med_type in INPATIENT_MED_TYPES:
-            raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销（须联网由医保中心撤销）")
+        state, orig = outpatient_original(session, ctx, setl_no)
         to_centre = orig.policy != SELF_PAY  # a self-pay visit was never the centre's
         done = reverse_in(
             session,
@@ -811,6 +805,25 @@ def refund(
         approval.approver,
     )
     return done
+
+
+def refund_asked(ctx: Actor, setl_no: str, approval: Approval, reason: str) -> Approval:
+    """What a refund (whole or of some lines) checks before its transaction: the role, the
+    approval for this settlement, a reason."""
+    ctx.require_role("refund")  # the staff row: in counter_state, in the refund's transaction
+    approval = approval_for(approval, setl_no)
+    require_reason(reason, "退费原因", RefundRefused)
+    return approval
+
+
+def outpatient_original(session: Session, ctx: Actor, setl_no: str) -> tuple[CounterState, Settlement]:
+    """The counter's state and the settlement a refund reverses; an inpatient one is refused here
+    (the inpatient counter cancels it with the centre online)."""
+    state = counter_state(session, ctx)
+    orig = original_settlement(session, state.institution, setl_no)
+    if orig.med_type in INPATIENT_MED_TYPES:
+        raise RefundRefused(f"{setl_no} 是住院结算，请在住院窗口撤销（须联网由医保中心撤销）")
+    return state, orig
 
 
 def original_settlement(session: Session, inst: Institution, setl_no: str) -> Settlement:
@@ -985,7 +998,7 @@ def reverse_in(
         approver=approval.approver,
         approval_audit_id=approval.audit_id,
     )
-    return Refunded(settlement_id, new_no, setl_no, at, msgid, reversed_entries, tenders.words(back), back)
+    return Refunded(settlement_id, new_no, setl_no, at, msgid, reversed_entries, back)
 
 
 def _refund_parts(session: Session, orig: Settlement, to_cash: bool) -> tenders.Parts:
