@@ -31,8 +31,7 @@ from ..store import audit
 from ..store.db import Database, DatabaseError, newest_revision, sqlite_url
 from ..store.models import Account
 from .actor import Actor
-from .audit import record
-from .ledger import mismatched_accounts
+from .audit import check_books, record
 
 PATTERN = "counter-*.sqlite3"
 
@@ -47,6 +46,7 @@ class Checked:
     accounts: int
     problems: tuple[str, ...]
     facts: Facts | None = None
+    sha256: str = ""  # the digest its record gives (and the file has, when it checks out)
 
 
 def _sqlite_path(db: Database) -> Path:
@@ -240,22 +240,18 @@ def check(path: Path) -> Checked:
         problems.append(
             f"schema revision {facts.revision}, this version of the application needs {newest_revision()}"
         )
-        return Checked(path, facts.revision, 0, 0, tuple(problems), facts)
+        return Checked(path, facts.revision, 0, 0, tuple(problems), facts, kept.get("sha256", ""))
     if facts.identity is None:
         problems.append("it has no database identity")
     db = Database(sqlite_url(path), migrate=False, create=False)
     try:
         with db.sessions() as session:
-            problems += [f"audit: {p.what}" for p in audit.verify(session)]
-            problems += [
-                f"account {i}: balance {cached} but ledger {total}"
-                for i, cached, total in mismatched_accounts(session)
-            ]
+            problems += [f"audit: {p.what}" for p in check_books(session)]  # the chain and the ledgers
             entries = (audit.head(session) or (0, ""))[0]
             accounts = session.execute(select(func.count()).select_from(Account)).scalar_one()
     finally:
         db.dispose()
-    return Checked(path, facts.revision, entries, accounts, tuple(problems), facts)
+    return Checked(path, facts.revision, entries, accounts, tuple(problems), facts, kept.get("sha256", ""))
 
 
 @dataclass(frozen=True)
@@ -363,7 +359,7 @@ def restore(
                 backup_file.name[:100],
                 at=at,
                 after={
-                    "sha256": json.loads(record_path(backup_file).read_text(encoding="utf-8"))["sha256"],
+                    "sha256": checked.sha256,
                     "backup_head": checked.audit_entries,
                     "replaced_kept_as": str(kept) if kept else None,
                     "dropped_settlements": dropped.settlements if dropped else 0,
