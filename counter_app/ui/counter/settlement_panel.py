@@ -226,13 +226,9 @@ class PreviewPanel(QGroupBox):
             if field.text().strip()
         ]
 
-    def cash_due(self) -> Decimal | None:
-        """The cash still to take: all of the cash part by cash, the balance after card and apps, or
-        None when it is paid by one other means."""
-        try:
-            split = self.paid_by()
-        except ServiceError:
-            return None
+    def _cash_due(self, split: list[tuple[str, Decimal]]) -> Decimal | None:
+        """The cash still to take: all of the cash part by cash, the balance after card and apps
+        (`split`, as `paid_by` read it), or None when it is paid by one other means."""
         if split:
             return self.due - sum((a for _, a in split), ZERO)
         return self.due if self.tender.currentData() == "cash" else None
@@ -248,7 +244,7 @@ class PreviewPanel(QGroupBox):
             self.rest_cash.setText("金额有误")
             self.change.setText("")
             return
-        due = self.cash_due()
+        due = self._cash_due(split)
         self.rest_cash.setText(
             ("其余现金 " + fmt(due) if due is not None and due >= 0 else "超过应收现金") if split else ""
         )
