@@ -503,7 +503,8 @@ def _month_arg(text: str | None) -> dt.date:
 
 def _sign_in(args: argparse.Namespace, db):
     """The actor for a command run by hand: --by STAFF, the password from $COUNTER_APP_PASSWORD or
-    asked for. A batch runs with that person's permissions and is audited under their name."""
+    asked for, at --institution, else the settings' institution, else the demo hospital. A batch
+    runs with that person's permissions and is audited under their name."""
     import getpass
 
     from .services.demo import DEMO_INSTITUTION
@@ -516,7 +517,7 @@ def _sign_in(args: argparse.Namespace, db):
             if sys.stdin.isatty()
             else sys.stdin.readline().rstrip("\n")
         )
-    institution = getattr(args, "institution", None) or DEMO_INSTITUTION
+    institution = getattr(args, "institution", None) or _settings(args).institution or DEMO_INSTITUTION
     return sign_in(db, args.by, password, institution, "命令行")
 
 
@@ -663,7 +664,6 @@ def _config_set_audited(args: argparse.Namespace) -> int:
     from .services.errors import ServiceError
 
     new_value = parse(args.key, args.value)
-    args.institution = args.institution or _settings(args).institution or None
     db = _open_db(args)
     try:
         actor = _sign_in(args, db)
@@ -745,7 +745,6 @@ def _restore_sign_in(args: argparse.Namespace, url: str, backup_file):
     from .store import Database, DatabaseError
     from .store.db import sqlite_url
 
-    args.institution = args.institution or _settings(args).institution or None
     try:
         signing = Database(url, create=False)
     except DatabaseError:
