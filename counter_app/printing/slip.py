@@ -23,7 +23,7 @@ from ..services.audit import record
 from ..services.clinical import Visit, visit_of
 from ..services.elsewhere import POLICY_PREFIX as ELSEWHERE_POLICY
 from ..services.errors import NotFound
-from ..services.settlement import INPATIENT_MED_TYPES, SELF_PAY
+from ..services.settlement import INPATIENT_MED_TYPES, SELF_PAY, entered_lines
 from ..services.tenders import MIXED, TENDERS, parts_of, words
 from ..store import Database
 from ..store.models import (
@@ -149,9 +149,7 @@ def load_slip(db: Database, setl_no: str, *, copy: int | None = None) -> Slip:
     kind = row.kind
     money = {k: Decimal(result[k]) for k in MONEY_FIELDS}
     by_class: dict[str, list[SlipItem]] = {}
-    lines = result.get("lines") or []
-    for n, item in enumerate(claim["items"]):
-        line = lines[n] if n < len(lines) and lines[n]["code"] == item["code"] else None
+    for item, line in entered_lines(claim, result):
         by_class.setdefault(item["class"], []).append(
             SlipItem(
                 item["code"],

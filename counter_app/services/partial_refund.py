@@ -31,6 +31,7 @@ from .settlement import (
     Refunded,
     Settled,
     drawer_covers,
+    entered_lines,
     outpatient_original,
     refund_asked,
     reverse_in,
@@ -61,15 +62,10 @@ class PartialRefund:
 
 def lines_of(result_json: str, claim_json: str) -> list[tuple[str, str, Decimal]]:
     """(code, name, quantity) of each line of a settlement, in the order they were entered."""
-    result, claim = json.loads(result_json), json.loads(claim_json)
-    counts = result.get("lines") or []
-    out = []
-    for n, item in enumerate(claim["items"]):
-        quantity = (
-            Decimal(counts[n]["cnt"]) if n < len(counts) and counts[n]["code"] == item["code"] else Decimal(1)
-        )
-        out.append((item["code"], item.get("name", item["code"]), quantity))
-    return out
+    return [
+        (item["code"], item.get("name", item["code"]), Decimal(line["cnt"]) if line else Decimal(1))
+        for item, line in entered_lines(json.loads(claim_json), json.loads(result_json))
+    ]
 
 
 def lines_for(db: Database, setl_no: str) -> list[tuple[str, str, Decimal]]:

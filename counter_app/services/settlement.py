@@ -807,6 +807,18 @@ def refund(
     return done
 
 
+def entered_lines(
+    claim: dict[str, Any], result: dict[str, Any]
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Each claim item of a stored settlement with its quantity and unit price as `settle_in` kept
+    them in the result's "lines" (None for settlements from before they were kept)."""
+    lines = result.get("lines") or []
+    return [
+        (item, lines[n] if n < len(lines) and lines[n]["code"] == item["code"] else None)
+        for n, item in enumerate(claim["items"])
+    ]
+
+
 def refund_asked(ctx: Actor, setl_no: str, approval: Approval, reason: str) -> Approval:
     """What a refund (whole or of some lines) checks before its transaction: the role, the
     approval for this settlement, a reason."""
