@@ -369,7 +369,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     import time
 
     from .sync.client import CentreClient
-    from .sync.outbox import drain, unsent
+    from .sync.outbox import IN_FLIGHT, drain, unsent
 
     db = _open_db(args)
     if args.parked:
@@ -381,7 +381,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         while True:
             bar = _Bar("sending", "message", total=len(unsent(db)))
             try:
-                report = drain(db, client, progress=bar)
+                report = drain(db, client, progress=bar, in_flight=IN_FLIGHT)
             finally:
                 bar.close()
             left = unsent(db)

@@ -15,12 +15,13 @@ import datetime as dt
 import json
 import logging
 import random
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, or_, select, update
 
 from ..services import numbers, upstream
 from ..services.sync_status import OutboxEntry as OutboxEntry  # re-exported: the outbox's words
@@ -66,16 +67,28 @@ class DrainReport:
 
 def due(session: Any, now: dt.datetime, limit: int, person_key: str | None = None) -> list[Outbox]:
     """Pending messages that are due, in order, with nothing before them for the same person that
-    is parked or waiting out a back-off: each person's due messages form one chain, sent in order."""
-    earlier = aliased(Outbox)
-    blocked = exists().where(
-        and_(
-            earlier.person_key == Outbox.person_key,
-            earlier.id < Outbox.id,
-            or_(earlier.status == "parked", and_(earlier.status == "pending", earlier.next_attempt_at > now)),
+    is parked or waiting out a back-off: each person's due messages form one chain, sent in order.
+
+    The held messages (parked, or backing off) are few: they are grouped once into each person's
+    first held id, and joined, rather than looked for again under every due message (that walked
+    each person's earlier messages, a cost growing with the backlog squared)."""
+    held = (
+        select(Outbox.person_key, func.min(Outbox.id).label("first_held"))
+        .where(or_(Outbox.status == "parked", and_(Outbox.status == "pending", Outbox.next_attempt_at > now)))
+        .group_by(Outbox.person_key)
+    )
+    if person_key is not None:
+        held = held.where(Outbox.person_key == person_key)
+    first = held.subquery()
+    query = (
+        select(Outbox)
+        .outerjoin(first, first.c.person_key == Outbox.person_key)
+        .where(
+            Outbox.status == "pending",
+            Outbox.next_attempt_at <= now,
+            or_(first.c.first_held.is_(None), Outbox.id < first.c.first_held),
         )
     )
-    query = select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= now, ~blocked)
     if person_key is not None:
         query = query.where(Outbox.person_key == person_key)
     return list(session.scalars(query.order_by(Outbox.id).limit(limit)))
@@ -183,6 +196,11 @@ class Sender:
         )
 
 
+Outcome = tuple[tuple[int, int], str, Any, Outbox]
+
+IN_FLIGHT = 4  # persons' chains the counter's drains send at once (the client keeps 4 connections)
+
+
 def drain(
     db: Database,
     client: CentreClient,
@@ -194,57 +212,85 @@ def drain(
     rng: random.Random | None = None,
     person_key: str | None = None,
     progress: Callable[[int], None] | None = None,
+    in_flight: int = 1,
 ) -> DrainReport:
     """Send what is due until nothing is, a transient failure says to wait, or max_messages; with
-    `person_key`, only that person's messages (a discharge sends its stay's queue first)."""
+    `person_key`, only that person's messages (a discharge sends its stay's queue first).
+
+    `in_flight` persons' chains are sent at once (each chain still one message after another), so
+    the counter builds and records while the centre answers; the counter's own drains send IN_FLIGHT."""
     rng = rng or random.Random()
     sender = Sender(db, client)
     report = DrainReport()
-    while max_messages is None or report.sent + report.parked < max_messages:
-        size = batch if max_messages is None else min(batch, max_messages - report.sent - report.parked)
-        with db.sessions() as session:  # read, then let go before any network wait
-            messages = due(session, now(), size, person_key)
-            sender.prepare(session, messages)
-            session.expunge_all()
-        if not messages:
-            break
-        outcomes: list[tuple[tuple[int, int], str, Any, Outbox]] = []
-        stopped: set[str] = set()  # people whose chain broke in this batch: their later messages wait
-        stop = False
-        for msg in messages:
-            if msg.person_key in stopped:
-                continue
-            key = (msg.id, msg.attempts + 1)
-            try:
-                answer = client.send(sender.envelope(msg, now()))
-                result = _centre_result(msg, answer, now(), client.profile)
-            except M.Unresolvable as exc:
-                outcomes.append((key, "parked", (f"无法发送：{exc}", {}), msg))
-                stopped.add(msg.person_key)
-                continue
-            except Transient as exc:
-                outcomes.append((key, "retry", str(exc), msg))
-                stop = True  # the centre is not answering: back off rather than hammer it
+    pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="drain") if in_flight > 1 else None
+    try:
+        while max_messages is None or report.sent + report.parked < max_messages:
+            size = batch if max_messages is None else min(batch, max_messages - report.sent - report.parked)
+            with db.sessions() as session:  # read, then let go before any network wait
+                messages = due(session, now(), size, person_key)
+                sender.prepare(session, messages)
+                session.expunge_all()
+            if not messages:
                 break
-            except Rejected as exc:  # a refusal, or an answer that cannot be recorded (BadAnswer)
-                outcomes.append((key, "parked", (f"{exc.kind}：{exc}", exc.response), msg))
-                stopped.add(msg.person_key)
-                continue
-            except Exception as exc:
-                log.exception("sync: the answer to %s could not be handled", msg.msgid)
-                outcomes.append(
-                    (key, "parked", (f"应答无法处理：{type(exc).__name__}: {str(exc)[:200]}", {}), msg)
-                )
-                stopped.add(msg.person_key)
-                continue
-            sender.learn(msg, answer)
-            outcomes.append((key, "sent", (answer, result), msg))
-        report += _record(db, outcomes, now(), policy, rng)
-        if progress:
-            progress(report.sent + report.parked)
-        if stop:
-            break
+            stop = threading.Event()  # the centre is not answering: back off rather than hammer it
+            if pool is None:  # in id order, as queued
+                outcomes = _send_chains(sender, messages, now, stop)
+            else:
+                chains: dict[str, list[Outbox]] = {}
+                for msg in messages:
+                    chains.setdefault(msg.person_key, []).append(msg)
+                futures = [pool.submit(_send_chains, sender, chain, now, stop) for chain in chains.values()]
+                outcomes = [o for future in futures for o in future.result()]
+            report += _record(db, outcomes, now(), policy, rng)
+            if progress:
+                progress(report.sent + report.parked)
+            if stop.is_set():
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     return report
+
+
+def _send_chains(
+    sender: Sender, messages: list[Outbox], now: Callable[[], dt.datetime], stop: threading.Event
+) -> list[Outcome]:
+    """Due messages in order; a person's chain stops at a refusal (their later messages wait behind
+    it), and every chain stops when the centre stops answering (after the messages in flight)."""
+    client = sender.client
+    outcomes: list[Outcome] = []
+    stopped: set[str] = set()
+    for msg in messages:
+        if stop.is_set():
+            break
+        if msg.person_key in stopped:
+            continue
+        key = (msg.id, msg.attempts + 1)
+        try:
+            answer = client.send(sender.envelope(msg, now()))
+            result = _centre_result(msg, answer, now(), client.profile)
+        except M.Unresolvable as exc:
+            outcomes.append((key, "parked", (f"无法发送：{exc}", {}), msg))
+            stopped.add(msg.person_key)
+            continue
+        except Transient as exc:
+            outcomes.append((key, "retry", str(exc), msg))
+            stop.set()
+            break
+        except Rejected as exc:  # a refusal, or an answer that cannot be recorded (BadAnswer)
+            outcomes.append((key, "parked", (f"{exc.kind}：{exc}", exc.response), msg))
+            stopped.add(msg.person_key)
+            continue
+        except Exception as exc:
+            log.exception("sync: the answer to %s could not be handled", msg.msgid)
+            outcomes.append(
+                (key, "parked", (f"应答无法处理：{type(exc).__name__}: {str(exc)[:200]}", {}), msg)
+            )
+            stopped.add(msg.person_key)
+            continue
+        sender.learn(msg, answer)
+        outcomes.append((key, "sent", (answer, result), msg))
+    return outcomes
 
 
 def _centre_result(msg: Outbox, answer: dict[str, Any], at: dt.datetime, profile: str) -> CentreResult | None:
@@ -256,7 +302,7 @@ def _centre_result(msg: Outbox, answer: dict[str, Any], at: dt.datetime, profile
 
 def _record(
     db: Database,
-    outcomes: list[tuple[tuple[int, int], str, Any, Outbox]],
+    outcomes: list[Outcome],
     at: dt.datetime,
     policy: RetryPolicy,
     rng: random.Random,

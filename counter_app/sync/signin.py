@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -197,9 +198,19 @@ class SignIns:
     def __init__(self, db: Database, client: CentreClient) -> None:
         self.db, self.client = db, client
         self.known: dict[tuple[int, str], tuple[dt.date, str]] = {}
+        self._lock = threading.Lock()  # chains in flight at once sign an operator in once
 
     def for_operator(self, inst: Institution, operator: str, operator_name: str, now: dt.datetime) -> str:
         key = (inst.id, operator)
+        held = self.known.get(key)
+        if held is not None and held[0] == now.date():
+            return held[1]
+        with self._lock:
+            return self._sign_in(key, inst, operator, operator_name, now)
+
+    def _sign_in(
+        self, key: tuple[int, str], inst: Institution, operator: str, operator_name: str, now: dt.datetime
+    ) -> str:
         held = self.known.get(key)
         if held is not None and held[0] == now.date():
             return held[1]

@@ -8,7 +8,7 @@ import threading
 from ..store import Database
 from .client import CentreClient
 from .gateway import Credentials
-from .outbox import DrainReport, drain
+from .outbox import IN_FLIGHT, DrainReport, drain
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class SyncWorker(threading.Thread):
         try:
             while not self.stopping.is_set():
                 try:
-                    self.last = drain(self.db, client)
+                    self.last = drain(self.db, client, in_flight=IN_FLIGHT)
                     if self.last.sent or self.last.parked or self.last.errors:
                         log.info(
                             "sync: sent %d, parked %d, to retry %d%s",

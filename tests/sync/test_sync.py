@@ -382,3 +382,47 @@ def test_the_centre_refuses_a_repeated_line_and_a_settlement_of_an_unknown_visit
     with pytest.raises(Rejected, match="收费批次 NOPE 不存在"):
         client.send(envelope("2207", 9005, wrong_batch))
     assert wire.loads(settled.response)["infcode"] == 0 and centre.stats()["records"] == {"settle:settled": 1}
+
+
+def _arrival_order_kept_per_person(world, centre) -> None:
+    """Each person's messages reached the centre in the order they were queued (first arrivals)."""
+    with world.db.sessions() as s:
+        queued = s.execute(select(Outbox.msgid, Outbox.person_key).order_by(Outbox.id)).all()
+    arrived: list[str] = []
+    for request in centre.requests():
+        if request.get("msgid") not in arrived and request.get("infno") != "9001":
+            arrived.append(request["msgid"])
+    assert sorted(arrived) == sorted(m for m, _ in queued)
+    person_of = dict(queued)
+    for person in set(person_of.values()):
+        assert [m for m in arrived if person_of[m] == person] == [m for m, p in queued if p == person]
+
+
+def test_several_persons_chains_in_flight_arrive_once_each_in_order(world, centre):
+    people = (world.child, world.retiree, world.mother, world.father)
+    done = [settle(world, person=people[n % 4]) for n in range(12)]
+    svc.refund(world.db, world.ctx, done[1].setl_no, world.approval(done[1].setl_no), "退药", now=NOW)
+    client = CentreClient(centre.url, credentials=TRAINING)
+    report = drain(world.db, client, policy=fast(), in_flight=4, batch=10)
+    assert (report.sent, report.parked, report.retried) == (49, 0, 0) and statuses(world) == {"sent": 49}
+    stats = centre.stats()
+    assert stats["records"] == {"settle:settled": 11, "settle:cancelled": 1, "cancel:settled": 1}
+    assert stats["duplicates"] == 0 and stats["by_infno"]["9001"] == 1  # the cashier signed in once
+    _arrival_order_kept_per_person(world, centre)
+    with world.db.sessions() as s:  # the centre computed every split itself, and agrees
+        assert s.scalars(select(CentreResult.equal)).all() == [True] * 12
+
+
+def test_a_centre_failing_mid_drain_stops_every_chain_in_flight_and_the_rest_follow(world, centre):
+    people = (world.child, world.retiree, world.mother, world.father)
+    for n in range(8):
+        settle(world, person=people[n % 4])
+    signed_in(world, centre)
+    centre.fault("error500", count=1, after=9)
+    client = CentreClient(centre.url, credentials=TRAINING)
+    first = drain(world.db, client, policy=fast(), in_flight=4)
+    assert first.retried == 1 and 9 <= first.sent < 32  # the chains in flight finished their message
+    rest = drain(world.db, client, policy=fast(), in_flight=4)
+    assert first.sent + rest.sent == 32 and statuses(world) == {"sent": 32}
+    assert centre.stats()["records"] == {"settle:settled": 8}
+    _arrival_order_kept_per_person(world, centre)
