@@ -119,7 +119,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp folder)")
+    parser.add_argument("--small", action="store_true", help="a small run: checks the bench still works")
     args = parser.parse_args()
+    if args.small:
+        args.accounts = 2_000
     db = Database(args.db or f"sqlite:///{tempfile.mkdtemp()}/batch.sqlite3")
     load = populate(db, args.accounts)
     clerk = actor(db, "agency_clerk")

@@ -117,7 +117,10 @@ def main() -> None:
     parser.add_argument(
         "--db", action="append", help="database URL (default: a new SQLite file and PostgreSQL)"
     )
+    parser.add_argument("--small", action="store_true", help="a small run: checks the bench still works")
     args = parser.parse_args()
+    if args.small:
+        args.rows = 500
     print(f"machine: {platform.machine()}, Python {platform.python_version()}, {dt.date.today()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

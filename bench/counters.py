@@ -153,10 +153,13 @@ def check(url: str) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default=os.environ.get("COUNTER_APP_BENCH_PG", DEFAULT_DB))
-    parser.add_argument("--counters", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument("--counters", type=int, nargs="+", default=[2, 10, 50, 100])
     parser.add_argument("--settles", type=int, default=40)
     parser.add_argument("--persons", type=int, default=2000)
+    parser.add_argument("--small", action="store_true", help="a small run: checks the bench still works")
     args = parser.parse_args()
+    if args.small:
+        args.counters, args.settles, args.persons = [2, 4], 5, 60
     from sqlalchemy import create_engine, text
 
     with create_engine(args.db.rsplit("/", 1)[0] + "/postgres").connect() as conn:
@@ -167,6 +170,7 @@ def main() -> None:
         f"date {dt.date.today()}"
     )
     results = {}
+    floor: float | None = None  # the throughput at the first N (2 counters: the machine's two cores)
     for n in args.counters:
         if n + 5 > limit:
             print(
@@ -194,6 +198,14 @@ def main() -> None:
             "ledger_mismatch": wrong,
             "negative": negative,
         }
+        throughput = len(latencies) / wall
+        floor = floor or throughput
+        verdict = "met" if throughput >= 0.8 * floor else "not met"
+        results[n]["throughput"] = throughput
+        print(
+            f"{n:>4} counters: throughput {throughput / floor:.2f}x the first N's "
+            f"(aim >= 0.8 at 100: {verdict})"
+        )
         print(
             f"{n:>4} counters: {len(latencies)} settlements; settle p50 {pct(latencies, 0.5):.1f} ms, "
             f"p99 {pct(latencies, 0.99):.1f} ms (aim at 100: p99 <= 50 ms); "

@@ -1,10 +1,11 @@
 """Engine throughput: claims settled per second on one core, against just parsing their JSON.
 
-    python bench/engine.py [--claims N]
+    python bench/engine.py [--claims N] [--small]
 
 Each claim is settled from its JSON text, the way `counter-app settle` does it: decode, check every
 field, choose the pack, settle, build the settlement JSON. The baseline is `json.loads` of the same
-texts, measured in the same run. Three sets: the usual mix (1-6 items), and claims of 50 and of 200
+texts, measured in the same run, interleaved with the settles in rounds and counted in CPU time
+(`time.thread_time`): on a shared machine the wall clock swings twofold, the CPU time does not. Three sets: the usual mix (1-6 items), and claims of 50 and of 200
 items. Prints both rates and the ratio (settle cost / parse cost) for each, and the share of claims
 the fast path took (engine/fast.py; the rest go through the field-by-field checker).
 """
@@ -15,11 +16,9 @@ import argparse
 import json
 import platform
 import random
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common  # noqa: F401 - the project on the path, the audit's own key
 
 from counter_app.claims import settle_text
 from counter_app.engine.fast import fast_claim
@@ -63,40 +62,52 @@ def sample_claims(n: int, seed: int = 7, items_each: int | None = None) -> list[
     return texts
 
 
-def rate(fn, texts: list[str], repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
+def cpu_rates(texts: list[str], rounds: int = 6) -> tuple[float, float]:
+    """(json.loads claims per CPU second, settle claims per CPU second), the two interleaved
+    round by round so both see the same machine."""
+    parse = settle = 0.0
+    for _ in range(rounds):
+        start = time.thread_time()
         for text in texts:
-            fn(text)
-        best = min(best, time.perf_counter() - start)
-    return len(texts) / best
+            json.loads(text)
+        parse += time.thread_time() - start
+        start = time.thread_time()
+        for text in texts:
+            settle_text(text)
+        settle += time.thread_time() - start
+    return rounds * len(texts) / parse, rounds * len(texts) / settle
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--claims", type=int, default=20_000)
+    parser.add_argument("--small", action="store_true", help="a few claims: checks the bench still runs")
     args = parser.parse_args()
+    claims = 400 if args.small else args.claims
     print(
-        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, one core"
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        "one core, CPU time (thread_time), json.loads and settle interleaved"
     )
-    print("aim: >= 50,000 claims/s and within 4x of json.loads (the mix)")
+    print("aim (issue 28): settle within 4x of json.loads on the mix, in CPU time")
     for name, texts in (
-        ("mix (1-6 items)", sample_claims(args.claims)),
-        ("50 items", sample_claims(max(args.claims // 20, 200), seed=50, items_each=50)),
-        ("200 items", sample_claims(max(args.claims // 80, 50), seed=200, items_each=200)),
+        ("mix (1-6 items)", sample_claims(claims)),
+        ("50 items", sample_claims(max(claims // 20, 20), seed=50, items_each=50)),
+        ("200 items", sample_claims(max(claims // 80, 5), seed=200, items_each=200)),
     ):
         settle_text(texts[0])  # load packs before timing
         fast = sum(fast_claim(t, pack_ids()) is not None for t in texts)
-        parse_rate = rate(json.loads, texts)
-        settle_rate = rate(settle_text, texts)
+        parse_rate, settle_rate = cpu_rates(texts, rounds=2 if args.small else 6)
+        ratio = parse_rate / settle_rate
         print(
             f"{name}: {len(texts)} claims, mean JSON {sum(map(len, texts)) // len(texts)} chars, "
             f"fast path {fast / len(texts):.0%}"
         )
-        print(f"  json.loads only:      {parse_rate:12,.0f} claims/s")
-        print(f"  settle (JSON->JSON):  {settle_rate:12,.0f} claims/s")
-        print(f"  ratio settle/parse cost: {parse_rate / settle_rate:.1f}x")
+        print(f"  json.loads only (floor): {parse_rate:12,.0f} claims/CPU-s")
+        print(f"  settle (JSON->JSON):     {settle_rate:12,.0f} claims/CPU-s")
+        verdict = (
+            ("met" if ratio <= 4 else "not met") if name.startswith("mix") else "(the aim is on the mix)"
+        )
+        print(f"  ratio settle/parse cost: {ratio:.1f}x  {verdict}")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,10 @@ def main_() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--small", action="store_true", help="a small run: checks the bench still works")
     args = parser.parse_args()
+    if args.small:
+        args.cases = 200
     counts: Counter = Counter()
     first_crashes: list[str] = []
     start = time.perf_counter()

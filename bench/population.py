@@ -76,7 +76,10 @@ def run(url: str, n: int, folder: Path) -> list[tuple[str, str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--small", action="store_true", help="a small run: checks the bench still works")
     args = parser.parse_args()
+    if args.small:
+        args.persons = 1_000
     print(f"machine: {platform.machine()}, Python {platform.python_version()}, {dt.date.today()}")
     import psycopg
 

@@ -83,7 +83,10 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp folder)")
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--settles", type=int, default=300)
+    parser.add_argument("--small", action="store_true", help="a small run: checks the bench still works")
     args = parser.parse_args()
+    if args.small:
+        args.persons, args.settles = 2_000, 20
     url = args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     w = build(url, mother_balance="99999999.00")
     db, cashier = w.db, w.ctx

@@ -41,7 +41,10 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--settles", type=int, default=300)
     parser.add_argument("--signins", type=int, default=30)
+    parser.add_argument("--small", action="store_true", help="a small run: checks the bench still works")
     args = parser.parse_args()
+    if args.small:
+        args.settles, args.signins = 20, 3
     folder = Path(tempfile.mkdtemp())
     url = args.db or f"sqlite:///{folder / 'trust.sqlite3'}"
     w = build(url)

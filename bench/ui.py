@@ -60,7 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--settlements", type=int, default=40)
+    parser.add_argument("--small", action="store_true", help="a small run: checks the bench still works")
     args = parser.parse_args()
+    if args.small:
+        args.runs, args.settlements = 1, 5
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(ROOT))
     from decimal import Decimal
