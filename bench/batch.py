@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 
 from counter_app.batch import runs
 from counter_app.batch.crediting import credit_month
@@ -115,6 +115,37 @@ def _stopped_after(db: Database, clerk, month: dt.date, today: dt.date, chunks: 
     return sum(seen)
 
 
+def bare_floor(db: Database, accounts: int, posted: int, chunk: int = 5_000) -> float:
+    """The floor crediting is held to (issue 28): the same number of ledger rows inserted by a bare
+    executemany, and their accounts' balances updated by another, committed a chunk at a time."""
+    at = dt.datetime(2027, 1, 31, 23, 0)
+    ids = list(range(1, accounts + 1))[:posted]
+    start = time.perf_counter()
+    for first in range(0, len(ids), chunk):
+        part = ids[first : first + chunk]
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert(LedgerEntry),
+                [
+                    dict(
+                        account_id=i,
+                        amount=Decimal("8.00"),
+                        balance_after=Decimal("108.00"),
+                        kind="credit",
+                        note="floor",
+                        period=dt.date(2027, 1, 1),
+                        created_at=at,
+                    )
+                    for i in part
+                ],
+            )
+            conn.execute(
+                update(Account).where(Account.id == bindparam("aid")),
+                [{"aid": i, "balance": Decimal("108.00"), "version": 3} for i in part],
+            )
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=1_000_000)
@@ -154,6 +185,12 @@ def main() -> None:
     print(
         f"next month stopped after {stopped:,} accounts, rerun: {resumed.posted:,} posted, {resumed.already:,} "
         f"already done: {resumed_s:.1f} s"
+    )
+    floor_s = bare_floor(db, args.accounts, first.posted)
+    ratio = first_s / floor_s
+    print(
+        f"floor: {first.posted:,} ledger rows and balance updates by bare executemany: {floor_s:.1f} s; "
+        f"crediting {ratio:.1f}x the floor (aim <= 3x: {'met' if ratio <= 3 else 'not met'})"
     )
     print(
         f"ledger check: {entries:,} credit entries, {mismatched} accounts whose balance differs from the "
