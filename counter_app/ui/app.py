@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
@@ -13,8 +14,10 @@ from ..resources import resource_dir
 from ..services.actor import Actor
 from ..store import Database
 from . import ops
-from .counter import CounterSettings, CounterWindow
 from .qt import QApplication, QFont, QFontDatabase, QLibraryInfo, QLocale, QTimer, QTranslator
+
+if TYPE_CHECKING:  # the window is imported while the cashier signs in (run, _warm_window)
+    from .counter import CounterWindow
 
 STARTED = time.perf_counter()  # when the application's code began loading (for --exit-when-ready)
 
@@ -79,6 +82,8 @@ def open_counter(
 ) -> CounterWindow:
     """The counter window for the signed-in actor (who carries the institution and counter);
     `centre` is the centre online (sync/inpatient_link.CentreLink), for inpatient settlements."""
+    from .counter import CounterSettings, CounterWindow
+
     window = CounterWindow(
         db,
         user,
@@ -97,6 +102,12 @@ def open_counter(
     )
     threading.Thread(target=_warm_printing, name="warm-printing", daemon=True).start()
     return window
+
+
+def _warm_window() -> None:
+    """Import the counter window (half the UI's import time) while the sign-in window waits for the
+    password, so the sign-in window shows without paying for it (issue 28, cold start)."""
+    from . import counter  # noqa: F401 - imported for its side effect: loaded before it is needed
 
 
 def _warm_printing() -> None:
@@ -130,6 +141,7 @@ def run(
     if user is None:
         from .signin import SignInDialog
 
+        threading.Thread(target=_warm_window, name="warm-window", daemon=True).start()
         dialog = SignInDialog(db, institution, counter)
         if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.user is None:
             return 0
