@@ -133,7 +133,7 @@ def bare_floor(db: Database, accounts: int, posted: int, chunk: int = 5_000) -> 
                         balance_after=Decimal("108.00"),
                         kind="credit",
                         note="floor",
-                        period=dt.date(2027, 1, 1),
+                        period="2027-01",
                         created_at=at,
                     )
                     for i in part
