@@ -23,11 +23,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -78,45 +74,6 @@ def fresh_database(url: str, persons: int, counters: int) -> list[str]:
     db.dispose()
     # a third of the visits by patients with bound providers (whose accounts other visits also draw on)
     return sorted(set(beneficiaries))[:200] + others[:600]
-
-
-def start_pgbouncer(url: str, pool_size: int) -> tuple[subprocess.Popen, str]:
-    """A PgBouncer (Debian's package) in transaction mode in front of `url`'s database, as the README
-    advises; the URL the counters use through it (with `?pgbouncer=true`)."""
-    from sqlalchemy.engine import make_url
-
-    program = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    target = make_url(url)
-    folder = Path(tempfile.mkdtemp(prefix="bench-pgbouncer-"))
-    folder.chmod(0o777)  # it runs as nobody when the bench runs as root
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    (folder / "users.txt").write_text('"postgres" ""\n')
-    (folder / "pgbouncer.ini").write_text(
-        f"[databases]\n{target.database} = host={target.host} port={target.port or 5432} "
-        f"dbname={target.database}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n"
-        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\npool_mode = transaction\n"
-        f"default_pool_size = {pool_size}\nmax_client_conn = 1000\nunix_socket_dir =\n"
-        f"logfile = {folder / 'log.txt'}\npidfile = {folder / 'pid'}\n"
-    )
-    for path in folder.iterdir():
-        path.chmod(0o666)
-    command = [program, str(folder / "pgbouncer.ini")]
-    if os.geteuid() == 0:
-        command[1:1] = ["-u", "nobody"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    while True:  # until it accepts connections
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit(
-                    f"pgbouncer did not start: {(folder / 'log.txt').read_text()[-500:]}"
-                ) from None
-            time.sleep(0.05)
-    return process, target.set(port=port).render_as_string(hide_password=False) + "?pgbouncer=true"
 
 
 def counter(args: tuple) -> dict:
@@ -222,7 +179,10 @@ def main() -> None:
     floor: float | None = None  # the throughput at the first N (2 counters: the machine's two cores)
     bouncer, counters_url = None, args.db
     if args.pgbouncer:
-        bouncer, counters_url = start_pgbouncer(args.db, args.pgbouncer)
+        from tests import pgbouncer_process
+
+        bouncer, through = pgbouncer_process.start(args.db, pool_size=args.pgbouncer, max_clients=1000)
+        counters_url = through + "?pgbouncer=true"  # as the README advises
         limit = 1000  # PgBouncer's max_client_conn: the server sees only the pool
         print(f"through PgBouncer (transaction mode, {args.pgbouncer} server connections)")
     for n in args.counters:
