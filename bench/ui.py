@@ -51,45 +51,44 @@ ops.shutdown()
 os._exit(0)  # PySide6 6.12 may abort in its own finalization; the figure is out
 """
 
-BARE = r"""
-import os, sys, time
-t0 = time.perf_counter()
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QApplication, QLineEdit
-app = QApplication([])
-edit = QLineEdit()
-edit.show()
-edit.setFocus()
-while not edit.isVisible():
-    QCoreApplication.processEvents()
-QCoreApplication.processEvents()
-print(time.perf_counter() - t0)
-os._exit(0)
-"""
-SIGN_IN = r"""
+SHOWN = r"""
 import os, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
-from PySide6.QtCore import QCoreApplication
-from counter_app.store import Database
-from counter_app.ui.app import application
-from counter_app.ui.signin import SignInDialog
-app = application()
-dialog = SignInDialog(Database({url!r}), "H34020200001", "门诊1")
-dialog.show()
-while not dialog.isVisible():
-    QCoreApplication.processEvents()
-QCoreApplication.processEvents()
+from PySide6.QtCore import QEventLoop, QTimer
+{make}
+window.show()
+loop, timer = QEventLoop(), QTimer()
+timer.setInterval(1)
+timer.timeout.connect(lambda: loop.quit() if window.windowHandle() and window.windowHandle().isExposed() else None)
+timer.start()
+loop.exec()
 print(time.perf_counter() - t0)
 os._exit(0)
 """
+# the floor: a bare PySide6 window with one line edit
+BARE = """from PySide6.QtWidgets import QApplication, QLineEdit
+app = QApplication([])
+window = QLineEdit()
+window.setFocus()"""
+SIGN_IN = """from counter_app.store import Database
+from counter_app.ui.app import application
+from counter_app.ui.signin import SignInDialog
+app = application()
+window = SignInDialog(Database({url!r}), "H34020200001", "门诊1")"""
 
 
-def child_seconds(code: str) -> float:
+def child_figures(code: str) -> list[float]:
+    """The figures a child process printed on its last line, in seconds."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
     if not out.stdout.strip():
         raise SystemExit(f"cold start run failed: {out.stderr[-2000:]}")
-    return float(out.stdout.strip().splitlines()[-1])
+    return [float(word) for word in out.stdout.strip().splitlines()[-1].split()]
+
+
+def shown_seconds(make: str) -> float:
+    """Seconds from a child's first line until the window `make` builds is shown (exposed)."""
+    return child_figures(SHOWN.format(root=str(ROOT), make=make))[0]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -122,19 +121,11 @@ def main() -> None:
     bare, signin, signed = [], [], []
     starts = []
     for _ in range(args.runs):  # interleaved: the floor, the sign-in window, the counter to scan-ready
-        bare.append(child_seconds(BARE))
-        signin.append(child_seconds(SIGN_IN.format(root=str(ROOT), url=url)))
-        out = subprocess.run(
-            [sys.executable, "-c", CHILD.format(root=str(ROOT), url=url, slips=str(tmp / "slips"))],
-            capture_output=True,
-            text=True,
-            env=dict(os.environ),
-        )
-        if not out.stdout.strip():
-            raise SystemExit(f"cold start run failed: {out.stderr[-2000:]}")
-        total, after_sign_in = out.stdout.strip().splitlines()[-1].split()
-        starts.append(float(total))
-        signed.append(float(after_sign_in))
+        bare.append(shown_seconds(BARE))
+        signin.append(shown_seconds(SIGN_IN.format(url=url)))
+        total, after_sign_in = child_figures(CHILD.format(root=str(ROOT), url=url, slips=str(tmp / "slips")))
+        starts.append(total)
+        signed.append(after_sign_in)
 
     from counter_app.services.shift import open_shift
     from counter_app.services.staff import sign_in
