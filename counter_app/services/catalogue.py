@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import case, or_, select
-from sqlalchemy.orm import Session
 
+from ..store import Database
 from ..store.models import CatalogueItem
 
 
@@ -25,8 +25,9 @@ class CatalogueEntry:
 MAX_SEARCH = 50  # longer than any code, pinyin or name in the catalogue
 
 
-def search(session: Session, text: str, limit: int = 30) -> list[CatalogueEntry]:
-    """Code prefix first, then pinyin-initials prefix, then name containing the text."""
+def search(db: Database, text: str, limit: int = 30) -> list[CatalogueEntry]:
+    """Code prefix first, then pinyin-initials prefix, then name containing the text (read only:
+    the window calls it on every keystroke)."""
     text = text.strip()
     if not text or len(text) > MAX_SEARCH or not text.isprintable():
         return []  # nothing in the catalogue looks like a paste gone wrong; the window says "no match"
@@ -37,19 +38,20 @@ def search(session: Session, text: str, limit: int = 30) -> list[CatalogueEntry]
         (CatalogueItem.pinyin.like(f"{upper}%", escape="\\"), 1),
         else_=2,
     )
-    rows = session.scalars(
-        select(CatalogueItem)
-        .where(
-            or_(
-                CatalogueItem.code.like(f"{upper}%", escape="\\"),
-                CatalogueItem.pinyin.like(f"{upper}%", escape="\\"),
-                CatalogueItem.name.like(f"%{like}%", escape="\\"),
+    with db.sessions() as session:
+        rows = session.scalars(
+            select(CatalogueItem)
+            .where(
+                or_(
+                    CatalogueItem.code.like(f"{upper}%", escape="\\"),
+                    CatalogueItem.pinyin.like(f"{upper}%", escape="\\"),
+                    CatalogueItem.name.like(f"%{like}%", escape="\\"),
+                )
             )
+            .order_by(rank, CatalogueItem.code)
+            .limit(limit)
         )
-        .order_by(rank, CatalogueItem.code)
-        .limit(limit)
-    )
-    return [
-        CatalogueEntry(c.code, c.name, c.cls, c.price, c.unit, c.prepay_ratio, c.account_payable)
-        for c in rows
-    ]
+        return [
+            CatalogueEntry(c.code, c.name, c.cls, c.price, c.unit, c.prepay_ratio, c.account_payable)
+            for c in rows
+        ]

@@ -142,7 +142,7 @@ def test_config_set_is_a_supervisors_audited_change_or_said_to_be_the_files_only
 def test_backup_and_restore_from_the_command_line(tmp_path, capsys, monkeypatch):
     import argparse
 
-    from counter_app.cli import _open_db
+    from counter_app.cli.common import open_db as _open_db
     from counter_app.services.backup import in_use
     from counter_app.store import Database
     from tests.actors import PASSWORD, add_staff

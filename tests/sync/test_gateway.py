@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from counter_app.sync.gateway import Credentials, Verifier, sign
+from counter_app.sync.gateway import Credentials, sign
+from reference_centre.gateway import Verifier
 
 CREDS = Credentials("H34020200001", "s3cret-passtoken")
 NOW = 1_764_400_000.0

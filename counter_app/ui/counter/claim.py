@@ -111,11 +111,7 @@ class ClaimMixin:
             if entries:
                 self.match_list.setCurrentRow(0)
 
-        def search() -> list[CatalogueEntry]:
-            with self.db.sessions() as s:
-                return catalogue.search(s, text)
-
-        Op(self, search).success(found).run()
+        Op(self, lambda: catalogue.search(self.db, text)).success(found).run()
 
     def add_current_match(self) -> None:
         row = self.match_list.currentRow()

@@ -21,19 +21,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .. import identity
-from ..engine import CentreFund
-from ..engine import settle as engine_settle
-from ..engine.claim import Claim, Item, Provider, Ytd
-from ..engine.claim import Institution as ClaimInstitution
-from ..engine.claim import Person as ClaimPerson
-from ..engine.money import ZERO, cents
-from ..engine.pooling import is_retiree
-from ..policies import load_pack_file, policy_dir
-from ..resources import resource_dir
-from ..services.lookup import provider_relation
-from . import fields as F
-from . import hefei_names
+from counter_app import identity
+from counter_app.engine import CentreFund
+from counter_app.engine import settle as engine_settle
+from counter_app.engine.claim import Claim, Item, Provider, Ytd
+from counter_app.engine.claim import Institution as ClaimInstitution
+from counter_app.engine.claim import Person as ClaimPerson
+from counter_app.engine.money import ZERO, cents
+from counter_app.engine.pooling import is_retiree
+from counter_app.policies import load_pack_file, policy_dir
+from counter_app.resources import resource_dir
+from counter_app.services.lookup import provider_relation
+from counter_app.sync import fields as F
+from counter_app.sync import hefei_names
 
 SCHEMA_VERSION = 4
 SCHEMA = """
@@ -167,9 +167,9 @@ class Books:
         number entered (0 on a second start: the msgid is the key)."""
         from sqlalchemy import select
 
-        from ..services.demo_history import DEMO_RESPONSE
-        from ..store import Database
-        from ..store.models import Outbox, Person, Settlement
+        from counter_app.services.demo_history import DEMO_RESPONSE
+        from counter_app.store import Database
+        from counter_app.store.models import Outbox, Person, Settlement
 
         src = Database(url, migrate=False, create=False)
         entered = 0
@@ -229,7 +229,7 @@ class Books:
     def load_registry(self, path: Path) -> int:
         """Take the insured registry from a registry file (registry_file.py). Rows already here are
         kept (the centre's own balances and totals win). Returns the number of persons now known."""
-        from .. import registry_file
+        from counter_app import registry_file
 
         data = registry_file.load(path)
         self.db.executemany(
@@ -324,7 +324,7 @@ class Books:
         (services/population.py, README "Go live at a hospital"): persons with their accounts
         (the two pots as one balance) and bindings. Rows already here are kept, as with a
         registry file. A person's insured place is the centre's first institution's division."""
-        from ..services import population
+        from counter_app.services import population
 
         rows = population.read_persons(persons)  # every row checked before anything is written
         given = population.read_bindings(bindings) if bindings is not None else []
@@ -338,7 +338,7 @@ class Books:
         return int(self.db.execute("SELECT count(*) FROM person").fetchone()[0])
 
     def _population(self, rows: list[dict[str, Any]], given: list[Any], bindings_name: str) -> None:
-        from ..services.table_file import FileRefused
+        from counter_app.services.table_file import FileRefused
 
         found = self.db.execute("SELECT admdvs FROM institution ORDER BY rowid LIMIT 1").fetchone()
         home = found[0] if found else ""

@@ -12,19 +12,19 @@ from typing import Any
 
 
 def _run(args: argparse.Namespace, body: Any) -> int:
-    from .cli import _batch, _open_db, _sign_in
+    from .common import open_db, run_batch, sign_in_by
 
     def run() -> int:
-        db = _open_db(args)
-        body(db, _sign_in(args, db))
+        db = open_db(args)
+        body(db, sign_in_by(args, db))
         return 0
 
-    return _batch(run)
+    return run_batch(run)
 
 
 def _cmd_catalogue(args: argparse.Namespace) -> int:
-    from .cli import _Bar
-    from .services import national_catalogue
+    from ..services import national_catalogue
+    from .common import Bar
 
     if args.action == "download":
         return _download(args)
@@ -34,7 +34,7 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise ValueError(f"catalogue: no file {path}")
         if args.action == "load":
-            bar = _Bar(f"catalogue {args.catalogue}", "row")
+            bar = Bar(f"catalogue {args.catalogue}", "row")
             try:
                 report = national_catalogue.load_download(
                     db, actor, args.catalogue, args.version, path.read_bytes(), progress=bar
@@ -50,9 +50,9 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
 
 def _download(args: argparse.Namespace) -> int:
     """Every catalogue (or the named ones) from the centre: downloads by version, then the terms."""
-    from .cli import DEFAULT_CENTRE, _centre_down, _credentials, _settings
-    from .sync import catalogue_online, fields
-    from .sync.client import CentreClient, Rejected, Transient
+    from ..sync import catalogue_online, fields
+    from ..sync.client import CentreClient, Rejected, Transient
+    from .common import DEFAULT_CENTRE, centre_down, credentials, settings_of
 
     wanted = args.only or [*fields.CATALOGUE_DOWNLOADS, *fields.TERM_QUERIES]
     unknown = [c for c in wanted if c not in (*fields.CATALOGUE_DOWNLOADS, *fields.TERM_QUERIES)]
@@ -60,7 +60,7 @@ def _download(args: argparse.Namespace) -> int:
         print(f"catalogue download: unknown catalogue {', '.join(unknown)}", file=sys.stderr)
         return 2
     client = CentreClient(
-        args.centre or _settings(args).centre or DEFAULT_CENTRE, credentials=_credentials(args)
+        args.centre or settings_of(args).centre or DEFAULT_CENTRE, credentials=credentials(args)
     )
 
     done: list[str] = []
@@ -79,7 +79,7 @@ def _download(args: argparse.Namespace) -> int:
     except (Transient, Rejected, OSError) as exc:  # each catalogue is its own transaction
         if done:
             print(f"catalogue download: {', '.join(done)} loaded; the rest not", file=sys.stderr)
-        return _centre_down(f"catalogue download {wanted[len(done)]}", exc)
+        return centre_down(f"catalogue download {wanted[len(done)]}", exc)
     finally:
         client.close()
 
@@ -87,7 +87,7 @@ def _download(args: argparse.Namespace) -> int:
 def _cmd_pricelist(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from .services import price_list
+    from ..services import price_list
 
     def body(db: Any, actor: Any) -> None:
         if args.action == "import":
@@ -103,8 +103,8 @@ def _cmd_pricelist(args: argparse.Namespace) -> int:
 
 
 def _cmd_clinical(args: argparse.Namespace) -> int:
-    from .services import clinical
-    from .services.demo import DEMO_INSTITUTION
+    from ..services import clinical
+    from ..services.demo import DEMO_INSTITUTION
 
     def body(db: Any, actor: Any) -> None:
         load = clinical.import_departments if args.action == "departments" else clinical.import_doctors
@@ -115,8 +115,8 @@ def _cmd_clinical(args: argparse.Namespace) -> int:
 
 
 def _cmd_golive(args: argparse.Namespace) -> int:
-    from .services import go_live
-    from .services.demo import DEMO_INSTITUTION
+    from ..services import go_live
+    from ..services.demo import DEMO_INSTITUTION
 
     def body(db: Any, actor: Any) -> None:
         go_live.load_folder(db, actor, Path(args.folder), args.institution or DEMO_INSTITUTION, say=print)
@@ -125,7 +125,7 @@ def _cmd_golive(args: argparse.Namespace) -> int:
 
 
 def _cmd_population(args: argparse.Namespace) -> int:
-    from .services import population
+    from ..services import population
 
     def body(db: Any, actor: Any) -> None:
         if args.action == "persons":

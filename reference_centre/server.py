@@ -4,14 +4,14 @@
                        [--population PERSONS.csv [--bindings BINDINGS.csv]] [--catalogues DIR]
                        [--policies DIR] [--profile national|hefei-legacy] [--record FILE]
 
-It keeps its own SQLite database and books (centre_books.py): its insured registry, loaded from a
+It keeps its own SQLite database and books (books.py): its insured registry, loaded from a
 registry file (registry_file.py) or the agency's population files (the format a counter imports,
 services/population.py), visits, fee lines, and settlements it computes itself. It answers
 who a person is (1101, by ID number, social-security card or e-voucher token; a token is issued at
 POST /_admin/evoucher, as a patient's app shows a new QR code each time), signs operators in and
 out (9001/9002, and refuses a business message whose sign_no is not in force), reconciles the
 detail by file (9101, 3202, 9102), and hands out the national catalogues it is given (`--catalogues`,
-centre_catalogue.py: downloads 1301–1309 by version, fetched with 9102; paged queries 1312–1319). Its answers are written as the platform writes them: `infcode`
+catalogue.py: downloads 1301–1309 by version, fetched with 9102; paged queries 1312–1319). Its answers are written as the platform writes them: `infcode`
 a JSON number (`--infcode text` answers "0" as some provincial centres do). It checks each envelope
 and input against the field lists (fields.py: no undefined field, numbers for money), answers a
 repeated msgid with its first answer (so a counter that retries never settles twice), answers
@@ -47,12 +47,14 @@ from typing import Any
 
 from aiohttp import web
 
-from ..services.national_catalogue import write_download
-from . import fields as F
-from . import statement_file, wire
-from .centre_books import Books, InpatientPolicy, Refusal, _d
-from .centre_catalogue import Published
-from .gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Verifier
+from counter_app.services.national_catalogue import write_download
+from counter_app.sync import fields as F
+from counter_app.sync import statement_file, wire
+from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN
+
+from .books import Books, InpatientPolicy, Refusal, _d
+from .catalogue import Published
+from .gateway import Verifier
 
 FAULT_MODES = (
     "none",
@@ -105,7 +107,7 @@ class Stats:
 
 
 class CentreStore:
-    """The centre's own database: every message and its answer, and its books (centre_books.py)."""
+    """The centre's own database: every message and its answer, and its books (books.py)."""
 
     def __init__(
         self,

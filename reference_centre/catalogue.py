@@ -15,8 +15,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..services.go_live import DOWNLOAD
-from .centre_books import Refusal
+from counter_app.services.go_live import DOWNLOAD
+
+from .books import Refusal
 
 MAX_PAGE_SIZE = 5000
 
