@@ -156,9 +156,9 @@ def main() -> None:
     wait(lambda: True)
     if getattr(window, "dialog", None) is not None and window.dialog.isVisible():
         window.dialog.reject()
-    window.search.setText("AMXL")
+    window.claim.search.setText("AMXL")
     window.on_search_text("AMXL")
-    wait(lambda: window.match_list.count() > 0)
+    wait(lambda: window.claim.match_list.count() > 0)
     entry = window.matches[0]
     to_preview, to_slip = [], []
     for certno in ids:
@@ -168,8 +168,8 @@ def main() -> None:
         window.on_scan()
         wait(lambda: window.person is not None)
         window.matches = [entry]
-        window.match_list.addItem(entry.name)
-        window.match_list.setCurrentRow(0)
+        window.claim.match_list.addItem(entry.name)
+        window.claim.match_list.setCurrentRow(0)
         window.add_current_match()
         window.preview()
         wait(lambda: window.preview_panel.cash.text() != "")

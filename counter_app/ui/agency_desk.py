@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import labels
 from ..batch import crediting, declaration, interest, monitoring
@@ -92,17 +93,21 @@ def describe_run(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+if TYPE_CHECKING:
+    from .counter.desk import Desk
+
+
 class AgencyDesk(QDialog):
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window_ = window
-        self.db = window.db
+    def __init__(self, counter: Desk) -> None:
+        super().__init__(counter.window)
+        self.counter = counter
+        self.db = counter.db
         self.setWindowTitle("经办业务：账户划入、计息、月度申报、基金监测")
         self.setMinimumSize(980, 680)
-        today = window.settings.visit_date()
+        today = counter.settings.visit_date()
         self.last_month = previous_month(today)
         self.last_year = today.year - 1
-        self.reports_dir = Path(window.settings.slip_dir).parent / "reports"
+        self.reports_dir = Path(counter.settings.slip_dir).parent / "reports"
         self.last_report: object | None = None
         layout = QVBoxLayout(self)
         self.tabs = named(QTabWidget(), "agency_tabs")
@@ -257,7 +262,7 @@ class AgencyDesk(QDialog):
         except ValueError as exc:
             self.show_error(exc)
             return
-        actor, today = self.window_.settings.context, self.window_.settings.visit_date()
+        actor, today = self.counter.settings.context, self.counter.settings.visit_date()
         self._run_batch(
             lambda: crediting.credit_month(self.db, actor, month, today=today),
             self.credit_result,
@@ -269,7 +274,7 @@ class AgencyDesk(QDialog):
         if not (text.isdigit() and len(text) == 4):
             self.show_error(ValueError(f"计息年度应为四位年份：{text!r}"))
             return
-        year, actor, today = int(text), self.window_.settings.context, self.window_.settings.visit_date()
+        year, actor, today = int(text), self.counter.settings.context, self.counter.settings.visit_date()
         self._run_batch(
             lambda: interest.post_interest(self.db, actor, year, today=today),
             self.interest_result,
@@ -284,7 +289,7 @@ class AgencyDesk(QDialog):
         self.decl_institution = named(QComboBox(), "decl_institution")
         for code, name in declaration.institutions(self.db):
             self.decl_institution.addItem(f"{code} {name}", code)
-        index = self.decl_institution.findData(self.window_.settings.context.institution_code)
+        index = self.decl_institution.findData(self.counter.settings.context.institution_code)
         self.decl_institution.setCurrentIndex(max(index, 0))
         self.decl_month = named(QLineEdit(period_label(self.last_month)), "decl_month")
         self.decl_month.setMaximumWidth(100)
@@ -312,7 +317,7 @@ class AgencyDesk(QDialog):
         code, folder = self.decl_institution.currentData(), self.reports_dir
 
         def make():
-            decl = declaration.monthly_declaration(self.db, self.window_.settings.context, code, month)
+            decl = declaration.monthly_declaration(self.db, self.counter.settings.context, code, month)
             summary, detail = declaration.write_csv(decl, folder)
             pdf = folder / f"declaration-{decl.institution_code}-{decl.period}.pdf"
             pdf.write_bytes(agency_reports.declaration_pdf(decl))
@@ -347,10 +352,10 @@ class AgencyDesk(QDialog):
         tab = QWidget()
         layout = QVBoxLayout(tab)
         row = QHBoxLayout()
-        year = self.window_.settings.visit_date().year
+        year = self.counter.settings.visit_date().year
         self.stmt_certno = named(QLineEdit(placeholderText="身份证号"), "stmt_certno")
         self.stmt_start = named(QLineEdit(f"{year}-01-01"), "stmt_start")
-        self.stmt_end = named(QLineEdit(self.window_.settings.visit_date().isoformat()), "stmt_end")
+        self.stmt_end = named(QLineEdit(self.counter.settings.visit_date().isoformat()), "stmt_end")
         show = named(QPushButton("查询并生成 PDF"), "run_statement")
         show.clicked.connect(self.run_statement)
         for widget in (
@@ -383,7 +388,7 @@ class AgencyDesk(QDialog):
         except ValueError:
             self.show_error(ValueError("日期应为 YYYY-MM-DD"))
             return
-        certno, folder, actor = self.stmt_certno.text(), self.reports_dir, self.window_.settings.context
+        certno, folder, actor = self.stmt_certno.text(), self.reports_dir, self.counter.settings.context
 
         def make():
             s = statement(self.db, actor, certno, start, end)
@@ -450,7 +455,7 @@ class AgencyDesk(QDialog):
         folder = self.reports_dir
 
         def analyse():
-            report = monitoring.monitor_month(self.db, self.window_.settings.context, month)
+            report = monitoring.monitor_month(self.db, self.counter.settings.context, month)
             folder.mkdir(parents=True, exist_ok=True)
             pdf = folder / f"monitoring-{report.period}.pdf"
             pdf.write_bytes(agency_reports.monitoring_pdf(report))
@@ -462,7 +467,7 @@ class AgencyDesk(QDialog):
             for label, png in ((self.visits_chart, visits_png), (self.indicators_chart, indicators_png)):
                 pixmap = QPixmap()
                 pixmap.loadFromData(png, "PNG")
-                # two charts side by side within the desk, whatever its width (1366 px included)
+                # two charts side by side within the counter, whatever its width (1366 px included)
                 width = max(280, min(560, (self.tabs.width() - 60) // 2))
                 label.setPixmap(pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
             _fill(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import labels
 from ..policies import load_pack
@@ -41,13 +42,17 @@ from .qt import (
 NO_LIMIT = 99  # a pack's "no limit" (the Wuhu plan limits no count of children)
 
 
+if TYPE_CHECKING:
+    from .counter.desk import Desk
+
+
 class BindingDesk(QDialog):
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(self, counter: Desk) -> None:
+        super().__init__(counter.window)
+        self.counter = counter
         self.setWindowTitle("家庭共济绑定（个人账户提供人办理）")
         self.setMinimumSize(860, 560)
-        name, _level, policy = institution_label(window.db, window.settings.context.institution_code)
+        name, _level, policy = institution_label(counter.db, counter.settings.context.institution_code)
         self.institution, self.pack = name, load_pack(policy)
         self.desk: ProviderDesk | None = None
         self.proofs: list[svc.Proof] = []
@@ -163,7 +168,7 @@ class BindingDesk(QDialog):
             self.message.setText("")
             self.beneficiary.setFocus()
 
-        Op(self.window_, lambda: svc.provider_desk(self.window_.db, self.pack, certno)).success(show).failure(
+        Op(self.counter, lambda: svc.provider_desk(self.counter.db, self.pack, certno)).success(show).failure(
             self.fail
         ).run()
 
@@ -225,16 +230,16 @@ class BindingDesk(QDialog):
 
         def prepare():
             printed = svc.prepare_commitment(
-                self.window_.db, self.pack, provider, beneficiary, relation, self.institution, on
+                self.counter.db, self.pack, provider, beneficiary, relation, self.institution, on
             )
             return printed, commitment.render(printed.text)
 
-        Op(self.window_, prepare).success(self._commitment_printed).failure(self.fail).run()
+        Op(self.counter, prepare).success(self._commitment_printed).failure(self.fail).run()
 
     def _commitment_printed(self, result) -> None:
         printed, data = result
         self.commitment = printed
-        folder = self.window_.settings.slip_dir
+        folder = self.counter.settings.slip_dir
         folder.mkdir(parents=True, exist_ok=True)
         self.last_commitment = folder / f"commitment-{dt.datetime.now():%Y%m%d%H%M%S}.pdf"
         self.last_commitment.write_bytes(data)
@@ -253,8 +258,8 @@ class BindingDesk(QDialog):
             printed.on if printed else None,
             printed.sha256 if printed else None,
         )
-        proof_dir = self.window_.settings.slip_dir.parent / "proofs"
-        actor = self.window_.settings.context
+        proof_dir = self.counter.settings.slip_dir.parent / "proofs"
+        actor = self.counter.settings.context
 
         def done(_binding_id: int) -> None:
             self.say("绑定成功")
@@ -265,7 +270,7 @@ class BindingDesk(QDialog):
             self.proof_list.clear()
             self.load()
 
-        Op(self.window_, lambda: svc.bind(self.window_.db, actor, self.pack, request, proof_dir)).success(
+        Op(self.counter, lambda: svc.bind(self.counter.db, actor, self.pack, request, proof_dir)).success(
             done
         ).failure(self.fail).run()
 
@@ -275,6 +280,6 @@ class BindingDesk(QDialog):
             return
         binding_id, certno = self.desk.relatives[row].binding_id, self.provider.text()
         Op(
-            self.window_,
-            lambda: svc.unbind(self.window_.db, self.window_.settings.context, binding_id, certno),
+            self.counter,
+            lambda: svc.unbind(self.counter.db, self.counter.settings.context, binding_id, certno),
         ).success(self._unbound).failure(self.fail).run()

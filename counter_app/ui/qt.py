@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from PySide6 import QtCore, QtGui, QtPrintSupport, QtWidgets  # noqa: F401
 from PySide6.QtCore import (  # noqa: F401
+    QEvent,
     QLibraryInfo,
     QLocale,
     QObject,

@@ -35,10 +35,10 @@ def drive(app: QApplication, window: Any, certno: str, item: str, done: Callable
         elif step == 1:
             if window.person is None:
                 return
-            window.search.setText(item)
-            window.search.textEdited.emit(item)  # as typing it would
+            window.claim.search.setText(item)
+            window.claim.search.textEdited.emit(item)  # as typing it would
         elif step == 2:
-            if window.match_list.count() == 0:
+            if window.claim.match_list.count() == 0:
                 return
             window.add_current_match()
         elif step == 3:

@@ -70,11 +70,11 @@ def scan(qtbot, win: CounterWindow, text: str) -> None:
 
 
 def add_item(qtbot, win: CounterWindow, query: str, quantity: str | None = None) -> None:
-    qtbot.keyClicks(win.search, query)
-    qtbot.waitUntil(lambda: win.match_list.count() > 0 and not win.busy, timeout=10_000)
+    qtbot.keyClicks(win.claim.search, query)
+    qtbot.waitUntil(lambda: win.claim.match_list.count() > 0 and not win.busy, timeout=10_000)
     if quantity:
-        win.quantity.setValue(float(quantity))
-    qtbot.keyClick(win.search, Qt.Key.Key_Return)
+        win.claim.quantity.setValue(float(quantity))
+    qtbot.keyClick(win.claim.search, Qt.Key.Key_Return)
 
 
 def press(qtbot, win: CounterWindow, key: Qt.Key) -> None:
@@ -91,10 +91,10 @@ def test_scan_add_preview_confirm_settles_and_prints(qtbot, window, world, tmp_p
     scan(qtbot, window, world.certnos["child"])
     assert window.person_panel.fields["name"].text() == "张小明"
     assert "李芳（母亲）余额 500.00" in window.person_panel.providers.text()
-    assert window.search.hasFocus()
+    assert window.claim.search.hasFocus()
     add_item(qtbot, window, "A001")
     add_item(qtbot, window, "B001", quantity="2")
-    assert window.total.text() == "合计 500.00"
+    assert window.claim.total.text() == "合计 500.00"
     press(qtbot, window, Qt.Key.Key_F5)
     panel = window.preview_panel
     assert panel.values["mulaid"].text() == "500.00" and panel.cash.text() == "0.00"
@@ -192,7 +192,7 @@ def test_family_fallback_is_shown_when_the_own_account_is_short(qtbot, window, w
         "0.00",
     )
     assert "王*国（配偶）支付 50.00" in window.preview_panel.family.text()
-    window.use_family.setChecked(False)  # the patient declines: the preview is void until redone
+    window.claim.use_family.setChecked(False)  # the patient declines: the preview is void until redone
     assert window.shown is None and window.preview_panel.cash.text() == ""
     press(qtbot, window, Qt.Key.Key_F5)
     assert window.preview_panel.cash.text() == "50.00"
@@ -399,26 +399,28 @@ def test_f6_changes_the_quantity_of_the_selected_line_by_keyboard(qtbot, window,
     scan(qtbot, window, world.certnos["retiree"])
     add_item(qtbot, window, "A001")
     add_item(qtbot, window, "B001")
-    window.table.selectRow(0)
+    window.claim.table.selectRow(0)
     press(qtbot, window, Qt.Key.Key_F6)
-    assert window.quantity.hasFocus() and window.quantity.value() == 1
-    window.quantity.lineEdit().selectAll()
-    qtbot.keyClicks(window.quantity.lineEdit(), "3")
-    qtbot.keyClick(window.quantity.lineEdit(), Qt.Key.Key_Return)
+    assert window.claim.quantity.hasFocus() and window.claim.quantity.value() == 1
+    window.claim.quantity.lineEdit().selectAll()
+    qtbot.keyClicks(window.claim.quantity.lineEdit(), "3")
+    qtbot.keyClick(window.claim.quantity.lineEdit(), Qt.Key.Key_Return)
     assert [(line.entry.code, line.quantity) for line in window.lines] == [
         ("A001", D("3.00")),
         ("B001", D("1")),
     ]
-    assert window.total.text() == "合计 500.00" and window.search.hasFocus()
+    assert window.claim.total.text() == "合计 500.00" and window.claim.search.hasFocus()
 
 
 def test_a_search_with_no_match_says_so_and_the_next_match_clears_it(qtbot, window, world):
     scan(qtbot, window, world.certnos["retiree"])
-    qtbot.keyClicks(window.search, "ZZZZ")
+    qtbot.keyClicks(window.claim.search, "ZZZZ")
     qtbot.waitUntil(lambda: "目录中没有与“ZZZZ”匹配的项目" in window.message.text(), timeout=10_000)
-    window.search.clear()
-    qtbot.keyClicks(window.search, "A001")
-    qtbot.waitUntil(lambda: window.match_list.count() > 0 and window.message.text() == "", timeout=10_000)
+    window.claim.search.clear()
+    qtbot.keyClicks(window.claim.search, "A001")
+    qtbot.waitUntil(
+        lambda: window.claim.match_list.count() > 0 and window.message.text() == "", timeout=10_000
+    )
 
 
 def texts_of(root) -> list[str]:
@@ -506,9 +508,13 @@ def test_the_window_fits_1366x728_and_the_amounts_grow_at_1920x1080(qtbot, windo
 
 
 def test_a_walk_in_pays_self_pay_and_gets_a_receipt(qtbot, window, world):
-    qtbot.mouseClick(window.self_pay, Qt.MouseButton.LeftButton)
-    assert window.payer.isVisible() and window.payer.hasFocus() and not window.use_own.isEnabled()
-    window.payer.setText("钱多多")  # QTest types Latin keys only: the name goes in as an IME would
+    qtbot.mouseClick(window.claim.self_pay, Qt.MouseButton.LeftButton)
+    assert (
+        window.claim.payer.isVisible()
+        and window.claim.payer.hasFocus()
+        and not window.claim.use_own.isEnabled()
+    )
+    window.claim.payer.setText("钱多多")  # QTest types Latin keys only: the name goes in as an IME would
     add_item(qtbot, window, "A001", quantity="2")
     press(qtbot, window, Qt.Key.Key_F5)
     assert (
@@ -539,8 +545,8 @@ def test_an_unmapped_item_says_why_and_sells_as_self_pay(qtbot, window, world, t
     add_item(qtbot, window, "D901")
     press(qtbot, window, Qt.Key.Key_F5)
     assert "自制膏方（D901）：未对照国家医保编码，只能自费结算" in window.message.text()
-    qtbot.mouseClick(window.self_pay, Qt.MouseButton.LeftButton)
-    assert not window.payer.isVisible()  # the patient on screen pays
+    qtbot.mouseClick(window.claim.self_pay, Qt.MouseButton.LeftButton)
+    assert not window.claim.payer.isVisible()  # the patient on screen pays
     press(qtbot, window, Qt.Key.Key_F5)
     assert window.preview_panel.cash.text() == "88.00"
     press(qtbot, window, Qt.Key.Key_F9)
@@ -713,7 +719,7 @@ def test_the_a5_setting_prints_a5_with_the_total_in_words(qtbot, world, tmp_path
     from pypdf import PdfReader
 
     win = open_window(qtbot, world, tmp_path, "c001", "1234")
-    win.settings = dataclasses.replace(win.settings, slip_size="a5")  # as 设置 (F8) or config set does
+    win.desk.settings = dataclasses.replace(win.settings, slip_size="a5")  # as 设置 (F8) or config set does
     settle_one(qtbot, win, world)
     qtbot.waitUntil(lambda: win.last_slip is not None, timeout=10_000)
     page = PdfReader(win.last_slip).pages[0]
@@ -725,17 +731,17 @@ def test_del_in_the_item_field_removes_a_line_f6_clears_its_highlight_and_f10_sa
     scan(qtbot, window, world.certnos["retiree"])
     add_item(qtbot, window, "A001")
     add_item(qtbot, window, "B001")
-    assert window.search.hasFocus() and len(window.lines) == 2
-    qtbot.keyClick(window.search, Qt.Key.Key_Delete)  # nothing typed: the last line goes
+    assert window.claim.search.hasFocus() and len(window.lines) == 2
+    qtbot.keyClick(window.claim.search, Qt.Key.Key_Delete)  # nothing typed: the last line goes
     assert [line.entry.code for line in window.lines] == ["A001"]
-    qtbot.keyClicks(window.search, "B0")
-    qtbot.keyClick(window.search, Qt.Key.Key_Delete)  # typing: Del edits the text, no line goes
+    qtbot.keyClicks(window.claim.search, "B0")
+    qtbot.keyClick(window.claim.search, Qt.Key.Key_Delete)  # typing: Del edits the text, no line goes
     assert len(window.lines) == 1
-    window.search.clear()
+    window.claim.search.clear()
     press(qtbot, window, Qt.Key.Key_F6)
-    assert window.table.selectedItems()
-    qtbot.keyClick(window.quantity.lineEdit(), Qt.Key.Key_Return)
-    assert not window.table.selectedItems()
+    assert window.claim.table.selectedItems()
+    qtbot.keyClick(window.claim.quantity.lineEdit(), Qt.Key.Key_Return)
+    assert not window.claim.table.selectedItems()
     press(qtbot, window, Qt.Key.Key_F5)
     press(qtbot, window, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: window.last_slip is not None, timeout=10_000)

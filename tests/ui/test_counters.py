@@ -116,15 +116,15 @@ def test_a_bad_float_is_refused_and_asked_again(qtbot, world, tmp_path):
 def test_pharmacy_clerk_settles_an_outside_prescription_at_the_prescribing_level(qtbot, world, tmp_path):
     win = window(qtbot, world, tmp_path, "p001", PHARMACY)
     open_shift_in_window(qtbot, win)
-    assert [win.med_type.itemData(i) for i in range(win.med_type.count())] == [
+    assert [win.claim.med_type.itemData(i) for i in range(win.claim.med_type.count())] == [
         "41"
-    ] and win.prescribing.isVisible()
+    ] and win.claim.prescribing.isVisible()
     scan(qtbot, win, world.certnos["retiree"])  # deductible met this year
     add_item(qtbot, win, "A001")
-    win.prescribing.setCurrentIndex(2)  # a level-2 hospital wrote it: WH-23
+    win.claim.prescribing.setCurrentIndex(2)  # a level-2 hospital wrote it: WH-23
     press(qtbot, win, Qt.Key.Key_F5)
     assert win.preview_panel.values["fund"].text() == "60.00"  # retiree at level 2: 60 %
-    win.prescribing.setCurrentIndex(0)  # no outside prescription
+    win.claim.prescribing.setCurrentIndex(0)  # no outside prescription
     press(qtbot, win, Qt.Key.Key_F5)
     assert win.preview_panel.values["fund"].text() == "0.00" and "WH-14" in win.preview_panel.reason.toolTip()
 
@@ -135,16 +135,16 @@ def test_special_disease_and_maternity_show_why_there_is_no_pooling(qtbot, world
     open_shift_in_window(qtbot, win)
     scan(qtbot, win, world.certnos["retiree"])
     add_item(qtbot, win, "A001")
-    win.med_type.setCurrentIndex(
-        [win.med_type.itemData(i) for i in range(win.med_type.count())].index(med_type)
+    win.claim.med_type.setCurrentIndex(
+        [win.claim.med_type.itemData(i) for i in range(win.claim.med_type.count())].index(med_type)
     )
     if med_type == "14":  # a chronic/special-disease visit is settled by its disease: refused without one
         press(qtbot, win, Qt.Key.Key_F5)
         assert "门诊慢特病（14）须录入所患病种" in win.message.text()
         assert win.preview_panel.values["fund"].text() == ""
-        qtbot.keyClicks(win.visit_panel.diagnosis, "2XTNB")  # 2型糖尿病 by its pinyin initials
-        qtbot.keyClick(win.visit_panel.diagnosis, Qt.Key.Key_Return)
-        assert win.visit_panel.chosen.text() == "E11.900 2型糖尿病"
+        qtbot.keyClicks(win.claim.visit_panel.diagnosis, "2XTNB")  # 2型糖尿病 by its pinyin initials
+        qtbot.keyClick(win.claim.visit_panel.diagnosis, Qt.Key.Key_Return)
+        assert win.claim.visit_panel.chosen.text() == "E11.900 2型糖尿病"
     press(qtbot, win, Qt.Key.Key_F5)
     assert win.preview_panel.values["fund"].text() == "0.00"
     assert (

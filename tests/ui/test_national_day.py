@@ -154,28 +154,30 @@ def test_a_whole_inpatient_stay_with_the_centre(qtbot, world, tmp_path):
         win.dialog.deposit.setText("2000.00")
         qtbot.keyClick(win.dialog.deposit, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: win.stay is not None, timeout=10_000)
-        assert win.search.hasFocus()  # after F4 the fee codes go to 项目, not to the scan field (issue 27)
+        assert (
+            win.claim.search.hasFocus()
+        )  # after F4 the fee codes go to 项目, not to the scan field (issue 27)
         assert not win.person_panel.fields["pooled"].isVisible()  # no outpatient year totals here
         add_item(qtbot, win, "A001", quantity="10")  # day 1: 1000.00
         qtbot.waitUntil(lambda: win.stay.fees_total == D("1000.00"), timeout=10_000)
         # an interim settlement of day 1 (mid_setl_flag 1): the stay goes on
-        win.interim.setChecked(True)
+        win.claim.interim.setChecked(True)
         press(qtbot, win, Qt.Key.Key_F5)
         qtbot.waitUntil(lambda: win.discharge is not None, timeout=30_000)
         assert win.preview_panel.values["fund"].text() == "80.00"  # (1000 - 900) x 0.80, training values
         press(qtbot, win, Qt.Key.Key_F9)
         qtbot.waitUntil(lambda: "中途结算成功" in win.message.text(), timeout=30_000)
         interim_no = win.last_setl_no
-        win.interim.setChecked(False)
+        win.claim.interim.setChecked(False)
         # day 2: more fees, one corrected (Delete posts a correcting line; the centre gets 2302)
-        win.settings = replace(win.settings, today=DAY2)
+        win.desk.settings = replace(win.settings, today=DAY2)
         scan(qtbot, win, world.certnos["child"])
         qtbot.waitUntil(lambda: win.stay is not None and win.stay.fees_total == 0, timeout=10_000)
         add_item(qtbot, win, "A001", quantity="5")
         qtbot.waitUntil(lambda: win.stay.fees_total == D("500.00"), timeout=10_000)
         add_item(qtbot, win, "C001")  # 80.00 no account may pay: the deposit covers it
         qtbot.waitUntil(lambda: win.stay.fees_total == D("580.00"), timeout=10_000)
-        win.table.selectRow(0)
+        win.claim.table.selectRow(0)
         press(qtbot, win, Qt.Key.Key_Delete)
         qtbot.waitUntil(lambda: win.stay.fees_total == D("80.00"), timeout=10_000)
         add_item(qtbot, win, "A001", quantity="4")
@@ -191,7 +193,7 @@ def test_a_whole_inpatient_stay_with_the_centre(qtbot, world, tmp_path):
         assert (panel.cash_title.text(), panel.cash.text()) == ("出院应退还", "1920.00")
         assert "医保中心：统筹基金支付 320.00" in panel.notice.text()
         assert "出院应退还 1920.00" in panel.notice.text()  # 2000 - 80 applied to the cash part
-        assert [win.table.item(r, 6).text() for r in range(win.table.rowCount())] == [
+        assert [win.claim.table.item(r, 6).text() for r in range(win.claim.table.rowCount())] == [
             "全部符合范围",
             "全自费 80.00",
         ]
@@ -238,7 +240,7 @@ def test_f5_may_ask_the_centre_and_shows_a_difference_before_the_patient_confirm
     try:
         link = CentreLink(world.db, CentreClient(centre.url, credentials=TRAINING))
         win = open_counter(qtbot, world, tmp_path, "c001", centre=link)
-        win.settings = replace(win.settings, centre_presettle=True)
+        win.desk.settings = replace(win.settings, centre_presettle=True)
         scan(qtbot, win, world.certnos["retiree"])  # level 3, retired, deductible met: 55 % here, 50 % there
         add_item(qtbot, win, "A001")
         press(qtbot, win, Qt.Key.Key_F5)

@@ -52,7 +52,7 @@ def test_a_real_patient_online_then_offline_and_one_insured_elsewhere(qtbot, wor
         away = CentreLink(
             world.db, CentreClient("http://127.0.0.1:9", credentials=TRAINING, timeout=1, deadline=2)
         )
-        win.settings = replace(win.settings, centre=away)
+        win.desk.settings = replace(win.settings, centre=away)
         press(qtbot, win, Qt.Key.Key_Escape)
         scan(qtbot, win, STRANGER)
         qtbot.waitUntil(lambda: win.person is not None, timeout=10_000)
@@ -66,7 +66,7 @@ def test_a_real_patient_online_then_offline_and_one_insured_elsewhere(qtbot, wor
         assert any("请改用身份证或社保卡" in e for e in win.errors)
         assert win.person is None
         # back online: a patient insured in Hefei, at a Wuhu hospital
-        win.settings = replace(win.settings, centre=online)
+        win.desk.settings = replace(win.settings, centre=online)
         scan(qtbot, win, FAR)
         qtbot.waitUntil(lambda: win.person is not None, timeout=10_000)
         assert win.person.out_of_area and "异地" in win.person_panel.fields["place"].text()

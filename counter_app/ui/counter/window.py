@@ -1,9 +1,11 @@
 """The outpatient counter: scan, build the claim, preview the split, settle, print, next patient.
 
 Every step has a function key shown on its button; the scan field takes the focus whenever the
-window is idle. The window keeps only what it displays (the person on screen, the claim lines,
-the preview the patient was shown); every rule is in `services`, and every call to them runs as a
-background `Op`, so the window never freezes.
+window is idle. The window is made of parts that own their state (the scan bar, the claim panel,
+the person and settlement panels, the money steps, the stay, the slips, the drawer), each given the
+`Desk` (database, settings, message line, background work), never the window; the window lays them
+out, maps the keys to them and connects their signals. Every rule is in `services`, and every call
+to them runs as a background `Op`, so the window never freezes.
 """
 
 from __future__ import annotations
@@ -15,80 +17,75 @@ from pathlib import Path
 from typing import Any
 
 from ... import labels
-from ...services import clinical, inpatient, lookup
+from ...services import clinical, inpatient, lookup, self_pay
 from ...services import settlement as svc
-from ...services.actor import Actor, StaleActor
+from ...services.actor import Actor
 from ...services.catalogue import CatalogueEntry
-from ...services.errors import ServiceError, database_trouble
+from ...services.errors import ServiceError
 from ...services.shift import ShiftState
 from ...services.sync_status import SyncStatus, sync_status
 from ...store import Database
-from .. import slip_printer
-from ..ops import Op
 from ..qt import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
     QDialog,
-    QDoubleSpinBox,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QKeySequence,
     QLabel,
     QLineEdit,
-    QListWidget,
     QMainWindow,
     QPushButton,
     QShortcut,
     Qt,
-    QTableWidget,
     QTimer,
     QVBoxLayout,
     QWidget,
     named,
 )
-from .claim import ClaimMixin
-from .drawer import DrawerMixin
+from .claim import ClaimPanel
+from .desk import Desk, MessageLine
+from .drawer import DrawerFlow
 from .person_panel import PersonPanel
-from .settings import (
-    COUNTER_KIND,
-    COUNTER_MED_TYPES,
-    KEY_PERMISSIONS,
-    PRESCRIBING_LEVELS,
-    CounterSettings,
-    Line,
-)
-from .settle import SettleMixin
+from .scan import ScanBar
+from .settings import KEY_PERMISSIONS, CounterSettings, Line
+from .settle import SettleFlow
 from .settlement_panel import PreviewPanel
-from .stay import StayMixin
-from .visit_panel import VisitPanel
-from .widgets import label as _label
+from .slips import Slips
+from .stay import StayFlow
 
 log = logging.getLogger(__name__)
 
 
-class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow):
+class CounterWindow(QMainWindow):
     def __init__(self, db: Database, user: Actor, settings: CounterSettings) -> None:
         super().__init__()
-        self.db, self.user, self.settings = db, user, settings
-        self.person: lookup.PersonView | None = None
-        self.lines: list[Line] = []
-        self.shown: svc.Preview | None = None  # the preview the patient saw, for confirm
-        self.matches: list[CatalogueEntry] = []
-        self.last_setl_no: str | None = None
-        self.last_slip: Path | None = None
-        self.last_shift_report: Path | None = None
-        self.shift: ShiftState | None = None
-        self.stay: inpatient.Stay | None = None  # the inpatient counter's open stay for the person
-        self.discharge: inpatient.DischargePreview | None = None
-        self.errors: list[str] = []  # every message shown, newest last (tests read it)
+        if settings.context is not user:
+            settings = dataclasses.replace(settings, context=user)
+        self.desk = desk = Desk(self, db, settings)
         self.sign_in_again: Any = None  # the sign-in dialog while a stale actor signs in again
-        self.busy = False
-        kind = {"pharmacy_clerk": "药店", "inpatient_cashier": "住院"}.get(user.role, "门诊")
+        self.customer: Any = (
+            None  # the patient's screen, opened in showEvent where a second screen is present
+        )
+        self._scale = 1.0
+        kind = {"pharmacy": "药店", "inpatient": "住院"}.get(desk.kind, "门诊")
         self.setWindowTitle(
             f"医保{kind}收费 — {settings.context.institution_code} {settings.context.counter}"
         )
+        try:
+            visit_choices = clinical.choices(db, settings.context.institution_code)
+        except ServiceError:
+            visit_choices = clinical.Choices((), ())  # an unknown institution: the settle says so
+        self.scan_bar = ScanBar(desk)
+        self.scan: QLineEdit = self.scan_bar.field
+        self.claim = ClaimPanel(desk, visit_choices)
+        self.person_panel = PersonPanel(inpatient=desk.kind == "inpatient")
+        self.preview_panel = PreviewPanel()
+        if desk.kind == "inpatient":  # a discharge is paid by one means (the deposit does the rest)
+            for field in self.preview_panel.split.values():
+                field.setVisible(False)
+        self.slips = Slips(desk)
+        self.money = SettleFlow(desk, self.claim, self.preview_panel, self.slips)
+        self.stay_flow = StayFlow(desk, self.claim, self.preview_panel, self.slips)
+        self.drawer = DrawerFlow(desk)
+        self._connect()
         self._build()
         self._shortcuts()
         self.status_timer = QTimer(self)
@@ -96,17 +93,105 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         self.status_timer.start(5000)
         if settings.backups is not None and settings.backups.every_minutes:
             self.backup_timer = QTimer(self)
-            self.backup_timer.timeout.connect(lambda: self.back_up("timer"))
+            self.backup_timer.timeout.connect(lambda: desk.back_up("timer"))
             self.backup_timer.start(settings.backups.every_minutes * 60_000)
         self.refresh_status()
-        Op(self, lambda: svc.institution_label(db, settings.context.institution_code)).success(
-            lambda info: (
-                self.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}）"),
-                self.level.setToolTip(f"政策包 {info[2]}"),
-            )
+        desk.run(lambda: svc.institution_label(db, settings.context.institution_code)).success(
+            self._show_institution
         ).run()
         self.reset()
-        self.check_shift()
+        self.drawer.check_shift()
+
+    def _connect(self) -> None:
+        """How the parts tell each other: through the window, never by reaching into one another."""
+        desk = self.desk
+        desk.stale.connect(self.return_to_sign_in)
+        desk.dialog_closed.connect(self._dialog_closed)
+        desk.busy_changed.connect(lambda busy: self.status_busy.setText("处理中…" if busy else ""))
+        self.scan_bar.found.connect(self.show_found)
+        self.claim.changed.connect(self.money.void)
+        self.claim.changed.connect(self.stay_flow.void)
+        self.money.settled.connect(self._settled)
+        self.stay_flow.settled.connect(self._settled)
+        self.money.refunded.connect(self._refunded)
+        self.drawer.takes_no_money.connect(self.agency_desk)
+
+    # ----- what the parts hold, as tests and the smoke visit read it
+
+    @property
+    def db(self) -> Database:
+        return self.desk.db
+
+    @property
+    def settings(self) -> CounterSettings:
+        return self.desk.settings
+
+    @property
+    def user(self) -> Actor:
+        return self.desk.user
+
+    @property
+    def kind(self) -> str:
+        return self.desk.kind
+
+    @property
+    def busy(self) -> bool:
+        return self.desk.busy
+
+    @property
+    def message(self) -> MessageLine:
+        return self.desk.message
+
+    @property
+    def errors(self) -> list[str]:
+        return self.desk.message.errors
+
+    @property
+    def dialog(self) -> QDialog | None:
+        return self.desk.dialog
+
+    @property
+    def person(self) -> lookup.PersonView | None:
+        return self.claim.person
+
+    @property
+    def lines(self) -> list[Line]:
+        return self.claim.lines
+
+    @property
+    def matches(self) -> list[CatalogueEntry]:
+        return self.claim.matches
+
+    @property
+    def shown(self) -> svc.Preview | self_pay.SelfPayPreview | None:
+        """The preview the patient saw, which F9 settles."""
+        if self.kind == "inpatient":
+            return self.stay_flow.discharge.preview if self.stay_flow.discharge else None
+        return self.money.shown
+
+    @property
+    def stay(self) -> inpatient.Stay | None:
+        return self.stay_flow.stay
+
+    @property
+    def discharge(self) -> inpatient.DischargePreview | None:
+        return self.stay_flow.discharge
+
+    @property
+    def last_setl_no(self) -> str | None:
+        return self.slips.last_setl_no
+
+    @property
+    def last_slip(self) -> Path | None:
+        return self.slips.last_slip
+
+    @property
+    def last_shift_report(self) -> Path | None:
+        return self.drawer.last_shift_report
+
+    @property
+    def shift(self) -> ShiftState | None:
+        return self.drawer.shift
 
     # ----- layout
 
@@ -115,111 +200,29 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         outer = QVBoxLayout(central)
         outer.setContentsMargins(8, 4, 8, 4)
         outer.setSpacing(4)
-        scan_row = QHBoxLayout()
-        scan_row.addWidget(QLabel("扫码 / 证件号"))
-        self.scan = named(QLineEdit(), "scan")
-        self.scan.setPlaceholderText("扫描医保电子凭证、社保卡，或输入身份证号后回车")
-        self.scan.returnPressed.connect(self.on_scan)
-        scan_row.addWidget(self.scan, 1)
-        self.message = _label(name="message")
-        self.message.setStyleSheet("color: #b00020")
-        outer.addLayout(scan_row)
+        outer.addWidget(self.scan_bar)
         outer.addWidget(self.message)
-
         body = QHBoxLayout()
-        self.person_panel = PersonPanel(inpatient=COUNTER_KIND.get(self.user.role) == "inpatient")
         body.addWidget(self.person_panel, 2)
         right = QVBoxLayout()
-        claim_box = QGroupBox("收费项目")
-        claim = QVBoxLayout(claim_box)
-        claim.setContentsMargins(8, 4, 8, 4)
-        claim.setSpacing(4)
-        search_row = QHBoxLayout()
-        search_row.addWidget(QLabel("项目"))
-        self.search = named(QLineEdit(), "search")
-        self.search.setPlaceholderText("编码、名称或拼音首字母")
-        self.search.textEdited.connect(self.on_search_text)
-        self.search.returnPressed.connect(self.add_current_match)
-        self.search.installEventFilter(self)
-        search_row.addWidget(self.search, 1)
-        search_row.addWidget(QLabel("数量"))
-        self.quantity = named(QDoubleSpinBox(), "quantity")
-        self.quantity.setDecimals(2)
-        self.quantity.setRange(0.01, 9999)
-        self.quantity.setValue(1)
-        search_row.addWidget(self.quantity)
-        self.quantity.lineEdit().returnPressed.connect(self.apply_quantity)  # F6, then Enter
-        claim.addLayout(search_row)
-        self.match_list = named(QListWidget(), "matches")
-        self.match_list.setMaximumHeight(110)
-        self.match_list.setMinimumHeight(48)  # a few matches show; the list scrolls, the window does not
-        self.match_list.itemActivated.connect(lambda _: self.add_current_match())
-        claim.addWidget(self.match_list)
-        self.table = named(QTableWidget(0, 7), "claim_lines")
-        self.table.setMinimumHeight(60)
-        self.table.setHorizontalHeaderLabels(["编码", "名称", "类别", "单价", "数量", "金额", "医保中心分类"])
-        self.table.setColumnHidden(6, COUNTER_KIND.get(self.user.role) != "inpatient")
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        claim.addWidget(self.table)
-        options = QHBoxLayout()
-        options.addWidget(QLabel("医疗类别"))
-        self.med_type = named(QComboBox(), "med_type")
-        self.kind = COUNTER_KIND.get(self.user.role, "outpatient")
-        for code in COUNTER_MED_TYPES[self.kind]:
-            self.med_type.addItem(f"{code} {labels.MED_TYPE[code]}", code)
-        self.med_type.currentIndexChanged.connect(self.claim_changed)
-        options.addWidget(self.med_type)
-        self.prescribing = named(QComboBox(), "prescribing_level")  # WH-14, WH-23: outside prescriptions
-        for level, name in PRESCRIBING_LEVELS:
-            self.prescribing.addItem(name, level)
-        self.prescribing.currentIndexChanged.connect(self.claim_changed)
-        self.prescribing.setVisible(self.kind == "pharmacy")
-        options.addWidget(self.prescribing)
-        self.level = _label(name="institution_level")
-        options.addWidget(self.level)
-        self.use_own = named(QCheckBox("使用个人账户"), "use_own")
-        self.use_family = named(QCheckBox("使用家庭共济账户"), "use_family")
-        for box in (self.use_own, self.use_family):
-            box.setChecked(True)
-            box.toggled.connect(self.claim_changed)
-            options.addWidget(box)
-        self.self_pay = named(QCheckBox("自费（不用医保）"), "self_pay")  # nothing goes to the centre
-        self.self_pay.setVisible(self.kind != "inpatient")
-        self.self_pay.toggled.connect(self._self_pay_toggled)
-        options.addWidget(self.self_pay)
-        self.payer = named(QLineEdit(), "payer_name")  # a self-pay patient the registry does not hold
-        self.payer.setPlaceholderText("自费患者姓名")
-        self.payer.setMaximumWidth(120)
-        self.payer.setVisible(False)
-        self.payer.textEdited.connect(lambda _: self.claim_changed())
-        options.addWidget(self.payer)
-        self.interim = named(QCheckBox("中途结算（不出院）"), "interim")  # mid_setl_flag 1: long stays
-        self.interim.setVisible(self.kind == "inpatient")
-        self.interim.toggled.connect(self.claim_changed)
-        options.addWidget(self.interim)
-        options.addStretch(1)
-        self.total = _label(name="claim_total")
-        options.addWidget(self.total)
-        claim.addLayout(options)
-        try:
-            visit_choices = clinical.choices(self.db, self.settings.context.institution_code)
-        except ServiceError:
-            visit_choices = clinical.Choices((), ())  # an unknown institution: the settle says so
-        self.visit_panel = VisitPanel(visit_choices, lambda text: clinical.find_diseases(self.db, text))
-        self.visit_panel.changed.connect(self.claim_changed)
-        self.visit_panel.setVisible(self.kind != "pharmacy")
-        claim.addWidget(self.visit_panel)
-        right.addWidget(claim_box, 3)
-        self.preview_panel = PreviewPanel()
-        if self.kind == "inpatient":  # a discharge is paid by one means (the deposit does the rest)
-            for field in self.preview_panel.split.values():
-                field.setVisible(False)
+        right.addWidget(self.claim, 3)
         right.addWidget(self.preview_panel, 2)
         body.addLayout(right, 5)
         outer.addLayout(body, 1)
+        outer.addLayout(self._keys())
+        self.setCentralWidget(central)
+        self._menu()
+        where = "本机数据库" if self.db.url.get_backend_name() == "sqlite" else "院内共享数据库"
+        self.status_db = QLabel(f"数据：{where}")
+        self.status_db.setToolTip(self.db.describe())  # the URL is for the supervisor, not the cashier's view
+        self.status_user = QLabel(f"{self.user.name}（{self.user.role_name}）")
+        self.status_sync = named(QLabel("上传：—"), "status_sync")
+        self.status_busy = named(QLabel(""), "status_busy")
+        for widget in (self.status_db, self.status_user, self.status_sync, self.status_busy):
+            self.statusBar().addPermanentWidget(widget)
+        self.fit_screen()
 
+    def _keys(self) -> QHBoxLayout:
         keys = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         admit = (("F4", "入院", self.admit),) if self.kind == "inpatient" else ()
@@ -246,19 +249,11 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             if key in self.buttons and not self.user.may(permission):
                 self.buttons[key].setEnabled(False)
                 self.buttons[key].setToolTip(f"{self.user.role_name}无此权限")
-        outer.addLayout(keys)
-        self.setCentralWidget(central)
-        self._menu()
-        where = "本机数据库" if self.db.url.get_backend_name() == "sqlite" else "院内共享数据库"
-        self.status_db = QLabel(f"数据：{where}")
-        self.status_db.setToolTip(self.db.describe())  # the URL is for the supervisor, not the cashier's view
-        self.status_user = QLabel(f"{self.user.name}（{self.user.role_name}）")
-        self.status_sync = named(QLabel("上传：—"), "status_sync")
-        self.status_busy = named(QLabel(""), "status_busy")
-        for widget in (self.status_db, self.status_user, self.status_sync, self.status_busy):
-            self.statusBar().addPermanentWidget(widget)
-        self.fit_screen()
-        self.customer = None  # the patient's screen, opened in showEvent where a second screen is present
+        return keys
+
+    def _show_institution(self, info: tuple[str, int, str]) -> None:
+        self.claim.level.setText(f"{info[0]}（{labels.LEVEL[info[1]]}）")
+        self.claim.level.setToolTip(f"政策包 {info[2]}")
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
@@ -281,7 +276,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         """The settlement panel's type grows with the window (1366×728 is the base)."""
         super().resizeEvent(event)
         factor = max(1.0, min(1.6, event.size().height() / 728))
-        if abs(factor - getattr(self, "_scale", 1.0)) > 0.02:
+        if abs(factor - self._scale) > 0.02:
             self._scale = factor
             self.preview_panel.scale(factor)
 
@@ -311,34 +306,6 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             shortcut = QShortcut(QKeySequence("Ctrl+B"), self)
             shortcut.activated.connect(self.binding_desk)
 
-    def counter_settings(self) -> None:
-        """F8 (supervisors): this counter's settings file, checked and audited (dialogs/counter_settings.py)."""
-        from ..dialogs.counter_settings import CounterSettingsDialog
-
-        if not self.user.may("settings"):
-            self.show_error(ServiceError(f"{self.user.role_name}无权修改本窗口设置"))
-            return
-        self._open(CounterSettingsDialog(self))
-
-    def binding_desk(self) -> None:
-        from ..binding_desk import BindingDesk
-
-        if not self.user.may("bind"):
-            self.show_error(ServiceError(f"{self.user.role_name}无家庭共济绑定权限"))
-            return
-        desk = BindingDesk(self)
-        self.dialog = desk
-        desk.finished.connect(self._dialog_closed)
-        desk.open()
-
-    def agency_desk(self) -> None:
-        from ..agency_desk import AgencyDesk
-
-        desk = AgencyDesk(self)
-        self.dialog = desk
-        desk.finished.connect(self._dialog_closed)
-        desk.open()
-
     def _shortcuts(self) -> None:
         for key, slot in (
             ("F2", self.focus_scan),
@@ -359,57 +326,116 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
 
-    def eventFilter(self, obj: Any, event: Any) -> bool:
-        """Up/Down in the search field move through the matches, so hands stay on the keyboard; Del
-        there with nothing typed removes the selected (else the last) line, as the key says."""
-        if (
-            obj is self.search
-            and event.type() in (event.Type.KeyPress, event.Type.ShortcutOverride)
-            and event.key() == Qt.Key.Key_Delete
-            and not self.search.text()
-        ):
-            if event.type() == event.Type.KeyPress:
-                if not 0 <= self.table.currentRow() < len(self.lines) and self.lines:
-                    self.table.selectRow(len(self.lines) - 1)
-                self.remove_line()
-            event.accept()
-            return True
-        if (
-            obj is self.search
-            and event.type() == event.Type.KeyPress
-            and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)
-        ):
-            row = self.match_list.currentRow() + (1 if event.key() == Qt.Key.Key_Down else -1)
-            if 0 <= row < self.match_list.count():
-                self.match_list.setCurrentRow(row)
-            return True
-        return super().eventFilter(obj, event)
+    # ----- the keys: each hands over to the part that owns the step
+
+    def on_scan(self) -> None:
+        self.scan_bar.on_scan()
+
+    def on_search_text(self, text: str) -> None:
+        self.claim.on_search_text(text)
+
+    def add_current_match(self) -> None:
+        self.claim.add_current_match()
+
+    def edit_quantity(self) -> None:
+        self.claim.edit_quantity()
+
+    def remove_line(self) -> None:
+        self.claim.remove_line()
+
+    def preview(self) -> None:
+        """F5: the outpatient or pharmacy split, or the centre's pricing of the discharge."""
+        if self.kind == "inpatient":
+            self.stay_flow.preview_discharge()
+        else:
+            self.money.preview()
+
+    def confirm(self) -> None:
+        """F9: settle exactly what the patient was shown."""
+        if self.kind == "inpatient":
+            self.stay_flow.confirm_discharge()
+        else:
+            self.money.confirm()
+
+    def admit(self) -> None:
+        self.stay_flow.admit()
+
+    def reprint(self) -> None:
+        self.slips.reprint()
+
+    def refund(self) -> None:
+        self.money.refund()
+
+    def close_shift(self) -> None:
+        self.drawer.close_shift()
+
+    def close_day(self) -> None:
+        self.drawer.close_day()
+
+    def outbox(self) -> None:
+        self.drawer.outbox()
+
+    def counter_settings(self) -> None:
+        """F8 (supervisors): this counter's settings file, checked and audited (dialogs/counter_settings.py)."""
+        from ..dialogs.counter_settings import CounterSettingsDialog
+
+        if not self.user.may("settings"):
+            self.desk.refuse(f"{self.user.role_name}无权修改本窗口设置")
+            return
+        self.desk.open(CounterSettingsDialog(self.desk))
+
+    def binding_desk(self) -> None:
+        from ..binding_desk import BindingDesk
+
+        if not self.user.may("bind"):
+            self.desk.refuse(f"{self.user.role_name}无家庭共济绑定权限")
+            return
+        self._open_desk(BindingDesk(self.desk))
+
+    def agency_desk(self) -> None:
+        from ..agency_desk import AgencyDesk
+
+        self._open_desk(AgencyDesk(self.desk))
+
+    def _open_desk(self, dialog: QDialog) -> None:
+        """A desk of its own (binding, agency): it loads as it opens."""
+        self.desk.dialog = dialog
+        dialog.finished.connect(lambda _result: self._dialog_closed())
+        dialog.open()
+
+    # ----- what the parts said
+
+    def show_found(self, view: lookup.PersonView, deductible: str, cap: str) -> None:
+        self.reset()
+        self.claim.reset(view)
+        self.person_panel.show_person(view, deductible, cap, now=dt.datetime.now())
+        self.message.setText("")
+        if not view.online and self.settings.centre is not None:  # offline: the cached person, and how old
+            self.say(view.source_note(dt.datetime.now()))
+        if view.out_of_area:
+            self.say(f"异地参保人（参保地 {view.insuplc_admdvs}）：由医保中心按参保地政策联网结算")
+        self.focus_search()
+        if self.kind == "inpatient":
+            self.stay_flow.load_stay()
+
+    def _settled(self, _setl_no: str) -> None:
+        """The split stays on screen marked 已结算; the scan field is ready for the next patient."""
+        self.refresh_status()  # one more message waits for upstream
+        self.scan.clear()
+        self.focus_scan()
+
+    def _refunded(self, note: str) -> None:
+        self.refresh_status()
+        if self.kind == "inpatient" and self.person is not None:
+            self.stay_flow.load_stay(note)
 
     # ----- state shown
 
-    def set_busy(self, busy: bool) -> None:
-        self.busy = busy
-        self.status_busy.setText("处理中…" if busy else "")
-
     def show_error(self, exc: Exception) -> None:
-        if isinstance(exc, StaleActor):  # the staff row changed since sign-in: sign in again
-            self.return_to_sign_in(str(exc))
-            return
-        trouble = database_trouble(exc)  # a full disk or a lost database, in the cashier's words
-        known = isinstance(exc, (ServiceError, ValueError, LookupError, slip_printer.PrinterError))
-        text = trouble or (str(exc) if known else f"系统错误：{exc}")
-        context = self.settings.context
-        if (
-            known and not trouble
-        ):  # said to the cashier; the log keeps who, where and what (logs.Redact masks people)
-            log.info("%s at %s: %s: %s", context.staff_no, context.counter, type(exc).__name__, exc)
-        else:
-            log.error(
-                "%s at %s: unexpected %s", context.staff_no, context.counter, type(exc).__name__, exc_info=exc
-            )
-        self.errors.append(text)
-        self.message.setStyleSheet("color: #b00020")
-        self.message.setText(text)
+        self.desk.show_error(exc)
+
+    def say(self, text: str) -> None:
+        self.desk.say(text)
 
     def return_to_sign_in(self, why: str) -> None:
         """The services refused a stale actor (issue 26): the window waits behind the sign-in
@@ -418,9 +444,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         from ..signin import SignInDialog
 
         log.warning("%s at %s: signed out: %s", self.user.staff_no, self.settings.context.counter, why)
-        self.errors.append(why)
-        self.message.setStyleSheet("color: #b00020")
-        self.message.setText(why)
+        self.message.warn(why)
         context = self.settings.context
         dialog = SignInDialog(self.db, context.institution_code, context.counter)
         dialog.setParent(self, Qt.WindowType.Dialog)  # modal to this window, which it hands back to
@@ -433,16 +457,11 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
             if (
                 code != SignInDialog.DialogCode.Accepted
                 or user is None
-                or (user.staff_no, user.role)
-                != (
-                    self.user.staff_no,
-                    self.user.role,
-                )
+                or (user.staff_no, user.role) != (self.user.staff_no, self.user.role)
             ):
                 self.close()
                 return
-            self.user = user
-            self.settings = dataclasses.replace(self.settings, context=user)
+            self.desk.settings = dataclasses.replace(self.settings, context=user)
             self.say(f"{user.name} 已重新登录")
 
             def back() -> None:  # once the dialog has gone: the keys work again, the screen stays
@@ -455,57 +474,27 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
         dialog.open()
 
     def back_up(self, why: str) -> None:
-        """A backup in the background (settings.backups); its line goes to the message bar."""
-        if self.settings.backups is not None:
-            Op(self, lambda: self.settings.backups.take(why)).success(self.say).run()
-
-    def say(self, text: str) -> None:
-        self.message.setStyleSheet("color: #1b5e20")
-        self.message.setText(text)
-
-    def _self_pay_toggled(self, on: bool) -> None:
-        """自费: the accounts and the visit's insurance facts do not apply; without a patient on
-        screen the cashier types the payer's name."""
-        for widget in (self.use_own, self.use_family, self.visit_panel):
-            widget.setEnabled(not on)
-        self.payer.setVisible(on and self.person is None)
-        if on and self.person is None:
-            self.payer.setFocus()
-        self.claim_changed()
+        self.desk.back_up(why)
 
     def reset(self) -> None:
         """Esc: drop the patient on screen and wait for the next scan."""
-        self.person, self.lines, self.shown = None, [], None
-        self.stay = self.discharge = None
+        self.claim.reset(None)
+        self.stay_flow.reset()
+        self.money.void()
         self.person_panel.show_person(None, "", "")
-        self.preview_panel.show_preview(None, {})
-        self.table.setRowCount(0)
-        self.match_list.clear()
-        self.search.clear()
-        self.use_own.setChecked(True)
-        self.use_family.setChecked(True)
-        self.med_type.setCurrentIndex(0)
-        self.prescribing.setCurrentIndex(0)
-        self.self_pay.setChecked(False)
-        self.payer.clear()
-        self.visit_panel.reset()
-        self.total.setText("合计 0.00")
         self.scan.clear()
         self.focus_scan()
 
-    def _dialog_closed(self, _result: int) -> None:
+    def _dialog_closed(self) -> None:
         """Back to the counter: the window takes the keyboard again, so F-keys keep working."""
         self.activateWindow()
         self.focus_scan()
 
     def focus_scan(self) -> None:
-        self.scan.setFocus()
-        self.scan.selectAll()
+        self.scan_bar.focus()
 
     def focus_search(self) -> None:
-        if self.person is not None:
-            self.search.setFocus()
-            self.search.selectAll()
+        self.claim.focus()
 
     def refresh_status(self) -> None:
         def done(status: SyncStatus) -> None:
@@ -531,14 +520,7 @@ class CounterWindow(ClaimMixin, SettleMixin, StayMixin, DrawerMixin, QMainWindow
                 else ""
             )
 
-        Op(self, lambda: sync_status(self.db)).success(done).failure(
+        db = self.db
+        self.desk.run(lambda: sync_status(db)).success(done).failure(
             lambda e: self.status_sync.setText("上传：状态不可用")
         ).run()
-
-    # ----- scan and person
-
-    def _open(self, dialog: QDialog) -> None:
-        self.dialog = dialog  # the open dialog (tests and screenshots reach it here)
-        dialog.finished.connect(self._dialog_closed)
-        dialog.open()
-        dialog.load()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...services.tenders import TENDERS
 from ..qt import (
     QComboBox,
@@ -12,20 +10,17 @@ from ..qt import (
     QFormLayout,
     QLineEdit,
     Qt,
+    QWidget,
     named,
 )
-
-if TYPE_CHECKING:
-    from ..counter.window import CounterWindow
 
 
 class AdmitDialog(QDialog):
     """Admission: the deposit (押金) taken and receipted."""
 
-    def __init__(self, window: CounterWindow) -> None:
-        super().__init__(window)
-        assert window.person is not None  # the window offers admission only with a patient shown
-        self.setWindowTitle(f"办理入院 — {window.person.name}")
+    def __init__(self, parent: QWidget, name: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"办理入院 — {name}")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         form = QFormLayout(self)
         self.deposit = named(QLineEdit("0.00"), "deposit")

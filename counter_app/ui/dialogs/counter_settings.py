@@ -29,7 +29,7 @@ from ..qt import (
 )
 
 if TYPE_CHECKING:
-    from ..counter.window import CounterWindow
+    from ..counter.desk import Desk
 
 
 PLACEHOLDERS = {
@@ -44,9 +44,9 @@ PLACEHOLDERS = {
 
 
 class CounterSettingsDialog(QDialog):
-    def __init__(self, window: CounterWindow) -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(self, desk: Desk) -> None:
+        super().__init__(desk.window)
+        self.desk = desk
         self.setWindowTitle("本窗口设置")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumWidth(720)
@@ -126,8 +126,8 @@ class CounterSettingsDialog(QDialog):
         settings = self._checked()
         if settings is None:
             return
-        window = self.window_
-        Op(window, lambda: check_all(settings, window)).success(
+        desk = self.desk
+        Op(desk, lambda: check_all(settings, desk)).success(
             lambda lines: self._say("\n".join(text for _, text in lines), all(ok for ok, _ in lines))
         ).run()
 
@@ -137,12 +137,12 @@ class CounterSettingsDialog(QDialog):
         settings = self._checked()
         if settings is None:
             return
-        window = self.window_
+        desk = self.desk
 
         def done(changed: dict) -> None:
             self.current = settings
             if "slip_size" in changed:  # the next slip is already the new size
-                window.settings = replace(window.settings, slip_size=settings.slip_size)
+                desk.settings = replace(desk.settings, slip_size=settings.slip_size)
             if not changed:
                 self._say("没有改动", True)
                 return
@@ -153,12 +153,12 @@ class CounterSettingsDialog(QDialog):
                 True,
             )
 
-        Op(window, lambda: change(window.db, window.settings.context, settings)).success(done).failure(
+        Op(desk, lambda: change(desk.db, desk.settings.context, settings)).success(done).failure(
             lambda exc: self._say(str(exc), False)
         ).run()
 
 
-def check_all(settings: config.Settings, window: CounterWindow) -> list[tuple[bool, str]]:
+def check_all(settings: config.Settings, desk: Desk) -> list[tuple[bool, str]]:
     """(ok, line) for each thing a setting names that can be asked whether it answers."""
     out = [_check_database(settings.database)]
     if settings.printer:
@@ -177,7 +177,7 @@ def check_all(settings: config.Settings, window: CounterWindow) -> list[tuple[bo
     if settings.escpos:
         out.append((True, f"热敏打印机 {settings.escpos}：格式正确（打印时连接）"))
     if settings.centre:
-        out.append(_check_centre(settings, window))
+        out.append(_check_centre(settings, desk))
     return out
 
 
@@ -201,18 +201,18 @@ def _check_database(url: str) -> tuple[bool, str]:
     return True, f"数据库 {url or '（默认文件）'}：可用（结构版本 {revision}）"
 
 
-def _check_centre(settings: config.Settings, window: CounterWindow) -> tuple[bool, str]:
+def _check_centre(settings: config.Settings, desk: Desk) -> tuple[bool, str]:
     from ...services.settlement import institution_label
     from ...sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN, Credentials
     from ...sync.handshake import Rejected, Transient, sign_in
 
-    context = window.settings.context
+    context = desk.settings.context
     credentials = (
         Credentials(settings.paasid, settings.passtoken)
         if settings.paasid and settings.passtoken
         else Credentials(TRAINING_PAASID, TRAINING_PASSTOKEN)
     )
-    name, _, _ = institution_label(window.db, context.institution_code)
+    name, _, _ = institution_label(desk.db, context.institution_code)
     try:
         sign_no = sign_in(
             settings.centre,

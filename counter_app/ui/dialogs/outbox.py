@@ -21,16 +21,16 @@ from ..qt import (
 )
 
 if TYPE_CHECKING:
-    from ..counter.window import CounterWindow
+    from ..counter.desk import Desk
 
 
 class OutboxDialog(QDialog):
     """The supervisor's view of what has not reached the centre: pending and parked messages,
     with the centre's reason, and a button to send a parked one again once it is put right."""
 
-    def __init__(self, window: CounterWindow) -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(self, desk: Desk) -> None:
+        super().__init__(desk.window)
+        self.desk = desk
         self.setWindowTitle("上传队列（未上传与挂起的报文）")
         self.setMinimumSize(900, 480)
         layout = QVBoxLayout(self)
@@ -95,8 +95,8 @@ class OutboxDialog(QDialog):
                 ):
                     self.table.setItem(n, col, QTableWidgetItem(text))
 
-        Op(self.window_, lambda: unsent(self.window_.db)).success(show).run()
-        if self.window_.user.may("outbox"):
+        Op(self.desk, lambda: unsent(self.desk.db)).success(show).run()
+        if self.desk.user.may("outbox"):
             self.load_differences()
 
     def load_differences(self) -> None:
@@ -112,8 +112,8 @@ class OutboxDialog(QDialog):
                 for col, text in enumerate((d.setl_no, d.name, f"{d.settled_at:%m-%d %H:%M}", what)):
                     self.differences.setItem(n, col, QTableWidgetItem(text))
 
-        window = self.window_
-        Op(window, lambda: centre_differences(window.db, window.settings.context)).success(show).run()
+        desk = self.desk
+        Op(desk, lambda: centre_differences(desk.db, desk.settings.context)).success(show).run()
 
     def review_selected(self) -> None:
         from ...services.sync_status import review_difference
@@ -122,8 +122,8 @@ class OutboxDialog(QDialog):
         if not 0 <= row < len(self.found):
             self.message.setText("标记已核对：请先选择一条差异")
             return
-        setl_no, note, window = self.found[row].setl_no, self.reason.text(), self.window_
-        Op(window, lambda: review_difference(window.db, window.settings.context, setl_no, note)).success(
+        setl_no, note, desk = self.found[row].setl_no, self.reason.text(), self.desk
+        Op(desk, lambda: review_difference(desk.db, desk.settings.context, setl_no, note)).success(
             self._done
         ).failure(self._failed).run()
 
@@ -134,10 +134,10 @@ class OutboxDialog(QDialog):
         if not 0 <= row < len(self.entries) or self.entries[row].status != "parked":
             self.message.setText(f"{title}：请先选择一条挂起的报文")
             return
-        msgid, reason, window = self.entries[row].msgid, self.reason.text(), self.window_
-        Op(window, lambda: decision(window.db, window.settings.context, msgid, reason)).success(
-            self._done
-        ).failure(self._failed).run()
+        msgid, reason, desk = self.entries[row].msgid, self.reason.text(), self.desk
+        Op(desk, lambda: decision(desk.db, desk.settings.context, msgid, reason)).success(self._done).failure(
+            self._failed
+        ).run()
 
     def release_selected(self) -> None:
         from ...services.sync_status import release

@@ -20,19 +20,19 @@ from ..qt import (
 )
 
 if TYPE_CHECKING:
-    from ..counter.window import CounterWindow
+    from ..counter.desk import Desk
 
 
 class SettlementDialog(QDialog):
     """Pick an earlier settlement and see what it paid; for a refund, a supervisor signs in here.
 
-    Non-modal to the application (window-modal), so the cashier's keyboard flow and the tests
+    Non-modal to the application (desk-modal), so the cashier's keyboard flow and the tests
     drive it the same way: type, Enter, fill in, OK.
     """
 
-    def __init__(self, window: CounterWindow, title: str, *, approval: bool, setl_no: str) -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(self, desk: Desk, title: str, *, approval: bool, setl_no: str) -> None:
+        super().__init__(desk.window)
+        self.desk = desk
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumWidth(680)
@@ -75,7 +75,7 @@ class SettlementDialog(QDialog):
             from ...printing.slip import load_slip
             from ...services.partial_refund import lines_for
 
-            slip = load_slip(self.window_.db, setl_no, copy=1)
+            slip = load_slip(self.desk.db, setl_no, copy=1)
             amounts = dict(slip.amounts)
             family = (
                 "；".join(f"{p.masked_name}（{p.relation}）{fmt(p.paid)}" for p in slip.providers) or "无"
@@ -84,7 +84,7 @@ class SettlementDialog(QDialog):
                 f"{slip.title} {slip.patient_name} {slip.settled_at:%Y-%m-%d %H:%M}\n"
                 f"医疗费 {fmt(amounts['医疗费总额'])}，统筹基金 {fmt(amounts['统筹基金支付'])}，"
                 f"个人账户 {fmt(slip.own_paid)}，家庭共济 {family}，现金 {fmt(slip.cash)}（{slip.tender}）"
-            ), lines_for(self.window_.db, setl_no)
+            ), lines_for(self.desk.db, setl_no)
 
         def shown(found: tuple[str, list]) -> None:
             text, lines = found
@@ -96,7 +96,7 @@ class SettlementDialog(QDialog):
                 item.setCheckState(Qt.CheckState.Checked)
                 self.lines.addItem(item)
 
-        Op(self.window_, describe).success(shown).failure(lambda e: self.summary.setText(str(e))).run()
+        Op(self.desk, describe).success(shown).failure(lambda e: self.summary.setText(str(e))).run()
 
     def accept(self) -> None:
         """Enter in a field of a half-filled refund moves to the next empty one; it closes only

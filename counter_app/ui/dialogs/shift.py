@@ -20,20 +20,20 @@ from ..qt import (
 )
 
 if TYPE_CHECKING:
-    from ..counter.window import CounterWindow
+    from ..counter.desk import Desk
 
 
 class OpenShiftDialog(QDialog):
     """No money is taken before the shift is opened with the drawer's cash float; a refusal is said
     in the dialog itself, not behind it."""
 
-    def __init__(self, window: CounterWindow, problem: str = "") -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(self, desk: Desk, problem: str = "") -> None:
+        super().__init__(desk.window)
+        self.desk = desk
         self.setWindowTitle("开班")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         form = QFormLayout(self)
-        form.addRow(_label(f"{window.user.name}，请清点备用金后开班（{window.settings.context.counter}）"))
+        form.addRow(_label(f"{desk.user.name}，请清点备用金后开班（{desk.settings.context.counter}）"))
         self.problem = _label(problem, name="open_shift_problem")
         self.problem.setStyleSheet("color: #b00020")
         form.addRow(self.problem)
@@ -55,8 +55,8 @@ class HandoverDialog(QDialog):
     """Another cashier left a shift open at this counter: who and since when, and a supervisor may
     close it here with the drawer's count (issue 27). Cancel leaves it for that cashier to close."""
 
-    def __init__(self, window: CounterWindow, held: HeldShift, problem: str = "") -> None:
-        super().__init__(window)
+    def __init__(self, desk: Desk, held: HeldShift, problem: str = "") -> None:
+        super().__init__(desk.window)
         self.held = held
         self.setWindowTitle("交接班")
         self.setWindowModality(Qt.WindowModality.WindowModal)
@@ -93,13 +93,13 @@ class HandoverDialog(QDialog):
 
 
 class DayCloseDialog(QDialog):
-    def __init__(self, window: CounterWindow) -> None:
-        super().__init__(window)
+    def __init__(self, desk: Desk) -> None:
+        super().__init__(desk.window)
         self.setWindowTitle("日结")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         form = QFormLayout(self)
         form.addRow(_label("日结后当日不能再结算，之后的结算计入次日"))
-        self.day = named(QLineEdit(window.settings.visit_date().isoformat()), "close_day")
+        self.day = named(QLineEdit(desk.settings.visit_date().isoformat()), "close_day")
         form.addRow("营业日", self.day)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -115,9 +115,9 @@ class DayCloseDialog(QDialog):
 class CloseShiftDialog(QDialog):
     """Count the drawer against what the shift's settlements, refunds and deposits say."""
 
-    def __init__(self, window: CounterWindow) -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(self, desk: Desk) -> None:
+        super().__init__(desk.window)
+        self.desk = desk
         self.state: ShiftState | None = None
         self.setWindowTitle("交班")
         self.setWindowModality(Qt.WindowModality.WindowModal)
@@ -175,6 +175,4 @@ class CloseShiftDialog(QDialog):
                 self.acknowledge.show()
             self.counted.setFocus()
 
-        Op(self.window_, lambda: shift_state(self.window_.db, self.window_.settings.context)).success(
-            show
-        ).run()
+        Op(self.desk, lambda: shift_state(self.desk.db, self.desk.settings.context)).success(show).run()
