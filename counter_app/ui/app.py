@@ -17,6 +17,7 @@ from . import ops
 from .qt import QApplication, QFont, QFontDatabase, QLibraryInfo, QLocale, QTimer, QTranslator
 
 if TYPE_CHECKING:  # the window is imported while the cashier signs in (run, _warm_window)
+    from ..services.centre import CounterCentre
     from .counter import CounterWindow
 
 STARTED = time.perf_counter()  # when the application's code began loading (for --exit-when-ready)
@@ -73,7 +74,7 @@ def open_counter(
     slip_dir: Path,
     printer: str | None = None,
     sync_warn_minutes: int = 30,
-    centre: object = None,
+    centre: CounterCentre | None = None,
     centre_presettle: bool = False,
     customer_display: bool = False,
     backups: object = None,

@@ -1,6 +1,8 @@
-"""The counter window, as rooms one can find: the window and its keys (window.py), the person
-panel, the claim (claim.py), the settlement panel and the money steps (settle.py), the inpatient
-stay (stay.py), the drawer and the day (drawer.py); each dialog is its own module in ui/dialogs/."""
+"""The counter window, made of parts that own their state: the window lays them out and maps the
+keys (window.py); the desk every part is given (desk.py); the scan bar (scan.py), the claim panel
+(claim.py), the person and settlement panels, the money steps (settle.py), the inpatient stay
+(stay.py), the slips (slips.py) and the drawer and the day (drawer.py). Each dialog is its own
+module in ui/dialogs/ and takes the desk, never the window."""
 
 from .settings import CounterSettings, Line
 from .window import CounterWindow

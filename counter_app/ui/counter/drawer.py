@@ -138,7 +138,7 @@ class DrawerFlow(QObject):
         """9001 when the shift opens, 9002 when it closes (offline: the sync signs in before it sends)."""
         desk = self.desk
         centre, ctx = desk.settings.centre, desk.settings.context
-        if centre is None or not hasattr(centre, "sign_in"):
+        if centre is None:
             return
         if way == "in":
             desk.run(lambda: centre.sign_in(ctx.institution_code, ctx.cashier, ctx.name)).success(

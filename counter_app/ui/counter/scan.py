@@ -34,7 +34,7 @@ class ScanBar(QWidget):
     def on_scan(self) -> None:
         desk, text = self.desk, self.field.text()
         year = desk.settings.visit_date().year
-        centre = desk.settings.centre if hasattr(desk.settings.centre, "person_info") else None
+        centre = desk.settings.centre
         ctx = desk.settings.context
 
         def find() -> tuple[lookup.PersonView | lookup.Choice, str, str]:

@@ -11,6 +11,7 @@ from typing import Any
 from ...engine.money import cents
 from ...services.actor import Actor
 from ...services.catalogue import CatalogueEntry
+from ...services.centre import CounterCentre
 
 # What each counter settles: outpatient (general, emergency, special disease, maternity) or a pharmacy.
 COUNTER_MED_TYPES = {"outpatient": ("11", "13", "14", "51"), "pharmacy": ("41",), "inpatient": ("21", "52")}
@@ -39,7 +40,7 @@ class CounterSettings:
     printer: str | None = None  # a system printer name; None keeps slips as PDF files only
     today: dt.date | None = None  # fixed visit date (tests, training); None = the real date
     sync_warn_minutes: int = 30  # a message pending longer than this turns the status bar red
-    centre: Any = None  # inpatient.CentrePort: the centre online (an inpatient settlement needs it)
+    centre: CounterCentre | None = None  # the centre online (an inpatient settlement needs it)
     centre_presettle: bool = False  # F5 also asks the centre (2206): off by default, it adds round trips
     customer_display: bool = False  # a second screen facing the patient shows the amounts (if present)
     backups: Any = None  # services.backup.Schedule: backups at shift and day close and on a timer

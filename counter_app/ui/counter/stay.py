@@ -188,6 +188,9 @@ class StayFlow(QObject):
             return
         tender, med_type = self.panel.tender.currentData(), self.claim.med_type.currentData()
         centre, context = desk.settings.centre, desk.settings.context
+        if centre is None:  # the discharge was priced by the centre: the setting changed since
+            desk.refuse("住院结算由医保中心计算，需联网：本窗口未配置医保中心地址（启动时 --centre）")
+            return
 
         def done(result: inpatient.Discharged) -> None:
             setl_no = result.settled.setl_no
