@@ -18,7 +18,7 @@ from counter_app.store.audit import verify
 from .world import AT, TODAY, build
 
 # The ceilings, from 21 (SQLite) and 23 (PostgreSQL) before issue 16; the issue's aim is 8. What each
-# statement is, is written out in services/settlement.py (settle_in's docstring). Lower a ceiling
+# statement is, is written out in services/settlement/record.py (settle_in's docstring). Lower a ceiling
 # when a statement goes; raise one only for a fact a settle must now read, saying which: issue 24
 # added the visit's department and doctor (one indexed lookup; the catalogue's terms ride on the
 # catalogue statement); issue 26 the refund approval's row, read under lock and marked used (its
