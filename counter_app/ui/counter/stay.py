@@ -19,7 +19,7 @@ from .slips import Slips
 from .widgets import money_text as _money_text
 
 
-def _lines(fees: tuple[inpatient.FeeLine, ...]) -> list[Line]:
+def _lines(fees: tuple[inpatient.StayFee, ...]) -> list[Line]:
     return [
         Line(CatalogueEntry(f.code, f.name, f.cls, f.price, "", ZERO, True), f.quantity, f.centre_note)
         for f in fees
