@@ -17,7 +17,7 @@ from typing import Any
 
 from counter_app.services.go_live import DOWNLOAD
 
-from .books import Refusal
+from .inputs import Refusal
 
 MAX_PAGE_SIZE = 5000
 

@@ -52,9 +52,10 @@ from counter_app.sync import fields as F
 from counter_app.sync import statement_file, wire
 from counter_app.sync.gateway import TRAINING_PAASID, TRAINING_PASSTOKEN
 
-from .books import Books, InpatientPolicy, Refusal, _d
+from .books import Books, InpatientPolicy
 from .catalogue import Published
 from .gateway import Verifier
+from .inputs import Refusal, money_in
 
 FAULT_MODES = (
     "none",
@@ -135,12 +136,12 @@ class CentreStore:
             inpatient=InpatientPolicy.load(inpatient) if inpatient else None,
         )
         self.persons = (
-            self.books.load_registry(registry)
+            self.books.registry.load_registry(registry)
             if registry
             else self.db.execute("SELECT count(*) FROM person").fetchone()[0]
         )
         if population is not None:  # the agency's files, the format a counter imports
-            self.persons = self.books.load_population(*population)
+            self.persons = self.books.registry.load_population(*population)
         self.history = self.books.import_history(demo_history) if demo_history else 0
         self.record = record.open("a", encoding="utf-8") if record else None
 
@@ -151,7 +152,7 @@ class CentreStore:
             row = self.db.execute("SELECT response FROM message WHERE msgid = ?", (msgid,)).fetchone()
             if row:
                 stats.duplicates += 1
-                return wire.loads(row[0]), True
+                return wire.loads(row["response"]), True
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("SAVEPOINT work")
@@ -217,7 +218,7 @@ class CentreStore:
             F.RECONCILE_DETAIL: lambda: self._detail(env, data, now),
             F.FILE_UPLOAD: lambda: self._upload(env, given["fsUploadIn"], now),
             F.SIGN_IN: lambda: self._sign_in(env, given["signIn"], now),
-            F.PERSON_INFO: lambda: b.person_info(data, now),
+            F.PERSON_INFO: lambda: b.registry.person_info(data, now),
             F.SIGN_OUT: lambda: self._sign_out(env, given["signOut"], now),
             **{c: (lambda c=c: self._catalogue(env, c, data, now)) for c in F.CATALOGUE_DOWNLOADS},
             **{q: (lambda q=q: self.published.page(q, data)) for q in F.TERM_QUERIES},
@@ -255,9 +256,13 @@ class CentreStore:
             "SELECT opter_no, fixmedins_code, signed_out_at FROM sign_in WHERE sign_no = ?",
             (str(data.get("sign_no")),),
         ).fetchone()
-        if row is None or row[0] != data.get("opter_no") or row[1] != env["fixmedins_code"]:
+        if (
+            row is None
+            or row["opter_no"] != data.get("opter_no")
+            or row["fixmedins_code"] != env["fixmedins_code"]
+        ):
             raise Refusal(f"签到号 {str(data.get('sign_no'))[:30]} 不是该操作员的签到")
-        if row[2] is not None:
+        if row["signed_out_at"] is not None:
             raise Refusal("该签到已签退")
         self.db.execute(
             "UPDATE sign_in SET signed_out_at = ? WHERE sign_no = ?", (now.isoformat(), data["sign_no"])
@@ -273,9 +278,9 @@ class CentreStore:
         row = self.db.execute(
             "SELECT fixmedins_code, signed_out_at FROM sign_in WHERE sign_no = ?", (str(sign_no),)
         ).fetchone()
-        if row is None or row[0] != env.get("fixmedins_code"):
+        if row is None or row["fixmedins_code"] != env.get("fixmedins_code"):
             raise Refusal(f"签到号 {str(sign_no)[:30]} 无效，请重新签到")
-        if row[1] is not None:
+        if row["signed_out_at"] is not None:
             raise Refusal(f"签到号 {str(sign_no)[:30]} 已签退，请重新签到")
 
     def _reverse(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -286,14 +291,14 @@ class CentreStore:
         ).fetchone()
         if row is None:
             return {"result": "原交易不存在，无需冲正"}
-        if row[1] == "reversed":
-            return {"result": f"{row[0]} 已冲正"}
-        if row[2] == "settle" and row[1] == "settled":
-            self.books._unmove(row[3], row[4], json.loads(row[5]))
-        self.db.execute("UPDATE record SET status = 'reversed' WHERE setl_id = ?", (row[0],))
-        return {"result": f"已冲正 {row[0]}"}
+        if row["status"] == "reversed":
+            return {"result": f"{row['setl_id']} 已冲正"}
+        if row["kind"] == "settle" and row["status"] == "settled":
+            self.books.unmove(row["psn_no"], row["mdtrt_id"], json.loads(row["moved"]))
+        self.db.execute("UPDATE record SET status = 'reversed' WHERE setl_id = ?", (row["setl_id"],))
+        return {"result": f"已冲正 {row['setl_id']}"}
 
-    def _records(self, code: str, data: dict[str, Any], insutype: str | None) -> list[tuple[Any, ...]]:
+    def _records(self, code: str, data: dict[str, Any], insutype: str | None) -> list[sqlite3.Row]:
         begin, end = data.get("stmt_begndate"), data.get("stmt_enddate")
         if not (isinstance(begin, str) and isinstance(end, str)):
             raise Refusal("stmt_begndate / stmt_enddate 缺失")
@@ -309,11 +314,8 @@ class CentreStore:
 
     def _totals(self, env: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         rows = self._records(env["fixmedins_code"], data, data.get("insutype"))
-        sums = {
-            k: sum((Decimal(r[3 + i]) for r in rows), Decimal("0.00"))
-            for i, k in enumerate(F.RECONCILE_AMOUNTS)
-        }
-        sent = {k: _d(data.get(k)) for k in F.RECONCILE_AMOUNTS}
+        sums = {k: sum((Decimal(r[k]) for r in rows), Decimal("0.00")) for k in F.RECONCILE_AMOUNTS}
+        sent = {k: money_in(data.get(k)) for k in F.RECONCILE_AMOUNTS}
         count = data.get("fixmedins_setl_cnt")
         ties = sums == sent and count == len(rows)
         text = (
@@ -390,7 +392,7 @@ class CentreStore:
         if row is None:
             raise Refusal(f"文件查询号 {data.get('file_qury_no')} 不存在")
         try:
-            uploaded = statement_file.read(row[0], statement_file.UPLOAD_COLUMNS)
+            uploaded = statement_file.read(row["content"], statement_file.UPLOAD_COLUMNS)
         except statement_file.BadFile as exc:
             raise Refusal(str(exc)) from None
         if data.get("fixmedins_setl_cnt") != len(uploaded):
@@ -398,7 +400,7 @@ class CentreStore:
                 f"fixmedins_setl_cnt {data.get('fixmedins_setl_cnt')} 与文件的 {len(uploaded)} 行不符"
             )
         ours = {
-            r[0]: r
+            r["setl_id"]: r
             for r in self.db.execute(
                 "SELECT setl_id, psn_no, mdtrt_id, msgid, kind, medfee_sumamt, fund_pay_sumamt, acct_pay FROM record "
                 "WHERE fixmedins_code = ? AND setl_date BETWEEN ? AND ? AND status != 'reversed' ORDER BY id",
@@ -413,32 +415,30 @@ class CentreStore:
                 lines.append({**up, "msgid": "", "stmt_rslt": "1", "memo": "中心无此结算"})
                 continue
             try:
-                unequal = [k for n, k in enumerate(names) if Decimal(up[k]) != Decimal(rec[5 + n])]
+                unequal = [k for k in names if Decimal(up[k]) != Decimal(rec[k])]
             except ArithmeticError:
                 raise Refusal(f"文件中 {up['setl_id']} 的金额不是数值") from None
-            memo = "，".join(
-                f"{names[k]} 医药机构 {up[k]} 中心 {rec[5 + list(names).index(k)]}" for k in unequal
-            )
+            memo = "，".join(f"{names[k]} 医药机构 {up[k]} 中心 {rec[k]}" for k in unequal)
             lines.append(
                 {
-                    "psn_no": rec[1],
-                    "mdtrt_id": rec[2],
-                    "setl_id": rec[0],
-                    "msgid": rec[3],
+                    "psn_no": rec["psn_no"],
+                    "mdtrt_id": rec["mdtrt_id"],
+                    "setl_id": rec["setl_id"],
+                    "msgid": rec["msgid"],
                     "stmt_rslt": "1" if unequal else "0",
-                    "refd_setl_flag": "1" if rec[4] == "cancel" else "0",
+                    "refd_setl_flag": "1" if rec["kind"] == "cancel" else "0",
                     "memo": f"金额不符：{memo}" if unequal else "",
                 }
             )
         for rec in ours.values():  # in the centre's books, not in the file
             lines.append(
                 {
-                    "psn_no": rec[1],
-                    "mdtrt_id": rec[2],
-                    "setl_id": rec[0],
-                    "msgid": rec[3],
+                    "psn_no": rec["psn_no"],
+                    "mdtrt_id": rec["mdtrt_id"],
+                    "setl_id": rec["setl_id"],
+                    "msgid": rec["msgid"],
                     "stmt_rslt": "1",
-                    "refd_setl_flag": "1" if rec[4] == "cancel" else "0",
+                    "refd_setl_flag": "1" if rec["kind"] == "cancel" else "0",
                     "memo": "医药机构未上传此结算",
                 }
             )
@@ -455,7 +455,7 @@ class CentreStore:
             "SELECT content FROM file WHERE file_qury_no = ? AND fixmedins_code = ?",
             (str(given.get("file_qury_no")), str(env.get("fixmedins_code"))),
         ).fetchone()
-        return bytes(row[0]) if row else None
+        return bytes(row["content"]) if row else None
 
     def stats(self, stats: Stats) -> dict[str, Any]:
         counts = dict(
@@ -681,7 +681,7 @@ class Centre:
         """A fresh e-voucher token for {"psn_no"}: what the patient's phone shows at the next scan."""
         try:
             body = await request.json()
-            token = self.store.books.issue_evoucher(str(body["psn_no"]), dt.datetime.now())
+            token = self.store.books.registry.issue_evoucher(str(body["psn_no"]), dt.datetime.now())
         except (ValueError, KeyError, TypeError, Refusal) as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
         return web.json_response({"ok": True, "token": token})
