@@ -10,7 +10,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from .engine import ClaimError, PackError, PackNotInForce, Settlement, parse_claim, settle
+from .engine import ClaimError, PackError, PackNotInForce, SettlementResult, parse_claim, settle
 from .engine.claim import MAX_CLAIM_CHARS, MAX_DEPTH, Claim
 from .engine.fast import fast_claim
 from .policies import load_pack, pack_ids
@@ -39,8 +39,8 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def settle_data(data: Any) -> Settlement:
-    """A Settlement from decoded claim JSON; ClaimError (problem lines) on any bad input."""
+def settle_data(data: Any) -> SettlementResult:
+    """A SettlementResult from decoded claim JSON; ClaimError (problem lines) on any bad input."""
     return _settle(parse_claim(data, pack_ids()))
 
 
@@ -54,7 +54,7 @@ def settle_text(text: str) -> dict[str, Any]:
     return _settle(claim).to_json()
 
 
-def _settle(claim: Claim) -> Settlement:
+def _settle(claim: Claim) -> SettlementResult:
     try:
         return settle(claim, load_pack(claim.policy))
     except PackNotInForce as exc:

@@ -23,9 +23,7 @@ from typing import Any
 
 from counter_app.engine import CentreFund
 from counter_app.engine import settle as engine_settle
-from counter_app.engine.claim import Claim, Item, Provider, Ytd
-from counter_app.engine.claim import Institution as ClaimInstitution
-from counter_app.engine.claim import Person as ClaimPerson
+from counter_app.engine.claim import Claim, ClaimInstitution, ClaimPerson, Item, Provider, Ytd
 from counter_app.engine.money import ZERO, cents
 from counter_app.engine.pooling import is_retiree
 from counter_app.policies import load_pack_file, policy_dir

@@ -13,7 +13,7 @@ PACKAGE = ROOT / "counter_app"
 # Lower ranks are imported by higher ones, never the reverse; one rank may import its own.
 RANK = {
     "engine": 0,
-    **dict.fromkeys(("identity", "resources", "labels", "policies", "claims", "registry_file"), 1),
+    **dict.fromkeys(("identity", "resources", "labels", "policies", "claims", "registry_file", "infno"), 1),
     "store": 2,
     **dict.fromkeys(("logs", "config"), 3),
     "services": 4,

@@ -6,7 +6,7 @@ settlement = settle(claim, pack)
 
 from .claim import Claim, ClaimError, claim_to_json, parse_claim
 from .policy import PackError, PolicyPack, pack_from_mapping
-from .settlement import CentreFund, PackNotInForce, Settlement, settle
+from .settlement import CentreFund, PackNotInForce, SettlementResult, settle
 
 __all__ = [
     "CentreFund",
@@ -15,7 +15,7 @@ __all__ = [
     "PackError",
     "PackNotInForce",
     "PolicyPack",
-    "Settlement",
+    "SettlementResult",
     "claim_to_json",
     "pack_from_mapping",
     "parse_claim",

@@ -50,14 +50,14 @@ class Ytd(msgspec.Struct, frozen=True):
     outpatient_pool_paid: Decimal = ZERO
 
 
-class Institution(msgspec.Struct, frozen=True):
+class ClaimInstitution(msgspec.Struct, frozen=True):
     code: str
     level: int
     kind: str
     designated: bool
 
 
-class Person(msgspec.Struct, frozen=True):
+class ClaimPerson(msgspec.Struct, frozen=True):
     psn_no: str
     insutype: str
     psn_type: str
@@ -96,10 +96,10 @@ class Claim(msgspec.Struct, frozen=True):
     policy: str
     visit_date: dt.date
     med_type: str
-    institution: Institution
+    institution: ClaimInstitution
     prescribing_level: int | None
     location: str
-    person: Person
+    person: ClaimPerson
     family: tuple[Provider, ...]
     items: tuple[Item, ...]
     use_own_account: bool = True
@@ -219,13 +219,13 @@ def _ytd(problems: list[str], obj: Any, path: str, visit: dt.date | None) -> Ytd
     )
 
 
-def _person(problems: list[str], obj: Any, visit: dt.date | None) -> Person:
+def _parse_person(problems: list[str], obj: Any, visit: dt.date | None) -> ClaimPerson:
     f = _Fields(problems, obj, "person", _PERSON_FIELDS)
     if "ytd" in f.obj:
         ytd = _ytd(problems, f.obj["ytd"], "person.ytd", visit)
     else:
         ytd = Ytd(visit.year if visit else 0)
-    return Person(
+    return ClaimPerson(
         psn_no=f.get("psn_no", _text),
         insutype=f.get("insutype", _code(INSUTYPES)),
         psn_type=f.get("psn_type", _code(PSN_TYPES)),
@@ -237,9 +237,9 @@ def _person(problems: list[str], obj: Any, visit: dt.date | None) -> Person:
     )
 
 
-def _institution(problems: list[str], obj: Any) -> Institution:
+def _parse_institution(problems: list[str], obj: Any) -> ClaimInstitution:
     f = _Fields(problems, obj, "institution", _INSTITUTION_FIELDS)
-    return Institution(
+    return ClaimInstitution(
         code=f.get("code", _text),
         level=f.get("level", _level, fallback=0),
         kind=f.get("kind", _code(KINDS)),
@@ -324,9 +324,9 @@ def parse_claim(data: Any, packs: tuple[str, ...] | None = None) -> Claim:
         raise ClaimError(problems)
     policy_code = _code(packs) if packs else _text
     visit = f.get("visit_date", _date)
-    person = _person(problems, f.obj.get("person"), visit) if "person" in f.obj else f.get("person", _text)
+    person = _parse_person(problems, f.obj.get("person"), visit) if "person" in f.obj else f.get("person", _text)
     institution = (
-        _institution(problems, f.obj["institution"])
+        _parse_institution(problems, f.obj["institution"])
         if "institution" in f.obj
         else f.get("institution", _text)
     )
@@ -363,7 +363,7 @@ def parse_claim(data: Any, packs: tuple[str, ...] | None = None) -> Claim:
 
 def _cross_check(claim: Claim, problems: list[str]) -> None:
     """Problems that involve more than one field."""
-    if isinstance(claim.person, Person):
+    if isinstance(claim.person, ClaimPerson):
         seen = {claim.person.psn_no}
         for i, provider in enumerate(claim.family):
             if provider.carried is not None and provider.carried > provider.account_balance:

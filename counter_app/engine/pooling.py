@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from .claim import Claim, Person, Ytd
+from .claim import Claim, ClaimPerson, Ytd
 from .money import ZERO, cents, fmt
 from .policy import OutpatientPool, PolicyPack
 
@@ -47,7 +47,7 @@ def first_of_next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def is_retiree(person: Person, visit: dt.date) -> bool:
+def is_retiree(person: ClaimPerson, visit: dt.date) -> bool:
     """Retiree benefits from the 1st of the month after retirement (WH-21)."""
     if person.retired_on is not None:
         return visit >= first_of_next_month(person.retired_on)

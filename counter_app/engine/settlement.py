@@ -1,4 +1,4 @@
-"""settle(claim, pack) -> Settlement: the pure function everything else calls.
+"""settle(claim, pack) -> SettlementResult: the pure function everything else calls.
 
 No clock, no database, no files: the same claim and pack always give the same settlement. Before
 returning, the contract's identities are checked to the cent; a violation is a bug in the engine
@@ -40,7 +40,7 @@ class SettlementInvariantError(AssertionError):
     """The engine produced a split that breaks the contract's identities (a bug, never input)."""
 
 
-class Settlement(msgspec.Struct, frozen=True):
+class SettlementResult(msgspec.Struct, frozen=True):
     policy: str
     policy_version: str
     medfee_sumamt: Decimal
@@ -119,7 +119,7 @@ class PackNotInForce(ValueError):
     """The claim's visit date is before the chosen pack takes effect."""
 
 
-def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> Settlement:
+def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> SettlementResult:
     if claim.policy != pack.id:
         raise ValueError(f"claim asks for policy {claim.policy!r}, given pack {pack.id!r}")
     if claim.visit_date < pack.effective_from:
@@ -189,7 +189,7 @@ def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> 
     if cash:
         trace.append(("WH-26", f"cash {fmt(cash)}"))
 
-    settlement = Settlement(
+    settlement = SettlementResult(
         policy=pack.id,
         policy_version=pack.version,
         medfee_sumamt=total,
@@ -221,7 +221,7 @@ def settle(claim: Claim, pack: PolicyPack, centre: CentreFund | None = None) -> 
     return settlement
 
 
-def check_identities(s: Settlement) -> None:
+def check_identities(s: SettlementResult) -> None:
     """The contract's identities, to the cent; raises SettlementInvariantError naming the first broken.
     They are checked in one expression first (the usual case: all hold), and named only if one breaks."""
     mulaid = ZERO
@@ -257,7 +257,7 @@ def check_identities(s: Settlement) -> None:
     _name_broken_identity(s)
 
 
-def _name_broken_identity(s: Settlement) -> None:
+def _name_broken_identity(s: SettlementResult) -> None:
     checks = (
         (
             "medfee = C + overlimit + prepay + scope",

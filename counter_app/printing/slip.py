@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from .. import identity, labels
+from .. import identity, infno, labels
 from ..engine.money import ZERO, fmt
 from ..engine.settlement import MONEY_FIELDS
 from ..services.actor import Actor
@@ -100,6 +100,15 @@ class Slip:
     visit_line: str = ""  # department, doctor and diagnoses (issue 24); "" before they were kept
     self_pay: bool = False  # 自费: a receipt, nothing of the insurance
     notes: tuple[str, ...] = ()  # what else happened: a refund's reason, a partial refund's lines
+
+
+# The answers a slip reads the centre's ids from: an outpatient or pharmacy settlement or its cancel.
+OUTPATIENT_ANSWERS = (
+    infno.OUTPATIENT_SETTLE,
+    infno.PHARMACY_SETTLE,
+    infno.OUTPATIENT_CANCEL,
+    infno.PHARMACY_CANCEL,
+)
 
 
 def fmt_or_dash(amount: Decimal | None) -> str:
@@ -309,15 +318,15 @@ def _ytd_as_of(session: Session, row: Settlement, year: int) -> tuple[Decimal, D
         return None
     found = session.execute(
         select(
-            func.coalesce(func.sum(YearTotal.deductible_paid), ZERO),
-            func.coalesce(func.sum(YearTotal.outpatient_pool_paid), ZERO),
+            func.coalesce(func.sum(YearTotal.deductible_paid), ZERO).label("deductible"),
+            func.coalesce(func.sum(YearTotal.outpatient_pool_paid), ZERO).label("pooled"),
         ).where(
             YearTotal.person_id == row.person_id,
             YearTotal.year == year,
             or_(YearTotal.settlement_id.is_(None), YearTotal.settlement_id <= row.id),
         )
     ).one()
-    return Decimal(found[0]), Decimal(found[1])
+    return Decimal(found.deductible), Decimal(found.pooled)
 
 
 def _visit_line(visit: Visit | None) -> str:
@@ -346,7 +355,7 @@ def _centre_ids(session: Session, row: Settlement) -> tuple[str, str]:
         select(Outbox.response).where(
             Outbox.settlement_id == row.id,
             Outbox.status == "sent",
-            Outbox.infno.in_(("2207", "2102", "2208", "2103")),
+            Outbox.infno.in_(OUTPATIENT_ANSWERS),
         )
     )
     info = (json.loads(answer).get("output") or {}).get("setlinfo") or {} if answer else {}

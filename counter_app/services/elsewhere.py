@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
-from ..engine import Settlement as EngineSettlement
-from ..engine import claim_to_json
+from .. import infno
+from ..engine import SettlementResult, claim_to_json
 from ..engine.claim import Ytd
 from ..engine.money import ZERO, cents, fmt
 from ..engine.settlement import MONEY_FIELDS
@@ -94,14 +94,14 @@ def _amount(value: Any) -> Decimal:
     return cents(Decimal(value))
 
 
-def from_centre(setlinfo: dict[str, Any], year: int, admdvs: str) -> EngineSettlement:
+def from_centre(setlinfo: dict[str, Any], year: int, admdvs: str) -> SettlementResult:
     """The centre's split in the shape of the counter's settlement JSON (no family draws: HF/WH
     mutual aid is the patient's own region's business)."""
     v = {k: _amount(setlinfo.get(k)) for k in MONEY_FIELDS}
     if not v["psn_part_amt"] and v["medfee_sumamt"] != v["fund_pay_sumamt"]:
         v["psn_part_amt"] = v["medfee_sumamt"] - v["fund_pay_sumamt"]
     note = f"异地就医：参保地 {admdvs} 的政策，由医保中心结算"
-    return EngineSettlement(
+    return SettlementResult(
         policy=policy_of(admdvs),
         policy_version="centre",
         **v,
@@ -143,7 +143,10 @@ def _visit(
     )
     if presettle:  # the same messages, pre-settling: 2206 (2101 at a pharmacy)
         last, payload = messages[-1]
-        messages[-1] = ("2101" if last == upstream.PHARMACY_SETTLE else "2206", payload)
+        messages[-1] = (
+            infno.PHARMACY_PRESETTLE if last == infno.PHARMACY_SETTLE else infno.OUTPATIENT_PRESETTLE,
+            payload,
+        )
     name = ctx.name
     visit = ElsewhereVisit(
         inst.code,

@@ -154,11 +154,11 @@ def provider_relation(declared: str, provider_certno: str) -> str:
 def year_totals(session: Session, person_id: int, year: int) -> tuple[Decimal, Decimal]:
     row = session.execute(
         select(
-            func.coalesce(func.sum(YearTotal.deductible_paid), ZERO),
-            func.coalesce(func.sum(YearTotal.outpatient_pool_paid), ZERO),
+            func.coalesce(func.sum(YearTotal.deductible_paid), ZERO).label("deductible"),
+            func.coalesce(func.sum(YearTotal.outpatient_pool_paid), ZERO).label("pooled"),
         ).where(YearTotal.person_id == person_id, YearTotal.year == year)
     ).one()
-    return row[0], row[1]  # coalesce keeps the Money type: exact Decimals on every dialect
+    return row.deductible, row.pooled  # coalesce keeps the Money type: exact Decimals on every dialect
 
 
 def account_state(account: Account | None) -> tuple[Decimal, bool]:

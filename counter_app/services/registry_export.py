@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .. import identity
+from .. import identity, infno
 from ..engine.money import fmt
 from ..store import Database
 from ..store.models import (
@@ -32,7 +32,7 @@ from ..store.models import (
 )
 from . import national_catalogue
 
-SETTLING = ("2207", "2304", "2102", "2208", "2305", "2103")
+SETTLING = (*infno.SETTLE_INFNOS, *infno.CANCEL_INFNOS)
 
 
 def _day(value: dt.date | None) -> str | None:

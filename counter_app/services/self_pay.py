@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import identity
-from ..engine import Settlement as EngineSettlement
+from ..engine import SettlementResult
 from ..engine.claim import Ytd
 from ..engine.money import ZERO, cents, fmt
 from ..engine.settlement import MONEY_FIELDS
@@ -61,7 +61,7 @@ class SelfPayLine:
 class SelfPayPreview:
     payer: str  # the name the receipt shows
     lines: tuple[SelfPayLine, ...]
-    result: EngineSettlement  # the split in the engine's shape: everything in cash
+    result: SettlementResult  # the split in the engine's shape: everything in cash
 
     @property
     def total(self) -> Decimal:
@@ -114,7 +114,7 @@ def preview(db: Database, ctx: Actor, request: SelfPayRequest) -> SelfPayPreview
         return SelfPayPreview(name, lines, engine_result(lines, request.visit_date.year))
 
 
-def engine_result(lines: tuple[SelfPayLine, ...], year: int) -> EngineSettlement:
+def engine_result(lines: tuple[SelfPayLine, ...], year: int) -> SettlementResult:
     """The settlement of a self-pay visit in the engine's shape: everything is the patient's, in
     cash (全自费), nothing from a fund or an account (so slips and shift totals read it as any)."""
     total = sum((line.amount for line in lines), ZERO)
@@ -126,7 +126,7 @@ def engine_result(lines: tuple[SelfPayLine, ...], year: int) -> EngineSettlement
         "psn_part_amt": total,
         "psn_cash_pay": total,
     }
-    return EngineSettlement(
+    return SettlementResult(
         policy=SELF_PAY,
         policy_version=VERSION,
         pool_prop_selfpay=ZERO,

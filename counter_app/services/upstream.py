@@ -23,15 +23,24 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from ..engine.money import fmt
+from ..infno import (
+    ADMIT,
+    FEE_UPLOAD,
+    INPATIENT_FEE_CANCEL,
+    INPATIENT_FEE_UPLOAD,
+    OUTPATIENT_CANCEL,
+    OUTPATIENT_SETTLE,
+    PHARMACY_CANCEL,
+    PHARMACY_SETTLE,
+    REGISTER,
+    REVERSAL,
+    VISIT_INFO,
+)
 from ..store import audit as chain
 from ..store.models import Institution, Outbox, Person
 from . import numbers
 
 PAYLOAD_VERSION = 2  # 1: the single 2207 of before the sequences (0007)
-REGISTER, VISIT_INFO, FEE_UPLOAD, SETTLE, CANCEL = "2201", "2203", "2204", "2207", "2208"
-PHARMACY_SETTLE, PHARMACY_CANCEL = "2102", "2103"
-ADMIT, INPATIENT_FEE, INPATIENT_FEE_CANCEL = "2401", "2301", "2302"
-REVERSAL = "2601"
 
 
 def insured_at(person: Person, inst: Institution) -> str:
@@ -169,7 +178,7 @@ def settlement_payloads(
         ),
         (VISIT_INFO, {**common, "begntime": begntime}),
         (FEE_UPLOAD, {**common, "chrg_bchno": batch, "lines": lines}),
-        (SETTLE, {**settle, "chrg_bchno": batch}),
+        (OUTPATIENT_SETTLE, {**settle, "chrg_bchno": batch}),
     ]
     assert len(messages) == settlement_messages(inst)
     return messages
@@ -272,7 +281,7 @@ def queue_cancel(
 ) -> str:
     """2208 (or 2103 at a pharmacy) for a refund: names the original by the centre's setl_id, read
     from the original's answer when sent (the original goes first: one person's messages keep order)."""
-    infno = PHARMACY_CANCEL if oinfno == PHARMACY_SETTLE else CANCEL
+    infno = PHARMACY_CANCEL if oinfno == PHARMACY_SETTLE else OUTPATIENT_CANCEL
     payload = {
         "psn_no": person.psn_no,
         "insutype": person.insutype,
@@ -334,7 +343,7 @@ def queue_fee(
     if sn is not None:
         messages.append(
             (
-                INPATIENT_FEE,
+                INPATIENT_FEE_UPLOAD,
                 {
                     "psn_no": person.psn_no,
                     "med_type": "21",

@@ -822,4 +822,4 @@ def head(conn: Connection | Session) -> tuple[int, str] | None:
     """The newest entry's (id, hash), for copies kept elsewhere."""
     table = Base.metadata.tables["audit_entry"]
     last = conn.execute(select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)).first()
-    return (last[0], last[1]) if last else None
+    return (last.id, last.hash) if last else None

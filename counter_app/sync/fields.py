@@ -18,34 +18,114 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-# Transaction numbers (infno)
-SIGN_IN, SIGN_OUT = "9001", "9002"
-PERSON_INFO = "1101"
-FILE_UPLOAD, FILE_DOWNLOAD = "9101", "9102"
-PHARMACY_PRESETTLE, PHARMACY_SETTLE, PHARMACY_CANCEL = "2101", "2102", "2103"
-REGISTER, REGISTER_CANCEL = "2201", "2202"
-VISIT_INFO = "2203"
-FEE_UPLOAD, FEE_CANCEL = "2204", "2205"
-OUTPATIENT_PRESETTLE, OUTPATIENT_SETTLE, OUTPATIENT_CANCEL = "2206", "2207", "2208"
-INPATIENT_FEE_UPLOAD, INPATIENT_FEE_CANCEL = "2301", "2302"
-INPATIENT_PRESETTLE, INPATIENT_SETTLE, INPATIENT_CANCEL = "2303", "2304", "2305"
-ADMIT, DISCHARGE, ADMIT_CANCEL, DISCHARGE_CANCEL = "2401", "2402", "2404", "2405"
-REVERSAL = "2601"
-RECONCILE_TOTALS = "3201"
-RECONCILE_DETAIL = "3202"
-# The national catalogues (national-interface.md, "Catalogues"): downloads answered with a file
-# to fetch by 9102, and paged queries answered in JSON.
-ITEM_DOWNLOADS = ("1301", "1302", "1305", "1306")
-DISEASE_DOWNLOADS = ("1307", "1309")
-CATALOGUE_DOWNLOADS = (*ITEM_DOWNLOADS, *DISEASE_DOWNLOADS)
-TERM_QUERIES = ("1312", "1318", "1319")
-# fsDownloadIn.fixmedins_code of a catalogue file: zebone and binzhe's controller send "plc" (the
-# public files); newtouch and binzhe's table put "plc" in filename instead. A project reading.
-CATALOGUE_FILE_CODE = "plc"
-
-SETTLE_INFNOS = (OUTPATIENT_SETTLE, INPATIENT_SETTLE, PHARMACY_SETTLE)
-CANCEL_INFNOS = (OUTPATIENT_CANCEL, INPATIENT_CANCEL, PHARMACY_CANCEL)
-REGISTER_INFNOS = (REGISTER, ADMIT)  # their answer carries the visit's mdtrt_id
+from ..infno import (
+    ADMIT as ADMIT,
+)
+from ..infno import (
+    ADMIT_CANCEL as ADMIT_CANCEL,
+)
+from ..infno import (
+    CANCEL_INFNOS as CANCEL_INFNOS,
+)
+from ..infno import (
+    CATALOGUE_DOWNLOADS as CATALOGUE_DOWNLOADS,
+)
+from ..infno import (
+    CATALOGUE_FILE_CODE as CATALOGUE_FILE_CODE,
+)
+from ..infno import (
+    DISCHARGE as DISCHARGE,
+)
+from ..infno import (
+    DISCHARGE_CANCEL as DISCHARGE_CANCEL,
+)
+from ..infno import (
+    DISEASE_DOWNLOADS as DISEASE_DOWNLOADS,
+)
+from ..infno import (
+    FEE_CANCEL as FEE_CANCEL,
+)
+from ..infno import (
+    FEE_UPLOAD as FEE_UPLOAD,
+)
+from ..infno import (
+    FILE_DOWNLOAD as FILE_DOWNLOAD,
+)
+from ..infno import (
+    FILE_UPLOAD as FILE_UPLOAD,
+)
+from ..infno import (
+    INPATIENT_CANCEL as INPATIENT_CANCEL,
+)
+from ..infno import (
+    INPATIENT_FEE_CANCEL as INPATIENT_FEE_CANCEL,
+)
+from ..infno import (
+    INPATIENT_FEE_UPLOAD as INPATIENT_FEE_UPLOAD,
+)
+from ..infno import (
+    INPATIENT_PRESETTLE as INPATIENT_PRESETTLE,
+)
+from ..infno import (
+    INPATIENT_SETTLE as INPATIENT_SETTLE,
+)
+from ..infno import (
+    ITEM_DOWNLOADS as ITEM_DOWNLOADS,
+)
+from ..infno import (
+    OUTPATIENT_CANCEL as OUTPATIENT_CANCEL,
+)
+from ..infno import (
+    OUTPATIENT_PRESETTLE as OUTPATIENT_PRESETTLE,
+)
+from ..infno import (
+    OUTPATIENT_SETTLE as OUTPATIENT_SETTLE,
+)
+from ..infno import (
+    PERSON_INFO as PERSON_INFO,
+)
+from ..infno import (
+    PHARMACY_CANCEL as PHARMACY_CANCEL,
+)
+from ..infno import (
+    PHARMACY_PRESETTLE as PHARMACY_PRESETTLE,
+)
+from ..infno import (
+    PHARMACY_SETTLE as PHARMACY_SETTLE,
+)
+from ..infno import (
+    RECONCILE_DETAIL as RECONCILE_DETAIL,
+)
+from ..infno import (
+    RECONCILE_TOTALS as RECONCILE_TOTALS,
+)
+from ..infno import (
+    REGISTER as REGISTER,
+)
+from ..infno import (
+    REGISTER_CANCEL as REGISTER_CANCEL,
+)
+from ..infno import (
+    REGISTER_INFNOS as REGISTER_INFNOS,
+)
+from ..infno import (
+    REVERSAL as REVERSAL,
+)
+from ..infno import (
+    SETTLE_INFNOS as SETTLE_INFNOS,
+)
+from ..infno import (  # the transaction numbers, read here as F.SIGN_IN and so on
+    SIGN_IN as SIGN_IN,
+)
+from ..infno import (
+    SIGN_OUT as SIGN_OUT,
+)
+from ..infno import (
+    TERM_QUERIES as TERM_QUERIES,
+)
+from ..infno import (
+    VISIT_INFO as VISIT_INFO,
+)
 
 API_PATH = "/fsi/api"
 INFVER = "V1.0"

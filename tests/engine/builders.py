@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from counter_app.claims import settle_data
-from counter_app.engine import Settlement
+from counter_app.engine import SettlementResult
 
 
 def item(code: str = "X1", amount: str = "100.00", cls: str = "A", **extra: Any) -> dict[str, Any]:
@@ -75,10 +75,10 @@ def claim(
     return copy.deepcopy(data)
 
 
-def settle(**kwargs: Any) -> Settlement:
+def settle(**kwargs: Any) -> SettlementResult:
     return settle_data(claim(**kwargs))
 
 
-def money(s: Settlement) -> dict[str, Any]:
+def money(s: SettlementResult) -> dict[str, Any]:
     """The settlement's JSON, for comparing strings as the contract shows them."""
     return s.to_json()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ... import identity, labels
+from ... import identity, infno, labels
 from ...engine.money import ZERO, cents, fmt
 from ...store import Database
 from ...store.models import (
@@ -99,7 +99,7 @@ def _classified(session: Session, adm_no: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for response in session.scalars(
         select(Outbox.response).where(
-            Outbox.visit_key == adm_no, Outbox.infno == upstream.INPATIENT_FEE, Outbox.status == "sent"
+            Outbox.visit_key == adm_no, Outbox.infno == infno.INPATIENT_FEE_UPLOAD, Outbox.status == "sent"
         )
     ):
         for line in (json.loads(response or "{}", parse_float=Decimal).get("output") or {}).get(

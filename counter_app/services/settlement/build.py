@@ -15,12 +15,9 @@ import msgspec
 from sqlalchemy import Integer, Select, and_, bindparam, func, select, union
 from sqlalchemy.orm import Session
 
-from ...engine import CentreFund
-from ...engine import Settlement as EngineSettlement
+from ...engine import CentreFund, SettlementResult
 from ...engine import settle as engine_settle
-from ...engine.claim import Claim, Item, Provider, Ytd
-from ...engine.claim import Institution as ClaimInstitution
-from ...engine.claim import Person as ClaimPerson
+from ...engine.claim import Claim, ClaimInstitution, ClaimPerson, Item, Provider, Ytd
 from ...engine.interest import Movement
 from ...engine.money import ZERO, cents
 from ...engine.pots import carried_left
@@ -362,7 +359,7 @@ def _with_carried(
     ]
 
 
-def _run_engine(claim: Claim, centre: CentreFund | None = None) -> EngineSettlement:
+def _run_engine(claim: Claim, centre: CentreFund | None = None) -> SettlementResult:
     from ...engine import ClaimError, PackError, PackNotInForce
 
     try:

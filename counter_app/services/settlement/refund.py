@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Integer, literal, select, union
 from sqlalchemy.orm import Session, aliased
 
+from ... import infno
 from ...engine.money import ZERO, fmt
 from ...store import Database
 from ...store.models import (
@@ -247,7 +248,8 @@ def reverse_in(
     if upstream_cancel and person is not None:
         original = session.execute(
             select(Outbox.msgid, Outbox.infno, Outbox.visit_key).where(
-                Outbox.settlement_id == orig.id, Outbox.infno.in_((upstream.SETTLE, upstream.PHARMACY_SETTLE))
+                Outbox.settlement_id == orig.id,
+                Outbox.infno.in_((infno.OUTPATIENT_SETTLE, infno.PHARMACY_SETTLE)),
             )
         ).first()
         msgid = upstream.queue_cancel(
@@ -258,7 +260,7 @@ def reverse_in(
             setl_no=new_no,
             visit_key=(original.visit_key if original else None) or setl_no,
             omsgid=original.msgid if original else "",
-            oinfno=original.infno if original else upstream.SETTLE,
+            oinfno=original.infno if original else infno.OUTPATIENT_SETTLE,
             reason=reason,
             result=result,
             operator=ctx.cashier,

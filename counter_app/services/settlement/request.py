@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ...engine import Settlement as EngineSettlement
+from ...engine import SettlementResult
 from ...engine.claim import Claim
 from ...engine.money import ZERO
 from ...store.models import (
@@ -50,7 +50,7 @@ class ClaimRequest:
 @dataclass(frozen=True, slots=True)
 class Preview:
     claim: Claim
-    result: EngineSettlement
+    result: SettlementResult
     lines: tuple[
         FeeLine, ...
     ] = ()  # the claim's lines with quantity and unit price (an online 2206 needs them)
@@ -66,7 +66,7 @@ class Settled:
     settlement_id: int
     setl_no: str
     settled_at: dt.datetime
-    result: EngineSettlement
+    result: SettlementResult
     msgid: str
 
 
@@ -89,7 +89,7 @@ class SplitChanged(ServiceError):
         self.preview = preview
 
 
-def split_of(result: EngineSettlement) -> tuple[Any, ...]:
+def split_of(result: SettlementResult) -> tuple[Any, ...]:
     """What the patient agreed to: fund, own account, each family account, cash."""
     return (
         result.medfee_sumamt,
