@@ -324,7 +324,9 @@ def parse_claim(data: Any, packs: tuple[str, ...] | None = None) -> Claim:
         raise ClaimError(problems)
     policy_code = _code(packs) if packs else _text
     visit = f.get("visit_date", _date)
-    person = _parse_person(problems, f.obj.get("person"), visit) if "person" in f.obj else f.get("person", _text)
+    person = (
+        _parse_person(problems, f.obj.get("person"), visit) if "person" in f.obj else f.get("person", _text)
+    )
     institution = (
         _parse_institution(problems, f.obj["institution"])
         if "institution" in f.obj
