@@ -56,7 +56,7 @@ def msgids(
     `first`, from values the caller already took (`take`, beside other counters)."""
     if first is None:
         first = next_value(session, institution, "message", count)
-    return [msgid(institution, at, first + n) for n in range(count)]
+    return [msgid(institution.code, at, first + n) for n in range(count)]
 
 
 def settlement_number(institution: Institution, serial: int) -> str:
@@ -64,10 +64,10 @@ def settlement_number(institution: Institution, serial: int) -> str:
     return f"{institution.code}{serial:010d}"
 
 
-def msgid(institution: Institution, at: dt.datetime, serial: int) -> str:
+def msgid(institution_code: str, at: dt.datetime, serial: int) -> str:
     """national-interface.md: institution code (12) + yyyyMMddHHmmss (14) + serial (4).
 
     The serial comes from the institution's "message" counter, so two messages of one institution
     in the same second differ unless 10,000 share that second; the outbox's unique index guards that.
     """
-    return f"{institution.code:<12.12}{at:%Y%m%d%H%M%S}{serial % 10000:04d}"
+    return f"{institution_code:<12.12}{at:%Y%m%d%H%M%S}{serial % 10000:04d}"

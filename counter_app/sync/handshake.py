@@ -5,7 +5,6 @@ records nothing: the cashier's own sign-in happens at shift open (signin.py)."""
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 from ..services import numbers
 from .client import CentreClient, Rejected, Transient
@@ -27,7 +26,7 @@ def sign_in(
     """The centre's sign number for this counter's operator; raises Transient (unreachable, or the
     gateway refused the signature) or Rejected (the centre refused the sign-in), each with its reason."""
     at = now or dt.datetime.now()
-    msgid = numbers.msgid(SimpleNamespace(code=institution_code), at, 0)  # type: ignore[arg-type]
+    msgid = numbers.msgid(institution_code, at, 0)
     client = CentreClient(url, credentials=credentials, timeout=5.0, deadline=10.0)
     try:
         return ask(
