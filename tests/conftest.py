@@ -77,11 +77,22 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(name)
 
 
+def _measured_slow() -> set[str]:
+    """The tests tools/slow-tests measured at a second or more (tests/slow_tests.txt); with
+    $COUNTER_APP_QUICK_LANE_ALL set (the tool measuring), none."""
+    if os.environ.get("COUNTER_APP_QUICK_LANE_ALL"):
+        return set()
+    listed = Path(__file__).with_name("slow_tests.txt").read_text(encoding="utf-8").splitlines()
+    return {line.strip() for line in listed if line.strip() and not line.startswith("#")}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The quick lane (`-m "not slow"`) runs on SQLite: every PostgreSQL test counts as slow, so
-    the lane still runs its SQLite twin. The full suite (CI) runs both."""
+    the lane still runs its SQLite twin, and so does every test measured at a second or more
+    (tests/slow_tests.txt). The full suite (CI) runs them all."""
+    measured = _measured_slow()
     for item in items:
-        if item.get_closest_marker("postgres"):
+        if item.get_closest_marker("postgres") or item.nodeid in measured:
             item.add_marker(pytest.mark.slow)
 
 
