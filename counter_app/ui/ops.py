@@ -11,12 +11,24 @@ never runs inside the op.
 from __future__ import annotations
 
 import traceback
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .qt import QObject, QRunnable, QThreadPool, Signal, Slot
 
 _pool: QThreadPool | None = None
+
+
+class OpHost(Protocol):
+    """What runs ops: told when work starts and ends, and shown a failure nobody else handles
+    (the counter's desk, the agency desk)."""
+
+    def set_busy(self, busy: bool) -> None: ...
+    def show_error(self, exc: Exception) -> None: ...
+
+
+_running: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()  # ops running, per host
 
 
 def pool() -> QThreadPool:
@@ -75,10 +87,10 @@ class _Job(QRunnable):
 
 
 class Op:
-    """One background call; its host (a window) is told when work starts and ends through
-    `set_busy(bool)`, counted per host, and shows errors through `show_error` by default."""
+    """One background call; its host is told when work starts and ends through `set_busy(bool)`,
+    counted per host, and shows errors through `show_error` by default."""
 
-    def __init__(self, host: Any, fn: Callable[[], Any]) -> None:
+    def __init__(self, host: OpHost, fn: Callable[[], Any]) -> None:
         self.host, self.fn = host, fn
         self._success: Callable[[Any], None] = lambda _: None
         self._failure: Callable[[Exception], None] | None = None
@@ -94,10 +106,9 @@ class Op:
         return self
 
     def _count(self, step: int) -> None:
-        running = getattr(self.host, "_ops_running", 0) + step
-        self.host._ops_running = running
-        if hasattr(self.host, "set_busy"):
-            self.host.set_busy(running > 0)
+        running = _running.get(self.host, 0) + step
+        _running[self.host] = running
+        self.host.set_busy(running > 0)
 
     def _finish(self) -> None:
         self._count(-1)
@@ -112,10 +123,8 @@ class Op:
         self._finish()
         if self._failure is not None:
             self._failure(exc)
-        elif hasattr(self.host, "show_error"):
-            self.host.show_error(exc)
         else:
-            raise exc
+            self.host.show_error(exc)
 
     def run(self) -> Op:
         self._count(+1)
