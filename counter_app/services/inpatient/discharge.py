@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from ... import labels
 from ...engine import CentreFund
 from ...engine.money import ZERO, fmt
+from ...engine.settlement import MONEY_FIELDS
 from ...store import Database
 from ...store.models import (
     Admission,
@@ -47,18 +48,9 @@ from ..staff import Approval, approval_for
 from ..tenders import TENDERS
 from .stay import INPATIENT, Stay, _admission, _stay
 
-# What the centre decides in an inpatient settlement; the account split after it is the counter's
-CENTRE_PARTS = (
-    "medfee_sumamt",
-    "fulamt_ownpay_amt",
-    "overlmt_selfpay",
-    "preselfpay_amt",
-    "inscp_scp_amt",
-    "act_pay_dedc",
-    "hifp_pay",
-    "fund_pay_sumamt",
-    "psn_part_amt",
-)
+# What the centre decides in an inpatient settlement (the settlement's amounts up to the personal
+# part); the account split after it is the counter's
+CENTRE_PARTS = MONEY_FIELDS[: MONEY_FIELDS.index("psn_part_amt") + 1]
 COMPARED = (*CENTRE_PARTS, "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
 
 
