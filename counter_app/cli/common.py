@@ -129,3 +129,17 @@ def run_batch(run) -> int:
     except (BatchError, PackError, RatesError, ValueError, ServiceError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+PAASID_HELP = (
+    "gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
+    "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair"
+)
+
+
+def add_centre_arguments(parser: argparse.ArgumentParser) -> None:
+    """--paasid and --centre, as every command that talks to the centre takes them."""
+    parser.add_argument("--paasid", help=PAASID_HELP)
+    parser.add_argument(
+        "--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})"
+    )

@@ -10,6 +10,7 @@ from typing import Any
 
 from .common import (
     EXIT_BAD_INPUT,
+    PAASID_HELP,
     credentials,
     open_db,
     settings_of,
@@ -200,8 +201,7 @@ def add_parsers(sub: Any, db_help: str) -> None:
     )
     run.add_argument(
         "--paasid",
-        help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
-        "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair",
+        help=PAASID_HELP,
     )
     run.add_argument(
         "--sign-in",

@@ -10,6 +10,7 @@ from .common import (
     DEFAULT_CENTRE,
     EXIT_BAD_INPUT,
     Bar,
+    add_centre_arguments,
     centre_down,
     credentials,
     open_db,
@@ -96,14 +97,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any, db_help: str) -> None:
     sync = sub.add_parser("sync", help="send queued settlements and refunds to the centre")
-    sync.add_argument(
-        "--paasid",
-        help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
-        "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair",
-    )
-    sync.add_argument(
-        "--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})"
-    )
+    add_centre_arguments(sync)
     sync.add_argument("--db", help=db_help)
     sync.add_argument("--once", action="store_true", help="drain what is due once and exit")
     sync.add_argument("--every", type=float, default=5.0, help="seconds between drains")
@@ -115,14 +109,7 @@ def add_parsers(sub: Any, db_help: str) -> None:
     sync.set_defaults(run=_cmd_sync)
 
     rec = sub.add_parser("reconcile", help="3201 reconciliation of one day with the centre")
-    rec.add_argument(
-        "--paasid",
-        help="gateway access id (or $COUNTER_APP_PAASID); the passtoken comes from "
-        "$COUNTER_APP_PASSTOKEN; with neither, the reference centre's training pair",
-    )
-    rec.add_argument(
-        "--centre", help=f"insurance centre URL (default: the settings file, else {DEFAULT_CENTRE})"
-    )
+    add_centre_arguments(rec)
     rec.add_argument("--db", help=db_help)
     rec.add_argument("--date", help="YYYY-MM-DD (default: today)")
     rec.add_argument("--institution", help="institution code (default: the demo hospital)")
