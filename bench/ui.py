@@ -167,7 +167,7 @@ def main() -> None:
         window.scan.setText(certno)
         window.on_scan()
         wait(lambda: window.person is not None)
-        window.matches = [entry]
+        window.claim.matches = [entry]
         window.claim.match_list.addItem(entry.name)
         window.claim.match_list.setCurrentRow(0)
         window.add_current_match()
