@@ -106,14 +106,16 @@ class Desk(QObject):
 
     # ----- dialogs and backups
 
-    def open(self, dialog: QDialog) -> None:
-        """One dialog at a time; when it closes the window takes the keyboard back."""
+    def open(self, dialog: QDialog, *, load: bool = True) -> None:
+        """One dialog at a time; when it closes the window takes the keyboard back. With `load`, its
+        `load()` fills it as it opens; the binding and agency desks fill themselves and open with
+        `load=False` (the binding desk's `load` looks up the provider typed into it)."""
         self.dialog = dialog
         dialog.finished.connect(lambda _result: self.dialog_closed.emit())
         dialog.open()
-        load = getattr(dialog, "load", None)
-        if load is not None:
-            load()
+        fill = getattr(dialog, "load", None) if load else None
+        if fill is not None:
+            fill()
 
     def back_up(self, why: str) -> None:
         """A backup in the background (settings.backups); its line goes to the message bar."""

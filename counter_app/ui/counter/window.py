@@ -390,18 +390,12 @@ class CounterWindow(QMainWindow):
         if not self.user.may("bind"):
             self.desk.refuse(f"{self.user.role_name}无家庭共济绑定权限")
             return
-        self._open_desk(BindingDesk(self.desk))
+        self.desk.open(BindingDesk(self.desk), load=False)
 
     def agency_desk(self) -> None:
         from ..agency_desk import AgencyDesk
 
-        self._open_desk(AgencyDesk(self.desk))
-
-    def _open_desk(self, dialog: QDialog) -> None:
-        """A desk of its own (binding, agency): it loads as it opens."""
-        self.desk.dialog = dialog
-        dialog.finished.connect(lambda _result: self._dialog_closed())
-        dialog.open()
+        self.desk.open(AgencyDesk(self.desk), load=False)
 
     # ----- what the parts said
 
